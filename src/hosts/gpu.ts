@@ -41,6 +41,11 @@ export function describeGpu(gpu: GpuSample): Array<[string, string]> {
   ];
 }
 
+/** "NVIDIA H100 80GB HBM3" → "H100 80GB HBM3": the vendor says nothing in a list of NVIDIA GPUs. */
+export function shortGpuName(name: string): string {
+  return name.replace(/^NVIDIA\s+(?=\S)/, '');
+}
+
 /** "2.0/79.6 GiB · 0%": the short form used in the tree and the CLI. */
 export function summarizeGpu(gpu: GpuSample): string {
   const memory = `${formatGiB(gpu.memoryUsedMiB)}/${formatGiB(gpu.memoryTotalMiB)} GiB`;

@@ -43,7 +43,7 @@ export class LocalRunner implements Runner {
           if (failure.code === 'ENOENT') return resolve({ exitCode: null, stdout: '', stderr: '', notFound: true });
           if (failure.killed) return resolve({ exitCode: null, stdout, stderr, timedOut: true });
           const exitCode = typeof failure.code === 'number' ? failure.code : null;
-          resolve({ exitCode, stdout, stderr: stderr || failure.message });
+          resolve({ exitCode, stdout, stderr });
         },
       );
     });

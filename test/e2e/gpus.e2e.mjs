@@ -1,0 +1,81 @@
+import * as assert from 'node:assert/strict';
+import { openGpuContainer, openWorkbench, runFromPalette } from './workbench.mjs';
+
+const treeRow = (page, text) => page.locator('.pane-body .monaco-list-row', { hasText: text });
+const gauge = (page) => page.locator('.statusbar-item', { hasText: 'GiB' });
+
+describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', function () {
+  let bench;
+  before(async () => {
+    bench = await openWorkbench({ scenario: 'default-h100-x8-570.133.20', settings: { 'gpuDev.monitor.intervalMs': 600000 } });
+  });
+  after(async () => bench?.close());
+
+  it('puts the GPU container in the activity bar', async () => {
+    await bench.page.locator('.activitybar .action-item [aria-label="GPU"]').first().waitFor();
+  });
+
+  it('lists every GPU under "This machine" with its memory and utilisation', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    await treeRow(page, 'This machine').waitFor();
+    await treeRow(page, '8 GPUs').waitFor();
+    const first = treeRow(page, '0: H100 80GB HBM3');
+    await first.waitFor();
+    assert.match(await first.innerText(), /26\.3\/79\.6 GiB · 100%/);
+    await treeRow(page, '7: H100 80GB HBM3').waitFor();
+    await bench.screenshot('gpus-h100x8');
+  });
+
+  it('shows the first GPU in the status-bar gauge', async () => {
+    const item = gauge(bench.page);
+    await item.waitFor();
+    assert.equal((await item.innerText()).trim(), '26.3/79.6 GiB');
+    assert.equal(await item.locator('[aria-label]').first().getAttribute('aria-label').catch(() => null) ?? await item.getAttribute('aria-label'), 'GPU 0 memory: 26.3 of 79.6 GiB used');
+  });
+
+  it('"GPU: Refresh" from the command palette samples again', async () => {
+    const { page } = bench;
+    bench.setScenario('default-l4-580.126.20');
+    await runFromPalette(page, 'GPU: Refresh');
+    const l4 = treeRow(page, '0: L4');
+    await l4.waitFor();
+    assert.match(await l4.innerText(), /19\.5\/22\.5 GiB · 0%/);
+    await page.locator('.statusbar-item', { hasText: '19.5/22.5 GiB' }).waitFor();
+    assert.match(bench.extensionLog(), /refresh requested/);
+    await bench.screenshot('gpus-after-refresh-l4');
+  });
+
+  it('clicking a GPU opens its details: sampled fields and the full nvidia-smi -q report', async () => {
+    const { page } = bench;
+    bench.setScenario('default-h100-x8-570.133.20');
+    await runFromPalette(page, 'GPU: Refresh');
+    await treeRow(page, '0: H100 80GB HBM3').waitFor();
+    await treeRow(page, '0: H100 80GB HBM3').click();
+    await page.locator('.tab', { hasText: 'Preview GPU 0 - NVIDIA H100 80GB HBM3.md' }).waitFor();
+    const preview = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    await preview.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on This machine' }).waitFor();
+    await preview.locator('td', { hasText: 'GPU-e5f404f3-cc2a-cf0c-219f-dcf1a4e223f2' }).waitFor();
+    await preview.locator('code', { hasText: 'Product Name' }).first().waitFor();
+    await bench.screenshot('gpu-details');
+  });
+});
+
+describe('GPUs view and gauge in code-server, on a machine without the NVIDIA driver', function () {
+  let bench;
+  before(async () => {
+    bench = await openWorkbench({ scenario: null });
+  });
+  after(async () => bench?.close());
+
+  it('shows one honest item and no gauge', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    const message = treeRow(page, 'No NVIDIA GPU');
+    await message.waitFor();
+    assert.match(await message.innerText(), /^No NVIDIA GPU\s*nvidia-smi not found$/);
+    assert.equal(await gauge(page).count(), 0);
+    assert.equal(await page.locator('.notifications-toasts .notification-toast').count(), 0, 'no popups on a machine without GPUs');
+    await bench.screenshot('gpus-no-driver');
+  });
+});

@@ -1,0 +1,82 @@
+// Opens the packaged extension in real VS Code (code-server) in Debian's Chromium, driven by playwright-core.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+import { ensureCodeServer, freePort, installExtension, repoRoot, startCodeServer, writeUserSettings } from '../../scripts/codeServer.mjs';
+
+export const screenshotDir = path.join(repoRoot, 'test/e2e/screenshots');
+const fakeGpuBin = path.join(repoRoot, 'test/fake-gpu/bin');
+const vsix = path.join(repoRoot, 'dist/gpu-devenv.vsix');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+let codeServer;
+
+/** PATH entries that hold no nvidia-smi, so only the fake (or nothing) answers. */
+function pathWithoutNvidiaSmi() {
+  return (process.env.PATH ?? '').split(':').filter((dir) => dir && !fs.existsSync(path.join(dir, 'nvidia-smi')));
+}
+
+/**
+ * Starts code-server with the .vsix installed and opens the workbench.
+ * VS Code's server takes PATH from the user's login shell, as it would for a real user, so the
+ * fake nvidia-smi is put first on PATH by that shell's profile.
+ * `scenario`: a fixture name for the fake nvidia-smi, or null for a machine without the driver.
+ */
+export async function openWorkbench({ scenario, settings = {} }) {
+  codeServer ??= ensureCodeServer();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-'));
+  const dirs = { home: path.join(tmp, 'home'), userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions'), workspace: path.join(tmp, 'workspace') };
+  for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
+  const scenarioFile = path.join(tmp, 'gpu-scenario');
+  fs.writeFileSync(scenarioFile, scenario ?? '');
+  const shellPath = [...(scenario ? [fakeGpuBin] : []), ...pathWithoutNvidiaSmi()].join(':');
+  fs.writeFileSync(path.join(dirs.home, '.bash_profile'), `export PATH='${shellPath}'\n`);
+  installExtension(codeServer, vsix, dirs.extensions);
+  writeUserSettings(dirs.userData, {
+    'workbench.startupEditor': 'none',
+    'security.workspace.trust.enabled': false,
+    'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    ...settings,
+  });
+  const env = { ...process.env, HOME: dirs.home, SHELL: '/bin/bash', PATH: shellPath, GPUDEV_FAKE_SMI_SCENARIO_FILE: scenarioFile };
+  const server = await startCodeServer(codeServer, { port: await freePort(), userDataDir: dirs.userData, extensionsDir: dirs.extensions, folder: dirs.workspace, env });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(server.url);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  return {
+    page,
+    /** Swaps the GPU the fake nvidia-smi replays, as if the machine changed under the running editor. */
+    setScenario: (name) => fs.writeFileSync(scenarioFile, name),
+    async screenshot(name) {
+      fs.mkdirSync(screenshotDir, { recursive: true });
+      await page.screenshot({ path: path.join(screenshotDir, `${name}.png`) });
+    },
+    extensionLog() {
+      const logs = path.join(dirs.userData, 'logs');
+      const found = fs.readdirSync(logs, { recursive: true }).find((f) => String(f).endsWith('GPU Dev Environments.log'));
+      return found ? fs.readFileSync(path.join(logs, String(found)), 'utf8') : '';
+    },
+    async close() {
+      await browser.close();
+      await server.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function runFromPalette(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+export async function openGpuContainer(page) {
+  await page.locator('.activitybar .action-item a[aria-label="GPU"], .activitybar .action-item .action-label[aria-label="GPU"]').first().click();
+  await page.locator('.pane-header', { hasText: 'GPUs' }).first().waitFor();
+}

@@ -1,0 +1,95 @@
+import * as assert from 'node:assert/strict';
+import { silentLogger } from '../../src/core/errors';
+import type { ProbeResult } from '../../src/hosts/gpuProbe';
+import { GpuMonitor, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
+
+/** Timers driven by hand: `fire()` runs the pending callback and says after how long it was due. */
+class ManualTimers implements Timers {
+  pending: { callback: () => void; ms: number } | undefined;
+  setTimeout(callback: () => void, ms: number) {
+    this.pending = { callback, ms };
+    return this.pending;
+  }
+  clearTimeout(handle: unknown) {
+    if (handle === this.pending) this.pending = undefined;
+  }
+  async fire(): Promise<number> {
+    const due = this.pending!;
+    this.pending = undefined;
+    due.callback();
+    await new Promise((resolve) => setImmediate(resolve));
+    return due.ms;
+  }
+}
+
+const gpus: ProbeResult = { kind: 'gpus', host: 'h', gpus: [], problems: [], at: 0 };
+const noDriver: ProbeResult = { kind: 'no-driver', host: 'h', error: { message: 'none' }, at: 0 };
+
+function setup(results: ProbeResult[] = [gpus]) {
+  const timers = new ManualTimers();
+  let probes = 0;
+  const monitor = new GpuMonitor(async () => results[Math.min(probes++, results.length - 1)]!, 1000, silentLogger, timers);
+  return { monitor, timers, probes: () => probes };
+}
+
+describe('GpuMonitor', () => {
+  it('samples nothing until someone watches', () => {
+    const { timers } = setup();
+    assert.equal(timers.pending, undefined);
+  });
+
+  it('samples at once when watched, then at the interval, and notifies listeners', async () => {
+    const { monitor, timers, probes } = setup();
+    const seen: ProbeResult[] = [];
+    monitor.onDidChange((r) => seen.push(r));
+    monitor.setWatched(true);
+    assert.equal(await timers.fire(), 0);
+    assert.equal(await timers.fire(), 1000);
+    assert.equal(probes(), 2);
+    assert.equal(seen.length, 2);
+    assert.equal(monitor.snapshot, gpus);
+  });
+
+  it(`samples ${UNFOCUSED_SLOWDOWN}x slower while the window is not focused, and at once on focus`, async () => {
+    const { monitor, timers } = setup();
+    monitor.setWatched(true);
+    await timers.fire();
+    monitor.setFocused(false);
+    assert.equal(timers.pending!.ms, 1000 * UNFOCUSED_SLOWDOWN);
+    monitor.setFocused(true);
+    assert.equal(timers.pending!.ms, 0);
+  });
+
+  it('stops when nobody watches', async () => {
+    const { monitor, timers } = setup();
+    monitor.setWatched(true);
+    await timers.fire();
+    monitor.setWatched(false);
+    assert.equal(timers.pending, undefined);
+  });
+
+  it('does not poll a host without a driver again until refresh', async () => {
+    const { monitor, timers, probes } = setup([noDriver, gpus]);
+    monitor.setWatched(true);
+    await timers.fire();
+    assert.equal(timers.pending, undefined);
+    assert.equal((await monitor.refresh()).kind, 'gpus');
+    assert.equal(probes(), 2);
+    assert.equal(timers.pending!.ms, 1000);
+  });
+
+  it('joins a probe already under way instead of starting a second one', async () => {
+    const { monitor, probes } = setup();
+    const [a, b] = await Promise.all([monitor.refresh(), monitor.refresh()]);
+    assert.equal(a, b);
+    assert.equal(probes(), 1);
+  });
+
+  it('a new interval takes effect for the next sample', async () => {
+    const { monitor, timers } = setup();
+    monitor.setWatched(true);
+    await timers.fire();
+    monitor.setIntervalMs(5000);
+    assert.equal(timers.pending!.ms, 5000);
+  });
+});
