@@ -38,12 +38,12 @@ export function writeUserSettings(userDataDir, settings) {
 }
 
 /** Starts code-server on loopback without auth; resolves once it answers HTTP. */
-export async function startCodeServer(cs, { port, userDataDir, extensionsDir, folder, env = process.env, log = () => {} }) {
+export async function startCodeServer(cs, { port, userDataDir, extensionsDir, folder, env = process.env, extraArgs = [], log = () => {} }) {
   const config = path.join(userDataDir, 'code-server.yaml');
   fs.mkdirSync(userDataDir, { recursive: true });
   fs.writeFileSync(config, '');
   const child = spawn(cs.node, [
-    cs.entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+    cs.entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', ...extraArgs,
     '--config', config, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder,
   ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

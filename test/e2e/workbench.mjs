@@ -41,7 +41,7 @@ export async function openWorkbench({ scenario, settings = {} }) {
     ...settings,
   });
   const env = { ...process.env, HOME: dirs.home, SHELL: '/bin/bash', PATH: shellPath, GPUDEV_FAKE_SMI_SCENARIO_FILE: scenarioFile };
-  const server = await startCodeServer(codeServer, { port: await freePort(), userDataDir: dirs.userData, extensionsDir: dirs.extensions, folder: dirs.workspace, env });
+  const server = await startCodeServer(codeServer, { port: await freePort(), userDataDir: dirs.userData, extensionsDir: dirs.extensions, folder: dirs.workspace, env, extraArgs: ['--log', 'debug'] });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(server.url);
