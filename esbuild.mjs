@@ -1,24 +1,33 @@
 // Bundles the extension (node, cjs, `vscode` external), the `gpudev` CLI, and each webview (browser).
+// With --tests: the unit tests, the benchmarks and the fake nvidia-smi into out/ instead.
 import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+const tests = process.argv.includes('--tests');
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
-const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', metafile: true };
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', metafile: true, loader: { '.yaml': 'text' } };
+const node = { platform: 'node', format: 'cjs', target: 'node20' };
 const webviews = existsSync('webviews')
   ? readdirSync('webviews', { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(`webviews/${d.name}/main.ts`)).map((d) => d.name)
   : [];
 
-const builds = [
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
-  {
-    ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20',
-    banner: { js: '#!/usr/bin/env node' }, define: { GPUDEV_VERSION: JSON.stringify(version) },
-  },
-  ...webviews.map((name) => ({ ...common, entryPoints: [`webviews/${name}/main.ts`], outfile: `dist/webviews/${name}.js`, platform: 'browser', format: 'iife', target: 'es2022' })),
+const testEntries = [
+  ...readdirSync('test/unit').filter((f) => f.endsWith('.test.ts')).map((f) => `test/unit/${f}`),
+  'bench/index.ts',
+  'test/fake-gpu/nvidia-smi.ts',
 ];
+
+const builds = tests
+  ? [{ ...common, ...node, entryPoints: testEntries, outdir: 'out', outbase: '.', external: ['mocha'], define: { GPUDEV_VERSION: '"test"' } }]
+  : [
+    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+    { ...common, ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, define: { GPUDEV_VERSION: JSON.stringify(version) } },
+    ...webviews.map((name) => ({ ...common, entryPoints: [`webviews/${name}/main.ts`], outfile: `dist/webviews/${name}.js`, platform: 'browser', format: 'iife', target: 'es2022' })),
+  ];
 
 function printSizes(results) {
   for (const result of results) {
@@ -32,5 +41,10 @@ if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();
   console.log('watching for changes…');
 } else {
-  printSizes(await Promise.all(builds.map((options) => esbuild.build(options))));
+  const results = await Promise.all(builds.map((options) => esbuild.build(options)));
+  if (!tests) {
+    printSizes(results);
+    // The catalog is validated where it is loaded: a broken catalog fails the build, not a user.
+    execFileSync(process.execPath, ['dist/cli.js', 'catalog', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
 }

@@ -33,7 +33,8 @@ function missingBrowserTierPrerequisites() {
   return null;
 }
 
-let ok = await run('compile', 'npx', ['tsc', '-p', '.']);
+let ok = await run('typecheck', 'npx', ['tsc', '-p', '.']);
+ok = (await run('build tests', 'node', ['esbuild.mjs', '--tests'])) && ok;
 ok = (await run('unit', 'npx', ['mocha'])) && ok;
 
 const missing = missingBrowserTierPrerequisites();

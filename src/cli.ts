@@ -1,3 +1,5 @@
+import { builtinCatalog } from './catalog/catalog';
+import type { GpuEntry } from './catalog/schema';
 import { describeError } from './core/errors';
 import { summarizeGpu } from './hosts/gpu';
 import { probeGpus } from './hosts/gpuProbe';
@@ -8,7 +10,8 @@ declare const GPUDEV_VERSION: string;
 const USAGE = `gpudev ${GPUDEV_VERSION}: GPU Dev Environments on the command line
 
 Usage:
-  gpudev gpus [--json]   list this machine's NVIDIA GPUs (nvidia-smi)
+  gpudev gpus [--json]      list this machine's NVIDIA GPUs (nvidia-smi)
+  gpudev catalog [--json]   the GPUs it knows: targets and MIG hosts, dense datasheet rates
   gpudev --version
   gpudev help
 `;
@@ -33,6 +36,25 @@ async function listGpus(json: boolean, io: Io): Promise<number> {
   return 0;
 }
 
+const tf = (value: number | null) => (value === null ? '—' : value.toFixed(1));
+
+function catalogTable(entries: readonly GpuEntry[]): string {
+  const header = ['key', 'name', 'SMs', 'VRAM GiB', 'FP32', 'BF16', 'FP16', 'TF32', 'FP8', 'TDP W', 'MIG'];
+  const rows = entries.map((e) => [
+    e.key, e.name, String(e.smCount), (e.vramMiB / 1024).toFixed(1), tf(e.fp32Tflops), tf(e.bf16Fp32Acc), tf(e.fp16Fp32Acc),
+    tf(e.tf32), tf(e.fp8), String(e.tdpW), e.host?.migProfiles.length ? `${e.host.migProfiles.length} profiles` : '',
+  ]);
+  const widths = header.map((_, c) => Math.max(...[header, ...rows].map((row) => row[c]!.length)));
+  const line = (row: string[]) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line), '', 'Dense TFLOPS at datasheet clocks; BF16/FP16 tensor with FP32 accumulate; — where the GPU has no such path.'].join('\n');
+}
+
+function listCatalog(json: boolean, io: Io): number {
+  const entries = builtinCatalog().entries;
+  io.out(json ? `${JSON.stringify(entries, null, 2)}\n` : `${catalogTable(entries)}\n`);
+  return 0;
+}
+
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   const unknownFlag = rest.find((arg) => arg !== '--json');
@@ -44,8 +66,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  if (command === 'gpus' && !unknownFlag) return listGpus(rest.includes('--json'), io);
-  io.err(`gpudev: ${unknownFlag && command === 'gpus' ? `unknown option ${unknownFlag}` : `unknown command ${command}`}\n\n${USAGE}`);
+  const commands: Record<string, (json: boolean) => number | Promise<number>> = {
+    gpus: (json) => listGpus(json, io),
+    catalog: (json) => listCatalog(json, io),
+  };
+  const run = Object.hasOwn(commands, command) ? commands[command] : undefined;
+  if (run && !unknownFlag) return run(rest.includes('--json'));
+  io.err(`gpudev: ${run ? `unknown option ${unknownFlag}` : `unknown command ${command}`}\n\n${USAGE}`);
   return 2;
 }
 

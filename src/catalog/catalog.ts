@@ -1,0 +1,86 @@
+import { parse } from 'yaml';
+import type { GpuDevError } from '../core/errors';
+import catalogYaml from './data/gpus.yaml';
+import { CatalogSchema, type GpuEntry } from './schema';
+
+export type Lookup = { readonly ok: true; readonly entry: GpuEntry } | { readonly ok: false; readonly error: GpuDevError };
+
+/** "NVIDIA GeForce RTX 3090" / "rtx-3090" / "RTX 3090" → "rtx3090". */
+export function normalizeGpuName(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]/g, '').replace(/^(nvidia)?(geforce|tesla)?/, '');
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+export class Catalog {
+  private readonly byNormalized = new Map<string, GpuEntry>();
+
+  constructor(readonly entries: readonly GpuEntry[]) {
+    for (const entry of entries) {
+      for (const name of [entry.key, entry.name, ...entry.aliases]) {
+        const normalized = normalizeGpuName(name);
+        const existing = this.byNormalized.get(normalized);
+        if (existing && existing !== entry) throw new Error(`catalog: "${name}" names both ${existing.key} and ${entry.key}`);
+        this.byNormalized.set(normalized, entry);
+      }
+    }
+  }
+
+  get hosts(): GpuEntry[] {
+    return this.entries.filter((entry) => entry.host);
+  }
+
+  /** Case- and punctuation-insensitive lookup by key, NVML name or alias, with "did you mean" when unknown. */
+  lookup(query: string): Lookup {
+    const normalized = normalizeGpuName(query);
+    const entry = normalized ? this.byNormalized.get(normalized) : undefined;
+    if (entry) return { ok: true, entry };
+    const suggestions = [...new Set(
+      [...this.byNormalized.entries()]
+        .map(([name, candidate]) => ({ candidate, distance: editDistance(normalized, name) }))
+        .filter(({ distance }) => distance <= Math.max(2, Math.floor(normalized.length / 3)))
+        .sort((a, b) => a.distance - b.distance)
+        .map(({ candidate }) => candidate.key),
+    )].slice(0, 3);
+    return {
+      ok: false,
+      error: {
+        message: `Unknown GPU "${query}"`,
+        hint: suggestions.length ? `did you mean ${suggestions.join(', ')}?` : 'run `gpudev catalog` to list the GPUs it knows',
+      },
+    };
+  }
+
+  /** The entry for a GPU that nvidia-smi reported, by its exact NVML name (or a name older drivers printed). */
+  byNvmlName(name: string): GpuEntry | undefined {
+    return this.entries.find((entry) => entry.name === name || entry.aliases.includes(name));
+  }
+}
+
+/** Parses and validates catalog YAML; throws with every problem listed (a broken catalog is a build error). */
+export function parseCatalog(text: string): Catalog {
+  const parsed = CatalogSchema.safeParse(parse(text));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`GPU catalog is invalid:\n${problems.join('\n')}`);
+  }
+  return new Catalog(parsed.data.gpus);
+}
+
+let loaded: Catalog | undefined;
+
+/** The built-in catalog, parsed on first use. */
+export function builtinCatalog(): Catalog {
+  loaded ??= parseCatalog(catalogYaml);
+  return loaded;
+}

@@ -1,0 +1,81 @@
+// A stand-in for the GPU: replays verbatim nvidia-smi fixtures from test/fixtures/nvidia-smi.
+// The scenario is a default-/mig- table fixture's name, from GPUDEV_FAKE_SMI_SCENARIO or from
+// the file named by GPUDEV_FAKE_SMI_SCENARIO_FILE (so a test can swap GPUs under a running host).
+// --query-gpu answers are the table's own values in nvidia-smi's CSV form; UUIDs come from the
+// matching `-L` fixture where one was captured on the same machine.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseSmiTable, type TableGpu } from '../../src/hosts/nvidiaSmi/table';
+
+const fixtures = path.resolve(__dirname, '../../../test/fixtures/nvidia-smi');
+const SAME_MACHINE_LISTING: Record<string, string> = { 'default-h100-x8-570.133.20': 'list-h100-80gb-hbm3-x8' };
+const FULL_QUERY: Record<string, string> = { 'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a' };
+const DRIVER_FAILURE = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n";
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+const read = (name: string) => fs.readFileSync(path.join(fixtures, `${name}.txt`), 'utf8');
+
+const scenarioFile = process.env.GPUDEV_FAKE_SMI_SCENARIO_FILE;
+const scenario = (scenarioFile ? fs.readFileSync(scenarioFile, 'utf8') : process.env.GPUDEV_FAKE_SMI_SCENARIO ?? '').trim();
+if (!scenario) fail('fake nvidia-smi: set GPUDEV_FAKE_SMI_SCENARIO (a fixture name) or GPUDEV_FAKE_SMI_SCENARIO_FILE');
+if (scenario === 'driver-failure') {
+  process.stdout.write(DRIVER_FAILURE);
+  process.exit(9);
+}
+if (!fs.existsSync(path.join(fixtures, `${scenario}.txt`))) fail(`fake nvidia-smi: no fixture ${scenario}`);
+
+const args = process.argv.slice(2);
+const tableText = read(scenario);
+const table = parseSmiTable(tableText);
+
+function option(name: string): string | undefined {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  return args[i]!.includes('=') ? args[i]!.slice(name.length + 1) : args[i + 1];
+}
+
+function uuids(): string[] {
+  const listing = SAME_MACHINE_LISTING[scenario];
+  return listing ? [...read(listing).matchAll(/^GPU (\d+):.*\(UUID: (GPU-[^)]+)\)/gm)].map((m) => m[2]!) : [];
+}
+
+function queryGpu(fields: string[], format: string): void {
+  const units = !format.includes('nounits');
+  const ids = uuids();
+  const na = '[N/A]';
+  const num = (value: number | null, unit = '') => (value === null ? na : units && unit ? `${value} ${unit}` : String(value));
+  const watts = (value: number | null) => (value === null ? na : `${value.toFixed(2)}${units ? ' W' : ''}`);
+  const columns: Record<string, { unit: string; value: (g: TableGpu) => string }> = {
+    index: { unit: '', value: (g) => String(g.index) },
+    uuid: { unit: '', value: (g) => ids[g.index] ?? na },
+    name: { unit: '', value: (g) => g.name },
+    'memory.used': { unit: 'MiB', value: (g) => num(g.memoryUsedMiB, 'MiB') },
+    'memory.total': { unit: 'MiB', value: (g) => num(g.memoryTotalMiB, 'MiB') },
+    'memory.free': { unit: 'MiB', value: (g) => num(g.memoryUsedMiB === null || g.memoryTotalMiB === null ? null : g.memoryTotalMiB - g.memoryUsedMiB, 'MiB') },
+    'utilization.gpu': { unit: '%', value: (g) => num(g.utilizationPct, '%') },
+    'temperature.gpu': { unit: '', value: (g) => num(g.temperatureC) },
+    'power.draw': { unit: 'W', value: (g) => watts(g.powerDrawW) },
+    'power.limit': { unit: 'W', value: (g) => watts(g.powerCapW) },
+    'mig.mode.current': { unit: '', value: (g) => (g.migMode === null || g.migMode === 'N/A' ? na : g.migMode) },
+    'pci.bus_id': { unit: '', value: (g) => g.busId ?? na },
+  };
+  const unknown = fields.find((f) => !columns[f]);
+  if (unknown) fail(`Field "${unknown}" is not a valid field to query.`);
+  const lines = format.includes('noheader') ? [] : [fields.map((f) => (units && columns[f]!.unit ? `${f} [${columns[f]!.unit}]` : f)).join(', ')];
+  for (const gpu of table.gpus) lines.push(fields.map((f) => columns[f]!.value(gpu)).join(', '));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const query = option('--query-gpu');
+if (args.length === 0) process.stdout.write(tableText);
+else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
+else if (args[0] === '-L') {
+  const listing = SAME_MACHINE_LISTING[scenario] ?? fail(`fake nvidia-smi: no -L fixture captured with ${scenario}`);
+  process.stdout.write(read(listing));
+} else if (args[0] === '-q') {
+  const full = FULL_QUERY[table.gpus[0]?.name ?? ''] ?? fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
+  process.stdout.write(read(full));
+} else fail(`fake nvidia-smi: arguments not replayed: ${args.join(' ')}`);

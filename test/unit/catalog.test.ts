@@ -1,0 +1,92 @@
+import * as assert from 'node:assert/strict';
+import { PRECISIONS } from '../../src/catalog/arch';
+import { builtinCatalog, normalizeGpuName, parseCatalog } from '../../src/catalog/catalog';
+import { datasheetThroughput, predictThroughput } from '../../src/cosplay/roofline';
+import { smiFixtures } from './fixtures';
+
+const catalog = builtinCatalog();
+
+describe('GPU catalog', () => {
+  it('validates and holds targets and MIG hosts', () => {
+    assert.ok(catalog.entries.length >= 28);
+    assert.deepEqual(catalog.hosts.map((h) => h.key), ['a100-sxm4-40gb', 'a100-sxm4-80gb', 'a100-pcie-40gb', 'a100-pcie-80gb', 'h100-sxm', 'h100-pcie', 'h100-nvl', 'h200', 'b200']);
+  });
+
+  for (const entry of catalog.entries) {
+    it(`${entry.key}: the roofline model reproduces every datasheet rate within 3%`, () => {
+      const model = predictThroughput(entry);
+      const datasheet = datasheetThroughput(entry);
+      for (const precision of PRECISIONS) {
+        const expected = datasheet[precision];
+        const predicted = model[precision];
+        if (expected === null || predicted === null) {
+          assert.equal(predicted, expected, `${precision}: the model and the datasheet disagree on whether it exists`);
+          continue;
+        }
+        const error = Math.abs(predicted / expected - 1);
+        assert.ok(error <= 0.03, `${precision}: model ${predicted.toFixed(1)} vs datasheet ${expected} TFLOPS (${(error * 100).toFixed(1)}%)`);
+      }
+    });
+  }
+
+  it('MIG profiles fit their host: SMs and memory within the GPU, slices consistent', () => {
+    for (const host of catalog.hosts) {
+      for (const profile of host.host!.migProfiles) {
+        assert.ok(profile.smCount <= host.smCount, `${host.key} ${profile.name}`);
+        assert.ok(profile.memoryMiB <= host.vramMiB, `${host.key} ${profile.name}`);
+        assert.equal(Number(/^(\d+)g/.exec(profile.name)![1]), profile.computeSlices, `${host.key} ${profile.name}`);
+        assert.equal(profile.name.endsWith('+me'), profile.id === 20, `${host.key} ${profile.name}`);
+      }
+    }
+  });
+
+  it('stores GeForce FP16/BF16 with FP32 accumulate at half the FP16-accumulate rate', () => {
+    const bf16 = (key: string) => {
+      const found = catalog.lookup(key);
+      return found.ok ? [found.entry.bf16Fp32Acc, found.entry.fp16Fp32Acc] : null;
+    };
+    assert.deepEqual(bf16('rtx3090'), [71, 71]);
+    assert.deepEqual(bf16('rtx4090'), [165.2, 165.2]);
+    assert.deepEqual(bf16('a10'), [125, 125]);
+  });
+});
+
+describe('catalog lookup', () => {
+  it('is case- and punctuation-insensitive over keys, names and aliases', () => {
+    for (const query of ['3090', 'rtx3090', 'RTX 3090', 'nvidia geforce rtx 3090', 'NVIDIA GeForce RTX 3090', 'rtx-3090']) {
+      const found = catalog.lookup(query);
+      assert.ok(found.ok && found.entry.key === 'rtx3090', query);
+    }
+    const h100 = catalog.lookup('h100-sxm');
+    assert.ok(h100.ok && h100.entry.name === 'NVIDIA H100 80GB HBM3');
+  });
+
+  it('says "did you mean" for unknown names', () => {
+    const found = catalog.lookup('rtx 3099');
+    assert.ok(!found.ok);
+    assert.equal(found.error.message, 'Unknown GPU "rtx 3099"');
+    assert.match(found.error.hint!, /^did you mean rtx3090/);
+    const nothing = catalog.lookup('toaster');
+    assert.ok(!nothing.ok && nothing.error.hint === 'run `gpudev catalog` to list the GPUs it knows');
+    assert.ok(!catalog.lookup('').ok);
+  });
+
+  it('finds the entry of every GPU the fixtures name in full, by its exact NVML name', () => {
+    const names = new Set([...smiFixtures('default-'), ...smiFixtures('mig-')].flatMap((f) => f.meta.expected!.gpus.map((g) => g.name)));
+    const notYetInCatalog = new Set(['NVIDIA A10G']);
+    for (const name of names) {
+      if (name.endsWith('...') || notYetInCatalog.has(name)) continue;
+      assert.ok(catalog.byNvmlName(name), name);
+    }
+  });
+
+  it('normalizes vendor prefixes away', () => {
+    assert.equal(normalizeGpuName('NVIDIA GeForce RTX 3090'), 'rtx3090');
+    assert.equal(normalizeGpuName('Tesla T4'), 't4');
+  });
+
+  it('rejects an invalid catalog with every problem named', () => {
+    assert.throws(() => parseCatalog('gpus:\n  - key: Bad Key\n    name: x\n'), /gpus\.0\.key: .*\n(.*\n)*.*gpus\.0\.family/);
+    assert.throws(() => parseCatalog('gpus: []\n'), /GPU catalog is invalid/);
+  });
+});
