@@ -1,6 +1,8 @@
 import { builtinCatalog } from './catalog/catalog';
 import type { GpuEntry } from './catalog/schema';
 import { describeError } from './core/errors';
+import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
+import { formatPlan } from './cosplay/planText';
 import { summarizeGpu } from './hosts/gpu';
 import { probeGpus } from './hosts/gpuProbe';
 import { LocalRunner } from './hosts/runner';
@@ -12,6 +14,8 @@ const USAGE = `gpudev ${GPUDEV_VERSION}: GPU Dev Environments on the command lin
 Usage:
   gpudev gpus [--json]      list this machine's NVIDIA GPUs (nvidia-smi)
   gpudev catalog [--json]   the GPUs it knows: targets and MIG hosts, dense datasheet rates
+  gpudev plan <target> --host <gpu> [--num N] [--strategy mig|mps|memory] [--json]
+                            plan a cosplay of <target> on a host GPU model; changes nothing
   gpudev --version
   gpudev help
 `;
@@ -55,8 +59,47 @@ function listCatalog(json: boolean, io: Io): number {
   return 0;
 }
 
+/** `plan <target> --host <gpu> [--num N] [--strategy S] [--json]`: returns the exit code. */
+function plan(args: string[], io: Io): number {
+  const fail = (message: string) => {
+    io.err(`gpudev plan: ${message}\n`);
+    return 2;
+  };
+  const options = new Map<string, string>();
+  const positional: string[] = [];
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--json') json = true;
+    else if (['--host', '--num', '--strategy'].includes(arg)) {
+      const value = args[++i];
+      if (value === undefined) return fail(`${arg} needs a value`);
+      options.set(arg, value);
+    } else if (arg.startsWith('-')) return fail(`unknown option ${arg}`);
+    else positional.push(arg);
+  }
+  if (positional.length !== 1 || !options.has('--host')) return fail('usage: gpudev plan <target> --host <gpu> [--num N] [--strategy mig|mps|memory] [--json]');
+  const strategy = options.get('--strategy');
+  if (strategy !== undefined && !STRATEGIES.includes(strategy as Strategy)) return fail(`--strategy must be one of ${STRATEGIES.join(', ')}, not ${strategy}`);
+  const gpuCount = Number(options.get('--num') ?? 1);
+  const catalog = builtinCatalog();
+  const target = catalog.lookup(positional[0]!);
+  const host = catalog.lookup(options.get('--host')!);
+  for (const found of [target, host]) if (!found.ok) return fail(describeError(found.error));
+  if (!target.ok || !host.ok) return 2;
+  const result = planCosplay({ target: target.entry, host: host.entry, gpuCount, strategy: strategy as Strategy | undefined });
+  if (!result.ok) {
+    io.err(`gpudev plan: ${describeError(result.error)}\n`);
+    return 1;
+  }
+  const planArgs = { target: target.entry.key, host: host.entry.key, gpuCount, strategy: strategy as Strategy | undefined };
+  io.out(json ? `${JSON.stringify(result.plan, null, 2)}\n` : `${formatPlan(result.plan, planArgs)}\n`);
+  return 0;
+}
+
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'plan') return plan(rest, io);
   const unknownFlag = rest.find((arg) => arg !== '--json');
   if (command === '--version' || command === '-V') {
     io.out(`${GPUDEV_VERSION}\n`);
