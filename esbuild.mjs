@@ -2,7 +2,7 @@
 // With --tests: the unit tests, the benchmarks and the fake nvidia-smi into out/ instead.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -24,7 +24,8 @@ const testEntries = [
 const builds = tests
   ? [{ ...common, ...node, entryPoints: testEntries, outdir: 'out', outbase: '.', external: ['mocha'], define: { GPUDEV_VERSION: '"test"' } }]
   : [
-    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './cosplay.js'] },
+    { ...common, ...node, entryPoints: ['src/cosplay/index.ts'], outfile: 'dist/cosplay.js' },
     { ...common, ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, define: { GPUDEV_VERSION: JSON.stringify(version) } },
     ...webviews.map((name) => ({ ...common, entryPoints: [`webviews/${name}/main.ts`], outfile: `dist/webviews/${name}.js`, platform: 'browser', format: 'iife', target: 'es2022' })),
   ];
@@ -43,6 +44,9 @@ if (watch) {
 } else {
   const results = await Promise.all(builds.map((options) => esbuild.build(options)));
   if (!tests) {
+    // Webviews load only the extension's own files: the codicon font travels inside dist/.
+    mkdirSync('dist/webviews', { recursive: true });
+    for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/webviews/${file}`);
     printSizes(results);
     // The catalog is validated where it is loaded: a broken catalog fails the build, not a user.
     execFileSync(process.execPath, ['dist/cli.js', 'catalog', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -33,7 +33,7 @@ function missingBrowserTierPrerequisites() {
   return null;
 }
 
-let ok = await run('typecheck', 'npx', ['tsc', '-p', '.']);
+let ok = await run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
 ok = (await run('build tests', 'node', ['esbuild.mjs', '--tests'])) && ok;
 ok = (await run('unit', 'npx', ['mocha'])) && ok;
 

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { probeGpus } from './hosts/gpuProbe';
 import { LocalRunner } from './hosts/runner';
 import { GpuMonitor } from './monitor/gpuMonitor';
+import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
 import { DETAILS_SCHEME, GpuDetailsProvider, showGpuDetails } from './ui/gpuDetails';
 import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
 import { readMonitorSettings } from './ui/settings';
@@ -16,6 +17,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const tree = new GpuTreeProvider(monitor, () => settings);
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
   const gauge = new VramGauge(monitor, settings);
+  const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, monitor, runner, log };
   const updateWatched = () => monitor.setWatched(gpuView.visible || settings.statusBarEnabled);
 
   context.subscriptions.push(
@@ -27,6 +29,8 @@ export function activate(context: vscode.ExtensionContext): void {
         await monitor.refresh();
       })),
     vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => showGpuDetails(monitor, node)),
+    vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node)),
+    vscode.commands.registerCommand('gpuDev.cosplayAsRtx3090', () => cosplayAs(cosplayContext, 'rtx3090')),
     gpuView.onDidChangeVisibility(updateWatched),
     vscode.window.onDidChangeWindowState((state) => monitor.setFocused(state.focused)),
     vscode.workspace.onDidChangeConfiguration((event) => {

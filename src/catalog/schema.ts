@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ARCHS, LINES } from './arch';
 
 const tflops = z.number().positive().nullable();

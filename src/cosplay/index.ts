@@ -1,0 +1,7 @@
+// The cosplay module as the extension loads it: a separate bundle (dist/cosplay.js), required on
+// first use so that the catalog (yaml + zod) costs nothing at activation.
+export { builtinCatalog } from '../catalog/catalog';
+export type { GpuEntry } from '../catalog/schema';
+export { parseMigInstances } from '../hosts/nvidiaSmi/migInstances';
+export { planCosplay } from './planner';
+export { planView } from './planView';

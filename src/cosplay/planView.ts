@@ -1,0 +1,37 @@
+import { TOLERANCE } from './fidelity';
+import type { CosplayPlan } from './planner';
+import { commandText, formatValue, fp32Remark, planCommandLine, strategySummary, type PlanArgs } from './planText';
+
+/** Everything the plan webview shows, as plain data (it is posted to the webview and validated there). */
+export interface PlanView {
+  readonly title: string;
+  readonly summary: string;
+  readonly rows: ReadonlyArray<{ metric: string; target: string; predicted: string; ratio: string; verdict: string; level: 'match' | 'off' | 'info' }>;
+  readonly mutations: ReadonlyArray<{ description: string; command: string; gpuWide: boolean }>;
+  readonly device: string;
+  readonly env: ReadonlyArray<{ name: string; value: string }>;
+  readonly warnings: readonly string[];
+  readonly alternatives: readonly string[];
+  readonly commandLine: string;
+}
+
+export function planView(plan: CosplayPlan, args: PlanArgs): PlanView {
+  return {
+    title: `${plan.target.name}${plan.gpuCount > 1 ? ` ×${plan.gpuCount}` : ''} on ${plan.host.name}`,
+    summary: strategySummary(plan),
+    rows: plan.fidelity.map((row) => ({
+      metric: row.metric,
+      target: formatValue(row, row.target),
+      predicted: formatValue(row, row.predicted),
+      ratio: row.ratio === null ? '' : `${row.ratio.toFixed(2)}×`,
+      verdict: row.verdict,
+      level: row.verdict === 'matches' ? 'match' : row.ratio !== null && Math.abs(row.ratio - 1) > TOLERANCE ? 'off' : 'info',
+    })),
+    mutations: plan.mutations.map((m) => ({ description: m.description, command: commandText(m.run), gpuWide: m.gpuWide })),
+    device: plan.container.device,
+    env: Object.entries(plan.container.env).map(([name, value]) => ({ name, value })),
+    warnings: [...plan.warnings],
+    alternatives: plan.alternatives.map((a) => `${a.strategy}: FP32 ${a.delivered.throughput.fp32!.toFixed(1)} TFLOPS${fp32Remark(plan, a)}`),
+    commandLine: planCommandLine(args),
+  };
+}

@@ -1,0 +1,60 @@
+import * as assert from 'node:assert/strict';
+import { openGpuContainer, openWorkbench, runFromPalette } from './workbench.mjs';
+
+/** The content frame of the active webview panel. */
+const webview = (page) => page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+
+async function pick(page, text) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(text);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+describe('Cosplay plan in code-server', function () {
+  let bench;
+  before(async () => {
+    bench = await openWorkbench({ scenario: 'default-h100-x8-570.133.20', settings: { 'gpuDev.monitor.intervalMs': 600000 } });
+    await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !bench) return;
+    await bench.screenshot(`FAILED-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
+    console.log(bench.extensionLog().split('\n').slice(-15).join('\n'));
+  });
+  after(async () => bench?.close());
+
+  it('"GPU: Cosplay as RTX 3090" → plan for a host model → H100 SXM shows the fidelity table', async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'GPU: Cosplay as RTX 3090');
+    await pick(page, 'Plan for a host model');
+    await pick(page, 'h100-sxm');
+    await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
+    const view = webview(page);
+    await view.locator('h1', { hasText: 'Cosplay NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
+    const vram = view.locator('table.fidelity tr', { hasText: 'VRAM' });
+    assert.deepEqual(await vram.locator('td').allInnerTexts(), ['VRAM', '24.0 GiB', '24.0 GiB', '1.00×', ' matches']);
+    assert.match(await view.locator('table.fidelity tr', { hasText: 'BF16 tensor' }).innerText(), /BF16 tensor 6\.8x too fast: no setting can slow tensor cores separately/);
+    assert.match(await view.locator('table.fidelity tr', { hasText: 'Compute capability' }).innerText(), /sm_90, not sm_86/);
+    await view.locator('code', { hasText: 'nvidia-smi mig -i {gpu} -cgi 5:0 -C' }).waitFor();
+    await view.locator('code', { hasText: 'gpudev plan rtx3090 --host h100-sxm' }).waitFor();
+    assert.equal(await view.locator('button', { hasText: 'Apply' }).count(), 0, 'no Apply before applying exists');
+    await bench.screenshot('cosplay-plan-rtx3090-on-h100');
+  });
+
+  it('right-click on a GPU → "Cosplay as…" plans for that GPU', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    const row = page.locator('.pane-body .monaco-list-row', { hasText: '3: H100 80GB HBM3' });
+    await row.click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: 'Cosplay as…' });
+    await item.hover();
+    await page.waitForTimeout(300); // VS Code menus ignore a click that lands as they open
+    await item.click();
+    await pick(page, 'L4');
+    await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
+    await webview(page).locator('h1', { hasText: 'Cosplay NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
+    await bench.screenshot('cosplay-plan-l4-on-local-h100');
+  });
+});

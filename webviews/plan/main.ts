@@ -1,0 +1,60 @@
+// The cosplay plan webview: renders the plan the extension posts. Builds DOM nodes with
+// textContent only, so nothing in a plan can become markup.
+import { FromPlanWebviewSchema, ToPlanWebviewSchema, type FromPlanWebview, type ToPlanWebview } from '../protocol';
+
+declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
+const vscode = acquireVsCodeApi();
+const post = (message: FromPlanWebview) => vscode.postMessage(FromPlanWebviewSchema.parse(message));
+
+type View = Extract<ToPlanWebview, { type: 'plan' }>['view'];
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, options: { text?: string; className?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (options.text !== undefined) node.textContent = options.text;
+  if (options.className) node.className = options.className;
+  node.append(...children);
+  return node;
+}
+
+function icon(name: string): HTMLElement {
+  return el('span', { className: `codicon codicon-${name}` });
+}
+
+function fidelityTable(view: View): HTMLElement {
+  const head = el('tr', {}, ...['Metric', 'Target', 'Cosplay', 'Ratio', 'Verdict'].map((h) => el('th', { text: h })));
+  const rows = view.rows.map((row) => {
+    const verdict = el('td', { className: 'verdict' }, icon(row.level === 'match' ? 'pass' : row.level === 'off' ? 'warning' : 'info'), document.createTextNode(` ${row.verdict}`));
+    return el('tr', { className: `level-${row.level}` }, el('td', { text: row.metric }), el('td', { text: row.target, className: 'num' }), el('td', { text: row.predicted, className: 'num' }), el('td', { text: row.ratio, className: 'num' }), verdict);
+  });
+  return el('table', { className: 'fidelity' }, el('thead', {}, head), el('tbody', {}, ...rows));
+}
+
+function render(view: View): void {
+  const copy = el('button', { text: 'Copy', className: 'secondary' });
+  copy.addEventListener('click', () => post({ type: 'copyCommandLine' }));
+  const main = el('main', {},
+    el('h1', { text: `Cosplay ${view.title}` }),
+    el('p', { text: view.summary, className: 'summary' }),
+    fidelityTable(view),
+    ...(view.warnings.length ? [el('h2', { text: 'Warnings' }), el('ul', { className: 'warnings' }, ...view.warnings.map((w) => el('li', {}, icon('warning'), document.createTextNode(` ${w}`))))] : []),
+    el('h2', { text: 'Host changes, in order' }),
+    view.mutations.length
+      ? el('ol', { className: 'commands' }, ...view.mutations.map((m) => el('li', {}, el('span', { text: m.description + (m.gpuWide ? ' (whole GPU)' : '') }), el('code', { text: m.command }))))
+      : el('p', { text: 'None: nothing on the host changes.' }),
+    el('p', { text: 'Each change is undone in reverse if a later step fails, and when the session stops.', className: 'note' }),
+    el('h2', { text: 'Container' }),
+    el('p', {}, document.createTextNode('Device '), el('code', { text: view.device })),
+    el('table', { className: 'env' }, el('tbody', {}, ...view.env.map((e) => el('tr', {}, el('td', {}, el('code', { text: e.name })), el('td', {}, el('code', { text: e.value })))))),
+    el('h2', { text: 'Other strategies' }),
+    el('ul', {}, ...view.alternatives.map((a) => el('li', { text: a }))),
+    el('h2', { text: 'Reproduce on the command line' }),
+    el('div', { className: 'command-line' }, el('code', { text: view.commandLine }), copy),
+  );
+  document.body.replaceChildren(main);
+}
+
+window.addEventListener('message', (event: MessageEvent) => {
+  const message = ToPlanWebviewSchema.safeParse(event.data);
+  if (message.success && message.data.type === 'plan') render(message.data.view);
+});
+post({ type: 'ready' });

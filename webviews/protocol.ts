@@ -1,0 +1,32 @@
+// Every message between the extension and its webviews, both ways, as zod schemas (zod/mini:
+// the same validation, a fraction of the bundle). Both sides validate what they receive.
+import * as z from 'zod/mini';
+
+const text = z.string().check(z.maxLength(4000));
+const list = <T extends z.ZodMiniType>(item: T, max: number) => z.array(item).check(z.maxLength(max));
+
+export const PlanViewSchema = z.strictObject({
+  title: text,
+  summary: text,
+  rows: list(z.strictObject({ metric: text, target: text, predicted: text, ratio: text, verdict: text, level: z.enum(['match', 'off', 'info']) }), 50),
+  mutations: list(z.strictObject({ description: text, command: text, gpuWide: z.boolean() }), 50),
+  device: text,
+  env: list(z.strictObject({ name: text, value: text }), 100),
+  warnings: list(text, 50),
+  alternatives: list(text, 10),
+  commandLine: text,
+});
+
+/** Extension → plan webview. */
+export const ToPlanWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('plan'), view: PlanViewSchema }),
+]);
+
+/** Plan webview → extension. */
+export const FromPlanWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ type: z.literal('copyCommandLine') }),
+]);
+
+export type ToPlanWebview = z.infer<typeof ToPlanWebviewSchema>;
+export type FromPlanWebview = z.infer<typeof FromPlanWebviewSchema>;
