@@ -49,7 +49,7 @@ export class Catalog {
       [...this.byNormalized.entries()]
         .map(([name, candidate]) => ({ candidate, distance: editDistance(normalized, name) }))
         .filter(({ distance }) => distance <= Math.max(2, Math.floor(normalized.length / 3)))
-        .sort((a, b) => a.distance - b.distance)
+        .sort((a, b) => a.distance - b.distance || a.candidate.key.localeCompare(b.candidate.key))
         .map(({ candidate }) => candidate.key),
     )].slice(0, 3);
     return {

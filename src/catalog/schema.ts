@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ARCHS, LINES } from './arch';
+import { ARCHS, TENSOR_RATES } from './arch';
 
 const tflops = z.number().positive().nullable();
 const positive = z.number().positive();
@@ -27,7 +27,7 @@ export const GpuEntrySchema = z.object({
   aliases: z.array(z.string().min(1)).default([]),
   family: z.string().min(1),
   arch: z.enum(ARCHS),
-  line: z.enum(LINES),
+  tensorRate: z.enum(TENSOR_RATES),
   computeCapability: z.string().regex(/^\d+\.\d+$/),
   smCount: z.number().int().positive(),
   /** memory.total as nvidia-smi reports it on a real card where one was captured, else the nominal size. */

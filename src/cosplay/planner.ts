@@ -79,7 +79,7 @@ const gib = (mib: number) => `${(mib / 1024).toFixed(mib % 1024 ? 1 : 0)} GiB`;
 const refuse = (message: string, hint?: string): PlanResult => ({ ok: false, error: { message, hint } });
 
 function fp32Rate(host: GpuEntry): number {
-  return ratesFor(host.arch, host.line)!.fp32!;
+  return ratesFor(host.arch, host.tensorRate)!.fp32!;
 }
 
 /**

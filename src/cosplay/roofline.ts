@@ -9,8 +9,8 @@ export type Throughput = Readonly<Record<Precision, number | null>>;
  * which then applies to every precision. null: no such tensor path.
  */
 export function predictThroughput(entry: GpuEntry, options: { smCount?: number; clockMHz?: number } = {}): Throughput {
-  const rates = ratesFor(entry.arch, entry.line);
-  if (!rates) throw new Error(`no per-SM rates for ${entry.arch}/${entry.line} (${entry.key})`);
+  const rates = ratesFor(entry.arch, entry.tensorRate);
+  if (!rates) throw new Error(`no per-SM rates for ${entry.arch}/${entry.tensorRate} (${entry.key})`);
   const smCount = options.smCount ?? entry.smCount;
   const clockFor = (precision: Precision) => options.clockMHz ?? (precision === 'fp32' ? entry.boostClockMHz : entry.tensorClockMHz ?? entry.boostClockMHz);
   return Object.fromEntries(PRECISIONS.map((precision) => {

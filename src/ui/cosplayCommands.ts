@@ -41,8 +41,14 @@ function grouped(entries: readonly GpuEntry[], groupOf: (entry: GpuEntry) => str
   return items;
 }
 
+/** Families in catalog order, each from slowest to fastest. */
+function byFamilyThenSpeed(entries: readonly GpuEntry[]): GpuEntry[] {
+  const families = [...new Set(entries.map((e) => e.family))];
+  return [...entries].sort((a, b) => families.indexOf(a.family) - families.indexOf(b.family) || a.fp32Tflops - b.fp32Tflops);
+}
+
 async function pickTarget(): Promise<GpuEntry | undefined> {
-  const picked = await vscode.window.showQuickPick(grouped(cosplay().builtinCatalog().entries, (e) => e.family), {
+  const picked = await vscode.window.showQuickPick(grouped(byFamilyThenSpeed(cosplay().builtinCatalog().entries), (e) => e.family), {
     title: 'Cosplay as…', placeHolder: 'The GPU to develop as if on (type to filter: 3090, L4, A100…)', matchOnDescription: true, matchOnDetail: true,
   });
   return picked?.entry;

@@ -8,7 +8,7 @@ const catalog = builtinCatalog();
 
 describe('GPU catalog', () => {
   it('validates and holds targets and MIG hosts', () => {
-    assert.ok(catalog.entries.length >= 28);
+    assert.ok(catalog.entries.length >= 56);
     assert.deepEqual(catalog.hosts.map((h) => h.key), ['a100-sxm4-40gb', 'a100-sxm4-80gb', 'a100-pcie-40gb', 'a100-pcie-80gb', 'h100-sxm', 'h100-pcie', 'h100-nvl', 'h200', 'b200']);
   });
 
@@ -38,6 +38,22 @@ describe('GPU catalog', () => {
         assert.equal(profile.name.endsWith('+me'), profile.id === 20, `${host.key} ${profile.name}`);
       }
     }
+  });
+
+  it('holds every target family the planner promises', () => {
+    for (const key of ['gtx1650', 'gtx1660ti', 'rtx2060', 'rtx2080ti', 'rtx3060', 'rtx3090ti', 'rtx4060', 'rtx4070tisuper', 'rtx4080super', 'rtx4090',
+      'rtx5070', 'rtx5090', 't4', 'v100-sxm2-16gb', 'v100-pcie-32gb', 'a10', 'a10g', 'a30', 'a40', 'l4', 'l40', 'l40s', 'rtxa6000', 'rtx6000ada',
+      'a100-sxm4-40gb', 'a100-pcie-80gb', 'h100-pcie', 'h100-sxm', 'h100-nvl', 'h200', 'b200']) {
+      assert.ok(catalog.lookup(key).ok, key);
+    }
+  });
+
+  it('GTX 16 parts have no tensor paths; the L40 and A10G run FP32-accumulate tensor math at half rate', () => {
+    const entry = (key: string) => { const found = catalog.lookup(key); assert.ok(found.ok); return found.entry; };
+    assert.deepEqual([entry('gtx1660ti').fp16Fp32Acc, entry('gtx1660ti').bf16Fp32Acc, entry('gtx1660ti').tf32], [null, null, null]);
+    assert.equal(entry('l40').bf16Fp32Acc, 181.05);
+    assert.equal(entry('l40').tensorRate, 'half');
+    assert.equal(entry('a10g').tensorRate, 'half');
   });
 
   it('stores GeForce FP16/BF16 with FP32 accumulate at half the FP16-accumulate rate', () => {
@@ -73,9 +89,8 @@ describe('catalog lookup', () => {
 
   it('finds the entry of every GPU the fixtures name in full, by its exact NVML name', () => {
     const names = new Set([...smiFixtures('default-'), ...smiFixtures('mig-')].flatMap((f) => f.meta.expected!.gpus.map((g) => g.name)));
-    const notYetInCatalog = new Set(['NVIDIA A10G']);
     for (const name of names) {
-      if (name.endsWith('...') || notYetInCatalog.has(name)) continue;
+      if (name.endsWith('...')) continue;
       assert.ok(catalog.byNvmlName(name), name);
     }
   });

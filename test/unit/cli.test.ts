@@ -28,7 +28,7 @@ describe('gpudev CLI', () => {
   });
 
   it('plan errors: unknown GPU with did-you-mean (2), refusal (1), bad options (2)', async () => {
-    assert.deepEqual(await cli('plan', 'rtx 3099', '--host', 'h100'), { code: 2, out: '', err: 'gpudev plan: Unknown GPU "rtx 3099": did you mean rtx3090, rtx3060, rtx3080?\n' });
+    assert.deepEqual(await cli('plan', 'rtx 3099', '--host', 'h100'), { code: 2, out: '', err: 'gpudev plan: Unknown GPU "rtx 3099": did you mean rtx3090, rtx3060, rtx3070?\n' });
     const refused = await cli('plan', 'rtx3090', '--host', 't4');
     assert.equal(refused.code, 1);
     assert.equal(refused.err, 'gpudev plan: NVIDIA GeForce RTX 3090 needs 24 GiB; host Tesla T4 has 15 GiB: pick a host with more memory\n');
