@@ -56,7 +56,7 @@ export function fidelityTable(target: GpuEntry, host: GpuEntry, delivered: Deliv
     numeric('BF16 tensor', 'TFLOPS', target.bf16Fp32Acc, t.bf16Fp32Acc, TENSOR_FAST, TOO_SLOW, 'target has no BF16 tensor cores: torch.cuda.is_bf16_supported() is reported False, but BF16 kernels would still run'),
     numeric('FP16 tensor', 'TFLOPS', target.fp16Fp32Acc, t.fp16Fp32Acc, TENSOR_FAST, TOO_SLOW, 'target has no tensor cores: FP16 matmuls here run on tensor cores the target lacks'),
     numeric('TF32 tensor', 'TFLOPS', target.tf32, t.tf32, TENSOR_FAST, TOO_SLOW, 'target has no TF32: the shim turns TF32 off in torch'),
-    numeric('Bandwidth', 'GB/s', target.bandwidthGBs, delivered.bandwidthGBs, host.memoryType.startsWith('HBM') ? 'HBM memory clocks cannot be lowered; only MIG memory slices cut bandwidth' : 'memory clock lock not planned', 'host memory slower than the target'),
+    numeric('Bandwidth', 'GB/s', target.bandwidthGBs, delivered.bandwidthGBs, host.memoryType.startsWith('HBM') ? 'HBM memory clocks cannot be lowered; only MIG memory slices cut bandwidth' : 'memory clocks cannot be locked on this host (Ampere or newer only)', 'host memory slower than the target'),
     numeric('Power', 'W', target.tdpW, delivered.powerW, 'power cap out of the host\'s range', 'power cap below the target\'s TDP'),
     {
       metric: 'Compute capability', unit: '', target: target.computeCapability, predicted: host.computeCapability, ratio: null,

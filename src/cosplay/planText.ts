@@ -33,6 +33,7 @@ export function strategySummary(plan: CosplayPlan): string {
   const parts = [
     c.strategy === 'mig' ? `MIG ${c.migProfile!.name} (${c.migProfile!.smCount} SMs)` : c.strategy === 'mps' ? `MPS at ${c.mpsThreadPercent}% of SMs` : 'memory cap only',
     c.clockLockMHz !== null ? `clocks locked at ${c.clockLockMHz} MHz` : 'clocks unlocked',
+    ...(c.memoryClockShare !== null ? [`memory clocks at most ${Math.round(c.memoryClockShare * 100)}%`] : []),
     plan.powerCapW !== null ? `power capped at ${plan.powerCapW} W` : 'power limit unchanged',
   ];
   return parts.join(', ');

@@ -14,6 +14,7 @@ export interface LiveSession {
   readonly name: string;
   readonly clockLockMHz: number | null;
   readonly powerCapW: number | null;
+  readonly memoryClockShare?: number | null;
 }
 
 export interface PlanRequest {
@@ -52,6 +53,8 @@ export interface StrategyOption {
   /** CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, or null without MPS. */
   readonly mpsThreadPercent: number | null;
   readonly clockLockMHz: number | null;
+  /** Share of the host's maximum memory clock to lock to (GDDR hosts on Ampere or newer), or null. */
+  readonly memoryClockShare: number | null;
   readonly delivered: Delivered;
   readonly fp32Reachable: boolean;
 }
@@ -96,9 +99,20 @@ function option(request: PlanRequest, strategy: Strategy, smCount: number, mig: 
   const { target, host } = request;
   const lock = lockClock ? clockForFp32(target, host, smCount) : null;
   const throughput = predictThroughput(host, { smCount, clockMHz: lock ?? undefined });
-  const bandwidthGBs = mig ? (host.bandwidthGBs * mig.profile.memorySlices) / 8 : host.bandwidthGBs;
+  const sliceBandwidth = mig ? (host.bandwidthGBs * mig.profile.memorySlices) / 8 : host.bandwidthGBs;
+  const memoryClockShare = lockClock ? memoryClockShareFor(target, host, sliceBandwidth) : null;
+  const bandwidthGBs = memoryClockShare === null ? sliceBandwidth : target.bandwidthGBs;
   const delivered: Delivered = { vramMiB: target.vramMiB, smCount, throughput, bandwidthGBs, powerW: powerCap(target, host) ?? host.tdpW };
-  return { strategy, migProfile: mig?.profile ?? null, migStart: mig?.start ?? null, mpsThreadPercent, clockLockMHz: lock, delivered, fp32Reachable: throughput.fp32! >= target.fp32Tflops * (1 - TOLERANCE) };
+  return { strategy, migProfile: mig?.profile ?? null, migStart: mig?.start ?? null, mpsThreadPercent, clockLockMHz: lock, memoryClockShare, delivered, fp32Reachable: throughput.fp32! >= target.fp32Tflops * (1 - TOLERANCE) };
+}
+
+/** Memory clocks can be locked on Ampere and newer (NVML), and only GDDR boards offer more than one. */
+const MEMORY_LOCK_ARCHS = new Set(['ampere', 'ada', 'blackwell']);
+
+function memoryClockShareFor(target: GpuEntry, host: GpuEntry, bandwidthGBs: number): number | null {
+  if (!MEMORY_LOCK_ARCHS.has(host.arch) || !host.memoryType.startsWith('GDDR')) return null;
+  const share = target.bandwidthGBs / bandwidthGBs;
+  return share < 1 - TOLERANCE ? Math.round(share * 100) / 100 : null;
 }
 
 /**
@@ -166,6 +180,13 @@ function mutationsFor(request: PlanRequest, chosen: StrategyOption, powerCapW: n
   if (chosen.clockLockMHz !== null) {
     steps.push({ description: `lock graphics clocks at ${chosen.clockLockMHz} MHz`, run: smi('-lgc', `${chosen.clockLockMHz},${chosen.clockLockMHz}`), undo: [smi('-rgc')], gpuWide: true });
   }
+  if (chosen.memoryClockShare !== null) {
+    const percent = Math.round(chosen.memoryClockShare * 100);
+    steps.push({
+      description: `lock memory clocks at the highest supported clock up to ${percent}% of the maximum (bandwidth ${request.target.bandwidthGBs} GB/s)`,
+      run: smi('-lmc', `{memoryClockAtMost${percent}Percent}`), undo: [smi('-rmc')], gpuWide: true,
+    });
+  }
   if (powerCapW !== null && powerCapW !== request.host.tdpW) {
     steps.push({ description: `cap power at ${powerCapW} W`, run: smi('-pl', String(powerCapW)), undo: [smi('-pl', '{originalPowerLimit}')], gpuWide: true });
   }
@@ -217,7 +238,8 @@ export function planCosplay(request: PlanRequest): PlanResult {
   const mutations = mutationsFor(request, chosen, powerCapW);
   for (const session of request.liveSessions ?? []) {
     const clash = (chosen.clockLockMHz !== null && session.clockLockMHz !== null && session.clockLockMHz !== chosen.clockLockMHz)
-      || (powerCapW !== null && session.powerCapW !== null && session.powerCapW !== powerCapW);
+      || (powerCapW !== null && session.powerCapW !== null && session.powerCapW !== powerCapW)
+      || (chosen.memoryClockShare !== null && session.memoryClockShare != null && session.memoryClockShare !== chosen.memoryClockShare);
     if (clash) {
       return refuse(`session "${session.name}" on this GPU already set clocks ${session.clockLockMHz ?? 'unlocked'} MHz / power ${session.powerCapW ?? 'default'} W`, 'these are shared by every session on the GPU: stop that session or pick another GPU');
     }

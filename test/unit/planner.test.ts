@@ -83,6 +83,15 @@ describe('planCosplay', () => {
     assert.equal(p.mutations.find((m) => m.description.startsWith('lock'))!.undo[0]!.argv.join(' '), 'nvidia-smi -i {gpu} -rgc');
   });
 
+  it('locks memory clocks on a GDDR host of Ampere or newer, never on HBM', () => {
+    const p = plan({ target: 'rtx3060', host: 'rtx4090', strategy: 'mps' });
+    assert.equal(p.chosen.memoryClockShare, 0.36);
+    assert.ok(argvs(p).includes('nvidia-smi -i {gpu} -lmc {memoryClockAtMost36Percent}'));
+    assert.equal(row(p, 'Bandwidth').verdict, 'matches');
+    assert.equal(plan({ target: 'rtx3060', host: 'h100-sxm' }).chosen.memoryClockShare, null);
+    assert.equal(plan({ target: 'rtx2060', host: 'rtx2080ti' }).chosen.memoryClockShare, null, 'Turing cannot lock memory clocks');
+  });
+
   it('memory only: the cap and nothing else, said plainly', () => {
     const p = plan({ target: 'rtx3060', host: 'rtx4090', strategy: 'memory' });
     assert.deepEqual(p.mutations, []);
@@ -133,6 +142,8 @@ describe('planCosplay refusals', () => {
     const message = refusal({ target: gpu('a40'), host: gpu('h100-nvl'), liveSessions: [{ name: 'alice-rtx3090', clockLockMHz: 1500, powerCapW: 350 }] });
     assert.match(message, /^session "alice-rtx3090" on this GPU already set clocks 1500 MHz \/ power 350 W/);
     assert.ok(planCosplay({ target: gpu('a40'), host: gpu('h100-nvl'), liveSessions: [{ name: 'same clocks', clockLockMHz: 1110, powerCapW: null }] }).ok);
+    const memory = refusal({ target: gpu('rtx3060'), host: gpu('rtx4090'), strategy: 'mps', liveSessions: [{ name: 'bob', clockLockMHz: null, powerCapW: null, memoryClockShare: 0.5 }] });
+    assert.match(memory, /^session "bob" on this GPU/);
   });
 });
 
