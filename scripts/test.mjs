@@ -1,4 +1,4 @@
-// `npm test`: every tier in order: compile + unit (mocha), then e2e (packaged .vsix in code-server + Chromium).
+// `npm test`: every tier in order: typecheck, unit (mocha), shim (python3 unittest), then e2e (packaged .vsix in code-server + Chromium).
 // Locally, a tier whose infrastructure cannot be installed (not root) is skipped with its reason;
 // with CI=true nothing is skipped: missing infrastructure is a failure.
 import { spawn } from 'node:child_process';
@@ -7,19 +7,32 @@ import * as fs from 'node:fs';
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
-/** Runs a command, streaming its output, and adds mocha's "N passing / N failing / N pending" to the totals. */
+/** Closing counts of mocha ("N passing / N failing / N pending") or unittest ("Ran N tests", "FAILED (failures=…)"). */
+function counts(out) {
+  const ran = /^Ran (\d+) tests?/m.exec(out);
+  const number = (pattern) => Number(pattern.exec(out)?.[1] ?? 0);
+  if (ran) {
+    const failed = number(/failures=(\d+)/) + number(/errors=(\d+)/);
+    const skipped = number(/skipped=(\d+)/);
+    return { passed: Number(ran[1]) - failed - skipped, failed, skipped };
+  }
+  return { passed: number(/^\s*(\d+) passing/m), failed: number(/^\s*(\d+) failing/m), skipped: number(/^\s*(\d+) pending/m) };
+}
+
+/** Runs a command, streaming its output, and adds its test counts to the totals. */
 function run(label, command, args) {
   console.log(`\n── ${label}: ${command} ${args.join(' ')}`);
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (chunk) => { out += chunk; process.stdout.write(chunk); });
+    child.stderr.on('data', (chunk) => { out += chunk; process.stderr.write(chunk); });
     child.on('close', (code) => {
-      const count = (word) => Number(new RegExp(`^\\s*(\\d+) ${word}`, 'm').exec(out)?.[1] ?? 0);
-      totals.passed += count('passing');
-      totals.failed += count('failing');
-      totals.skipped += count('pending');
-      if (code !== 0 && count('failing') === 0) totals.failed += 1;
+      const tally = counts(out);
+      totals.passed += tally.passed;
+      totals.failed += tally.failed;
+      totals.skipped += tally.skipped;
+      if (code !== 0 && tally.failed === 0) totals.failed += 1;
       resolve(code === 0);
     });
   });
@@ -36,6 +49,7 @@ function missingBrowserTierPrerequisites() {
 let ok = await run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
 ok = (await run('build tests', 'node', ['esbuild.mjs', '--tests'])) && ok;
 ok = (await run('unit', 'npx', ['mocha'])) && ok;
+ok = (await run('shim', 'python3', ['-m', 'unittest', 'discover', '-s', 'shim/tests', '-t', 'shim'])) && ok;
 
 const missing = missingBrowserTierPrerequisites();
 if (missing && !CI) {

@@ -1,0 +1,92 @@
+"""The `nvidia-smi` of a cosplay container: runs the real one and rewrites what identifies the GPU."""
+import os
+import subprocess
+import sys
+from typing import IO, Callable, Iterable, List, Mapping, Optional, Sequence
+
+from .smi_other import FullQueryRewriter, query_format, rewrite_list_line, rewrite_query_line
+from .smi_table import frame_ends, rewrite_table
+from .target import Target, target_from_env
+
+TABLE_OPTIONS = {"-l", "--loop", "-lms", "--loop-ms", "-i", "--id"}
+
+
+def find_real(env: Mapping[str, str], own_dir: str) -> Optional[str]:
+    """The first `nvidia-smi` on PATH that is not this shim."""
+    own = os.path.realpath(own_dir)
+    for directory in env.get("PATH", "").split(os.pathsep):
+        if not directory or os.path.realpath(directory) == own:
+            continue
+        candidate = os.path.join(directory, "nvidia-smi")
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _is_table_call(args: Sequence[str]) -> bool:
+    i = 0
+    while i < len(args):
+        name = args[i].split("=", 1)[0]
+        if name not in TABLE_OPTIONS:
+            return False
+        i += 1 if "=" in args[i] or name in ("-l", "--loop") and (i + 1 >= len(args) or not args[i + 1].isdigit()) else 2
+    return True
+
+
+def rewriter_for(args: Sequence[str], target: Target) -> Optional[Callable[[Iterable[str]], Iterable[str]]]:
+    """A function from the real output's lines to the shown lines, or None to pass through."""
+    query = query_format(args)
+    if query is not None:
+        return lambda lines: (rewrite_query_line(line, query, target, i == 0) for i, line in enumerate(lines))
+    if "-L" in args or "--list-gpus" in args:
+        return lambda lines: (out for out in (rewrite_list_line(line, target) for line in lines) if out is not None)
+    if "-q" in args or "--query" in args:
+        def full(lines: Iterable[str]) -> Iterable[str]:
+            rewriter = FullQueryRewriter(target)
+            return (out for out in (rewriter.feed(line) for line in lines) if out is not None)
+        return full
+    if _is_table_call(args):
+        return _frames(target)
+    return None
+
+
+def _frames(target: Target) -> Callable[[Iterable[str]], Iterable[str]]:
+    def rewrite(lines: Iterable[str]) -> Iterable[str]:
+        frame: List[str] = []
+        state: dict = {}
+        for line in lines:
+            frame.append(line)
+            if frame_ends(line, state):
+                yield from rewrite_table(frame, target)
+                frame = []
+        if frame:
+            yield from rewrite_table(frame, target)
+    return rewrite
+
+
+def _lines(stream: IO[bytes]) -> Iterable[str]:
+    for raw in iter(stream.readline, b""):
+        yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+
+
+def main(args: List[str], env: Mapping[str, str] = os.environ, own_dir: str = "") -> int:
+    real = find_real(env, own_dir)
+    if real is None:
+        sys.stderr.write("nvidia-smi: the real nvidia-smi is not on PATH (the GPU Dev Environments shim wraps the NVIDIA driver's)\n")
+        return 127
+    target = target_from_env(env)
+    rewrite = rewriter_for(args, target) if target else None
+    if rewrite is None:
+        os.execv(real, [real] + list(args))
+    process = subprocess.Popen([real] + list(args), stdout=subprocess.PIPE)
+    out = sys.stdout.buffer
+    try:
+        for line in rewrite(_lines(process.stdout)):
+            out.write(line.encode("utf-8", "surrogateescape") + b"\n")
+            out.flush()
+    except KeyboardInterrupt:
+        process.terminate()
+    except BrokenPipeError:
+        process.terminate()
+        sys.stderr.close()
+    return process.wait()

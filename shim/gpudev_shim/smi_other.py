@@ -1,0 +1,125 @@
+"""Rewrites `nvidia-smi -L`, `--query-gpu` CSV and `-q` reports to show the target GPU."""
+import re
+from typing import List, Optional, Sequence
+
+from .target import Target
+
+NA = ("[N/A]", "N/A", "[Not Supported]")
+
+
+def rewrite_list_line(line: str, target: Target) -> Optional[str]:
+    """`-L`: the target's name, UUID kept; MIG sub-lines (None) dropped."""
+    if re.match(r"^\s+MIG\s", line):
+        return None
+    match = re.match(r"^(GPU \d+: )(.*?)( \(UUID: .*)$", line)
+    return match.group(1) + target.name + match.group(3) if match else line
+
+
+POWER_FIELDS = {"power.limit", "enforced.power.limit", "power.default_limit", "power.max_limit", "power.min_limit"}
+
+
+def query_format(args: Sequence[str]) -> Optional[dict]:
+    """The fields and CSV options of a `--query-gpu` call (both `=` and space forms), else None."""
+    fields, fmt = None, ""
+    for i, arg in enumerate(args):
+        for name in ("--query-gpu", "--format"):
+            if arg == name and i + 1 < len(args):
+                value = args[i + 1]
+            elif arg.startswith(name + "="):
+                value = arg[len(name) + 1:]
+            else:
+                continue
+            if name == "--query-gpu":
+                fields = [f.strip() for f in value.split(",")]
+            else:
+                fmt = value
+    if fields is None:
+        return None
+    return {"fields": fields, "header": "noheader" not in fmt, "units": "nounits" not in fmt}
+
+
+def rewrite_query_line(line: str, query: dict, target: Target, first: bool) -> str:
+    """One CSV line of a `--query-gpu` answer. The header (first line unless noheader) passes."""
+    if first and query["header"]:
+        return line
+    values = line.split(", ")
+    fields = query["fields"]
+    if len(values) != len(fields):
+        return line
+    mib = " MiB" if query["units"] else ""
+    watts = " W" if query["units"] else ""
+    by_field = dict(zip(fields, values))
+
+    def number(field: str) -> Optional[float]:
+        match = re.match(r"^\s*([\d.]+)", by_field.get(field, ""))
+        return float(match.group(1)) if match else None
+
+    for i, field in enumerate(fields):
+        if field in ("name", "gpu_name"):
+            values[i] = target.name
+        elif field == "memory.total":
+            values[i] = "{}{}".format(target.vram_mib, mib)
+        elif field == "memory.free":
+            used = number("memory.used")
+            real_free = number("memory.free")
+            free = target.vram_mib - int(used) if used is not None else target.vram_mib
+            if real_free is not None:
+                free = min(free, int(real_free))
+            values[i] = "{}{}".format(max(0, free), mib)
+        elif field in POWER_FIELDS and target.tdp_w and values[i] not in NA:
+            values[i] = "{:.2f}{}".format(target.tdp_w, watts)
+        elif field in ("mig.mode.current", "mig.mode.pending") and values[i] not in NA:
+            values[i] = "Disabled"
+    return ", ".join(values)
+
+
+Q_POWER = re.compile(r"^(\s*)(Power Limit|Current Power Limit|Requested Power Limit|Default Power Limit|Enforced Power Limit|Min Power Limit|Max Power Limit)(\s*: )(\d[\d.]*) W\s*$")
+
+
+class FullQueryRewriter:
+    """`nvidia-smi -q` (and `-d MEMORY,POWER,...`), line by line."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.block = ""
+        self.used_mib: Optional[int] = None
+        self.skip_indent: Optional[int] = None
+
+    def feed(self, line: str) -> Optional[str]:
+        indent = len(line) - len(line.lstrip(" "))
+        if self.skip_indent is not None:
+            if line.strip() and indent > self.skip_indent:
+                return None
+            self.skip_indent = None
+        key, sep, value = line.partition(" : ")
+        label = key.strip()
+        if not sep and label:
+            self.block = label
+            if label == "MIG Devices":
+                self.skip_indent = indent
+                return None
+            return line
+        if label == "Product Name":
+            return key + sep + self.target.name
+        if self.block == "FB Memory Usage":
+            if label == "Total":
+                return key + sep + "{} MiB".format(self.target.vram_mib)
+            if label == "Used":
+                match = re.match(r"(\d+)", value.strip())
+                self.used_mib = int(match.group(1)) if match else None
+            if label == "Free" and self.used_mib is not None:
+                return key + sep + "{} MiB".format(max(0, self.target.vram_mib - self.used_mib))
+        if self.block == "MIG Mode" and label in ("Current", "Pending"):
+            return key + sep + "Disabled"
+        power = Q_POWER.match(line)
+        if power and self.target.tdp_w:
+            watts = self.target.tdp_w
+            if power.group(2) == "Min Power Limit":
+                watts = min(watts, float(power.group(4)))
+            return power.group(1) + power.group(2) + power.group(3) + "{:.2f} W".format(watts)
+        return line
+
+
+def rewrite_full_query(lines: List[str], target: Target) -> List[str]:
+    rewriter = FullQueryRewriter(target)
+    return [out for out in (rewriter.feed(line) for line in lines) if out is not None]
