@@ -72,3 +72,22 @@ def set_per_process_memory_fraction(fraction, device=None):
 
 def is_bf16_supported(including_emulation=True):
     return True
+
+
+def is_available():
+    return True
+
+
+def empty_cache():
+    pass
+
+
+def _allocate(size):
+    """What the caching allocator does: lazy CUDA init, then the per-process fraction is the limit."""
+    import torch.cuda as cuda  # through the module, as torch's C++ side calls torch.cuda._lazy_init
+    cuda._lazy_init()
+    total = _devices[0].total_memory
+    limit = min(total * fractions.get(0, 1.0), real_free + reserved[0])
+    if size > limit - reserved[0]:
+        raise OutOfMemoryError("CUDA out of memory. Tried to allocate {} bytes".format(size))
+    return object()
