@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { MONITOR_FIELDS, parseQueryCsv, toGpuSamples } from '../src/hosts/nvidiaSmi/queryCsv';
 import { parseSmiTable } from '../src/hosts/nvidiaSmi/table';
 import { medianNsPerCall, printComparison } from './measure';
+import { shimBenchmarks } from './shim';
 
 const fixtures = path.resolve(__dirname, '../../test/fixtures/nvidia-smi');
 const table = fs.readFileSync(path.join(fixtures, 'default-h200-x8-580.95.05.txt'), 'utf8');
@@ -18,3 +19,5 @@ printComparison({
   ours: { label: 'parse --query-gpu CSV (10 fields)', ns: medianNsPerCall(() => toGpuSamples(parseQueryCsv(csv, MONITOR_FIELDS))) },
   naive: { label: 'scrape the default nvidia-smi table', ns: medianNsPerCall(() => parseSmiTable(table)) },
 });
+
+shimBenchmarks();

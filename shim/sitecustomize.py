@@ -12,14 +12,16 @@ def _activate() -> None:
 
 
 def _chain() -> None:
+    # importlib.machinery and types are already loaded at start-up; importlib.util would cost ~1 ms.
     import importlib.machinery
-    import importlib.util
     import os
+    import types
     here = os.path.dirname(os.path.abspath(__file__))
     rest = [p for p in sys.path if os.path.abspath(p or ".") != here]
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
     if spec is not None and spec.loader is not None:
-        module = importlib.util.module_from_spec(spec)
+        module = types.ModuleType(spec.name)
+        module.__spec__, module.__loader__, module.__file__ = spec, spec.loader, spec.origin
         spec.loader.exec_module(module)
 
 

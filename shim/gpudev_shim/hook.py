@@ -1,21 +1,31 @@
 """Installs the cosplay's import hook: a sys.meta_path finder that wraps the real loaders of torch
 and pynvml and patches each module right after it has executed. It asks the other finders for the
 real spec (chaining, never replacing __import__), so other import hooks keep working."""
-import importlib.abc
+from __future__ import annotations
+
 import sys
-from typing import Callable, Dict, Optional
 
 from .target import Target, target_from_env
 
-
-def _patchers() -> Dict[str, Callable]:
-    from .pynvml_patch import patch_pynvml
-    from .torch_patch import patch_torch
-    return {"torch": patch_torch, "pynvml": patch_pynvml}
+# No importlib.abc and no typing here: this runs at every interpreter start, and importlib.abc alone
+# costs ~10 ms. The import system only needs find_spec / create_module / exec_module.
 
 
-class _PatchingLoader(importlib.abc.Loader):
-    def __init__(self, real: importlib.abc.Loader, patch: Callable[[object], None]) -> None:
+def _patch(name: str, module, target: Target) -> None:
+    """Patches torch or pynvml; the patch code itself is imported only when that module is."""
+    if name == "torch":
+        from .torch_patch import patch_torch
+        patch_torch(module, target)
+    else:
+        from .pynvml_patch import patch_pynvml
+        patch_pynvml(module, target)
+
+
+PATCHED_MODULES = ("torch", "pynvml")
+
+
+class _PatchingLoader:
+    def __init__(self, real, patch) -> None:
         self._real = real
         self._patch = patch
 
@@ -30,15 +40,13 @@ class _PatchingLoader(importlib.abc.Loader):
         return getattr(self._real, name)
 
 
-class CosplayFinder(importlib.abc.MetaPathFinder):
+class CosplayFinder:
     def __init__(self, target: Target) -> None:
         self.target = target
-        self._patchers = _patchers()
         self._busy = set()
 
     def find_spec(self, fullname: str, path=None, target=None):
-        patch = self._patchers.get(fullname)
-        if patch is None or fullname in self._busy:
+        if fullname not in PATCHED_MODULES or fullname in self._busy:
             return None
         self._busy.add(fullname)
         try:
@@ -53,11 +61,11 @@ class CosplayFinder(importlib.abc.MetaPathFinder):
         finally:
             self._busy.discard(fullname)
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _PatchingLoader(spec.loader, lambda module: patch(module, self.target))
+            spec.loader = _PatchingLoader(spec.loader, lambda module: _patch(fullname, module, self.target))
         return spec
 
 
-def install(env=None) -> Optional[CosplayFinder]:
+def install(env=None) -> CosplayFinder | None:
     """Installs the finder when a cosplay target is set; does nothing (and costs next to nothing) otherwise."""
     import os
     target = target_from_env(os.environ if env is None else env)
@@ -65,7 +73,7 @@ def install(env=None) -> Optional[CosplayFinder]:
         return None
     finder = CosplayFinder(target)
     sys.meta_path.insert(0, finder)
-    for name, patch in finder._patchers.items():
+    for name in PATCHED_MODULES:
         if name in sys.modules:  # imported before the hook: patch in place
-            patch(sys.modules[name], target)
+            _patch(name, sys.modules[name], target)
     return finder

@@ -4,8 +4,6 @@ import subprocess
 import sys
 from typing import IO, Callable, Iterable, List, Mapping, Optional, Sequence
 
-from .smi_other import FullQueryRewriter, query_format, rewrite_list_line, rewrite_query_line
-from .smi_table import frame_ends, rewrite_table
 from .target import Target, target_from_env
 
 TABLE_OPTIONS = {"-l", "--loop", "-lms", "--loop-ms", "-i", "--id"}
@@ -23,6 +21,26 @@ def find_real(env: Mapping[str, str], own_dir: str) -> Optional[str]:
     return None
 
 
+def query_format(args: Sequence[str]) -> Optional[dict]:
+    """The fields and CSV options of a `--query-gpu` call (both `=` and space forms), else None."""
+    fields, fmt = None, ""
+    for i, arg in enumerate(args):
+        for name in ("--query-gpu", "--format"):
+            if arg == name and i + 1 < len(args):
+                value = args[i + 1]
+            elif arg.startswith(name + "="):
+                value = arg[len(name) + 1:]
+            else:
+                continue
+            if name == "--query-gpu":
+                fields = [f.strip() for f in value.split(",")]
+            else:
+                fmt = value
+    if fields is None:
+        return None
+    return {"fields": fields, "header": "noheader" not in fmt, "units": "nounits" not in fmt}
+
+
 def _is_table_call(args: Sequence[str]) -> bool:
     i = 0
     while i < len(args):
@@ -34,8 +52,12 @@ def _is_table_call(args: Sequence[str]) -> bool:
 
 
 def rewriter_for(args: Sequence[str], target: Target) -> Optional[Callable[[Iterable[str]], Iterable[str]]]:
-    """A function from the real output's lines to the shown lines, or None to pass through."""
+    """A function from the real output's lines to the shown lines, or None to pass through.
+    Each mode imports only its own rewriter: this runs on every nvidia-smi call."""
     query = query_format(args)
+    if _is_table_call(args):
+        return _frames(target)
+    from .smi_other import FullQueryRewriter, rewrite_list_line, rewrite_query_line
     if query is not None:
         return lambda lines: (rewrite_query_line(line, query, target, i == 0) for i, line in enumerate(lines))
     if "-L" in args or "--list-gpus" in args:
@@ -45,12 +67,12 @@ def rewriter_for(args: Sequence[str], target: Target) -> Optional[Callable[[Iter
             rewriter = FullQueryRewriter(target)
             return (out for out in (rewriter.feed(line) for line in lines) if out is not None)
         return full
-    if _is_table_call(args):
-        return _frames(target)
     return None
 
 
 def _frames(target: Target) -> Callable[[Iterable[str]], Iterable[str]]:
+    from .smi_table import frame_ends, rewrite_table
+
     def rewrite(lines: Iterable[str]) -> Iterable[str]:
         frame: List[str] = []
         state: dict = {}

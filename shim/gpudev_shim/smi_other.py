@@ -1,6 +1,6 @@
 """Rewrites `nvidia-smi -L`, `--query-gpu` CSV and `-q` reports to show the target GPU."""
 import re
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 from .target import Target
 
@@ -16,26 +16,6 @@ def rewrite_list_line(line: str, target: Target) -> Optional[str]:
 
 
 POWER_FIELDS = {"power.limit", "enforced.power.limit", "power.default_limit", "power.max_limit", "power.min_limit"}
-
-
-def query_format(args: Sequence[str]) -> Optional[dict]:
-    """The fields and CSV options of a `--query-gpu` call (both `=` and space forms), else None."""
-    fields, fmt = None, ""
-    for i, arg in enumerate(args):
-        for name in ("--query-gpu", "--format"):
-            if arg == name and i + 1 < len(args):
-                value = args[i + 1]
-            elif arg.startswith(name + "="):
-                value = arg[len(name) + 1:]
-            else:
-                continue
-            if name == "--query-gpu":
-                fields = [f.strip() for f in value.split(",")]
-            else:
-                fmt = value
-    if fields is None:
-        return None
-    return {"fields": fields, "header": "noheader" not in fmt, "units": "nounits" not in fmt}
 
 
 def rewrite_query_line(line: str, query: dict, target: Target, first: bool) -> str:

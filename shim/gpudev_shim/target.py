@@ -1,32 +1,32 @@
 """The GPU a container pretends to be, read from the GPUDEV_* variables the extension sets."""
+from __future__ import annotations
+
 import os
-from typing import Mapping, NamedTuple, Optional, Tuple
+from collections import namedtuple
 
 MIB = 1024 * 1024
 
+# A plain namedtuple, not typing.NamedTuple: this module loads at every interpreter start.
+_Fields = namedtuple("_Fields", "key name vram_bytes sm_count compute_capability tdp_w tensor expect_clock_mhz expect_power_w")
 
-class Target(NamedTuple):
-    key: str
-    name: str
-    vram_bytes: int
-    sm_count: Optional[int]
-    compute_capability: Optional[Tuple[int, int]]
-    tdp_w: Optional[int]
-    tensor: Tuple[str, ...]
-    expect_clock_mhz: Optional[int]
-    expect_power_w: Optional[int]
+
+class Target(_Fields):
+    """key, NVML name, memory in bytes, SM count, (major, minor), TDP in W, tensor precisions, and the
+    clock and power limit that verify expects on the host (None where the plan sets none)."""
+
+    __slots__ = ()
 
     @property
     def vram_mib(self) -> int:
         return self.vram_bytes // MIB
 
 
-def _int(env: Mapping[str, str], name: str) -> Optional[int]:
+def _int(env, name: str) -> int | None:
     value = env.get(name, "").strip()
     return int(value) if value.isdigit() else None
 
 
-def target_from_env(env: Mapping[str, str] = os.environ) -> Optional[Target]:
+def target_from_env(env=os.environ) -> Target | None:
     """The target, or None when the container is not a cosplay (no name or no memory size)."""
     name = env.get("GPUDEV_TARGET_NAME", "").strip()
     vram = _int(env, "GPUDEV_VRAM_BYTES")

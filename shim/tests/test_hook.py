@@ -119,3 +119,13 @@ class HookTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PthInstallTest(unittest.TestCase):
+    def test_the_pth_option_activates_the_hook_without_pythonpath(self):
+        site_dir = tempfile.mkdtemp()
+        subprocess.run([sys.executable, "-m", "gpudev_shim.install_pth", site_dir], cwd=SHIM, check=True, capture_output=True)
+        code = "import site, json; site.addsitedir({!r}); import torch; print(json.dumps(torch.cuda.get_device_name()))".format(site_dir)
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("GPUDEV_")}
+        done = subprocess.run([sys.executable, "-c", code], env=dict(clean, PYTHONPATH=FAKES, **RTX3090), capture_output=True, text=True, timeout=30)
+        self.assertEqual(done.stdout.strip(), '"NVIDIA GeForce RTX 3090"', done.stderr)

@@ -1,7 +1,8 @@
 import re
 import unittest
 
-from gpudev_shim.smi_other import query_format, rewrite_full_query, rewrite_list_line, rewrite_query_line
+from gpudev_shim.smi import query_format
+from gpudev_shim.smi_other import rewrite_full_query, rewrite_list_line, rewrite_query_line
 from tests.fixtures import TARGETS, fixtures
 
 RTX3090, L4 = TARGETS[0], TARGETS[1]
