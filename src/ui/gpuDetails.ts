@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
-import { describeGpu, type GpuSample } from '../hosts/gpu';
+import { describeGpu, summarizeGpu, type GpuSample } from '../hosts/gpu';
 import { queryGpuReport } from '../hosts/gpuProbe';
 import type { Runner } from '../hosts/runner';
 import type { GpuMonitor } from '../monitor/gpuMonitor';
@@ -40,7 +40,7 @@ async function pickGpu(monitor: GpuMonitor): Promise<GpuSample | undefined> {
   }
   if (snapshot.gpus.length === 1) return snapshot.gpus[0];
   const picked = await vscode.window.showQuickPick(
-    snapshot.gpus.map((gpu) => ({ label: `${gpu.index}: ${gpu.name}`, description: describeGpu(gpu)[3]![1], gpu })),
+    snapshot.gpus.map((gpu) => ({ label: `${gpu.index}: ${gpu.name}`, description: summarizeGpu(gpu), gpu })),
     { title: 'Show GPU Details', placeHolder: 'Pick a GPU' },
   );
   return picked?.gpu;
