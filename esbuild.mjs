@@ -10,21 +10,22 @@ const tests = process.argv.includes('--tests');
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', metafile: true, loader: { '.yaml': 'text' } };
-const node = { platform: 'node', format: 'cjs', target: 'node20' };
+// ssh2's optional native bindings stay out of the bundle: it falls back to pure JavaScript without them.
+const node = { platform: 'node', format: 'cjs', target: 'node20', external: ['*.node'] };
 const webviews = existsSync('webviews')
   ? readdirSync('webviews', { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(`webviews/${d.name}/main.ts`)).map((d) => d.name)
   : [];
 
 const testEntries = [
-  ...readdirSync('test/unit').filter((f) => f.endsWith('.test.ts')).map((f) => `test/unit/${f}`),
+  ...['test/unit', 'test/integration'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => `${dir}/${f}`)),
   'bench/index.ts',
   'test/fake-gpu/nvidia-smi.ts',
 ];
 
 const builds = tests
-  ? [{ ...common, ...node, entryPoints: testEntries, outdir: 'out', outbase: '.', external: ['mocha'], define: { GPUDEV_VERSION: '"test"' } }]
+  ? [{ ...common, ...node, entryPoints: testEntries, outdir: 'out', outbase: '.', external: ['mocha', '*.node'], define: { GPUDEV_VERSION: '"test"' } }]
   : [
-    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './cosplay.js'] },
+    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './cosplay.js', '*.node'] },
     { ...common, ...node, entryPoints: ['src/cosplay/index.ts'], outfile: 'dist/cosplay.js' },
     { ...common, ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, define: { GPUDEV_VERSION: JSON.stringify(version) } },
     ...webviews.map((name) => ({ ...common, entryPoints: [`webviews/${name}/main.ts`], outfile: `dist/webviews/${name}.js`, platform: 'browser', format: 'iife', target: 'es2022' })),

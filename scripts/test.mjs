@@ -1,4 +1,4 @@
-// `npm test`: every tier in order: typecheck, unit (mocha), shim (python3 unittest), then e2e (packaged .vsix in code-server + Chromium).
+// `npm test`: every tier in order: typecheck, unit (mocha), shim (python3 unittest), integration (real sshd), then e2e (packaged .vsix in code-server + Chromium).
 // Locally, a tier whose infrastructure cannot be installed (not root) is skipped with its reason;
 // with CI=true nothing is skipped: missing infrastructure is a failure.
 import { spawn } from 'node:child_process';
@@ -38,6 +38,11 @@ function run(label, command, args) {
   });
 }
 
+function missingSshd() {
+  if (fs.existsSync('/usr/sbin/sshd') || process.getuid?.() === 0) return null;
+  return 'OpenSSH server is not installed and installing it needs root (sudo apt-get install openssh-server)';
+}
+
 function missingBrowserTierPrerequisites() {
   if (process.platform !== 'linux') return 'the browser tier runs on Linux only';
   const isRoot = process.getuid?.() === 0;
@@ -50,6 +55,14 @@ let ok = await run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
 ok = (await run('build tests', 'node', ['esbuild.mjs', '--tests'])) && ok;
 ok = (await run('unit', 'npx', ['mocha'])) && ok;
 ok = (await run('shim', 'python3', ['-m', 'unittest', 'discover', '-s', 'shim/tests', '-t', 'shim'])) && ok;
+
+const noSshd = missingSshd();
+if (noSshd && !CI) {
+  console.log(`\n── integration skipped: ${noSshd}`);
+  totals.skipped += 1;
+} else {
+  ok = (await run('integration', 'npx', ['mocha', '--config', 'test/integration/.mocharc.json'])) && ok;
+}
 
 const missing = missingBrowserTierPrerequisites();
 if (missing && !CI) {

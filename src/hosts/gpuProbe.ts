@@ -17,6 +17,7 @@ export async function probeGpus(runner: Runner, now: () => number = Date.now): P
   const host = runner.label;
   const result = await runner.run(['nvidia-smi', ...monitorQueryArgs()]);
   const at = now();
+  if (result.failure) return { kind: 'error', host, at, error: result.failure };
   if (result.notFound) {
     return { kind: 'no-driver', host, at, error: { message: 'No NVIDIA GPU: nvidia-smi not found', hint: `install the NVIDIA driver on ${host === 'This machine' ? 'this machine' : host}` } };
   }
@@ -35,6 +36,7 @@ export async function probeGpus(runner: Runner, now: () => number = Date.now): P
 export async function queryGpuReport(runner: Runner, index: number): Promise<{ ok: true; text: string } | { ok: false; error: GpuDevError }> {
   const result = await runner.run(['nvidia-smi', '-q', '-i', String(index)]);
   if (result.exitCode === 0) return { ok: true, text: result.stdout };
+  if (result.failure) return { ok: false, error: result.failure };
   const said = result.notFound ? 'nvidia-smi not found' : firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.exitCode}`;
   return { ok: false, error: { message: `nvidia-smi -q failed on ${runner.label}: ${said}` } };
 }

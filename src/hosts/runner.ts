@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import type { GpuDevError } from '../core/errors';
 
 export interface RunOptions {
   readonly timeoutMs?: number;
@@ -12,6 +13,8 @@ export interface RunResult {
   /** The program itself does not exist on this host. */
   readonly notFound?: boolean;
   readonly timedOut?: boolean;
+  /** The host could not be reached or trusted at all (an SSH host key refused, no route…). */
+  readonly failure?: GpuDevError;
 }
 
 /** Runs one program with its arguments on a host. Never goes through a shell. */

@@ -1,0 +1,111 @@
+import type { Client, ClientChannel } from 'ssh2';
+import type { GpuDevError } from '../core/errors';
+import { fingerprint, keyTypeOf, knownHostsName, verifyHostKey, type HostKeyVerdict } from './knownHosts';
+import type { RunOptions, RunResult, Runner } from './runner';
+import { quoteArgv } from './shellQuote';
+
+export interface SshHost {
+  /** What the user calls the host (an ssh alias, user@host). */
+  readonly label: string;
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly privateKey: Buffer;
+  readonly passphrase?: string;
+  /** Contents of the known_hosts files to trust (the user's, then our own). */
+  readonly knownHosts: () => readonly string[];
+  /** Variables sent with each command (the server must AcceptEnv them). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const KEEPALIVE_MS = 15_000;
+
+function hostKeyError(verdict: HostKeyVerdict, host: SshHost, blob: Buffer): GpuDevError {
+  const key = `${keyTypeOf(blob)} ${fingerprint(blob)}`;
+  const name = knownHostsName(host.host, host.port);
+  if (verdict === 'unknown') return { message: `Unknown host key for ${name}: ${key}`, hint: 'compare the fingerprint with the host, then trust it' };
+  return {
+    message: `The host key of ${name} ${verdict === 'revoked' ? 'is revoked' : 'has changed'} (${key}); refusing to connect`,
+    hint: 'someone may be intercepting the connection; if the host was reinstalled, remove its old key from known_hosts',
+  };
+}
+
+/**
+ * Runs commands on an SSH host over one ssh2 connection, each as its own channel. Host keys are
+ * verified against known_hosts; an unknown or changed key is refused with its fingerprint. The
+ * connection is opened on first use and again after it drops.
+ */
+export class SshRunner implements Runner {
+  private connection: Promise<Client> | undefined;
+  private refusal: GpuDevError | undefined;
+
+  constructor(private readonly host: SshHost) {}
+
+  get label(): string {
+    return this.host.label;
+  }
+
+  async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    let client: Client;
+    try {
+      client = await (this.connection ??= this.connect());
+    } catch (error) {
+      this.connection = undefined;
+      const failure = this.refusal ?? { message: `Cannot reach ${this.host.label}: ${(error as Error).message}`, hint: 'check the host name, port and your key' };
+      this.refusal = undefined;
+      return { exitCode: null, stdout: '', stderr: '', failure };
+    }
+    return this.exec(client, argv, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
+  close(): void {
+    void this.connection?.then((client) => client.end(), () => undefined);
+    this.connection = undefined;
+  }
+
+  private async connect(): Promise<Client> {
+    const { Client: SshClient } = await import('ssh2');
+    const client = new SshClient();
+    return new Promise((resolve, reject) => {
+      client.once('ready', () => resolve(client));
+      client.once('error', reject);
+      client.on('close', () => { this.connection = undefined; });
+      client.connect({
+        host: this.host.host,
+        port: this.host.port,
+        username: this.host.username,
+        privateKey: this.host.privateKey,
+        passphrase: this.host.passphrase,
+        keepaliveInterval: KEEPALIVE_MS,
+        readyTimeout: DEFAULT_TIMEOUT_MS,
+        hostVerifier: (blob: Buffer) => {
+          const verdict = verifyHostKey(this.host.knownHosts(), this.host.host, this.host.port, blob);
+          if (verdict !== 'trusted') this.refusal = hostKeyError(verdict, this.host, blob);
+          return verdict === 'trusted';
+        },
+      });
+    });
+  }
+
+  private exec(client: Client, argv: readonly string[], timeoutMs: number): Promise<RunResult> {
+    return new Promise((resolve) => {
+      client.exec(quoteArgv(argv), { env: { ...this.host.env } }, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) return resolve({ exitCode: null, stdout: '', stderr: '', failure: { message: `${this.host.label}: ${error.message}` } });
+        let stdout = '';
+        let stderr = '';
+        const timer = setTimeout(() => {
+          channel.close();
+          resolve({ exitCode: null, stdout, stderr, timedOut: true });
+        }, timeoutMs);
+        channel.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
+        channel.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+        channel.on('close', (code: number | null) => {
+          clearTimeout(timer);
+          const notFound = code === 127 && /not found/i.test(stderr);
+          resolve({ exitCode: typeof code === 'number' ? code : null, stdout, stderr, ...(notFound && { notFound }) });
+        });
+      });
+    });
+  }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A real OpenSSH server on loopback for the integration tests, idempotent: installs openssh-server as
+# root when missing, makes host and client keys, starts sshd with an absolute config path (a relative
+# one breaks key exchange), and prints KEY=VALUE lines for the tests. `sshd.sh stop` stops it.
+set -euo pipefail
+DIR=${GPUDEV_SSHD_DIR:-/tmp/gpudev-sshd}
+PORT=${GPUDEV_SSHD_PORT:-2222}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+say() { echo "[gpudev] $*" >&2; }
+
+if [ "${1:-}" = stop ]; then
+  [ -f "$DIR/sshd.pid" ] && kill "$(cat "$DIR/sshd.pid")" 2>/dev/null || true
+  exit 0
+fi
+if [ ! -x /usr/sbin/sshd ]; then
+  if [ "$(id -u)" != 0 ]; then say "openssh-server is not installed (sudo apt-get install -y openssh-server)"; exit 1; fi
+  say "installing openssh-server"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 openssh-server >/tmp/gpudev-apt-sshd.log 2>&1 \
+    || { tail -30 /tmp/gpudev-apt-sshd.log >&2; exit 1; }
+fi
+mkdir -p "$DIR" /run/sshd
+[ -f "$DIR/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
+[ -f "$DIR/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/client_key"
+cp "$DIR/client_key.pub" "$DIR/authorized_keys" && chmod 600 "$DIR/authorized_keys"
+cat > "$DIR/sshd_config" <<CONFIG
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $DIR/host_key
+AuthorizedKeysFile $DIR/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+PidFile $DIR/sshd.pid
+UsePAM no
+AcceptEnv GPUDEV_FAKE_SMI_SCENARIO
+SetEnv PATH=$REPO/test/fake-gpu/bin:/usr/local/bin:/usr/bin:/bin
+CONFIG
+if ! { [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; }; then
+  /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/log"
+  for _ in $(seq 50); do [ -f "$DIR/sshd.pid" ] && break; sleep 0.1; done
+fi
+echo "SSHD_DIR=$DIR"
+echo "SSHD_PORT=$PORT"
+echo "SSHD_USER=$(id -un)"

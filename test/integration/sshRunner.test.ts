@@ -1,0 +1,87 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { probeGpus } from '../../src/hosts/gpuProbe';
+import { SshRunner, type SshHost } from '../../src/hosts/sshRunner';
+import { startSshd, stopSshd, type Sshd } from './sshd';
+
+describe('SshRunner against a real sshd on loopback', function () {
+  this.timeout(60_000);
+  let sshd: Sshd;
+  const runners: SshRunner[] = [];
+  before(() => { sshd = startSshd(); });
+  after(() => {
+    runners.forEach((r) => r.close());
+    stopSshd();
+  });
+
+  function runner(knownHosts: string, env: Record<string, string> = { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' }): SshRunner {
+    const host: SshHost = {
+      label: 'gpu-box', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
+      knownHosts: () => [knownHosts], env,
+    };
+    const created = new SshRunner(host);
+    runners.push(created);
+    return created;
+  }
+  const trusted = () => `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`;
+  const acceptedLogins = () => (fs.readFileSync(path.join(sshd.dir, 'log'), 'utf8').match(/Accepted publickey/g) ?? []).length;
+
+  it('samples the GPUs of the remote host (fake nvidia-smi on its PATH)', async () => {
+    const result = await probeGpus(runner(trusted()));
+    assert.equal(result.kind, 'gpus');
+    if (result.kind === 'gpus') {
+      assert.equal(result.host, 'gpu-box');
+      assert.equal(result.gpus.length, 8);
+      assert.equal(result.gpus[0]!.memoryUsedMiB, 26980);
+    }
+  });
+
+  it('reuses one connection for every command', async () => {
+    const ssh = runner(trusted());
+    await ssh.run(['true']);
+    const before = acceptedLogins();
+    assert.ok(before > 0, 'sshd logs each login');
+    for (let i = 0; i < 5; i++) assert.equal((await ssh.run(['echo', String(i)])).stdout, `${i}\n`);
+    assert.equal(acceptedLogins(), before);
+  });
+
+  it('trusts a hashed known_hosts entry (ssh-keygen -H)', async () => {
+    const file = path.join(sshd.dir, 'known_hosts_hashed');
+    fs.writeFileSync(file, trusted());
+    execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
+    const hashed = fs.readFileSync(file, 'utf8');
+    assert.match(hashed, /^\|1\|/);
+    assert.equal((await runner(hashed).run(['echo', 'ok'])).stdout, 'ok\n');
+  });
+
+  it('refuses an unknown host key, naming its fingerprint as ssh-keygen prints it', async () => {
+    const result = await runner('').run(['echo', 'never']);
+    const printed = execFileSync('ssh-keygen', ['-lf', path.join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+    assert.equal(result.stdout, '');
+    assert.equal(result.failure?.message, `Unknown host key for [127.0.0.1]:${sshd.port}: ssh-ed25519 ${printed}`);
+  });
+
+  it('refuses a changed host key', async () => {
+    const otherKey = path.join(sshd.dir, 'other_key');
+    if (!fs.existsSync(otherKey)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    const other = fs.readFileSync(`${otherKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    const result = await runner(`[127.0.0.1]:${sshd.port} ${other}\n`).run(['echo', 'never']);
+    assert.match(result.failure!.message, /has changed .*refusing to connect/);
+  });
+
+  it('never lets an argument reach the remote shell unquoted', async () => {
+    const marker = path.join(sshd.dir, 'pwned');
+    fs.rmSync(marker, { force: true });
+    const hostile = ['$(touch ' + marker + ')', "it's", 'a;b', '`id`', 'new\nline', '*', ''];
+    const result = await runner(trusted()).run(['printf', '%s|', ...hostile]);
+    assert.equal(result.stdout, hostile.map((h) => `${h}|`).join(''));
+    assert.equal(fs.existsSync(marker), false);
+  });
+
+  it('a missing program is "not found", like locally', async () => {
+    const result = await runner(trusted()).run(['gpudev-no-such-program']);
+    assert.equal(result.notFound, true);
+  });
+});
