@@ -2,6 +2,7 @@
 // With --tests: the unit tests, the benchmarks and the fake nvidia-smi into out/ instead.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
@@ -16,6 +17,9 @@ const webviews = existsSync('webviews')
   ? readdirSync('webviews', { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(`webviews/${d.name}/main.ts`)).map((d) => d.name)
   : [];
 
+// ssh2 is its own bundle (dist/ssh2.js) that the extension requires on first SSH use: activation never loads it.
+const lazySsh2 = { name: 'lazy-ssh2', setup: (build) => build.onResolve({ filter: /^ssh2$/ }, () => ({ path: './ssh2.js', external: true })) };
+
 const testEntries = [
   ...['test/unit', 'test/integration'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => `${dir}/${f}`)),
   'bench/index.ts',
@@ -25,7 +29,8 @@ const testEntries = [
 const builds = tests
   ? [{ ...common, ...node, entryPoints: testEntries, outdir: 'out', outbase: '.', external: ['mocha', '*.node'], define: { GPUDEV_VERSION: '"test"' } }]
   : [
-    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './cosplay.js', '*.node'] },
+    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './cosplay.js', '*.node'], plugins: [lazySsh2] },
+    { ...common, ...node, entryPoints: [createRequire(import.meta.url).resolve('ssh2')], outfile: 'dist/ssh2.js' },
     { ...common, ...node, entryPoints: ['src/cosplay/index.ts'], outfile: 'dist/cosplay.js' },
     { ...common, ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, define: { GPUDEV_VERSION: JSON.stringify(version) } },
     ...webviews.map((name) => ({ ...common, entryPoints: [`webviews/${name}/main.ts`], outfile: `dist/webviews/${name}.js`, platform: 'browser', format: 'iife', target: 'es2022' })),

@@ -4,7 +4,8 @@ import { LocalRunner } from './hosts/runner';
 import { GpuMonitor } from './monitor/gpuMonitor';
 import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
 import { DETAILS_SCHEME, GpuDetailsProvider, showGpuDetails } from './ui/gpuDetails';
-import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
+import { GpuTreeProvider, type GpuTreeNode, type HostList } from './ui/gpuTree';
+import { addSshHost, RemoteHosts } from './ui/remoteHosts';
 import { readMonitorSettings } from './ui/settings';
 import { VramGauge } from './ui/vramGauge';
 
@@ -14,27 +15,41 @@ export function activate(context: vscode.ExtensionContext): void {
   const runner = new LocalRunner();
   let settings = readMonitorSettings();
   const monitor = new GpuMonitor(() => probeGpus(runner), settings.intervalMs, log);
-  const tree = new GpuTreeProvider(monitor, () => settings);
+  const remote = new RemoteHosts(log, runner, () => settings.intervalMs);
+  const hostList: HostList = {
+    monitors: () => [monitor, ...remote.monitors()],
+    names: () => [runner.label, ...remote.names()],
+    notices: () => remote.notices,
+    onDidChange: remote.onDidChange,
+  };
+  const tree = new GpuTreeProvider(hostList, () => settings);
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
   const gauge = new VramGauge(monitor, settings);
   const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, monitor, runner, log };
-  const updateWatched = () => monitor.setWatched(gpuView.visible || settings.statusBarEnabled);
+  const updateWatched = () => {
+    monitor.setWatched(gpuView.visible || settings.statusBarEnabled);
+    remote.monitors().forEach((m) => m.setWatched(gpuView.visible));
+  };
 
   context.subscriptions.push(
-    log, gpuView, gauge, { dispose: () => monitor.dispose() },
-    vscode.workspace.registerTextDocumentContentProvider(DETAILS_SCHEME, new GpuDetailsProvider(runner, monitor)),
+    log, gpuView, gauge, tree, remote, { dispose: () => monitor.dispose() },
+    vscode.workspace.registerTextDocumentContentProvider(DETAILS_SCHEME, new GpuDetailsProvider((name) => (name === runner.label ? { runner, monitor } : remote.find(name)))),
     vscode.commands.registerCommand('gpuDev.refresh', () =>
       vscode.window.withProgress({ location: { viewId: 'gpuDev.gpus' } }, async () => {
         log.info('refresh requested');
-        await monitor.refresh();
+        await Promise.all(hostList.monitors().map((m) => m.refresh()));
       })),
     vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => showGpuDetails(monitor, node)),
+    vscode.commands.registerCommand('gpuDev.addSshHost', addSshHost),
+    vscode.commands.registerCommand('gpuDev.reviewHostKey', (name: string) => remote.reviewHostKey(name)),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => remote.reload(gpuView.visible)),
     vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node)),
     vscode.commands.registerCommand('gpuDev.cosplayAsRtx3090', () => cosplayAs(cosplayContext, 'rtx3090')),
     gpuView.onDidChangeVisibility(updateWatched),
-    vscode.window.onDidChangeWindowState((state) => monitor.setFocused(state.focused)),
+    vscode.window.onDidChangeWindowState((state) => hostList.monitors().forEach((m) => m.setFocused(state.focused))),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('gpuDev')) return;
+      if (event.affectsConfiguration('gpuDev.hosts')) remote.reload(gpuView.visible);
       settings = readMonitorSettings();
       monitor.setIntervalMs(settings.intervalMs);
       gauge.update(settings);
@@ -42,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   monitor.setFocused(vscode.window.state.focused);
+  remote.reload(gpuView.visible);
   updateWatched();
   log.debug(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }

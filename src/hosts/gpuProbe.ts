@@ -1,12 +1,12 @@
 import type { GpuDevError } from '../core/errors';
 import type { GpuSample } from './gpu';
 import { MONITOR_FIELDS, monitorQueryArgs, parseQueryCsv, toGpuSamples } from './nvidiaSmi/queryCsv';
-import type { Runner } from './runner';
+import { LOCAL_HOST, type RunResult, type Runner } from './runner';
 
 export type ProbeResult =
   | { readonly kind: 'gpus'; readonly host: string; readonly gpus: GpuSample[]; readonly problems: readonly string[]; readonly at: number }
   | { readonly kind: 'no-driver'; readonly host: string; readonly error: GpuDevError; readonly at: number }
-  | { readonly kind: 'error'; readonly host: string; readonly error: GpuDevError; readonly at: number };
+  | { readonly kind: 'error'; readonly host: string; readonly error: GpuDevError; readonly at: number; readonly untrustedHostKey?: RunResult['untrustedHostKey']; readonly retry?: false };
 
 function firstLine(text: string): string {
   return text.trim().split(/\r?\n/)[0]?.slice(0, 300) ?? '';
@@ -17,9 +17,12 @@ export async function probeGpus(runner: Runner, now: () => number = Date.now): P
   const host = runner.label;
   const result = await runner.run(['nvidia-smi', ...monitorQueryArgs()]);
   const at = now();
-  if (result.failure) return { kind: 'error', host, at, error: result.failure };
+  if (result.failure) {
+    const { untrustedHostKey, retryable } = result;
+    return { kind: 'error', host, at, error: result.failure, ...(untrustedHostKey && { untrustedHostKey }), ...(retryable === false && { retry: false as const }) };
+  }
   if (result.notFound) {
-    return { kind: 'no-driver', host, at, error: { message: 'No NVIDIA GPU: nvidia-smi not found', hint: `install the NVIDIA driver on ${host === 'This machine' ? 'this machine' : host}` } };
+    return { kind: 'no-driver', host, at, error: { message: 'No NVIDIA GPU: nvidia-smi not found', hint: `install the NVIDIA driver on ${host === LOCAL_HOST ? 'this machine' : host}` } };
   }
   if (result.timedOut) {
     return { kind: 'error', host, at, error: { message: `nvidia-smi did not answer on ${host}`, hint: 'the driver may be hung; try `nvidia-smi` in a terminal' } };

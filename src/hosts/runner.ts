@@ -15,6 +15,10 @@ export interface RunResult {
   readonly timedOut?: boolean;
   /** The host could not be reached or trusted at all (an SSH host key refused, no route…). */
   readonly failure?: GpuDevError;
+  /** Set with `failure` when trying again cannot help until the user acts (a refused host key). */
+  readonly retryable?: false;
+  /** Set with `failure` when the host's key is simply unknown: the user may choose to trust it. */
+  readonly untrustedHostKey?: { readonly description: string; readonly knownHostsLine: string };
 }
 
 /** Runs one program with its arguments on a host. Never goes through a shell. */
@@ -27,8 +31,11 @@ export interface Runner {
 const DEFAULT_TIMEOUT_MS = 15_000;
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
+/** How the GPUs view names the machine VS Code's extension host runs on. */
+export const LOCAL_HOST = 'This machine';
+
 export class LocalRunner implements Runner {
-  readonly label = 'This machine';
+  readonly label = LOCAL_HOST;
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 

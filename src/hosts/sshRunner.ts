@@ -10,16 +10,24 @@ export interface SshHost {
   readonly host: string;
   readonly port: number;
   readonly username: string;
-  readonly privateKey: Buffer;
+  readonly privateKey?: Buffer;
   readonly passphrase?: string;
-  /** Contents of the known_hosts files to trust (the user's, then our own). */
-  readonly knownHosts: () => readonly string[];
+  /** An ssh-agent socket, tried before the key. */
+  readonly agent?: string;
+  /** Contents of the known_hosts files to trust (the user's, then our own), read before each connection. */
+  readonly knownHosts: () => Promise<readonly string[]>;
   /** Variables sent with each command (the server must AcceptEnv them). */
   readonly env?: Readonly<Record<string, string>>;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 const KEEPALIVE_MS = 15_000;
+
+/** A host key nobody has trusted yet: what to show the user, and the known_hosts line that trusts it. */
+export interface UntrustedHostKey {
+  readonly description: string;
+  readonly knownHostsLine: string;
+}
 
 function hostKeyError(verdict: HostKeyVerdict, host: SshHost, blob: Buffer): GpuDevError {
   const key = `${keyTypeOf(blob)} ${fingerprint(blob)}`;
@@ -39,6 +47,7 @@ function hostKeyError(verdict: HostKeyVerdict, host: SshHost, blob: Buffer): Gpu
 export class SshRunner implements Runner {
   private connection: Promise<Client> | undefined;
   private refusal: GpuDevError | undefined;
+  private untrusted: UntrustedHostKey | undefined;
 
   constructor(private readonly host: SshHost) {}
 
@@ -53,8 +62,11 @@ export class SshRunner implements Runner {
     } catch (error) {
       this.connection = undefined;
       const failure = this.refusal ?? { message: `Cannot reach ${this.host.label}: ${(error as Error).message}`, hint: 'check the host name, port and your key' };
+      const untrustedHostKey = this.untrusted;
+      const refused = this.refusal !== undefined;
       this.refusal = undefined;
-      return { exitCode: null, stdout: '', stderr: '', failure };
+      this.untrusted = undefined;
+      return { exitCode: null, stdout: '', stderr: '', failure, ...(refused && { retryable: false as const }), ...(untrustedHostKey && { untrustedHostKey }) };
     }
     return this.exec(client, argv, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
@@ -65,7 +77,10 @@ export class SshRunner implements Runner {
   }
 
   private async connect(): Promise<Client> {
-    const { Client: SshClient } = await import('ssh2');
+    const knownHosts = await this.host.knownHosts();
+    // Required on first use, not imported at the top: ssh2 is heavy and most sessions never need it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Client: SshClient } = require('ssh2') as typeof import('ssh2');
     const client = new SshClient();
     return new Promise((resolve, reject) => {
       client.once('ready', () => resolve(client));
@@ -77,11 +92,18 @@ export class SshRunner implements Runner {
         username: this.host.username,
         privateKey: this.host.privateKey,
         passphrase: this.host.passphrase,
+        agent: this.host.agent,
         keepaliveInterval: KEEPALIVE_MS,
         readyTimeout: DEFAULT_TIMEOUT_MS,
         hostVerifier: (blob: Buffer) => {
-          const verdict = verifyHostKey(this.host.knownHosts(), this.host.host, this.host.port, blob);
+          const verdict = verifyHostKey(knownHosts, this.host.host, this.host.port, blob);
           if (verdict !== 'trusted') this.refusal = hostKeyError(verdict, this.host, blob);
+          if (verdict === 'unknown') {
+            this.untrusted = {
+              description: `${knownHostsName(this.host.host, this.host.port)} (${keyTypeOf(blob)} ${fingerprint(blob)})`,
+              knownHostsLine: `${knownHostsName(this.host.host, this.host.port)} ${keyTypeOf(blob)} ${blob.toString('base64')}`,
+            };
+          }
           return verdict === 'trusted';
         },
       });

@@ -16,8 +16,8 @@ export const UNFOCUSED_SLOWDOWN = 4;
 
 /**
  * Samples one host's GPUs on a timer while someone is watching (a visible view or the gauge),
- * one probe at a time, slower when the window is not focused. A host without a driver is not
- * polled again until `refresh()`.
+ * one probe at a time, slower when the window is not focused. A host without a driver, or whose
+ * answer says retrying cannot help (a refused host key), is not polled again until `refresh()`.
  */
 export class GpuMonitor {
   private latest: ProbeResult | undefined;
@@ -87,6 +87,7 @@ export class GpuMonitor {
     this.timers.clearTimeout(this.timer);
     this.timer = undefined;
     if (this.disposed || !this.watched || this.inFlight || this.latest?.kind === 'no-driver') return;
+    if (this.latest?.kind === 'error' && this.latest.retry === false) return;
     this.timer = this.timers.setTimeout(() => void this.refresh(), ms);
   }
 

@@ -8,18 +8,24 @@ import type { GpuTreeNode } from './gpuTree';
 
 export const DETAILS_SCHEME = 'gpudev-details';
 
-/** Read-only markdown documents: the sampled fields of one GPU, then its full `nvidia-smi -q` report. */
+/** A host's runner and monitor, by the host's name. */
+export type HostLookup = (host: string) => { runner: Runner; monitor: GpuMonitor } | undefined;
+
+/** Read-only markdown documents: the sampled fields of one GPU, then its full `nvidia-smi -q` report, from the GPU's own host. */
 export class GpuDetailsProvider implements vscode.TextDocumentContentProvider {
-  constructor(private readonly runner: Runner, private readonly monitor: GpuMonitor) {}
+  constructor(private readonly lookup: HostLookup) {}
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const index = Number(new URLSearchParams(uri.query).get('index'));
-    const snapshot = this.monitor.snapshot;
+    const query = new URLSearchParams(uri.query);
+    const index = Number(query.get('index'));
+    const host = this.lookup(query.get('host') ?? '');
+    if (!host) return `# ${query.get('host')}\n\nThis host is no longer configured.\n`;
+    const snapshot = host.monitor.snapshot;
     const gpu = snapshot?.kind === 'gpus' ? snapshot.gpus.find((g) => g.index === index) : undefined;
-    const report = await queryGpuReport(this.runner, index);
+    const report = await queryGpuReport(host.runner, index);
     const rows = gpu ? describeGpu(gpu).map(([label, value]) => `| ${label} | ${value.replace(/\|/g, '\\|')} |`) : [];
     return [
-      `# GPU ${index}${gpu ? `: ${gpu.name}` : ''} on ${this.runner.label}`,
+      `# GPU ${index}${gpu ? `: ${gpu.name}` : ''} on ${host.runner.label}`,
       '',
       ...(rows.length ? ['| Field | Value |', '|---|---|', ...rows, ''] : []),
       `## nvidia-smi -q -i ${index}`,
@@ -46,10 +52,16 @@ async function pickGpu(monitor: GpuMonitor): Promise<GpuSample | undefined> {
   return picked?.gpu;
 }
 
-export async function showGpuDetails(monitor: GpuMonitor, node?: GpuTreeNode): Promise<void> {
-  const gpu = node?.kind === 'gpu' ? node.gpu : await pickGpu(monitor);
-  if (!gpu) return;
-  const uri = vscode.Uri.from({ scheme: DETAILS_SCHEME, path: `/GPU ${gpu.index} - ${gpu.name.replace(/[/\\]/g, '-')}.md`, query: `index=${gpu.index}` });
+/** Details of a GPU of the tree (any host), or of a GPU of this machine picked from a list. */
+export async function showGpuDetails(local: GpuMonitor, node?: GpuTreeNode): Promise<void> {
+  const gpu = node?.kind === 'gpu' ? node.gpu : await pickGpu(local);
+  const host = node?.kind === 'gpu' ? node.host : local.snapshot?.host;
+  if (!gpu || !host) return;
+  const uri = vscode.Uri.from({
+    scheme: DETAILS_SCHEME,
+    path: `/GPU ${gpu.index} - ${gpu.name.replace(/[/\\]/g, '-')}.md`,
+    query: new URLSearchParams({ host, index: String(gpu.index) }).toString(),
+  });
   try {
     await vscode.commands.executeCommand('markdown.showPreview', uri);
   } catch {

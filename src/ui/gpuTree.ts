@@ -2,13 +2,22 @@ import * as vscode from 'vscode';
 import { describeError, type GpuDevError } from '../core/errors';
 import { describeGpu, memoryPercent, shortGpuName, summarizeGpu, type GpuSample } from '../hosts/gpu';
 import type { ProbeResult } from '../hosts/gpuProbe';
+import { LOCAL_HOST } from '../hosts/runner';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
 import type { GpuMonitor } from '../monitor/gpuMonitor';
 
 export type GpuTreeNode =
-  | { readonly kind: 'host'; readonly result: ProbeResult }
+  | { readonly kind: 'host'; readonly name: string; readonly result: ProbeResult | undefined }
   | { readonly kind: 'gpu'; readonly host: string; readonly gpu: GpuSample }
-  | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean };
+  | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean; readonly command?: vscode.Command };
+
+/** What the tree shows: the monitors of every host (this machine first) and notices about the host list. */
+export interface HostList {
+  monitors(): readonly GpuMonitor[];
+  names(): readonly string[];
+  notices(): readonly GpuDevError[];
+  readonly onDidChange: vscode.Event<void>;
+}
 
 const LEVEL_COLORS = { normal: undefined, warning: 'charts.yellow', error: 'charts.red' } as const;
 
@@ -19,28 +28,56 @@ function gpuTooltip(host: string, gpu: GpuSample): vscode.MarkdownString {
   return markdown;
 }
 
-/** "This machine" → one item per GPU, or one honest item saying why there is none. */
-export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode> {
+/** Each host → one item per GPU, or one honest item saying why there is none. */
+export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private lastRendered = '';
+  private unsubscribe: Array<() => void> = [];
+  private readonly listChanged: vscode.Disposable;
 
-  constructor(private readonly monitor: GpuMonitor, private readonly thresholds: () => GaugeThresholds) {
-    monitor.onDidChange((result) => {
-      const rendered = JSON.stringify({ ...result, at: 0 });
-      if (rendered === this.lastRendered) return;
-      this.lastRendered = rendered;
-      this.changed.fire();
-    });
+  constructor(private readonly hosts: HostList, private readonly thresholds: () => GaugeThresholds) {
+    this.listChanged = hosts.onDidChange(() => this.subscribe());
+    this.subscribe();
+  }
+
+  dispose(): void {
+    this.unsubscribe.forEach((stop) => stop());
+    this.listChanged.dispose();
+    this.changed.dispose();
+  }
+
+  private subscribe(): void {
+    this.unsubscribe.forEach((stop) => stop());
+    this.unsubscribe = this.hosts.monitors().map((monitor) => monitor.onDidChange(() => this.render()));
+    this.render(true);
+  }
+
+  /** Fires a tree update only when something shown changed (samples arrive every interval). */
+  private render(force = false): void {
+    const rendered = JSON.stringify([this.hosts.notices(), this.hosts.monitors().map((m) => m.snapshot && { ...m.snapshot, at: 0 })]);
+    if (!force && rendered === this.lastRendered) return;
+    this.lastRendered = rendered;
+    this.changed.fire();
   }
 
   getChildren(node?: GpuTreeNode): GpuTreeNode[] {
-    const result = this.monitor.snapshot;
-    if (!result) return [];
-    if (!node) return [{ kind: 'host', result }];
-    if (node.kind !== 'host') return [];
+    if (!node) {
+      const names = this.hosts.names();
+      // This machine appears once sampled (until then the welcome text shows); SSH hosts at once, "connecting…".
+      const hosts = this.hosts.monitors()
+        .map((monitor, i): GpuTreeNode => ({ kind: 'host', name: names[i]!, result: monitor.snapshot }))
+        .filter((host, i) => i > 0 || (host.kind === 'host' && host.result));
+      const notices = this.hosts.notices().map((error): GpuTreeNode => ({ kind: 'message', host: 'notice', error, isError: true }));
+      return [...hosts, ...notices];
+    }
+    if (node.kind !== 'host' || !node.result) return [];
     const host = node.result.host;
-    if (node.result.kind !== 'gpus') return [{ kind: 'message', host, error: node.result.error, isError: node.result.kind === 'error' }];
+    if (node.result.kind !== 'gpus') {
+      const key = node.result.kind === 'error' && node.result.untrustedHostKey;
+      const command = key ? { command: 'gpuDev.reviewHostKey', title: 'Review Host Key', arguments: [host] } : undefined;
+      return [{ kind: 'message', host, error: node.result.error, isError: node.result.kind === 'error', command }];
+    }
     if (node.result.gpus.length === 0) return [{ kind: 'message', host, error: { message: 'No NVIDIA GPU: nvidia-smi lists none' }, isError: false }];
     return node.result.gpus.map((gpu) => ({ kind: 'gpu', host, gpu }));
   }
@@ -48,11 +85,13 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode> {
   getTreeItem(node: GpuTreeNode): vscode.TreeItem {
     switch (node.kind) {
       case 'host': {
-        const item = new vscode.TreeItem(node.result.host, vscode.TreeItemCollapsibleState.Expanded);
-        item.id = `host/${node.result.host}`;
-        item.iconPath = new vscode.ThemeIcon('vm');
+        const item = new vscode.TreeItem(node.name, node.result ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        // A different id once sampled: VS Code would otherwise keep the collapsed state of "connecting…".
+        item.id = `host/${node.name}/${node.result ? 'sampled' : 'connecting'}`;
+        item.iconPath = new vscode.ThemeIcon(node.name === LOCAL_HOST ? 'vm' : 'remote');
         item.contextValue = 'host';
-        if (node.result.kind === 'gpus') item.description = `${node.result.gpus.length} GPU${node.result.gpus.length === 1 ? '' : 's'}`;
+        if (!node.result) item.description = 'connecting…';
+        else if (node.result.kind === 'gpus') item.description = `${node.result.gpus.length} GPU${node.result.gpus.length === 1 ? '' : 's'}`;
         return item;
       }
       case 'gpu': {
@@ -62,7 +101,8 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode> {
         item.tooltip = gpuTooltip(node.host, node.gpu);
         const color = LEVEL_COLORS[gaugeLevel(memoryPercent(node.gpu), this.thresholds())];
         item.iconPath = new vscode.ThemeIcon('chip', color ? new vscode.ThemeColor(color) : undefined);
-        item.contextValue = 'gpu';
+        // Cosplay plans for GPUs of this machine only, for now: its MIG state is read through the local runner.
+        item.contextValue = node.host === LOCAL_HOST ? 'gpu' : 'remoteGpu';
         item.command = { command: 'gpuDev.showGpuDetails', title: 'Show GPU Details', arguments: [node] };
         return item;
       }
@@ -71,9 +111,10 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode> {
         const [label, ...detail] = node.error.message.split(': ');
         const item = new vscode.TreeItem(label!, vscode.TreeItemCollapsibleState.None);
         item.description = detail.join(': ');
-        item.id = `message/${node.host}`;
+        item.id = `message/${node.host}/${node.error.message}`;
         item.iconPath = new vscode.ThemeIcon(node.isError ? 'warning' : 'info');
         item.tooltip = describeError(node.error);
+        item.command = node.command;
         return item;
       }
     }

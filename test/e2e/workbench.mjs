@@ -23,7 +23,7 @@ function pathWithoutNvidiaSmi() {
  * fake nvidia-smi is put first on PATH by that shell's profile.
  * `scenario`: a fixture name for the fake nvidia-smi, or null for a machine without the driver.
  */
-export async function openWorkbench({ scenario, settings = {} }) {
+export async function openWorkbench({ scenario, settings = {}, homeFiles = {} }) {
   codeServer ??= ensureCodeServer();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-'));
   const dirs = { home: path.join(tmp, 'home'), userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions'), workspace: path.join(tmp, 'workspace') };
@@ -32,6 +32,10 @@ export async function openWorkbench({ scenario, settings = {} }) {
   fs.writeFileSync(scenarioFile, scenario ?? '');
   const shellPath = [...(scenario ? [fakeGpuBin] : []), ...pathWithoutNvidiaSmi()].join(':');
   fs.writeFileSync(path.join(dirs.home, '.bash_profile'), `export PATH='${shellPath}'\n`);
+  for (const [file, content] of Object.entries(homeFiles)) {
+    fs.mkdirSync(path.dirname(path.join(dirs.home, file)), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(dirs.home, file), content, { mode: 0o600 });
+  }
   installExtension(codeServer, vsix, dirs.extensions);
   writeUserSettings(dirs.userData, {
     'workbench.startupEditor': 'none',
@@ -48,6 +52,7 @@ export async function openWorkbench({ scenario, settings = {} }) {
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   return {
     page,
+    home: dirs.home,
     /** Swaps the GPU the fake nvidia-smi replays, as if the machine changed under the running editor. */
     setScenario: (name) => fs.writeFileSync(scenarioFile, name),
     async screenshot(name) {

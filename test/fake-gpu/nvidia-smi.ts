@@ -1,5 +1,5 @@
 // A stand-in for the GPU: replays verbatim nvidia-smi fixtures from test/fixtures/nvidia-smi.
-// The scenario is a default-/mig- table fixture's name, from GPUDEV_FAKE_SMI_SCENARIO or from
+// The scenario is a default-/mig- table fixture's name, from GPUDEV_FAKE_SMI_SCENARIO or else from
 // the file named by GPUDEV_FAKE_SMI_SCENARIO_FILE (so a test can swap GPUs under a running host).
 // --query-gpu answers are the table's own values in nvidia-smi's CSV form; UUIDs come from the
 // matching `-L` fixture where one was captured on the same machine.
@@ -18,8 +18,9 @@ function fail(message: string, code = 2): never {
 }
 const read = (name: string) => fs.readFileSync(path.join(fixtures, `${name}.txt`), 'utf8');
 
+// A scenario named by the caller wins over the host's scenario file (as an SSH client's env over sshd's SetEnv).
 const scenarioFile = process.env.GPUDEV_FAKE_SMI_SCENARIO_FILE;
-const scenario = (scenarioFile ? fs.readFileSync(scenarioFile, 'utf8') : process.env.GPUDEV_FAKE_SMI_SCENARIO ?? '').trim();
+const scenario = (process.env.GPUDEV_FAKE_SMI_SCENARIO ?? (scenarioFile ? fs.readFileSync(scenarioFile, 'utf8') : '')).trim();
 if (!scenario) fail('fake nvidia-smi: set GPUDEV_FAKE_SMI_SCENARIO (a fixture name) or GPUDEV_FAKE_SMI_SCENARIO_FILE');
 if (scenario === 'driver-failure') {
   process.stdout.write(DRIVER_FAILURE);

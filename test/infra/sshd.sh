@@ -35,8 +35,9 @@ StrictModes no
 PidFile $DIR/sshd.pid
 UsePAM no
 AcceptEnv GPUDEV_FAKE_SMI_SCENARIO
-SetEnv PATH=$REPO/test/fake-gpu/bin:/usr/local/bin:/usr/bin:/bin
+SetEnv PATH=$REPO/test/fake-gpu/bin:/usr/local/bin:/usr/bin:/bin GPUDEV_FAKE_SMI_SCENARIO_FILE=$DIR/scenario
 CONFIG
+[ -f "$DIR/scenario" ] || echo default-h100-x8-570.133.20 > "$DIR/scenario"
 if ! { [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; }; then
   /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/log"
   for _ in $(seq 50); do [ -f "$DIR/sshd.pid" ] && break; sleep 0.1; done

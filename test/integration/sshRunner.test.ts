@@ -19,7 +19,7 @@ describe('SshRunner against a real sshd on loopback', function () {
   function runner(knownHosts: string, env: Record<string, string> = { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' }): SshRunner {
     const host: SshHost = {
       label: 'gpu-box', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
-      knownHosts: () => [knownHosts], env,
+      knownHosts: async () => [knownHosts], env,
     };
     const created = new SshRunner(host);
     runners.push(created);
@@ -61,6 +61,8 @@ describe('SshRunner against a real sshd on loopback', function () {
     const printed = execFileSync('ssh-keygen', ['-lf', path.join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(' ')[1]!;
     assert.equal(result.stdout, '');
     assert.equal(result.failure?.message, `Unknown host key for [127.0.0.1]:${sshd.port}: ssh-ed25519 ${printed}`);
+    assert.equal(result.untrustedHostKey?.knownHostsLine, trusted().trim(), 'the line that trusts it is the one OpenSSH would write');
+    assert.equal(result.retryable, false);
   });
 
   it('refuses a changed host key', async () => {
@@ -69,6 +71,7 @@ describe('SshRunner against a real sshd on loopback', function () {
     const other = fs.readFileSync(`${otherKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
     const result = await runner(`[127.0.0.1]:${sshd.port} ${other}\n`).run(['echo', 'never']);
     assert.match(result.failure!.message, /has changed .*refusing to connect/);
+    assert.equal(result.untrustedHostKey, undefined, 'a changed key is never offered for trust');
   });
 
   it('never lets an argument reach the remote shell unquoted', async () => {

@@ -1,0 +1,140 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { describeError, type GpuDevError } from '../core/errors';
+import { probeGpus, type ProbeResult } from '../hosts/gpuProbe';
+import type { Runner } from '../hosts/runner';
+import { parseHostSpec } from '../hosts/sshConfig';
+import { createSshRunner, gpudevKnownHostsFile, parseHostEntries, trustHostKey, type HostEntry } from '../hosts/sshHosts';
+import type { SshRunner } from '../hosts/sshRunner';
+import { GpuMonitor } from '../monitor/gpuMonitor';
+
+interface RemoteHost {
+  readonly entry: HostEntry;
+  readonly monitor: GpuMonitor;
+  runner?: SshRunner;
+}
+
+/** The SSH hosts of `gpuDev.hosts`, one monitor each. Nothing is contacted in an untrusted workspace. */
+export class RemoteHosts implements vscode.Disposable {
+  private hosts: RemoteHost[] = [];
+  private prompted = new Set<string>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  notices: GpuDevError[] = [];
+
+  constructor(private readonly log: vscode.LogOutputChannel, private readonly local: Runner, private readonly intervalMs: () => number) {}
+
+  monitors(): GpuMonitor[] {
+    return this.hosts.map((host) => host.monitor);
+  }
+
+  names(): string[] {
+    return this.hosts.map((host) => host.entry.name);
+  }
+
+  /** The runner and monitor of a host that has connected at least once. */
+  find(name: string): { runner: Runner; monitor: GpuMonitor } | undefined {
+    const host = this.hosts.find((h) => h.entry.name === name);
+    return host?.runner ? { runner: host.runner, monitor: host.monitor } : undefined;
+  }
+
+  reload(watched: boolean): void {
+    this.disposeHosts();
+    const { hosts, problems } = parseHostEntries(vscode.workspace.getConfiguration('gpuDev').get('hosts'));
+    this.notices = problems.map((message) => ({ message }));
+    if (hosts.length && !vscode.workspace.isTrusted) {
+      this.notices.push({ message: 'SSH hosts are not contacted in an untrusted workspace', hint: 'trust this folder to monitor them' });
+    } else {
+      this.hosts = hosts.map((entry) => {
+        const host: RemoteHost = { entry, monitor: new GpuMonitor(() => this.probe(host), this.intervalMs(), this.log) };
+        host.monitor.setWatched(watched);
+        return host;
+      });
+    }
+    problems.forEach((problem) => this.log.warn(problem));
+    this.changed.fire();
+  }
+
+  /** Shows an unknown host key's fingerprint; "Trust" records it in our own known_hosts and connects. */
+  async reviewHostKey(name: string, key = this.untrustedKeyOf(name)): Promise<void> {
+    const host = this.hosts.find((h) => h.entry.name === name);
+    if (!host || !key) return;
+    const choice = await vscode.window.showWarningMessage(
+      `Unknown SSH host key for "${name}"`,
+      { modal: true, detail: `${key.description}\n\nCompare this fingerprint with the one the host's administrator gives you. Trusting adds it to ${gpudevKnownHostsFile()}.` },
+      'Trust',
+    );
+    if (choice !== 'Trust') return;
+    await trustHostKey(key.knownHostsLine);
+    this.log.info(`trusted the host key of ${name}: ${key.description}`);
+    await host.monitor.refresh();
+  }
+
+  private untrustedKeyOf(name: string) {
+    const snapshot = this.hosts.find((h) => h.entry.name === name)?.monitor.snapshot;
+    return snapshot?.kind === 'error' ? snapshot.untrustedHostKey : undefined;
+  }
+
+  dispose(): void {
+    this.disposeHosts();
+    this.changed.dispose();
+  }
+
+  private async probe(host: RemoteHost): Promise<ProbeResult> {
+    const name = host.entry.name;
+    if (!host.runner) {
+      const created = await createSshRunner(host.entry, this.local);
+      if ('message' in created) return { kind: 'error', host: name, error: created, at: Date.now(), retry: false };
+      host.runner = created;
+    }
+    const result = await probeGpus(host.runner);
+    if (result.kind === 'error' && result.untrustedHostKey && !this.prompted.has(name)) {
+      this.prompted.add(name);
+      void this.reviewHostKey(name, result.untrustedHostKey);
+    }
+    return result;
+  }
+
+  private disposeHosts(): void {
+    for (const host of this.hosts) {
+      host.monitor.dispose();
+      host.runner?.close();
+    }
+    this.hosts = [];
+  }
+}
+
+async function sshConfigAliases(): Promise<string[]> {
+  const text = await fs.readFile(path.join(os.homedir(), '.ssh', 'config'), 'utf8').catch(() => '');
+  const aliases = text.split(/\r?\n/).flatMap((line) => {
+    const match = /^\s*Host\s+(.+)$/i.exec(line);
+    return match ? match[1]!.trim().split(/\s+/) : [];
+  });
+  return [...new Set(aliases.filter((alias) => !/[*?!]/.test(alias)))];
+}
+
+/** "GPU: Add SSH Host…": an alias of the user's ssh config, or user@host[:port], written to gpuDev.hosts. */
+export async function addSshHost(): Promise<void> {
+  const aliases = await sshConfigAliases();
+  const typed = '$(edit) Enter user@host[:port]…';
+  const picked = await vscode.window.showQuickPick([...aliases.map((alias) => ({ label: alias, description: 'from ~/.ssh/config' })), { label: typed }], {
+    title: 'Add SSH Host', placeHolder: aliases.length ? 'A host from your ssh config, or type one' : 'No Host entries in ~/.ssh/config: type one',
+  });
+  if (!picked) return;
+  const spec = picked.label === typed
+    ? await vscode.window.showInputBox({
+      title: 'Add SSH Host', prompt: 'An ssh alias or user@host[:port]', placeHolder: 'alice@gpu-box:22',
+      validateInput: (value) => { const parsed = parseHostSpec(value); return 'message' in parsed ? describeError(parsed) : undefined; },
+    })
+    : picked.label;
+  if (!spec) return;
+  const config = vscode.workspace.getConfiguration('gpuDev');
+  const raw = config.get<unknown>('hosts');
+  const existing = Array.isArray(raw) ? raw : [];
+  const name = spec.replace(/:\d+$/, '');
+  if (parseHostEntries(existing).hosts.some((h) => h.name === name || h.ssh === spec)) return void vscode.window.showInformationMessage(`${name} is already in gpuDev.hosts.`);
+  // Appended to the list as it is: entries this version cannot read are kept, never dropped.
+  await config.update('hosts', [...existing, { name, ssh: spec }], vscode.ConfigurationTarget.Global);
+}

@@ -1,0 +1,55 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../../scripts/codeServer.mjs';
+import { openGpuContainer, openWorkbench } from './workbench.mjs';
+
+const treeRow = (page, text) => page.locator('.pane-body .monaco-list-row', { hasText: text });
+
+describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
+  let bench;
+  let sshd;
+  before(async () => {
+    const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh')], { encoding: 'utf8' });
+    sshd = Object.fromEntries(out.trim().split('\n').map((line) => line.split('=', 2)));
+    bench = await openWorkbench({
+      scenario: 'default-l4-580.126.20',
+      settings: { 'gpuDev.monitor.intervalMs': 600000, 'gpuDev.hosts': [{ name: 'lab', ssh: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}` }] },
+      homeFiles: { '.ssh/id_ed25519': fs.readFileSync(path.join(sshd.SSHD_DIR, 'client_key')) },
+    });
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    await bench?.screenshot('FAILED-remote');
+    console.log(bench?.extensionLog());
+  });
+  after(async () => {
+    await bench?.close();
+    execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop']);
+  });
+
+  it('asks before trusting an unknown host key, then lists the host and its GPUs', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 30_000 });
+    assert.match(await dialog.innerText(), /Unknown SSH host key for "lab"[\s\S]*ssh-ed25519 SHA256:/);
+    await bench.screenshot('ssh-host-key-prompt');
+    await dialog.locator('.monaco-button', { hasText: 'Trust' }).click();
+    await treeRow(page, 'lab').filter({ hasText: '8 GPUs' }).waitFor();
+    await treeRow(page, '7: H100 80GB HBM3').waitFor();
+    await treeRow(page, '0: L4').waitFor();
+    const trusted = fs.readFileSync(path.join(bench.home, '.ssh/gpudev/known_hosts'), 'utf8');
+    assert.equal(trusted, `[127.0.0.1]:${sshd.SSHD_PORT} ${fs.readFileSync(path.join(sshd.SSHD_DIR, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+    await bench.screenshot('ssh-host-gpus');
+  });
+
+  it("a remote GPU's details come from that host", async () => {
+    const { page } = bench;
+    await treeRow(page, '0: H100 80GB HBM3').click();
+    const preview = page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+    await preview.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on lab' }).waitFor();
+    await preview.locator('code', { hasText: 'Product Name' }).first().waitFor();
+  });
+});
