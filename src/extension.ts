@@ -14,7 +14,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('GPU Dev Environments', { log: true });
   const runner = new LocalRunner();
   let settings = readMonitorSettings();
-  const monitor = new GpuMonitor(() => probeGpus(runner), settings.intervalMs, log);
+  // Processes are only shown in the tree: the gauge alone does not pay for their query.
+  const monitor = new GpuMonitor(() => probeGpus(runner, { processes: gpuView.visible }), settings.intervalMs, log);
   const remote = new RemoteHosts(log, runner, () => settings.intervalMs);
   const hostList: HostList = {
     monitors: () => [monitor, ...remote.monitors()],
@@ -45,7 +46,10 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidGrantWorkspaceTrust(() => remote.reload(gpuView.visible)),
     vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node)),
     vscode.commands.registerCommand('gpuDev.cosplayAsRtx3090', () => cosplayAs(cosplayContext, 'rtx3090')),
-    gpuView.onDidChangeVisibility(updateWatched),
+    gpuView.onDidChangeVisibility(({ visible }) => {
+      updateWatched();
+      if (visible) void monitor.refreshAfterCurrent(); // fresh, with processes, the moment the view opens
+    }),
     vscode.window.onDidChangeWindowState((state) => hostList.monitors().forEach((m) => m.setFocused(state.focused))),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('gpuDev')) return;

@@ -11,6 +11,15 @@ export interface GpuSample {
   readonly powerLimitW: number | null;
   /** "Enabled", "Disabled", or null where the GPU has no MIG. */
   readonly migMode: string | null;
+  readonly busId?: string | null;
+  /** Compute processes, when they were asked for. */
+  readonly processes?: readonly GpuProcess[];
+}
+
+export interface GpuProcess {
+  readonly pid: number;
+  readonly name: string;
+  readonly usedMemoryMiB: number | null;
 }
 
 const MIB_PER_GIB = 1024;

@@ -1,6 +1,6 @@
 import type { GpuDevError } from '../core/errors';
 import type { GpuSample } from './gpu';
-import { MONITOR_FIELDS, monitorQueryArgs, parseQueryCsv, toGpuSamples } from './nvidiaSmi/queryCsv';
+import { MONITOR_FIELDS, monitorQueryArgs, parseQueryCsv, PROCESS_FIELDS, processQueryArgs, toGpuProcesses, toGpuSamples } from './nvidiaSmi/queryCsv';
 import { LOCAL_HOST, type RunResult, type Runner } from './runner';
 
 export type ProbeResult =
@@ -12,10 +12,13 @@ function firstLine(text: string): string {
   return text.trim().split(/\r?\n/)[0]?.slice(0, 300) ?? '';
 }
 
-/** Samples every GPU of a host with one nvidia-smi query. Never throws: failures are values. */
-export async function probeGpus(runner: Runner, now: () => number = Date.now): Promise<ProbeResult> {
+/** Samples every GPU of a host with one nvidia-smi query (and their processes with a second when asked). Never throws: failures are values. */
+export async function probeGpus(runner: Runner, options: { processes?: boolean } = {}, now: () => number = Date.now): Promise<ProbeResult> {
   const host = runner.label;
-  const result = await runner.run(['nvidia-smi', ...monitorQueryArgs()]);
+  const [result, apps] = await Promise.all([
+    runner.run(['nvidia-smi', ...monitorQueryArgs()]),
+    options.processes ? runner.run(['nvidia-smi', ...processQueryArgs()]) : undefined,
+  ]);
   const at = now();
   if (result.failure) {
     const { untrustedHostKey, retryable } = result;
@@ -32,7 +35,16 @@ export async function probeGpus(runner: Runner, now: () => number = Date.now): P
     return { kind: 'error', host, at, error: { message: `nvidia-smi failed on ${host}: ${said}`, hint: 'check that the NVIDIA driver is loaded (`nvidia-smi` in a terminal)' } };
   }
   const query = parseQueryCsv(result.stdout, MONITOR_FIELDS);
-  return { kind: 'gpus', host, at, gpus: toGpuSamples(query), problems: query.problems };
+  const gpus = toGpuSamples(query);
+  const problems = [...query.problems];
+  if (apps?.exitCode === 0) {
+    const appQuery = parseQueryCsv(apps.stdout, PROCESS_FIELDS);
+    const processes = toGpuProcesses(appQuery);
+    problems.push(...appQuery.problems);
+    return { kind: 'gpus', host, at, problems, gpus: gpus.map((gpu) => ({ ...gpu, processes: processes.filter((p) => p.busId !== null && p.busId === gpu.busId).map(({ busId: _, ...p }) => p) })) };
+  }
+  if (apps) problems.push(`compute processes not read: ${firstLine(apps.stderr) || `exit code ${apps.exitCode}`}`);
+  return { kind: 'gpus', host, at, gpus, problems };
 }
 
 /** The full `nvidia-smi -q` report of one GPU, verbatim. */

@@ -73,6 +73,12 @@ export class GpuMonitor {
     return this.inFlight;
   }
 
+  /** A sample started from now on: waits out a probe under way (it may have been asked for less), then probes. */
+  async refreshAfterCurrent(): Promise<ProbeResult> {
+    await this.inFlight;
+    return this.refresh();
+  }
+
   dispose(): void {
     this.disposed = true;
     this.timers.clearTimeout(this.timer);

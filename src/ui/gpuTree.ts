@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { describeError, type GpuDevError } from '../core/errors';
-import { describeGpu, memoryPercent, shortGpuName, summarizeGpu, type GpuSample } from '../hosts/gpu';
+import { describeGpu, formatGiB, memoryPercent, shortGpuName, summarizeGpu, type GpuProcess, type GpuSample } from '../hosts/gpu';
 import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
@@ -9,6 +9,7 @@ import type { GpuMonitor } from '../monitor/gpuMonitor';
 export type GpuTreeNode =
   | { readonly kind: 'host'; readonly name: string; readonly result: ProbeResult | undefined }
   | { readonly kind: 'gpu'; readonly host: string; readonly gpu: GpuSample }
+  | { readonly kind: 'process'; readonly host: string; readonly gpu: number; readonly process: GpuProcess }
   | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean; readonly command?: vscode.Command };
 
 /** What the tree shows: the monitors of every host (this machine first) and notices about the host list. */
@@ -71,6 +72,7 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
       const notices = this.hosts.notices().map((error): GpuTreeNode => ({ kind: 'message', host: 'notice', error, isError: true }));
       return [...hosts, ...notices];
     }
+    if (node.kind === 'gpu') return (node.gpu.processes ?? []).map((process) => ({ kind: 'process', host: node.host, gpu: node.gpu.index, process }));
     if (node.kind !== 'host' || !node.result) return [];
     const host = node.result.host;
     if (node.result.kind !== 'gpus') {
@@ -95,7 +97,8 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         return item;
       }
       case 'gpu': {
-        const item = new vscode.TreeItem(`${node.gpu.index}: ${shortGpuName(node.gpu.name)}`, vscode.TreeItemCollapsibleState.None);
+        const busy = (node.gpu.processes?.length ?? 0) > 0;
+        const item = new vscode.TreeItem(`${node.gpu.index}: ${shortGpuName(node.gpu.name)}`, busy ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
         item.id = `gpu/${node.host}/${node.gpu.uuid ?? node.gpu.index}`;
         item.description = summarizeGpu(node.gpu);
         item.tooltip = gpuTooltip(node.host, node.gpu);
@@ -104,6 +107,16 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         // Cosplay plans for GPUs of this machine only, for now: its MIG state is read through the local runner.
         item.contextValue = node.host === LOCAL_HOST ? 'gpu' : 'remoteGpu';
         item.command = { command: 'gpuDev.showGpuDetails', title: 'Show GPU Details', arguments: [node] };
+        return item;
+      }
+      case 'process': {
+        const { pid, name, usedMemoryMiB } = node.process;
+        const item = new vscode.TreeItem(name.split('/').pop() || name, vscode.TreeItemCollapsibleState.None);
+        item.id = `process/${node.host}/${node.gpu}/${pid}`;
+        item.description = `pid ${pid}${usedMemoryMiB === null ? '' : ` · ${formatGiB(usedMemoryMiB)} GiB`}`;
+        item.tooltip = `${name}\npid ${pid} on GPU ${node.gpu} of ${node.host}${usedMemoryMiB === null ? '' : `\n${usedMemoryMiB} MiB of GPU memory`}`;
+        item.iconPath = new vscode.ThemeIcon('server-process');
+        item.contextValue = 'process';
         return item;
       }
       case 'message': {

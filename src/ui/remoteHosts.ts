@@ -89,7 +89,7 @@ export class RemoteHosts implements vscode.Disposable {
       if ('message' in created) return { kind: 'error', host: name, error: created, at: Date.now(), retry: false };
       host.runner = created;
     }
-    const result = await probeGpus(host.runner);
+    const result = await probeGpus(host.runner, { processes: true });
     if (result.kind === 'error' && result.untrustedHostKey && !this.prompted.has(name)) {
       this.prompted.add(name);
       void this.reviewHostKey(name, result.untrustedHostKey);

@@ -9,6 +9,11 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
   before(async () => {
     bench = await openWorkbench({ scenario: 'default-h100-x8-570.133.20', settings: { 'gpuDev.monitor.intervalMs': 600000 } });
   });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    await bench?.screenshot('FAILED-gpus');
+    console.log(bench?.extensionLog());
+  });
   after(async () => bench?.close());
 
   it('puts the GPU container in the activity bar', async () => {
@@ -32,6 +37,18 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await item.waitFor();
     assert.equal((await item.innerText()).trim(), '26.3/79.6 GiB');
     assert.equal(await item.locator('[aria-label]').first().getAttribute('aria-label').catch(() => null) ?? await item.getAttribute('aria-label'), 'GPU 0 memory: 26.3 of 79.6 GiB used');
+  });
+
+  it('expanding a GPU lists its compute processes', async () => {
+    const { page } = bench;
+    const expandable = page.locator('.pane-body .monaco-list-row[aria-expanded="false"]', { hasText: '0: H100 80GB HBM3' });
+    await expandable.waitFor();
+    await expandable.locator('.monaco-tl-twistie').click();
+    const process = treeRow(page, 'pid 2085037');
+    await process.waitFor();
+    assert.match(await process.innerText(), /python3\s*pid 2085037 · 13\.0 GiB/);
+    await bench.screenshot('gpu-processes');
+    await page.locator('.pane-body .monaco-list-row[aria-expanded="true"]', { hasText: '0: H100 80GB HBM3' }).locator('.monaco-tl-twistie').click();
   });
 
   it('"GPU: Refresh" from the command palette samples again', async () => {

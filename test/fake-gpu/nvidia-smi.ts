@@ -70,8 +70,27 @@ function queryGpu(fields: string[], format: string): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** --query-compute-apps from the table's Processes section, tied to GPUs by their bus id. */
+function queryApps(fields: string[], format: string): void {
+  const units = !format.includes('nounits');
+  const busOf = new Map(table.gpus.map((g) => [g.index, g.busId]));
+  const columns: Record<string, (p: (typeof table.processes)[number]) => string> = {
+    pid: (p) => String(p.pid),
+    process_name: (p) => p.name,
+    used_memory: (p) => (p.memoryMiB === null ? '[N/A]' : `${p.memoryMiB}${units ? ' MiB' : ''}`),
+    gpu_bus_id: (p) => busOf.get(p.gpu) ?? '[N/A]',
+  };
+  const unknown = fields.find((f) => !columns[f]);
+  if (unknown) fail(`Field "${unknown}" is not a valid field to query.`);
+  const lines = format.includes('noheader') ? [] : [fields.join(', ')];
+  for (const p of table.processes) lines.push(fields.map((f) => columns[f]!(p)).join(', '));
+  process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
+}
+
 const query = option('--query-gpu');
+const apps = option('--query-compute-apps');
 if (args.length === 0) process.stdout.write(tableText);
+else if (apps) queryApps(apps.split(','), option('--format') ?? 'csv');
 else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
 else if (args[0] === '-L') {
   const listing = SAME_MACHINE_LISTING[scenario] ?? fail(`fake nvidia-smi: no -L fixture captured with ${scenario}`);

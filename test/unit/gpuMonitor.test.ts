@@ -85,6 +85,14 @@ describe('GpuMonitor', () => {
     assert.equal(probes(), 1);
   });
 
+  it('refreshAfterCurrent starts a new probe after one under way', async () => {
+    const { monitor, probes } = setup();
+    const first = monitor.refresh();
+    await monitor.refreshAfterCurrent();
+    await first;
+    assert.equal(probes(), 2);
+  });
+
   it('a new interval takes effect for the next sample', async () => {
     const { monitor, timers } = setup();
     monitor.setWatched(true);

@@ -27,6 +27,17 @@ describe('probeGpus', () => {
     assert.equal(result.gpus[6]!.temperatureC, 86);
   });
 
+  it('reads compute processes and ties them to their GPU by bus id, when asked', async () => {
+    const result = await probeGpus(fakeGpuHost('default-h100-x8-570.133.20'), { processes: true });
+    assert.equal(result.kind, 'gpus');
+    if (result.kind !== 'gpus') return;
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.gpus.reduce((n, g) => n + g.processes!.length, 0), 15);
+    assert.deepEqual(result.gpus[0]!.processes![0], { pid: 2085037, name: 'python3', usedMemoryMiB: 13266 });
+    const plain = await probeGpus(fakeGpuHost('default-h100-x8-570.133.20'));
+    assert.ok(plain.kind === 'gpus' && plain.gpus[0]!.processes === undefined, 'not asked, not queried');
+  });
+
   it('no nvidia-smi on PATH is "no driver", not an error', async () => {
     const result = await probeGpus(new LocalRunner({ ...process.env, PATH: '/nonexistent' }));
     assert.equal(result.kind, 'no-driver');

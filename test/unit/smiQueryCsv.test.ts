@@ -43,7 +43,7 @@ describe('parseQueryCsv over every verbatim --query-gpu fixture', () => {
 });
 
 describe('parseQueryCsv on malformed monitor output', () => {
-  const line = '0, GPU-5a7b1c6e-0d5e-4b1a-9a0c-6f1e2d3c4b5a, NVIDIA H100 80GB HBM3, 1024, 81559, 37, 41, 123.45, 700.00, Disabled';
+  const line = '0, GPU-5a7b1c6e-0d5e-4b1a-9a0c-6f1e2d3c4b5a, NVIDIA H100 80GB HBM3, 1024, 81559, 37, 41, 123.45, 700.00, Disabled, 00000000:19:00.0';
   const parse = (text: string) => parseQueryCsv(text, MONITOR_FIELDS);
 
   it('asks nvidia-smi for exactly the monitor fields', () => {
@@ -55,6 +55,7 @@ describe('parseQueryCsv on malformed monitor output', () => {
     assert.deepEqual(gpu, {
       index: 0, uuid: 'GPU-5a7b1c6e-0d5e-4b1a-9a0c-6f1e2d3c4b5a', name: 'NVIDIA H100 80GB HBM3', memoryUsedMiB: 1024,
       memoryTotalMiB: 81559, utilizationPct: 37, temperatureC: 41, powerDrawW: 123.45, powerLimitW: 700, migMode: 'Disabled',
+      busId: '00000000:19:00.0',
     });
   });
 
@@ -63,7 +64,7 @@ describe('parseQueryCsv on malformed monitor output', () => {
   });
 
   it('[N/A] and [Not Supported] become null', () => {
-    const [gpu] = toGpuSamples(parse('0, [N/A], NVIDIA GeForce RTX 3090, 139, 24576, [Not Supported], 46, [N/A], 350.00, [N/A]\n'));
+    const [gpu] = toGpuSamples(parse('0, [N/A], NVIDIA GeForce RTX 3090, 139, 24576, [Not Supported], 46, [N/A], 350.00, [N/A], 00000000:2D:00.0\n'));
     assert.equal(gpu!.uuid, null);
     assert.equal(gpu!.utilizationPct, null);
     assert.equal(gpu!.powerDrawW, null);
@@ -77,29 +78,29 @@ describe('parseQueryCsv on malformed monitor output', () => {
     assert.equal(gpus.length, 2);
     assert.equal(gpus[1]!.name, 'NVIDIA H1');
     assert.equal(gpus[1]!.memoryTotalMiB, null);
-    assert.match(query.problems[0]!, /line 2: 3 values for 10 fields/);
+    assert.match(query.problems[0]!, /line 2: 3 values for 11 fields/);
   });
 
   it('extra columns are reported and the known ones kept', () => {
     const query = parse(`${line}, 99, extra\n`);
     assert.equal(toGpuSamples(query)[0]!.migMode, 'Disabled');
-    assert.match(query.problems[0]!, /12 values for 10 fields/);
+    assert.match(query.problems[0]!, /13 values for 11 fields/);
   });
 
   it('a header line is skipped even when noheader was asked for', () => {
-    const query = parse(`index, uuid, name, memory.used [MiB], memory.total [MiB], utilization.gpu [%], temperature.gpu, power.draw [W], power.limit [W], mig.mode.current\n${line}\n`);
+    const query = parse(`index, uuid, name, memory.used [MiB], memory.total [MiB], utilization.gpu [%], temperature.gpu, power.draw [W], power.limit [W], mig.mode.current, pci.bus_id\n${line}\n`);
     assert.equal(query.rows.length, 1);
   });
 
   it('non-UTF-8 bytes do not throw and numbers still parse', () => {
-    const bytes = Buffer.concat([Buffer.from('0, GPU-1, NVIDIA '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(', 10, 100, 5, 30, 50, 300, Enabled\n')]);
+    const bytes = Buffer.concat([Buffer.from('0, GPU-1, NVIDIA '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(', 10, 100, 5, 30, 50, 300, Enabled, 00000000:01:00.0\n')]);
     const [gpu] = toGpuSamples(parse(bytes.toString('utf8')));
     assert.match(gpu!.name, /^NVIDIA \uFFFD/);
     assert.equal(gpu!.memoryTotalMiB, 100);
   });
 
   it('garbage numbers become null, an index that is not a number falls back to the position', () => {
-    const [gpu] = toGpuSamples(parse('x, GPU-1, Weird, lots, 100MiB?, 5, 30, 50, 300, Enabled\n'));
+    const [gpu] = toGpuSamples(parse('x, GPU-1, Weird, lots, 100MiB?, 5, 30, 50, 300, Enabled, 00000000:01:00.0\n'));
     assert.equal(gpu!.index, 0);
     assert.equal(gpu!.memoryUsedMiB, null);
     assert.equal(gpu!.memoryTotalMiB, null);

@@ -1,11 +1,18 @@
-import type { GpuSample } from '../gpu';
+import type { GpuProcess, GpuSample } from '../gpu';
 import { cleanCell, parseMeasure } from './values';
 
 /** The fields the monitor samples, in the order it asks for them. */
 export const MONITOR_FIELDS = [
   'index', 'uuid', 'name', 'memory.used', 'memory.total', 'utilization.gpu',
-  'temperature.gpu', 'power.draw', 'power.limit', 'mig.mode.current',
+  'temperature.gpu', 'power.draw', 'power.limit', 'mig.mode.current', 'pci.bus_id',
 ] as const;
+
+/** Compute processes, tied to their GPU by PCI bus id (UUIDs are not always printed). */
+export const PROCESS_FIELDS = ['pid', 'process_name', 'used_memory', 'gpu_bus_id'] as const;
+
+export function processQueryArgs(): string[] {
+  return [`--query-compute-apps=${PROCESS_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+}
 
 export function monitorQueryArgs(): string[] {
   return [`--query-gpu=${MONITOR_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
@@ -63,6 +70,16 @@ export function toGpuSamples(query: CsvQuery): GpuSample[] {
       powerDrawW: parseMeasure(row['power.draw'] ?? undefined),
       powerLimitW: parseMeasure(row['power.limit'] ?? undefined),
       migMode: row['mig.mode.current'] ?? null,
+      busId: row['pci.bus_id'] ?? null,
     };
+  });
+}
+
+/** Rows of a compute-apps query; rows without a pid are dropped (and were reported as problems). */
+export function toGpuProcesses(query: CsvQuery): Array<GpuProcess & { busId: string | null }> {
+  return query.rows.flatMap((row) => {
+    const pid = parseMeasure(row['pid'] ?? undefined);
+    if (pid === null) return [];
+    return [{ pid, name: row['process_name'] ?? '?', usedMemoryMiB: parseMeasure(row['used_memory'] ?? undefined), busId: row['gpu_bus_id'] ?? null }];
   });
 }
