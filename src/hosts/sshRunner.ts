@@ -21,6 +21,7 @@ export interface SshHost {
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
+const CHANNEL_FAILED = Symbol('channel failed');
 const KEEPALIVE_MS = 15_000;
 
 /** A host key nobody has trusted yet: what to show the user, and the known_hosts line that trusts it. */
@@ -48,6 +49,8 @@ export class SshRunner implements Runner {
   private connection: Promise<Client> | undefined;
   private refusal: GpuDevError | undefined;
   private untrusted: UntrustedHostKey | undefined;
+  /** Which connection is current: a replaced client's late 'close' must not reset its successor. */
+  private generation = 0;
 
   constructor(private readonly host: SshHost) {}
 
@@ -56,19 +59,30 @@ export class SshRunner implements Runner {
   }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    let client: Client;
-    try {
-      client = await (this.connection ??= this.connect());
-    } catch (error) {
+    for (let attempt = 0; ; attempt++) {
+      let client: Client;
+      try {
+        client = await (this.connection ??= this.connect());
+      } catch (error) {
+        this.connection = undefined;
+        return this.connectFailure(error as Error);
+      }
+      const result = await this.exec(client, argv, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      if (result !== CHANNEL_FAILED) return result;
+      // The connection died under us (the host went down, a network drop): connect again, once.
       this.connection = undefined;
-      const failure = this.refusal ?? { message: `Cannot reach ${this.host.label}: ${(error as Error).message}`, hint: 'check the host name, port and your key' };
-      const untrustedHostKey = this.untrusted;
-      const refused = this.refusal !== undefined;
-      this.refusal = undefined;
-      this.untrusted = undefined;
-      return { exitCode: null, stdout: '', stderr: '', failure, ...(refused && { retryable: false as const }), ...(untrustedHostKey && { untrustedHostKey }) };
+      client.end();
+      if (attempt > 0) return { exitCode: null, stdout: '', stderr: '', failure: { message: `Lost the connection to ${this.host.label}` } };
     }
-    return this.exec(client, argv, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
+  private connectFailure(error: Error): RunResult {
+    const failure = this.refusal ?? { message: `Cannot reach ${this.host.label}: ${error.message}`, hint: 'check the host name, port and your key' };
+    const untrustedHostKey = this.untrusted;
+    const refused = this.refusal !== undefined;
+    this.refusal = undefined;
+    this.untrusted = undefined;
+    return { exitCode: null, stdout: '', stderr: '', failure, ...(refused && { retryable: false as const }), ...(untrustedHostKey && { untrustedHostKey }) };
   }
 
   close(): void {
@@ -82,10 +96,13 @@ export class SshRunner implements Runner {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Client: SshClient } = require('ssh2') as typeof import('ssh2');
     const client = new SshClient();
+    const generation = ++this.generation;
     return new Promise((resolve, reject) => {
       client.once('ready', () => resolve(client));
       client.once('error', reject);
-      client.on('close', () => { this.connection = undefined; });
+      client.on('close', () => {
+        if (generation === this.generation) this.connection = undefined;
+      });
       client.connect({
         host: this.host.host,
         port: this.host.port,
@@ -110,10 +127,11 @@ export class SshRunner implements Runner {
     });
   }
 
-  private exec(client: Client, argv: readonly string[], timeoutMs: number): Promise<RunResult> {
+  private exec(client: Client, argv: readonly string[], timeoutMs: number): Promise<RunResult | typeof CHANNEL_FAILED> {
     return new Promise((resolve) => {
-      client.exec(quoteArgv(argv), { env: { ...this.host.env } }, (error: Error | undefined, channel: ClientChannel) => {
-        if (error) return resolve({ exitCode: null, stdout: '', stderr: '', failure: { message: `${this.host.label}: ${error.message}` } });
+      const send = (): void => { client.exec(quoteArgv(argv), { env: { ...this.host.env } }, onChannel); };
+      const onChannel = (error: Error | undefined, channel: ClientChannel): void => {
+        if (error) return resolve(CHANNEL_FAILED);
         let stdout = '';
         let stderr = '';
         const timer = setTimeout(() => {
@@ -127,7 +145,12 @@ export class SshRunner implements Runner {
           const notFound = code === 127 && /not found/i.test(stderr);
           resolve({ exitCode: typeof code === 'number' ? code : null, stdout, stderr, ...(notFound && { notFound }) });
         });
-      });
+      };
+      try {
+        send();
+      } catch {
+        resolve(CHANNEL_FAILED); // ssh2 throws when the socket is already gone
+      }
     });
   }
 }

@@ -21,6 +21,7 @@ export const UNFOCUSED_SLOWDOWN = 4;
  */
 export class GpuMonitor {
   private latest: ProbeResult | undefined;
+  private good: ProbeResult | undefined;
   private readonly listeners = new Set<(result: ProbeResult) => void>();
   private inFlight: Promise<ProbeResult> | undefined;
   private timer: unknown;
@@ -37,6 +38,15 @@ export class GpuMonitor {
 
   get snapshot(): ProbeResult | undefined {
     return this.latest;
+  }
+
+  /** The last sample that listed GPUs, kept while a host is unreachable. */
+  get lastGood(): ProbeResult | undefined {
+    return this.good;
+  }
+
+  get interval(): number {
+    return this.intervalMs;
   }
 
   onDidChange(listener: (result: ProbeResult) => void): () => void {
@@ -100,6 +110,7 @@ export class GpuMonitor {
   private publish(result: ProbeResult): ProbeResult {
     const changedKind = result.kind !== this.latest?.kind;
     this.latest = result;
+    if (result.kind === 'gpus') this.good = result;
     if (changedKind) this.log.info(`${result.host}: ${result.kind === 'gpus' ? `${result.gpus.length} GPU(s)` : result.error.message}`);
     if (result.kind === 'gpus' && result.problems.length) this.log.warn(`${result.host}: ${result.problems.join('; ')}`);
     for (const listener of this.listeners) listener(result);

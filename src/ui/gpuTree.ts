@@ -5,9 +5,10 @@ import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
 import type { GpuMonitor } from '../monitor/gpuMonitor';
+import { hostStatus } from '../monitor/hostStatus';
 
 export type GpuTreeNode =
-  | { readonly kind: 'host'; readonly name: string; readonly result: ProbeResult | undefined }
+  | { readonly kind: 'host'; readonly name: string; readonly result: ProbeResult | undefined; readonly description: string | undefined }
   | { readonly kind: 'gpu'; readonly host: string; readonly gpu: GpuSample }
   | { readonly kind: 'process'; readonly host: string; readonly gpu: number; readonly process: GpuProcess }
   | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean; readonly command?: vscode.Command };
@@ -56,7 +57,11 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
 
   /** Fires a tree update only when something shown changed (samples arrive every interval). */
   private render(force = false): void {
-    const rendered = JSON.stringify([this.hosts.notices(), this.hosts.monitors().map((m) => m.snapshot && { ...m.snapshot, at: 0 })]);
+    const now = Date.now();
+    const rendered = JSON.stringify([this.hosts.notices(), this.hosts.monitors().map((m) => {
+      const status = hostStatus(m.snapshot, m.lastGood, now, m.interval);
+      return [status.description, status.shown && { ...status.shown, at: 0 }];
+    })]);
     if (!force && rendered === this.lastRendered) return;
     this.lastRendered = rendered;
     this.changed.fire();
@@ -66,8 +71,12 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
     if (!node) {
       const names = this.hosts.names();
       // This machine appears once sampled (until then the welcome text shows); SSH hosts at once, "connecting…".
+      const now = Date.now();
       const hosts = this.hosts.monitors()
-        .map((monitor, i): GpuTreeNode => ({ kind: 'host', name: names[i]!, result: monitor.snapshot }))
+        .map((monitor, i): GpuTreeNode => {
+          const status = hostStatus(monitor.snapshot, monitor.lastGood, now, monitor.interval);
+          return { kind: 'host', name: names[i]!, result: status.shown, description: status.description };
+        })
         .filter((host, i) => i > 0 || (host.kind === 'host' && host.result));
       const notices = this.hosts.notices().map((error): GpuTreeNode => ({ kind: 'message', host: 'notice', error, isError: true }));
       return [...hosts, ...notices];
@@ -92,8 +101,7 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         item.id = `host/${node.name}/${node.result ? 'sampled' : 'connecting'}`;
         item.iconPath = new vscode.ThemeIcon(node.name === LOCAL_HOST ? 'vm' : 'remote');
         item.contextValue = 'host';
-        if (!node.result) item.description = 'connecting…';
-        else if (node.result.kind === 'gpus') item.description = `${node.result.gpus.length} GPU${node.result.gpus.length === 1 ? '' : 's'}`;
+        item.description = node.description;
         return item;
       }
       case 'gpu': {

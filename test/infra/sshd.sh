@@ -9,7 +9,8 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 say() { echo "[gpudev] $*" >&2; }
 
 if [ "${1:-}" = stop ]; then
-  [ -f "$DIR/sshd.pid" ] && kill "$(cat "$DIR/sshd.pid")" 2>/dev/null || true
+  # Its connections too (children of this sshd only), as when a host goes down.
+  if [ -f "$DIR/sshd.pid" ]; then pid=$(cat "$DIR/sshd.pid"); pkill -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; rm -f "$DIR/sshd.pid"; fi
   exit 0
 fi
 if [ ! -x /usr/sbin/sshd ]; then

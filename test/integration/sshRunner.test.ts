@@ -83,6 +83,17 @@ describe('SshRunner against a real sshd on loopback', function () {
     assert.equal(fs.existsSync(marker), false);
   });
 
+  it('a dropped connection is reported, then re-established when the host is back', async () => {
+    const ssh = runner(trusted());
+    assert.equal((await ssh.run(['echo', 'up'])).stdout, 'up\n');
+    stopSshd();
+    const down = await ssh.run(['echo', 'down']);
+    assert.match(down.failure?.message ?? '', /^Cannot reach gpu-box/);
+    assert.equal(down.retryable, undefined, 'an unreachable host is worth retrying');
+    startSshd();
+    assert.equal((await ssh.run(['echo', 'back'])).stdout, 'back\n');
+  });
+
   it('a missing program is "not found", like locally', async () => {
     const result = await runner(trusted()).run(['gpudev-no-such-program']);
     assert.equal(result.notFound, true);
