@@ -2,6 +2,8 @@
 export interface GpuDevError {
   readonly message: string;
   readonly hint?: string;
+  /** For errors a caller reacts to, not just shows. */
+  readonly code?: 'bad-passphrase';
 }
 
 export function describeError(error: GpuDevError): string {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as z from 'zod/mini';
 import type { GpuDevError } from '../core/errors';
 import { LOCAL_HOST, type Runner } from './runner';
+import { isEncryptedKey } from './privateKey';
 import { resolveSshTarget } from './sshConfig';
 import { SshRunner } from './sshRunner';
 
@@ -46,18 +47,31 @@ export async function trustHostKey(knownHostsLine: string, file = gpudevKnownHos
   if (!existing.split('\n').includes(knownHostsLine)) await fs.appendFile(file, `${knownHostsLine}\n`, { mode: 0o600 });
 }
 
-/** A runner for a configured host: OpenSSH's resolution of the alias, the first private key found, the agent if any. */
-export async function createSshRunner(entry: HostEntry, local: Runner): Promise<SshRunner | GpuDevError> {
+/** Asks the user for a key's passphrase; undefined when they decline. */
+export type AskPassphrase = (keyFile: string) => Promise<string | undefined>;
+
+/**
+ * A runner for a configured host: OpenSSH's resolution of the alias, the first private key found
+ * (its passphrase asked for when it is encrypted), the agent if any.
+ */
+export async function createSshRunner(entry: HostEntry, local: Runner, askPassphrase?: AskPassphrase): Promise<SshRunner | GpuDevError> {
   const target = await resolveSshTarget(entry.ssh, local);
   if ('message' in target) return target;
   if (target.proxyJump) return { message: `${entry.name}: ProxyJump (${target.proxyJump}) is not supported yet`, hint: 'reach the host directly for now' };
   const keys = await Promise.all(target.identityFiles.map((file) => fs.readFile(file).catch(() => undefined)));
-  const privateKey = keys.find((key) => key !== undefined);
+  const found = keys.findIndex((key) => key !== undefined);
+  const privateKey = found >= 0 ? keys[found] : undefined;
+  const keyFile = target.identityFiles[found] ?? '';
   const agent = target.identityAgent ?? process.env.SSH_AUTH_SOCK;
   if (!privateKey && !agent) return { message: `${entry.name}: no private key found`, hint: `looked in ${target.identityFiles.join(', ')}; or start ssh-agent` };
+  let passphrase: string | undefined;
+  if (privateKey && isEncryptedKey(privateKey)) {
+    passphrase = await askPassphrase?.(keyFile);
+    if (passphrase === undefined) return { message: `${entry.name}: the key ${keyFile} needs its passphrase`, hint: 'refresh to be asked again, or add the key to ssh-agent' };
+  }
   const knownHostsFiles = [path.join(os.homedir(), '.ssh', 'known_hosts'), gpudevKnownHostsFile()];
   return new SshRunner({
-    label: entry.name, host: target.host, port: target.port, username: target.user, privateKey, agent,
+    label: entry.name, host: target.host, port: target.port, username: target.user, privateKey, passphrase, agent,
     knownHosts: () => readKnownHosts(knownHostsFiles),
   });
 }

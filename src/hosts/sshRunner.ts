@@ -77,6 +77,10 @@ export class SshRunner implements Runner {
   }
 
   private connectFailure(error: Error): RunResult {
+    if (this.host.privateKey && /privateKey|passphrase/i.test(error.message)) {
+      // ssh2 could not decrypt the key: asking again is the only way forward.
+      return { exitCode: null, stdout: '', stderr: '', retryable: false, failure: { message: `${this.host.label}: the passphrase does not open the private key`, code: 'bad-passphrase' } };
+    }
     const failure = this.refusal ?? { message: `Cannot reach ${this.host.label}: ${error.message}`, hint: 'check the host name, port and your key' };
     const untrustedHostKey = this.untrusted;
     const refused = this.refusal !== undefined;

@@ -20,6 +20,8 @@ interface RemoteHost {
 export class RemoteHosts implements vscode.Disposable {
   private hosts: RemoteHost[] = [];
   private prompted = new Set<string>();
+  /** Passphrases given this session, by key file: in memory only, never logged or written. */
+  private readonly passphrases = new Map<string, string>();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   notices: GpuDevError[] = [];
@@ -85,16 +87,31 @@ export class RemoteHosts implements vscode.Disposable {
   private async probe(host: RemoteHost): Promise<ProbeResult> {
     const name = host.entry.name;
     if (!host.runner) {
-      const created = await createSshRunner(host.entry, this.local);
+      const created = await createSshRunner(host.entry, this.local, (keyFile) => this.passphraseFor(name, keyFile));
       if ('message' in created) return { kind: 'error', host: name, error: created, at: Date.now(), retry: false };
       host.runner = created;
     }
     const result = await probeGpus(host.runner, { processes: true });
+    if (result.kind === 'error' && result.error.code === 'bad-passphrase') {
+      this.passphrases.clear(); // which key it was is the runner's business: ask again for all
+      host.runner.close();
+      host.runner = undefined;
+    }
     if (result.kind === 'error' && result.untrustedHostKey && !this.prompted.has(name)) {
       this.prompted.add(name);
       void this.reviewHostKey(name, result.untrustedHostKey);
     }
     return result;
+  }
+
+  private async passphraseFor(host: string, keyFile: string): Promise<string | undefined> {
+    const known = this.passphrases.get(keyFile);
+    if (known !== undefined) return known;
+    const given = await vscode.window.showInputBox({
+      title: `SSH key passphrase for ${host}`, prompt: `Passphrase of ${keyFile} (asked once per session)`, password: true, ignoreFocusOut: true,
+    });
+    if (given !== undefined) this.passphrases.set(keyFile, given);
+    return given;
   }
 
   private disposeHosts(): void {

@@ -23,7 +23,8 @@ fi
 mkdir -p "$DIR" /run/sshd
 [ -f "$DIR/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
 [ -f "$DIR/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/client_key"
-cp "$DIR/client_key.pub" "$DIR/authorized_keys" && chmod 600 "$DIR/authorized_keys"
+[ -f "$DIR/client_key_locked" ] || ssh-keygen -q -t ed25519 -N gpudev-test-passphrase -f "$DIR/client_key_locked"
+cat "$DIR/client_key.pub" "$DIR/client_key_locked.pub" > "$DIR/authorized_keys" && chmod 600 "$DIR/authorized_keys"
 cat > "$DIR/sshd_config" <<CONFIG
 Port $PORT
 ListenAddress 127.0.0.1

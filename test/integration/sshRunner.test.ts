@@ -94,6 +94,20 @@ describe('SshRunner against a real sshd on loopback', function () {
     assert.equal((await ssh.run(['echo', 'back'])).stdout, 'back\n');
   });
 
+  it('a passphrase-protected key opens with its passphrase; a wrong one says so and is not retried', async () => {
+    const locked = fs.readFileSync(path.join(sshd.dir, 'client_key_locked'));
+    const withPassphrase = (passphrase: string) => {
+      const created = new SshRunner({ label: 'locked', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: locked, passphrase, knownHosts: async () => [trusted()] });
+      runners.push(created);
+      return created;
+    };
+    assert.equal((await withPassphrase('gpudev-test-passphrase').run(['echo', 'open'])).stdout, 'open\n');
+    const wrong = withPassphrase('guess');
+    const result = await wrong.run(['echo', 'never']);
+    assert.equal(result.failure?.code, 'bad-passphrase');
+    assert.equal(result.retryable, false);
+  });
+
   it('a missing program is "not found", like locally', async () => {
     const result = await runner(trusted()).run(['gpudev-no-such-program']);
     assert.equal(result.notFound, true);
