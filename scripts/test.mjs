@@ -56,22 +56,23 @@ ok = (await run('build tests', 'node', ['esbuild.mjs', '--tests'])) && ok;
 ok = (await run('unit', 'npx', ['mocha'])) && ok;
 ok = (await run('shim', 'python3', ['-m', 'unittest', 'discover', '-s', 'shim/tests', '-t', 'shim'])) && ok;
 
-const noSshd = missingSshd();
-if (noSshd && !CI) {
-  console.log(`\n── integration skipped: ${noSshd}`);
-  totals.skipped += 1;
-} else {
-  ok = (await run('integration', 'npx', ['mocha', '--config', 'test/integration/.mocharc.json'])) && ok;
+/** A tier that needs infrastructure: skipped with its reason locally when it cannot be installed, never under CI. */
+async function infraTier(label, missing, steps) {
+  if (missing && !CI) {
+    console.log(`\n── ${label} skipped: ${missing}`);
+    totals.skipped += 1;
+    return true;
+  }
+  let passed = true;
+  for (const [name, command, args] of steps) passed = (await run(name, command, args)) && passed;
+  return passed;
 }
 
-const missing = missingBrowserTierPrerequisites();
-if (missing && !CI) {
-  console.log(`\n── e2e skipped: ${missing}`);
-  totals.skipped += 1;
-} else {
-  ok = (await run('package', 'npm', ['run', '--silent', 'package'])) && ok;
-  ok = (await run('e2e', 'npx', ['mocha', '--config', 'test/e2e/.mocharc.json'])) && ok;
-}
+ok = (await infraTier('integration', missingSshd(), [['integration', 'npx', ['mocha', '--config', 'test/integration/.mocharc.json']]])) && ok;
+ok = (await infraTier('e2e', missingBrowserTierPrerequisites(), [
+  ['package', 'npm', ['run', '--silent', 'package']],
+  ['e2e', 'npx', ['mocha', '--config', 'test/e2e/.mocharc.json']],
+])) && ok;
 
 console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 process.exitCode = ok && totals.failed === 0 ? 0 : 1;
