@@ -1,6 +1,7 @@
 import { builtinCatalog } from './catalog/catalog';
 import type { GpuEntry } from './catalog/schema';
 import { describeError } from './core/errors';
+import { alignColumns } from './core/textTable';
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
 import { formatPlan } from './cosplay/planText';
 import { summarizeGpu } from './hosts/gpu';
@@ -48,9 +49,7 @@ function catalogTable(entries: readonly GpuEntry[]): string {
     e.key, e.name, String(e.smCount), (e.vramMiB / 1024).toFixed(1), tf(e.fp32Tflops), tf(e.bf16Fp32Acc), tf(e.fp16Fp32Acc),
     tf(e.tf32), tf(e.fp8), String(e.tdpW), e.host?.migProfiles.length ? `${e.host.migProfiles.length} profiles` : '',
   ]);
-  const widths = header.map((_, c) => Math.max(...[header, ...rows].map((row) => row[c]!.length)));
-  const line = (row: string[]) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line), '', 'Dense TFLOPS at datasheet clocks; BF16/FP16 tensor with FP32 accumulate; — where the GPU has no such path.'].join('\n');
+  return [...alignColumns([header, ...rows], [0, 1]), '', 'Dense TFLOPS at datasheet clocks; BF16/FP16 tensor with FP32 accumulate; — where the GPU has no such path.'].join('\n');
 }
 
 function listCatalog(json: boolean, io: Io): number {

@@ -18,8 +18,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const monitor = new GpuMonitor(() => probeGpus(runner, { processes: gpuView.visible }), settings.intervalMs, log);
   const remote = new RemoteHosts(log, runner, () => settings.intervalMs);
   const hostList: HostList = {
-    monitors: () => [monitor, ...remote.monitors()],
-    names: () => [runner.label, ...remote.names()],
+    hosts: () => [{ name: runner.label, monitor }, ...remote.list()],
     notices: () => remote.notices,
     onDidChange: remote.onDidChange,
   };
@@ -29,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, monitor, runner, log };
   const updateWatched = () => {
     monitor.setWatched(gpuView.visible || settings.statusBarEnabled);
-    remote.monitors().forEach((m) => m.setWatched(gpuView.visible));
+    remote.list().forEach(({ monitor: m }) => m.setWatched(gpuView.visible));
   };
 
   context.subscriptions.push(
@@ -38,7 +37,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gpuDev.refresh', () =>
       vscode.window.withProgress({ location: { viewId: 'gpuDev.gpus' } }, async () => {
         log.info('refresh requested');
-        await Promise.all(hostList.monitors().map((m) => m.refresh()));
+        await Promise.all(hostList.hosts().map(({ monitor: m }) => m.refresh()));
       })),
     vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => showGpuDetails(monitor, node)),
     vscode.commands.registerCommand('gpuDev.addSshHost', addSshHost),
@@ -50,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): void {
       updateWatched();
       if (visible) void monitor.refreshAfterCurrent(); // fresh, with processes, the moment the view opens
     }),
-    vscode.window.onDidChangeWindowState((state) => hostList.monitors().forEach((m) => m.setFocused(state.focused))),
+    vscode.window.onDidChangeWindowState((state) => hostList.hosts().forEach(({ monitor: m }) => m.setFocused(state.focused))),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('gpuDev')) return;
       if (event.affectsConfiguration('gpuDev.hosts')) remote.reload(gpuView.visible);

@@ -1,3 +1,4 @@
+import { alignColumns } from '../core/textTable';
 import { TOLERANCE, type FidelityRow } from './fidelity';
 import type { CosplayPlan, HostCommand, Strategy, StrategyOption } from './planner';
 
@@ -48,14 +49,11 @@ export function fp32Remark(plan: CosplayPlan, option: StrategyOption): string {
 export function formatPlan(plan: CosplayPlan, args: PlanArgs): string {
   const rows = plan.fidelity.map((r) => [r.metric, formatValue(r, r.target), formatValue(r, r.predicted), r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`, r.verdict]);
   const header = ['metric', 'target', 'cosplay', 'ratio', 'verdict'];
-  const widths = header.map((_, c) => (c === 4 ? 0 : Math.max(...[header, ...rows].map((row) => row[c]!.length))));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 || c === 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
   const gpus = plan.gpuCount === 1 ? '' : ` ×${plan.gpuCount}`;
   return [
     `Cosplay ${plan.target.name}${gpus} on ${plan.host.name}: ${strategySummary(plan)}`,
     '',
-    line(header),
-    ...rows.map(line),
+    ...alignColumns([header, ...rows], [0, 4]),
     '',
     'Host changes, in order (each undone in reverse on failure or stop):',
     ...(plan.mutations.length ? plan.mutations.map((m, i) => `  ${i + 1}. ${m.description}${m.gpuWide ? ' [whole GPU]' : ''}\n     ${commandText(m.run)}`) : ['  none']),

@@ -13,10 +13,9 @@ export type GpuTreeNode =
   | { readonly kind: 'process'; readonly host: string; readonly gpu: number; readonly process: GpuProcess }
   | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean; readonly command?: vscode.Command };
 
-/** What the tree shows: the monitors of every host (this machine first) and notices about the host list. */
+/** What the tree shows: every host with its monitor (this machine first) and notices about the host list. */
 export interface HostList {
-  monitors(): readonly GpuMonitor[];
-  names(): readonly string[];
+  hosts(): ReadonlyArray<{ readonly name: string; readonly monitor: GpuMonitor }>;
   notices(): readonly GpuDevError[];
   readonly onDidChange: vscode.Event<void>;
 }
@@ -51,36 +50,34 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
 
   private subscribe(): void {
     this.unsubscribe.forEach((stop) => stop());
-    this.unsubscribe = this.hosts.monitors().map((monitor) => monitor.onDidChange(() => this.render()));
+    this.unsubscribe = this.hosts.hosts().map(({ monitor }) => monitor.onDidChange(() => this.render()));
     this.render(true);
   }
 
   /** Fires a tree update only when something shown changed (samples arrive every interval). */
   private render(force = false): void {
-    const now = Date.now();
-    const rendered = JSON.stringify([this.hosts.notices(), this.hosts.monitors().map((m) => {
-      const status = hostStatus(m.snapshot, m.lastGood, now, m.interval);
-      return [status.description, status.shown && { ...status.shown, at: 0 }];
-    })]);
+    const shown = this.rootNodes().map((node) => (node.kind === 'host' ? { ...node, result: node.result && { ...node.result, at: 0 } } : node));
+    const rendered = JSON.stringify(shown);
     if (!force && rendered === this.lastRendered) return;
     this.lastRendered = rendered;
     this.changed.fire();
   }
 
+  /** Hosts (this machine once sampled, so the welcome text shows until then; SSH hosts at once, "connecting…") and notices. */
+  private rootNodes(): GpuTreeNode[] {
+    const now = Date.now();
+    const hosts = this.hosts.hosts()
+      .map(({ name, monitor }): GpuTreeNode => {
+        const status = hostStatus(monitor.snapshot, monitor.lastGood, now, monitor.interval);
+        return { kind: 'host', name, result: status.shown, description: status.description };
+      })
+      .filter((host, i) => i > 0 || (host.kind === 'host' && host.result));
+    const notices = this.hosts.notices().map((error): GpuTreeNode => ({ kind: 'message', host: 'notice', error, isError: true }));
+    return [...hosts, ...notices];
+  }
+
   getChildren(node?: GpuTreeNode): GpuTreeNode[] {
-    if (!node) {
-      const names = this.hosts.names();
-      // This machine appears once sampled (until then the welcome text shows); SSH hosts at once, "connecting…".
-      const now = Date.now();
-      const hosts = this.hosts.monitors()
-        .map((monitor, i): GpuTreeNode => {
-          const status = hostStatus(monitor.snapshot, monitor.lastGood, now, monitor.interval);
-          return { kind: 'host', name: names[i]!, result: status.shown, description: status.description };
-        })
-        .filter((host, i) => i > 0 || (host.kind === 'host' && host.result));
-      const notices = this.hosts.notices().map((error): GpuTreeNode => ({ kind: 'message', host: 'notice', error, isError: true }));
-      return [...hosts, ...notices];
-    }
+    if (!node) return this.rootNodes();
     if (node.kind === 'gpu') return (node.gpu.processes ?? []).map((process) => ({ kind: 'process', host: node.host, gpu: node.gpu.index, process }));
     if (node.kind !== 'host' || !node.result) return [];
     const host = node.result.host;

@@ -28,12 +28,8 @@ export class RemoteHosts implements vscode.Disposable {
 
   constructor(private readonly log: vscode.LogOutputChannel, private readonly local: Runner, private readonly intervalMs: () => number) {}
 
-  monitors(): GpuMonitor[] {
-    return this.hosts.map((host) => host.monitor);
-  }
-
-  names(): string[] {
-    return this.hosts.map((host) => host.entry.name);
+  list(): Array<{ name: string; monitor: GpuMonitor }> {
+    return this.hosts.map((host) => ({ name: host.entry.name, monitor: host.monitor }));
   }
 
   /** The runner and monitor of a host that has connected at least once. */
