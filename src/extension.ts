@@ -26,9 +26,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
   const gauge = new VramGauge(monitor, settings);
   const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, monitor, runner, log };
-  const updateWatched = () => {
-    monitor.setWatched(gpuView.visible || settings.statusBarEnabled);
-    remote.list().forEach(({ monitor: m }) => m.setWatched(gpuView.visible));
+  /** Every monitor follows the settings, the window's focus and who is looking (the gauge watches this machine only). */
+  const syncMonitors = () => {
+    for (const { monitor: m } of hostList.hosts()) {
+      m.setIntervalMs(settings.intervalMs);
+      m.setFocused(vscode.window.state.focused);
+      m.setWatched(gpuView.visible || (m === monitor && settings.statusBarEnabled));
+    }
   };
 
   context.subscriptions.push(
@@ -42,26 +46,24 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => showGpuDetails(monitor, node)),
     vscode.commands.registerCommand('gpuDev.addSshHost', addSshHost),
     vscode.commands.registerCommand('gpuDev.reviewHostKey', (name: string) => remote.reviewHostKey(name)),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => remote.reload(gpuView.visible)),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => remote.reload()),
+    remote.onDidChange(syncMonitors),
     vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node)),
     vscode.commands.registerCommand('gpuDev.cosplayAsRtx3090', () => cosplayAs(cosplayContext, 'rtx3090')),
     gpuView.onDidChangeVisibility(({ visible }) => {
-      updateWatched();
+      syncMonitors();
       if (visible) void monitor.refreshAfterCurrent(); // fresh, with processes, the moment the view opens
     }),
-    vscode.window.onDidChangeWindowState((state) => hostList.hosts().forEach(({ monitor: m }) => m.setFocused(state.focused))),
+    vscode.window.onDidChangeWindowState(syncMonitors),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('gpuDev')) return;
-      if (event.affectsConfiguration('gpuDev.hosts')) remote.reload(gpuView.visible);
       settings = readMonitorSettings();
-      monitor.setIntervalMs(settings.intervalMs);
       gauge.update(settings);
-      updateWatched();
+      if (event.affectsConfiguration('gpuDev.hosts')) remote.reload(); // syncs through onDidChange
+      else syncMonitors();
     }),
   );
-  monitor.setFocused(vscode.window.state.focused);
-  remote.reload(gpuView.visible);
-  updateWatched();
+  remote.reload();
   log.debug(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 

@@ -68,6 +68,7 @@ export class GpuMonitor {
   }
 
   setIntervalMs(ms: number): void {
+    if (ms === this.intervalMs) return;
     this.intervalMs = ms;
     this.reschedule(this.delay());
   }

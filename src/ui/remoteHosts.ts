@@ -38,7 +38,8 @@ export class RemoteHosts implements vscode.Disposable {
     return host?.runner ? { runner: host.runner, monitor: host.monitor } : undefined;
   }
 
-  reload(watched: boolean): void {
+  /** Rebuilds the hosts from the setting; their monitors start unwatched (listeners of onDidChange set them going). */
+  reload(): void {
     this.disposeHosts();
     const { hosts, problems } = parseHostEntries(vscode.workspace.getConfiguration('gpuDev').get('hosts'));
     this.notices = problems.map((message) => ({ message }));
@@ -47,7 +48,6 @@ export class RemoteHosts implements vscode.Disposable {
     } else {
       this.hosts = hosts.map((entry) => {
         const host: RemoteHost = { entry, monitor: new GpuMonitor(() => this.probe(host), this.intervalMs(), this.log) };
-        host.monitor.setWatched(watched);
         return host;
       });
     }

@@ -93,6 +93,15 @@ describe('GpuMonitor', () => {
     assert.equal(probes(), 2);
   });
 
+  it('setting the interval it already has keeps the pending timer', async () => {
+    const { monitor, timers } = setup();
+    monitor.setWatched(true);
+    await timers.fire();
+    const pending = timers.pending;
+    monitor.setIntervalMs(1000);
+    assert.equal(timers.pending, pending);
+  });
+
   it('a new interval takes effect for the next sample', async () => {
     const { monitor, timers } = setup();
     monitor.setWatched(true);
