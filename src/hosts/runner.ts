@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { GpuDevError } from '../core/errors';
 
 export interface RunOptions {
@@ -21,11 +21,24 @@ export interface RunResult {
   readonly untrustedHostKey?: { readonly description: string; readonly knownHostsLine: string };
 }
 
+/** Where a long-running program's output goes: its stdout as it comes, then how it ended (stdout empty). */
+export interface StreamHandlers {
+  onData(text: string): void;
+  onEnd(end: RunResult): void;
+}
+
+/** A program that keeps running until stopped (`nvidia-smi -lms`). */
+export interface OutputStream {
+  stop(): void;
+}
+
 /** Runs one program with its arguments on a host. Never goes through a shell. */
 export interface Runner {
   /** What the user calls this host ("This machine", an SSH alias). */
   readonly label: string;
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Starts a program whose output keeps coming; `onEnd` is called once, also after `stop()`. */
+  stream?(argv: readonly string[], handlers: StreamHandlers): OutputStream;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -57,5 +70,23 @@ export class LocalRunner implements Runner {
         },
       );
     });
+  }
+
+  stream(argv: readonly string[], handlers: StreamHandlers): OutputStream {
+    const [program, ...args] = argv;
+    if (!program) throw new Error('LocalRunner.stream needs a program');
+    const child = spawn(program, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    let stderr = '';
+    let ended = false;
+    const end = (result: RunResult) => {
+      if (ended) return;
+      ended = true;
+      handlers.onEnd(result);
+    };
+    child.stdout.setEncoding('utf8').on('data', (text: string) => handlers.onData(text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 64 * 1024) stderr += text; });
+    child.on('error', (error: NodeJS.ErrnoException) => end({ exitCode: null, stdout: '', stderr: error.message, ...(error.code === 'ENOENT' && { notFound: true }) }));
+    child.on('close', (code) => end({ exitCode: code, stdout: '', stderr }));
+    return { stop: () => void child.kill() };
   }
 }

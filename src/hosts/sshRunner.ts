@@ -1,7 +1,8 @@
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import type { GpuDevError } from '../core/errors';
 import { fingerprint, keyTypeOf, knownHostsName, verifyHostKey, type HostKeyVerdict } from './knownHosts';
-import type { RunOptions, RunResult, Runner } from './runner';
+import type { OutputStream, RunOptions, RunResult, Runner, StreamHandlers } from './runner';
 import { quoteArgv } from './shellQuote';
 
 export interface SshHost {
@@ -18,10 +19,11 @@ export interface SshHost {
   readonly knownHosts: () => Promise<readonly string[]>;
   /** Variables sent with each command (the server must AcceptEnv them). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The jump host this one is reached through (ProxyJump); it may have its own. */
+  readonly via?: SshHost;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
-const CHANNEL_FAILED = Symbol('channel failed');
 const KEEPALIVE_MS = 15_000;
 
 /** A host key nobody has trusted yet: what to show the user, and the known_hosts line that trusts it. */
@@ -40,10 +42,21 @@ function hostKeyError(verdict: HostKeyVerdict, host: SshHost, blob: Buffer): Gpu
   };
 }
 
+/** A connection that failed before the host itself was reached: the jump host's own failure, as is. */
+class JumpFailure extends Error {
+  constructor(readonly result: RunResult) {
+    super(result.failure?.message ?? 'the jump host failed');
+  }
+}
+
+const failed = (failure: GpuDevError, extra: Partial<RunResult> = {}): RunResult => ({ exitCode: null, stdout: '', stderr: '', failure, ...extra });
+const isResult = (value: object): value is RunResult => 'exitCode' in value;
+
 /**
  * Runs commands on an SSH host over one ssh2 connection, each as its own channel. Host keys are
- * verified against known_hosts; an unknown or changed key is refused with its fingerprint. The
- * connection is opened on first use and again after it drops.
+ * verified against known_hosts on every hop; an unknown or changed key is refused with its
+ * fingerprint. The connection is opened on first use and again after it drops. Through ProxyJump,
+ * the connection rides a channel forwarded by the jump host's own runner.
  */
 export class SshRunner implements Runner {
   private connection: Promise<Client> | undefined;
@@ -51,51 +64,127 @@ export class SshRunner implements Runner {
   private untrusted: UntrustedHostKey | undefined;
   /** Which connection is current: a replaced client's late 'close' must not reset its successor. */
   private generation = 0;
+  private readonly jump: SshRunner | undefined;
 
-  constructor(private readonly host: SshHost) {}
+  constructor(private readonly host: SshHost) {
+    this.jump = host.via && new SshRunner(host.via);
+  }
 
   get label(): string {
     return this.host.label;
   }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    for (let attempt = 0; ; attempt++) {
-      let client: Client;
+    const channel = await this.openChannel(argv);
+    if (isResult(channel)) return channel;
+    return new Promise((resolve) => {
+      let stdout = '';
+      let stderr = '';
+      const timer = setTimeout(() => {
+        channel.close();
+        resolve({ exitCode: null, stdout, stderr, timedOut: true });
+      }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      channel.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
+      channel.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+      channel.on('close', (code: number | null) => {
+        clearTimeout(timer);
+        resolve(exitResult(code, stdout, stderr));
+      });
+    });
+  }
+
+  stream(argv: readonly string[], handlers: StreamHandlers): OutputStream {
+    let stopped = false;
+    let channel: ClientChannel | undefined;
+    void this.openChannel(argv).then((opened) => {
+      if (isResult(opened)) return handlers.onEnd(opened);
+      channel = opened;
+      let stderr = '';
+      opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
+      opened.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8'); });
+      opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
+      if (stopped) opened.close();
+    });
+    return {
+      stop: () => {
+        stopped = true;
+        channel?.close();
+      },
+    };
+  }
+
+  /** A TCP stream to host:port opened from this host: the next hop of a ProxyJump chain. */
+  async forwardTo(host: string, port: number): Promise<Duplex | RunResult> {
+    const client = await this.connected();
+    if (isResult(client)) return client;
+    return new Promise((resolve) => {
       try {
-        client = await (this.connection ??= this.connect());
+        client.forwardOut('127.0.0.1', 0, host, port, (error, stream) => {
+          resolve(error ? failed({ message: `${this.label} cannot open a connection to ${host}:${port}: ${error.message}` }) : stream);
+        });
       } catch (error) {
-        this.connection = undefined;
-        return this.connectFailure(error as Error);
+        resolve(failed({ message: `Lost the connection to ${this.label}: ${(error as Error).message}` }));
       }
-      const result = await this.exec(client, argv, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      if (result !== CHANNEL_FAILED) return result;
-      // The connection died under us (the host went down, a network drop): connect again, once.
+    });
+  }
+
+  close(): void {
+    void this.connection?.then((client) => client.end(), () => undefined);
+    this.connection = undefined;
+    this.jump?.close();
+  }
+
+  /** A channel running argv; when the connection turns out to be dead, connects again, once. */
+  private async openChannel(argv: readonly string[]): Promise<ClientChannel | RunResult> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.connected();
+      if (isResult(client)) return client;
+      const channel = await new Promise<ClientChannel | undefined>((resolve) => {
+        try {
+          client.exec(quoteArgv(argv), { env: { ...this.host.env } }, (error, opened) => resolve(error ? undefined : opened));
+        } catch {
+          resolve(undefined); // ssh2 throws when the socket is already gone
+        }
+      });
+      if (channel) return channel;
+      // The connection died under us (the host went down, a network drop).
       this.connection = undefined;
       client.end();
-      if (attempt > 0) return { exitCode: null, stdout: '', stderr: '', failure: { message: `Lost the connection to ${this.host.label}` } };
+      if (attempt > 0) return failed({ message: `Lost the connection to ${this.host.label}` });
+    }
+  }
+
+  private async connected(): Promise<Client | RunResult> {
+    try {
+      return await (this.connection ??= this.connect());
+    } catch (error) {
+      this.connection = undefined;
+      return this.connectFailure(error as Error);
     }
   }
 
   private connectFailure(error: Error): RunResult {
+    if (error instanceof JumpFailure) return error.result;
     if (this.host.privateKey && /privateKey|passphrase/i.test(error.message)) {
       // ssh2 could not decrypt the key: asking again is the only way forward.
-      return { exitCode: null, stdout: '', stderr: '', retryable: false, failure: { message: `${this.host.label}: the passphrase does not open the private key`, code: 'bad-passphrase' } };
+      return failed({ message: `${this.host.label}: the passphrase does not open the private key`, code: 'bad-passphrase' }, { retryable: false });
     }
     const failure = this.refusal ?? { message: `Cannot reach ${this.host.label}: ${error.message}`, hint: 'check the host name, port and your key' };
     const untrustedHostKey = this.untrusted;
     const refused = this.refusal !== undefined;
     this.refusal = undefined;
     this.untrusted = undefined;
-    return { exitCode: null, stdout: '', stderr: '', failure, ...(refused && { retryable: false as const }), ...(untrustedHostKey && { untrustedHostKey }) };
-  }
-
-  close(): void {
-    void this.connection?.then((client) => client.end(), () => undefined);
-    this.connection = undefined;
+    return failed(failure, { ...(refused && { retryable: false as const }), ...(untrustedHostKey && { untrustedHostKey }) });
   }
 
   private async connect(): Promise<Client> {
     const knownHosts = await this.host.knownHosts();
+    let sock: Duplex | undefined;
+    if (this.jump) {
+      const forwarded = await this.jump.forwardTo(this.host.host, this.host.port);
+      if (isResult(forwarded)) throw new JumpFailure(forwarded);
+      sock = forwarded;
+    }
     // Required on first use, not imported at the top: ssh2 is heavy and most sessions never need it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Client: SshClient } = require('ssh2') as typeof import('ssh2');
@@ -110,6 +199,7 @@ export class SshRunner implements Runner {
       client.connect({
         host: this.host.host,
         port: this.host.port,
+        sock,
         username: this.host.username,
         privateKey: this.host.privateKey,
         passphrase: this.host.passphrase,
@@ -130,31 +220,9 @@ export class SshRunner implements Runner {
       });
     });
   }
+}
 
-  private exec(client: Client, argv: readonly string[], timeoutMs: number): Promise<RunResult | typeof CHANNEL_FAILED> {
-    return new Promise((resolve) => {
-      const send = (): void => { client.exec(quoteArgv(argv), { env: { ...this.host.env } }, onChannel); };
-      const onChannel = (error: Error | undefined, channel: ClientChannel): void => {
-        if (error) return resolve(CHANNEL_FAILED);
-        let stdout = '';
-        let stderr = '';
-        const timer = setTimeout(() => {
-          channel.close();
-          resolve({ exitCode: null, stdout, stderr, timedOut: true });
-        }, timeoutMs);
-        channel.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
-        channel.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
-        channel.on('close', (code: number | null) => {
-          clearTimeout(timer);
-          const notFound = code === 127 && /not found/i.test(stderr);
-          resolve({ exitCode: typeof code === 'number' ? code : null, stdout, stderr, ...(notFound && { notFound }) });
-        });
-      };
-      try {
-        send();
-      } catch {
-        resolve(CHANNEL_FAILED); // ssh2 throws when the socket is already gone
-      }
-    });
-  }
+function exitResult(code: number | null, stdout: string, stderr: string): RunResult {
+  const notFound = code === 127 && /not found/i.test(stderr);
+  return { exitCode: typeof code === 'number' ? code : null, stdout, stderr, ...(notFound && { notFound }) };
 }

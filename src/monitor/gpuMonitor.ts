@@ -1,5 +1,7 @@
 import type { Logger } from '../core/errors';
 import type { ProbeResult } from '../hosts/gpuProbe';
+import { withProcessesFrom, type GpuStreamHandlers } from '../hosts/gpuStream';
+import type { OutputStream } from '../hosts/runner';
 
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -14,10 +16,21 @@ export const realTimers: Timers = {
 /** Sampling slows by this factor while the window is not focused. */
 export const UNFOCUSED_SLOWDOWN = 4;
 
+/** While samples stream, a full probe (with processes) still runs every this many intervals. */
+export const FULL_PROBE_EVERY = 5;
+
+/** Streams that end before their first sample: after this many the host is polled for good. */
+export const MAX_FAILED_STREAMS = 3;
+
+/** Starts a stream of samples at an interval (`streamGpus` over the host's runner), or undefined when the host cannot stream. */
+export type StartStream = (intervalMs: number, expectedGpus: number, handlers: GpuStreamHandlers) => OutputStream | undefined;
+
 /**
- * Samples one host's GPUs on a timer while someone is watching (a visible view or the gauge),
- * one probe at a time, slower when the window is not focused. A host without a driver, or whose
- * answer says retrying cannot help (a refused host key), is not polled again until `refresh()`.
+ * Samples one host's GPUs while someone is watching (a visible view or the gauge), slower when the
+ * window is not focused. After a good probe the samples stream from one long-lived query when the
+ * host can (a full probe still runs every few intervals); otherwise, or once the stream ends, it
+ * polls one probe at a time. A host without a driver, or whose answer says retrying cannot help (a
+ * refused host key), is not sampled again until `refresh()`.
  */
 export class GpuMonitor {
   private latest: ProbeResult | undefined;
@@ -28,13 +41,23 @@ export class GpuMonitor {
   private watched = false;
   private focused = true;
   private disposed = false;
+  private stream: { handle: OutputStream | undefined; intervalMs: number } | undefined;
+  private failedStreams = 0;
+  /** After a stream ends, a probe says what became of the host before another stream starts. */
+  private probeFirst = false;
 
   constructor(
     private readonly probe: () => Promise<ProbeResult>,
     private intervalMs: number,
     private readonly log: Logger,
     private readonly timers: Timers = realTimers,
+    private readonly startStream?: StartStream,
   ) {}
+
+  /** Whether samples arrive from a stream right now (rather than by polling). */
+  get streaming(): boolean {
+    return this.stream?.handle !== undefined;
+  }
 
   get snapshot(): ProbeResult | undefined {
     return this.latest;
@@ -76,7 +99,10 @@ export class GpuMonitor {
   /** Probes now (joining a probe already under way) and restarts the timer. */
   refresh(): Promise<ProbeResult> {
     this.inFlight ??= this.probe()
-      .then((result) => this.publish(result))
+      .then((result) => {
+        this.probeFirst = false;
+        return this.publish(result);
+      })
       .finally(() => {
         this.inFlight = undefined;
         this.reschedule(this.delay());
@@ -93,6 +119,7 @@ export class GpuMonitor {
   dispose(): void {
     this.disposed = true;
     this.timers.clearTimeout(this.timer);
+    this.stopStream();
     this.listeners.clear();
   }
 
@@ -103,9 +130,45 @@ export class GpuMonitor {
   private reschedule(ms: number): void {
     this.timers.clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.disposed || !this.watched || this.inFlight || this.latest?.kind === 'no-driver') return;
-    if (this.latest?.kind === 'error' && this.latest.retry === false) return;
+    const stopped = this.disposed || !this.watched || this.latest?.kind === 'no-driver' || (this.latest?.kind === 'error' && this.latest.retry === false);
+    if (stopped || this.latest?.kind !== 'gpus' || this.failedStreams >= MAX_FAILED_STREAMS) this.stopStream();
+    if (stopped || this.inFlight) return;
+    if (this.latest?.kind === 'gpus' && this.ensureStream()) ms = this.delay() * FULL_PROBE_EVERY;
     this.timer = this.timers.setTimeout(() => void this.refresh(), ms);
+  }
+
+  /** Keeps one stream going at the current delay; false when the host cannot stream. */
+  private ensureStream(): boolean {
+    if (!this.startStream || this.failedStreams >= MAX_FAILED_STREAMS || this.probeFirst) return false;
+    const intervalMs = this.delay();
+    if (this.stream?.intervalMs === intervalMs) return this.stream.handle !== undefined;
+    this.stopStream();
+    const current = { handle: undefined as OutputStream | undefined, intervalMs };
+    this.stream = current;
+    const expected = this.good?.kind === 'gpus' ? this.good.gpus.length : 1;
+    current.handle = this.startStream(intervalMs, expected, {
+      onSample: (result) => {
+        if (this.stream !== current) return;
+        this.failedStreams = 0;
+        this.publish({ ...result, gpus: withProcessesFrom(result.gpus, this.good?.kind === 'gpus' ? this.good.gpus : undefined) });
+      },
+      onEnd: (end, samples) => {
+        if (this.stream !== current) return;
+        this.stream = undefined;
+        if (samples === 0) this.failedStreams++;
+        this.probeFirst = true;
+        const said = end.failure?.message ?? (end.stderr.trim().split('\n')[0] || `exit code ${end.exitCode}`);
+        this.log.debug(`${this.latest?.host ?? 'host'}: sample stream ended after ${samples} sample(s): ${said}${this.failedStreams >= MAX_FAILED_STREAMS ? '; polling from now on' : ''}`);
+        this.reschedule(0);
+      },
+    });
+    return current.handle !== undefined;
+  }
+
+  private stopStream(): void {
+    const handle = this.stream?.handle;
+    this.stream = undefined;
+    handle?.stop();
   }
 
   private publish(result: ProbeResult): ProbeResult {

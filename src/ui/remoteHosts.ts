@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, type GpuDevError } from '../core/errors';
 import { probeGpus, type ProbeResult } from '../hosts/gpuProbe';
+import { streamGpus } from '../hosts/gpuStream';
 import type { Runner } from '../hosts/runner';
 import { parseHostSpec } from '../hosts/sshConfig';
 import { createSshRunner, gpudevKnownHostsFile, parseHostEntries, trustHostKey, type HostEntry } from '../hosts/sshHosts';
 import type { SshRunner } from '../hosts/sshRunner';
-import { GpuMonitor } from '../monitor/gpuMonitor';
+import { GpuMonitor, realTimers } from '../monitor/gpuMonitor';
 
 interface RemoteHost {
   readonly entry: HostEntry;
@@ -47,7 +48,9 @@ export class RemoteHosts implements vscode.Disposable {
       this.notices.push({ message: 'SSH hosts are not contacted in an untrusted workspace', hint: 'trust this folder to monitor them' });
     } else {
       this.hosts = hosts.map((entry) => {
-        const host: RemoteHost = { entry, monitor: new GpuMonitor(() => this.probe(host), this.intervalMs(), this.log) };
+        const monitor = new GpuMonitor(() => this.probe(host), this.intervalMs(), this.log, realTimers,
+          (intervalMs, expected, handlers) => host.runner && streamGpus(host.runner, intervalMs, expected, handlers));
+        const host: RemoteHost = { entry, monitor };
         return host;
       });
     }

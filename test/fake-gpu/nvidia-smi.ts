@@ -19,18 +19,21 @@ function fail(message: string, code = 2): never {
 const read = (name: string) => fs.readFileSync(path.join(fixtures, `${name}.txt`), 'utf8');
 
 // A scenario named by the caller wins over the host's scenario file (as an SSH client's env over sshd's SetEnv).
-const scenarioFile = process.env.GPUDEV_FAKE_SMI_SCENARIO_FILE;
-const scenario = (process.env.GPUDEV_FAKE_SMI_SCENARIO ?? (scenarioFile ? fs.readFileSync(scenarioFile, 'utf8') : '')).trim();
-if (!scenario) fail('fake nvidia-smi: set GPUDEV_FAKE_SMI_SCENARIO (a fixture name) or GPUDEV_FAKE_SMI_SCENARIO_FILE');
-if (scenario === 'driver-failure') {
-  process.stdout.write(DRIVER_FAILURE);
-  process.exit(9);
+function currentScenario(): string {
+  const scenarioFile = process.env.GPUDEV_FAKE_SMI_SCENARIO_FILE;
+  const name = (process.env.GPUDEV_FAKE_SMI_SCENARIO ?? (scenarioFile ? fs.readFileSync(scenarioFile, 'utf8') : '')).trim();
+  if (!name) fail('fake nvidia-smi: set GPUDEV_FAKE_SMI_SCENARIO (a fixture name) or GPUDEV_FAKE_SMI_SCENARIO_FILE');
+  if (name === 'driver-failure') {
+    process.stdout.write(DRIVER_FAILURE);
+    process.exit(9);
+  }
+  if (!fs.existsSync(path.join(fixtures, `${name}.txt`))) fail(`fake nvidia-smi: no fixture ${name}`);
+  return name;
 }
-if (!fs.existsSync(path.join(fixtures, `${scenario}.txt`))) fail(`fake nvidia-smi: no fixture ${scenario}`);
-
+let scenario = currentScenario();
 const args = process.argv.slice(2);
-const tableText = read(scenario);
-const table = parseSmiTable(tableText);
+let tableText = read(scenario);
+let table = parseSmiTable(tableText);
 
 function option(name: string): string | undefined {
   const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
@@ -87,11 +90,27 @@ function queryApps(fields: string[], format: string): void {
   process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
 }
 
+function loopMs(): number {
+  const ms = option('-lms') ?? option('--loop-ms');
+  const seconds = option('-l') ?? option('--loop');
+  return ms ? Number(ms) : seconds ? Number(seconds) * 1000 : 0;
+}
+
 const query = option('--query-gpu');
 const apps = option('--query-compute-apps');
 if (args.length === 0) process.stdout.write(tableText);
 else if (apps) queryApps(apps.split(','), option('--format') ?? 'csv');
-else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
+else if (query && loopMs()) {
+  // -lms / -l: a sample per tick until killed, from the scenario of that moment (a test may swap GPUs).
+  const tick = () => {
+    scenario = currentScenario();
+    tableText = read(scenario);
+    table = parseSmiTable(tableText);
+    queryGpu(query.split(','), option('--format') ?? 'csv');
+  };
+  tick();
+  setInterval(tick, loopMs());
+} else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
 else if (args[0] === '-L') {
   const listing = SAME_MACHINE_LISTING[scenario] ?? fail(`fake nvidia-smi: no -L fixture captured with ${scenario}`);
   process.stdout.write(read(listing));

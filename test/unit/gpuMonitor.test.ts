@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/errors';
 import type { ProbeResult } from '../../src/hosts/gpuProbe';
-import { GpuMonitor, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
+import type { GpuStreamHandlers } from '../../src/hosts/gpuStream';
+import { FULL_PROBE_EVERY, GpuMonitor, MAX_FAILED_STREAMS, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
 
 /** Timers driven by hand: `fire()` runs the pending callback and says after how long it was due. */
 class ManualTimers implements Timers {
@@ -108,5 +109,102 @@ describe('GpuMonitor', () => {
     await timers.fire();
     monitor.setIntervalMs(5000);
     assert.equal(timers.pending!.ms, 5000);
+  });
+
+  describe('streaming', () => {
+    const sample = (at: number): ProbeResult & { kind: 'gpus' } => ({ kind: 'gpus', host: 'h', gpus: [], problems: [], at });
+
+    function streamingSetup(results: ProbeResult[] = [gpus]) {
+      const timers = new ManualTimers();
+      let probes = 0;
+      const streams: Array<{ intervalMs: number; handlers: GpuStreamHandlers; stopped: boolean }> = [];
+      const monitor = new GpuMonitor(async () => results[Math.min(probes++, results.length - 1)]!, 1000, silentLogger, timers, (intervalMs, _expected, handlers) => {
+        const stream = { intervalMs, handlers, stopped: false };
+        streams.push(stream);
+        return { stop: () => { stream.stopped = true; } };
+      });
+      return { monitor, timers, streams, probes: () => probes };
+    }
+
+    it('after a good probe, samples stream at the interval; a full probe runs every few intervals', async () => {
+      const { monitor, timers, streams, probes } = streamingSetup();
+      const seen: ProbeResult[] = [];
+      monitor.onDidChange((r) => seen.push(r));
+      monitor.setWatched(true);
+      await timers.fire();
+      assert.equal(streams.length, 1);
+      assert.equal(streams[0]!.intervalMs, 1000);
+      assert.equal(monitor.streaming, true);
+      assert.equal(timers.pending!.ms, 1000 * FULL_PROBE_EVERY);
+      streams[0]!.handlers.onSample(sample(1));
+      streams[0]!.handlers.onSample(sample(2));
+      assert.deepEqual(seen.map((r) => r.at), [0, 1, 2]);
+      assert.equal(probes(), 1);
+      await timers.fire();
+      assert.equal(probes(), 2);
+      assert.equal(streams.length, 1, 'the full probe keeps the stream');
+    });
+
+    it('restarts the stream at the slower pace when the window loses focus, and stops it when nobody watches', async () => {
+      const { monitor, timers, streams } = streamingSetup();
+      monitor.setWatched(true);
+      await timers.fire();
+      monitor.setFocused(false);
+      assert.equal(streams[0]!.stopped, true);
+      assert.equal(streams[1]!.intervalMs, 1000 * UNFOCUSED_SLOWDOWN);
+      monitor.setWatched(false);
+      assert.equal(streams[1]!.stopped, true);
+      assert.equal(timers.pending, undefined);
+    });
+
+    it('a stream that ends is followed by a probe at once, then a new stream', async () => {
+      const { monitor, timers, streams, probes } = streamingSetup();
+      monitor.setWatched(true);
+      await timers.fire();
+      streams[0]!.handlers.onSample(sample(1));
+      streams[0]!.handlers.onEnd({ exitCode: null, stdout: '', stderr: '', failure: { message: 'Lost the connection' } }, 1);
+      assert.equal(monitor.streaming, false);
+      assert.equal(await timers.fire(), 0);
+      assert.equal(probes(), 2);
+      assert.equal(streams.length, 2);
+    });
+
+    it(`polls for good after ${MAX_FAILED_STREAMS} streams that end before their first sample (nvidia-smi without -lms)`, async () => {
+      const { monitor, timers, streams } = streamingSetup();
+      monitor.setWatched(true);
+      await timers.fire();
+      for (let i = 0; i < MAX_FAILED_STREAMS; i++) {
+        streams[i]!.handlers.onEnd({ exitCode: 2, stdout: '', stderr: 'Invalid combination of input arguments' }, 0);
+        await timers.fire();
+      }
+      assert.equal(streams.length, MAX_FAILED_STREAMS);
+      assert.equal(monitor.streaming, false);
+      assert.equal(timers.pending!.ms, 1000, 'one probe per interval, as without streaming');
+    });
+
+    it('a probe that fails stops the stream; polling reports the host until it answers again', async () => {
+      const failing: ProbeResult = { kind: 'error', host: 'h', error: { message: 'Cannot reach h' }, at: 5 };
+      const { monitor, timers, streams } = streamingSetup([gpus, failing, gpus]);
+      monitor.setWatched(true);
+      await timers.fire();
+      await timers.fire();
+      assert.equal(streams[0]!.stopped, true);
+      assert.equal(timers.pending!.ms, 1000);
+      await timers.fire();
+      assert.equal(streams.length, 2);
+    });
+
+    it('samples of a stream that was replaced are ignored', async () => {
+      const { monitor, timers, streams } = streamingSetup();
+      const seen: ProbeResult[] = [];
+      monitor.setWatched(true);
+      await timers.fire();
+      monitor.onDidChange((r) => seen.push(r));
+      monitor.setFocused(false);
+      streams[0]!.handlers.onSample(sample(9));
+      streams[0]!.handlers.onEnd({ exitCode: null, stdout: '', stderr: '' }, 1);
+      assert.deepEqual(seen, []);
+      assert.equal(streams.length, 2);
+    });
   });
 });
