@@ -50,12 +50,15 @@ export function parseSshG(text: string): SshTarget | null {
   };
 }
 
-/** Resolves an alias or user@host[:port] with `ssh -G` when the OpenSSH client exists, else from the spec alone. */
-export async function resolveSshTarget(spec: string, local: Runner): Promise<SshTarget | GpuDevError> {
+/**
+ * Resolves an alias or user@host[:port] with `ssh -G` when the OpenSSH client exists, else from the
+ * spec alone. `configFile` replaces ~/.ssh/config, as `ssh -F` does.
+ */
+export async function resolveSshTarget(spec: string, local: Runner, configFile?: string): Promise<SshTarget | GpuDevError> {
   const parsed = parseHostSpec(spec);
   if ('message' in parsed) return parsed;
   const destination = parsed.user ? `${parsed.user}@${parsed.host}` : parsed.host;
-  const result = await local.run(['ssh', '-G', ...(parsed.port ? ['-p', String(parsed.port)] : []), '--', destination]);
+  const result = await local.run(['ssh', ...(configFile ? ['-F', configFile] : []), '-G', ...(parsed.port ? ['-p', String(parsed.port)] : []), '--', destination]);
   if (result.exitCode === 0) {
     const target = parseSshG(result.stdout);
     if (target) return target;

@@ -6,7 +6,7 @@ import type { GpuDevError } from '../core/errors';
 import { LOCAL_HOST, type Runner } from './runner';
 import { isEncryptedKey } from './privateKey';
 import { resolveSshTarget } from './sshConfig';
-import { SshRunner } from './sshRunner';
+import { SshRunner, type SshHost } from './sshRunner';
 
 /** One entry of the `gpuDev.hosts` setting. */
 export const HostEntrySchema = z.strictObject({
@@ -50,28 +50,62 @@ export async function trustHostKey(knownHostsLine: string, file = gpudevKnownHos
 /** Asks the user for a key's passphrase; undefined when they decline. */
 export type AskPassphrase = (keyFile: string) => Promise<string | undefined>;
 
+export interface SshRunnerOptions {
+  readonly askPassphrase?: AskPassphrase;
+  /** Instead of ~/.ssh/config (`ssh -F`). */
+  readonly configFile?: string;
+  /** Instead of ~/.ssh/known_hosts and our own. */
+  readonly knownHostsFiles?: readonly string[];
+}
+
+/** ProxyJump chains longer than this are refused (they are loops, in practice). */
+const MAX_HOPS = 8;
+
 /**
  * A runner for a configured host: OpenSSH's resolution of the alias, the first private key found
- * (its passphrase asked for when it is encrypted), the agent if any.
+ * (its passphrase asked for when it is encrypted), the agent if any, and every ProxyJump hop the
+ * same way.
  */
-export async function createSshRunner(entry: HostEntry, local: Runner, askPassphrase?: AskPassphrase): Promise<SshRunner | GpuDevError> {
-  const target = await resolveSshTarget(entry.ssh, local);
+export async function createSshRunner(entry: HostEntry, local: Runner, options: SshRunnerOptions = {}): Promise<SshRunner | GpuDevError> {
+  const knownHostsFiles = options.knownHostsFiles ?? [path.join(os.homedir(), '.ssh', 'known_hosts'), gpudevKnownHostsFile()];
+  const context: HopContext = { local, options, knownHosts: () => readKnownHosts(knownHostsFiles), hops: 0 };
+  const host = await sshHost(entry.ssh, entry.name, context);
+  return 'message' in host ? { ...host, message: `${entry.name}: ${host.message}` } : new SshRunner(host);
+}
+
+interface HopContext {
+  readonly local: Runner;
+  readonly options: SshRunnerOptions;
+  readonly knownHosts: () => Promise<readonly string[]>;
+  hops: number;
+}
+
+/**
+ * One host of a chain. `via` is the hop before it when it is a later hop of a `ProxyJump a,b` list
+ * (OpenSSH then ignores the hop's own ProxyJump); otherwise its own ProxyJump is followed.
+ */
+async function sshHost(spec: string, label: string, context: HopContext, via?: SshHost): Promise<SshHost | GpuDevError> {
+  if (++context.hops > MAX_HOPS) return { message: `more than ${MAX_HOPS} ProxyJump hops`, hint: 'check your ssh config for a ProxyJump loop' };
+  const target = await resolveSshTarget(spec, context.local, context.options.configFile);
   if ('message' in target) return target;
-  if (target.proxyJump) return { message: `${entry.name}: ProxyJump (${target.proxyJump}) is not supported yet`, hint: 'reach the host directly for now' };
+  if (!via && target.proxyJump) {
+    for (const hop of target.proxyJump.split(',')) {
+      const hopSpec = hop.trim().replace(/^ssh:\/\//, '');
+      const hopHost = await sshHost(hopSpec, hopSpec, context, via);
+      if ('message' in hopHost) return { ...hopHost, message: `jump host ${hopSpec}: ${hopHost.message}` };
+      via = hopHost;
+    }
+  }
   const keys = await Promise.all(target.identityFiles.map((file) => fs.readFile(file).catch(() => undefined)));
   const found = keys.findIndex((key) => key !== undefined);
   const privateKey = found >= 0 ? keys[found] : undefined;
   const keyFile = target.identityFiles[found] ?? '';
   const agent = target.identityAgent ?? process.env.SSH_AUTH_SOCK;
-  if (!privateKey && !agent) return { message: `${entry.name}: no private key found`, hint: `looked in ${target.identityFiles.join(', ')}; or start ssh-agent` };
+  if (!privateKey && !agent) return { message: 'no private key found', hint: `looked in ${target.identityFiles.join(', ')}; or start ssh-agent` };
   let passphrase: string | undefined;
   if (privateKey && isEncryptedKey(privateKey)) {
-    passphrase = await askPassphrase?.(keyFile);
-    if (passphrase === undefined) return { message: `${entry.name}: the key ${keyFile} needs its passphrase`, hint: 'refresh to be asked again, or add the key to ssh-agent' };
+    passphrase = await context.options.askPassphrase?.(keyFile);
+    if (passphrase === undefined) return { message: `the key ${keyFile} needs its passphrase`, hint: 'refresh to be asked again, or add the key to ssh-agent' };
   }
-  const knownHostsFiles = [path.join(os.homedir(), '.ssh', 'known_hosts'), gpudevKnownHostsFile()];
-  return new SshRunner({
-    label: entry.name, host: target.host, port: target.port, username: target.user, privateKey, passphrase, agent,
-    knownHosts: () => readKnownHosts(knownHostsFiles),
-  });
+  return { label, host: target.host, port: target.port, username: target.user, privateKey, passphrase, agent, knownHosts: context.knownHosts, ...(via && { via }) };
 }

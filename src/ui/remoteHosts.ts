@@ -86,7 +86,7 @@ export class RemoteHosts implements vscode.Disposable {
   private async probe(host: RemoteHost): Promise<ProbeResult> {
     const name = host.entry.name;
     if (!host.runner) {
-      const created = await createSshRunner(host.entry, this.local, (keyFile) => this.passphraseFor(name, keyFile));
+      const created = await createSshRunner(host.entry, this.local, { askPassphrase: (keyFile) => this.passphraseFor(name, keyFile) });
       if ('message' in created) return { kind: 'error', host: name, error: created, at: Date.now(), retry: false };
       host.runner = created;
     }

@@ -2,9 +2,11 @@
 # A real OpenSSH server on loopback for the integration tests, idempotent: installs openssh-server as
 # root when missing, makes host and client keys, starts sshd with an absolute config path (a relative
 # one breaks key exchange), and prints KEY=VALUE lines for the tests. `sshd.sh stop` stops it.
+# GPUDEV_SSHD_DIR and GPUDEV_SSHD_PORT start another one beside it (a ProxyJump host, the bench's).
 set -euo pipefail
 DIR=${GPUDEV_SSHD_DIR:-/tmp/gpudev-sshd}
 PORT=${GPUDEV_SSHD_PORT:-2222}
+LOG_LEVEL=${GPUDEV_SSHD_LOG_LEVEL:-INFO}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 say() { echo "[gpudev] $*" >&2; }
 
@@ -36,6 +38,8 @@ PermitRootLogin prohibit-password
 StrictModes no
 PidFile $DIR/sshd.pid
 UsePAM no
+LogLevel $LOG_LEVEL
+MaxStartups 100
 AcceptEnv GPUDEV_FAKE_SMI_SCENARIO
 SetEnv PATH=$REPO/test/fake-gpu/bin:/usr/local/bin:/usr/bin:/bin GPUDEV_FAKE_SMI_SCENARIO_FILE=$DIR/scenario
 CONFIG

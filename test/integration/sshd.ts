@@ -11,9 +11,21 @@ export interface Sshd {
   readonly clientKey: Buffer;
 }
 
-/** Starts (or reuses) the loopback sshd of test/infra/sshd.sh. */
-export function startSshd(): Sshd {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+/** Where and how a second sshd runs beside the main one. */
+export interface SshdOptions {
+  readonly dir: string;
+  readonly port: number;
+  readonly logLevel?: 'INFO' | 'DEBUG1';
+}
+
+const optionsEnv = (options?: SshdOptions) => ({
+  ...process.env,
+  ...(options && { GPUDEV_SSHD_DIR: options.dir, GPUDEV_SSHD_PORT: String(options.port), GPUDEV_SSHD_LOG_LEVEL: options.logLevel ?? 'INFO' }),
+});
+
+/** Starts (or reuses) the loopback sshd of test/infra/sshd.sh, or another one beside it. */
+export function startSshd(options?: SshdOptions): Sshd {
+  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: optionsEnv(options) });
   const vars = Object.fromEntries(out.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
   const dir = vars['SSHD_DIR']!;
   return {
@@ -25,6 +37,6 @@ export function startSshd(): Sshd {
   };
 }
 
-export function stopSshd(): void {
-  execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop']);
+export function stopSshd(options?: SshdOptions): void {
+  execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop'], { env: optionsEnv(options) });
 }
