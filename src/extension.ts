@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { probeGpus } from './hosts/gpuProbe';
 import { streamGpus } from './hosts/gpuStream';
 import { LocalRunner } from './hosts/runner';
-import { GpuMonitor, realTimers } from './monitor/gpuMonitor';
+import { GpuMonitor } from './monitor/gpuMonitor';
 import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
 import { DETAILS_SCHEME, GpuDetailsProvider, showGpuDetails } from './ui/gpuDetails';
 import { GpuTreeProvider, type GpuTreeNode, type HostList } from './ui/gpuTree';
@@ -16,11 +16,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const runner = new LocalRunner();
   let settings = readMonitorSettings();
   // Processes are only shown in the tree: the gauge alone does not pay for their query.
-  const monitor = new GpuMonitor(
-    () => probeGpus(runner, { processes: gpuView.visible }), settings.intervalMs, log, realTimers,
-    (intervalMs, expected, handlers) => streamGpus(runner, intervalMs, expected, handlers),
-  );
-  const remote = new RemoteHosts(log, runner, () => settings.intervalMs);
+  const wantsProcesses = () => gpuView.visible;
+  const monitor = new GpuMonitor(() => probeGpus(runner, { processes: wantsProcesses() }), settings.intervalMs, log, {
+    startStream: (intervalMs, expected, handlers) => streamGpus(runner, intervalMs, expected, handlers),
+    wantsProcesses,
+  });
+  const remote = new RemoteHosts(log, runner, () => settings.intervalMs, wantsProcesses);
   const hostList: HostList = {
     hosts: () => [{ name: runner.label, monitor }, ...remote.list()],
     notices: () => remote.notices,

@@ -8,7 +8,7 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
-export const realTimers: Timers = {
+const realTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
@@ -16,7 +16,10 @@ export const realTimers: Timers = {
 /** Sampling slows by this factor while the window is not focused. */
 export const UNFOCUSED_SLOWDOWN = 4;
 
-/** While samples stream, a full probe (with processes) still runs every this many intervals. */
+/**
+ * While samples stream, the monitor looks every this many intervals: a full probe runs when processes
+ * are wanted (the stream does not carry them) or when the stream has gone quiet.
+ */
 export const FULL_PROBE_EVERY = 5;
 
 /** Streams that end before their first sample: after this many the host is polled for good. */
@@ -24,6 +27,14 @@ export const MAX_FAILED_STREAMS = 3;
 
 /** Starts a stream of samples at an interval (`streamGpus` over the host's runner), or undefined when the host cannot stream. */
 export type StartStream = (intervalMs: number, expectedGpus: number, handlers: GpuStreamHandlers) => OutputStream | undefined;
+
+export interface MonitorOptions {
+  readonly timers?: Timers;
+  /** Without it, the host is polled. */
+  readonly startStream?: StartStream;
+  /** Whether someone looks at processes now (default: yes). */
+  readonly wantsProcesses?: () => boolean;
+}
 
 /**
  * Samples one host's GPUs while someone is watching (a visible view or the gauge), slower when the
@@ -46,13 +57,15 @@ export class GpuMonitor {
   /** After a stream ends, a probe says what became of the host before another stream starts. */
   private probeFirst = false;
 
-  constructor(
-    private readonly probe: () => Promise<ProbeResult>,
-    private intervalMs: number,
-    private readonly log: Logger,
-    private readonly timers: Timers = realTimers,
-    private readonly startStream?: StartStream,
-  ) {}
+  private readonly timers: Timers;
+  private readonly startStream: StartStream | undefined;
+  private readonly wantsProcesses: () => boolean;
+
+  constructor(private readonly probe: () => Promise<ProbeResult>, private intervalMs: number, private readonly log: Logger, options: MonitorOptions = {}) {
+    this.timers = options.timers ?? realTimers;
+    this.startStream = options.startStream;
+    this.wantsProcesses = options.wantsProcesses ?? (() => true);
+  }
 
   /** Whether samples arrive from a stream right now (rather than by polling). */
   get streaming(): boolean {
@@ -133,8 +146,17 @@ export class GpuMonitor {
     const stopped = this.disposed || !this.watched || this.latest?.kind === 'no-driver' || (this.latest?.kind === 'error' && this.latest.retry === false);
     if (stopped || this.latest?.kind !== 'gpus' || this.failedStreams >= MAX_FAILED_STREAMS) this.stopStream();
     if (stopped || this.inFlight) return;
-    if (this.latest?.kind === 'gpus' && this.ensureStream()) ms = this.delay() * FULL_PROBE_EVERY;
+    if (this.latest?.kind === 'gpus' && this.ensureStream()) {
+      this.timer = this.timers.setTimeout(() => this.checkStream(), this.delay() * FULL_PROBE_EVERY);
+      return;
+    }
     this.timer = this.timers.setTimeout(() => void this.refresh(), ms);
+  }
+
+  private checkStream(): void {
+    const quiet = Date.now() - (this.latest?.at ?? 0) > 2 * this.delay();
+    if (quiet || this.wantsProcesses()) void this.refresh();
+    else this.reschedule(0);
   }
 
   /** Keeps one stream going at the current delay; false when the host cannot stream. */

@@ -9,7 +9,7 @@ import type { Runner } from '../hosts/runner';
 import { parseHostSpec } from '../hosts/sshConfig';
 import { createSshRunner, gpudevKnownHostsFile, parseHostEntries, trustHostKey, type HostEntry } from '../hosts/sshHosts';
 import type { SshRunner } from '../hosts/sshRunner';
-import { GpuMonitor, realTimers } from '../monitor/gpuMonitor';
+import { GpuMonitor } from '../monitor/gpuMonitor';
 
 interface RemoteHost {
   readonly entry: HostEntry;
@@ -27,7 +27,13 @@ export class RemoteHosts implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   notices: GpuDevError[] = [];
 
-  constructor(private readonly log: vscode.LogOutputChannel, private readonly local: Runner, private readonly intervalMs: () => number) {}
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly local: Runner,
+    private readonly intervalMs: () => number,
+    /** Whether processes are shown (the GPUs view is visible). */
+    private readonly wantsProcesses: () => boolean,
+  ) {}
 
   list(): Array<{ name: string; monitor: GpuMonitor }> {
     return this.hosts.map((host) => ({ name: host.entry.name, monitor: host.monitor }));
@@ -48,8 +54,10 @@ export class RemoteHosts implements vscode.Disposable {
       this.notices.push({ message: 'SSH hosts are not contacted in an untrusted workspace', hint: 'trust this folder to monitor them' });
     } else {
       this.hosts = hosts.map((entry) => {
-        const monitor = new GpuMonitor(() => this.probe(host), this.intervalMs(), this.log, realTimers,
-          (intervalMs, expected, handlers) => host.runner && streamGpus(host.runner, intervalMs, expected, handlers));
+        const monitor = new GpuMonitor(() => this.probe(host), this.intervalMs(), this.log, {
+          startStream: (intervalMs, expected, handlers) => host.runner && streamGpus(host.runner, intervalMs, expected, handlers),
+          wantsProcesses: this.wantsProcesses,
+        });
         const host: RemoteHost = { entry, monitor };
         return host;
       });
@@ -90,7 +98,7 @@ export class RemoteHosts implements vscode.Disposable {
       if ('message' in created) return { kind: 'error', host: name, error: created, at: Date.now(), retry: false };
       host.runner = created;
     }
-    const result = await probeGpus(host.runner, { processes: true });
+    const result = await probeGpus(host.runner, { processes: this.wantsProcesses() });
     if (result.kind === 'error' && result.error.code === 'bad-passphrase') {
       this.passphrases.clear(); // which key it was is the runner's business: ask again for all
       host.runner.close();

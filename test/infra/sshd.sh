@@ -2,12 +2,14 @@
 # A real OpenSSH server on loopback for the integration tests, idempotent: installs openssh-server as
 # root when missing, makes host and client keys, starts sshd with an absolute config path (a relative
 # one breaks key exchange), and prints KEY=VALUE lines for the tests. `sshd.sh stop` stops it.
-# GPUDEV_SSHD_DIR and GPUDEV_SSHD_PORT start another one beside it (a ProxyJump host, the bench's).
+# GPUDEV_SSHD_DIR and GPUDEV_SSHD_PORT start another one beside it (a ProxyJump host, the bench's);
+# GPUDEV_SSHD_FAKE_BIN puts another fake nvidia-smi first on its PATH.
 set -euo pipefail
 DIR=${GPUDEV_SSHD_DIR:-/tmp/gpudev-sshd}
 PORT=${GPUDEV_SSHD_PORT:-2222}
 LOG_LEVEL=${GPUDEV_SSHD_LOG_LEVEL:-INFO}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
+FAKE_BIN=${GPUDEV_SSHD_FAKE_BIN:-$REPO/test/fake-gpu/bin}
 say() { echo "[gpudev] $*" >&2; }
 
 if [ "${1:-}" = stop ]; then
@@ -41,7 +43,7 @@ UsePAM no
 LogLevel $LOG_LEVEL
 MaxStartups 100
 AcceptEnv GPUDEV_FAKE_SMI_SCENARIO
-SetEnv PATH=$REPO/test/fake-gpu/bin:/usr/local/bin:/usr/bin:/bin GPUDEV_FAKE_SMI_SCENARIO_FILE=$DIR/scenario
+SetEnv PATH=$FAKE_BIN:/usr/local/bin:/usr/bin:/bin GPUDEV_FAKE_SMI_SCENARIO_FILE=$DIR/scenario
 CONFIG
 [ -f "$DIR/scenario" ] || echo default-h100-x8-570.133.20 > "$DIR/scenario"
 if ! { [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; }; then

@@ -5,7 +5,7 @@ import { probeGpus, type ProbeResult } from '../../src/hosts/gpuProbe';
 import { streamGpus } from '../../src/hosts/gpuStream';
 import { LocalRunner, type Runner } from '../../src/hosts/runner';
 import { SshRunner } from '../../src/hosts/sshRunner';
-import { GpuMonitor, realTimers } from '../../src/monitor/gpuMonitor';
+import { GpuMonitor } from '../../src/monitor/gpuMonitor';
 import { repoRoot } from '../unit/fixtures';
 import { startSshd, stopSshd, type Sshd } from './sshd';
 
@@ -24,7 +24,7 @@ function until(monitor: GpuMonitor, condition: () => boolean, what: string, limi
 }
 
 function streamingMonitor(runner: Runner, intervalMs: number): GpuMonitor {
-  return new GpuMonitor(() => probeGpus(runner), intervalMs, silentLogger, realTimers, (ms, expected, handlers) => streamGpus(runner, ms, expected, handlers));
+  return new GpuMonitor(() => probeGpus(runner), intervalMs, silentLogger, { startStream: (ms, expected, handlers) => streamGpus(runner, ms, expected, handlers) });
 }
 
 describe('GPU samples streamed by nvidia-smi -lms', function () {

@@ -29,7 +29,7 @@ const noDriver: ProbeResult = { kind: 'no-driver', host: 'h', error: { message: 
 function setup(results: ProbeResult[] = [gpus]) {
   const timers = new ManualTimers();
   let probes = 0;
-  const monitor = new GpuMonitor(async () => results[Math.min(probes++, results.length - 1)]!, 1000, silentLogger, timers);
+  const monitor = new GpuMonitor(async () => results[Math.min(probes++, results.length - 1)]!, 1000, silentLogger, { timers });
   return { monitor, timers, probes: () => probes };
 }
 
@@ -114,15 +114,16 @@ describe('GpuMonitor', () => {
   describe('streaming', () => {
     const sample = (at: number): ProbeResult & { kind: 'gpus' } => ({ kind: 'gpus', host: 'h', gpus: [], problems: [], at });
 
-    function streamingSetup(results: ProbeResult[] = [gpus]) {
+    function streamingSetup(results: ProbeResult[] = [gpus], wantsProcesses = () => true) {
       const timers = new ManualTimers();
       let probes = 0;
       const streams: Array<{ intervalMs: number; handlers: GpuStreamHandlers; stopped: boolean }> = [];
-      const monitor = new GpuMonitor(async () => results[Math.min(probes++, results.length - 1)]!, 1000, silentLogger, timers, (intervalMs, _expected, handlers) => {
+      const startStream = (intervalMs: number, _expected: number, handlers: GpuStreamHandlers) => {
         const stream = { intervalMs, handlers, stopped: false };
         streams.push(stream);
         return { stop: () => { stream.stopped = true; } };
-      });
+      };
+      const monitor = new GpuMonitor(async () => results[Math.min(probes++, results.length - 1)]!, 1000, silentLogger, { timers, startStream, wantsProcesses });
       return { monitor, timers, streams, probes: () => probes };
     }
 
@@ -143,6 +144,18 @@ describe('GpuMonitor', () => {
       await timers.fire();
       assert.equal(probes(), 2);
       assert.equal(streams.length, 1, 'the full probe keeps the stream');
+    });
+
+    it('without processes to show, no full probe runs while samples keep coming; a stream gone quiet is probed', async () => {
+      const { monitor, timers, streams, probes } = streamingSetup([gpus], () => false);
+      monitor.setWatched(true);
+      await timers.fire();
+      streams[0]!.handlers.onSample(sample(Date.now()));
+      assert.equal(await timers.fire(), 1000 * FULL_PROBE_EVERY);
+      assert.equal(probes(), 1, 'fresh samples: nothing to probe');
+      streams[0]!.handlers.onSample(sample(Date.now() - 10_000));
+      await timers.fire();
+      assert.equal(probes(), 2, 'quiet stream: probed');
     });
 
     it('restarts the stream at the slower pace when the window loses focus, and stops it when nobody watches', async () => {
