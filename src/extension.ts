@@ -29,14 +29,14 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   const tree = new GpuTreeProvider(hostList, () => settings);
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
-  const gauge = new VramGauge(monitor, settings);
+  const gauge = new VramGauge(hostList, settings, context.workspaceState);
   const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, monitor, runner, log };
-  /** Every monitor follows the settings, the window's focus and who is looking (the gauge watches this machine only). */
+  /** Every monitor follows the settings, the window's focus and who is looking (the view: every host; the gauge: its own). */
   const syncMonitors = () => {
-    for (const { monitor: m } of hostList.hosts()) {
+    for (const { name, monitor: m } of hostList.hosts()) {
       m.setIntervalMs(settings.intervalMs);
       m.setFocused(vscode.window.state.focused);
-      m.setWatched(gpuView.visible || (m === monitor && settings.statusBarEnabled));
+      m.setWatched(gpuView.visible || gauge.watches(name));
     }
   };
 
@@ -53,6 +53,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gpuDev.reviewHostKey', (name: string) => remote.reviewHostKey(name)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => remote.reload()),
     remote.onDidChange(syncMonitors),
+    gauge.onDidChangeTarget(syncMonitors),
+    vscode.commands.registerCommand('gpuDev.chooseGaugeGpu', () => gauge.choose()),
+    vscode.commands.registerCommand('gpuDev.showInStatusBar', (node?: GpuTreeNode) => gauge.choose(node)),
     vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node)),
     vscode.commands.registerCommand('gpuDev.cosplayAsRtx3090', () => cosplayAs(cosplayContext, 'rtx3090')),
     gpuView.onDidChangeVisibility(({ visible }) => {

@@ -1,20 +1,32 @@
 import * as vscode from 'vscode';
-import { gaugeView } from '../monitor/gauge';
-import type { GpuMonitor } from '../monitor/gpuMonitor';
+import { shortGpuName, summarizeGpu } from '../hosts/gpu';
+import { gaugeTarget, gaugeView, gpuKey, type GaugeTarget } from '../monitor/gauge';
+import { hostStatus } from '../monitor/hostStatus';
+import type { GpuTreeNode, HostList } from './gpuTree';
 import type { MonitorSettings } from './settings';
 
 const BACKGROUNDS = { normal: undefined, warning: 'statusBarItem.warningBackground', error: 'statusBarItem.errorBackground' } as const;
+/** The user's pick, per workspace: { host, gpu } (a gpuKey). */
+const PIN_KEY = 'gpuDev.gauge.pin';
 
-/** The status-bar VRAM gauge: hidden without a GPU or when turned off in the settings. */
+type Pin = { host: string; gpu: string };
+type GaugeItem = vscode.QuickPickItem & { pin?: Pin | null; showView?: true };
+
+/** The status-bar VRAM gauge: the GPU that matters (see `gaugeTarget`) or the one the user picked; hidden without a GPU or when turned off. */
 export class VramGauge implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('gpuDev.vram', vscode.StatusBarAlignment.Right, 100);
-  private readonly unsubscribe: () => void;
+  private readonly targetChanged = new vscode.EventEmitter<void>();
+  /** Fires when the gauge starts following another host: that host must be sampled now. */
+  readonly onDidChangeTarget = this.targetChanged.event;
+  private unsubscribe: Array<() => void> = [];
+  private readonly listChanged: vscode.Disposable;
+  private lastHost: string | undefined;
 
-  constructor(private readonly monitor: GpuMonitor, private settings: MonitorSettings) {
+  constructor(private readonly hosts: HostList, private settings: MonitorSettings, private readonly state: vscode.Memento) {
     this.item.name = 'GPU VRAM';
-    this.item.command = { command: 'gpuDev.gpus.focus', title: 'Show GPUs' };
-    this.unsubscribe = monitor.onDidChange(() => this.render());
-    this.render();
+    this.item.command = { command: 'gpuDev.chooseGaugeGpu', title: 'Choose the GPU Shown in the Status Bar' };
+    this.listChanged = hosts.onDidChange(() => this.subscribe());
+    this.subscribe();
   }
 
   update(settings: MonitorSettings): void {
@@ -22,8 +34,39 @@ export class VramGauge implements vscode.Disposable {
     this.render();
   }
 
+  /** Whether the gauge needs this host sampled. */
+  watches(host: string): boolean {
+    return this.settings.statusBarEnabled && this.target()?.host === host;
+  }
+
+  /** Pins a GPU of the tree, or asks which GPU to show (or to follow the GPU that matters again). */
+  async choose(node?: GpuTreeNode): Promise<void> {
+    const pin = node?.kind === 'gpu' ? { host: node.host, gpu: gpuKey(node.gpu) } : await this.pick();
+    if (pin === undefined) return;
+    await this.state.update(PIN_KEY, pin ?? undefined);
+    this.render();
+  }
+
+  private target(): GaugeTarget | undefined {
+    const hosts = this.hosts.hosts().map(({ name, monitor }) => ({ name, snapshot: monitor.snapshot }));
+    return gaugeTarget(hosts, this.state.get<Pin>(PIN_KEY));
+  }
+
+  private subscribe(): void {
+    this.unsubscribe.forEach((stop) => stop());
+    this.unsubscribe = this.hosts.hosts().map(({ monitor }) => monitor.onDidChange(() => this.render()));
+    this.render();
+  }
+
   private render(): void {
-    const view = this.settings.statusBarEnabled ? gaugeView(this.monitor.snapshot, this.settings) : null;
+    const target = this.target();
+    if (target?.host !== this.lastHost) {
+      this.lastHost = target?.host;
+      this.targetChanged.fire();
+    }
+    const monitor = target && this.hosts.hosts().find((h) => h.name === target.host)?.monitor;
+    const shown = monitor && hostStatus(monitor.snapshot, monitor.lastGood, Date.now(), monitor.interval).shown;
+    const view = this.settings.statusBarEnabled ? gaugeView(shown, this.settings, target?.gpu) : null;
     if (!view) {
       this.item.hide();
       return;
@@ -36,8 +79,54 @@ export class VramGauge implements vscode.Disposable {
     this.item.show();
   }
 
+  /** A quick pick of every GPU of every host; hosts not sampled yet are sampled while it shows. Null: automatic. */
+  private pick(): Promise<Pin | null | undefined> {
+    const quickPick = vscode.window.createQuickPick<GaugeItem>();
+    quickPick.title = 'GPU shown in the status bar';
+    quickPick.placeholder = 'Pick a GPU, or let the gauge follow the GPU that matters';
+    const current = this.target();
+    const items = (): GaugeItem[] => [
+      { label: '$(sparkle) Automatic', description: current?.pinned ? '' : '(current)', detail: "This machine's first GPU, else the first SSH host's", pin: null },
+      ...this.hosts.hosts().flatMap(({ name, monitor }): GaugeItem[] => {
+        const shown = monitor.snapshot?.kind === 'gpus' ? monitor.snapshot : monitor.lastGood;
+        const gpus = shown?.kind === 'gpus' ? shown.gpus : [];
+        const note = gpus.length ? [] : [{ label: monitor.snapshot ? '$(info) No GPU listed' : '$(loading~spin) Sampling…', description: name }];
+        return [
+          { label: name, kind: vscode.QuickPickItemKind.Separator },
+          ...gpus.map((gpu) => ({
+            label: `$(chip) ${gpu.index}: ${shortGpuName(gpu.name)}`,
+            description: `${summarizeGpu(gpu)}${current?.pinned && current.host === name && current.gpu === gpuKey(gpu) ? ' (current)' : ''}`,
+            pin: { host: name, gpu: gpuKey(gpu) },
+          })),
+          ...note,
+        ];
+      }),
+      { label: '', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(list-tree) Show the GPUs view', showView: true },
+    ];
+    quickPick.items = items();
+    const unsampled = this.hosts.hosts().filter(({ monitor }) => !monitor.snapshot);
+    quickPick.busy = unsampled.length > 0;
+    void Promise.all(unsampled.map(({ monitor }) => monitor.refresh().then(() => { quickPick.items = items(); }))).then(() => { quickPick.busy = false; });
+    return new Promise((resolve) => {
+      quickPick.onDidAccept(() => {
+        const chosen = quickPick.selectedItems[0];
+        if (chosen?.showView) void vscode.commands.executeCommand('gpuDev.gpus.focus');
+        resolve(chosen?.pin);
+        quickPick.hide();
+      });
+      quickPick.onDidHide(() => {
+        resolve(undefined);
+        quickPick.dispose();
+      });
+      quickPick.show();
+    });
+  }
+
   dispose(): void {
-    this.unsubscribe();
+    this.unsubscribe.forEach((stop) => stop());
+    this.listChanged.dispose();
+    this.targetChanged.dispose();
     this.item.dispose();
   }
 }

@@ -39,6 +39,19 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     assert.equal(await item.locator('[aria-label]').first().getAttribute('aria-label').catch(() => null) ?? await item.getAttribute('aria-label'), 'GPU 0 memory: 26.3 of 79.6 GiB used');
   });
 
+  it('clicking the gauge picks the GPU it shows; "Automatic" goes back to the first', async () => {
+    const { page } = bench;
+    await gauge(page).click();
+    const picker = page.locator('.quick-input-widget');
+    await picker.locator('.quick-input-list-row', { hasText: '7: H100 80GB HBM3' }).waitFor();
+    await bench.screenshot('gauge-gpu-picker');
+    await picker.locator('.quick-input-list-row', { hasText: '7: H100 80GB HBM3' }).click();
+    await page.locator('.statusbar-item', { hasText: '11.2/79.6 GiB' }).waitFor();
+    await gauge(page).click();
+    await picker.locator('.quick-input-list-row', { hasText: 'Automatic' }).click();
+    await page.locator('.statusbar-item', { hasText: '26.3/79.6 GiB' }).waitFor();
+  });
+
   it('expanding a GPU lists its compute processes', async () => {
     const { page } = bench;
     const expandable = page.locator('.pane-body .monaco-list-row[aria-expanded="false"]', { hasText: '0: H100 80GB HBM3' });

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { shortGpuName, type GpuSample } from '../../src/hosts/gpu';
-import { gaugeLevel, gaugeView } from '../../src/monitor/gauge';
+import type { ProbeResult } from '../../src/hosts/gpuProbe';
+import { gaugeLevel, gaugeTarget, gaugeView, gpuKey } from '../../src/monitor/gauge';
 
 const thresholds = { warnPercent: 80, errorPercent: 95 };
 const gpu = (index: number, used: number | null, total: number | null): GpuSample => ({
@@ -37,9 +38,39 @@ describe('gauge', () => {
   });
 
   it('unknown memory shows "?" and stays normal', () => {
-    const view = gaugeView({ kind: 'gpus', host: 'h', gpus: [gpu(0, null, 24576)], problems: [], at: 0 }, thresholds)!;
+    const view = gaugeView({ kind: 'gpus', host: 'This machine', gpus: [gpu(0, null, 24576)], problems: [], at: 0 }, thresholds)!;
     assert.equal(view.text, '$(chip) ?/24.0 GiB');
     assert.equal(view.level, 'normal');
+  });
+});
+
+describe('the GPU the gauge follows', () => {
+  const sampled = (host: string): ProbeResult => ({ kind: 'gpus', host, gpus: [gpu(0, 1, 2)], problems: [], at: 0 });
+  const noDriver = (host: string): ProbeResult => ({ kind: 'no-driver', host, error: { message: 'none' }, at: 0 });
+
+  it("is this machine's first GPU by default", () => {
+    assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: sampled('This machine') }, { name: 'lab', snapshot: undefined }], undefined), { host: 'This machine', pinned: false });
+  });
+
+  it("is the first SSH host's when this machine has no driver", () => {
+    assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: noDriver('This machine') }, { name: 'lab', snapshot: undefined }], undefined), { host: 'lab', pinned: false });
+    assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: noDriver('This machine') }], undefined), { host: 'This machine', pinned: false });
+  });
+
+  it("is the user's pick while that host is configured", () => {
+    const hosts = [{ name: 'This machine', snapshot: sampled('This machine') }, { name: 'lab', snapshot: undefined }];
+    assert.deepEqual(gaugeTarget(hosts, { host: 'lab', gpu: 'GPU-1' }), { host: 'lab', gpu: 'GPU-1', pinned: true });
+    assert.deepEqual(gaugeTarget(hosts, { host: 'gone', gpu: 'GPU-1' }), { host: 'This machine', pinned: false });
+  });
+
+  it('shows the picked GPU by UUID or index, the first when it is gone, and names a remote host', () => {
+    const gpus = [gpu(0, 1024, 2048), { ...gpu(1, 512, 2048), uuid: 'GPU-b' }];
+    const result: ProbeResult = { kind: 'gpus', host: 'lab', gpus, problems: [], at: 0 };
+    assert.equal(gpuKey(gpus[0]!), '#0');
+    assert.equal(gaugeView(result, thresholds, 'GPU-b')!.text, '$(chip) 0.5/2.0 GiB · lab');
+    assert.equal(gaugeView(result, thresholds, 'GPU-b')!.accessibleLabel, 'GPU 1 on lab memory: 0.5 of 2.0 GiB used');
+    assert.equal(gaugeView(result, thresholds, '#0')!.text, '$(chip) 1.0/2.0 GiB · lab');
+    assert.equal(gaugeView(result, thresholds, 'GPU-gone')!.text, '$(chip) 1.0/2.0 GiB · lab');
   });
 });
 
