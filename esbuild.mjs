@@ -50,9 +50,10 @@ if (watch) {
 } else {
   const results = await Promise.all(builds.map((options) => esbuild.build(options)));
   if (!tests) {
-    // Webviews load only the extension's own files: the codicon font travels inside dist/.
+    // Webviews load only the extension's own files: the codicon font and uPlot's styles travel inside dist/.
     mkdirSync('dist/webviews', { recursive: true });
     for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/webviews/${file}`);
+    copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/webviews/uPlot.min.css');
     printSizes(results);
     // The catalog is validated where it is loaded: a broken catalog fails the build, not a user.
     execFileSync(process.execPath, ['dist/cli.js', 'catalog', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });

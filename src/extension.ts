@@ -4,8 +4,10 @@ import { streamGpus } from './hosts/gpuStream';
 import { LocalRunner } from './hosts/runner';
 import { GpuMonitor } from './monitor/gpuMonitor';
 import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
-import { DETAILS_SCHEME, GpuDetailsProvider, showGpuDetails } from './ui/gpuDetails';
-import { GpuTreeProvider, type GpuTreeNode, type HostList } from './ui/gpuTree';
+import { SampleHistory } from './monitor/history';
+import { GpuDetailsPanels } from './ui/gpuDetails';
+import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
+import { onAnySample, type HostList } from './ui/hostList';
 import { addSshHost, RemoteHosts } from './ui/remoteHosts';
 import { readMonitorSettings } from './ui/settings';
 import { VramGauge } from './ui/vramGauge';
@@ -30,30 +32,34 @@ export function activate(context: vscode.ExtensionContext): void {
   const tree = new GpuTreeProvider(hostList, () => settings);
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
   const gauge = new VramGauge(hostList, settings, context.workspaceState);
+  const history = new SampleHistory();
+  const details = new GpuDetailsPanels(context.extensionUri, hostList, history, (name) => (name === runner.label ? runner : remote.runnerOf(name)), log);
   const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, monitor, runner, log };
   /** Every monitor follows the settings, the window's focus and who is looking (the view: every host; the gauge: its own). */
   const syncMonitors = () => {
     for (const { name, monitor: m } of hostList.hosts()) {
       m.setIntervalMs(settings.intervalMs);
       m.setFocused(vscode.window.state.focused);
-      m.setWatched(gpuView.visible || gauge.watches(name));
+      m.setWatched(gpuView.visible || gauge.watches(name) || details.watches(name));
     }
   };
 
   context.subscriptions.push(
-    log, gpuView, gauge, tree, remote, { dispose: () => monitor.dispose() },
-    vscode.workspace.registerTextDocumentContentProvider(DETAILS_SCHEME, new GpuDetailsProvider((name) => (name === runner.label ? { runner, monitor } : remote.find(name)))),
+    log, gpuView, gauge, tree, remote, details, { dispose: () => monitor.dispose() },
+    onAnySample(hostList, (result) => history.record(result)),
+    remote.onDidChange(() => history.keepHosts(hostList.hosts().map((h) => h.name))),
     vscode.commands.registerCommand('gpuDev.refresh', () =>
       vscode.window.withProgress({ location: { viewId: 'gpuDev.gpus' } }, async () => {
         log.info('refresh requested');
         await Promise.all(hostList.hosts().map(({ monitor: m }) => m.refresh()));
       })),
-    vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => showGpuDetails(monitor, node)),
+    vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => details.show(node)),
     vscode.commands.registerCommand('gpuDev.addSshHost', addSshHost),
     vscode.commands.registerCommand('gpuDev.reviewHostKey', (name: string) => remote.reviewHostKey(name)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => remote.reload()),
     remote.onDidChange(syncMonitors),
     gauge.onDidChangeTarget(syncMonitors),
+    details.onDidChangeWatchers(syncMonitors),
     vscode.commands.registerCommand('gpuDev.chooseGaugeGpu', () => gauge.choose()),
     vscode.commands.registerCommand('gpuDev.showInStatusBar', (node?: GpuTreeNode) => gauge.choose(node)),
     vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node)),

@@ -30,3 +30,28 @@ export const FromPlanWebviewSchema = z.discriminatedUnion('type', [
 
 export type ToPlanWebview = z.infer<typeof ToPlanWebviewSchema>;
 export type FromPlanWebview = z.infer<typeof FromPlanWebviewSchema>;
+
+const measure = z.nullable(z.number());
+const fields = list(z.strictObject({ label: text, value: text }), 40);
+/** One GPU's samples as columns, oldest first; times in ms since the epoch. */
+const SeriesSchema = z.strictObject({
+  at: list(z.number(), 20_000),
+  utilizationPct: list(measure, 20_000),
+  memoryUsedMiB: list(measure, 20_000),
+  memoryTotalMiB: measure,
+});
+
+/** Extension → GPU details webview: the page, then each new sample, and the `nvidia-smi -q` report when it comes. */
+export const ToDetailsWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('details'), title: text, fields, series: SeriesSchema, historyMs: z.number() }),
+  z.strictObject({ type: z.literal('sample'), fields, at: z.number(), utilizationPct: measure, memoryUsedMiB: measure, memoryTotalMiB: measure }),
+  z.strictObject({ type: z.literal('report'), heading: text, text: z.string().check(z.maxLength(2_000_000)), ok: z.boolean() }),
+]);
+
+/** GPU details webview → extension. */
+export const FromDetailsWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready') }),
+]);
+
+export type ToDetailsWebview = z.infer<typeof ToDetailsWebviewSchema>;
+export type FromDetailsWebview = z.infer<typeof FromDetailsWebviewSchema>;

@@ -4,7 +4,7 @@ import { describeGpu, formatGiB, memoryPercent, shortGpuName, summarizeGpu, type
 import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
-import type { GpuMonitor } from '../monitor/gpuMonitor';
+import { onAnySample, type HostList } from './hostList';
 import { hostStatus } from '../monitor/hostStatus';
 
 export type GpuTreeNode =
@@ -13,12 +13,6 @@ export type GpuTreeNode =
   | { readonly kind: 'process'; readonly host: string; readonly gpu: number; readonly process: GpuProcess }
   | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean; readonly command?: vscode.Command };
 
-/** What the tree shows: every host with its monitor (this machine first) and notices about the host list. */
-export interface HostList {
-  hosts(): ReadonlyArray<{ readonly name: string; readonly monitor: GpuMonitor }>;
-  notices(): readonly GpuDevError[];
-  readonly onDidChange: vscode.Event<void>;
-}
 
 const LEVEL_COLORS = { normal: undefined, warning: 'charts.yellow', error: 'charts.red' } as const;
 
@@ -34,24 +28,16 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private lastRendered = '';
-  private unsubscribe: Array<() => void> = [];
-  private readonly listChanged: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly hosts: HostList, private readonly thresholds: () => GaugeThresholds) {
-    this.listChanged = hosts.onDidChange(() => this.subscribe());
-    this.subscribe();
+    this.subscriptions = [onAnySample(hosts, () => this.render()), hosts.onDidChange(() => this.render(true))];
+    this.render(true);
   }
 
   dispose(): void {
-    this.unsubscribe.forEach((stop) => stop());
-    this.listChanged.dispose();
+    this.subscriptions.forEach((s) => s.dispose());
     this.changed.dispose();
-  }
-
-  private subscribe(): void {
-    this.unsubscribe.forEach((stop) => stop());
-    this.unsubscribe = this.hosts.hosts().map(({ monitor }) => monitor.onDidChange(() => this.render()));
-    this.render(true);
   }
 
   /** Fires a tree update only when something shown changed (samples arrive every interval). */

@@ -39,10 +39,9 @@ export class RemoteHosts implements vscode.Disposable {
     return this.hosts.map((host) => ({ name: host.entry.name, monitor: host.monitor }));
   }
 
-  /** The runner and monitor of a host that has connected at least once. */
-  find(name: string): { runner: Runner; monitor: GpuMonitor } | undefined {
-    const host = this.hosts.find((h) => h.entry.name === name);
-    return host?.runner ? { runner: host.runner, monitor: host.monitor } : undefined;
+  /** The runner of a host that has connected at least once. */
+  runnerOf(name: string): Runner | undefined {
+    return this.hosts.find((h) => h.entry.name === name)?.runner;
   }
 
   /** Rebuilds the hosts from the setting; their monitors start unwatched (listeners of onDidChange set them going). */

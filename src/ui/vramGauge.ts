@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import { shortGpuName, summarizeGpu } from '../hosts/gpu';
 import { gaugeTarget, gaugeView, gpuKey, type GaugeTarget } from '../monitor/gauge';
 import { hostStatus } from '../monitor/hostStatus';
-import type { GpuTreeNode, HostList } from './gpuTree';
+import type { GpuTreeNode } from './gpuTree';
+import { onAnySample, type HostList } from './hostList';
 import type { MonitorSettings } from './settings';
 
 const BACKGROUNDS = { normal: undefined, warning: 'statusBarItem.warningBackground', error: 'statusBarItem.errorBackground' } as const;
@@ -18,15 +19,14 @@ export class VramGauge implements vscode.Disposable {
   private readonly targetChanged = new vscode.EventEmitter<void>();
   /** Fires when the gauge starts following another host: that host must be sampled now. */
   readonly onDidChangeTarget = this.targetChanged.event;
-  private unsubscribe: Array<() => void> = [];
-  private readonly listChanged: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
   private lastHost: string | undefined;
 
   constructor(private readonly hosts: HostList, private settings: MonitorSettings, private readonly state: vscode.Memento) {
     this.item.name = 'GPU VRAM';
     this.item.command = { command: 'gpuDev.chooseGaugeGpu', title: 'Choose the GPU Shown in the Status Bar' };
-    this.listChanged = hosts.onDidChange(() => this.subscribe());
-    this.subscribe();
+    this.subscriptions = [onAnySample(hosts, () => this.render()), hosts.onDidChange(() => this.render())];
+    this.render();
   }
 
   update(settings: MonitorSettings): void {
@@ -50,12 +50,6 @@ export class VramGauge implements vscode.Disposable {
   private target(): GaugeTarget | undefined {
     const hosts = this.hosts.hosts().map(({ name, monitor }) => ({ name, snapshot: monitor.snapshot }));
     return gaugeTarget(hosts, this.state.get<Pin>(PIN_KEY));
-  }
-
-  private subscribe(): void {
-    this.unsubscribe.forEach((stop) => stop());
-    this.unsubscribe = this.hosts.hosts().map(({ monitor }) => monitor.onDidChange(() => this.render()));
-    this.render();
   }
 
   private render(): void {
@@ -124,8 +118,7 @@ export class VramGauge implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.unsubscribe.forEach((stop) => stop());
-    this.listChanged.dispose();
+    this.subscriptions.forEach((s) => s.dispose());
     this.targetChanged.dispose();
     this.item.dispose();
   }

@@ -77,17 +77,24 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await bench.screenshot('gpus-after-refresh-l4');
   });
 
-  it('clicking a GPU opens its details: sampled fields and the full nvidia-smi -q report', async () => {
+  it('clicking a GPU opens its details: a chart of its history that follows each sample, the fields, the nvidia-smi -q report', async () => {
     const { page } = bench;
     bench.setScenario('default-h100-x8-570.133.20');
     await runFromPalette(page, 'GPU: Refresh');
     await treeRow(page, '0: H100 80GB HBM3').waitFor();
     await treeRow(page, '0: H100 80GB HBM3').click();
-    await page.locator('.tab', { hasText: 'Preview GPU 0 - NVIDIA H100 80GB HBM3.md' }).waitFor();
-    const preview = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-    await preview.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on This machine' }).waitFor();
-    await preview.locator('td', { hasText: 'GPU-e5f404f3-cc2a-cf0c-219f-dcf1a4e223f2' }).waitFor();
-    await preview.locator('code', { hasText: 'Product Name' }).first().waitFor();
+    await page.locator('.tab', { hasText: 'GPU 0 · This machine' }).waitFor();
+    const details = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    await details.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on This machine' }).waitFor();
+    await details.locator('td', { hasText: 'GPU-e5f404f3-cc2a-cf0c-219f-dcf1a4e223f2' }).waitFor();
+    await details.locator('pre', { hasText: 'Product Name' }).waitFor();
+    await details.locator('.chart canvas').first().waitFor();
+    const samples = async () => Number(/(\d+) samples/.exec(await details.locator('p.summary').first().innerText())?.[1] ?? NaN);
+    const before = await samples();
+    assert.ok(before >= 1, `the chart starts from the samples taken since activation (${before})`);
+    assert.match(await details.locator('p.summary').first().innerText(), /utilisation 100 %, memory 26\.3 GiB of 79\.6 GiB/);
+    await runFromPalette(page, 'GPU: Refresh');
+    await details.locator('p.summary', { hasText: `${before + 1} samples` }).waitFor();
     await bench.screenshot('gpu-details');
   });
 });

@@ -50,6 +50,15 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
     await treeRow(page, '0: H100 80GB HBM3').click();
     const preview = page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
     await preview.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on lab' }).waitFor();
-    await preview.locator('code', { hasText: 'Product Name' }).first().waitFor();
+    await preview.locator('pre', { hasText: 'Product Name' }).waitFor();
+  });
+
+  it("lists a remote GPU's compute processes under it", async () => {
+    const { page } = bench;
+    const gpu = page.locator('.pane-body .monaco-list-row[aria-expanded="false"]', { hasText: '0: H100 80GB HBM3' });
+    await gpu.waitFor();
+    await gpu.locator('.monaco-tl-twistie').click();
+    await treeRow(page, 'pid 2085037').waitFor();
+    await bench.screenshot('ssh-host-processes');
   });
 });

@@ -1,5 +1,6 @@
 // The cosplay plan webview: renders the plan the extension posts. Builds DOM nodes with
 // textContent only, so nothing in a plan can become markup.
+import { el, icon } from '../dom';
 import { FromPlanWebviewSchema, ToPlanWebviewSchema, type FromPlanWebview, type ToPlanWebview } from '../protocol';
 
 declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
@@ -7,18 +8,6 @@ const vscode = acquireVsCodeApi();
 const post = (message: FromPlanWebview) => vscode.postMessage(FromPlanWebviewSchema.parse(message));
 
 type View = Extract<ToPlanWebview, { type: 'plan' }>['view'];
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, options: { text?: string; className?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (options.text !== undefined) node.textContent = options.text;
-  if (options.className) node.className = options.className;
-  node.append(...children);
-  return node;
-}
-
-function icon(name: string): HTMLElement {
-  return el('span', { className: `codicon codicon-${name}` });
-}
 
 function fidelityTable(view: View): HTMLElement {
   const head = el('tr', {}, ...['Metric', 'Target', 'Cosplay', 'Ratio', 'Verdict'].map((h) => el('th', { text: h })));
