@@ -19,7 +19,7 @@ export function activate(context: vscode.ExtensionContext): void {
   let settings = readMonitorSettings();
   // Processes are only shown in the tree: the gauge alone does not pay for their query.
   const wantsProcesses = () => gpuView.visible;
-  const monitor = new GpuMonitor(() => probeGpus(runner, { processes: wantsProcesses() }), settings.intervalMs, log, {
+  const monitor = new GpuMonitor((fresh) => probeGpus(runner, { processes: wantsProcesses(), fresh }), settings.intervalMs, log, {
     startStream: (intervalMs, expected, handlers) => streamGpus(runner, intervalMs, expected, handlers),
     wantsProcesses,
   });

@@ -12,14 +12,41 @@ function firstLine(text: string): string {
   return text.trim().split(/\r?\n/)[0]?.slice(0, 300) ?? '';
 }
 
+export interface ProbeOptions {
+  /** Also read compute processes (a second query). */
+  readonly processes?: boolean;
+  /** A sample just streamed: only the processes are read, for these GPUs. */
+  readonly fresh?: ProbeResult & { kind: 'gpus' };
+}
+
 /** Samples every GPU of a host with one nvidia-smi query (and their processes with a second when asked). Never throws: failures are values. */
-export async function probeGpus(runner: Runner, options: { processes?: boolean } = {}, now: () => number = Date.now): Promise<ProbeResult> {
+export async function probeGpus(runner: Runner, options: ProbeOptions = {}, now: () => number = Date.now): Promise<ProbeResult> {
   const host = runner.label;
   const [result, apps] = await Promise.all([
-    runner.run(['nvidia-smi', ...monitorQueryArgs()]),
-    options.processes ? runner.run(['nvidia-smi', ...processQueryArgs()]) : undefined,
+    options.fresh ? undefined : runner.run(['nvidia-smi', ...monitorQueryArgs()]),
+    options.processes || options.fresh ? runner.run(['nvidia-smi', ...processQueryArgs()]) : undefined,
   ]);
   const at = now();
+  if (!result) return withProcesses({ ...options.fresh!, problems: [] }, apps!, at);
+  const failed = failure(result, host, at);
+  if (failed) return failed;
+  const query = parseQueryCsv(result.stdout, MONITOR_FIELDS);
+  const sample = { kind: 'gpus' as const, host, at, gpus: toGpuSamples(query), problems: query.problems };
+  return apps ? withProcesses(sample, apps, at) : sample;
+}
+
+/** The GPUs of a sample with their processes, tied by PCI bus id; a failed query is a problem, not a failure. */
+function withProcesses(sample: ProbeResult & { kind: 'gpus' }, apps: RunResult, at: number): ProbeResult {
+  if (apps.failure) return failure(apps, sample.host, at)!;
+  if (apps.exitCode !== 0) return { ...sample, problems: [...sample.problems, `compute processes not read: ${firstLine(apps.stderr) || `exit code ${apps.exitCode}`}`] };
+  const appQuery = parseQueryCsv(apps.stdout, PROCESS_FIELDS);
+  const processes = toGpuProcesses(appQuery);
+  const gpus = sample.gpus.map((gpu) => ({ ...gpu, processes: processes.filter((p) => p.busId !== null && p.busId === gpu.busId).map(({ busId: _, ...p }) => p) }));
+  return { ...sample, gpus, problems: [...sample.problems, ...appQuery.problems] };
+}
+
+/** What a failed nvidia-smi run means, or undefined when it answered. */
+function failure(result: RunResult, host: string, at: number): ProbeResult | undefined {
   if (result.failure) {
     const { untrustedHostKey, retryable } = result;
     return { kind: 'error', host, at, error: result.failure, ...(untrustedHostKey && { untrustedHostKey }), ...(retryable === false && { retry: false as const }) };
@@ -34,17 +61,7 @@ export async function probeGpus(runner: Runner, options: { processes?: boolean }
     const said = firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.exitCode}`;
     return { kind: 'error', host, at, error: { message: `nvidia-smi failed on ${host}: ${said}`, hint: 'check that the NVIDIA driver is loaded (`nvidia-smi` in a terminal)' } };
   }
-  const query = parseQueryCsv(result.stdout, MONITOR_FIELDS);
-  const gpus = toGpuSamples(query);
-  const problems = [...query.problems];
-  if (apps?.exitCode === 0) {
-    const appQuery = parseQueryCsv(apps.stdout, PROCESS_FIELDS);
-    const processes = toGpuProcesses(appQuery);
-    problems.push(...appQuery.problems);
-    return { kind: 'gpus', host, at, problems, gpus: gpus.map((gpu) => ({ ...gpu, processes: processes.filter((p) => p.busId !== null && p.busId === gpu.busId).map(({ busId: _, ...p }) => p) })) };
-  }
-  if (apps) problems.push(`compute processes not read: ${firstLine(apps.stderr) || `exit code ${apps.exitCode}`}`);
-  return { kind: 'gpus', host, at, gpus, problems };
+  return undefined;
 }
 
 /** The full `nvidia-smi -q` report of one GPU, verbatim. */

@@ -17,8 +17,8 @@ const realTimers: Timers = {
 export const UNFOCUSED_SLOWDOWN = 4;
 
 /**
- * While samples stream, the monitor looks every this many intervals: a full probe runs when processes
- * are wanted (the stream does not carry them) or when the stream has gone quiet.
+ * While samples stream, the monitor looks every this many intervals: processes are read when wanted
+ * (the stream does not carry them), and a full probe runs when the stream has gone quiet.
  */
 export const FULL_PROBE_EVERY = 5;
 
@@ -26,6 +26,8 @@ export const FULL_PROBE_EVERY = 5;
 export const MAX_FAILED_STREAMS = 3;
 
 /** Starts a stream of samples at an interval (`streamGpus` over the host's runner), or undefined when the host cannot stream. */
+type GpusResult = ProbeResult & { kind: 'gpus' };
+
 export type StartStream = (intervalMs: number, expectedGpus: number, handlers: GpuStreamHandlers) => OutputStream | undefined;
 
 export interface MonitorOptions {
@@ -61,7 +63,8 @@ export class GpuMonitor {
   private readonly startStream: StartStream | undefined;
   private readonly wantsProcesses: () => boolean;
 
-  constructor(private readonly probe: () => Promise<ProbeResult>, private intervalMs: number, private readonly log: Logger, options: MonitorOptions = {}) {
+  /** `probe(fresh)`: with a sample just streamed, only what the stream lacks (processes) needs reading. */
+  constructor(private readonly probe: (fresh?: GpusResult) => Promise<ProbeResult>, private intervalMs: number, private readonly log: Logger, options: MonitorOptions = {}) {
     this.timers = options.timers ?? realTimers;
     this.startStream = options.startStream;
     this.wantsProcesses = options.wantsProcesses ?? (() => true);
@@ -110,8 +113,8 @@ export class GpuMonitor {
   }
 
   /** Probes now (joining a probe already under way) and restarts the timer. */
-  refresh(): Promise<ProbeResult> {
-    this.inFlight ??= this.probe()
+  refresh(fresh?: GpusResult): Promise<ProbeResult> {
+    this.inFlight ??= this.probe(fresh)
       .then((result) => {
         this.probeFirst = false;
         return this.publish(result);
@@ -155,7 +158,8 @@ export class GpuMonitor {
 
   private checkStream(): void {
     const quiet = Date.now() - (this.latest?.at ?? 0) > 2 * this.delay();
-    if (quiet || this.wantsProcesses()) void this.refresh();
+    if (quiet) void this.refresh();
+    else if (this.wantsProcesses() && this.latest?.kind === 'gpus') void this.refresh(this.latest);
     else this.reschedule(0);
   }
 

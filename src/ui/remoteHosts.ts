@@ -53,7 +53,7 @@ export class RemoteHosts implements vscode.Disposable {
       this.notices.push({ message: 'SSH hosts are not contacted in an untrusted workspace', hint: 'trust this folder to monitor them' });
     } else {
       this.hosts = hosts.map((entry) => {
-        const monitor = new GpuMonitor(() => this.probe(host), this.intervalMs(), this.log, {
+        const monitor = new GpuMonitor((fresh) => this.probe(host, fresh), this.intervalMs(), this.log, {
           startStream: (intervalMs, expected, handlers) => host.runner && streamGpus(host.runner, intervalMs, expected, handlers),
           wantsProcesses: this.wantsProcesses,
         });
@@ -90,14 +90,14 @@ export class RemoteHosts implements vscode.Disposable {
     this.changed.dispose();
   }
 
-  private async probe(host: RemoteHost): Promise<ProbeResult> {
+  private async probe(host: RemoteHost, fresh?: ProbeResult & { kind: 'gpus' }): Promise<ProbeResult> {
     const name = host.entry.name;
     if (!host.runner) {
       const created = await createSshRunner(host.entry, this.local, { askPassphrase: (keyFile) => this.passphraseFor(name, keyFile) });
       if ('message' in created) return { kind: 'error', host: name, error: created, at: Date.now(), retry: false };
       host.runner = created;
     }
-    const result = await probeGpus(host.runner, { processes: this.wantsProcesses() });
+    const result = await probeGpus(host.runner, { processes: this.wantsProcesses(), fresh });
     if (result.kind === 'error' && result.error.code === 'bad-passphrase') {
       this.passphrases.clear(); // which key it was is the runner's business: ask again for all
       host.runner.close();

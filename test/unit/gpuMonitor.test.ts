@@ -123,12 +123,17 @@ describe('GpuMonitor', () => {
         streams.push(stream);
         return { stop: () => { stream.stopped = true; } };
       };
-      const monitor = new GpuMonitor(async () => results[Math.min(probes++, results.length - 1)]!, 1000, silentLogger, { timers, startStream, wantsProcesses });
-      return { monitor, timers, streams, probes: () => probes };
+      const freshGiven: Array<ProbeResult | undefined> = [];
+      const probe = async (fresh?: ProbeResult & { kind: 'gpus' }) => {
+        freshGiven.push(fresh);
+        return results[Math.min(probes++, results.length - 1)]!;
+      };
+      const monitor = new GpuMonitor(probe, 1000, silentLogger, { timers, startStream, wantsProcesses });
+      return { monitor, timers, streams, probes: () => probes, freshGiven };
     }
 
-    it('after a good probe, samples stream at the interval; a full probe runs every few intervals', async () => {
-      const { monitor, timers, streams, probes } = streamingSetup();
+    it('after a good probe, samples stream at the interval; processes are read for the latest sample every few intervals', async () => {
+      const { monitor, timers, streams, probes, freshGiven } = streamingSetup();
       const seen: ProbeResult[] = [];
       monitor.onDidChange((r) => seen.push(r));
       monitor.setWatched(true);
@@ -141,9 +146,11 @@ describe('GpuMonitor', () => {
       streams[0]!.handlers.onSample(sample(2));
       assert.deepEqual(seen.map((r) => r.at), [0, 1, 2]);
       assert.equal(probes(), 1);
+      streams[0]!.handlers.onSample(sample(Date.now()));
       await timers.fire();
       assert.equal(probes(), 2);
-      assert.equal(streams.length, 1, 'the full probe keeps the stream');
+      assert.equal(freshGiven[1]?.at, seen[seen.length - 2]!.at, 'the probe was given the streamed sample');
+      assert.equal(streams.length, 1, 'the probe keeps the stream');
     });
 
     it('without processes to show, no full probe runs while samples keep coming; a stream gone quiet is probed', async () => {

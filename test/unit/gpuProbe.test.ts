@@ -38,6 +38,21 @@ describe('probeGpus', () => {
     assert.ok(plain.kind === 'gpus' && plain.gpus[0]!.processes === undefined, 'not asked, not queried');
   });
 
+  it('given a sample just streamed, reads only the processes and keeps that sample', async () => {
+    const host = fakeGpuHost('default-h100-x8-570.133.20');
+    const streamed = await probeGpus(host);
+    assert.equal(streamed.kind, 'gpus');
+    if (streamed.kind !== 'gpus') return;
+    const asked: string[][] = [];
+    const counting: Runner = { label: host.label, run: (argv, options) => { asked.push([...argv]); return host.run(argv, options); } };
+    const result = await probeGpus(counting, { fresh: { ...streamed, at: 7 } }, () => 9);
+    assert.deepEqual(asked.map((argv) => argv[1]!.split('=')[0]), ['--query-compute-apps']);
+    assert.ok(result.kind === 'gpus');
+    assert.equal(result.at, 7);
+    assert.deepEqual(result.gpus[0]!.processes![0], { pid: 2085037, name: 'python3', usedMemoryMiB: 13266 });
+    assert.equal(result.gpus[0]!.memoryUsedMiB, streamed.gpus[0]!.memoryUsedMiB);
+  });
+
   it('no nvidia-smi on PATH is "no driver", not an error', async () => {
     const result = await probeGpus(new LocalRunner({ ...process.env, PATH: '/nonexistent' }));
     assert.equal(result.kind, 'no-driver');
