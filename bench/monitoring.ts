@@ -160,7 +160,7 @@ export async function monitoringBenchmark(csv: string, seconds: number): Promise
     const latency = median(ours.latencies);
     console.log(`P1 monitoring: ${HOSTS} SSH hosts × 8 GPUs sampled every ${INTERVAL_MS / 1000} s for ${seconds} s (one loopback sshd, ${HOSTS} connections)`);
     console.log(`  ours : ssh2, one connection per host, nvidia-smi -lms streams   ${oursPerSample.toFixed(3).padStart(8)} ms CPU per sample (${ours.samples} samples)`);
-    console.log(`  ours, GPUs view open (+ processes read every 5 s)       ${((withView.cpu / withView.samples) * 1000).toFixed(3).padStart(8)} ms CPU per sample, ${((100 * withView.cpu) / withView.wall).toFixed(2)}% of one core`);
+    console.log(`  ours : the same with the GPUs view open (processes every 5 s) ${((withView.cpu / withView.samples) * 1000).toFixed(3).padStart(8)} ms CPU per sample, ${((100 * withView.cpu) / withView.wall).toFixed(2)}% of one core`);
     console.log(`  naive: spawn \`ssh host nvidia-smi --query-gpu…\` per host per tick ${naivePerSample.toFixed(3).padStart(8)} ms CPU per sample (${naive.samples} samples${naive.failures ? `, ${naive.failures} failed` : ''}; ssh clients included)`);
     console.log(`  ratio: ${(naivePerSample / oursPerSample).toFixed(0)}x less CPU than spawn-per-poll (goal ≥ 20x)`);
     console.log(`  load : ${((100 * ours.cpu) / ours.wall).toFixed(2)}% of one core for all ${HOSTS} hosts (goal ≤ 1%)`);
