@@ -16,6 +16,9 @@ const realTimers: Timers = {
 /** Sampling slows by this factor while the window is not focused. */
 export const UNFOCUSED_SLOWDOWN = 4;
 
+/** A host that keeps failing is retried at twice the delay each time, up to this. */
+export const MAX_RETRY_MS = 30_000;
+
 /**
  * While samples stream, the monitor looks every this many intervals: processes are read when wanted
  * (the stream does not carry them), and a full probe runs when the stream has gone quiet.
@@ -40,7 +43,7 @@ export interface MonitorOptions {
 
 /**
  * Samples one host's GPUs while someone is watching (a visible view or the gauge), slower when the
- * window is not focused. After a good probe the samples stream from one long-lived query when the
+ * window is not focused, backing off while the host fails. After a good probe the samples stream from one long-lived query when the
  * host can (a full probe still runs every few intervals); otherwise, or once the stream ends, it
  * polls one probe at a time. A host without a driver, or whose answer says retrying cannot help (a
  * refused host key), is not sampled again until `refresh()`.
@@ -56,6 +59,7 @@ export class GpuMonitor {
   private disposed = false;
   private stream: { handle: OutputStream | undefined; intervalMs: number } | undefined;
   private failedStreams = 0;
+  private failuresInARow = 0;
   /** After a stream ends, a probe says what became of the host before another stream starts. */
   private probeFirst = false;
 
@@ -140,7 +144,9 @@ export class GpuMonitor {
   }
 
   private delay(): number {
-    return this.focused ? this.intervalMs : this.intervalMs * UNFOCUSED_SLOWDOWN;
+    const base = this.focused ? this.intervalMs : this.intervalMs * UNFOCUSED_SLOWDOWN;
+    if (this.failuresInARow === 0) return base;
+    return Math.max(base, Math.min(base * 2 ** Math.min(this.failuresInARow - 1, 16), MAX_RETRY_MS));
   }
 
   private reschedule(ms: number): void {
@@ -200,6 +206,7 @@ export class GpuMonitor {
   private publish(result: ProbeResult): ProbeResult {
     const changedKind = result.kind !== this.latest?.kind;
     this.latest = result;
+    this.failuresInARow = result.kind === 'error' ? this.failuresInARow + 1 : 0;
     if (result.kind === 'gpus') this.good = result;
     if (changedKind) this.log.info(`${result.host}: ${result.kind === 'gpus' ? `${result.gpus.length} GPU(s)` : result.error.message}`);
     if (result.kind === 'gpus' && result.problems.length) this.log.warn(`${result.host}: ${result.problems.join('; ')}`);

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/errors';
 import type { ProbeResult } from '../../src/hosts/gpuProbe';
 import type { GpuStreamHandlers } from '../../src/hosts/gpuStream';
-import { FULL_PROBE_EVERY, GpuMonitor, MAX_FAILED_STREAMS, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
+import { FULL_PROBE_EVERY, GpuMonitor, MAX_FAILED_STREAMS, MAX_RETRY_MS, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
 
 /** Timers driven by hand: `fire()` runs the pending callback and says after how long it was due. */
 class ManualTimers implements Timers {
@@ -76,6 +76,16 @@ describe('GpuMonitor', () => {
     assert.equal(timers.pending, undefined);
     assert.equal((await monitor.refresh()).kind, 'gpus');
     assert.equal(probes(), 2);
+    assert.equal(timers.pending!.ms, 1000);
+  });
+
+  it(`retries a failing host at twice the delay each time, up to ${MAX_RETRY_MS / 1000} s, and at the interval once it answers`, async () => {
+    const down: ProbeResult = { kind: 'error', host: 'h', error: { message: 'Cannot reach h' }, at: 0 };
+    const { monitor, timers } = setup([down, down, down, down, down, down, down, gpus]);
+    monitor.setWatched(true);
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i++) delays.push(await timers.fire());
+    assert.deepEqual(delays, [0, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
     assert.equal(timers.pending!.ms, 1000);
   });
 
