@@ -49,7 +49,8 @@ function makeChart(container: HTMLElement): uPlot {
     width: Math.max(320, container.clientWidth),
     height: 260,
     scales: {
-      x: { time: true },
+      // Always the whole window, the newest sample at the right edge: a few samples read as recent, not as a trend.
+      x: { time: true, range: (_u, _min, max) => [max - historyMs / 1000, max] },
       pct: { range: [0, 100] },
       gib: { range: (_u, _min, max) => [0, memoryTotalGiB ?? Math.max(1, max)] },
     },
