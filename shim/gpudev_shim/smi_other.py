@@ -56,6 +56,21 @@ def rewrite_query_line(line: str, query: dict, target: Target, first: bool) -> s
 Q_POWER = re.compile(r"^(\s*)(Power Limit|Current Power Limit|Requested Power Limit|Default Power Limit|Enforced Power Limit|Min Power Limit|Max Power Limit)(\s*: )(\d[\d.]*) W\s*$")
 
 
+# What nvidia-smi -q prints as "Product Architecture", by compute capability major.minor.
+ARCHITECTURES = {(7, 0): "Volta", (7, 5): "Turing", (8, 0): "Ampere", (8, 6): "Ampere", (8, 7): "Ampere", (8, 9): "Ada Lovelace", (9, 0): "Hopper", (10, 0): "Blackwell", (12, 0): "Blackwell"}
+# Lines that name the host's own board: the target's are unknown, and nvidia-smi prints N/A for unknowns.
+HOST_BOARD_LABELS = ("Board Part Number", "GPU Part Number", "FRU Part Number", "Serial Number")
+
+
+def product_brand(name: str) -> str:
+    """The brand nvidia-smi reports for a product name."""
+    if "GeForce" in name:
+        return "GeForce"
+    if re.search(r"RTX (A\d+|\d+ Ada)", name):
+        return "NVIDIA RTX"
+    return "NVIDIA"
+
+
 class FullQueryRewriter:
     """`nvidia-smi -q` (and `-d MEMORY,POWER,...`), line by line."""
 
@@ -81,6 +96,12 @@ class FullQueryRewriter:
             return line
         if label == "Product Name":
             return key + sep + self.target.name
+        if label == "Product Brand":
+            return key + sep + product_brand(self.target.name)
+        if label == "Product Architecture" and self.target.compute_capability in ARCHITECTURES:
+            return key + sep + ARCHITECTURES[self.target.compute_capability]
+        if label in HOST_BOARD_LABELS:
+            return key + sep + "N/A"
         if self.block == "FB Memory Usage":
             if label == "Total":
                 return key + sep + "{} MiB".format(self.target.vram_mib)

@@ -2,7 +2,7 @@ import re
 import unittest
 
 from gpudev_shim.smi import query_format
-from gpudev_shim.smi_other import rewrite_full_query, rewrite_list_line, rewrite_query_line
+from gpudev_shim.smi_other import product_brand, rewrite_full_query, rewrite_list_line, rewrite_query_line
 from tests.fixtures import TARGETS, fixtures
 
 RTX3090, L4 = TARGETS[0], TARGETS[1]
@@ -67,6 +67,23 @@ class FullQueryTest(unittest.TestCase):
         self.assertTrue(limits)
         self.assertTrue(all(float(w) <= 72 for _, w in limits), limits)
         self.assertNotIn("Enabled\n", text.split("MIG Mode")[1].split("Accounting")[0])
+
+    def test_q_names_the_targets_architecture_and_brand_and_not_the_hosts_board(self):
+        [(_, lines, _)] = list(fixtures("q-"))
+        out = rewrite_full_query(lines, L4._replace(compute_capability=(8, 9)))
+        self.assertIn("    Product Brand                         : NVIDIA", out)
+        self.assertIn("    Product Architecture                  : Ada Lovelace", out)
+        self.assertNotIn("Hopper", "\n".join(out))
+        for label in ("Board Part Number", "GPU Part Number"):
+            self.assertIn("    {} : N/A".format(label.ljust(37)), out)
+        self.assertNotIn("692-2G520-0200-000", "\n".join(out))
+
+    def test_product_brand(self):
+        self.assertEqual(product_brand("NVIDIA GeForce RTX 3090"), "GeForce")
+        self.assertEqual(product_brand("NVIDIA RTX 6000 Ada Generation"), "NVIDIA RTX")
+        self.assertEqual(product_brand("NVIDIA RTX A6000"), "NVIDIA RTX")
+        self.assertEqual(product_brand("Tesla T4"), "NVIDIA")
+        self.assertEqual(product_brand("NVIDIA L4"), "NVIDIA")
 
 
 if __name__ == "__main__":
