@@ -23,7 +23,7 @@ export const MAX_RETRY_MS = 30_000;
  * While samples stream, the monitor looks every this many intervals: processes are read when wanted
  * (the stream does not carry them), and a full probe runs when the stream has gone quiet.
  */
-export const FULL_PROBE_EVERY = 5;
+export const STREAM_CHECK_EVERY = 5;
 
 /** Streams that end before their first sample: after this many the host is polled for good. */
 export const MAX_FAILED_STREAMS = 3;
@@ -156,7 +156,7 @@ export class GpuMonitor {
     if (stopped || this.latest?.kind !== 'gpus' || this.failedStreams >= MAX_FAILED_STREAMS) this.stopStream();
     if (stopped || this.inFlight) return;
     if (this.latest?.kind === 'gpus' && this.ensureStream()) {
-      this.timer = this.timers.setTimeout(() => this.checkStream(), this.delay() * FULL_PROBE_EVERY);
+      this.timer = this.timers.setTimeout(() => this.checkStream(), this.delay() * STREAM_CHECK_EVERY);
       return;
     }
     this.timer = this.timers.setTimeout(() => void this.refresh(), ms);

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/errors';
 import type { ProbeResult } from '../../src/hosts/gpuProbe';
 import type { GpuStreamHandlers } from '../../src/hosts/gpuStream';
-import { FULL_PROBE_EVERY, GpuMonitor, MAX_FAILED_STREAMS, MAX_RETRY_MS, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
+import { STREAM_CHECK_EVERY, GpuMonitor, MAX_FAILED_STREAMS, MAX_RETRY_MS, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
 
 /** Timers driven by hand: `fire()` runs the pending callback and says after how long it was due. */
 class ManualTimers implements Timers {
@@ -151,7 +151,7 @@ describe('GpuMonitor', () => {
       assert.equal(streams.length, 1);
       assert.equal(streams[0]!.intervalMs, 1000);
       assert.equal(monitor.streaming, true);
-      assert.equal(timers.pending!.ms, 1000 * FULL_PROBE_EVERY);
+      assert.equal(timers.pending!.ms, 1000 * STREAM_CHECK_EVERY);
       streams[0]!.handlers.onSample(sample(1));
       streams[0]!.handlers.onSample(sample(2));
       assert.deepEqual(seen.map((r) => r.at), [0, 1, 2]);
@@ -168,7 +168,7 @@ describe('GpuMonitor', () => {
       monitor.setWatched(true);
       await timers.fire();
       streams[0]!.handlers.onSample(sample(Date.now()));
-      assert.equal(await timers.fire(), 1000 * FULL_PROBE_EVERY);
+      assert.equal(await timers.fire(), 1000 * STREAM_CHECK_EVERY);
       assert.equal(probes(), 1, 'fresh samples: nothing to probe');
       streams[0]!.handlers.onSample(sample(Date.now() - 10_000));
       await timers.fire();
