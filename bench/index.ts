@@ -4,10 +4,10 @@ import { MONITOR_FIELDS, parseQueryCsv, toGpuSamples } from '../src/hosts/nvidia
 import { parseSmiTable } from '../src/hosts/nvidiaSmi/table';
 import { medianNsPerCall, printComparison } from './measure';
 import { monitoringBenchmark } from './monitoring';
+import { smiFixtureDir } from '../test/unit/fixtures';
 import { shimBenchmarks } from './shim';
 
-const fixtures = path.resolve(__dirname, '../../test/fixtures/nvidia-smi');
-const table = fs.readFileSync(path.join(fixtures, 'default-h200-x8-580.95.05.txt'), 'utf8');
+const table = fs.readFileSync(path.join(smiFixtureDir, 'default-h200-x8-580.95.05.txt'), 'utf8');
 
 // The monitor's sample of the same 8 GPUs, in the form `nvidia-smi --query-gpu … --format=csv,noheader,nounits` prints.
 const csv = parseSmiTable(table).gpus

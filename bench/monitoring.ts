@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -8,11 +8,11 @@ import { monitorQueryArgs } from '../src/hosts/nvidiaSmi/queryCsv';
 import { SshRunner } from '../src/hosts/sshRunner';
 import { silentLogger } from '../src/core/errors';
 import { GpuMonitor, type StartStream } from '../src/monitor/gpuMonitor';
+import { startSshd, stopSshd, type Sshd, type SshdOptions } from '../test/integration/sshd';
 
-const root = path.resolve(__dirname, '../..');
 const HOSTS = 32;
 const INTERVAL_MS = 1000;
-const SSHD = { GPUDEV_SSHD_DIR: '/tmp/gpudev-bench-sshd', GPUDEV_SSHD_PORT: '2224' };
+const SSHD: SshdOptions = { dir: '/tmp/gpudev-bench-sshd', port: 2224 };
 
 // The bench host's nvidia-smi: 8 GPUs from a fixed CSV. With -lms it writes each tick on a multiple
 // of the interval by the wall clock, so the arrival time of a sample tells its latency.
@@ -74,27 +74,17 @@ async function loopbackRttMs(): Promise<number> {
   return median(rtts);
 }
 
-interface Sshd { port: number; user: string; dir: string; hostKeyLine: string }
-
-function startBenchSshd(fakeBin: string): Sshd {
-  const out = execFileSync('bash', [path.join(root, 'test/infra/sshd.sh')], { encoding: 'utf8', env: { ...process.env, ...SSHD, GPUDEV_SSHD_FAKE_BIN: fakeBin } });
-  const vars = Object.fromEntries(out.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
-  const dir = vars['SSHD_DIR']!;
-  return { dir, port: Number(vars['SSHD_PORT']), user: vars['SSHD_USER']!, hostKeyLine: fs.readFileSync(path.join(dir, 'host_key.pub'), 'utf8').split(/\s+/).slice(0, 2).join(' ') };
-}
-
 /**
  * Ours: one ssh2 connection per host, samples streamed by one `nvidia-smi -lms` channel each, through
  * the product's monitor; `processes` as with the GPUs view open (a full probe every fifth interval).
  */
 async function measureOurs(sshd: Sshd, seconds: number, processes: boolean) {
   const knownHosts = `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`;
-  const privateKey = fs.readFileSync(path.join(sshd.dir, 'client_key'));
   const latencies: number[] = [];
   let samples = 0;
   let measuring = false;
   const hosts = Array.from({ length: HOSTS }, (_, i) => {
-    const runner = new SshRunner({ label: `host-${i}`, host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey, knownHosts: async () => [knownHosts] });
+    const runner = new SshRunner({ label: `host-${i}`, host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [knownHosts] });
     const startStream: StartStream = (ms, expected, handlers) => streamGpus(runner, ms, expected, {
       ...handlers,
       onSample: (result) => {
@@ -149,7 +139,7 @@ async function measureSpawnPerPoll(sshd: Sshd, seconds: number) {
 }
 
 export async function monitoringBenchmark(csv: string, seconds: number): Promise<void> {
-  const sshd = startBenchSshd(fakeHostBin(csv));
+  const sshd = startSshd({ ...SSHD, fakeBin: fakeHostBin(csv) });
   try {
     const rtt = await loopbackRttMs();
     const ours = await measureOurs(sshd, seconds, false);
@@ -166,6 +156,6 @@ export async function monitoringBenchmark(csv: string, seconds: number): Promise
     console.log(`  load : ${((100 * ours.cpu) / ours.wall).toFixed(2)}% of one core for all ${HOSTS} hosts (goal ≤ 1%)`);
     console.log(`  latency: median ${latency.toFixed(2)} ms, p95 ${percentile(ours.latencies, 0.95).toFixed(2)} ms from the host writing a sample to the monitor publishing it; loopback RTT ${rtt.toFixed(3)} ms (goal ≤ 5 ms over RTT)\n`);
   } finally {
-    execFileSync('bash', [path.join(root, 'test/infra/sshd.sh'), 'stop'], { env: { ...process.env, ...SSHD } });
+    stopSshd(SSHD);
   }
 }

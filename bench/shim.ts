@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { repoRoot as root, smiFixtureDir } from '../test/unit/fixtures';
 
-const root = path.resolve(__dirname, '../..');
 const TARGET = { GPUDEV_TARGET: 'rtx3090', GPUDEV_TARGET_NAME: 'NVIDIA GeForce RTX 3090', GPUDEV_VRAM_BYTES: String(24 * 1024 ** 3), GPUDEV_TDP_W: '350' };
 
 /** Median wall-clock milliseconds of running a command `runs` times (after one warm-up run). */
@@ -38,7 +38,7 @@ export function shimBenchmarks(runs = 25): void {
 
 function shimBenchmarksWith(py: string, runs: number): void {
   const fakeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-bench-'));
-  const fixture = path.join(root, 'test/fixtures/nvidia-smi/default-h100-x8-570.133.20.txt');
+  const fixture = path.join(smiFixtureDir, 'default-h100-x8-570.133.20.txt');
   fs.writeFileSync(path.join(fakeDir, 'nvidia-smi'), `#!/bin/sh\ncat '${fixture}'\n`, { mode: 0o755 });
   const base = { ...process.env, PATH: `${fakeDir}:${process.env.PATH}` };
 

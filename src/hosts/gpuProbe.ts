@@ -8,6 +8,9 @@ export type ProbeResult =
   | { readonly kind: 'no-driver'; readonly host: string; readonly error: GpuDevError; readonly at: number }
   | { readonly kind: 'error'; readonly host: string; readonly error: GpuDevError; readonly at: number; readonly untrustedHostKey?: RunResult['untrustedHostKey']; readonly retry?: false };
 
+/** A probe that listed GPUs. */
+export type GpusResult = Extract<ProbeResult, { kind: 'gpus' }>;
+
 function firstLine(text: string): string {
   return text.trim().split(/\r?\n/)[0]?.slice(0, 300) ?? '';
 }
@@ -16,7 +19,7 @@ export interface ProbeOptions {
   /** Also read compute processes (a second query). */
   readonly processes?: boolean;
   /** A sample just streamed: only the processes are read, for these GPUs. */
-  readonly fresh?: ProbeResult & { kind: 'gpus' };
+  readonly fresh?: GpusResult;
 }
 
 /** Samples every GPU of a host with one nvidia-smi query (and their processes with a second when asked). Never throws: failures are values. */
@@ -35,8 +38,8 @@ export async function probeGpus(runner: Runner, options: ProbeOptions = {}, now:
   return apps ? withProcesses(sample, apps, at) : sample;
 }
 
-/** The GPUs of a sample with their processes, tied by PCI bus id; a failed query is a problem, not a failure. */
-function withProcesses(sample: ProbeResult & { kind: 'gpus' }, apps: RunResult, at: number): ProbeResult {
+/** The GPUs of a sample with their processes, tied by PCI bus id: an unreachable host fails the probe, a query nvidia-smi refuses is only a problem. */
+function withProcesses(sample: GpusResult, apps: RunResult, at: number): ProbeResult {
   if (apps.failure) return failure(apps, sample.host, at)!;
   if (apps.exitCode !== 0) return { ...sample, problems: [...sample.problems, `compute processes not read: ${firstLine(apps.stderr) || `exit code ${apps.exitCode}`}`] };
   const appQuery = parseQueryCsv(apps.stdout, PROCESS_FIELDS);

@@ -1,5 +1,5 @@
 import type { GpuSample } from './gpu';
-import type { ProbeResult } from './gpuProbe';
+import type { GpusResult } from './gpuProbe';
 import { MONITOR_FIELDS, monitorQueryArgs, parseQueryCsv, toGpuSamples } from './nvidiaSmi/queryCsv';
 import type { OutputStream, RunResult, Runner } from './runner';
 
@@ -57,7 +57,7 @@ export function withProcessesFrom(gpus: readonly GpuSample[], previous: readonly
 }
 
 export interface GpuStreamHandlers {
-  onSample(result: ProbeResult & { kind: 'gpus' }): void;
+  onSample(result: GpusResult): void;
   /** The stream stopped on its own (after `stop()` it is not called): how it ended, and how many samples it gave. */
   onEnd(end: RunResult, samples: number): void;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/errors';
-import type { ProbeResult } from '../hosts/gpuProbe';
+import type { GpusResult, ProbeResult } from '../hosts/gpuProbe';
 import { withProcessesFrom, type GpuStreamHandlers } from '../hosts/gpuStream';
 import type { OutputStream } from '../hosts/runner';
 
@@ -29,8 +29,6 @@ export const STREAM_CHECK_EVERY = 5;
 export const MAX_FAILED_STREAMS = 3;
 
 /** Starts a stream of samples at an interval (`streamGpus` over the host's runner), or undefined when the host cannot stream. */
-type GpusResult = ProbeResult & { kind: 'gpus' };
-
 export type StartStream = (intervalMs: number, expectedGpus: number, handlers: GpuStreamHandlers) => OutputStream | undefined;
 
 export interface MonitorOptions {
@@ -42,15 +40,16 @@ export interface MonitorOptions {
 }
 
 /**
- * Samples one host's GPUs while someone is watching (a visible view or the gauge), slower when the
- * window is not focused, backing off while the host fails. After a good probe the samples stream from one long-lived query when the
- * host can (a full probe still runs every few intervals); otherwise, or once the stream ends, it
- * polls one probe at a time. A host without a driver, or whose answer says retrying cannot help (a
- * refused host key), is not sampled again until `refresh()`.
+ * Samples one host's GPUs while someone is watching (a visible view, the gauge, a details panel),
+ * slower when the window is not focused, backing off while the host fails. After a good probe the
+ * samples stream from one long-lived query when the host can (see STREAM_CHECK_EVERY for what still
+ * runs beside it); otherwise, or once the stream ends, it polls one probe at a time. A host without a
+ * driver, or whose answer says retrying cannot help (a refused host key), is not sampled again until
+ * `refresh()`.
  */
 export class GpuMonitor {
   private latest: ProbeResult | undefined;
-  private good: ProbeResult | undefined;
+  private good: GpusResult | undefined;
   private readonly listeners = new Set<(result: ProbeResult) => void>();
   private inFlight: Promise<ProbeResult> | undefined;
   private timer: unknown;
@@ -84,7 +83,7 @@ export class GpuMonitor {
   }
 
   /** The last sample that listed GPUs, kept while a host is unreachable. */
-  get lastGood(): ProbeResult | undefined {
+  get lastGood(): GpusResult | undefined {
     return this.good;
   }
 
@@ -177,12 +176,12 @@ export class GpuMonitor {
     this.stopStream();
     const current = { handle: undefined as OutputStream | undefined, intervalMs };
     this.stream = current;
-    const expected = this.good?.kind === 'gpus' ? this.good.gpus.length : 1;
+    const expected = this.good?.gpus.length ?? 1;
     current.handle = this.startStream(intervalMs, expected, {
       onSample: (result) => {
         if (this.stream !== current) return;
         this.failedStreams = 0;
-        this.publish({ ...result, gpus: withProcessesFrom(result.gpus, this.good?.kind === 'gpus' ? this.good.gpus : undefined) });
+        this.publish({ ...result, gpus: withProcessesFrom(result.gpus, this.good?.gpus) });
       },
       onEnd: (end, samples) => {
         if (this.stream !== current) return;

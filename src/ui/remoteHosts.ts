@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, type GpuDevError } from '../core/errors';
-import { probeGpus, type ProbeResult } from '../hosts/gpuProbe';
+import { probeGpus, type GpusResult, type ProbeResult } from '../hosts/gpuProbe';
 import { streamGpus } from '../hosts/gpuStream';
 import type { Runner } from '../hosts/runner';
 import { parseHostSpec } from '../hosts/sshConfig';
@@ -90,7 +90,7 @@ export class RemoteHosts implements vscode.Disposable {
     this.changed.dispose();
   }
 
-  private async probe(host: RemoteHost, fresh?: ProbeResult & { kind: 'gpus' }): Promise<ProbeResult> {
+  private async probe(host: RemoteHost, fresh?: GpusResult): Promise<ProbeResult> {
     const name = host.entry.name;
     if (!host.runner) {
       const created = await createSshRunner(host.entry, this.local, { askPassphrase: (keyFile) => this.passphraseFor(name, keyFile) });

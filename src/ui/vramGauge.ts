@@ -82,8 +82,7 @@ export class VramGauge implements vscode.Disposable {
     const items = (): GaugeItem[] => [
       { label: '$(sparkle) Automatic', description: current?.pinned ? '' : '(current)', detail: "This machine's first GPU, else the first SSH host's", pin: null },
       ...this.hosts.hosts().flatMap(({ name, monitor }): GaugeItem[] => {
-        const shown = monitor.snapshot?.kind === 'gpus' ? monitor.snapshot : monitor.lastGood;
-        const gpus = shown?.kind === 'gpus' ? shown.gpus : [];
+        const gpus = monitor.lastGood?.gpus ?? [];
         const note = gpus.length ? [] : [{ label: monitor.snapshot ? '$(info) No GPU listed' : '$(loading~spin) Sampling…', description: name }];
         return [
           { label: name, kind: vscode.QuickPickItemKind.Separator },

@@ -1,8 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { openGpuContainer, openWorkbench, runFromPalette } from './workbench.mjs';
-
-/** The content frame of the active webview panel. */
-const webview = (page) => page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+import { openGpuContainer, openWorkbench, runFromPalette, webviewFrame } from './workbench.mjs';
 
 async function pick(page, text) {
   const input = page.locator('.quick-input-widget input');
@@ -31,7 +28,7 @@ describe('Cosplay plan in code-server', function () {
     await pick(page, 'Plan for a host model');
     await pick(page, 'h100-sxm');
     await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
-    const view = webview(page);
+    const view = webviewFrame(page);
     await view.locator('h1', { hasText: 'Cosplay NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
     const vram = view.locator('table.fidelity tr', { hasText: 'VRAM' });
     assert.deepEqual(await vram.locator('td').allInnerTexts(), ['VRAM', '24.0 GiB', '24.0 GiB', '1.00×', ' matches']);
@@ -54,7 +51,7 @@ describe('Cosplay plan in code-server', function () {
     await item.click();
     await pick(page, 'L4');
     await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
-    await webview(page).locator('h1', { hasText: 'Cosplay NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
+    await webviewFrame(page).locator('h1', { hasText: 'Cosplay NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
     await bench.screenshot('cosplay-plan-l4-on-local-h100');
   });
 });

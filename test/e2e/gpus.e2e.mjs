@@ -1,7 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { openGpuContainer, openWorkbench, runFromPalette } from './workbench.mjs';
+import { expandTreeRow, openGpuContainer, openWorkbench, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
 
-const treeRow = (page, text) => page.locator('.pane-body .monaco-list-row', { hasText: text });
 const gauge = (page) => page.locator('.statusbar-item', { hasText: 'GiB' });
 
 describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', function () {
@@ -54,9 +53,7 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
 
   it('expanding a GPU lists its compute processes', async () => {
     const { page } = bench;
-    const expandable = page.locator('.pane-body .monaco-list-row[aria-expanded="false"]', { hasText: '0: H100 80GB HBM3' });
-    await expandable.waitFor();
-    await expandable.locator('.monaco-tl-twistie').click();
+    await expandTreeRow(page, '0: H100 80GB HBM3');
     const process = treeRow(page, 'pid 2085037');
     await process.waitFor();
     assert.match(await process.innerText(), /python3\s*pid 2085037 · 13\.0 GiB/);
@@ -84,7 +81,7 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await treeRow(page, '0: H100 80GB HBM3').waitFor();
     await treeRow(page, '0: H100 80GB HBM3').click();
     await page.locator('.tab', { hasText: 'GPU 0 · This machine' }).waitFor();
-    const details = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    const details = webviewFrame(page);
     await details.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on This machine' }).waitFor();
     await details.locator('td', { hasText: 'GPU-e5f404f3-cc2a-cf0c-219f-dcf1a4e223f2' }).waitFor();
     await details.locator('pre', { hasText: 'Product Name' }).waitFor();

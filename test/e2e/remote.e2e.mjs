@@ -3,9 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { openGpuContainer, openWorkbench } from './workbench.mjs';
-
-const treeRow = (page, text) => page.locator('.pane-body .monaco-list-row', { hasText: text });
+import { expandTreeRow, openGpuContainer, openWorkbench, treeRow, webviewFrame } from './workbench.mjs';
 
 describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
   let bench;
@@ -48,16 +46,14 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
   it("a remote GPU's details come from that host", async () => {
     const { page } = bench;
     await treeRow(page, '0: H100 80GB HBM3').click();
-    const preview = page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+    const preview = webviewFrame(page);
     await preview.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on lab' }).waitFor();
     await preview.locator('pre', { hasText: 'Product Name' }).waitFor();
   });
 
   it("lists a remote GPU's compute processes under it", async () => {
     const { page } = bench;
-    const gpu = page.locator('.pane-body .monaco-list-row[aria-expanded="false"]', { hasText: '0: H100 80GB HBM3' });
-    await gpu.waitFor();
-    await gpu.locator('.monaco-tl-twistie').click();
+    await expandTreeRow(page, '0: H100 80GB HBM3');
     await treeRow(page, 'pid 2085037').waitFor();
     await bench.screenshot('ssh-host-processes');
   });

@@ -85,3 +85,16 @@ export async function openGpuContainer(page) {
   await page.locator('.activitybar .action-item a[aria-label="GPU"], .activitybar .action-item .action-label[aria-label="GPU"]').first().click();
   await page.locator('.pane-header', { hasText: 'GPUs' }).first().waitFor();
 }
+
+/** A row of the GPUs view (or any tree) whose text includes `text`. */
+export const treeRow = (page, text) => page.locator('.pane-body .monaco-list-row', { hasText: text });
+
+/** Expands the collapsed tree row with `text`. */
+export async function expandTreeRow(page, text) {
+  const row = page.locator('.pane-body .monaco-list-row[aria-expanded="false"]', { hasText: text });
+  await row.waitFor();
+  await row.locator('.monaco-tl-twistie').click();
+}
+
+/** The content frame of the newest webview panel. */
+export const webviewFrame = (page) => page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The repository root, from out/test/unit (compiled) or test/unit (source). */
-export const repoRoot = path.resolve(__dirname, __dirname.includes(`${path.sep}out${path.sep}`) ? '../../..' : '../..');
+/** The repository root, from anywhere under out/ (bundled tests, benchmarks) or from test/unit (source). */
+const bundled = __dirname.lastIndexOf(`${path.sep}out${path.sep}`);
+export const repoRoot = bundled >= 0 ? __dirname.slice(0, bundled) : path.resolve(__dirname, '../..');
 export const smiFixtureDir = path.join(repoRoot, 'test/fixtures/nvidia-smi');
 
 export interface FixtureMeta {

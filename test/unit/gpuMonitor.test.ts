@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/errors';
-import type { ProbeResult } from '../../src/hosts/gpuProbe';
+import type { GpusResult, ProbeResult } from '../../src/hosts/gpuProbe';
 import type { GpuStreamHandlers } from '../../src/hosts/gpuStream';
 import { STREAM_CHECK_EVERY, GpuMonitor, MAX_FAILED_STREAMS, MAX_RETRY_MS, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
 
@@ -122,7 +122,7 @@ describe('GpuMonitor', () => {
   });
 
   describe('streaming', () => {
-    const sample = (at: number): ProbeResult & { kind: 'gpus' } => ({ kind: 'gpus', host: 'h', gpus: [], problems: [], at });
+    const sample = (at: number): GpusResult => ({ kind: 'gpus', host: 'h', gpus: [], problems: [], at });
 
     function streamingSetup(results: ProbeResult[] = [gpus], wantsProcesses = () => true) {
       const timers = new ManualTimers();
@@ -134,7 +134,7 @@ describe('GpuMonitor', () => {
         return { stop: () => { stream.stopped = true; } };
       };
       const freshGiven: Array<ProbeResult | undefined> = [];
-      const probe = async (fresh?: ProbeResult & { kind: 'gpus' }) => {
+      const probe = async (fresh?: GpusResult) => {
         freshGiven.push(fresh);
         return results[Math.min(probes++, results.length - 1)]!;
       };
