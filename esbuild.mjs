@@ -24,6 +24,7 @@ const testEntries = [
   ...['test/unit', 'test/integration'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => `${dir}/${f}`)),
   'bench/index.ts',
   'test/fake-gpu/nvidia-smi.ts',
+  'test/fake-gpu/mps-control.ts',
 ];
 
 const builds = tests

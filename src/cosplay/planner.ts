@@ -212,6 +212,21 @@ function envFor(target: GpuEntry, chosen: StrategyOption, powerCapW: number | nu
   };
 }
 
+type GpuWideSettings = Omit<LiveSession, 'name'>;
+
+/** The first live session whose GPU-wide settings differ from `settings` (both set, different values). */
+export function clashingSession(settings: GpuWideSettings, sessions: readonly LiveSession[]): LiveSession | undefined {
+  const differ = (mine: number | null | undefined, theirs: number | null | undefined) => mine != null && theirs != null && mine !== theirs;
+  return sessions.find((s) => differ(settings.clockLockMHz, s.clockLockMHz) || differ(settings.powerCapW, s.powerCapW) || differ(settings.memoryClockShare, s.memoryClockShare));
+}
+
+export function clashError(session: LiveSession): GpuDevError {
+  return {
+    message: `session "${session.name}" on this GPU already set clocks ${session.clockLockMHz ?? 'unlocked'} MHz / power ${session.powerCapW ?? 'default'} W`,
+    hint: 'these are shared by every session on the GPU: stop that session or pick another GPU',
+  };
+}
+
 /** Plans a cosplay of `target` on `host`, or says plainly why it cannot be done. Pure: changes nothing. */
 export function planCosplay(request: PlanRequest): PlanResult {
   const { target, host } = request;
@@ -236,14 +251,8 @@ export function planCosplay(request: PlanRequest): PlanResult {
   const chosen = choose(allowed);
   const powerCapW = powerCap(target, host);
   const mutations = mutationsFor(request, chosen, powerCapW);
-  for (const session of request.liveSessions ?? []) {
-    const clash = (chosen.clockLockMHz !== null && session.clockLockMHz !== null && session.clockLockMHz !== chosen.clockLockMHz)
-      || (powerCapW !== null && session.powerCapW !== null && session.powerCapW !== powerCapW)
-      || (chosen.memoryClockShare !== null && session.memoryClockShare != null && session.memoryClockShare !== chosen.memoryClockShare);
-    if (clash) {
-      return refuse(`session "${session.name}" on this GPU already set clocks ${session.clockLockMHz ?? 'unlocked'} MHz / power ${session.powerCapW ?? 'default'} W`, 'these are shared by every session on the GPU: stop that session or pick another GPU');
-    }
-  }
+  const clash = clashingSession({ clockLockMHz: chosen.clockLockMHz, powerCapW, memoryClockShare: chosen.memoryClockShare }, request.liveSessions ?? []);
+  if (clash) return { ok: false, error: clashError(clash) };
   const warnings = [
     ...(!chosen.fp32Reachable ? [`FP32 cannot reach ${target.fp32Tflops} TFLOPS with ${chosen.strategy} on ${host.name}`] : []),
     ...(chosen.strategy === 'memory' ? ['memory cap only: compute runs at the host\'s full speed'] : []),

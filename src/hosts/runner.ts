@@ -3,6 +3,8 @@ import type { GpuDevError } from '../core/errors';
 
 export interface RunOptions {
   readonly timeoutMs?: number;
+  /** Written to the program's standard input, which is then closed. */
+  readonly stdin?: string;
 }
 
 export interface RunResult {
@@ -56,7 +58,7 @@ export class LocalRunner implements Runner {
     const [program, ...args] = argv;
     if (!program) return Promise.reject(new Error('LocalRunner.run needs a program'));
     return new Promise((resolve) => {
-      execFile(
+      const child = execFile(
         program,
         args,
         { env: this.env, timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', windowsHide: true },
@@ -69,6 +71,7 @@ export class LocalRunner implements Runner {
           resolve({ exitCode, stdout, stderr });
         },
       );
+      child.stdin?.on('error', () => undefined).end(options.stdin);
     });
   }
 

@@ -90,6 +90,7 @@ export class SshRunner implements Runner {
         clearTimeout(timer);
         resolve(exitResult(code, stdout, stderr));
       });
+      channel.end(options.stdin);
     });
   }
 
@@ -114,14 +115,21 @@ export class SshRunner implements Runner {
   }
 
   /** A TCP stream to host:port opened from this host: the next hop of a ProxyJump chain. */
-  async forwardTo(host: string, port: number): Promise<Duplex | RunResult> {
+  forwardTo(host: string, port: number): Promise<Duplex | RunResult> {
+    return this.forward(`${host}:${port}`, (client, done) => client.forwardOut('127.0.0.1', 0, host, port, done));
+  }
+
+  /** A stream to a unix socket on this host (OpenSSH's streamlocal forwarding): a remote Docker Engine. */
+  forwardToSocket(socketPath: string): Promise<Duplex | RunResult> {
+    return this.forward(socketPath, (client, done) => client.openssh_forwardOutStreamLocal(socketPath, done));
+  }
+
+  private async forward(what: string, open: (client: Client, done: (error: Error | undefined, stream: ClientChannel) => void) => void): Promise<Duplex | RunResult> {
     const client = await this.connected();
     if (isResult(client)) return client;
     return new Promise((resolve) => {
       try {
-        client.forwardOut('127.0.0.1', 0, host, port, (error, stream) => {
-          resolve(error ? failed({ message: `${this.label} cannot open a connection to ${host}:${port}: ${error.message}` }) : stream);
-        });
+        open(client, (error, stream) => resolve(error ? failed({ message: `${this.label} cannot open a connection to ${what}: ${error.message}` }) : stream));
       } catch (error) {
         resolve(failed({ message: `Lost the connection to ${this.label}: ${(error as Error).message}` }));
       }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSmiTable, type TableGpu } from '../../src/hosts/nvidiaSmi/table';
+import { fakeGpuUuid, migListing, mutate, readState, stateDir, type GpuState } from './hostState';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures/nvidia-smi');
 const SAME_MACHINE_LISTING: Record<string, string> = { 'default-h100-x8-570.133.20': 'list-h100-80gb-hbm3-x8' };
@@ -41,9 +42,10 @@ function option(name: string): string | undefined {
   return args[i]!.includes('=') ? args[i]!.slice(name.length + 1) : args[i + 1];
 }
 
+/** The captured UUIDs; made-up ones for a fake host of several (GPUDEV_FAKE_GPU_HOST) or without a listing. */
 function uuids(): string[] {
-  const listing = SAME_MACHINE_LISTING[scenario];
-  return listing ? [...read(listing).matchAll(/^GPU (\d+):.*\(UUID: (GPU-[^)]+)\)/gm)].map((m) => m[2]!) : [];
+  const listing = process.env.GPUDEV_FAKE_GPU_HOST ? undefined : SAME_MACHINE_LISTING[scenario];
+  return listing ? [...read(listing).matchAll(/^GPU (\d+):.*\(UUID: (GPU-[^)]+)\)/gm)].map((m) => m[2]!) : table.gpus.map((g) => fakeGpuUuid(g.index));
 }
 
 function queryGpu(fields: string[], format: string): void {
@@ -62,15 +64,53 @@ function queryGpu(fields: string[], format: string): void {
     'utilization.gpu': { unit: '%', value: (g) => num(g.utilizationPct, '%') },
     'temperature.gpu': { unit: '', value: (g) => num(g.temperatureC) },
     'power.draw': { unit: 'W', value: (g) => watts(g.powerDrawW) },
-    'power.limit': { unit: 'W', value: (g) => watts(g.powerCapW) },
-    'mig.mode.current': { unit: '', value: (g) => (g.migMode === null || g.migMode === 'N/A' ? na : g.migMode) },
+    'power.limit': { unit: 'W', value: (g) => watts(settings(g)?.powerLimitW ?? g.powerCapW) },
+    'mig.mode.current': { unit: '', value: (g) => (g.migMode === null || g.migMode === 'N/A' ? na : settings(g)?.migMode ?? g.migMode) },
     'pci.bus_id': { unit: '', value: (g) => g.busId ?? na },
   };
   const unknown = fields.find((f) => !columns[f]);
   if (unknown) fail(`Field "${unknown}" is not a valid field to query.`);
   const lines = format.includes('noheader') ? [] : [fields.map((f) => (units && columns[f]!.unit ? `${f} [${columns[f]!.unit}]` : f)).join(', ')];
-  for (const gpu of table.gpus) lines.push(fields.map((f) => columns[f]!.value(gpu)).join(', '));
+  for (const gpu of selected()) lines.push(fields.map((f) => columns[f]!.value(gpu)).join(', '));
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `-i N`: that GPU only. */
+function selected(): TableGpu[] {
+  const only = option('-i') ?? option('--id');
+  if (only === undefined) return table.gpus;
+  const gpu = table.gpus.find((g) => String(g.index) === only) ?? fail(`No devices were found matching the ID ${only}`, 6);
+  return [gpu];
+}
+
+/** The GPU's changed settings, when the test keeps them (GPUDEV_FAKE_GPU_STATE). */
+function settings(gpu: TableGpu): GpuState | undefined {
+  const dir = stateDir();
+  return dir ? readState(dir, gpu.index, () => ({ clocks: null, memoryClocks: null, powerLimitW: gpu.powerCapW ?? 0, migMode: gpu.migMode ?? 'N/A', instances: [] })) : undefined;
+}
+
+/** `-L`: the captured listing, else one made from the table, with MIG devices from the state. */
+function listGpus(): void {
+  const listing = SAME_MACHINE_LISTING[scenario];
+  if (listing && !stateDir()) return void process.stdout.write(read(listing));
+  const ids = uuids();
+  const lines = table.gpus.flatMap((g) => [`GPU ${g.index}: ${g.name} (UUID: ${ids[g.index]})`, ...migListing(settings(g) ?? ({ instances: [] } as unknown as GpuState))]);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** A command that changes the GPU (clocks, power, MIG): applied to the state, or refused with nvidia-smi's exit status. */
+function change(): boolean {
+  const gpu = selected()[0]!;
+  const state = settings(gpu);
+  if (!state) return false;
+  try {
+    const out = mutate(args, gpu.index, state);
+    if (out === null) return false;
+    process.stdout.write(out);
+  } catch (error) {
+    fail((error as Error).message, 3);
+  }
+  return true;
 }
 
 /** --query-compute-apps from the table's Processes section, tied to GPUs by their bus id. */
@@ -111,10 +151,8 @@ else if (query && loopMs()) {
   tick();
   setInterval(tick, loopMs());
 } else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
-else if (args[0] === '-L') {
-  const listing = SAME_MACHINE_LISTING[scenario] ?? fail(`fake nvidia-smi: no -L fixture captured with ${scenario}`);
-  process.stdout.write(read(listing));
-} else if (args[0] === '-q') {
+else if (args[0] === '-L') listGpus();
+else if (args[0] === '-q') {
   const full = FULL_QUERY[table.gpus[0]?.name ?? ''] ?? fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
   process.stdout.write(read(full));
-} else fail(`fake nvidia-smi: arguments not replayed: ${args.join(' ')}`);
+} else if (!change()) fail(`fake nvidia-smi: arguments not replayed: ${args.join(' ')}`);

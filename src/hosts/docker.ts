@@ -1,0 +1,198 @@
+import * as http from 'node:http';
+import { PassThrough, type Duplex } from 'node:stream';
+import type Dockerode from 'dockerode';
+import type { GpuDevError } from '../core/errors';
+
+/** What a cosplay container is made of. `gpu` is the device id for the NVIDIA DeviceRequest; null asks for none. */
+export interface ContainerSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly cmd: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly gpu: string | null;
+  readonly binds: readonly string[];
+  readonly workingDir?: string;
+  readonly shmSizeBytes: number;
+  readonly ipcHost: boolean;
+}
+
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Docker's state: running, exited, created, dead… */
+  readonly state: string;
+  readonly createdMs: number;
+}
+
+export interface ExecResult {
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A program running in a container with a terminal: its bytes both ways, its size, how it ended. */
+export interface ExecTerminal {
+  readonly stream: Duplex;
+  resize(columns: number, rows: number): Promise<void>;
+  exitCode(): Promise<number | null>;
+}
+
+/** The Docker Engine of one host, as the cosplay code uses it. */
+export interface DockerEngine {
+  readonly label: string;
+  ping(): Promise<void>;
+  /** The image's environment (its PATH, …), or undefined when the host does not have it. */
+  imageEnv(image: string): Promise<string[] | undefined>;
+  pull(image: string, onProgress: (status: string) => void): Promise<void>;
+  create(spec: ContainerSpec): Promise<string>;
+  putArchive(id: string, directory: string, tar: Buffer): Promise<void>;
+  start(id: string): Promise<void>;
+  /** Containers (running or not) carrying the label `labelKey`. */
+  list(labelKey: string): Promise<ContainerInfo[]>;
+  exec(id: string, argv: readonly string[]): Promise<ExecResult>;
+  execTerminal(id: string, argv: readonly string[], columns: number, rows: number): Promise<ExecTerminal>;
+  /** Stops (if running) and removes; a container already gone is not an error. */
+  remove(id: string): Promise<void>;
+}
+
+/** A Docker call that failed, in the user's words. */
+export class DockerFailure extends Error {
+  constructor(readonly failure: GpuDevError) {
+    super(failure.message);
+  }
+}
+
+/** Where the engine is: a unix socket on this machine, or one on an SSH host reached through its connection. */
+export type DockerTarget =
+  | { readonly kind: 'local'; readonly label: string; readonly socketPath: string }
+  | { readonly kind: 'ssh'; readonly label: string; readonly socketPath: string; readonly connect: (socketPath: string) => Promise<Duplex> };
+
+/** The local socket: DOCKER_HOST when it names a unix socket, else Docker's default. */
+export function localDockerSocket(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env.DOCKER_HOST;
+  return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
+}
+
+/** Turns what Docker or the socket said into a sentence and a hint. */
+export function dockerFailure(error: unknown, target: Pick<DockerTarget, 'label' | 'socketPath'>): DockerFailure {
+  if (error instanceof DockerFailure) return error;
+  const e = error as { code?: string; statusCode?: number; json?: { message?: string }; message?: string; reason?: string };
+  const said = (e.json?.message ?? e.message ?? String(error)).trim();
+  const where = target.label;
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || /ENOENT|ECONNREFUSED|connect failed/.test(said)) {
+    return new DockerFailure({ message: `Docker is not running on ${where} (nothing answers at ${target.socketPath})`, hint: 'install Docker Engine there or start it (sudo systemctl start docker)' });
+  }
+  if (e.code === 'EACCES' || /EACCES|permission denied/i.test(said)) {
+    return new DockerFailure({ message: `No permission to use Docker on ${where} (${target.socketPath})`, hint: 'add your user to the docker group (sudo usermod -aG docker $USER) and log in again' });
+  }
+  if (/could not select device driver|nvidia-container-cli|unknown or invalid runtime name: nvidia|nvidia-container-runtime/i.test(said)) {
+    return new DockerFailure({ message: `No NVIDIA container runtime on ${where}: Docker cannot give containers a GPU`, hint: `install NVIDIA Container Toolkit on ${where} and restart Docker` });
+  }
+  if (e.statusCode === 404 && /image/i.test(said)) return new DockerFailure({ message: `Docker on ${where}: ${said}`, hint: 'check gpuDev.cosplay.image, or pull the image there' });
+  return new DockerFailure({ message: `Docker on ${where}: ${said.split('\n')[0]}` });
+}
+
+// Connections are never kept alive: a restarted engine would leave a pooled socket that fails with EPIPE.
+function sshAgent(target: Extract<DockerTarget, { kind: 'ssh' }>): http.Agent {
+  const agent = new http.Agent({ keepAlive: false });
+  const createConnection = (_options: unknown, callback: (error: Error | null, socket?: Duplex) => void) => {
+    target.connect(target.socketPath).then((stream) => callback(null, stream), (error: Error) => callback(error));
+    return undefined;
+  };
+  (agent as unknown as { createConnection: typeof createConnection }).createConnection = createConnection;
+  return agent;
+}
+
+const demuxed = async (modem: Dockerode['modem'], stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> => {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  out.on('data', (b: Buffer) => chunks.stdout.push(b));
+  err.on('data', (b: Buffer) => chunks.stderr.push(b));
+  modem.demuxStream(stream, out, err);
+  await new Promise<void>((resolve, reject) => { stream.on('end', resolve); stream.on('close', resolve); stream.on('error', reject); });
+  return { stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8') };
+};
+
+/** A DockerEngine over dockerode, which is required here, on first use (it is heavy). */
+export function connectDocker(target: DockerTarget): DockerEngine {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Docker = require('dockerode') as typeof Dockerode;
+  const docker = target.kind === 'local'
+    ? new Docker({ socketPath: target.socketPath, agent: new http.Agent({ keepAlive: false }) } as Dockerode.DockerOptions)
+    : new Docker({ protocol: 'http', host: 'docker', port: 80, agent: sshAgent(target) } as Dockerode.DockerOptions);
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw dockerFailure(error, target);
+    }
+  };
+  return {
+    label: target.label,
+    ping: () => guard(async () => void (await docker.ping())),
+    imageEnv: (image) => guard(async () => {
+      try {
+        return (await docker.getImage(image).inspect()).Config?.Env ?? [];
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+        throw error;
+      }
+    }),
+    pull: (image, onProgress) => guard(async () => {
+      const stream = await docker.pull(image);
+      await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve()), (event: { status?: string; progress?: string }) => {
+        if (event.status) onProgress(`${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+      }));
+    }),
+    create: (spec) => guard(async () => {
+      const container = await docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Cmd: [...spec.cmd],
+        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        Labels: { ...spec.labels },
+        WorkingDir: spec.workingDir,
+        HostConfig: {
+          Init: true,
+          Binds: [...spec.binds],
+          ShmSize: spec.shmSizeBytes,
+          IpcMode: spec.ipcHost ? 'host' : undefined,
+          DeviceRequests: spec.gpu === null ? [] : [{ Driver: 'nvidia', DeviceIDs: [spec.gpu], Capabilities: [['gpu', 'compute', 'utility']] }],
+        },
+      });
+      return container.id;
+    }),
+    putArchive: (id, directory, tar) => guard(async () => void (await docker.getContainer(id).putArchive(tar, { path: directory }))),
+    start: (id) => guard(async () => void (await docker.getContainer(id).start())),
+    list: (labelKey) => guard(async () => {
+      const found = await docker.listContainers({ all: true, filters: { label: [labelKey] } });
+      return found.map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), labels: c.Labels ?? {}, state: c.State, createdMs: c.Created * 1000 }));
+    }),
+    exec: (id, argv) => guard(async () => {
+      const exec = await docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const output = await demuxed(docker.modem, stream);
+      return { exitCode: (await exec.inspect()).ExitCode ?? null, ...output };
+    }),
+    execTerminal: (id, argv, columns, rows) => guard(async () => {
+      const exec = await docker.getContainer(id).exec({ Cmd: [...argv], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Env: ['TERM=xterm-256color'] });
+      const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+      await exec.resize({ w: columns, h: rows }).catch(() => undefined);
+      return {
+        stream: stream as Duplex,
+        resize: async (w, h) => void (await exec.resize({ w, h }).catch(() => undefined)),
+        exitCode: async () => (await exec.inspect()).ExitCode ?? null,
+      };
+    }),
+    remove: (id) => guard(async () => {
+      try {
+        await docker.getContainer(id).remove({ force: true });
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      }
+    }),
+  };
+}

@@ -1,0 +1,163 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { applyCosplay, type ApplyOutcome, type ApplyRequest } from '../../src/cosplay/apply';
+import { listSessions, stopSession, findOrphans, cleanUpOrphans, MPS_ROOT } from '../../src/cosplay/sessions';
+import { parseVerifyReport } from '../../src/cosplay/verifyReport';
+import { connectDocker, type DockerEngine } from '../../src/hosts/docker';
+import type { Runner } from '../../src/hosts/runner';
+import { startDockerd, stopDockerd, type Dockerd } from './dockerd';
+import { applyRequest, fakeHost, type FakeHost } from './fakeHost';
+
+function applied(outcome: ApplyOutcome): Extract<ApplyOutcome, { ok: true }> {
+  if (!outcome.ok) assert.fail(`apply failed at "${outcome.failedStep}": ${outcome.error.message}`);
+  return outcome;
+}
+
+/** Runner and Docker calls counted together; the `failAt`-th one fails as the real call would. */
+function failing(runner: Runner, docker: DockerEngine, failAt: number): { runner: Runner; docker: DockerEngine; calls: () => number } {
+  let calls = 0;
+  const next = () => ++calls === failAt;
+  const wrappedRunner: Runner = {
+    label: runner.label,
+    run: (argv, options) => (next() ? Promise.resolve({ exitCode: 3, stdout: '', stderr: `injected failure of ${argv.join(' ')}` }) : runner.run(argv, options)),
+  };
+  const wrappedDocker = Object.fromEntries(Object.entries(docker).map(([key, value]) => [key, typeof value !== 'function' ? value : (...args: unknown[]) => {
+    if (key !== 'remove' && key !== 'list' && next()) return Promise.reject(new Error(`injected failure of docker ${key}`));
+    return (value as (...a: unknown[]) => unknown)(...args);
+  }])) as unknown as DockerEngine;
+  return { runner: wrappedRunner, docker: wrappedDocker, calls: () => calls };
+}
+
+describe('cosplay sessions with a real Docker Engine', function () {
+  this.timeout(120_000);
+  let dockerd: Dockerd;
+  let docker: DockerEngine;
+  let host: FakeHost;
+
+  const removeAll = async () => {
+    for (const session of (await listSessions(docker)).sessions) await docker.remove(session.containerId);
+  };
+  before(async () => {
+    dockerd = startDockerd();
+    docker = connectDocker({ kind: 'local', label: 'test dockerd', socketPath: dockerd.socketPath });
+    await removeAll();
+  });
+  beforeEach(async () => { host = await fakeHost(); });
+  afterEach(removeAll);
+
+  it('apply → listed from its labels → verify runs in it → stop restores the host', async () => {
+    const original = host.state();
+    const request = await applyRequest({ target: 'rtx3090', gpu: 2, strategy: 'mps', image: dockerd.image });
+    const steps: string[] = [];
+    const { session } = applied(await applyCosplay({ ...request, onStep: (s) => steps.push(s) }, host.runner, docker));
+    assert.deepEqual(steps.filter((s) => !s.startsWith('pull')), ['read GPU 2', 'check Docker on fake-h100', ...request.plan.mutations.map((m) => m.description), 'create the container', 'copy the shim into the container', 'start the container']);
+    assert.notDeepEqual(host.state(), original, 'clocks and power changed while the session runs');
+    assert.ok(fs.existsSync(`${MPS_ROOT}/${session.name}/pipe/control`), 'the MPS daemon runs on its own pipe');
+
+    const { sessions } = await listSessions(docker);
+    const found = sessions.find((s) => s.name === session.name);
+    assert.ok(found?.running);
+    assert.equal(found.plan.target, 'rtx3090');
+    assert.equal(found.plan.clockLockMHz, 1965);
+    assert.deepEqual(found.restore.map((r) => r.description), [...request.plan.mutations].reverse().map((m) => m.description).concat('remove the MPS directories'));
+
+    const verify = parseVerifyReport((await docker.exec(found.containerId, ['python3', '/opt/gpudev/shim/verify.py', '--json'])).stdout);
+    assert.ok(verify.ok, verify.ok ? '' : verify.error);
+    assert.ok(verify.report.checks.length > 10);
+    assert.ok(verify.report.checks.some((c) => c.id === 'smi.table.name' && c.status === 'pass'), JSON.stringify(verify.report.checks.slice(0, 3)));
+
+    const stopped = await stopSession(found, host.runner, docker, false);
+    assert.deepEqual(stopped, { kept: [], failures: [] });
+    assert.deepEqual(host.state(), original);
+    assert.ok(!fs.existsSync(`${MPS_ROOT}/${session.name}`));
+    assert.equal((await listSessions(docker)).sessions.length, 0);
+  });
+
+  it('on a host without the NVIDIA container runtime the product path says so, and restores the host', async () => {
+    const original = host.state();
+    const request: ApplyRequest = { ...(await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image })), gpuRequest: true };
+    const outcome = await applyCosplay(request, host.runner, docker);
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.failedStep, 'start the container');
+    assert.match(outcome.error.message, /No NVIDIA container runtime on test dockerd/);
+    assert.match(outcome.error.hint ?? '', /install NVIDIA Container Toolkit/);
+    assert.ok(outcome.restored);
+    assert.deepEqual(host.state(), original);
+    assert.equal((await listSessions(docker)).sessions.length, 0);
+  });
+
+  for (const strategy of ['mps', 'mig'] as const) {
+    it(`a failure at every step of a ${strategy} apply leaves the host as it was`, async () => {
+      const request = await applyRequest({ target: 'rtx3090', gpu: 1, strategy, image: dockerd.image });
+      const counted = failing(host.runner, docker, 0);
+      applied(await applyCosplay({ ...request, sessionName: `${request.sessionName}-count` }, counted.runner, counted.docker));
+      const total = counted.calls();
+      for (const session of (await listSessions(docker)).sessions) await stopSession(session, host.runner, docker, false);
+      const original = host.state();
+      for (let k = 1; k <= total; k++) {
+        const injected = failing(host.runner, docker, k);
+        const outcome = await applyCosplay({ ...request, sessionName: `${request.sessionName}-k${k}` }, injected.runner, injected.docker);
+        assert.ok(!outcome.ok, `call ${k} of ${total} failed, yet apply succeeded`);
+        assert.ok(outcome.restored, `step "${outcome.failedStep}": ${outcome.undoFailures.join('; ')}`);
+        assert.deepEqual(host.state(), original, `after a failure at call ${k} ("${outcome.failedStep}")`);
+        assert.equal((await listSessions(docker)).sessions.length, 0, `a container was left after call ${k}`);
+        assert.ok(!fs.existsSync(`${MPS_ROOT}/${request.sessionName}-k${k}`));
+      }
+    });
+  }
+
+  it('refuses a second session with other clocks on the same GPU, naming the first', async () => {
+    const first = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 3, strategy: 'mps', image: dockerd.image }), host.runner, docker));
+    const during = host.state();
+    const outcome = await applyCosplay(await applyRequest({ target: 'l4', gpu: 3, strategy: 'mps', image: dockerd.image }), host.runner, docker);
+    assert.ok(!outcome.ok);
+    assert.match(outcome.error.message, new RegExp(`session "${first.session.name}" on this GPU already set clocks 1965 MHz / power 350 W`));
+    assert.deepEqual(host.state(), during);
+    assert.equal((await listSessions(docker)).sessions.length, 1);
+  });
+
+  it('a second session with the same settings shares the GPU; the last one out restores it', async () => {
+    const original = host.state();
+    const one = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image }), host.runner, docker));
+    const two = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image }), host.runner, docker));
+    const during = host.state();
+    assert.deepEqual((await stopSession(one.session, host.runner, docker, false)).kept, ['cap power at 350 W', 'lock graphics clocks at 1965 MHz']);
+    assert.deepEqual(host.state(), during);
+    assert.deepEqual(await stopSession(two.session, host.runner, docker, false), { kept: [], failures: [] });
+    assert.deepEqual(host.state(), original);
+  });
+
+  it('20 concurrent applies and stops on different GPUs lose nothing', async () => {
+    const hosts = [host, await fakeHost(1), await fakeHost(2)];
+    const originals = hosts.map((h) => h.state());
+    const slots = Array.from({ length: 20 }, (_, i) => ({ host: hosts[i % 3]!, gpu: Math.floor(i / 3) }));
+    const outcomes = await Promise.all(slots.map(async (slot) => applyCosplay(await applyRequest({ target: 'rtx3090', gpu: slot.gpu, strategy: 'mps', image: dockerd.image }), slot.host.runner, docker)));
+    const sessions = outcomes.map(applied).map((o) => o.session);
+    const listed = (await listSessions(docker)).sessions;
+    assert.equal(listed.length, 20);
+    assert.deepEqual(new Set(listed.map((s) => s.plan.gpuUuid)).size, 20, 'every session on its own GPU');
+    const stops = await Promise.all(sessions.map((session, i) => stopSession(session, slots[i]!.host.runner, docker, false)));
+    assert.deepEqual(stops.filter((s) => s.failures.length || s.kept.length), []);
+    hosts.forEach((h, i) => assert.deepEqual(h.state(), originals[i]));
+    assert.equal((await listSessions(docker)).sessions.length, 0);
+  });
+
+  it('after dockerd restarts the session is found from its labels, and Clean Up Orphans restores the host', async () => {
+    const original = host.state();
+    const { session } = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 5, strategy: 'mps', image: dockerd.image }), host.runner, docker));
+    stopDockerd();
+    startDockerd();
+    const found = (await listSessions(docker)).sessions.find((s) => s.name === session.name);
+    assert.ok(found, 'the session is still known');
+    assert.equal(found.plan.clockLockMHz, 1965);
+    assert.equal(found.running, false, 'the test engine runs without live-restore: its containers stop with it');
+    fs.mkdirSync(`${MPS_ROOT}/gpudev-gone-gpu7-0000/pipe`, { recursive: true });
+    const orphans = await findOrphans(docker, host.runner);
+    assert.deepEqual(orphans.sessions.map((s) => s.name), [session.name]);
+    assert.ok(orphans.mpsFolders.includes('gpudev-gone-gpu7-0000'));
+    assert.deepEqual(await cleanUpOrphans(orphans, host.runner, docker, false), []);
+    assert.deepEqual(host.state(), original);
+    assert.equal((await listSessions(docker)).sessions.length, 0);
+    assert.ok(!fs.existsSync(`${MPS_ROOT}/gpudev-gone-gpu7-0000`));
+  });
+});

@@ -1,0 +1,61 @@
+// A GPU host for the cosplay tests: this machine with the fake nvidia-smi (and MPS control) first on
+// PATH, its GPU settings kept in a folder of JSON files, and the test container profile.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { builtinCatalog } from '../../src/catalog/catalog';
+import type { ApplyRequest } from '../../src/cosplay/apply';
+import { newSessionName } from '../../src/cosplay/apply';
+import type { TestHostProfile } from '../../src/cosplay/hostProfile';
+import { shimArchive } from '../../src/cosplay/hostProfile';
+import { planCosplay, type Strategy } from '../../src/cosplay/planner';
+import { LocalRunner } from '../../src/hosts/runner';
+import { repoRoot } from '../unit/fixtures';
+
+export const SCENARIO = 'default-h100-x8-570.133.20';
+const fakeBin = path.join(repoRoot, 'test/fake-gpu/bin');
+
+export interface FakeHost {
+  readonly runner: LocalRunner;
+  readonly stateDir: string;
+  /** Every GPU's settings as the fake keeps them. */
+  state(): Record<string, unknown>;
+}
+
+export async function fakeHost(id = 0): Promise<FakeHost> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-gpu-'));
+  const runner = new LocalRunner({
+    ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir, GPUDEV_FAKE_GPU_HOST: String(id),
+  });
+  await runner.run(['nvidia-smi', '--query-gpu=power.limit', '--format=csv']); // writes every GPU's initial state
+  const state = () => Object.fromEntries(fs.readdirSync(stateDir).sort().map((f) => [f, JSON.parse(fs.readFileSync(path.join(stateDir, f), 'utf8'))]));
+  return { runner, stateDir, state };
+}
+
+/** The host's /usr inside the local image, the fake nvidia-smi and fake torch on the container's paths. */
+export function testProfile(image: string): TestHostProfile {
+  return {
+    image,
+    gpuRequest: false,
+    binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`],
+    env: { PATH: fakeBin, PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: SCENARIO },
+  };
+}
+
+let shim: Buffer | undefined;
+
+function entry(key: string) {
+  const found = builtinCatalog().lookup(key);
+  if (!found.ok) throw new Error(found.error.message);
+  return found.entry;
+}
+
+export async function applyRequest(options: { target: string; gpu: number; strategy?: Strategy; image: string; hostLabel?: string }): Promise<ApplyRequest> {
+  const planned = planCosplay({ target: entry(options.target), host: entry('h100-sxm'), hostGpuCount: 8, strategy: options.strategy });
+  if (!planned.ok) throw new Error(planned.error.message);
+  const profile = testProfile(options.image);
+  return {
+    plan: planned.plan, gpuIndex: options.gpu, hostLabel: options.hostLabel ?? 'fake-h100', sessionName: newSessionName(options.target, options.gpu),
+    image: profile.image, sudo: false, shimTar: (shim ??= await shimArchive(repoRoot)), gpuRequest: false, extraBinds: profile.binds, extraEnv: profile.env,
+  };
+}
