@@ -69,6 +69,21 @@ export type DockerTarget =
   | { readonly kind: 'local'; readonly label: string; readonly socketPath: string }
   | { readonly kind: 'ssh'; readonly label: string; readonly socketPath: string; readonly connect: (socketPath: string) => Promise<Duplex> };
 
+/** The engine of an SSH host, reached through its socket over the host's one SSH connection. */
+export function sshDockerTarget(runner: { label: string; forwardToSocket(path: string): Promise<Duplex | { failure?: GpuDevError }> }, socketPath = '/var/run/docker.sock'): DockerTarget {
+  return {
+    kind: 'ssh', label: runner.label, socketPath,
+    connect: async (path) => {
+      const stream = await runner.forwardToSocket(path);
+      if ('pipe' in stream) return stream;
+      throw new DockerFailure({
+        message: `Docker on ${runner.label} cannot be reached at ${path} over SSH (${stream.failure?.message ?? 'refused'})`,
+        hint: 'start Docker there (or set its socket in gpuDev.hosts "dockerSocket"); its sshd must allow AllowStreamLocalForwarding',
+      });
+    },
+  };
+}
+
 /** The local socket: DOCKER_HOST when it names a unix socket, else Docker's default. */
 export function localDockerSocket(env: NodeJS.ProcessEnv = process.env): string {
   const host = env.DOCKER_HOST;

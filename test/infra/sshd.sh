@@ -42,7 +42,7 @@ PidFile $DIR/sshd.pid
 UsePAM no
 LogLevel $LOG_LEVEL
 MaxStartups 100
-AcceptEnv GPUDEV_FAKE_SMI_SCENARIO
+AcceptEnv GPUDEV_FAKE_SMI_SCENARIO GPUDEV_FAKE_GPU_STATE GPUDEV_FAKE_GPU_HOST
 SetEnv PATH=$FAKE_BIN:/usr/local/bin:/usr/bin:/bin GPUDEV_FAKE_SMI_SCENARIO_FILE=$DIR/scenario
 CONFIG
 [ -f "$DIR/scenario" ] || echo default-h100-x8-570.133.20 > "$DIR/scenario"

@@ -3,10 +3,12 @@ import * as fs from 'node:fs';
 import { applyCosplay, type ApplyOutcome, type ApplyRequest } from '../../src/cosplay/apply';
 import { listSessions, stopSession, findOrphans, cleanUpOrphans, MPS_ROOT } from '../../src/cosplay/sessions';
 import { parseVerifyReport } from '../../src/cosplay/verifyReport';
-import { connectDocker, type DockerEngine } from '../../src/hosts/docker';
+import { connectDocker, DockerFailure, sshDockerTarget, type DockerEngine } from '../../src/hosts/docker';
 import type { Runner } from '../../src/hosts/runner';
+import { SshRunner } from '../../src/hosts/sshRunner';
 import { startDockerd, stopDockerd, type Dockerd } from './dockerd';
-import { applyRequest, fakeHost, type FakeHost } from './fakeHost';
+import { applyRequest, fakeHost, SCENARIO, type FakeHost } from './fakeHost';
+import { startSshd, type Sshd } from './sshd';
 
 function applied(outcome: ApplyOutcome): Extract<ApplyOutcome, { ok: true }> {
   if (!outcome.ok) assert.fail(`apply failed at "${outcome.failedStep}": ${outcome.error.message}`);
@@ -159,5 +161,44 @@ describe('cosplay sessions with a real Docker Engine', function () {
     assert.deepEqual(host.state(), original);
     assert.equal((await listSessions(docker)).sessions.length, 0);
     assert.ok(!fs.existsSync(`${MPS_ROOT}/gpudev-gone-gpu7-0000`));
+  });
+});
+
+describe('cosplay sessions on an SSH host (Docker through the same SSH connection)', function () {
+  this.timeout(60_000);
+  let sshd: Sshd;
+  let dockerd: Dockerd;
+  const runners: SshRunner[] = [];
+  before(() => {
+    sshd = startSshd();
+    dockerd = startDockerd();
+  });
+  after(() => runners.forEach((r) => r.close()));
+
+  it('applies, verifies and stops over one SSH connection, the host restored', async () => {
+    const local = await fakeHost(7);
+    const original = local.state();
+    const logins = () => (fs.readFileSync(`${sshd.dir}/log`, 'utf8').match(/Accepted publickey/g) ?? []).length;
+    const loginsBefore = logins();
+    const runner = new SshRunner({
+      label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
+      knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`],
+      env: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: local.stateDir, GPUDEV_FAKE_GPU_HOST: '7' },
+    });
+    runners.push(runner);
+    const docker = connectDocker(sshDockerTarget(runner, dockerd.socketPath));
+    const { session } = applied(await applyCosplay(await applyRequest({ target: 'l4', gpu: 6, strategy: 'mps', image: dockerd.image, hostLabel: 'lab' }), runner, docker));
+    const verify = parseVerifyReport((await docker.exec(session.containerId, ['python3', '/opt/gpudev/shim/verify.py', '--json'])).stdout);
+    assert.ok(verify.ok && verify.report.checks.some((c) => c.id === 'smi.list.name' && c.status === 'pass'));
+    assert.deepEqual(await stopSession(session, runner, docker, false), { kept: [], failures: [] });
+    assert.deepEqual(local.state(), original);
+    assert.equal(logins() - loginsBefore, 1, 'host commands and Docker share one SSH connection');
+  });
+
+  it('a missing engine on the SSH host is explained', async () => {
+    const runner = new SshRunner({ label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    runners.push(runner);
+    const docker = connectDocker(sshDockerTarget(runner, '/tmp/gpudev-no-such-docker.sock'));
+    await assert.rejects(docker.ping(), (error: DockerFailure) => /Docker on lab cannot be reached at \/tmp\/gpudev-no-such-docker.sock over SSH/.test(error.failure.message) && /AllowStreamLocalForwarding/.test(error.failure.hint ?? ''));
   });
 });
