@@ -19,6 +19,8 @@ const webviews = existsSync('webviews')
 
 // ssh2 is its own bundle (dist/ssh2.js) that the extension requires on first SSH use: activation never loads it.
 const lazySsh2 = { name: 'lazy-ssh2', setup: (build) => build.onResolve({ filter: /^ssh2$/ }, () => ({ path: './ssh2.js', external: true })) };
+// dockerode likewise (dist/dockerode.js), required on the first cosplay session; its own ssh2 is ours.
+const lazyDockerode = { name: 'lazy-dockerode', setup: (build) => build.onResolve({ filter: /^dockerode$/ }, () => ({ path: './dockerode.js', external: true })) };
 
 const testEntries = [
   ...['test/unit', 'test/integration'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => `${dir}/${f}`)),
@@ -30,8 +32,9 @@ const testEntries = [
 const builds = tests
   ? [{ ...common, ...node, entryPoints: testEntries, outdir: 'out', outbase: '.', external: ['mocha', '*.node'], define: { GPUDEV_VERSION: '"test"' } }]
   : [
-    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './cosplay.js', '*.node'], plugins: [lazySsh2] },
+    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './cosplay.js', '*.node'], plugins: [lazySsh2, lazyDockerode] },
     { ...common, ...node, entryPoints: [createRequire(import.meta.url).resolve('ssh2')], outfile: 'dist/ssh2.js' },
+    { ...common, ...node, entryPoints: [createRequire(import.meta.url).resolve('dockerode')], outfile: 'dist/dockerode.js', plugins: [lazySsh2] },
     { ...common, ...node, entryPoints: ['src/cosplay/index.ts'], outfile: 'dist/cosplay.js' },
     { ...common, ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, define: { GPUDEV_VERSION: JSON.stringify(version) } },
     ...webviews.map((name) => ({ ...common, entryPoints: [`webviews/${name}/main.ts`], outfile: `dist/webviews/${name}.js`, platform: 'browser', format: 'iife', target: 'es2022' })),

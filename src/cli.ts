@@ -4,6 +4,7 @@ import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
 import { formatPlan } from './cosplay/planText';
+import { COSPLAY_USAGE, cosplayCommand } from './cosplayCli';
 import { summarizeGpu } from './hosts/gpu';
 import { probeGpus } from './hosts/gpuProbe';
 import { LocalRunner } from './hosts/runner';
@@ -17,6 +18,7 @@ Usage:
   gpudev catalog [--json]   the GPUs it knows: targets and MIG hosts, dense datasheet rates
   gpudev plan <target> --host <gpu> [--num N] [--strategy mig|mps|memory] [--json]
                             plan a cosplay of <target> on a host GPU model; changes nothing
+${COSPLAY_USAGE}
   gpudev --version
   gpudev help
 `;
@@ -99,6 +101,7 @@ function plan(args: string[], io: Io): number {
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'plan') return plan(rest, io);
+  if (command === 'cosplay') return cosplayCommand(rest, io);
   const unknownFlag = rest.find((arg) => arg !== '--json');
   if (command === '--version' || command === '-V') {
     io.out(`${GPUDEV_VERSION}\n`);

@@ -4,6 +4,9 @@ import { streamGpus } from './hosts/gpuStream';
 import { LocalRunner } from './hosts/runner';
 import { GpuMonitor } from './monitor/gpuMonitor';
 import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
+import { CosplaySessions } from './ui/cosplaySessions';
+import { SessionCommands, type SessionArgument } from './ui/sessionCommands';
+import { VerifyTests } from './ui/verifyTests';
 import { SampleHistory } from './monitor/history';
 import { GpuDetailsPanels } from './ui/gpuDetails';
 import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
@@ -18,23 +21,32 @@ export function activate(context: vscode.ExtensionContext): void {
   const runner = new LocalRunner();
   let settings = readMonitorSettings();
   // Processes are only shown in the tree: the gauge alone does not pay for their query.
-  const wantsProcesses = () => gpuView.visible;
+  const wantsProcesses = (): boolean => gpuView.visible;
   const monitor = new GpuMonitor((fresh) => probeGpus(runner, { processes: wantsProcesses(), fresh }), settings.intervalMs, log, {
     startStream: (intervalMs, expected, handlers) => streamGpus(runner, intervalMs, expected, handlers),
     wantsProcesses,
   });
-  const remote = new RemoteHosts(log, runner, () => settings.intervalMs, wantsProcesses);
+  const remote: RemoteHosts = new RemoteHosts(log, runner, () => settings.intervalMs, wantsProcesses);
   const hostList: HostList = {
     hosts: () => [{ name: runner.label, monitor }, ...remote.list()],
     notices: () => remote.notices,
     onDidChange: remote.onDidChange,
   };
-  const tree = new GpuTreeProvider(hostList, () => settings);
+  const sessions = new CosplaySessions({
+    local: runner,
+    remoteRunner: (name) => remote.runnerOf(name),
+    remoteEntry: (name) => remote.entryOf(name),
+    hostNames: () => hostList.hosts().map((h) => h.name),
+  }, log);
+  const tree = new GpuTreeProvider(hostList, () => settings, sessions);
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
-  const gauge = new VramGauge(hostList, settings, context.workspaceState);
+  const gauge = new VramGauge(hostList, settings, context.workspaceState, sessions);
   const history = new SampleHistory();
-  const details = new GpuDetailsPanels(context.extensionUri, hostList, history, (name) => (name === runner.label ? runner : remote.runnerOf(name)), log);
-  const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, monitor, runner, log };
+  const details = new GpuDetailsPanels(context.extensionUri, hostList, history, (name) => runnerOf(name), log);
+  const runnerOf = (name: string) => (name === runner.label ? runner : remote.runnerOf(name));
+  const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, sessions, log, hosts: () => hostList.hosts(), runnerOf };
+  const verifyTests = new VerifyTests(sessions, log);
+  const sessionCommands = new SessionCommands(sessions, context.extensionUri, log);
   /** Every monitor follows the settings, the window's focus and who is looking (the view: every host; the gauge: its own). */
   const syncMonitors = () => {
     for (const { name, monitor: m } of hostList.hosts()) {
@@ -45,13 +57,13 @@ export function activate(context: vscode.ExtensionContext): void {
   };
 
   context.subscriptions.push(
-    log, gpuView, gauge, tree, remote, details, { dispose: () => monitor.dispose() },
+    log, gpuView, gauge, tree, remote, details, sessions, verifyTests, { dispose: () => monitor.dispose() },
     onAnySample(hostList, (result) => history.record(result)),
     remote.onDidChange(() => history.keepHosts(hostList.hosts().map((h) => h.name))),
     vscode.commands.registerCommand('gpuDev.refresh', () =>
       vscode.window.withProgress({ location: { viewId: 'gpuDev.gpus' } }, async () => {
         log.info('refresh requested');
-        await Promise.all(hostList.hosts().map(({ monitor: m }) => m.refresh()));
+        await Promise.all([...hostList.hosts().map(({ monitor: m }) => m.refresh()), sessions.refresh()]);
       })),
     vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => details.show(node)),
     vscode.commands.registerCommand('gpuDev.addSshHost', addSshHost),
@@ -64,9 +76,22 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gpuDev.showInStatusBar', (node?: GpuTreeNode) => gauge.choose(node)),
     vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node)),
     vscode.commands.registerCommand('gpuDev.cosplayAsRtx3090', () => cosplayAs(cosplayContext, 'rtx3090')),
+    vscode.commands.registerCommand('gpuDev.applyCosplay', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node, true)),
+    vscode.commands.registerCommand('gpuDev.openSessionTerminal', (session?: SessionArgument) => sessionCommands.openTerminal(session)),
+    vscode.commands.registerCommand('gpuDev.attachToSession', (session?: SessionArgument) => sessionCommands.attach(session)),
+    vscode.commands.registerCommand('gpuDev.verifySession', async (session?: SessionArgument) => {
+      const name = typeof session === 'string' ? session : session?.session.name ?? (await sessions.pick());
+      if (name) await verifyTests.verify(name);
+    }),
+    vscode.commands.registerCommand('gpuDev.benchmarkSession', (session?: SessionArgument) => sessionCommands.benchmark(session)),
+    vscode.commands.registerCommand('gpuDev.stopSession', (session?: SessionArgument) => sessionCommands.stop(session)),
+    vscode.commands.registerCommand('gpuDev.cleanUpOrphans', () => sessionCommands.cleanUpOrphans()),
+    vscode.commands.registerCommand('gpuDev.openFidelityReport', () => sessionCommands.openReport()),
+    remote.onDidChange(() => void sessions.refresh()),
     gpuView.onDidChangeVisibility(({ visible }) => {
       syncMonitors();
       if (visible) void monitor.refreshAfterCurrent(); // fresh, with processes, the moment the view opens
+      if (visible) void sessions.refresh();
     }),
     vscode.window.onDidChangeWindowState(syncMonitors),
     vscode.workspace.onDidChangeConfiguration((event) => {
@@ -78,6 +103,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   remote.reload();
+  void sessions.refresh();
   log.debug(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 

@@ -15,17 +15,21 @@ export const PlanViewSchema = z.strictObject({
   warnings: list(text, 50),
   alternatives: list(text, 10),
   commandLine: text,
+  apply: z.strictObject({ enabled: z.boolean(), note: text }),
 });
 
 /** Extension → plan webview. */
 export const ToPlanWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('plan'), view: PlanViewSchema }),
+  /** An apply started from the panel ended (the button works again). */
+  z.strictObject({ type: z.literal('applied'), ok: z.boolean() }),
 ]);
 
 /** Plan webview → extension. */
 export const FromPlanWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
   z.strictObject({ type: z.literal('copyCommandLine') }),
+  z.strictObject({ type: z.literal('apply') }),
 ]);
 
 export type ToPlanWebview = z.infer<typeof ToPlanWebviewSchema>;
@@ -55,3 +59,32 @@ export const FromDetailsWebviewSchema = z.discriminatedUnion('type', [
 
 export type ToDetailsWebview = z.infer<typeof ToDetailsWebviewSchema>;
 export type FromDetailsWebview = z.infer<typeof FromDetailsWebviewSchema>;
+
+const ratio = z.nullable(z.number());
+export const FidelityViewSchema = z.strictObject({
+  title: text,
+  subtitle: text,
+  savedAs: z.nullable(text),
+  rows: list(z.strictObject({
+    label: text, unit: text, target: measure, predicted: measure, measured: measure,
+    /** measured / target and predicted / target */
+    ratio, predictedRatio: ratio, note: text, level: z.enum(['match', 'off', 'none']),
+  }), 20),
+  /** Earlier reports of the same target on the same host, oldest first: measured / target per row label. */
+  history: list(z.strictObject({ at: text, ratios: z.record(z.string(), ratio) }), 200),
+});
+export type FidelityView = z.infer<typeof FidelityViewSchema>;
+
+/** Extension → fidelity report webview. */
+export const ToFidelityWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('report'), view: FidelityViewSchema }),
+]);
+
+/** Fidelity report webview → extension. */
+export const FromFidelityWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ type: z.literal('openReportFile') }),
+]);
+
+export type ToFidelityWebview = z.infer<typeof ToFidelityWebviewSchema>;
+export type FromFidelityWebview = z.infer<typeof FromFidelityWebviewSchema>;

@@ -13,9 +13,13 @@ export interface PlanView {
   readonly warnings: readonly string[];
   readonly alternatives: readonly string[];
   readonly commandLine: string;
+  /** Whether the plan's Apply button works, and a sentence under it. */
+  readonly apply: { readonly enabled: boolean; readonly note: string };
 }
 
-export function planView(plan: CosplayPlan, args: PlanArgs): PlanView {
+const MODEL_ONLY = { enabled: false, note: 'A plan for a host model: pick a real GPU (from the GPUs view or "Cosplay as…") to apply it.' };
+
+export function planView(plan: CosplayPlan, args: PlanArgs, apply: PlanView['apply'] = MODEL_ONLY): PlanView {
   return {
     title: `${plan.target.name}${plan.gpuCount > 1 ? ` ×${plan.gpuCount}` : ''} on ${plan.host.name}`,
     summary: strategySummary(plan),
@@ -33,5 +37,6 @@ export function planView(plan: CosplayPlan, args: PlanArgs): PlanView {
     warnings: [...plan.warnings],
     alternatives: plan.alternatives.map((a) => `${a.strategy}: FP32 ${a.delivered.throughput.fp32!.toFixed(1)} TFLOPS${fp32Remark(plan, a)}`),
     commandLine: planCommandLine(args),
+    apply,
   };
 }

@@ -222,7 +222,7 @@ export function clashingSession(settings: GpuWideSettings, sessions: readonly Li
 
 export function clashError(session: LiveSession): GpuDevError {
   return {
-    message: `session "${session.name}" on this GPU already set clocks ${session.clockLockMHz ?? 'unlocked'} MHz / power ${session.powerCapW ?? 'default'} W`,
+    message: `session "${session.name}" on this GPU already set clocks ${session.clockLockMHz === null ? 'unlocked' : `${session.clockLockMHz} MHz`} / power ${session.powerCapW === null ? 'default' : `${session.powerCapW} W`}`,
     hint: 'these are shared by every session on the GPU: stop that session or pick another GPU',
   };
 }

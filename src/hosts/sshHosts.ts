@@ -13,6 +13,8 @@ export const HostEntrySchema = z.strictObject({
   name: z.string().check(z.minLength(1), z.maxLength(100)),
   ssh: z.string().check(z.minLength(1), z.maxLength(300)),
   sudo: z.optional(z.boolean()),
+  /** The Docker Engine's socket on that host, for cosplay sessions. */
+  dockerSocket: z.optional(z.string().check(z.regex(/^\/[^\0\n]*$/), z.maxLength(300))),
 });
 export type HostEntry = z.infer<typeof HostEntrySchema>;
 
@@ -23,7 +25,7 @@ export function parseHostEntries(value: unknown): { hosts: HostEntry[]; problems
   const problems: string[] = [];
   value.forEach((item, i) => {
     const parsed = HostEntrySchema.safeParse(item);
-    if (!parsed.success) problems.push(`gpuDev.hosts[${i}] is not { name, ssh, sudo? }: ${JSON.stringify(item)?.slice(0, 120)}`);
+    if (!parsed.success) problems.push(`gpuDev.hosts[${i}] is not { name, ssh, sudo?, dockerSocket? }: ${JSON.stringify(item)?.slice(0, 120)}`);
     else if (parsed.data.name === LOCAL_HOST) problems.push(`gpuDev.hosts[${i}]: "${LOCAL_HOST}" names the local machine; choose another name`);
     else if (hosts.some((h) => h.name === parsed.data.name)) problems.push(`gpuDev.hosts[${i}]: the name "${parsed.data.name}" is used twice`);
     else hosts.push(parsed.data);

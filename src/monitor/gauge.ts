@@ -47,10 +47,18 @@ export function gaugeTarget(hosts: ReadonlyArray<{ readonly name: string; readon
   return firstRemote && { host: firstRemote.name, pinned: false };
 }
 
+/** A cosplay session's memory budget on a GPU: the target's VRAM, which the gauge then measures against. */
+export interface VramBudget {
+  readonly target: string;
+  readonly vramMiB: number;
+}
+
 /** The VRAM gauge for a probe, or null when it must be hidden (no GPU, no answer yet). */
-export function gaugeView(result: ProbeResult | undefined, thresholds: GaugeThresholds, key?: string): GaugeView | null {
+export function gaugeView(result: ProbeResult | undefined, thresholds: GaugeThresholds, key?: string, budgetOf?: (gpu: GpuSample) => VramBudget | undefined): GaugeView | null {
   if (result?.kind !== 'gpus' || result.gpus.length === 0) return null;
-  const gpu: GpuSample = result.gpus.find((g) => gpuKey(g) === key) ?? result.gpus[0]!;
+  const picked: GpuSample = result.gpus.find((g) => gpuKey(g) === key) ?? result.gpus[0]!;
+  const budget = budgetOf?.(picked);
+  const gpu = budget ? { ...picked, memoryTotalMiB: budget.vramMiB } : picked;
   const used = formatGiB(gpu.memoryUsedMiB);
   const total = formatGiB(gpu.memoryTotalMiB);
   const rows = result.gpus.map((g) => {
@@ -59,10 +67,12 @@ export function gaugeView(result: ProbeResult | undefined, thresholds: GaugeThre
     return `| ${g.index} | ${escapeMarkdown(g.name)} | ${formatGiB(g.memoryUsedMiB)}/${formatGiB(g.memoryTotalMiB)} GiB${percent === null ? '' : ` (${percent.toFixed(0)}%)`} | ${escapeMarkdown(fields.get('Utilization')!)} |`;
   });
   const where = result.host === LOCAL_HOST ? '' : ` on ${result.host}`;
+  const suffix = [budget?.target, where && result.host].filter(Boolean).join(' · ');
+  const cosplay = budget ? [`Cosplaying **${escapeMarkdown(budget.target)}**: used against its ${total} GiB, not the host's ${formatGiB(picked.memoryTotalMiB)} GiB`, ''] : [];
   return {
-    text: `$(chip) ${used}/${total} GiB${where ? ` · ${result.host}` : ''}`,
+    text: `$(chip) ${used}/${total} GiB${suffix ? ` · ${suffix}` : ''}`,
     level: gaugeLevel(memoryPercent(gpu), thresholds),
-    tooltip: [`**${escapeMarkdown(result.host)}**: GPU ${gpu.index} shown`, '', '| GPU | Name | Memory | Util |', '|---|---|---|---|', ...rows, '', 'Click to choose the GPU shown here.'].join('\n'),
-    accessibleLabel: `GPU ${gpu.index}${where} memory: ${used} of ${total} GiB used`,
+    tooltip: [`**${escapeMarkdown(result.host)}**: GPU ${gpu.index} shown`, '', ...cosplay, '| GPU | Name | Memory | Util |', '|---|---|---|---|', ...rows, '', 'Click to choose the GPU shown here.'].join('\n'),
+    accessibleLabel: `GPU ${gpu.index}${where} memory: ${used} of ${total} GiB used${budget ? ` (the ${budget.target} budget)` : ''}`,
   };
 }

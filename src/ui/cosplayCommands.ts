@@ -5,7 +5,9 @@ import { shortGpuName, type GpuSample } from '../hosts/gpu';
 import type { Runner } from '../hosts/runner';
 import type { GpuMonitor } from '../monitor/gpuMonitor';
 import type { GpuTreeNode } from './gpuTree';
+import { applyPlan, type ApplyContext } from './applyCosplay';
 import { PlanPanel } from './planPanel';
+import { liveSessionOf } from '../cosplay/session';
 
 let loaded: typeof Cosplay | undefined;
 /** dist/cosplay.js, next to dist/extension.js, required on first use. */
@@ -16,7 +18,8 @@ function cosplay(): typeof Cosplay {
 }
 
 type GpuEntry = Cosplay.GpuEntry;
-type HostChoice = { entry: GpuEntry; local?: { gpu: GpuSample; count: number } };
+/** The catalog model to plan for, and the real GPU when there is one (a plan for a model alone cannot be applied). */
+type HostChoice = { entry: GpuEntry; on?: { host: string; gpu: GpuSample; count: number } };
 
 function entryItem(entry: GpuEntry): vscode.QuickPickItem & { entry: GpuEntry } {
   const tensor = entry.bf16Fp32Acc ?? entry.fp16Fp32Acc;
@@ -63,29 +66,29 @@ async function pickHostModel(): Promise<GpuEntry | undefined> {
   return picked?.entry;
 }
 
-function localChoice(gpu: GpuSample, count: number): HostChoice | string {
+function gpuChoice(host: string, gpu: GpuSample, count: number): HostChoice | string {
   const entry = cosplay().builtinCatalog().byNvmlName(gpu.name);
-  return entry ? { entry, local: { gpu, count } } : `GPU ${gpu.index} (${gpu.name}) is not in the catalog yet: plan for a host model instead`;
+  return entry ? { entry, on: { host, gpu, count } } : `GPU ${gpu.index} (${gpu.name}) is not in the catalog yet: plan for a host model instead`;
 }
 
-async function pickHost(monitor: GpuMonitor): Promise<HostChoice | undefined> {
-  const snapshot = monitor.snapshot ?? (await monitor.refresh());
-  const gpus = snapshot.kind === 'gpus' ? snapshot.gpus : [];
-  const items: Array<vscode.QuickPickItem & { gpu?: GpuSample }> = [
-    ...gpus.map((gpu) => ({ label: `$(chip) GPU ${gpu.index}: ${gpu.name}`, description: 'this machine', gpu })),
-    { label: '$(list-tree) Plan for a host model…', description: 'any GPU in the catalog; nothing is changed' },
+const gpusOf = (monitor: GpuMonitor) => (monitor.lastGood?.gpus ?? []);
+
+async function pickHost(context: CosplayContext, applying: boolean): Promise<HostChoice | undefined> {
+  const hosts = context.hosts();
+  if (!hosts[0]?.monitor.snapshot) await hosts[0]?.monitor.refresh();
+  const items: Array<vscode.QuickPickItem & { host?: string; gpu?: GpuSample; count?: number }> = [
+    ...hosts.flatMap(({ name, monitor }) => gpusOf(monitor).map((gpu, _, all) => ({ label: `$(chip) GPU ${gpu.index}: ${gpu.name}`, description: name, host: name, gpu, count: all.length }))),
+    ...(applying ? [] : [{ label: '$(list-tree) Plan for a host model…', description: 'any GPU in the catalog; nothing is changed' }]),
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: 'Cosplay on which host?', placeHolder: gpus.length ? 'A GPU of this machine, or a host model to plan for' : 'No GPU here: plan for a host model' });
+  if (applying && items.length === 0) return void vscode.window.showErrorMessage('No GPU to apply a cosplay on: the GPUs view shows none on this machine or on your SSH hosts.');
+  const picked = await vscode.window.showQuickPick(items, { title: applying ? 'Apply the cosplay on which GPU?' : 'Cosplay on which host?', placeHolder: items.length > 1 ? 'A GPU of this machine or an SSH host, or a host model to plan for' : 'No GPU here: plan for a host model' });
   if (!picked) return undefined;
   if (!picked.gpu) {
     const entry = await pickHostModel();
     return entry && { entry };
   }
-  const choice = localChoice(picked.gpu, gpus.length);
-  if (typeof choice === 'string') {
-    void vscode.window.showWarningMessage(choice);
-    return undefined;
-  }
+  const choice = gpuChoice(picked.host!, picked.gpu, picked.count!);
+  if (typeof choice === 'string') return void vscode.window.showWarningMessage(choice);
   return choice;
 }
 
@@ -96,33 +99,42 @@ async function migState(runner: Runner, gpu: GpuSample) {
   return { enabled: true, instances: instances.filter((instance) => instance.gpu === gpu.index) };
 }
 
-export interface CosplayContext {
-  readonly extensionUri: vscode.Uri;
-  readonly monitor: GpuMonitor;
-  readonly runner: Runner;
-  readonly log: vscode.LogOutputChannel;
+export interface CosplayContext extends ApplyContext {
+  /** Every host of the GPUs view with its monitor, this machine first. */
+  hosts(): ReadonlyArray<{ readonly name: string; readonly monitor: GpuMonitor }>;
+  runnerOf(host: string): Runner | undefined;
 }
 
-/** "Cosplay as…": target, host, then the plan in its panel. Changes nothing on the host. */
-export async function cosplayAs(context: CosplayContext, targetKey?: string, node?: GpuTreeNode): Promise<void> {
+/**
+ * "Cosplay as…": target, host, then the plan in its panel (nothing changes until its Apply); with
+ * `apply`, straight to applying it ("Apply Cosplay…").
+ */
+export async function cosplayAs(context: CosplayContext, targetKey?: string, node?: GpuTreeNode, apply = false): Promise<void> {
   const catalog = cosplay().builtinCatalog();
   const found = targetKey ? catalog.lookup(targetKey) : undefined;
   const target = found?.ok ? found.entry : await pickTarget();
   if (!target) return;
   let host: HostChoice | undefined;
   if (node?.kind === 'gpu') {
-    const snapshot = context.monitor.snapshot;
-    const choice = localChoice(node.gpu, snapshot?.kind === 'gpus' ? snapshot.gpus.length : 1);
+    const monitor = context.hosts().find((h) => h.name === node.host)?.monitor;
+    const choice = gpuChoice(node.host, node.gpu, monitor ? gpusOf(monitor).length : 1);
     if (typeof choice === 'string') return void vscode.window.showWarningMessage(choice);
     host = choice;
-  } else host = await pickHost(context.monitor);
+  } else host = await pickHost(context, apply);
   if (!host) return;
-  const hostMig = host.local ? await migState(context.runner, host.local.gpu) : undefined;
-  const result = cosplay().planCosplay({ target, host: host.entry, hostGpuCount: host.local?.count, hostMig });
+  const on = host.on;
+  const runner = on && context.runnerOf(on.host);
+  const hostMig = on && runner ? await migState(runner, on.gpu) : undefined;
+  const liveSessions = on ? context.sessions.on(on.host, on.gpu).filter((s) => s.running).map(liveSessionOf) : undefined;
+  const result = cosplay().planCosplay({ target, host: host.entry, hostGpuCount: on?.count, hostMig, liveSessions });
   if (!result.ok) {
     context.log.info(`plan refused: ${describeError(result.error)}`);
     return void vscode.window.showErrorMessage(describeError(result.error));
   }
   context.log.info(`planned ${target.key} on ${host.entry.key}: ${result.plan.chosen.strategy}`);
-  PlanPanel.show(context.extensionUri, cosplay().planView(result.plan, { target: target.key, host: host.entry.key }), context.log);
+  const plan = result.plan;
+  if (apply && on) return void (await applyPlan(context, plan, on));
+  const applicable = on && { enabled: true, note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes above, then a container with the shim.` };
+  const view = cosplay().planView(plan, { target: target.key, host: host.entry.key }, applicable);
+  PlanPanel.show(context.extensionUri, view, context.log, on ? () => applyPlan(context, plan, on) : undefined);
 }

@@ -4,6 +4,7 @@ import { describeGpu, formatGiB, memoryPercent, shortGpuName, summarizeGpu, type
 import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
+import type { Session } from '../cosplay/session';
 import { onAnySample, type HostList } from './hostList';
 import { hostStatus } from '../monitor/hostStatus';
 
@@ -11,6 +12,7 @@ export type GpuTreeNode =
   | { readonly kind: 'host'; readonly name: string; readonly result: ProbeResult | undefined; readonly description: string | undefined }
   | { readonly kind: 'gpu'; readonly host: string; readonly gpu: GpuSample }
   | { readonly kind: 'process'; readonly host: string; readonly gpu: number; readonly process: GpuProcess }
+  | { readonly kind: 'session'; readonly host: string; readonly gpu: number; readonly session: Session; readonly verified: string | undefined }
   | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean; readonly command?: vscode.Command };
 
 
@@ -23,6 +25,18 @@ function gpuTooltip(host: string, gpu: GpuSample): vscode.MarkdownString {
   return markdown;
 }
 
+/** The cosplay sessions the tree shows under each GPU. */
+export interface SessionSource {
+  on(host: string, gpu: GpuSample): readonly Session[];
+  verifySummary(session: string): string | undefined;
+  readonly onDidChange: vscode.Event<void>;
+}
+
+function age(createdMs: number, now: number): string {
+  const minutes = Math.max(0, Math.round((now - createdMs) / 60_000));
+  return minutes < 60 ? `${minutes} min` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${Math.floor(minutes / 1440)} days`;
+}
+
 /** Each host → one item per GPU, or one honest item saying why there is none. */
 export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -30,8 +44,8 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
   private lastRendered = '';
   private readonly subscriptions: vscode.Disposable[];
 
-  constructor(private readonly hosts: HostList, private readonly thresholds: () => GaugeThresholds) {
-    this.subscriptions = [onAnySample(hosts, () => this.render()), hosts.onDidChange(() => this.render(true))];
+  constructor(private readonly hosts: HostList, private readonly thresholds: () => GaugeThresholds, private readonly sessions: SessionSource) {
+    this.subscriptions = [onAnySample(hosts, () => this.render()), hosts.onDidChange(() => this.render(true)), sessions.onDidChange(() => this.render(true))];
     this.render(true);
   }
 
@@ -64,7 +78,10 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
 
   getChildren(node?: GpuTreeNode): GpuTreeNode[] {
     if (!node) return this.rootNodes();
-    if (node.kind === 'gpu') return (node.gpu.processes ?? []).map((process) => ({ kind: 'process', host: node.host, gpu: node.gpu.index, process }));
+    if (node.kind === 'gpu') {
+      const sessions = this.sessions.on(node.host, node.gpu).map((session): GpuTreeNode => ({ kind: 'session', host: node.host, gpu: node.gpu.index, session, verified: this.sessions.verifySummary(session.name) }));
+      return [...sessions, ...(node.gpu.processes ?? []).map((process): GpuTreeNode => ({ kind: 'process', host: node.host, gpu: node.gpu.index, process }))];
+    }
     if (node.kind !== 'host' || !node.result) return [];
     const host = node.result.host;
     if (node.result.kind !== 'gpus') {
@@ -88,14 +105,15 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         return item;
       }
       case 'gpu': {
+        const cosplayed = this.sessions.on(node.host, node.gpu).length > 0;
         const busy = (node.gpu.processes?.length ?? 0) > 0;
-        const item = new vscode.TreeItem(`${node.gpu.index}: ${shortGpuName(node.gpu.name)}`, busy ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
-        item.id = `gpu/${node.host}/${node.gpu.uuid ?? node.gpu.index}`;
+        const state = cosplayed ? vscode.TreeItemCollapsibleState.Expanded : busy ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
+        const item = new vscode.TreeItem(`${node.gpu.index}: ${shortGpuName(node.gpu.name)}`, state);
+        item.id = `gpu/${node.host}/${node.gpu.uuid ?? node.gpu.index}${cosplayed ? '/cosplayed' : ''}`;
         item.description = summarizeGpu(node.gpu);
         item.tooltip = gpuTooltip(node.host, node.gpu);
         const color = LEVEL_COLORS[gaugeLevel(memoryPercent(node.gpu), this.thresholds())];
         item.iconPath = new vscode.ThemeIcon('chip', color ? new vscode.ThemeColor(color) : undefined);
-        // Cosplay plans for GPUs of this machine only, for now: its MIG state is read through the local runner.
         item.contextValue = node.host === LOCAL_HOST ? 'gpu' : 'remoteGpu';
         item.command = { command: 'gpuDev.showGpuDetails', title: 'Show GPU Details', arguments: [node] };
         return item;
@@ -108,6 +126,16 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         item.tooltip = `${name}\npid ${pid} on GPU ${node.gpu} of ${node.host}${usedMemoryMiB === null ? '' : `\n${usedMemoryMiB} MiB of GPU memory`}`;
         item.iconPath = new vscode.ThemeIcon('server-process');
         item.contextValue = 'process';
+        return item;
+      }
+      case 'session': {
+        const { session } = node;
+        const item = new vscode.TreeItem(`Cosplay: ${shortGpuName(session.plan.targetName)}`, vscode.TreeItemCollapsibleState.None);
+        item.id = `session/${node.host}/${session.name}`;
+        item.description = [session.running ? age(session.createdMs, Date.now()) : session.state, node.verified].filter(Boolean).join(' · ');
+        item.tooltip = `${session.name}\n${session.plan.targetName} on ${session.plan.host} (${session.plan.strategy}), GPU ${session.gpuIndex} of ${node.host}\nContainer ${session.state}${node.verified ? `\nLast verify: ${node.verified}` : ''}`;
+        item.iconPath = new vscode.ThemeIcon(session.running ? 'vm-running' : 'vm-outline', session.running ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'));
+        item.contextValue = session.running ? 'cosplaySession' : 'cosplaySessionStopped';
         return item;
       }
       case 'message': {

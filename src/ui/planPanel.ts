@@ -7,15 +7,19 @@ import { webviewHtml, webviewOptions } from './webviewHtml';
 export class PlanPanel {
   private static current: PlanPanel | undefined;
   private view: PlanView;
+  private onApply: (() => Promise<unknown>) | undefined;
 
-  static show(extensionUri: vscode.Uri, view: PlanView, log: vscode.LogOutputChannel): void {
+  /** Shows a plan; `onApply` runs when its Apply button is pressed (plans for a real GPU only). */
+  static show(extensionUri: vscode.Uri, view: PlanView, log: vscode.LogOutputChannel, onApply?: () => Promise<unknown>): void {
     if (PlanPanel.current) {
+      PlanPanel.current.onApply = onApply;
       PlanPanel.current.update(view);
       PlanPanel.current.panel.reveal();
       return;
     }
     const panel = vscode.window.createWebviewPanel('gpuDev.plan', 'Cosplay Plan', vscode.ViewColumn.Active, webviewOptions(extensionUri));
     PlanPanel.current = new PlanPanel(panel, extensionUri, view, log);
+    PlanPanel.current.onApply = onApply;
   }
 
   private constructor(private readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, view: PlanView, log: vscode.LogOutputChannel) {
@@ -30,6 +34,10 @@ export class PlanPanel {
         return;
       }
       if (message.data.type === 'ready') this.post();
+      if (message.data.type === 'apply' && this.onApply) {
+        const applied = await this.onApply().catch((error: unknown) => log.error(`apply failed: ${String(error)}`));
+        void this.panel.webview.postMessage(ToPlanWebviewSchema.parse({ type: 'applied', ok: Boolean(applied) }));
+      }
       if (message.data.type === 'copyCommandLine') {
         await vscode.env.clipboard.writeText(this.view.commandLine);
         void vscode.window.showInformationMessage(`Copied: ${this.view.commandLine}`);

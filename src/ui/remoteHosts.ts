@@ -40,8 +40,12 @@ export class RemoteHosts implements vscode.Disposable {
   }
 
   /** The runner of a host that has connected at least once. */
-  runnerOf(name: string): Runner | undefined {
+  runnerOf(name: string): SshRunner | undefined {
     return this.hosts.find((h) => h.entry.name === name)?.runner;
+  }
+
+  entryOf(name: string): HostEntry | undefined {
+    return this.hosts.find((h) => h.entry.name === name)?.entry;
   }
 
   /** Rebuilds the hosts from the setting; their monitors start unwatched (listeners of onDidChange set them going). */

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { shortGpuName, summarizeGpu } from '../hosts/gpu';
+import { shortGpuName, summarizeGpu, type GpuSample } from '../hosts/gpu';
 import { gaugeTarget, gaugeView, gpuKey, type GaugeTarget } from '../monitor/gauge';
 import { hostStatus } from '../monitor/hostStatus';
-import type { GpuTreeNode } from './gpuTree';
+import type { GpuTreeNode, SessionSource } from './gpuTree';
 import { onAnySample, type HostList } from './hostList';
 import type { MonitorSettings } from './settings';
 
@@ -22,10 +22,11 @@ export class VramGauge implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[];
   private lastHost: string | undefined;
 
-  constructor(private readonly hosts: HostList, private settings: MonitorSettings, private readonly state: vscode.Memento) {
+  /** `sessions`: a cosplayed GPU's gauge measures against the target's memory. */
+  constructor(private readonly hosts: HostList, private settings: MonitorSettings, private readonly state: vscode.Memento, private readonly sessions: SessionSource) {
     this.item.name = 'GPU VRAM';
     this.item.command = { command: 'gpuDev.chooseGaugeGpu', title: 'Choose the GPU Shown in the Status Bar' };
-    this.subscriptions = [onAnySample(hosts, () => this.render()), hosts.onDidChange(() => this.render())];
+    this.subscriptions = [onAnySample(hosts, () => this.render()), hosts.onDidChange(() => this.render()), sessions.onDidChange(() => this.render())];
     this.render();
   }
 
@@ -60,7 +61,11 @@ export class VramGauge implements vscode.Disposable {
     }
     const monitor = target && this.hosts.hosts().find((h) => h.name === target.host)?.monitor;
     const shown = monitor && hostStatus(monitor.snapshot, monitor.lastGood, Date.now(), monitor.interval).shown;
-    const view = this.settings.statusBarEnabled ? gaugeView(shown, this.settings, target?.gpu) : null;
+    const budgetOf = (gpu: GpuSample) => {
+      const session = target && this.sessions.on(target.host, gpu).find((s) => s.running);
+      return session && { target: shortGpuName(session.plan.targetName), vramMiB: session.plan.vramMiB };
+    };
+    const view = this.settings.statusBarEnabled ? gaugeView(shown, this.settings, target?.gpu, budgetOf) : null;
     if (!view) {
       this.item.hide();
       return;

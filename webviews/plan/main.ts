@@ -18,12 +18,26 @@ function fidelityTable(view: View): HTMLElement {
   return el('table', { className: 'fidelity' }, el('thead', {}, head), el('tbody', {}, ...rows));
 }
 
+let applyButton: HTMLButtonElement | undefined;
+
+function applySection(view: View): HTMLElement {
+  applyButton = el('button', { text: 'Apply' });
+  applyButton.disabled = !view.apply.enabled;
+  applyButton.addEventListener('click', () => {
+    applyButton!.disabled = true;
+    applyButton!.textContent = 'Applying…';
+    post({ type: 'apply' });
+  });
+  return el('div', { className: 'apply' }, applyButton, el('span', { text: ` ${view.apply.note}`, className: 'note' }));
+}
+
 function render(view: View): void {
   const copy = el('button', { text: 'Copy', className: 'secondary' });
   copy.addEventListener('click', () => post({ type: 'copyCommandLine' }));
   const main = el('main', {},
     el('h1', { text: `Cosplay ${view.title}` }),
     el('p', { text: view.summary, className: 'summary' }),
+    applySection(view),
     fidelityTable(view),
     ...(view.warnings.length ? [el('h2', { text: 'Warnings' }), el('ul', { className: 'warnings' }, ...view.warnings.map((w) => el('li', {}, icon('warning'), document.createTextNode(` ${w}`))))] : []),
     el('h2', { text: 'Host changes, in order' }),
@@ -45,5 +59,10 @@ function render(view: View): void {
 window.addEventListener('message', (event: MessageEvent) => {
   const message = ToPlanWebviewSchema.safeParse(event.data);
   if (message.success && message.data.type === 'plan') render(message.data.view);
+  if (message.success && message.data.type === 'applied' && applyButton) {
+    // Applied: the session is in the GPUs view; a failed or cancelled apply may be tried again.
+    applyButton.disabled = message.data.ok;
+    applyButton.textContent = message.data.ok ? 'Applied' : 'Apply';
+  }
 });
 post({ type: 'ready' });

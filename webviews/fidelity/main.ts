@@ -1,0 +1,92 @@
+// The fidelity report webview: per metric the target's datasheet, the plan's prediction and what the
+// bench measured, ratios coloured (±10% green), a bar chart of both ratios, and earlier runs.
+import { el, icon } from '../dom';
+import { FromFidelityWebviewSchema, ToFidelityWebviewSchema, type FidelityView, type FromFidelityWebview } from '../protocol';
+
+declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
+const vscode = acquireVsCodeApi();
+const post = (message: FromFidelityWebview) => vscode.postMessage(FromFidelityWebviewSchema.parse(message));
+
+type Row = FidelityView['rows'][number];
+const SVG = 'http://www.w3.org/2000/svg';
+const number = (value: number | null, unit: string) => (value === null ? '—' : `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`);
+const percent = (ratio: number | null) => (ratio === null ? '—' : `${Math.round(ratio * 100)}%`);
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number>, ...children: Node[]): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  node.append(...children);
+  return node;
+}
+
+function table(view: FidelityView): HTMLElement {
+  const head = el('tr', {}, ...['Metric', 'Target (datasheet)', 'Plan predicts', 'Measured', 'Measured / target', 'Note'].map((h) => el('th', { text: h })));
+  const rows = view.rows.map((row) => el('tr', { className: `level-${row.level}` },
+    el('td', { text: row.label }),
+    el('td', { text: number(row.target, row.unit), className: 'num' }),
+    el('td', { text: number(row.predicted, row.unit), className: 'num' }),
+    el('td', { text: number(row.measured, row.unit), className: 'num' }),
+    el('td', { className: 'num ratio' }, icon(row.level === 'match' ? 'pass' : row.level === 'off' ? 'warning' : 'circle-slash'), document.createTextNode(` ${percent(row.ratio)}`)),
+    el('td', { text: row.note })));
+  return el('table', { className: 'fidelity' }, el('thead', {}, head), el('tbody', {}, ...rows));
+}
+
+/** Grouped bars per metric, as a share of the target's datasheet figure: the plan's prediction and the measurement; the ±10% band shaded. */
+function chart(rows: readonly Row[]): SVGSVGElement {
+  const shownRows = rows.filter((r) => r.target !== null);
+  const top = Math.max(1.3, ...shownRows.flatMap((r) => [r.ratio ?? 0, r.predictedRatio ?? 0])) * 1.05;
+  const width = 120 * shownRows.length + 60;
+  const height = 240;
+  const plot = { left: 44, top: 10, bottom: 200 };
+  const y = (ratio: number) => plot.bottom - ((plot.bottom - plot.top) * ratio) / top;
+  const parts: SVGElement[] = [
+    svg('rect', { x: plot.left, y: y(1.1), width: width - plot.left, height: y(0.9) - y(1.1), class: 'band' }),
+    ...[0, 0.5, 1, 1.5, 2].filter((t) => t <= top).flatMap((t) => [
+      svg('line', { x1: plot.left, x2: width, y1: y(t), y2: y(t), class: t === 1 ? 'target-line' : 'grid' }),
+      svg('text', { x: plot.left - 6, y: y(t) + 4, class: 'axis', 'text-anchor': 'end' }, document.createTextNode(`${t * 100}%`)),
+    ]),
+  ];
+  shownRows.forEach((row, i) => {
+    const x = plot.left + 20 + i * 120;
+    const bar = (ratio: number | null, offset: number, kind: string) => ratio === null ? [] : [
+      svg('rect', { x: x + offset, y: y(ratio), width: 36, height: plot.bottom - y(ratio), class: `bar ${kind} level-${kind === 'measured' ? row.level : 'none'}` },
+        svg('title', {}, document.createTextNode(`${row.label} ${kind}: ${percent(ratio)} of the datasheet`))),
+      svg('text', { x: x + offset + 18, y: y(ratio) - 4, class: 'value', 'text-anchor': 'middle' }, document.createTextNode(percent(ratio))),
+    ];
+    parts.push(...bar(row.predictedRatio, 0, 'predicted'), ...bar(row.ratio, 40, 'measured'),
+      svg('text', { x: x + 38, y: plot.bottom + 18, class: 'axis', 'text-anchor': 'middle' }, document.createTextNode(row.label)));
+  });
+  parts.push(
+    svg('rect', { x: plot.left, y: 222, width: 12, height: 12, class: 'bar predicted' }), svg('text', { x: plot.left + 16, y: 232, class: 'axis' }, document.createTextNode('plan predicts')),
+    svg('rect', { x: plot.left + 120, y: 222, width: 12, height: 12, class: 'bar measured level-match' }), svg('text', { x: plot.left + 136, y: 232, class: 'axis' }, document.createTextNode('measured (green within ±10%)')),
+  );
+  return svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'chart', role: 'img', 'aria-label': 'Measured and predicted throughput as a share of the target datasheet' }, ...parts);
+}
+
+function history(view: FidelityView): HTMLElement[] {
+  if (!view.history.length) return [el('p', { className: 'note', text: 'No earlier reports of this target on this host.' })];
+  const labels = view.rows.map((r) => r.label);
+  const head = el('tr', {}, el('th', { text: 'Run' }), ...labels.map((l) => el('th', { text: l })));
+  const rows = [...view.history].reverse().map((run) => el('tr', {}, el('td', { text: run.at.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') }), ...labels.map((l) => el('td', { text: percent(run.ratios[l] ?? null), className: 'num' }))));
+  return [el('table', { className: 'history' }, el('thead', {}, head), el('tbody', {}, ...rows))];
+}
+
+function render(view: FidelityView): void {
+  const open = el('button', { text: 'Open Report File', className: 'secondary' });
+  open.addEventListener('click', () => post({ type: 'openReportFile' }));
+  document.body.replaceChildren(el('main', {},
+    el('h1', { text: view.title }),
+    el('p', { text: view.subtitle, className: 'summary' }),
+    chart(view.rows),
+    table(view),
+    el('h2', { text: 'Earlier runs (measured / target)' }),
+    ...history(view),
+    el('p', { className: 'note' }, document.createTextNode(view.savedAs ? `Saved as ${view.savedAs} ` : 'Not saved: open a folder to keep reports under .gpudev/reports/. '), ...(view.savedAs ? [open] : [])),
+  ));
+}
+
+window.addEventListener('message', (event: MessageEvent) => {
+  const message = ToFidelityWebviewSchema.safeParse(event.data);
+  if (message.success) render(message.data.view);
+});
+post({ type: 'ready' });
