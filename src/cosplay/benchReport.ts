@@ -76,7 +76,7 @@ export function fidelityReport(session: Session, output: BenchOutput, at: Date):
 
 /** `rtx3090-on-lab-2026-11-23T12-00-00Z.json`: sortable, and safe as a file name whatever the host is called. */
 export function reportFileName(report: FidelityReport): string {
-  const safe = (text: string) => text.replace(/[^a-zA-Z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 'host';
+  const safe = (text: string) => text.replace(/[^a-zA-Z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'host';
   return `${safe(report.target)}-on-${safe(report.host)}-${report.at.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`;
 }
 
