@@ -100,7 +100,8 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
       name: sessionName,
       image: request.image,
       cmd: ['sleep', 'infinity'],
-      env: containerEnv(request, imageEnv, values),
+      // Without a DeviceRequest (test hosts) the variable the NVIDIA runtime would set is set here.
+      env: { ...containerEnv(request, imageEnv, values), ...(!request.gpuRequest && sessionPlan.device && { NVIDIA_VISIBLE_DEVICES: sessionPlan.device }) },
       labels: sessionLabels({ name: sessionName, hostLabel: request.hostLabel, gpuIndex, plan: sessionPlan, restore: restoreSteps }),
       gpu: request.gpuRequest ? sessionPlan.device : null,
       binds: [...(workspace ? [`${workspace}:${workspace}`] : []), ...(plan.chosen.mpsThreadPercent !== null ? [`${values['mps-pipe-dir']}:${values['mps-pipe-dir']}`] : []), ...(request.extraBinds ?? [])],

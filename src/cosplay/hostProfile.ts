@@ -28,5 +28,6 @@ export const SHIM_DIR = '/opt/gpudev/shim';
 
 /** The shim as the container gets it, to unpack at `/`: `shim/` without its tests, at SHIM_DIR. */
 export function shimArchive(extensionRoot: string): Promise<Buffer> {
-  return tarFolder(path.join(extensionRoot, 'shim'), SHIM_DIR.slice(1), (relative) => relative === 'tests' || relative.endsWith('__pycache__') || relative.endsWith('.pyc'));
+  const skip = (relative: string) => relative === 'tests' || relative.endsWith('__pycache__') || relative.endsWith('.pyc');
+  return tarFolder(path.join(extensionRoot, 'shim'), SHIM_DIR.slice(1), skip, (relative) => relative.startsWith('bin/'));
 }

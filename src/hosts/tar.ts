@@ -53,8 +53,11 @@ export function tarArchive(entries: readonly TarEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A folder's files under `into/` (`a/b/c`: a/, a/b/, a/b/c/ first), skipping names `skip` matches; executables keep 0755. */
-export async function tarFolder(root: string, into: string, skip: (relative: string) => boolean): Promise<Buffer> {
+/**
+ * A folder's files under `into/` (`a/b/c`: a/, a/b/, a/b/c/ first), skipping names `skip` matches;
+ * executables (by their mode, or as `executable` says: a .vsix does not keep modes) get 0755.
+ */
+export async function tarFolder(root: string, into: string, skip: (relative: string) => boolean, executable: (relative: string) => boolean = () => false): Promise<Buffer> {
   const entries: TarEntry[] = into.split('/').map((_, i, parts) => ({ name: `${parts.slice(0, i + 1).join('/')}/`, mode: 0o755 }));
   async function walk(relative: string): Promise<void> {
     const children = (await fs.readdir(path.join(root, relative), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
@@ -66,8 +69,8 @@ export async function tarFolder(root: string, into: string, skip: (relative: str
         await walk(childPath);
       } else if (child.isFile()) {
         const file = path.join(root, childPath);
-        const executable = ((await fs.stat(file)).mode & 0o111) !== 0;
-        entries.push({ name: `${into}/${childPath}`, mode: executable ? 0o755 : 0o644, content: await fs.readFile(file) });
+        const runnable = executable(childPath) || ((await fs.stat(file)).mode & 0o111) !== 0;
+        entries.push({ name: `${into}/${childPath}`, mode: runnable ? 0o755 : 0o644, content: await fs.readFile(file) });
       }
     }
   }

@@ -32,7 +32,7 @@ export function gpuKey(gpu: GpuSample): string {
   return gpu.uuid ?? `#${gpu.index}`;
 }
 
-/** The GPU the gauge follows: the user's pick while its host is configured; else this machine's first GPU (in a Remote-SSH window the extension runs on the remote host, so that is the one); else the first SSH host's. */
+/** The GPU the gauge follows: the user's pick while its host is configured; else the GPU of a running cosplay session; else this machine's first GPU (in a Remote-SSH window the extension runs on the remote host, so that is the one); else the first SSH host's. */
 export interface GaugeTarget {
   readonly host: string;
   /** A `gpuKey`; the host's first GPU when absent or gone. */
@@ -40,8 +40,9 @@ export interface GaugeTarget {
   readonly pinned: boolean;
 }
 
-export function gaugeTarget(hosts: ReadonlyArray<{ readonly name: string; readonly snapshot: ProbeResult | undefined }>, pin: { host: string; gpu: string } | undefined): GaugeTarget | undefined {
+export function gaugeTarget(hosts: ReadonlyArray<{ readonly name: string; readonly snapshot: ProbeResult | undefined }>, pin: { host: string; gpu: string } | undefined, cosplayed?: { host: string; gpu: string }): GaugeTarget | undefined {
   if (pin && hosts.some((h) => h.name === pin.host)) return { ...pin, pinned: true };
+  if (cosplayed && hosts.some((h) => h.name === cosplayed.host)) return { ...cosplayed, pinned: false };
   const [local, firstRemote] = hosts;
   if (local && (local.snapshot?.kind !== 'no-driver' || !firstRemote)) return { host: local.name, pinned: false };
   return firstRemote && { host: firstRemote.name, pinned: false };

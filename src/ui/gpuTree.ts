@@ -130,9 +130,9 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
       }
       case 'session': {
         const { session } = node;
-        const item = new vscode.TreeItem(`Cosplay: ${shortGpuName(session.plan.targetName)}`, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(shortGpuName(session.plan.targetName), vscode.TreeItemCollapsibleState.None);
         item.id = `session/${node.host}/${session.name}`;
-        item.description = [session.running ? age(session.createdMs, Date.now()) : session.state, node.verified].filter(Boolean).join(' · ');
+        item.description = [node.verified, 'cosplay', session.running ? age(session.createdMs, Date.now()) : session.state].filter(Boolean).join(' · ');
         item.tooltip = `${session.name}\n${session.plan.targetName} on ${session.plan.host} (${session.plan.strategy}), GPU ${session.gpuIndex} of ${node.host}\nContainer ${session.state}${node.verified ? `\nLast verify: ${node.verified}` : ''}`;
         item.iconPath = new vscode.ThemeIcon(session.running ? 'vm-running' : 'vm-outline', session.running ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'));
         item.contextValue = session.running ? 'cosplaySession' : 'cosplaySessionStopped';

@@ -50,7 +50,16 @@ export class VramGauge implements vscode.Disposable {
 
   private target(): GaugeTarget | undefined {
     const hosts = this.hosts.hosts().map(({ name, monitor }) => ({ name, snapshot: monitor.snapshot }));
-    return gaugeTarget(hosts, this.state.get<Pin>(PIN_KEY));
+    return gaugeTarget(hosts, this.state.get<Pin>(PIN_KEY), this.cosplayedGpu());
+  }
+
+  /** The GPU of the first running cosplay session, as a gpuKey (its UUID, else its index). */
+  private cosplayedGpu(): Pin | undefined {
+    for (const { name, monitor } of this.hosts.hosts()) {
+      const gpu = monitor.lastGood?.gpus.find((g) => this.sessions.on(name, g).some((s) => s.running));
+      if (gpu) return { host: name, gpu: gpuKey(gpu) };
+    }
+    return undefined;
   }
 
   private render(): void {

@@ -1,13 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { openGpuContainer, openWorkbench, runFromPalette, webviewFrame } from './workbench.mjs';
-
-async function pick(page, text) {
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(text);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
+import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, webviewFrame } from './workbench.mjs';
 
 describe('Cosplay plan in code-server', function () {
   let bench;
@@ -36,19 +28,15 @@ describe('Cosplay plan in code-server', function () {
     assert.match(await view.locator('table.fidelity tr', { hasText: 'Compute capability' }).innerText(), /sm_90, not sm_86/);
     await view.locator('code', { hasText: 'nvidia-smi mig -i {gpu} -cgi 5:0 -C' }).waitFor();
     await view.locator('code', { hasText: 'gpudev plan rtx3090 --host h100-sxm' }).waitFor();
-    assert.equal(await view.locator('button', { hasText: 'Apply' }).count(), 0, 'no Apply before applying exists');
+    assert.ok(await view.locator('button', { hasText: 'Apply' }).isDisabled(), 'a plan for a host model cannot be applied');
+    await view.locator('.apply', { hasText: 'pick a real GPU' }).waitFor();
     await bench.screenshot('cosplay-plan-rtx3090-on-h100');
   });
 
   it('right-click on a GPU → "Cosplay as…" plans for that GPU', async () => {
     const { page } = bench;
     await openGpuContainer(page);
-    const row = page.locator('.pane-body .monaco-list-row', { hasText: '3: H100 80GB HBM3' });
-    await row.click({ button: 'right' });
-    const item = page.getByRole('menuitem', { name: 'Cosplay as…' });
-    await item.hover();
-    await page.waitForTimeout(300); // VS Code menus ignore a click that lands as they open
-    await item.click();
+    await contextMenu(page, page.locator('.pane-body .monaco-list-row', { hasText: '3: H100 80GB HBM3' }), 'Cosplay as…');
     await pick(page, 'L4');
     await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
     await webviewFrame(page).locator('h1', { hasText: 'Cosplay NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();

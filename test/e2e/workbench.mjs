@@ -23,7 +23,7 @@ function pathWithoutNvidiaSmi() {
  * fake nvidia-smi is put first on PATH by that shell's profile.
  * `scenario`: a fixture name for the fake nvidia-smi, or null for a machine without the driver.
  */
-export async function openWorkbench({ scenario, settings = {}, homeFiles = {} }) {
+export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, env: extraEnv = {} }) {
   codeServer ??= ensureCodeServer();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-'));
   const dirs = { home: path.join(tmp, 'home'), userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions'), workspace: path.join(tmp, 'workspace') };
@@ -31,7 +31,8 @@ export async function openWorkbench({ scenario, settings = {}, homeFiles = {} })
   const scenarioFile = path.join(tmp, 'gpu-scenario');
   fs.writeFileSync(scenarioFile, scenario ?? '');
   const shellPath = [...(scenario ? [fakeGpuBin] : []), ...pathWithoutNvidiaSmi()].join(':');
-  fs.writeFileSync(path.join(dirs.home, '.bash_profile'), `export PATH='${shellPath}'\n`);
+  const exports = Object.entries({ PATH: shellPath, ...extraEnv }).map(([name, value]) => `export ${name}='${value}'\n`);
+  fs.writeFileSync(path.join(dirs.home, '.bash_profile'), exports.join(''));
   for (const [file, content] of Object.entries(homeFiles)) {
     fs.mkdirSync(path.dirname(path.join(dirs.home, file)), { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(dirs.home, file), content, { mode: 0o600 });
@@ -44,7 +45,7 @@ export async function openWorkbench({ scenario, settings = {}, homeFiles = {} })
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
     ...settings,
   });
-  const env = { ...process.env, HOME: dirs.home, SHELL: '/bin/bash', PATH: shellPath, GPUDEV_FAKE_SMI_SCENARIO_FILE: scenarioFile };
+  const env = { ...process.env, ...extraEnv, HOME: dirs.home, SHELL: '/bin/bash', PATH: shellPath, GPUDEV_FAKE_SMI_SCENARIO_FILE: scenarioFile };
   const server = await startCodeServer(codeServer, { port: await freePort(), userDataDir: dirs.userData, extensionsDir: dirs.extensions, folder: dirs.workspace, env, extraArgs: ['--log', 'debug'] });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -53,6 +54,7 @@ export async function openWorkbench({ scenario, settings = {}, homeFiles = {} })
   return {
     page,
     home: dirs.home,
+    workspace: dirs.workspace,
     /** Swaps the GPU the fake nvidia-smi replays, as if the machine changed under the running editor. */
     setScenario: (name) => fs.writeFileSync(scenarioFile, name),
     async screenshot(name) {
@@ -81,7 +83,27 @@ export async function runFromPalette(page, title) {
   await page.keyboard.press('Enter');
 }
 
+/** Types into the open quick pick and accepts the first item showing `text`. */
+export async function pick(page, text) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(text);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** Right-click on a tree row, then a menu item (VS Code menus ignore a click that lands as they open). */
+export async function contextMenu(page, row, name) {
+  await row.click({ button: 'right' });
+  const item = page.getByRole('menuitem', { name });
+  await item.hover();
+  await page.waitForTimeout(300);
+  await item.click();
+}
+
+/** Shows the GPU container (clicking its icon while it shows would close the side bar). */
 export async function openGpuContainer(page) {
+  if (await page.locator('.pane-header', { hasText: 'GPUs' }).first().isVisible()) return;
   await page.locator('.activitybar .action-item a[aria-label="GPU"], .activitybar .action-item .action-label[aria-label="GPU"]').first().click();
   await page.locator('.pane-header', { hasText: 'GPUs' }).first().waitFor();
 }

@@ -65,6 +65,8 @@ function queryGpu(fields: string[], format: string): void {
     'temperature.gpu': { unit: '', value: (g) => num(g.temperatureC) },
     'power.draw': { unit: 'W', value: (g) => watts(g.powerDrawW) },
     'power.limit': { unit: 'W', value: (g) => watts(settings(g)?.powerLimitW ?? g.powerCapW) },
+    // The locked clock where the state has one; the table has no clocks to replay otherwise.
+    'clocks.sm': { unit: 'MHz', value: (g) => num(Number(settings(g)?.clocks?.split(',')[0]) || null, 'MHz') },
     'mig.mode.current': { unit: '', value: (g) => (g.migMode === null || g.migMode === 'N/A' ? na : settings(g)?.migMode ?? g.migMode) },
     'pci.bus_id': { unit: '', value: (g) => g.busId ?? na },
   };
@@ -75,11 +77,23 @@ function queryGpu(fields: string[], format: string): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * The GPUs a container sees: NVIDIA_VISIBLE_DEVICES (indices, GPU or MIG UUIDs), as the NVIDIA runtime
+ * gives a container only its devices; every GPU elsewhere.
+ */
+function visible(): TableGpu[] {
+  const devices = process.env.NVIDIA_VISIBLE_DEVICES;
+  if (!devices || devices === 'all') return table.gpus;
+  const ids = uuids();
+  const wanted = devices.split(',').map((d) => d.trim());
+  return table.gpus.filter((g) => wanted.some((d) => d === String(g.index) || d === ids[g.index] || settings(g)?.instances.some((i) => i.uuid === d)));
+}
+
 /** `-i N`: that GPU only. */
 function selected(): TableGpu[] {
   const only = option('-i') ?? option('--id');
-  if (only === undefined) return table.gpus;
-  const gpu = table.gpus.find((g) => String(g.index) === only) ?? fail(`No devices were found matching the ID ${only}`, 6);
+  if (only === undefined) return visible();
+  const gpu = visible().find((g) => String(g.index) === only) ?? fail(`No devices were found matching the ID ${only}`, 6);
   return [gpu];
 }
 
@@ -94,7 +108,7 @@ function listGpus(): void {
   const listing = SAME_MACHINE_LISTING[scenario];
   if (listing && !stateDir()) return void process.stdout.write(read(listing));
   const ids = uuids();
-  const lines = table.gpus.flatMap((g) => [`GPU ${g.index}: ${g.name} (UUID: ${ids[g.index]})`, ...migListing(settings(g) ?? ({ instances: [] } as unknown as GpuState))]);
+  const lines = visible().flatMap((g) => [`GPU ${g.index}: ${g.name} (UUID: ${ids[g.index]})`, ...migListing(settings(g) ?? ({ instances: [] } as unknown as GpuState))]);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

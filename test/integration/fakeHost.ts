@@ -16,6 +16,7 @@ export const SCENARIO = 'default-h100-x8-570.133.20';
 const fakeBin = path.join(repoRoot, 'test/fake-gpu/bin');
 
 export interface FakeHost {
+  readonly id: number;
   readonly runner: LocalRunner;
   readonly stateDir: string;
   /** Every GPU's settings as the fake keeps them. */
@@ -29,16 +30,19 @@ export async function fakeHost(id = 0): Promise<FakeHost> {
   });
   await runner.run(['nvidia-smi', '--query-gpu=power.limit', '--format=csv']); // writes every GPU's initial state
   const state = () => Object.fromEntries(fs.readdirSync(stateDir).sort().map((f) => [f, JSON.parse(fs.readFileSync(path.join(stateDir, f), 'utf8'))]));
-  return { runner, stateDir, state };
+  return { id, runner, stateDir, state };
 }
 
-/** The host's /usr inside the local image, the fake nvidia-smi and fake torch on the container's paths. */
-export function testProfile(image: string): TestHostProfile {
+/** The host's /usr inside the local image, the fake nvidia-smi (seeing the host's GPU settings) and fake torch on the container's paths. */
+export function testProfile(image: string, host?: FakeHost): TestHostProfile {
   return {
     image,
     gpuRequest: false,
-    binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`],
-    env: { PATH: fakeBin, PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: SCENARIO },
+    binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`, ...(host ? [`${host.stateDir}:${host.stateDir}:ro`] : [])],
+    env: {
+      PATH: fakeBin, PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
+      ...(host && { GPUDEV_FAKE_GPU_STATE: host.stateDir, GPUDEV_FAKE_GPU_HOST: String(host.id) }),
+    },
   };
 }
 
@@ -50,10 +54,10 @@ function entry(key: string) {
   return found.entry;
 }
 
-export async function applyRequest(options: { target: string; gpu: number; strategy?: Strategy; image: string; hostLabel?: string }): Promise<ApplyRequest> {
+export async function applyRequest(options: { target: string; gpu: number; strategy?: Strategy; image: string; hostLabel?: string; host?: FakeHost }): Promise<ApplyRequest> {
   const planned = planCosplay({ target: entry(options.target), host: entry('h100-sxm'), hostGpuCount: 8, strategy: options.strategy });
   if (!planned.ok) throw new Error(planned.error.message);
-  const profile = testProfile(options.image);
+  const profile = testProfile(options.image, options.host);
   return {
     plan: planned.plan, gpuIndex: options.gpu, hostLabel: options.hostLabel ?? 'fake-h100', sessionName: newSessionName(options.target, options.gpu),
     image: profile.image, sudo: false, shimTar: (shim ??= await shimArchive(repoRoot)), gpuRequest: false, extraBinds: profile.binds, extraEnv: profile.env,

@@ -55,6 +55,9 @@ describe('the GPU the gauge follows', () => {
   it("is the first SSH host's when this machine has no driver", () => {
     assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: noDriver('This machine') }, { name: 'lab', snapshot: undefined }], undefined), { host: 'lab', pinned: false });
     assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: noDriver('This machine') }], undefined), { host: 'This machine', pinned: false });
+    const both = [{ name: 'This machine', snapshot: sampled('This machine') }, { name: 'lab', snapshot: sampled('lab') }];
+    assert.deepEqual(gaugeTarget(both, undefined, { host: 'lab', gpu: 'GPU-2' }), { host: 'lab', gpu: 'GPU-2', pinned: false }, 'a cosplayed GPU matters most');
+    assert.equal(gaugeTarget(both, { host: 'This machine', gpu: '#1' }, { host: 'lab', gpu: 'GPU-2' })?.pinned, true, 'the user\'s pick still wins');
   });
 
   it("is the user's pick while that host is configured", () => {

@@ -31,36 +31,42 @@ function table(view: FidelityView): HTMLElement {
   return el('table', { className: 'fidelity' }, el('thead', {}, head), el('tbody', {}, ...rows));
 }
 
-/** Grouped bars per metric, as a share of the target's datasheet figure: the plan's prediction and the measurement; the ±10% band shaded. */
+/**
+ * Grouped bars per metric, on a log scale around the target's datasheet figure (the dashed 100% line):
+ * the plan's prediction and the measurement grow up when faster, down when slower; ±10% is shaded.
+ */
 function chart(rows: readonly Row[]): SVGSVGElement {
   const shownRows = rows.filter((r) => r.target !== null);
-  const top = Math.max(1.3, ...shownRows.flatMap((r) => [r.ratio ?? 0, r.predictedRatio ?? 0])) * 1.05;
-  const width = 120 * shownRows.length + 60;
-  const height = 240;
-  const plot = { left: 44, top: 10, bottom: 200 };
-  const y = (ratio: number) => plot.bottom - ((plot.bottom - plot.top) * ratio) / top;
+  const ratios = shownRows.flatMap((r) => [r.ratio, r.predictedRatio]).filter((r): r is number => r !== null && r > 0);
+  const span = Math.max(1, ...ratios.map((r) => Math.ceil(Math.abs(Math.log2(r)))));
+  const width = 120 * shownRows.length + 70;
+  const plot = { left: 54, top: 14, bottom: 214 };
+  const y = (ratio: number) => plot.top + ((plot.bottom - plot.top) * (span - Math.log2(ratio))) / (2 * span);
+  const ticks = Array.from({ length: 2 * span + 1 }, (_, i) => 2 ** (i - span));
   const parts: SVGElement[] = [
     svg('rect', { x: plot.left, y: y(1.1), width: width - plot.left, height: y(0.9) - y(1.1), class: 'band' }),
-    ...[0, 0.5, 1, 1.5, 2].filter((t) => t <= top).flatMap((t) => [
+    ...ticks.flatMap((t) => [
       svg('line', { x1: plot.left, x2: width, y1: y(t), y2: y(t), class: t === 1 ? 'target-line' : 'grid' }),
-      svg('text', { x: plot.left - 6, y: y(t) + 4, class: 'axis', 'text-anchor': 'end' }, document.createTextNode(`${t * 100}%`)),
+      svg('text', { x: plot.left - 6, y: y(t) + 4, class: 'axis', 'text-anchor': 'end' }, document.createTextNode(t === 1 ? 'target' : `${Math.round(t * 100)}%`)),
     ]),
   ];
   shownRows.forEach((row, i) => {
     const x = plot.left + 20 + i * 120;
-    const bar = (ratio: number | null, offset: number, kind: string) => ratio === null ? [] : [
-      svg('rect', { x: x + offset, y: y(ratio), width: 36, height: plot.bottom - y(ratio), class: `bar ${kind} level-${kind === 'measured' ? row.level : 'none'}` },
+    const bar = (ratio: number | null, offset: number, kind: string) => (ratio === null || ratio <= 0 ? [] : [
+      svg('rect', { x: x + offset, y: Math.min(y(ratio), y(1)), width: 36, height: Math.max(1, Math.abs(y(ratio) - y(1))), class: `bar ${kind} level-${kind === 'measured' ? row.level : 'none'}` },
         svg('title', {}, document.createTextNode(`${row.label} ${kind}: ${percent(ratio)} of the datasheet`))),
-      svg('text', { x: x + offset + 18, y: y(ratio) - 4, class: 'value', 'text-anchor': 'middle' }, document.createTextNode(percent(ratio))),
-    ];
+      svg('text', { x: x + offset + 18, y: ratio >= 1 ? y(ratio) - 4 : y(ratio) + 12, class: 'value', 'text-anchor': 'middle' }, document.createTextNode(percent(ratio))),
+    ]);
     parts.push(...bar(row.predictedRatio, 0, 'predicted'), ...bar(row.ratio, 40, 'measured'),
       svg('text', { x: x + 38, y: plot.bottom + 18, class: 'axis', 'text-anchor': 'middle' }, document.createTextNode(row.label)));
   });
+  const legend = plot.bottom + 34;
   parts.push(
-    svg('rect', { x: plot.left, y: 222, width: 12, height: 12, class: 'bar predicted' }), svg('text', { x: plot.left + 16, y: 232, class: 'axis' }, document.createTextNode('plan predicts')),
-    svg('rect', { x: plot.left + 120, y: 222, width: 12, height: 12, class: 'bar measured level-match' }), svg('text', { x: plot.left + 136, y: 232, class: 'axis' }, document.createTextNode('measured (green within ±10%)')),
+    svg('rect', { x: plot.left, y: legend - 10, width: 12, height: 12, class: 'bar predicted' }), svg('text', { x: plot.left + 16, y: legend, class: 'axis' }, document.createTextNode('plan predicts')),
+    svg('rect', { x: plot.left + 120, y: legend - 10, width: 12, height: 12, class: 'bar measured level-match' }), svg('text', { x: plot.left + 136, y: legend, class: 'axis' }, document.createTextNode('measured (green within ±10%, orange outside)')),
   );
-  return svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'chart', role: 'img', 'aria-label': 'Measured and predicted throughput as a share of the target datasheet' }, ...parts);
+  const height = legend + 8;
+  return svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'chart', role: 'img', 'aria-label': 'Measured and predicted throughput as a share of the target datasheet, log scale' }, ...parts);
 }
 
 function history(view: FidelityView): HTMLElement[] {

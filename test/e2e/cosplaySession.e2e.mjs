@@ -1,0 +1,112 @@
+// Apply a cosplay from the plan webview against a real Docker Engine (test/infra/dockerd.sh), with the
+// test host profile (no NVIDIA runtime here: no DeviceRequest; the host's /usr in a local image, the fake
+// nvidia-smi and fake torch inside), then verify into the Test Explorer, benchmark, stop.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { repoRoot } from '../../scripts/codeServer.mjs';
+import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
+
+const SCENARIO = 'default-h100-x8-570.133.20';
+
+/** The test engine, without sessions left by an earlier run. */
+function startDockerd() {
+  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/dockerd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const docker = Object.fromEntries(out.trim().split('\n').map((line) => line.split('=', 2)));
+  const env = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
+  const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=gpudev.session'], { env, encoding: 'utf8' }).split('\n').filter(Boolean);
+  if (left.length) execFileSync('docker', ['rm', '-f', ...left], { env, stdio: 'ignore' });
+  return docker;
+}
+
+const readState = (dir) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+
+describe('Cosplay sessions in code-server (real Docker Engine)', function () {
+  let bench;
+  let stateDir;
+  let original;
+  before(async () => {
+    const docker = startDockerd();
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-gpu-state-'));
+    execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], { env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir } });
+    original = readState(stateDir);
+    const profile = path.join(stateDir, '..', `${path.basename(stateDir)}-profile.json`);
+    fs.writeFileSync(profile, JSON.stringify({
+      image: docker.DOCKER_IMAGE, gpuRequest: false,
+      binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`, `${stateDir}:${stateDir}:ro`],
+      env: { PATH: path.join(repoRoot, 'test/fake-gpu/bin'), PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir },
+    }));
+    bench = await openWorkbench({
+      scenario: SCENARIO,
+      settings: { 'gpuDev.monitor.intervalMs': 600000 },
+      env: { DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}`, GPUDEV_TEST_HOST_PROFILE: profile, GPUDEV_FAKE_GPU_STATE: stateDir },
+    });
+    await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !bench) return;
+    await bench.screenshot(`FAILED-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
+    console.log(bench.extensionLog().split('\n').slice(-25).join('\n'));
+  });
+  after(async () => bench?.close());
+
+  it('Apply in the plan webview starts a session, shown under its GPU', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    await contextMenu(page, treeRow(page, '2: H100 80GB HBM3'), 'Cosplay as…');
+    await pick(page, 'RTX 3090');
+    const view = webviewFrame(page);
+    await view.locator('.apply', { hasText: 'Applies on This machine, GPU 2' }).waitFor();
+    await bench.screenshot('cosplay-plan-apply');
+    await view.locator('button', { hasText: 'Apply' }).click();
+    await page.locator('.notifications-toasts', { hasText: /session gpudev-rtx3090-gpu2-\w+ is running on This machine, GPU 2/ }).waitFor({ timeout: 60_000 });
+    await view.locator('button', { hasText: 'Applied' }).waitFor();
+    await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor();
+    assert.notDeepEqual(readState(stateDir), original, 'the host settings changed');
+    assert.match(await page.locator('.statusbar-item', { hasText: 'GiB' }).first().innerText(), /\/24\.0 GiB · GeForce RTX 3090/, 'the gauge measures against the target');
+    await bench.screenshot('cosplay-session-in-tree');
+  });
+
+  it('Verify shows every check in the Test Explorer, and the summary in the tree', async () => {
+    const { page } = bench;
+    await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Verify Cosplay Session');
+    await treeRow(page, /✓ \d+\/\d+/).waitFor({ timeout: 60_000 });
+    await runFromPalette(page, 'Testing: Focus on Test Explorer View');
+    const root = page.locator('.test-explorer .monaco-list-row', { hasText: 'Cosplay: gpudev-rtx3090-gpu2-' });
+    await root.waitFor();
+    if ((await root.getAttribute('aria-expanded')) === 'false') await root.locator('.monaco-tl-twistie').click();
+    await page.locator('.test-explorer .monaco-list-row', { hasText: 'nvidia-smi -L shows the target name' }).waitFor();
+    await bench.screenshot('cosplay-verify-test-explorer');
+  });
+
+  it('Benchmark saves a report and opens the fidelity webview with its chart; a second run has history', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    const reports = path.join(bench.workspace, '.gpudev/reports');
+    const saved = () => (fs.existsSync(reports) ? fs.readdirSync(reports).length : 0);
+    for (let run = 1; run <= 2; run++) {
+      await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Benchmark Cosplay Session');
+      for (let waited = 0; saved() < run && waited < 60_000; waited += 250) await page.waitForTimeout(250);
+      await page.locator('.tab', { hasText: 'Fidelity: NVIDIA GeForce RTX 3090 on This machine' }).waitFor();
+      if (run === 1) await page.waitForTimeout(1100); // report names carry the second they were made
+    }
+    const view = webviewFrame(page);
+    await view.locator('svg.chart rect.bar.measured').first().waitFor();
+    await view.locator('table.history tbody tr').first().waitFor();
+    assert.match(await view.locator('table.fidelity tr', { hasText: 'FP32' }).innerText(), /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+50\.0 TFLOPS\s+140%/);
+    assert.equal(saved(), 2);
+    await bench.screenshot('cosplay-fidelity-report');
+  });
+
+  it('Stop removes the container and restores the host', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Stop Cosplay Session');
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Stop' }).click();
+    await page.locator('.notifications-toasts', { hasText: 'stopped and This machine restored' }).waitFor({ timeout: 60_000 });
+    await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor({ state: 'detached' });
+    assert.deepEqual(readState(stateDir), original);
+  });
+});
