@@ -80,7 +80,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gpuDev.openSessionTerminal', (session?: SessionArgument) => sessionCommands.openTerminal(session)),
     vscode.commands.registerCommand('gpuDev.attachToSession', (session?: SessionArgument) => sessionCommands.attach(session)),
     vscode.commands.registerCommand('gpuDev.verifySession', async (session?: SessionArgument) => {
-      const name = typeof session === 'string' ? session : session?.session.name ?? (await sessions.pick());
+      const name = await sessionCommands.nameOf(session);
       if (name) await verifyTests.verify(name);
     }),
     vscode.commands.registerCommand('gpuDev.benchmarkSession', (session?: SessionArgument) => sessionCommands.benchmark(session)),

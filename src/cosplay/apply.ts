@@ -46,7 +46,23 @@ export function newSessionName(targetKey: string, gpuIndex: number, random = Mat
   return `gpudev-${targetKey.replace(/[^a-zA-Z0-9_.-]/g, '-')}-gpu${gpuIndex}-${suffix}`;
 }
 
+/** Applies in progress per host and GPU: a second apply on the same GPU waits (its "original" settings would be ours). */
+const applying = new Map<string, Promise<unknown>>();
+
 export async function applyCosplay(request: ApplyRequest, runner: Runner, docker: DockerEngine): Promise<ApplyOutcome> {
+  const key = `${request.hostLabel}\0${request.gpuIndex}`;
+  const previous = applying.get(key) ?? Promise.resolve();
+  const mine = previous.then(() => applyInTurn(request, runner, docker));
+  const settled = mine.catch(() => undefined);
+  applying.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (applying.get(key) === settled) applying.delete(key);
+  }
+}
+
+async function applyInTurn(request: ApplyRequest, runner: Runner, docker: DockerEngine): Promise<ApplyOutcome> {
   const { plan, gpuIndex, sessionName, sudo } = request;
   const undo: Array<{ description: string; run: () => Promise<GpuDevError | undefined> }> = [];
   const restore: RestoreStep[] = [];
@@ -65,6 +81,9 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     if (plan.gpuCount !== 1) throw new StepFailure({ message: 'a session cosplays one GPU', hint: 'apply a plan for one GPU' });
     begin(`read GPU ${gpuIndex}`);
     const [uuid, powerLimit] = (await host({ argv: ['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid,power.limit', '--format=csv,noheader,nounits'] })).trim().split(/\s*,\s*/);
+    if (plan.mutations.some((m) => m.undo.some((c) => c.argv.includes('{originalPowerLimit}'))) && !Number.isFinite(Number(powerLimit))) {
+      throw new StepFailure({ message: `GPU ${gpuIndex} does not report its power limit (${powerLimit ?? 'nothing'}), so a cap could not be undone`, hint: 'plan with a host whose power limit can be read' });
+    }
     const values: Record<string, string> = {
       gpu: String(gpuIndex), 'gpu-uuid': uuid ?? '', originalPowerLimit: String(Math.round(Number(powerLimit))),
       'mps-pipe-dir': `${MPS_ROOT}/${sessionName}/pipe`, 'mps-log-dir': `${MPS_ROOT}/${sessionName}/log`,

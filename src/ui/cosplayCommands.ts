@@ -133,7 +133,14 @@ export async function cosplayAs(context: CosplayContext, targetKey?: string, nod
   }
   context.log.info(`planned ${target.key} on ${host.entry.key}: ${result.plan.chosen.strategy}`);
   const plan = result.plan;
-  if (apply && on) return void (await applyPlan(context, plan, on));
+  if (apply && on) {
+    const changes = plan.mutations.map((m) => `• ${m.description}${m.gpuWide ? ' (whole GPU)' : ''}`).join('\n') || '• none: a container only';
+    const choice = await vscode.window.showWarningMessage(`Cosplay ${target.name} on ${on.host}, GPU ${on.gpu.index}?`, {
+      modal: true, detail: `Host changes, each undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, { target: target.key, host: host.entry.key }).summary}).`,
+    }, 'Apply', 'Show Plan');
+    if (choice === 'Apply') return void (await applyPlan(context, plan, on));
+    if (choice !== 'Show Plan') return;
+  }
   const applicable = on && { enabled: true, note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes above, then a container with the shim.` };
   const view = cosplay().planView(plan, { target: target.key, host: host.entry.key }, applicable);
   PlanPanel.show(context.extensionUri, view, context.log, on ? () => applyPlan(context, plan, on) : undefined);

@@ -18,10 +18,16 @@ export type SessionArgument = string | { readonly kind: 'session'; readonly sess
 export class SessionCommands {
   constructor(private readonly sessions: CosplaySessions, private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {}
 
+  /** The session's name: given, or asked for when several run; undefined (and said why) when none runs. */
+  async nameOf(argument: SessionArgument): Promise<string | undefined> {
+    const name = typeof argument === 'string' ? argument : argument?.session.name ?? (await this.sessions.pick());
+    if (!name && !this.sessions.all().some((s) => s.session.running)) void vscode.window.showInformationMessage('No cosplay session is running. Start one with "GPU: Cosplay as…".');
+    return name;
+  }
+
   /** The session and its host, asking which one when there are several and none was given. */
   private async resolve(argument: SessionArgument): Promise<{ session: Session; host: CosplayHost } | undefined> {
-    const name = typeof argument === 'string' ? argument : argument?.session.name ?? (await this.sessions.pick());
-    if (!name && !this.sessions.all().some((s) => s.session.running)) return void vscode.window.showInformationMessage('No cosplay session is running. Start one with "GPU: Cosplay as…".');
+    const name = await this.nameOf(argument);
     const found = name ? this.sessions.find(name) : undefined;
     if (!found) return name ? void vscode.window.showErrorMessage(`No cosplay session ${name}: it may have stopped. Refresh the GPUs view.`) : undefined;
     const host = await this.sessions.host(found.host);

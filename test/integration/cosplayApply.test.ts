@@ -120,10 +120,11 @@ describe('cosplay sessions with a real Docker Engine', function () {
     assert.equal((await listSessions(docker)).sessions.length, 1);
   });
 
-  it('a second session with the same settings shares the GPU; the last one out restores it', async () => {
+  it('a second session with the same settings shares the GPU (also when both apply at once); the last one out restores it', async () => {
     const original = host.state();
-    const one = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image }), host.runner, docker));
-    const two = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image }), host.runner, docker));
+    const requests = [await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image }), await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image })];
+    const [one, two] = (await Promise.all(requests.map((r) => applyCosplay(r, host.runner, docker)))).map(applied) as [ReturnType<typeof applied>, ReturnType<typeof applied>];
+    assert.deepEqual(two.session.restore.filter((r) => r.gpuWide), one.session.restore.filter((r) => r.gpuWide), 'the second carries the first one\'s restore of the GPU-wide settings');
     const during = host.state();
     assert.deepEqual((await stopSession(one.session, host.runner, docker, false)).kept, ['cap power at 350 W', 'lock graphics clocks at 1965 MHz']);
     assert.deepEqual(host.state(), during);
