@@ -123,7 +123,12 @@ describe('cosplay sessions with a real Docker Engine', function () {
   it('a second session with the same settings shares the GPU (also when both apply at once); the last one out restores it', async () => {
     const original = host.state();
     const requests = [await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image }), await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image })];
-    const [one, two] = (await Promise.all(requests.map((r) => applyCosplay(r, host.runner, docker)))).map(applied) as [ReturnType<typeof applied>, ReturnType<typeof applied>];
+    const secondSteps: string[] = [];
+    const [one, two] = (await Promise.all([
+      applyCosplay(requests[0]!, host.runner, docker),
+      applyCosplay({ ...requests[1]!, onStep: (step) => secondSteps.push(step) }, host.runner, docker),
+    ])).map(applied) as [ReturnType<typeof applied>, ReturnType<typeof applied>];
+    assert.ok(!secondSteps.some((step) => /lock graphics clocks|cap power/.test(step)), `the second apply waited for the first and left its GPU-wide settings alone: ${secondSteps.join(', ')}`);
     assert.deepEqual(two.session.restore.filter((r) => r.gpuWide), one.session.restore.filter((r) => r.gpuWide), 'the second carries the first one\'s restore of the GPU-wide settings');
     const during = host.state();
     assert.deepEqual((await stopSession(one.session, host.runner, docker, false)).kept, ['cap power at 350 W', 'lock graphics clocks at 1965 MHz']);
