@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Measures this container's GPU as the cosplay delivers it: GEMM TFLOPS (FP32 with TF32 off, TF32,
 FP16, BF16) and device-to-device copy bandwidth, timed with CUDA events after a warm-up, sized to the
-target's memory. `--json` prints raw samples and medians; `--samples N` (default 10)."""
+target's memory. `--json` prints raw samples and medians; `--samples N` (default 10); `--only fp32,bandwidth`
+measures those metrics alone (calibration runs FP32 only)."""
 import json
 import os
 import sys
@@ -32,13 +33,14 @@ def timed(torch, work, samples):
     return results
 
 
-def run(torch, target, samples):
+def run(torch, target, samples, only=None):
     results, skipped = [], {p: "the target has no {} tensor path".format(p.upper()) for p in skipped_precisions(target)}
+    wanted = lambda metric: only is None or metric in only  # noqa: E731
     matmul_flags = torch.backends.cuda.matmul
     saved = matmul_flags.allow_tf32
     try:
         for precision, dtype_name, element_bytes in GEMM_PRECISIONS:
-            if precision in skipped:
+            if precision in skipped or not wanted(precision):
                 continue
             matmul_flags.allow_tf32 = precision == "tf32"
             n = gemm_size(target, element_bytes)
@@ -51,6 +53,8 @@ def run(torch, target, samples):
             del a, b
     finally:
         matmul_flags.allow_tf32 = saved
+    if not wanted("bandwidth"):
+        return results, skipped
     nbytes = copy_bytes(target)
     source = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
     destination = torch.empty_like(source)
@@ -62,6 +66,7 @@ def run(torch, target, samples):
 
 def main(argv):
     samples = int(argv[argv.index("--samples") + 1]) if "--samples" in argv else 10
+    only = set(argv[argv.index("--only") + 1].split(",")) if "--only" in argv else None
     target = target_from_env(os.environ)
     report = {"target": target.name if target else None, "results": [], "skipped": {}, "error": None}
     try:
@@ -75,7 +80,7 @@ def main(argv):
             report["error"] = "no CUDA device visible to torch"
         else:
             report["device"] = torch.cuda.get_device_name(0)
-            report["results"], report["skipped"] = run(torch, target, samples)
+            report["results"], report["skipped"] = run(torch, target, samples, only)
     if "--json" in argv:
         print(json.dumps(report, indent=2))
     else:

@@ -5,6 +5,7 @@ import { builtinCatalog } from './catalog/catalog';
 import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { applyCosplay, newSessionName } from './cosplay/apply';
+import { calibrateSession } from './cosplay/calibrate';
 import { readTestHostProfile, SHIM_DIR, shimArchive } from './cosplay/hostProfile';
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
 import { liveSessionOf } from './cosplay/session';
@@ -20,6 +21,9 @@ export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N] [--strategy
                             apply a cosplay: host settings, then a container with the shim
   gpudev cosplay list [--host H] [--json]    the sessions, from their container labels
   gpudev cosplay verify <session> [--host H] run the shim's checks in a session
+  gpudev cosplay calibrate <session> [--sudo] [--host H]
+                            bisect the clock lock until FP32 matches the target
+                            (the container is made again: files outside mounts are lost)
   gpudev cosplay down <session> [--sudo] [--host H]
                             stop a session and restore the host
                             (--host: an ssh alias or user@host[:port]; default this machine)`;
@@ -69,7 +73,7 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
   const parsed = parse(rest);
   if (typeof parsed === 'string') return fail(parsed);
   const { positional, options, flags } = parsed;
-  if (!verb || !['up', 'list', 'verify', 'down'].includes(verb)) return fail(`usage:\n${COSPLAY_USAGE}`);
+  if (!verb || !['up', 'list', 'verify', 'calibrate', 'down'].includes(verb)) return fail(`usage:\n${COSPLAY_USAGE}`);
   if (verb !== 'list' && positional.length !== 1) return fail(`${verb} needs one ${verb === 'up' ? 'target' : 'session'}`);
   const host = await hostOf(options.get('--host'), new LocalRunner());
   if (typeof host === 'string') return fail(host);
@@ -90,6 +94,15 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
       outcome.failures.forEach((f) => io.err(`could not restore: ${f}\n`));
       if (!outcome.failures.length) io.out(`${session.name} stopped; ${host.label} restored\n`);
       return outcome.failures.length ? 1 : 0;
+    }
+    if (verb === 'calibrate') {
+      const outcome = await calibrateSession({
+        session, sudo: flags.has('--sudo'), shimTar: await shimArchive(shimRoot()),
+        onRun: (run, i) => io.err(`… run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS FP32\n`),
+      }, host.runner, host.docker);
+      if (!outcome.ok) return fail(`${describeError(outcome.error)}; the clock lock is as it was`, 1);
+      io.out(`${session.name}: clocks locked at ${outcome.best.clockMHz} MHz give ${outcome.best.fp32.toFixed(1)} TFLOPS FP32${outcome.withinTolerance ? '' : ' (still more than 10% off)'}\n`);
+      return outcome.withinTolerance ? 0 : 1;
     }
     const report = parseVerifyReport((await host.docker.exec(session.containerId, ['python3', `${SHIM_DIR}/verify.py`, '--json'])).stdout);
     if (!report.ok) return fail(report.error, 1);

@@ -84,6 +84,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (name) await verifyTests.verify(name);
     }),
     vscode.commands.registerCommand('gpuDev.benchmarkSession', (session?: SessionArgument) => sessionCommands.benchmark(session)),
+    vscode.commands.registerCommand('gpuDev.calibrateSession', (session?: SessionArgument) => sessionCommands.calibrate(session)),
     vscode.commands.registerCommand('gpuDev.stopSession', (session?: SessionArgument) => sessionCommands.stop(session)),
     vscode.commands.registerCommand('gpuDev.cleanUpOrphans', () => sessionCommands.cleanUpOrphans()),
     vscode.commands.registerCommand('gpuDev.openFidelityReport', () => sessionCommands.openReport()),

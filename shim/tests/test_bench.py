@@ -31,9 +31,9 @@ class BenchCoreTest(unittest.TestCase):
         self.assertEqual(skipped_precisions(t4), ["tf32", "bf16"])
 
 
-def bench(env, pythonpath=(SHIM, FAKES)):
+def bench(env, pythonpath=(SHIM, FAKES), args=()):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GPUDEV_")}
-    done = subprocess.run([sys.executable, os.path.join(SHIM, "bench.py"), "--json", "--samples", "4"],
+    done = subprocess.run([sys.executable, os.path.join(SHIM, "bench.py"), "--json", "--samples", "4", *args],
                           env=dict(clean, PYTHONPATH=os.pathsep.join(pythonpath), **env), capture_output=True, text=True, timeout=60)
     return done.returncode, json.loads(done.stdout)
 
@@ -56,6 +56,13 @@ class BenchTest(unittest.TestCase):
         _, report = bench(dict(self.RTX3090, GPUDEV_TARGET_NAME="Tesla T4", GPUDEV_TENSOR="fp16"))
         self.assertEqual([r["metric"] for r in report["results"]], ["fp32", "fp16", "bandwidth"])
         self.assertEqual(set(report["skipped"]), {"tf32", "bf16"})
+
+    def test_only_the_metrics_asked_for(self):
+        code, report = bench(self.RTX3090, args=("--only", "fp32"))
+        self.assertEqual(code, 0)
+        self.assertEqual([r["metric"] for r in report["results"]], ["fp32"])
+        _, report = bench(self.RTX3090, args=("--only", "fp16,bandwidth"))
+        self.assertEqual([r["metric"] for r in report["results"]], ["fp16", "bandwidth"])
 
     def test_without_torch_or_target_it_says_why_and_fails(self):
         code, report = bench(self.RTX3090, pythonpath=(SHIM,))

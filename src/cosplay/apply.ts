@@ -209,7 +209,7 @@ function sessionPlanOf(plan: CosplayPlan, values: Placeholders): SessionPlan {
     target: plan.target.key, targetName: plan.target.name, host: plan.host.key, strategy: plan.chosen.strategy,
     gpuUuid: values['gpu-uuid'] || null, device: device || null, vramMiB: plan.target.vramMiB,
     clockLockMHz: plan.chosen.clockLockMHz, powerCapW: plan.powerCapW, memoryClockShare: plan.chosen.memoryClockShare,
-    expected: expectedOf(plan),
+    boostClockMHz: plan.host.boostClockMHz, expected: expectedOf(plan),
   };
 }
 

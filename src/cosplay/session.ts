@@ -37,6 +37,8 @@ const SessionPlanSchema = z.strictObject({
   clockLockMHz: z.nullable(z.number()),
   powerCapW: z.nullable(z.number()),
   memoryClockShare: z.nullable(z.number()),
+  /** The host GPU's boost clock: the top of the range calibration searches. */
+  boostClockMHz: z.optional(z.number()),
   expected: z.array(ExpectedSchema),
 });
 export type SessionPlan = z.infer<typeof SessionPlanSchema>;

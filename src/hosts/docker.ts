@@ -55,6 +55,9 @@ export interface DockerEngine {
   execTerminal(id: string, argv: readonly string[], columns: number, rows: number): Promise<ExecTerminal>;
   /** Stops (if running) and removes; a container already gone is not an error. */
   remove(id: string): Promise<void>;
+  /** What a container was made of (its environment as Docker holds it: the image's included). */
+  inspect(id: string): Promise<ContainerSpec>;
+  rename(id: string, name: string): Promise<void>;
 }
 
 /** A Docker call that failed, in the user's words. */
@@ -202,6 +205,16 @@ export function connectDocker(target: DockerTarget): DockerEngine {
         exitCode: async () => (await exec.inspect()).ExitCode ?? null,
       };
     }),
+    inspect: (id) => guard(async () => {
+      const info = await docker.getContainer(id).inspect();
+      const env = Object.fromEntries((info.Config.Env ?? []).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      return {
+        name: info.Name.replace(/^\//, ''), image: info.Config.Image, cmd: info.Config.Cmd ?? [], env, labels: info.Config.Labels ?? {},
+        gpu: info.HostConfig.DeviceRequests?.[0]?.DeviceIDs?.[0] ?? null, binds: info.HostConfig.Binds ?? [],
+        workingDir: info.Config.WorkingDir || undefined, shmSizeBytes: info.HostConfig.ShmSize ?? 0, ipcHost: info.HostConfig.IpcMode === 'host',
+      };
+    }),
+    rename: (id, name) => guard(async () => void (await docker.getContainer(id).rename({ name }))),
     remove: (id) => guard(async () => {
       try {
         await docker.getContainer(id).remove({ force: true });

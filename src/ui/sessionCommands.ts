@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
-import { fidelityReport, parseBenchOutput, parseFidelityReport, reportFileName, type FidelityReport } from '../cosplay/benchReport';
+import { fidelityReport, parseBenchOutput, parseFidelityReport, ratioLevel, reportFileName, type FidelityReport } from '../cosplay/benchReport';
+import { calibrateSession, MAX_CALIBRATION_RUNS } from '../cosplay/calibrate';
+import { describeError } from '../core/errors';
 import { fidelityView } from '../cosplay/fidelityView';
-import { SHIM_DIR } from '../cosplay/hostProfile';
+import { SHIM_DIR, shimArchive } from '../cosplay/hostProfile';
 import type { Session } from '../cosplay/session';
 import { cleanUpOrphans, findOrphans, stopSession } from '../cosplay/sessions';
 import { DockerFailure } from '../hosts/docker';
@@ -104,7 +106,37 @@ export class SessionCommands {
     });
     const parsed = parseBenchOutput(stdout);
     if (!parsed.ok) return void vscode.window.showErrorMessage(`Benchmark of ${session.name} failed: ${parsed.error}`);
-    await this.showReport(fidelityReport(session, parsed.output, new Date()), true);
+    const report = fidelityReport(session, parsed.output, new Date());
+    await this.showReport(report, true);
+    const fp32 = report.rows.find((r) => r.metric === 'fp32');
+    if (fp32?.ratio != null && ratioLevel(fp32.ratio) === 'off') {
+      const choice = await vscode.window.showInformationMessage(`FP32 measured ${Math.round(fp32.ratio * 100)}% of the ${report.targetName}'s ${fp32.target} TFLOPS. Calibrate the clock lock?`, 'Calibrate');
+      if (choice === 'Calibrate') await this.calibrate(session.name);
+    }
+  }
+
+  /** Bisects the session's clock lock against FP32 (a few short bench runs), then records it in its labels. */
+  async calibrate(argument: SessionArgument): Promise<void> {
+    const found = await this.resolve(argument);
+    if (!found) return;
+    const { session, host } = found;
+    const choice = await vscode.window.showWarningMessage(`Calibrate the clock lock of ${session.name}?`, {
+      modal: true,
+      detail: `Up to ${MAX_CALIBRATION_RUNS} FP32 runs at different graphics clocks of GPU ${session.gpuIndex} on ${host.name}. The best clock is recorded in the session's labels, which Docker cannot change: the container is made again from its own settings, so files outside the mounted folder are lost.`,
+    }, 'Calibrate');
+    if (choice !== 'Calibrate') return;
+    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Calibrating ${session.name}` }, async (progress) =>
+      calibrateSession({
+        session, sudo: host.sudo, shimTar: await shimArchive(this.extensionUri.fsPath),
+        onRun: (run, i) => progress.report({ message: `run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS` }),
+      }, host.runner, host.docker));
+    await this.sessions.refresh(host.name);
+    this.log.info(`${session.name}: calibration ${outcome.ok ? `${outcome.best.clockMHz} MHz` : outcome.error.message}; runs ${outcome.runs.map((r) => `${r.clockMHz}→${r.fp32.toFixed(1)}`).join(', ')}`);
+    if (!outcome.ok) return void vscode.window.showErrorMessage(`Calibration of ${session.name} failed: ${describeError(outcome.error)}. Its clock lock is as it was.`);
+    const { best } = outcome;
+    const verdict = outcome.withinTolerance ? '' : ' — still more than 10% off: the strategy cannot reach the target (see the plan)';
+    const next = await vscode.window.showInformationMessage(`${session.name}: clocks locked at ${best.clockMHz} MHz give ${best.fp32.toFixed(1)} TFLOPS FP32 after ${outcome.runs.length} runs${verdict}.`, 'Benchmark Again');
+    if (next === 'Benchmark Again') await this.benchmark(session.name);
   }
 
   /** Opens a report (saving it first when asked) beside the earlier ones of the workspace. */

@@ -36,7 +36,10 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     fs.writeFileSync(profile, JSON.stringify({
       image: docker.DOCKER_IMAGE, gpuRequest: false,
       binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`, `${stateDir}:${stateDir}:ro`],
-      env: { PATH: path.join(repoRoot, 'test/fake-gpu/bin'), PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir },
+      env: {
+        PATH: path.join(repoRoot, 'test/fake-gpu/bin'), PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
+        GPUDEV_FAKE_GPU_STATE: stateDir, FAKE_TORCH_CLOCK_FROM_SMI: '1',
+      },
     }));
     bench = await openWorkbench({
       scenario: SCENARIO,
@@ -98,6 +101,16 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     assert.match(await view.locator('table.fidelity tr', { hasText: 'FP32' }).innerText(), /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+50\.0 TFLOPS\s+140%/);
     assert.equal(saved(), 2);
     await bench.screenshot('cosplay-fidelity-report');
+  });
+
+  it('FP32 off by more than 10% → Calibrate bisects the clock lock and records it', async () => {
+    const { page } = bench;
+    await page.locator('.notifications-toasts .monaco-button', { hasText: 'Calibrate' }).last().click();
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Calibrate' }).click();
+    const done = page.locator('.notifications-toasts', { hasText: /clocks locked at \d+ MHz give 3[45]\.\d TFLOPS FP32 after \d runs\./ });
+    await done.waitFor({ timeout: 90_000 });
+    await bench.screenshot('cosplay-calibrated');
+    await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor();
   });
 
   it('Stop removes the container and restores the host', async () => {

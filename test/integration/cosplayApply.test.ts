@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { applyCosplay, type ApplyOutcome, type ApplyRequest } from '../../src/cosplay/apply';
+import { calibrateSession, MAX_CALIBRATION_RUNS } from '../../src/cosplay/calibrate';
 import { listSessions, stopSession, findOrphans, cleanUpOrphans, MPS_ROOT } from '../../src/cosplay/sessions';
 import { parseVerifyReport } from '../../src/cosplay/verifyReport';
 import { connectDocker, DockerFailure, sshDockerTarget, type DockerEngine } from '../../src/hosts/docker';
@@ -209,5 +210,49 @@ describe('cosplay sessions on an SSH host (Docker through the same SSH connectio
     runners.push(runner);
     const docker = connectDocker(sshDockerTarget(runner, '/tmp/gpudev-no-such-docker.sock'));
     await assert.rejects(docker.ping(), (error: DockerFailure) => /Docker on lab cannot be reached at \/tmp\/gpudev-no-such-docker.sock over SSH/.test(error.failure.message) && /AllowStreamLocalForwarding/.test(error.failure.hint ?? ''));
+  });
+});
+
+describe('calibrating a session against a real Docker Engine', function () {
+  this.timeout(120_000);
+  let dockerd: Dockerd;
+  let docker: DockerEngine;
+  before(() => {
+    dockerd = startDockerd();
+    docker = connectDocker({ kind: 'local', label: 'test dockerd', socketPath: dockerd.socketPath });
+  });
+  afterEach(async () => {
+    for (const session of (await listSessions(docker)).sessions) await docker.remove(session.containerId);
+  });
+
+  it('bisects the clock lock until FP32 matches, records it in the labels, and stop still restores the host', async () => {
+    const host = await fakeHost(3);
+    const original = host.state();
+    const request = await applyRequest({ target: 'rtx3090', gpu: 1, strategy: 'mig', image: dockerd.image, host });
+    // The fake torch runs at the clock the fake nvidia-smi reports, as a real GPU would.
+    const { session } = applied(await applyCosplay({ ...request, extraEnv: { ...request.extraEnv, FAKE_TORCH_CLOCK_FROM_SMI: '1' } }, host.runner, docker));
+    assert.equal(session.plan.clockLockMHz, null, 'the MIG plan locks no clock');
+    const outcome = await calibrateSession({ session, sudo: false, shimTar: request.shimTar }, host.runner, docker);
+    if (!outcome.ok) assert.fail(outcome.error.message);
+    assert.ok(outcome.runs.length <= MAX_CALIBRATION_RUNS);
+    assert.ok(outcome.withinTolerance && Math.abs(outcome.best.fp32 / 35.6 - 1) <= 0.02, JSON.stringify(outcome.runs));
+    const [listed] = (await listSessions(docker)).sessions;
+    assert.equal(listed?.name, session.name, 'the same session, its container made again');
+    assert.equal(listed.plan.clockLockMHz, outcome.best.clockMHz);
+    assert.equal(listed.restore[0]?.description, 'reset graphics clocks');
+    const verify = parseVerifyReport((await docker.exec(listed.containerId, ['python3', '/opt/gpudev/shim/verify.py', '--json'])).stdout);
+    assert.ok(verify.ok);
+    assert.equal(verify.report.checks.find((c) => c.id === 'host.clock')?.status, 'pass', 'verify now expects the calibrated clock');
+    assert.deepEqual(await stopSession(listed, host.runner, docker, false), { kept: [], failures: [] });
+    assert.deepEqual(host.state(), original);
+  });
+
+  it('refuses while another session shares the GPU', async () => {
+    const host = await fakeHost(4);
+    const first = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image, host }), host.runner, docker));
+    applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image, host }), host.runner, docker));
+    const outcome = await calibrateSession({ session: first.session, sudo: false, shimTar: Buffer.alloc(0) }, host.runner, docker);
+    assert.ok(!outcome.ok);
+    assert.match(outcome.error.message, /shares this GPU: its clocks would change too/);
   });
 });

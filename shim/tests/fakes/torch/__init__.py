@@ -1,5 +1,8 @@
 """Fake torch for shim tests: what the shim patches, on an H100. Importing it imports pynvml
 mid-load, as real libraries on top of torch do."""
+import os
+import subprocess
+
 import pynvml  # noqa: F401
 
 from . import backends, cuda  # noqa: F401
@@ -19,6 +22,22 @@ def empty(size, dtype=None, device=None):
 float32, float16, bfloat16 = "float32", "float16", "bfloat16"
 RATES = {"float32": 50e12, "tf32": 400e12, "float16": 800e12, "bfloat16": 800e12}
 COPY_BYTES_PER_S = 3e12
+BOOST_MHZ = 1980
+
+
+def _clock_scale():
+    """With FAKE_TORCH_CLOCK_FROM_SMI=1 (cosplay containers in the extension's tests), matmul rates follow
+    the graphics clock `nvidia-smi` reports against the H100's boost clock, as a locked clock slows a GPU."""
+    if os.environ.get("FAKE_TORCH_CLOCK_FROM_SMI") != "1":
+        return 1.0
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=clocks.sm", "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=30).stdout
+        return float(out.split()[0]) / BOOST_MHZ
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return 1.0
+
+
+_SCALE = _clock_scale()
 
 
 class Tensor:
@@ -36,7 +55,7 @@ def randn(*shape, device=None, dtype=None):
 
 def matmul(a, b):
     rate = RATES["tf32"] if a.dtype == "float32" and backends.cuda.matmul.allow_tf32 else RATES[a.dtype]
-    cuda._clock_ms += 2 * a.n ** 3 / rate * 1e3
+    cuda._clock_ms += 2 * a.n ** 3 / (rate * _SCALE) * 1e3
     return Tensor(a.n, a.dtype)
 
 
