@@ -80,12 +80,12 @@ async function applyInTurn(request: ApplyRequest, runner: Runner, docker: Docker
   try {
     if (plan.gpuCount !== 1) throw new StepFailure({ message: 'a session cosplays one GPU', hint: 'apply a plan for one GPU' });
     begin(`read GPU ${gpuIndex}`);
-    const [uuid, powerLimit] = (await host({ argv: ['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid,power.limit', '--format=csv,noheader,nounits'] })).trim().split(/\s*,\s*/);
+    const [uuid, powerLimit, persistence] = (await host({ argv: ['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid,power.limit,persistence_mode', '--format=csv,noheader,nounits'] })).trim().split(/\s*,\s*/);
     if (plan.mutations.some((m) => m.undo.some((c) => c.argv.includes('{originalPowerLimit}'))) && !Number.isFinite(Number(powerLimit))) {
       throw new StepFailure({ message: `GPU ${gpuIndex} does not report its power limit (${powerLimit ?? 'nothing'}), so a cap could not be undone`, hint: 'plan with a host whose power limit can be read' });
     }
     const values: Record<string, string> = {
-      gpu: String(gpuIndex), 'gpu-uuid': uuid ?? '', originalPowerLimit: String(Math.round(Number(powerLimit))),
+      gpu: String(gpuIndex), 'gpu-uuid': uuid ?? '', originalPowerLimit: String(Math.round(Number(powerLimit))), originalPersistence: persistence === 'Enabled' ? '1' : '0',
       'mps-pipe-dir': `${MPS_ROOT}/${sessionName}/pipe`, 'mps-log-dir': `${MPS_ROOT}/${sessionName}/log`,
     };
 

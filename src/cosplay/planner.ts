@@ -190,6 +190,8 @@ function mutationsFor(request: PlanRequest, chosen: StrategyOption, powerCapW: n
   if (powerCapW !== null && powerCapW !== request.host.tdpW) {
     steps.push({ description: `cap power at ${powerCapW} W`, run: smi('-pl', String(powerCapW)), undo: [smi('-pl', '{originalPowerLimit}')], gpuWide: true });
   }
+  // Clock locks, power limits and MIG instances are lost when the driver unloads with the last process.
+  if (steps.length) steps.unshift({ description: 'turn on persistence mode, so these settings hold while no process uses the GPU', run: smi('-pm', '1'), undo: [smi('-pm', '{originalPersistence}')], gpuWide: true });
   return steps;
 }
 

@@ -17,6 +17,7 @@ export interface GpuState {
   memoryClocks: string | null;
   powerLimitW: number;
   migMode: string;
+  persistence: string;
   instances: MigInstanceState[];
 }
 
@@ -57,13 +58,13 @@ export function migListing(state: GpuState): string[] {
 }
 
 /**
- * Applies a changing command (`-lgc`, `-rgc`, `-lmc`, `-rmc`, `-pl`, `-mig`, `mig -cgi/-dci/-dgi`) to the
+ * Applies a changing command (`-lgc`, `-rgc`, `-lmc`, `-rmc`, `-pl`, `-pm`, `-mig`, `mig -cgi/-dci/-dgi`) to the
  * state; its stdout, or null when the arguments change nothing.
  */
 export function mutate(args: readonly string[], gpu: number, state: GpuState): string | null {
   const after = (flag: string) => args[args.indexOf(flag) + 1];
   const fail = process.env.GPUDEV_FAKE_GPU_FAIL;
-  const changing = ['-lgc', '-rgc', '-lmc', '-rmc', '-pl', '-mig', '-cgi', '-dci', '-dgi'].find((flag) => args.includes(flag));
+  const changing = ['-lgc', '-rgc', '-lmc', '-rmc', '-pl', '-pm', '-mig', '-cgi', '-dci', '-dgi'].find((flag) => args.includes(flag));
   if (!changing) return null;
   if (fail && args.join(' ').includes(fail)) throw new Error(`Failed (injected by GPUDEV_FAKE_GPU_FAIL=${fail})`);
   const gi = Number(after('-gi'));
@@ -74,6 +75,7 @@ export function mutate(args: readonly string[], gpu: number, state: GpuState): s
     case '-lmc': state.memoryClocks = after('-lmc')!; out = 'Memory clocks set.'; break;
     case '-rmc': state.memoryClocks = null; out = 'All done.'; break;
     case '-pl': state.powerLimitW = Number(after('-pl')); out = `Power limit for GPU ${gpu} was set to ${state.powerLimitW.toFixed(2)} W from previous power limit.`; break;
+    case '-pm': state.persistence = after('-pm') === '1' ? 'Enabled' : 'Disabled'; out = `${state.persistence} persistence mode for GPU ${gpu}.\nAll done.`; break;
     case '-mig': state.migMode = after('-mig') === '1' ? 'Enabled' : 'Disabled'; out = `${state.migMode} MIG Mode for GPU ${gpu}\nAll done.`; break;
     case '-cgi': {
       if (state.migMode !== 'Enabled') throw new Error(`Unable to create a GPU instance on GPU ${gpu} using profile: Not supported (MIG mode is disabled)`);

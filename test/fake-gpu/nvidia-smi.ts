@@ -68,6 +68,7 @@ function queryGpu(fields: string[], format: string): void {
     // The locked clock where the state has one; the table has no clocks to replay otherwise.
     'clocks.sm': { unit: 'MHz', value: (g) => num(Number(settings(g)?.clocks?.split(',')[0]) || null, 'MHz') },
     'mig.mode.current': { unit: '', value: (g) => (g.migMode === null || g.migMode === 'N/A' ? na : settings(g)?.migMode ?? g.migMode) },
+    persistence_mode: { unit: '', value: (g) => settings(g)?.persistence ?? (g.persistence === 'On' ? 'Enabled' : 'Disabled') },
     'pci.bus_id': { unit: '', value: (g) => g.busId ?? na },
   };
   const unknown = fields.find((f) => !columns[f]);
@@ -100,7 +101,7 @@ function selected(): TableGpu[] {
 /** The GPU's changed settings, when the test keeps them (GPUDEV_FAKE_GPU_STATE). */
 function settings(gpu: TableGpu): GpuState | undefined {
   const dir = stateDir();
-  return dir ? readState(dir, gpu.index, () => ({ clocks: null, memoryClocks: null, powerLimitW: gpu.powerCapW ?? 0, migMode: gpu.migMode ?? 'N/A', instances: [] })) : undefined;
+  return dir ? readState(dir, gpu.index, () => ({ clocks: null, memoryClocks: null, powerLimitW: gpu.powerCapW ?? 0, migMode: gpu.migMode ?? 'N/A', persistence: gpu.persistence === 'On' ? 'Enabled' : 'Disabled', instances: [] })) : undefined;
 }
 
 /** `-L`: the captured listing, else one made from the table, with MIG devices from the state. */

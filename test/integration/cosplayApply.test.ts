@@ -62,7 +62,10 @@ describe('cosplay sessions with a real Docker Engine', function () {
     assert.ok(found?.running);
     assert.equal(found.plan.target, 'rtx3090');
     assert.equal(found.plan.clockLockMHz, 1965);
-    assert.deepEqual(found.restore.map((r) => r.description), [...request.plan.mutations].reverse().map((m) => m.description).concat('remove the MPS directories'));
+    assert.deepEqual(found.restore.map((r) => r.description), [
+      'cap power at 350 W', 'lock graphics clocks at 1965 MHz', 'start an MPS control daemon with a private pipe directory', 'remove the MPS directories',
+      'turn on persistence mode, so these settings hold while no process uses the GPU',
+    ]);
 
     const verify = parseVerifyReport((await docker.exec(found.containerId, ['python3', '/opt/gpudev/shim/verify.py', '--json'])).stdout);
     assert.ok(verify.ok, verify.ok ? '' : verify.error);
@@ -132,7 +135,7 @@ describe('cosplay sessions with a real Docker Engine', function () {
     assert.ok(!secondSteps.some((step) => /lock graphics clocks|cap power/.test(step)), `the second apply waited for the first and left its GPU-wide settings alone: ${secondSteps.join(', ')}`);
     assert.deepEqual(two.session.restore.filter((r) => r.gpuWide), one.session.restore.filter((r) => r.gpuWide), 'the second carries the first one\'s restore of the GPU-wide settings');
     const during = host.state();
-    assert.deepEqual((await stopSession(one.session, host.runner, docker, false)).kept, ['cap power at 350 W', 'lock graphics clocks at 1965 MHz']);
+    assert.deepEqual((await stopSession(one.session, host.runner, docker, false)).kept, ['cap power at 350 W', 'lock graphics clocks at 1965 MHz', 'turn on persistence mode, so these settings hold while no process uses the GPU']);
     assert.deepEqual(host.state(), during);
     assert.deepEqual(await stopSession(two.session, host.runner, docker, false), { kept: [], failures: [] });
     assert.deepEqual(host.state(), original);

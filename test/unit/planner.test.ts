@@ -57,7 +57,8 @@ describe('planCosplay', () => {
     assert.match(row(p, 'BF16 tensor').verdict, /^BF16 tensor 6\.8x too fast: no setting can slow tensor cores separately/);
     assert.match(row(p, 'Bandwidth').verdict, /HBM memory clocks cannot be lowered/);
     assert.match(row(p, 'Compute capability').verdict, /sm_90, not sm_86/);
-    assert.deepEqual(argvs(p), ['nvidia-smi -i {gpu} -mig 1', 'nvidia-smi mig -i {gpu} -cgi 5:0 -C', 'nvidia-smi -i {gpu} -pl 350']);
+    assert.deepEqual(argvs(p), ['nvidia-smi -i {gpu} -pm 1', 'nvidia-smi -i {gpu} -mig 1', 'nvidia-smi mig -i {gpu} -cgi 5:0 -C', 'nvidia-smi -i {gpu} -pl 350']);
+    assert.deepEqual(p.mutations[0]!.undo, [{ argv: ['nvidia-smi', '-i', '{gpu}', '-pm', '{originalPersistence}'] }], 'persistence goes back to what it was');
     assert.equal(p.container.device, '{mig-uuid}');
     assert.deepEqual(p.alternatives.map((a) => a.strategy), ['mps', 'memory']);
   });
@@ -69,8 +70,9 @@ describe('planCosplay', () => {
     assert.equal(p.container.env.CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, '54');
     assert.equal(p.container.env.CUDA_MPS_PINNED_DEVICE_MEM_LIMIT, '0=24576M,1=24576M');
     assert.ok(Math.abs(row(p, 'FP32').ratio! - 1) <= 0.1);
-    assert.equal(p.mutations[0]!.run.argv.join(' '), 'nvidia-cuda-mps-control -d');
-    assert.deepEqual(p.mutations[0]!.undo, [{ argv: ['nvidia-cuda-mps-control'], stdin: 'quit\n', env: p.mutations[0]!.run.env }]);
+    const mps = p.mutations.find((m) => m.run.argv[0] === 'nvidia-cuda-mps-control')!;
+    assert.equal(mps.run.argv.join(' '), 'nvidia-cuda-mps-control -d');
+    assert.deepEqual(mps.undo, [{ argv: ['nvidia-cuda-mps-control'], stdin: 'quit\n', env: mps.run.env }]);
   });
 
   it('locks clocks below boost when a slice has more SMs than the target needs', () => {
@@ -162,7 +164,7 @@ describe('MIG placement against the instances nvidia-smi lists', () => {
   it('takes a free placement and skips enabling MIG when it is on', () => {
     const instances = [{ gpu: 0, profile: '3g.40gb', profileId: 9, instanceId: 1, start: 4, size: 4 }];
     const p = plan({ target: 'rtx3090', host: 'h100-sxm', hostMig: { enabled: true, instances } });
-    assert.deepEqual(argvs(p)[0], 'nvidia-smi mig -i {gpu} -cgi 5:0 -C');
+    assert.deepEqual(argvs(p).slice(0, 2), ['nvidia-smi -i {gpu} -pm 1', 'nvidia-smi mig -i {gpu} -cgi 5:0 -C']);
     assert.equal(p.chosen.migStart, 0);
   });
 
