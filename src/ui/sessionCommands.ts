@@ -159,7 +159,8 @@ export class SessionCommands {
     const dir = folder && vscode.Uri.joinPath(folder.uri, '.gpudev', 'reports');
     const reports = dir ? await readReports(dir) : [];
     if (!reports.length) return void vscode.window.showInformationMessage('No fidelity reports in this workspace yet: run "Benchmark" on a cosplay session.');
-    const picked = await vscode.window.showQuickPick([...reports].reverse().map((r) => ({ label: `${r.targetName} on ${r.host}`, description: r.at, report: r })), { placeHolder: 'Which report?' });
+    const items = [...reports].reverse().map((r) => ({ label: `${r.targetName} on ${r.host}`, description: r.at, detail: `${r.session} · ${r.strategy} on ${r.hostModel}`, report: r }));
+    const picked = await vscode.window.showQuickPick(items, { placeHolder: 'Which report? (newest first)', matchOnDescription: true, matchOnDetail: true });
     if (picked) await this.showReport(picked.report, false);
   }
 }

@@ -1,4 +1,7 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../../scripts/codeServer.mjs';
 import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, webviewFrame } from './workbench.mjs';
 
 describe('Cosplay plan in code-server', function () {
@@ -31,6 +34,23 @@ describe('Cosplay plan in code-server', function () {
     assert.ok(await view.locator('button', { hasText: 'Apply' }).isDisabled(), 'a plan for a host model cannot be applied');
     await view.locator('.apply', { hasText: 'pick a real GPU' }).waitFor();
     await bench.screenshot('cosplay-plan-rtx3090-on-h100');
+  });
+
+  it('"GPU: Open Fidelity Report…" shows a recorded report with its chart and the earlier run', async () => {
+    const { page } = bench;
+    const reports = path.join(bench.workspace, '.gpudev/reports');
+    fs.mkdirSync(reports, { recursive: true });
+    const fixtures = path.join(repoRoot, 'test/fixtures/reports');
+    for (const file of fs.readdirSync(fixtures).filter((f) => f.endsWith('.json'))) fs.copyFileSync(path.join(fixtures, file), path.join(reports, file));
+    await runFromPalette(page, 'GPU: Open Fidelity Report…');
+    await pick(page, '2026-11-23T13:31');
+    const view = webviewFrame(page);
+    await view.locator('h1', { hasText: 'Fidelity: NVIDIA GeForce RTX 3090 on This machine' }).waitFor();
+    assert.match(await view.locator('table.fidelity tr.level-match', { hasText: 'FP32' }).innerText(), /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+35\.2 TFLOPS\s+99%/);
+    assert.equal(await view.locator('svg.chart rect.bar.measured.level-match:not(.legend)').count(), 1, 'FP32 alone within ±10%');
+    assert.equal(await view.locator('table.history tbody tr').count(), 1);
+    assert.match(await view.locator('table.history tbody tr').innerText(), /2026-11-23 13:30:00 UTC\s+140%/);
+    await bench.screenshot('fidelity-report-recorded');
   });
 
   it('right-click on a GPU → "Cosplay as…" plans for that GPU', async () => {

@@ -53,7 +53,8 @@ function chart(rows: readonly Row[]): SVGSVGElement {
   shownRows.forEach((row, i) => {
     const x = plot.left + 20 + i * 120;
     const bar = (ratio: number | null, offset: number, kind: string) => (ratio === null || ratio <= 0 ? [] : [
-      svg('rect', { x: x + offset, y: Math.min(y(ratio), y(1)), width: 36, height: Math.max(1, Math.abs(y(ratio) - y(1))), class: `bar ${kind} level-${kind === 'measured' ? row.level : 'none'}` },
+      // At least 3 px, so a bar on target still shows.
+      svg('rect', { x: x + offset, y: Math.min(y(ratio), y(1) - 1.5), width: 36, height: Math.max(3, Math.abs(y(ratio) - y(1))), class: `bar ${kind} level-${kind === 'measured' ? row.level : 'none'}` },
         svg('title', {}, document.createTextNode(`${row.label} ${kind}: ${percent(ratio)} of the datasheet`))),
       svg('text', { x: x + offset + 18, y: ratio >= 1 ? y(ratio) - 4 : y(ratio) + 12, class: 'value', 'text-anchor': 'middle' }, document.createTextNode(percent(ratio))),
     ]);
@@ -62,8 +63,8 @@ function chart(rows: readonly Row[]): SVGSVGElement {
   });
   const legend = plot.bottom + 34;
   parts.push(
-    svg('rect', { x: plot.left, y: legend - 10, width: 12, height: 12, class: 'bar predicted' }), svg('text', { x: plot.left + 16, y: legend, class: 'axis' }, document.createTextNode('plan predicts')),
-    svg('rect', { x: plot.left + 120, y: legend - 10, width: 12, height: 12, class: 'bar measured level-match' }), svg('text', { x: plot.left + 136, y: legend, class: 'axis' }, document.createTextNode('measured (green within ±10%, orange outside)')),
+    svg('rect', { x: plot.left, y: legend - 10, width: 12, height: 12, class: 'legend bar predicted' }), svg('text', { x: plot.left + 16, y: legend, class: 'axis' }, document.createTextNode('plan predicts')),
+    svg('rect', { x: plot.left + 120, y: legend - 10, width: 12, height: 12, class: 'legend bar measured level-match' }), svg('text', { x: plot.left + 136, y: legend, class: 'axis' }, document.createTextNode('measured (green within ±10%, orange outside)')),
   );
   const height = legend + 8;
   return svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'chart', role: 'img', 'aria-label': 'Measured and predicted throughput as a share of the target datasheet, log scale' }, ...parts);
