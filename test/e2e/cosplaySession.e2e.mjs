@@ -84,6 +84,27 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     await bench.screenshot('cosplay-verify-test-explorer');
   });
 
+  it('Open Terminal in Session: a shell in the container, where nvidia-smi shows the target', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Open Terminal in Session');
+    await page.locator('.terminal-tab, .tabs-container .monaco-list-row, .single-terminal-tab', { hasText: /Cosplay: gpudev-rtx3090-gpu2-/ }).first().waitFor();
+    await page.locator('.terminal-wrapper.active .xterm').click();
+    // The terminal draws on a canvas: the output is checked through the workspace, mounted in the container.
+    await page.keyboard.type('nvidia-smi -L | tee from-the-session.txt\n');
+    const written = path.join(bench.workspace, 'from-the-session.txt');
+    for (let waited = 0; !fs.existsSync(written) && waited < 20_000; waited += 250) await page.waitForTimeout(250);
+    await page.waitForTimeout(500);
+    assert.match(fs.readFileSync(written, 'utf8'), /^GPU 2: NVIDIA GeForce RTX 3090 \(UUID: GPU-/);
+    await bench.screenshot('cosplay-session-terminal');
+  });
+
+  it('Attach VS Code without Dev Containers opens a terminal and says why', async () => {
+    const { page } = bench;
+    await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Attach VS Code to Session');
+    await page.locator('.notifications-toasts', { hasText: 'instead of a VS Code window: the Dev Containers extension is not installed' }).waitFor();
+  });
+
   it('Benchmark saves a report and opens the fidelity webview with its chart; a second run has history', async () => {
     const { page } = bench;
     await openGpuContainer(page);

@@ -259,3 +259,24 @@ describe('calibrating a session against a real Docker Engine', function () {
     assert.match(outcome.error.message, /shares this GPU: its clocks would change too/);
   });
 });
+
+describe('a terminal in a session (docker exec with a TTY)', function () {
+  this.timeout(60_000);
+  it('runs an interactive shell in the container, with the shim first on PATH', async () => {
+    const dockerd = startDockerd();
+    const docker = connectDocker({ kind: 'local', label: 'test dockerd', socketPath: dockerd.socketPath });
+    const host = await fakeHost(5);
+    const { session } = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 3, strategy: 'mps', image: dockerd.image, host }), host.runner, docker));
+    try {
+      const terminal = await docker.execTerminal(session.containerId, ['sh'], 120, 40);
+      let output = '';
+      terminal.stream.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+      terminal.stream.write('nvidia-smi -L; exit 7\n');
+      await new Promise<void>((resolve) => terminal.stream.on('end', resolve));
+      assert.match(output, /GPU 3: NVIDIA GeForce RTX 3090 \(UUID: GPU-/);
+      assert.equal(await terminal.exitCode(), 7);
+    } finally {
+      await stopSession(session, host.runner, docker, false);
+    }
+  });
+});
