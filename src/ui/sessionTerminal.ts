@@ -11,6 +11,7 @@ export function openSessionTerminal(name: string, docker: DockerEngine, containe
   const close = new vscode.EventEmitter<number | void>();
   let exec: ExecTerminal | undefined;
   let pending: vscode.TerminalDimensions | undefined;
+  let ended = false;
   const pty: vscode.Pseudoterminal = {
     onDidWrite: write.event,
     onDidClose: close.event,
@@ -19,14 +20,19 @@ export function openSessionTerminal(name: string, docker: DockerEngine, containe
         exec = opened;
         if (pending) void opened.resize(pending.columns, pending.rows);
         opened.stream.on('data', (chunk: Buffer) => write.fire(chunk.toString('utf8')));
-        opened.stream.on('end', () => void opened.exitCode().then((code) => close.fire(code ?? undefined), () => close.fire()));
+        opened.stream.on('end', () => void opened.exitCode().then((code) => code, () => null).then((code) => {
+          if (code === 0) return close.fire();
+          // Killed with its container (a stopped session) or failed: say so, and close on the next key.
+          ended = true;
+          write.fire(`\r\n[${code === null || code >= 128 ? 'the session\'s shell was stopped' : `the shell exited with code ${code}`}: press any key to close]\r\n`);
+        }));
       }, (error: unknown) => {
         write.fire(`\r\n${error instanceof DockerFailure ? error.failure.message : String(error)}\r\n`);
         close.fire(1);
       });
     },
     close: () => exec?.stream.end(),
-    handleInput: (data) => void exec?.stream.write(data),
+    handleInput: (data) => (ended ? close.fire() : void exec?.stream.write(data)),
     setDimensions: (dimensions) => {
       pending = dimensions;
       void exec?.resize(dimensions.columns, dimensions.rows);

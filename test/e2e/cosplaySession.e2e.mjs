@@ -27,8 +27,10 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
   let bench;
   let stateDir;
   let original;
+  let dockerEnv;
   before(async () => {
     const docker = startDockerd();
+    dockerEnv = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-gpu-state-'));
     execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], { env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir } });
     original = readState(stateDir);
@@ -141,6 +143,31 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Stop' }).click();
     await page.locator('.notifications-toasts', { hasText: 'stopped and This machine restored' }).waitFor({ timeout: 60_000 });
     await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor({ state: 'detached' });
+    assert.deepEqual(readState(stateDir), original);
+  });
+
+  it('"GPU: Apply Cosplay…" asks first; a session whose container stopped outside is cleaned up by "GPU: Clean Up Orphans"', async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'GPU: Apply Cosplay…');
+    await pick(page, 'L4');
+    await pick(page, 'GPU 5');
+    const dialog = page.locator('.monaco-dialog-box', { hasText: 'Cosplay NVIDIA L4 on This machine, GPU 5?' });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /turn on persistence mode[\s\S]*cap power at 200 W/);
+    await dialog.locator('.monaco-button', { hasText: 'Apply' }).click();
+    await treeRow(page, /L4.*cosplay/).waitFor({ timeout: 60_000 });
+    assert.notDeepEqual(readState(stateDir), original);
+    const name = execFileSync('docker', ['ps', '-q', '--filter', 'label=gpudev.target=l4', '--format', '{{.Names}}'], { env: dockerEnv, encoding: 'utf8' }).trim();
+    execFileSync('docker', ['stop', '-t', '1', name], { env: dockerEnv, stdio: 'ignore' }); // as a reboot or a crash would
+    await runFromPalette(page, 'GPU: Refresh');
+    await treeRow(page, /L4.*cosplay · exited/).waitFor();
+    await runFromPalette(page, 'GPU: Clean Up Orphans');
+    const cleanUp = page.locator('.monaco-dialog-box', { hasText: /Clean up \d+ orphans? on This machine\?/ });
+    await cleanUp.waitFor();
+    assert.match(await cleanUp.innerText(), /gpudev-l4-gpu5-\w+ \(exited\): cap power at 200 W, create a 3g\.40gb GPU instance/);
+    await bench.screenshot('cosplay-clean-up-orphans');
+    await cleanUp.locator('.monaco-button', { hasText: 'Clean Up' }).click();
+    await treeRow(page, /L4.*cosplay/).waitFor({ state: 'detached' });
     assert.deepEqual(readState(stateDir), original);
   });
 });

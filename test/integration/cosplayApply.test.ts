@@ -11,6 +11,14 @@ import { startDockerd, stopDockerd, type Dockerd } from './dockerd';
 import { applyRequest, fakeHost, SCENARIO, type FakeHost } from './fakeHost';
 import { startSshd, type Sshd } from './sshd';
 
+/** Test clean-up: every session's container and MPS folder (tests that stop their sessions leave none). */
+async function removeSessions(docker: DockerEngine): Promise<void> {
+  for (const session of (await listSessions(docker)).sessions) {
+    await docker.remove(session.containerId);
+    fs.rmSync(`${MPS_ROOT}/${session.name}`, { recursive: true, force: true });
+  }
+}
+
 function applied(outcome: ApplyOutcome): Extract<ApplyOutcome, { ok: true }> {
   if (!outcome.ok) assert.fail(`apply failed at "${outcome.failedStep}": ${outcome.error.message}`);
   return outcome;
@@ -37,9 +45,7 @@ describe('cosplay sessions with a real Docker Engine', function () {
   let docker: DockerEngine;
   let host: FakeHost;
 
-  const removeAll = async () => {
-    for (const session of (await listSessions(docker)).sessions) await docker.remove(session.containerId);
-  };
+  const removeAll = () => removeSessions(docker);
   before(async () => {
     dockerd = startDockerd();
     docker = connectDocker({ kind: 'local', label: 'test dockerd', socketPath: dockerd.socketPath });
@@ -224,9 +230,7 @@ describe('calibrating a session against a real Docker Engine', function () {
     dockerd = startDockerd();
     docker = connectDocker({ kind: 'local', label: 'test dockerd', socketPath: dockerd.socketPath });
   });
-  afterEach(async () => {
-    for (const session of (await listSessions(docker)).sessions) await docker.remove(session.containerId);
-  });
+  afterEach(() => removeSessions(docker));
 
   it('bisects the clock lock until FP32 matches, records it in the labels, and stop still restores the host', async () => {
     const host = await fakeHost(3);
