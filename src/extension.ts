@@ -58,7 +58,10 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     log, gpuView, gauge, tree, remote, details, sessions, verifyTests, { dispose: () => monitor.dispose() },
-    onAnySample(hostList, (result) => history.record(result)),
+    onAnySample(hostList, (result) => {
+      history.record(result);
+      if (result.kind === 'gpus') sessions.noteSample(result.host);
+    }),
     remote.onDidChange(() => history.keepHosts(hostList.hosts().map((h) => h.name))),
     vscode.commands.registerCommand('gpuDev.refresh', () =>
       vscode.window.withProgress({ location: { viewId: 'gpuDev.gpus' } }, async () => {
@@ -94,7 +97,10 @@ export function activate(context: vscode.ExtensionContext): void {
       if (visible) void monitor.refreshAfterCurrent(); // fresh, with processes, the moment the view opens
       if (visible) void sessions.refresh();
     }),
-    vscode.window.onDidChangeWindowState(syncMonitors),
+    vscode.window.onDidChangeWindowState((state) => {
+      syncMonitors();
+      if (state.focused && gpuView.visible) void sessions.refresh(); // another window or the CLI may have changed them
+    }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('gpuDev')) return;
       settings = readMonitorSettings();
@@ -104,7 +110,6 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   remote.reload();
-  void sessions.refresh();
   log.debug(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 

@@ -27,7 +27,8 @@ export interface CosplayHostSource {
 /** Every host's cosplay sessions, as Docker lists them (labels are their only record). */
 export class CosplaySessions implements vscode.Disposable {
   private readonly byHost = new Map<string, readonly Session[]>();
-  private readonly engines = new Map<string, { key: string; docker: DockerEngine }>();
+  private readonly engines = new Map<string, { runner: Runner; socket: string; docker: DockerEngine }>();
+  private readonly listed = new Set<string>();
   /** The last verify of each session in this window: "✓ 23/24". */
   private readonly verified = new Map<string, string>();
   private readonly changed = new vscode.EventEmitter<void>();
@@ -45,21 +46,30 @@ export class CosplaySessions implements vscode.Disposable {
     const testProfile = await (this.profile ??= readTestHostProfile());
     if (name === LOCAL_HOST) {
       const sudo = vscode.workspace.getConfiguration('gpuDev').get<boolean>('cosplay.sudo', false);
-      return { name, runner: this.source.local, docker: this.engine(name, 'local', () => ({ kind: 'local', label: LOCAL_HOST, socketPath: localDockerSocket() })), sudo, testProfile };
+      const socketPath = localDockerSocket();
+      return { name, runner: this.source.local, docker: this.engine(name, this.source.local, socketPath, () => ({ kind: 'local', label: LOCAL_HOST, socketPath })), sudo, testProfile };
     }
     const runner = this.source.remoteRunner(name);
     const entry = this.source.remoteEntry(name);
     if (!runner || !entry) return `${name} has not connected yet`;
     const socket = entry.dockerSocket ?? '/var/run/docker.sock';
-    return { name, runner, docker: this.engine(name, socket, () => sshDockerTarget(runner, socket)), sudo: entry.sudo ?? false, testProfile };
+    return { name, runner, docker: this.engine(name, runner, socket, () => sshDockerTarget(runner, socket)), sudo: entry.sudo ?? false, testProfile };
   }
 
-  private engine(name: string, key: string, target: () => Parameters<typeof connectDocker>[0]): DockerEngine {
+  /** One engine per host, made again when the host's connection or socket changes (settings edited). */
+  private engine(name: string, runner: Runner, socket: string, target: () => Parameters<typeof connectDocker>[0]): DockerEngine {
     const known = this.engines.get(name);
-    if (known?.key === key) return known.docker;
+    if (known?.runner === runner && known.socket === socket) return known.docker;
     const docker = connectDocker(target());
-    this.engines.set(name, { key, docker });
+    this.engines.set(name, { runner, socket, docker });
     return docker;
+  }
+
+  /** A host's first sample lists its sessions (SSH hosts connect after the views are drawn). */
+  noteSample(host: string): void {
+    if (this.listed.has(host)) return;
+    this.listed.add(host);
+    void this.refresh(host);
   }
 
   /** Sessions on one GPU of a host (by UUID, else index). */
