@@ -105,6 +105,12 @@ async function applyInTurn(request: ApplyRequest, runner: Runner, docker: Docker
       imageEnv = (await docker.imageEnv(request.image)) ?? [];
     }
 
+    if (request.gpuRequest) {
+      // Before anything on the host changes: a host without the NVIDIA runtime fails here, not after MIG mode.
+      begin(`check that containers can use GPU ${gpuIndex}`);
+      await docker.checkGpuAccess(request.image, values['gpu-uuid'] || String(gpuIndex));
+    }
+
     for (const mutation of plan.mutations) {
       if (mutation.gpuWide && inherited.length) continue;
       begin(mutation.description);

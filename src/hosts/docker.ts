@@ -58,6 +58,8 @@ export interface DockerEngine {
   /** What a container was made of (its environment as Docker holds it: the image's included). */
   inspect(id: string): Promise<ContainerSpec>;
   rename(id: string, name: string): Promise<void>;
+  /** Starts `true` in a throwaway container given the GPU: fails (explained) without the NVIDIA runtime. */
+  checkGpuAccess(image: string, gpu: string): Promise<void>;
 }
 
 /** A Docker call that failed, in the user's words. */
@@ -215,6 +217,15 @@ export function connectDocker(target: DockerTarget): DockerEngine {
       };
     }),
     rename: (id, name) => guard(async () => void (await docker.getContainer(id).rename({ name }))),
+    checkGpuAccess: (image, gpu) => guard(async () => {
+      const probe = await docker.createContainer({ Image: image, Cmd: ['true'], HostConfig: { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: [gpu], Capabilities: [['gpu']] }] } });
+      try {
+        await probe.start();
+        await probe.wait();
+      } finally {
+        await probe.remove({ force: true }).catch(() => undefined);
+      }
+    }),
     remove: (id) => guard(async () => {
       try {
         await docker.getContainer(id).remove({ force: true });

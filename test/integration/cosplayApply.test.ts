@@ -89,10 +89,12 @@ describe('cosplay sessions with a real Docker Engine', function () {
 
   it('on a host without the NVIDIA container runtime the product path says so, and restores the host', async () => {
     const original = host.state();
-    const request: ApplyRequest = { ...(await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image })), gpuRequest: true };
+    const steps: string[] = [];
+    const request: ApplyRequest = { ...(await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image })), gpuRequest: true, onStep: (s) => steps.push(s) };
     const outcome = await applyCosplay(request, host.runner, docker);
     assert.ok(!outcome.ok);
-    assert.equal(outcome.failedStep, 'start the container');
+    assert.equal(outcome.failedStep, 'check that containers can use GPU 0');
+    assert.deepEqual(steps, ['read GPU 0', 'check Docker on fake-h100', 'check that containers can use GPU 0'], 'found out before the host changed');
     assert.match(outcome.error.message, /No NVIDIA container runtime on test dockerd/);
     assert.match(outcome.error.hint ?? '', /install NVIDIA Container Toolkit/);
     assert.ok(outcome.restored);
