@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import type { GpuDevError } from '../core/errors';
+import { editDistance } from '../core/suggest';
 import catalogYaml from './data/gpus.yaml';
 import { CatalogSchema, type GpuEntry } from './schema';
 
@@ -8,18 +9,6 @@ export type Lookup = { readonly ok: true; readonly entry: GpuEntry } | { readonl
 /** "NVIDIA GeForce RTX 3090" / "rtx-3090" / "RTX 3090" → "rtx3090". */
 export function normalizeGpuName(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]/g, '').replace(/^(nvidia)?(geforce|tesla)?/, '');
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 export class Catalog {

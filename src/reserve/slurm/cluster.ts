@@ -1,0 +1,84 @@
+// A Slurm cluster reached through its login node's Runner: availability, planning (one round trip),
+// holder jobs tagged `gpudev` (name and comment), listing and cancelling them.
+import type { GpuDevError } from '../../core/errors';
+import type { RunResult, Runner } from '../../hosts/runner';
+import { parseSinfo, SINFO_ARGV, type Availability } from './sinfo';
+import { parseProbes, probeScript, rankStrategies, sbatchOptions, strategiesFor, type ProbedStrategy, type ReservationRequest, type Strategy } from './strategies';
+
+export const TAG = 'gpudev';
+
+export interface Reservation {
+  readonly jobId: string;
+  readonly name: string;
+  readonly state: string;
+  readonly nodes: string;
+  readonly gres: string;
+  readonly timeLeft: string;
+  readonly reason: string;
+  readonly start: string;
+  readonly partition: string;
+}
+
+const SQUEUE_FORMAT = '%i|%j|%T|%N|%b|%L|%r|%S|%P|%k';
+
+/** The holder job: keeps the allocation until its time limit. */
+const HOLDER_SCRIPT = `#!/bin/sh
+# gpudev holder job: keeps these GPUs allocated until the time limit or scancel.
+exec sleep 2147483647
+`;
+
+function failure(result: RunResult, what: string): GpuDevError | undefined {
+  if (result.failure) return result.failure;
+  if (result.notFound) return { message: `${what}: not found on the login node`, hint: 'is this a Slurm login node? (sinfo, sbatch and squeue must be on its PATH)' };
+  if (result.exitCode !== 0) return { message: `${what} failed (exit ${result.exitCode ?? 'killed'}): ${(result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ') || 'no output'}` };
+  return undefined;
+}
+
+export class SlurmCluster {
+  constructor(readonly name: string, private readonly login: Runner, private readonly now: () => Date = () => new Date()) {}
+
+  async availability(): Promise<Availability | GpuDevError> {
+    const result = await this.login.run(SINFO_ARGV);
+    return failure(result, 'sinfo') ?? parseSinfo(result.stdout);
+  }
+
+  /** Validated strategies, each probed with sbatch --test-only in one round trip, ranked. Submits nothing. */
+  async plan(request: ReservationRequest, weights: Readonly<Record<string, number>> = {}): Promise<ProbedStrategy[] | GpuDevError> {
+    const availability = await this.availability();
+    if ('message' in availability) return availability;
+    const strategies = strategiesFor(request, availability);
+    if ('message' in strategies) return strategies;
+    const result = await this.login.run(['sh', '-c', probeScript(strategies)], { timeoutMs: 60_000 });
+    const failed = failure(result, 'sbatch --test-only');
+    if (failed) return failed;
+    return rankStrategies(parseProbes(result.stdout, strategies, this.now(), weights), strategies.map((s) => s.type));
+  }
+
+  /** Submits a holder job for a strategy; its job id. `label` becomes part of the job name (gpudev-<label>). */
+  async submit(strategy: Strategy, label: string): Promise<string | GpuDevError> {
+    const name = `${TAG}-${label.replace(/[^\w.-]+/g, '-').slice(0, 40)}`;
+    const argv = ['sbatch', '--parsable', '--job-name', name, '--comment', TAG, '--output', '/dev/null', ...sbatchOptions(strategy)];
+    const result = await this.login.run(argv, { stdin: HOLDER_SCRIPT });
+    const failed = failure(result, 'sbatch');
+    if (failed) return failed;
+    const jobId = /^(\d+)/.exec(result.stdout.trim())?.[1];
+    return jobId ?? { message: `sbatch printed no job id: ${result.stdout.trim().slice(0, 200)}` };
+  }
+
+  /** This user's jobs tagged gpudev. */
+  async list(): Promise<Reservation[] | GpuDevError> {
+    const result = await this.login.run(['squeue', '-h', '--me', '-o', SQUEUE_FORMAT]);
+    const failed = failure(result, 'squeue');
+    if (failed) return failed;
+    return result.stdout.split('\n').map((line) => line.split('|')).filter((f) => f.length >= 10 && f[9] === TAG).map(([jobId, name, state, nodes, gres, timeLeft, reason, start, partition]) => ({
+      jobId: jobId!, name: name!, state: state!, nodes: nodes!, gres: gres!, timeLeft: timeLeft!, reason: reason!, start: start!, partition: partition!,
+    }));
+  }
+
+  async cancel(jobIds: readonly string[]): Promise<GpuDevError | undefined> {
+    const bad = jobIds.find((id) => !/^\d+(_\d+)?$/.test(id));
+    if (bad !== undefined) return { message: `"${bad}" is not a Slurm job id` };
+    if (!jobIds.length) return undefined;
+    return failure(await this.login.run(['scancel', ...jobIds]), 'scancel');
+  }
+}

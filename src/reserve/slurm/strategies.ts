@@ -1,0 +1,138 @@
+// Strategies for a GPU request: every allowed GPU type and shape (one node, or k nodes × m GPUs),
+// validated against the cluster first, probed with `sbatch --test-only` — every probe of a request in
+// ONE shell script, so one SSH round trip — and ranked by start, then cost, then preference.
+import type { GpuDevError } from '../../core/errors';
+import { closest } from '../../core/suggest';
+import { quoteArgv } from '../../hosts/shellQuote';
+import { formatSlurmTime } from '../duration';
+import { typeSummaries, type Availability } from './sinfo';
+
+export interface ReservationRequest {
+  /** GPU types as the user typed them; empty: every type of the partition. */
+  readonly types: readonly string[];
+  readonly count: number;
+  readonly minutes: number;
+  readonly partition?: string;
+  /** A fixed node count; otherwise one node when it fits, and every k × m split. */
+  readonly nodes?: number;
+  readonly account?: string;
+}
+
+export interface Strategy {
+  readonly type: string;
+  readonly nodes: number;
+  readonly perNode: number;
+  readonly partition: string;
+  readonly minutes: number;
+  readonly account?: string;
+}
+
+export interface ProbedStrategy extends Strategy {
+  /** When sbatch --test-only expects it to start; null when it cannot run. */
+  readonly start: Date | null;
+  readonly nodeList: string | null;
+  readonly when: 'now' | 'later' | 'never';
+  readonly reason?: string;
+  /** GPU-hours weighted by the type's cost. */
+  readonly cost: number;
+}
+
+const norm = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/** The cluster's GRES type for what the user typed (case and punctuation aside, or named inside it: "H100 80GB" → h100). */
+function resolveType(typed: string, types: readonly string[]): string | GpuDevError {
+  const wanted = norm(typed);
+  const found = types.find((t) => norm(t) === wanted) ?? types.find((t) => norm(t) && wanted.includes(norm(t)));
+  if (found && wanted) return found;
+  const suggestions = closest(wanted, types.map(norm));
+  return { message: `No GPU type "${typed}" on this cluster`, hint: suggestions.length ? `did you mean ${suggestions.join(', ')}?` : `it has ${types.join(', ') || 'no GPUs'}` };
+}
+
+/** The strategies to probe, or the first thing wrong with the request (nothing has been submitted). */
+export function strategiesFor(request: ReservationRequest, availability: Availability): Strategy[] | GpuDevError {
+  const partitions = availability.partitions;
+  const partition = request.partition ? partitions.find((p) => p.name === request.partition) : partitions.find((p) => p.isDefault) ?? partitions[0];
+  if (!partition) {
+    const names = partitions.map((p) => p.name);
+    return { message: `No partition "${request.partition ?? '(default)'}" on this cluster`, hint: names.length ? `did you mean ${closest(request.partition ?? '', names).join(', ') || names.join(', ')}?` : 'sinfo lists no partition' };
+  }
+  if (!Number.isInteger(request.count) || request.count < 1) return { message: `GPU count must be a whole number of at least 1, not ${request.count}` };
+  if (partition.maxMinutes !== null && request.minutes > partition.maxMinutes) {
+    return { message: `${formatSlurmTime(request.minutes)} is over the ${partition.name} partition's limit of ${formatSlurmTime(partition.maxMinutes)}`, hint: 'ask for less time or pick another partition' };
+  }
+  const summaries = typeSummaries(availability, partition.name);
+  const known = summaries.map((s) => s.type);
+  const types: string[] = [];
+  for (const typed of request.types.length ? request.types : known) {
+    const type = resolveType(typed, known);
+    if (typeof type !== 'string') return type;
+    if (!types.includes(type)) types.push(type);
+  }
+  const strategies: Strategy[] = [];
+  const problems: string[] = [];
+  for (const type of types) {
+    const summary = summaries.find((s) => s.type === type)!;
+    const splits = request.nodes ? [request.nodes] : divisors(request.count).map((perNode) => request.count / perNode);
+    for (const nodes of splits) {
+      const perNode = request.count / nodes;
+      if (!Number.isInteger(perNode)) problems.push(`${request.count} GPUs do not split evenly over ${nodes} nodes`);
+      else if (perNode > summary.perNode) problems.push(`${type}: at most ${summary.perNode} per node in ${partition.name}, not ${perNode}`);
+      else if (nodes > summary.nodes) problems.push(`${type}: ${summary.nodes} node${summary.nodes > 1 ? 's' : ''} in ${partition.name}, not ${nodes}`);
+      else strategies.push({ type, nodes, perNode, partition: partition.name, minutes: request.minutes, ...(request.account && { account: request.account }) });
+    }
+  }
+  if (!strategies.length) return { message: `No way to place ${request.count} GPU${request.count > 1 ? 's' : ''}: ${[...new Set(problems)].join('; ')}` };
+  return strategies;
+}
+
+function divisors(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0).reverse();
+}
+
+/** sbatch's options for a strategy: every value a separate argument (the script quotes each). */
+export function sbatchOptions(strategy: Strategy): string[] {
+  return [
+    '--partition', strategy.partition, '--nodes', String(strategy.nodes), '--gres', `gpu:${strategy.type}:${strategy.perNode}`,
+    '--time', formatSlurmTime(strategy.minutes), ...(strategy.account ? ['--account', strategy.account] : []),
+  ];
+}
+
+const MARK = '@@gpudev-probe';
+
+/** One POSIX shell script that runs every probe, each marked in the output with its index and exit status. */
+export function probeScript(strategies: readonly Strategy[]): string {
+  return strategies.map((s, i) => `printf '%s\\n' '${MARK} ${i}'; ${quoteArgv(['sbatch', '--test-only', '--job-name', 'gpudev-probe', ...sbatchOptions(s), '--wrap', 'true'])} 2>&1; printf '%s\\n' "${MARK}-exit $?"`).join('\n');
+}
+
+/** The probes' output, back onto their strategies; `weights` per GPU type (default 1). */
+export function parseProbes(output: string, strategies: readonly Strategy[], now: Date, weights: Readonly<Record<string, number>> = {}): ProbedStrategy[] {
+  const sections = new Map<number, string>();
+  let current: number | undefined;
+  for (const line of output.split('\n')) {
+    const mark = new RegExp(`^${MARK} (\\d+)$`).exec(line);
+    if (mark) {
+      current = Number(mark[1]);
+      sections.set(current, '');
+    } else if (line.startsWith(`${MARK}-exit`)) current = undefined;
+    else if (current !== undefined) sections.set(current, `${sections.get(current)}${line}\n`);
+  }
+  return strategies.map((strategy, i) => {
+    const text = sections.get(i) ?? '';
+    const started = /to start at (\S+) using .* on nodes (\S+)/.exec(text);
+    const cost = (strategy.nodes * strategy.perNode * strategy.minutes * (weights[strategy.type] ?? 1)) / 60;
+    if (!started) {
+      const reason = text.split('\n').map((l) => l.replace(/^(sbatch: error: |allocation failure: )/, '').trim()).filter(Boolean).pop() ?? 'no answer from sbatch --test-only';
+      return { ...strategy, start: null, nodeList: null, when: 'never' as const, reason, cost };
+    }
+    const start = new Date(started[1]!);
+    const valid = !Number.isNaN(start.getTime());
+    return { ...strategy, start: valid ? start : null, nodeList: started[2]!, when: valid && start.getTime() - now.getTime() <= 60_000 ? 'now' as const : 'later' as const, cost };
+  });
+}
+
+/** Soonest start first (never last), then lower cost, then the order the user gave the types, then fewer nodes. */
+export function rankStrategies(probed: readonly ProbedStrategy[], preference: readonly string[]): ProbedStrategy[] {
+  const startOf = (p: ProbedStrategy) => p.start?.getTime() ?? Number.POSITIVE_INFINITY;
+  const prefer = (p: ProbedStrategy) => (preference.indexOf(p.type) + 1 || preference.length + 1);
+  return [...probed].sort((a, b) => startOf(a) - startOf(b) || a.cost - b.cost || prefer(a) - prefer(b) || a.nodes - b.nodes);
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A real one-node Slurm cluster for the integration tests, idempotent: installs slurm-wlm and munge as
+# root when missing, writes slurm.conf with fake GRES GPUs (4 h100 and 2 a100 on this machine, backed by
+# plain files), starts munged, slurmctld and slurmd, and waits until the node is idle. Prints KEY=VALUE
+# lines. `slurm.sh stop` stops the daemons.
+set -euo pipefail
+DIR=${GPUDEV_SLURM_DIR:-/tmp/gpudev-slurm}
+HOST=$(hostname -s)
+say() { echo "[gpudev] $*" >&2; }
+stop() {
+  for daemon in slurmd slurmctld; do
+    if [ -f "$DIR/$daemon.pid" ]; then kill "$(cat "$DIR/$daemon.pid")" 2>/dev/null || true; rm -f "$DIR/$daemon.pid"; fi
+  done
+}
+if [ "${1:-}" = stop ]; then stop; exit 0; fi
+if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+  if [ "$(id -u)" != 0 ]; then say "Slurm is not installed (sudo apt-get install -y slurm-wlm munge)"; exit 1; fi
+  say "installing slurm-wlm and munge"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 slurm-wlm munge >/tmp/gpudev-apt-slurm.log 2>&1 \
+    || { tail -30 /tmp/gpudev-apt-slurm.log >&2; exit 1; }
+fi
+mkdir -p "$DIR/state" "$DIR/spool" /run/munge /etc/slurm
+chown munge:munge /run/munge
+[ -f /etc/munge/munge.key ] || { mkdir -p /etc/munge; dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null; chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key; }
+pgrep -x munged >/dev/null || sudo -u munge /usr/sbin/munged 2>/dev/null || runuser -u munge -- /usr/sbin/munged
+touch "$DIR"/nvidia{0..5}
+cat > /etc/slurm/slurm.conf <<CONFIG
+ClusterName=gpudev
+SlurmctldHost=$HOST
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=$DIR/state
+SlurmdSpoolDir=$DIR/spool
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmdPidFile=$DIR/slurmd.pid
+SlurmctldLogFile=$DIR/slurmctld.log
+SlurmdLogFile=$DIR/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+GresTypes=gpu
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$DIR/jobcomp.txt
+ReturnToService=2
+MinJobAge=30
+NodeName=$HOST CPUs=$(nproc) RealMemory=2000 Gres=gpu:h100:4,gpu:a100:2 State=UNKNOWN
+PartitionName=gpu Nodes=$HOST Default=YES MaxTime=2-00:00:00 State=UP
+PartitionName=short Nodes=$HOST MaxTime=01:00:00 State=UP
+CONFIG
+cat > /etc/slurm/gres.conf <<CONFIG
+AutoDetect=off
+NodeName=$HOST Name=gpu Type=h100 File=$DIR/nvidia[0-3]
+NodeName=$HOST Name=gpu Type=a100 File=$DIR/nvidia[4-5]
+CONFIG
+if ! { [ -f "$DIR/slurmctld.pid" ] && kill -0 "$(cat "$DIR/slurmctld.pid")" 2>/dev/null; }; then /usr/sbin/slurmctld; fi
+if ! { [ -f "$DIR/slurmd.pid" ] && kill -0 "$(cat "$DIR/slurmd.pid")" 2>/dev/null; }; then /usr/sbin/slurmd; fi
+for _ in $(seq 100); do
+  state=$(sinfo -h -n "$HOST" -o %T 2>/dev/null | head -1 || true)
+  case "$state" in idle|mixed|allocated) break ;; drain*|down*) scontrol update nodename="$HOST" state=resume 2>/dev/null || true ;; esac
+  sleep 0.2
+done
+sinfo -h -n "$HOST" -o %T | grep -Eq 'idle|mixed|allocated' || { tail -20 "$DIR/slurmctld.log" "$DIR/slurmd.log" >&2; say "the Slurm node did not come up"; exit 1; }
+echo "SLURM_NODE=$HOST"
+echo "SLURM_DIR=$DIR"

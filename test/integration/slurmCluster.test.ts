@@ -1,0 +1,104 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import type { Runner } from '../../src/hosts/runner';
+import { SshRunner } from '../../src/hosts/sshRunner';
+import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
+import { typeSummaries } from '../../src/reserve/slurm/sinfo';
+import { startSlurm } from './slurm';
+import { startSshd, type Sshd } from './sshd';
+
+/** The login node's runner, counting the commands (each one SSH exec channel) it runs. */
+function counting(runner: Runner): Runner & { channels: number } {
+  const counted = { label: runner.label, channels: 0, run: (argv: readonly string[], options?: Parameters<Runner['run']>[1]) => { counted.channels++; return runner.run(argv, options); } };
+  return counted;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
+  for (const started = Date.now(); Date.now() - started < limitMs;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`never saw ${what}`);
+}
+
+describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, sshd)', function () {
+  this.timeout(120_000);
+  let sshd: Sshd;
+  let login: SshRunner;
+  let cluster: SlurmCluster;
+  const submitted: string[] = [];
+  before(() => {
+    startSlurm();
+    sshd = startSshd();
+    login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    cluster = new SlurmCluster('test', login);
+  });
+  after(async () => {
+    await cluster.cancel(submitted);
+    login.close();
+  });
+
+  it('availability per GPU type, partitions with their time limits', async () => {
+    const availability = await cluster.availability();
+    assert.ok(!('message' in availability), JSON.stringify(availability));
+    assert.deepEqual(typeSummaries(availability, 'gpu').map((s) => [s.type, s.total, s.perNode]), [['a100', 2, 2], ['h100', 4, 4]]);
+    assert.deepEqual(availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]), [['gpu', true, 2880], ['short', false, 60]]);
+  });
+
+  it('probes every strategy of a request in one SSH exec, ranked', async () => {
+    const counted = counting(login);
+    const probed = await new SlurmCluster('test', counted).plan({ types: ['H100', 'a100'], count: 2, minutes: 30 });
+    assert.ok(!('message' in probed), JSON.stringify(probed));
+    assert.equal(counted.channels, 2, 'one sinfo, then one script with every sbatch --test-only');
+    assert.deepEqual(probed.map((p) => [p.type, p.nodes, p.perNode, p.when]), [['h100', 1, 2, 'now'], ['a100', 1, 2, 'now']]);
+    assert.ok(probed.every((p) => p.nodeList && p.start));
+  });
+
+  it('refuses what cannot be, before submitting anything', async () => {
+    const refused = async (request: Parameters<SlurmCluster['plan']>[0]) => {
+      const result = await cluster.plan(request);
+      assert.ok('message' in result, JSON.stringify(result));
+      return `${result.message}${result.hint ? `: ${result.hint}` : ''}`;
+    };
+    assert.match(await refused({ types: ['h10'], count: 1, minutes: 30 }), /No GPU type "h10" on this cluster: did you mean h100/);
+    assert.match(await refused({ types: ['h100'], count: 5, minutes: 30 }), /at most 4 per node in gpu, not 5/);
+    assert.match(await refused({ types: ['a100'], count: 1, minutes: 120, partition: 'short' }), /02:00:00 is over the short partition's limit of 01:00:00/);
+    assert.match(await refused({ types: [], count: 1, minutes: 30, partition: 'gpu;touch /tmp/x' }), /No partition "gpu;touch \/tmp\/x"/);
+  });
+
+  it('submits a holder job tagged gpudev that runs until cancelled', async () => {
+    const probed = await cluster.plan({ types: ['a100'], count: 1, minutes: 20 });
+    assert.ok(!('message' in probed));
+    const jobId = await cluster.submit(probed[0]!, 'unit test');
+    assert.equal(typeof jobId, 'string', JSON.stringify(jobId));
+    submitted.push(jobId as string);
+    const running = await until('the job RUNNING', async () => {
+      const jobs = await cluster.list();
+      assert.ok(Array.isArray(jobs), JSON.stringify(jobs));
+      return jobs.find((j: Reservation) => j.jobId === jobId && j.state === 'RUNNING');
+    });
+    assert.equal(running.name, 'gpudev-unit-test');
+    assert.match(running.gres, /gpu:a100:1/);
+    assert.equal(await cluster.cancel([jobId as string]), undefined);
+    await until('the job gone', async () => ((await cluster.list()) as Reservation[]).some((j) => j.jobId === jobId && j.state !== 'CANCELLED') ? undefined : true);
+  });
+
+  it('hostile names and accounts never reach a shell unquoted (checked on what Slurm received)', async () => {
+    const marker = '/tmp/gpudev-slurm-pwned';
+    fs.rmSync(marker, { force: true });
+    const account = `$(touch ${marker})'"; touch ${marker} \`touch ${marker}\``;
+    const probed = await cluster.plan({ types: ['h100'], count: 1, minutes: 10, account });
+    assert.ok(!('message' in probed));
+    const jobId = await cluster.submit(probed[0]!, `x'; touch ${marker}; $(reboot)\n"`);
+    assert.equal(typeof jobId, 'string', JSON.stringify(jobId));
+    submitted.push(jobId as string);
+    const [name, received] = execFileSync('squeue', ['-h', '-j', jobId as string, '-o', '%j|%a'], { encoding: 'utf8' }).trim().split('|');
+    assert.equal(name, 'gpudev-x-touch-tmp-gpudev-slurm-pwned-reboot-');
+    assert.equal(received, account, 'the account reached Slurm exactly as typed');
+    assert.ok(!fs.existsSync(marker), 'nothing ran');
+    await cluster.cancel([jobId as string]);
+    assert.deepEqual(await cluster.cancel(['12; rm -rf /']), { message: '"12; rm -rf /" is not a Slurm job id' });
+  });
+});
