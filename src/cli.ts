@@ -5,6 +5,7 @@ import { alignColumns } from './core/textTable';
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
 import { formatPlan } from './cosplay/planText';
 import { COSPLAY_USAGE, cosplayCommand } from './cosplayCli';
+import { RESERVE_USAGE, reserveCommand } from './reserveCli';
 import { summarizeGpu } from './hosts/gpu';
 import { probeGpus } from './hosts/gpuProbe';
 import { LocalRunner } from './hosts/runner';
@@ -19,6 +20,7 @@ Usage:
   gpudev plan <target> --host <gpu> [--num N] [--strategy mig|mps|memory] [--json]
                             plan a cosplay of <target> on a host GPU model; changes nothing
 ${COSPLAY_USAGE}
+${RESERVE_USAGE}
   gpudev --version
   gpudev help
 `;
@@ -102,6 +104,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'plan') return plan(rest, io);
   if (command === 'cosplay') return cosplayCommand(rest, io);
+  if (command === 'reserve') return reserveCommand(rest, io);
   const unknownFlag = rest.find((arg) => arg !== '--json');
   if (command === '--version' || command === '-V') {
     io.out(`${GPUDEV_VERSION}\n`);

@@ -99,9 +99,14 @@ export function sbatchOptions(strategy: Strategy): string[] {
 
 const MARK = '@@gpudev-probe';
 
-/** One POSIX shell script that runs every probe, each marked in the output with its index and exit status. */
+/**
+ * One POSIX shell script that runs every probe at once (each into its own file: slurmctld answers them
+ * side by side), then prints each one's output marked with its index and exit status, in order.
+ */
 export function probeScript(strategies: readonly Strategy[]): string {
-  return strategies.map((s, i) => `printf '%s\\n' '${MARK} ${i}'; ${quoteArgv(['sbatch', '--test-only', '--job-name', 'gpudev-probe', ...sbatchOptions(s), '--wrap', 'true'])} 2>&1; printf '%s\\n' "${MARK}-exit $?"`).join('\n');
+  const probes = strategies.map((s, i) => `(${quoteArgv(['sbatch', '--test-only', '--job-name', 'gpudev-probe', ...sbatchOptions(s), '--wrap', 'true'])} >"$d/${i}" 2>&1; echo $? >"$d/${i}.exit") &`);
+  const report = strategies.map((_, i) => `printf '%s\\n' '${MARK} ${i}'; cat "$d/${i}"; printf '%s\\n' "${MARK}-exit $(cat "$d/${i}.exit")"`);
+  return ['d=$(mktemp -d) || exit 1', ...probes, 'wait', ...report, 'rm -rf "$d"'].join('\n');
 }
 
 /** The probes' output, back onto their strategies; `weights` per GPU type (default 1). */

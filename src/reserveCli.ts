@@ -1,0 +1,100 @@
+// `gpudev reserve plan|submit|list|cancel`: GPU reservations on a Slurm cluster, through its login node.
+import { describeError, type GpuDevError } from './core/errors';
+import { alignColumns } from './core/textTable';
+import { formatSlurmTime, parseDuration } from './reserve/duration';
+import { SlurmCluster } from './reserve/slurm/cluster';
+import type { ProbedStrategy } from './reserve/slurm/strategies';
+import { LocalRunner, type Runner } from './hosts/runner';
+import { parseHostSpec } from './hosts/sshConfig';
+import { createSshRunner } from './hosts/sshHosts';
+
+export const RESERVE_USAGE = `  gpudev reserve plan [--gpu h100,a100] [--count N] [--time 2h] [--partition P] [--nodes K] [--account A] [--login L] [--json]
+                            every way to get the GPUs, probed with sbatch --test-only in one round trip, best first
+  gpudev reserve submit …   the same options: submits the best strategy as a holder job tagged gpudev
+  gpudev reserve list [--login L] [--json]   your gpudev jobs
+  gpudev reserve cancel <job id>… [--login L]
+                            (--login: the login node, an ssh alias or user@host[:port]; default this machine)`;
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const VALUED = new Set(['--gpu', '--count', '--time', '--partition', '--nodes', '--account', '--login']);
+
+function strategyTable(strategies: readonly ProbedStrategy[]): string {
+  const rows = strategies.map((s, i) => [
+    String(i + 1), s.type, `${s.nodes} × ${s.perNode}`, s.partition, s.when === 'never' ? '—' : s.when === 'now' ? 'now' : s.start!.toISOString().replace('T', ' ').slice(0, 16),
+    s.nodeList ?? '', s.cost.toFixed(1), s.reason ?? '',
+  ]);
+  return alignColumns([['#', 'gpu', 'nodes × gpus', 'partition', 'start', 'on', 'gpu-hours', 'why not'], ...rows], [1, 3, 5, 7]).join('\n');
+}
+
+async function loginRunner(spec: string | undefined): Promise<{ runner: Runner; close(): void } | GpuDevError> {
+  if (!spec || spec === 'local') return { runner: new LocalRunner(), close: () => undefined };
+  const refused = parseHostSpec(spec);
+  if (typeof refused === 'string') return { message: refused };
+  const runner = await createSshRunner({ name: spec, ssh: spec }, new LocalRunner());
+  return 'message' in runner ? runner : { runner, close: () => runner.close() };
+}
+
+export async function reserveCommand(args: readonly string[], io: Io): Promise<number> {
+  const fail = (message: string, code = 2) => {
+    io.err(`gpudev reserve: ${message}\n`);
+    return code;
+  };
+  const [verb, ...rest] = args;
+  const options = new Map<string, string>();
+  const positional: string[] = [];
+  let json = false;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--json') json = true;
+    else if (VALUED.has(arg)) {
+      const value = rest[++i];
+      if (value === undefined) return fail(`${arg} needs a value`);
+      options.set(arg, value);
+    } else if (arg.startsWith('-')) return fail(`unknown option ${arg}`);
+    else positional.push(arg);
+  }
+  if (!verb || !['plan', 'submit', 'list', 'cancel'].includes(verb)) return fail(`usage:\n${RESERVE_USAGE}`);
+  const minutes = parseDuration(options.get('--time') ?? '1h');
+  if (typeof minutes === 'string') return fail(minutes);
+  const count = Number(options.get('--count') ?? 1);
+  const nodes = options.has('--nodes') ? Number(options.get('--nodes')) : undefined;
+  if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1)) return fail(`--nodes must be a whole number of at least 1, not ${options.get('--nodes')}`);
+  const login = await loginRunner(options.get('--login'));
+  if ('message' in login) return fail(describeError(login));
+  const cluster = new SlurmCluster(options.get('--login') ?? 'local', login.runner);
+  const done = (result: GpuDevError | undefined) => (result ? fail(describeError(result), 1) : 0);
+  try {
+    if (verb === 'list') {
+      const jobs = await cluster.list();
+      if ('message' in jobs) return done(jobs);
+      if (json) io.out(`${JSON.stringify(jobs, null, 2)}\n`);
+      else if (!jobs.length) io.out('no gpudev reservations\n');
+      else io.out(`${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'left', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, j.timeLeft, j.reason])], [0]).join('\n')}\n`);
+      return 0;
+    }
+    if (verb === 'cancel') return positional.length ? done(await cluster.cancel(positional)) : fail('cancel needs job ids');
+    const request = {
+      types: (options.get('--gpu') ?? '').split(',').map((t) => t.trim()).filter(Boolean), count, minutes, nodes,
+      ...(options.has('--partition') && { partition: options.get('--partition')! }), ...(options.has('--account') && { account: options.get('--account')! }),
+    };
+    const strategies = await cluster.plan(request);
+    if ('message' in strategies) return done(strategies);
+    if (verb === 'plan') {
+      io.out(json ? `${JSON.stringify(strategies, null, 2)}\n` : `${strategyTable(strategies)}\n\n${count} GPU(s) for ${formatSlurmTime(minutes)}; nothing was submitted.\n`);
+      return 0;
+    }
+    const best = strategies.find((s) => s.when !== 'never');
+    if (!best) return fail(`no strategy can start: ${strategies.map((s) => s.reason).filter(Boolean).join('; ')}`, 1);
+    const jobId = await cluster.submit(best, `${best.type}x${best.nodes * best.perNode}`);
+    if (typeof jobId !== 'string') return done(jobId);
+    io.out(`${jobId}\n`);
+    io.err(`submitted job ${jobId}: ${best.nodes} × ${best.perNode} ${best.type} in ${best.partition} for ${formatSlurmTime(minutes)}\n`);
+    return 0;
+  } finally {
+    login.close();
+  }
+}
