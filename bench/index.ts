@@ -4,6 +4,7 @@ import { MONITOR_FIELDS, parseQueryCsv, toGpuSamples } from '../src/hosts/nvidia
 import { parseSmiTable } from '../src/hosts/nvidiaSmi/table';
 import { medianNsPerCall, printComparison } from './measure';
 import { monitoringBenchmark } from './monitoring';
+import { reservationBenchmark } from './reservation';
 import { smiFixtureDir } from '../test/unit/fixtures';
 import { shimBenchmarks } from './shim';
 
@@ -24,4 +25,8 @@ printComparison({
 shimBenchmarks();
 
 // P1 runs a real sshd (test/infra/sshd.sh); GPUDEV_BENCH_SECONDS shortens it for a quick look.
-void monitoringBenchmark(csv, Number(process.env.GPUDEV_BENCH_SECONDS ?? 60));
+// P2 a real Slurm (test/infra/slurm.sh) behind the same kind of sshd. GPUDEV_BENCH=P2 runs P2 alone.
+void (async () => {
+  if (process.env.GPUDEV_BENCH !== 'P2') await monitoringBenchmark(csv, Number(process.env.GPUDEV_BENCH_SECONDS ?? 60));
+  await reservationBenchmark();
+})();
