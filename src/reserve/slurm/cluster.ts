@@ -75,6 +75,24 @@ export class SlurmCluster {
     }));
   }
 
+  /** How a job that left the queue ended: scontrol while slurmctld remembers it, else sacct (which may be off). */
+  async finalState(jobId: string): Promise<string> {
+    if (!/^\d+(_\d+)?$/.test(jobId)) return 'unknown';
+    const shown = await this.login.run(['scontrol', 'show', 'job', jobId]);
+    const state = /JobState=(\w+)/.exec(shown.stdout)?.[1];
+    if (shown.exitCode === 0 && state) return state;
+    const accounted = await this.login.run(['sacct', '-j', jobId, '-n', '-X', '-o', 'State']);
+    if (/accounting storage is disabled/i.test(accounted.stdout + accounted.stderr)) return 'ended (this cluster keeps no accounting, so how is not known)';
+    return accounted.exitCode === 0 ? accounted.stdout.trim().split(/\s+/)[0] || 'unknown' : 'unknown';
+  }
+
+  /** The job's batch script, as Slurm holds it. */
+  async jobScript(jobId: string): Promise<string | GpuDevError> {
+    if (!/^\d+(_\d+)?$/.test(jobId)) return { message: `"${jobId}" is not a Slurm job id` };
+    const result = await this.login.run(['scontrol', 'write', 'batch_script', jobId, '-']);
+    return failure(result, 'scontrol write batch_script') ?? result.stdout;
+  }
+
   async cancel(jobIds: readonly string[]): Promise<GpuDevError | undefined> {
     const bad = jobIds.find((id) => !/^\d+(_\d+)?$/.test(id));
     if (bad !== undefined) return { message: `"${bad}" is not a Slurm job id` };

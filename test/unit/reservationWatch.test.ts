@@ -1,0 +1,83 @@
+import * as assert from 'node:assert/strict';
+import type { GpuDevError } from '../../src/core/errors';
+import { parseClusterEntries } from '../../src/reserve/clusters';
+import type { Reservation } from '../../src/reserve/slurm/cluster';
+import { dueWarnings, FIRST_DELAY_MS, MAX_DELAY_MS, ReservationWatch, type EndedJob } from '../../src/reserve/watch';
+
+const job = (jobId: string, state: string, timeLeft = '1:00:00', nodes = ''): Reservation => ({ jobId, name: `gpudev-${jobId}`, state, nodes, gres: 'gpu:h100:1', timeLeft, reason: 'None', start: 'N/A', partition: 'gpu' });
+
+/** Timers run by hand: `next()` fires the one pending timeout and says its delay. */
+function manualTimers() {
+  let pending: { fn: () => void; ms: number } | undefined;
+  return {
+    timers: { setTimeout: (fn: () => void, ms: number) => (pending = { fn, ms }), clearTimeout: () => { pending = undefined; } },
+    next: async () => {
+      const fired = pending!;
+      pending = undefined;
+      fired.fn();
+      await new Promise((resolve) => setImmediate(resolve));
+      return fired.ms;
+    },
+    delay: () => pending?.ms,
+  };
+}
+
+describe('reservation watch', () => {
+  it('polls at 1 s, doubling to 5 s while nothing changes, back to 1 s on a change', async () => {
+    const answers: Array<Reservation[]> = [[job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'RUNNING', '59:00', 'n1')]];
+    const t = manualTimers();
+    let changes = 0;
+    const watch = new ReservationWatch({ list: async () => answers.shift() ?? [], finalState: async () => 'COMPLETED' }, () => changes++, t.timers);
+    watch.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    const delays = [t.delay()];
+    for (let i = 0; i < 5; i++) {
+      await t.next();
+      delays.push(t.delay());
+    }
+    assert.deepEqual(delays, [FIRST_DELAY_MS, 2000, 4000, MAX_DELAY_MS, MAX_DELAY_MS, FIRST_DELAY_MS]);
+    assert.equal(watch.reservations[0]!.state, 'RUNNING');
+    assert.equal(changes, 6);
+    watch.stop();
+  });
+
+  it('a job that leaves the queue is reported with its final state; a cluster that stops answering loses nothing', async () => {
+    const answers: Array<Reservation[] | GpuDevError> = [[job('1', 'RUNNING'), job('2', 'RUNNING')], { message: 'squeue failed: Unable to contact slurm controller' }, [job('1', 'RUNNING'), job('2', 'RUNNING')], [job('1', 'RUNNING')]];
+    const t = manualTimers();
+    const ended: EndedJob[] = [];
+    const watch = new ReservationWatch({ list: async () => answers.shift()!, finalState: async (id) => (id === '2' ? 'CANCELLED' : '?') }, (e) => ended.push(...e), t.timers);
+    watch.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    await t.next();
+    assert.match(watch.error!.message, /Unable to contact slurm controller/);
+    assert.equal(watch.reservations.length, 2, 'the jobs stay as last seen while slurmctld is away');
+    assert.equal(t.delay(), MAX_DELAY_MS);
+    await t.next();
+    assert.equal(watch.error, undefined);
+    assert.deepEqual(ended, []);
+    await t.next();
+    assert.deepEqual(ended, [{ jobId: '2', name: 'gpudev-2', state: 'CANCELLED' }]);
+    watch.stop();
+  });
+
+  it('warns 30, 15 and 5 minutes before the end, once each, only the latest threshold crossed', () => {
+    const warned = new Set<string>();
+    assert.deepEqual(dueWarnings([job('1', 'RUNNING', '45:00')], warned), []);
+    assert.deepEqual(dueWarnings([job('1', 'RUNNING', '29:00')], warned).map((w) => w.minutesLeft), [29]);
+    assert.deepEqual(dueWarnings([job('1', 'RUNNING', '28:00')], warned), [], 'once');
+    assert.deepEqual(dueWarnings([job('1', 'RUNNING', '4:00'), job('2', 'PENDING', '4:00'), job('3', 'RUNNING', 'UNLIMITED')], warned).map((w) => [w.job.jobId, w.minutesLeft]), [['1', 4]]);
+    assert.deepEqual(dueWarnings([job('1', 'RUNNING', '3:00')], warned), []);
+    assert.deepEqual(dueWarnings([job('9', 'RUNNING', '20:00')], new Set(), 6).map((w) => w.minutesLeft), [14], 'time passed since the sample counts');
+  });
+
+  it('gpuDev.clusters: valid entries kept, every invalid one named', () => {
+    const { clusters, problems } = parseClusterEntries([
+      { name: 'hpc', scheduler: 'slurm', login: 'hpc-login', attach: 'job-sshd', costWeights: { h100: 2 } },
+      { name: 'pbs', scheduler: 'pbs', login: 'x' },
+      { name: 'hpc', scheduler: 'slurm', login: 'other' },
+    ]);
+    assert.deepEqual(clusters.map((c) => c.name), ['hpc']);
+    assert.equal(problems.length, 2);
+    assert.match(problems[1]!, /the name "hpc" is used twice/);
+  });
+});
