@@ -7,6 +7,10 @@ import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
 import { CosplaySessions } from './ui/cosplaySessions';
 import { SessionCommands, type SessionArgument } from './ui/sessionCommands';
 import { VerifyTests } from './ui/verifyTests';
+import { Reservations, type ReservationNode } from './ui/reservations';
+import { cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
+
+type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
 import { SampleHistory } from './monitor/history';
 import { GpuDetailsPanels } from './ui/gpuDetails';
 import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
@@ -39,6 +43,8 @@ export function activate(context: vscode.ExtensionContext): void {
     hostNames: () => hostList.hosts().map((h) => h.name),
   }, log);
   const tree = new GpuTreeProvider(hostList, () => settings, sessions);
+  const reservations = new Reservations(runner, log);
+  const reservationsView = vscode.window.createTreeView('gpuDev.reservations', { treeDataProvider: reservations });
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
   const gauge = new VramGauge(hostList, settings, context.workspaceState, sessions);
   const history = new SampleHistory();
@@ -57,7 +63,13 @@ export function activate(context: vscode.ExtensionContext): void {
   };
 
   context.subscriptions.push(
-    log, gpuView, gauge, tree, remote, details, sessions, verifyTests, { dispose: () => monitor.dispose() },
+    log, gpuView, gauge, tree, remote, details, sessions, verifyTests, reservations, reservationsView, { dispose: () => monitor.dispose() },
+    reservationsView.onDidChangeVisibility(({ visible }) => reservations.setVisible(visible)),
+    vscode.commands.registerCommand('gpuDev.reserveGpus', () => reserveGpus(reservations, log)),
+    vscode.commands.registerCommand('gpuDev.refreshReservations', () => reservations.refresh()),
+    vscode.commands.registerCommand('gpuDev.cancelReservation', (node?: JobNode) => cancelReservation(reservations, node)),
+    vscode.commands.registerCommand('gpuDev.copySshCommand', (node?: JobNode) => copySshCommand(reservations, node)),
+    vscode.commands.registerCommand('gpuDev.showJobScript', (node?: JobNode) => showJobScript(reservations, node)),
     onAnySample(hostList, (result) => {
       history.record(result);
       if (result.kind === 'gpus') sessions.noteSample(result.host);
@@ -71,7 +83,10 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => details.show(node)),
     vscode.commands.registerCommand('gpuDev.addSshHost', addSshHost),
     vscode.commands.registerCommand('gpuDev.reviewHostKey', (name: string) => remote.reviewHostKey(name)),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => remote.reload()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      remote.reload();
+      reservations.reload();
+    }),
     remote.onDidChange(syncMonitors),
     gauge.onDidChangeTarget(syncMonitors),
     details.onDidChangeWatchers(syncMonitors),
@@ -105,11 +120,14 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!event.affectsConfiguration('gpuDev')) return;
       settings = readMonitorSettings();
       gauge.update(settings);
+      if (event.affectsConfiguration('gpuDev.clusters')) reservations.reload();
       if (event.affectsConfiguration('gpuDev.hosts')) remote.reload(); // syncs through onDidChange
       else syncMonitors();
     }),
   );
   remote.reload();
+  reservations.reload();
+  reservations.setVisible(reservationsView.visible);
   log.debug(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 

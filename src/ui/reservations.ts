@@ -1,0 +1,173 @@
+import * as vscode from 'vscode';
+import { describeError, type GpuDevError } from '../core/errors';
+import type { Runner } from '../hosts/runner';
+import { createSshRunner, trustHostKey } from '../hosts/sshHosts';
+import type { SshRunner } from '../hosts/sshRunner';
+import { parseClusterEntries, type ClusterEntry } from '../reserve/clusters';
+import { SlurmCluster, type Reservation } from '../reserve/slurm/cluster';
+import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
+
+export interface ClusterState {
+  readonly entry: ClusterEntry;
+  readonly cluster: SlurmCluster;
+  readonly watch: ReservationWatch;
+}
+
+export type ReservationNode =
+  | { readonly kind: 'cluster'; readonly name: string }
+  | { readonly kind: 'reservation'; readonly cluster: string; readonly job: Reservation }
+  | { readonly kind: 'message'; readonly cluster: string; readonly text: string; readonly isError: boolean };
+
+/** The runner of a login node, made on first use; an unknown host key is offered for trust once. */
+class LoginRunner implements Runner {
+  private runner: SshRunner | undefined;
+  private offered = false;
+  constructor(private readonly entry: ClusterEntry, private readonly local: Runner, private readonly log: vscode.LogOutputChannel) {}
+  get label(): string { return this.entry.login; }
+  async run(argv: readonly string[], options?: Parameters<Runner['run']>[1]) {
+    if (!this.runner) {
+      const created = await createSshRunner({ name: this.entry.name, ssh: this.entry.login }, this.local);
+      if ('message' in created) return { exitCode: null, stdout: '', stderr: '', failure: created };
+      this.runner = created;
+    }
+    const result = await this.runner.run(argv, options);
+    if (result.untrustedHostKey && !this.offered) {
+      this.offered = true;
+      const choice = await vscode.window.showWarningMessage(`Unknown SSH host key for the login node of "${this.entry.name}"`, { modal: true, detail: `${result.untrustedHostKey.description}\n\nCompare this fingerprint with the one the cluster's administrators publish.` }, 'Trust');
+      if (choice === 'Trust') {
+        await trustHostKey(result.untrustedHostKey.knownHostsLine);
+        this.log.info(`trusted the host key of ${this.entry.login}`);
+        return this.runner.run(argv, options);
+      }
+    }
+    return result;
+  }
+  close(): void { this.runner?.close(); }
+}
+
+/** The clusters of `gpuDev.clusters` as the Reservations view shows them, each watched while it matters. */
+export class Reservations implements vscode.TreeDataProvider<ReservationNode>, vscode.Disposable {
+  private clusters: Array<ClusterState & { login: LoginRunner }> = [];
+  private problems: string[] = [];
+  private readonly warned = new Set<string>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private visible = false;
+
+  constructor(private readonly local: Runner, private readonly log: vscode.LogOutputChannel) {}
+
+  reload(): void {
+    this.disposeClusters();
+    const { clusters, problems } = parseClusterEntries(vscode.workspace.getConfiguration('gpuDev').get('clusters'));
+    this.problems = problems;
+    problems.forEach((p) => this.log.warn(p));
+    if (!vscode.workspace.isTrusted) {
+      this.problems.push(...(clusters.length ? ['Clusters are not contacted in an untrusted workspace: trust this folder to see reservations'] : []));
+    } else {
+      this.clusters = clusters.map((entry) => {
+        const login = new LoginRunner(entry, this.local, this.log);
+        const cluster = new SlurmCluster(entry.name, login);
+        const state = { entry, cluster, login, watch: new ReservationWatch(cluster, (ended) => this.onWatched(state, ended)) } as ClusterState & { login: LoginRunner };
+        return state;
+      });
+    }
+    this.sync();
+    this.changed.fire();
+  }
+
+  get(name: string): ClusterState | undefined {
+    return this.clusters.find((c) => c.entry.name === name);
+  }
+
+  names(): string[] {
+    return this.clusters.map((c) => c.entry.name);
+  }
+
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.sync();
+  }
+
+  /** Watched while the view shows, or while a reservation is known (its expiry warnings must come). */
+  private sync(): void {
+    for (const c of this.clusters) {
+      if (this.visible || c.watch.reservations.length) c.watch.start();
+      else c.watch.stop();
+    }
+  }
+
+  private onWatched(state: ClusterState, ended: readonly EndedJob[]): void {
+    for (const job of ended) void vscode.window.showInformationMessage(`Reservation ${job.jobId} (${job.name}) on ${state.entry.name} ended: ${job.state}.`);
+    const elapsed = (Date.now() - state.watch.sampledAt) / 60_000;
+    for (const { job, minutesLeft } of dueWarnings(state.watch.reservations, this.warned, elapsed)) {
+      void vscode.window.showWarningMessage(`Reservation ${job.jobId} on ${state.entry.name} ends in ${Math.round(minutesLeft)} min${job.nodes ? ` (${job.nodes})` : ''}.`, 'Extend…', 'Cancel Now').then((choice) => {
+        if (choice === 'Cancel Now') void vscode.commands.executeCommand('gpuDev.cancelReservation', { kind: 'reservation', cluster: state.entry.name, job });
+        if (choice === 'Extend…') {
+          void vscode.window.showInformationMessage('Slurm lets users shorten a job\'s time limit, not extend it (scontrol update TimeLimit needs an operator). Ask your administrators, or reserve again before this one ends.', { modal: true });
+        }
+      });
+    }
+    this.sync();
+    this.changed.fire();
+  }
+
+  refresh(): void {
+    this.clusters.forEach((c) => c.watch.refresh());
+  }
+
+  getChildren(node?: ReservationNode): ReservationNode[] {
+    if (!node) {
+      return [
+        ...this.clusters.map((c): ReservationNode => ({ kind: 'cluster', name: c.entry.name })),
+        ...this.problems.map((text): ReservationNode => ({ kind: 'message', cluster: '', text, isError: true })),
+      ];
+    }
+    if (node.kind !== 'cluster') return [];
+    const state = this.get(node.name);
+    if (!state) return [];
+    const jobs = state.watch.reservations.map((job): ReservationNode => ({ kind: 'reservation', cluster: node.name, job }));
+    const error: GpuDevError | undefined = state.watch.error;
+    if (error) jobs.unshift({ kind: 'message', cluster: node.name, text: `${describeError(error)} — retrying`, isError: true });
+    if (!jobs.length) jobs.push({ kind: 'message', cluster: node.name, text: state.watch.sampledAt ? 'No gpudev reservations' : 'Asking squeue…', isError: false });
+    return jobs;
+  }
+
+  getTreeItem(node: ReservationNode): vscode.TreeItem {
+    if (node.kind === 'cluster') {
+      const state = this.get(node.name)!;
+      const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `cluster/${node.name}`;
+      item.description = `slurm · ${state.entry.login}`;
+      item.iconPath = new vscode.ThemeIcon('server-environment');
+      item.contextValue = 'cluster';
+      return item;
+    }
+    if (node.kind === 'message') {
+      const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+      item.iconPath = new vscode.ThemeIcon(node.isError ? 'warning' : 'info');
+      return item;
+    }
+    const { job } = node;
+    const item = new vscode.TreeItem(`${job.jobId} ${job.name}`, vscode.TreeItemCollapsibleState.None);
+    item.id = `reservation/${node.cluster}/${job.jobId}`;
+    const where = job.state === 'RUNNING' ? `${job.nodes} · ${job.timeLeft} left` : job.state === 'PENDING' ? `${job.reason}${job.start !== 'N/A' ? ` · starts ${job.start.replace('T', ' ')}` : ''}` : job.reason;
+    item.description = `${job.state} · ${job.gres.replace(/^gres:/, '')}${where ? ` · ${where}` : ''}`;
+    item.tooltip = `Job ${job.jobId} (${job.name}) on ${node.cluster}\n${job.state}${job.nodes ? ` on ${job.nodes}` : ''}\n${job.gres} in ${job.partition}\nTime left: ${job.timeLeft}${job.reason !== 'None' ? `\nReason: ${job.reason}` : ''}`;
+    item.iconPath = new vscode.ThemeIcon(job.state === 'RUNNING' ? 'pass-filled' : job.state === 'PENDING' ? 'clock' : 'circle-outline');
+    item.contextValue = `reservation.${job.state.toLowerCase()}`;
+    return item;
+  }
+
+  private disposeClusters(): void {
+    for (const c of this.clusters) {
+      c.watch.stop();
+      c.login.close();
+    }
+    this.clusters = [];
+  }
+
+  dispose(): void {
+    this.disposeClusters();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,82 @@
+import * as vscode from 'vscode';
+import { describeError } from '../core/errors';
+import { quoteArgv } from '../hosts/shellQuote';
+import { formatSlurmTime, parseDuration } from '../reserve/duration';
+import type { ProbedStrategy } from '../reserve/slurm/strategies';
+import type { ReservationNode, Reservations } from './reservations';
+
+const when = (s: ProbedStrategy) => (s.when === 'never' ? `cannot run: ${s.reason ?? ''}` : s.when === 'now' ? `starts now on ${s.nodeList}` : `starts ${s.start!.toLocaleString()} on ${s.nodeList}`);
+
+/** "GPU: Reserve GPUs…": cluster, GPU types, count, time → every strategy probed → the one picked is submitted. */
+export async function reserveGpus(reservations: Reservations, log: vscode.LogOutputChannel): Promise<void> {
+  const names = reservations.names();
+  if (!names.length) {
+    const open = await vscode.window.showInformationMessage('No Slurm cluster is configured: add one to gpuDev.clusters ({ "name", "scheduler": "slurm", "login" }).', 'Open Settings');
+    if (open) void vscode.commands.executeCommand('workbench.action.openSettings', 'gpuDev.clusters');
+    return;
+  }
+  const name = names.length === 1 ? names[0] : await vscode.window.showQuickPick(names, { title: 'Reserve GPUs on which cluster?' });
+  const state = name && reservations.get(name);
+  if (!state) return;
+  const types = await vscode.window.showInputBox({ title: `Reserve GPUs on ${state.entry.name} (1/3)`, prompt: 'GPU types, best first, comma-separated (empty: any type)', placeHolder: 'h100, a100' });
+  if (types === undefined) return;
+  const count = await vscode.window.showInputBox({ title: `Reserve GPUs on ${state.entry.name} (2/3)`, prompt: 'How many GPUs in all', value: '1', validateInput: (v) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'a whole number of at least 1') });
+  if (count === undefined) return;
+  const time = await vscode.window.showInputBox({ title: `Reserve GPUs on ${state.entry.name} (3/3)`, prompt: 'For how long: 30m, 2h, 1h30m, 1d, or 1-00:00:00', value: '2h', validateInput: (v) => { const m = parseDuration(v); return typeof m === 'string' ? m : undefined; } });
+  if (time === undefined) return;
+  const request = {
+    types: types.split(',').map((t) => t.trim()).filter(Boolean), count: Number(count.trim()), minutes: parseDuration(time) as number,
+    ...(state.entry.account && { account: state.entry.account }), ...(state.entry.partitions?.[0] && { partition: state.entry.partitions[0] }),
+  };
+  const planned = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Asking ${state.entry.name} when the GPUs could start (sbatch --test-only)` }, () => state.cluster.plan(request, state.entry.costWeights));
+  if ('message' in planned) return void vscode.window.showErrorMessage(`Cannot reserve on ${state.entry.name}: ${describeError(planned)}`);
+  log.info(`${state.entry.name}: ${planned.length} strategies: ${planned.map((s) => `${s.nodes}x${s.perNode} ${s.type} ${s.when}`).join(', ')}`);
+  const picked = await vscode.window.showQuickPick(planned.map((s) => ({
+    label: `${s.nodes} × ${s.perNode} ${s.type}`, description: `${s.partition} · ${when(s)}`, detail: `${s.cost.toFixed(1)} GPU-hours · ${formatSlurmTime(s.minutes)}`, strategy: s,
+  })), { title: `Reserve ${request.count} GPU(s) on ${state.entry.name} for ${formatSlurmTime(request.minutes)}`, placeHolder: 'Best first; pick one to submit it as a gpudev holder job' });
+  if (!picked) return;
+  if (picked.strategy.when === 'never') return void vscode.window.showErrorMessage(`That strategy cannot run: ${picked.strategy.reason ?? ''}`);
+  const jobId = await state.cluster.submit(picked.strategy, `${picked.strategy.type}x${request.count}`);
+  if (typeof jobId !== 'string') return void vscode.window.showErrorMessage(`Submitting to ${state.entry.name} failed: ${describeError(jobId)}`);
+  log.info(`${state.entry.name}: submitted job ${jobId}`);
+  void vscode.window.showInformationMessage(`Submitted reservation ${jobId} on ${state.entry.name}: ${picked.label}, ${when(picked.strategy)}.`);
+  state.watch.refresh();
+  reservations.setVisible(true);
+}
+
+type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
+
+export async function cancelReservation(reservations: Reservations, node: JobNode | undefined): Promise<void> {
+  const state = node && reservations.get(node.cluster);
+  if (!node || !state) return;
+  const choice = await vscode.window.showWarningMessage(`Cancel reservation ${node.job.jobId} (${node.job.name}) on ${node.cluster}?`, { modal: true, detail: 'Its GPUs go back to the cluster; anything running in the allocation stops.' }, 'Cancel Reservation');
+  if (choice !== 'Cancel Reservation') return;
+  const failed = await state.cluster.cancel([node.job.jobId]);
+  if (failed) return void vscode.window.showErrorMessage(describeError(failed));
+  state.watch.refresh();
+}
+
+/** `ssh -J <login> <node>`: the reserved node through the login node (OpenSSH's ProxyJump). */
+export async function copySshCommand(reservations: Reservations, node: JobNode | undefined): Promise<void> {
+  const state = node && reservations.get(node.cluster);
+  if (!node || !state) return;
+  const first = firstNode(node.job.nodes);
+  if (node.job.state !== 'RUNNING' || !first) return void vscode.window.showInformationMessage(`Reservation ${node.job.jobId} is ${node.job.state}: it has no node yet.`);
+  const command = quoteArgv(['ssh', '-J', state.entry.login, first]);
+  await vscode.env.clipboard.writeText(command);
+  void vscode.window.showInformationMessage(`Copied: ${command}`);
+}
+
+/** The first host of a Slurm node list: "gpu[07-09,12],cpu1" → gpu07. */
+export function firstNode(list: string): string | undefined {
+  const match = /^([^,[]+)(?:\[(\d+))?/.exec(list.trim());
+  return match ? `${match[1]}${match[2] ?? ''}` : undefined;
+}
+
+export async function showJobScript(reservations: Reservations, node: JobNode | undefined): Promise<void> {
+  const state = node && reservations.get(node.cluster);
+  if (!node || !state) return;
+  const script = await state.cluster.jobScript(node.job.jobId);
+  if (typeof script !== 'string') return void vscode.window.showErrorMessage(describeError(script));
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: script, language: 'shellscript' }));
+}
