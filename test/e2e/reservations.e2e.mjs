@@ -1,0 +1,66 @@
+// Reservations against a real one-node Slurm (test/infra/slurm.sh) whose login node is the loopback sshd.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../../scripts/codeServer.mjs';
+import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, treeRow } from './workbench.mjs';
+
+const infra = (script) => Object.fromEntries(execFileSync('bash', [path.join(repoRoot, 'test/infra', script)], { encoding: 'utf8' }).trim().split('\n').map((line) => line.split('=', 2)));
+
+/** Answers the input box titled `title` (each step of a flow replaces the last in the same widget). */
+async function answer(page, title, text) {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
+  await page.locator('.quick-input-widget input').fill(text);
+  await page.keyboard.press('Enter');
+}
+
+describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', function () {
+  let bench;
+  before(async () => {
+    infra('slurm.sh');
+    const sshd = infra('sshd.sh');
+    const hostKey = fs.readFileSync(path.join(sshd.SSHD_DIR, 'host_key.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    for (const id of execFileSync('squeue', ['-h', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean)) execFileSync('scancel', [id]);
+    bench = await openWorkbench({
+      scenario: 'default-h100-x8-570.133.20',
+      settings: { 'gpuDev.monitor.intervalMs': 600000, 'gpuDev.clusters': [{ name: 'lab-slurm', scheduler: 'slurm', login: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}` }] },
+      homeFiles: { '.ssh/id_ed25519': fs.readFileSync(path.join(sshd.SSHD_DIR, 'client_key')), '.ssh/gpudev/known_hosts': `[127.0.0.1]:${sshd.SSHD_PORT} ${hostKey}\n` },
+    });
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !bench) return;
+    await bench.screenshot(`FAILED-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
+    console.log(bench.extensionLog().split('\n').slice(-20).join('\n'));
+  });
+  after(async () => bench?.close());
+
+  it('"GPU: Reserve GPUs…" probes the strategies, submits the one picked, and the view shows it RUNNING', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    await treeRow(page, 'lab-slurm').waitFor();
+    await treeRow(page, 'No gpudev reservations').waitFor({ timeout: 30_000 });
+    await runFromPalette(page, 'GPU: Reserve GPUs…');
+    await answer(page, '(1/3)', 'A100, h100');
+    await answer(page, '(2/3)', '2');
+    await answer(page, '(3/3)', '45m');
+    const strategies = page.locator('.quick-input-list .monaco-list-row');
+    await strategies.first().waitFor({ timeout: 30_000 });
+    const labels = (await strategies.locator('.label-name').allInnerTexts()).filter((text) => /^\d+ × /.test(text));
+    assert.deepEqual(labels, ['1 × 2 a100', '1 × 2 h100'], 'ranked, then in the order asked');
+    assert.match(await strategies.first().innerText(), /gpu · starts now on \S+/);
+    await bench.screenshot('reserve-strategies');
+    await pick(page, '1 × 2 a100');
+    await page.locator('.notifications-toasts', { hasText: /Submitted reservation \d+ on lab-slurm: 1 × 2 a100/ }).waitFor({ timeout: 30_000 });
+    await treeRow(page, /gpudev-a100x2.*RUNNING · gpu:a100:2/).waitFor({ timeout: 30_000 });
+    await bench.screenshot('reservation-running');
+  });
+
+  it('Cancel Reservation asks, cancels, and says how the job ended', async () => {
+    const { page } = bench;
+    await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Cancel Reservation');
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Reservation' }).click();
+    await page.locator('.notifications-toasts', { hasText: /Reservation \d+ \(gpudev-a100x2\) on lab-slurm ended: CANCELLED/ }).waitFor({ timeout: 30_000 });
+    await treeRow(page, 'No gpudev reservations').waitFor();
+  });
+});
