@@ -5,6 +5,7 @@ import type { Runner } from '../../src/hosts/runner';
 import { SshRunner } from '../../src/hosts/sshRunner';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
 import { typeSummaries } from '../../src/reserve/slurm/sinfo';
+import { ReservationWatch, type EndedJob } from '../../src/reserve/watch';
 import { startSlurm } from './slurm';
 import { startSshd, type Sshd } from './sshd';
 
@@ -100,5 +101,41 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
     assert.ok(!fs.existsSync(marker), 'nothing ran');
     await cluster.cancel([jobId as string]);
     assert.deepEqual(await cluster.cancel(['12; rm -rf /']), { message: '"12; rm -rf /" is not a Slurm job id' });
+  });
+});
+
+describe('watching reservations on a real Slurm', function () {
+  this.timeout(120_000);
+  it('a watch keeps its jobs while slurmctld restarts, and reports how a vanished job ended', async () => {
+    startSlurm();
+    const sshd = startSshd();
+    const login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    const cluster = new SlurmCluster('test', login);
+    const probed = await cluster.plan({ types: ['h100'], count: 1, minutes: 15 });
+    assert.ok(!('message' in probed));
+    const jobId = await cluster.submit(probed[0]!, 'watched');
+    assert.equal(typeof jobId, 'string');
+    const ended: EndedJob[] = [];
+    let sawError = false;
+    const watch = new ReservationWatch(cluster, (e) => { ended.push(...e); if (watch.error) sawError = true; });
+    try {
+      watch.start();
+      await until('the job RUNNING in the watch', async () => (watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
+      execFileSync('bash', ['-c', 'pid=$(cat /tmp/gpudev-slurm/slurmctld.pid); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done']);
+      await until('the watch to notice slurmctld is away', async () => (sawError ? true : undefined));
+      assert.ok(watch.reservations.some((j) => j.jobId === jobId), 'the job is kept while slurmctld is away');
+      startSlurm();
+      await until('the watch back', async () => (watch.error === undefined && watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
+      assert.deepEqual(ended, [], 'nothing was reported ended across the restart');
+      await cluster.cancel([jobId as string]);
+      watch.refresh();
+      await until('the job reported ended', async () => (ended.length ? true : undefined));
+      assert.deepEqual(ended, [{ jobId, name: 'gpudev-watched', state: 'CANCELLED' }]);
+      assert.equal(await cluster.finalState('999999'), 'ended (this cluster keeps no accounting, so how is not known)', 'sacct, when scontrol no longer knows the job');
+    } finally {
+      watch.stop();
+      await cluster.cancel([jobId as string]);
+      login.close();
+    }
   });
 });
