@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
 import { quoteArgv } from '../hosts/shellQuote';
 import { formatSlurmTime, parseDuration } from '../reserve/duration';
+import { firstNode } from '../reserve/attach';
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
 import type { ReservationNode, Reservations } from './reservations';
 
@@ -65,12 +66,6 @@ export async function copySshCommand(reservations: Reservations, node: JobNode |
   const command = quoteArgv(['ssh', '-J', state.entry.login, first]);
   await vscode.env.clipboard.writeText(command);
   void vscode.window.showInformationMessage(`Copied: ${command}`);
-}
-
-/** The first host of a Slurm node list: "gpu[07-09,12],cpu1" → gpu07. */
-export function firstNode(list: string): string | undefined {
-  const match = /^([^,[]+)(?:\[(\d+))?/.exec(list.trim());
-  return match ? `${match[1]}${match[2] ?? ''}` : undefined;
 }
 
 export async function showJobScript(reservations: Reservations, node: JobNode | undefined): Promise<void> {

@@ -3,7 +3,8 @@
 # root when missing, makes host and client keys, starts sshd with an absolute config path (a relative
 # one breaks key exchange), and prints KEY=VALUE lines for the tests. `sshd.sh stop` stops it.
 # GPUDEV_SSHD_DIR and GPUDEV_SSHD_PORT start another one beside it (a ProxyJump host, the bench's);
-# GPUDEV_SSHD_FAKE_BIN puts another fake nvidia-smi first on its PATH.
+# GPUDEV_SSHD_FAKE_BIN puts another fake nvidia-smi first on its PATH; GPUDEV_SSHD_AUTHORIZE names one
+# more public key to accept (a compute node's sshd accepting the login node's user key).
 set -euo pipefail
 DIR=${GPUDEV_SSHD_DIR:-/tmp/gpudev-sshd}
 PORT=${GPUDEV_SSHD_PORT:-2222}
@@ -28,7 +29,7 @@ mkdir -p "$DIR" /run/sshd
 [ -f "$DIR/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
 [ -f "$DIR/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/client_key"
 [ -f "$DIR/client_key_locked" ] || ssh-keygen -q -t ed25519 -N gpudev-test-passphrase -f "$DIR/client_key_locked"
-cat "$DIR/client_key.pub" "$DIR/client_key_locked.pub" > "$DIR/authorized_keys" && chmod 600 "$DIR/authorized_keys"
+cat "$DIR/client_key.pub" "$DIR/client_key_locked.pub" ${GPUDEV_SSHD_AUTHORIZE:+"$GPUDEV_SSHD_AUTHORIZE"} > "$DIR/authorized_keys" && chmod 600 "$DIR/authorized_keys"
 cat > "$DIR/sshd_config" <<CONFIG
 Port $PORT
 ListenAddress 127.0.0.1

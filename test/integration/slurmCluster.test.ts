@@ -1,13 +1,15 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import type { Runner } from '../../src/hosts/runner';
+import * as os from 'node:os';
+import { LocalRunner, type Runner } from '../../src/hosts/runner';
 import { SshRunner } from '../../src/hosts/sshRunner';
+import { writeAttachConfig } from '../../src/reserve/attach';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
 import { typeSummaries } from '../../src/reserve/slurm/sinfo';
 import { ReservationWatch, type EndedJob } from '../../src/reserve/watch';
 import { startSlurm } from './slurm';
-import { startSshd, type Sshd } from './sshd';
+import { startSshd, stopSshd, type Sshd } from './sshd';
 
 /** The login node's runner, counting the commands (each one SSH exec channel) it runs. */
 function counting(runner: Runner): Runner & { channels: number } {
@@ -136,6 +138,47 @@ describe('watching reservations on a real Slurm', function () {
       watch.stop();
       await cluster.cancel([jobId as string]);
       login.close();
+    }
+  });
+});
+
+describe('attaching to a reserved node (OpenSSH through the login node)', function () {
+  this.timeout(120_000);
+  it('writes a Host entry that jumps through the login node, the node key pinned; `ssh -F our-file alias hostname` answers', async () => {
+    startSlurm();
+    const login = startSshd();
+    // The compute node's sshd (port 22 of the node's address), accepting the user's key as a cluster's shared home would.
+    const node = startSshd({ dir: '/tmp/gpudev-node-sshd', port: 22, authorize: `${login.dir}/client_key.pub` });
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/gpudev-attach-`);
+    const userConfig = `${dir}/user_ssh_config`;
+    fs.writeFileSync(userConfig, `Host hpc-login\n  HostName 127.0.0.1\n  Port ${login.port}\n  User ${login.user}\n  IdentityFile ${login.dir}/client_key\n`);
+    const knownHostsFile = `${dir}/known_hosts`;
+    fs.writeFileSync(knownHostsFile, `[127.0.0.1]:${login.port} ${login.hostKeyLine}\n`); // the login node, trusted before
+    const runner = new SshRunner({ label: 'hpc-login', host: '127.0.0.1', port: login.port, username: login.user, privateKey: login.clientKey, knownHosts: async () => [fs.readFileSync(knownHostsFile, 'utf8')] });
+    const cluster = new SlurmCluster('hpc', runner);
+    const probed = await cluster.plan({ types: ['a100'], count: 1, minutes: 15 });
+    assert.ok(!('message' in probed));
+    const jobId = await cluster.submit(probed[0]!, 'attach');
+    assert.equal(typeof jobId, 'string');
+    try {
+      const job = await until('the job RUNNING', async () => ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'));
+      const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig }, runner, new LocalRunner());
+      assert.ok(!('message' in attached), JSON.stringify(attached));
+      assert.equal(attached.alias, `gpudev-hpc-${jobId}`);
+      const written = fs.readFileSync(`${dir}/config`, 'utf8');
+      assert.match(written, new RegExp(`Host gpudev-hpc-${jobId}\\n  HostName ${job.nodes}\\n  ProxyJump gpudev-hpc-login`));
+      assert.match(written, /StrictHostKeyChecking yes/);
+      assert.doesNotMatch(written, /StrictHostKeyChecking no/);
+      assert.match(fs.readFileSync(knownHostsFile, 'utf8'), new RegExp(`^gpudev-hpc-${job.nodes} ${node.hostKeyLine.replace(/[+/]/g, '\\$&')}$`, 'm'), 'the node key, as the login node reads it');
+      const hostname = execFileSync('ssh', ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'hostname'], { encoding: 'utf8', timeout: 30_000 }).trim();
+      assert.equal(hostname, execFileSync('hostname', { encoding: 'utf8' }).trim());
+      const again = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig }, runner, new LocalRunner());
+      assert.ok(!('message' in again));
+      assert.equal(fs.readFileSync(`${dir}/config`, 'utf8'), written, 'writing again changes nothing');
+    } finally {
+      await cluster.cancel([jobId as string]);
+      runner.close();
+      stopSshd({ dir: '/tmp/gpudev-node-sshd', port: 22 });
     }
   });
 });

@@ -18,12 +18,15 @@ export interface SshdOptions {
   readonly logLevel?: 'INFO' | 'DEBUG1';
   /** A directory with another fake nvidia-smi, first on the server's PATH. */
   readonly fakeBin?: string;
+  /** One more public key file to accept. */
+  readonly authorize?: string;
 }
 
 const optionsEnv = (options?: SshdOptions) => ({
   ...process.env,
   ...(options && { GPUDEV_SSHD_DIR: options.dir, GPUDEV_SSHD_PORT: String(options.port), GPUDEV_SSHD_LOG_LEVEL: options.logLevel ?? 'INFO' }),
   ...(options?.fakeBin && { GPUDEV_SSHD_FAKE_BIN: options.fakeBin }),
+  ...(options?.authorize && { GPUDEV_SSHD_AUTHORIZE: options.authorize }),
 });
 
 /** Starts (or reuses) the loopback sshd of test/infra/sshd.sh, or another one beside it. */

@@ -1,0 +1,82 @@
+// Attaching to a reserved node: a Host entry `gpudev-<cluster>-<job>` in our own ssh config file that
+// jumps through the login node (ProxyJump), with the node's host key pinned in our known_hosts from what
+// the login node reports (ssh-keyscan there) — never StrictHostKeyChecking no.
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { GpuDevError } from '../core/errors';
+import type { Runner } from '../hosts/runner';
+import { resolveSshTarget } from '../hosts/sshConfig';
+import { hostBlock, upsertBlock } from '../remote/sshConfigFile';
+
+export function defaultSshConfigFile(): string {
+  return path.join(os.homedir(), '.ssh', 'gpudev', 'config');
+}
+
+export function gpudevKnownHosts(): string {
+  return path.join(os.homedir(), '.ssh', 'gpudev', 'known_hosts');
+}
+
+/** The first host of a Slurm node list: "gpu[07-09,12],cpu1" → gpu07. */
+export function firstNode(list: string): string | undefined {
+  const match = /^([^,[]+)(?:\[(\d+))?/.exec(list.trim());
+  return match ? `${match[1]}${match[2] ?? ''}` : undefined;
+}
+
+const safe = (text: string) => text.replace(/[^\w.-]+/g, '-');
+export const jobAlias = (cluster: string, jobId: string) => `gpudev-${safe(cluster)}-${jobId}`;
+
+/** known_hosts lines from `ssh-keyscan` output, for `alias` (comments and other hosts' lines dropped). */
+export function pinnedKeys(keyscan: string, node: string, alias: string): string[] {
+  return keyscan.split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 3 && !f[0]!.startsWith('#') && f[0] === node && /^(ssh-|ecdsa-)/.test(f[1]!)).map((f) => `${alias} ${f[1]} ${f[2]}`);
+}
+
+export interface AttachRequest {
+  readonly cluster: string;
+  /** The login node as the user configured it (alias or user@host[:port]). */
+  readonly login: string;
+  readonly jobId: string;
+  readonly nodes: string;
+  /** Our ssh config file and known_hosts file (defaults in ~/.ssh/gpudev/). */
+  readonly configFile?: string;
+  readonly knownHostsFile?: string;
+  /** Resolve the login alias with this file instead of ~/.ssh/config (`ssh -F`). */
+  readonly userSshConfig?: string;
+}
+
+export interface Attached {
+  readonly alias: string;
+  readonly node: string;
+  readonly configFile: string;
+  /** What opens a shell there with OpenSSH alone. */
+  readonly sshCommand: string[];
+}
+
+/** Writes the Host entries and pins the node's keys; `loginRunner` runs on the login node, `local` here (`ssh -G`). */
+export async function writeAttachConfig(request: AttachRequest, loginRunner: Runner, local: Runner): Promise<Attached | GpuDevError> {
+  const node = firstNode(request.nodes);
+  if (!node || !/^[\w.-]+$/.test(node)) return { message: `job ${request.jobId} has no node yet (${request.nodes || 'pending'})` };
+  const login = await resolveSshTarget(request.login, local, request.userSshConfig);
+  if ('message' in login) return login;
+  const scan = await loginRunner.run(['ssh-keyscan', '-T', '5', '-t', 'ed25519,ecdsa,rsa', node]);
+  const alias = jobAlias(request.cluster, request.jobId);
+  const keyAlias = `gpudev-${safe(request.cluster)}-${node}`;
+  const keys = pinnedKeys(scan.stdout, node, keyAlias);
+  if (!keys.length) return { message: `the login node could not read ${node}'s host key (ssh-keyscan: ${(scan.stderr || 'no answer').trim().split('\n')[0]})`, hint: 'is sshd running on the compute nodes? ask your administrators, or use attach: job-sshd' };
+  const configFile = request.configFile ?? defaultSshConfigFile();
+  const knownHostsFile = request.knownHostsFile ?? gpudevKnownHosts();
+  const identity = (await Promise.all(login.identityFiles.map((f) => fs.access(f).then(() => f, () => undefined)))).filter((f): f is string => !!f);
+  const loginAlias = `gpudev-${safe(request.cluster)}-login`;
+  const common = [['User', login.user], ...(identity.length ? [['IdentityFile', identity] as const] : [])] as const;
+  const loginBlock = hostBlock(loginAlias, [['HostName', login.host], ['Port', String(login.port)], ...common, ...(login.proxyJump ? [['ProxyJump', login.proxyJump] as const] : []),
+    ['UserKnownHostsFile', [path.join(os.homedir(), '.ssh', 'known_hosts'), knownHostsFile]]]);
+  const jobBlock = hostBlock(alias, [['HostName', node], ['ProxyJump', loginAlias], ...common, ['HostKeyAlias', keyAlias],
+    ['UserKnownHostsFile', knownHostsFile], ['StrictHostKeyChecking', 'yes']]);
+  await fs.mkdir(path.dirname(configFile), { recursive: true, mode: 0o700 });
+  const existing = await fs.readFile(configFile, 'utf8').catch(() => '');
+  await fs.writeFile(configFile, upsertBlock(upsertBlock(existing, loginAlias, loginBlock), alias, jobBlock), { mode: 0o600 });
+  const known = await fs.readFile(knownHostsFile, 'utf8').catch(() => '');
+  const fresh = keys.filter((line) => !known.split('\n').includes(line));
+  if (fresh.length) await fs.appendFile(knownHostsFile, `${known && !known.endsWith('\n') ? '\n' : ''}${fresh.join('\n')}\n`, { mode: 0o600 });
+  return { alias, node, configFile, sshCommand: ['ssh', '-F', configFile, alias] };
+}
