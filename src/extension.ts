@@ -8,7 +8,7 @@ import { CosplaySessions } from './ui/cosplaySessions';
 import { SessionCommands, type SessionArgument } from './ui/sessionCommands';
 import { VerifyTests } from './ui/verifyTests';
 import { Reservations, type ReservationNode } from './ui/reservations';
-import { cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
+import { attachReservation, cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
 import { SampleHistory } from './monitor/history';
@@ -70,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gpuDev.cancelReservation', (node?: JobNode) => cancelReservation(reservations, node)),
     vscode.commands.registerCommand('gpuDev.copySshCommand', (node?: JobNode) => copySshCommand(reservations, node)),
     vscode.commands.registerCommand('gpuDev.showJobScript', (node?: JobNode) => showJobScript(reservations, node)),
+    vscode.commands.registerCommand('gpuDev.attachReservation', (node?: JobNode) => attachReservation(reservations, node, runner, context.globalState, log)),
     onAnySample(hostList, (result) => {
       history.record(result);
       if (result.kind === 'gpus') sessions.noteSample(result.host);

@@ -5,6 +5,8 @@ import { formatSlurmTime, parseDuration } from './reserve/duration';
 import { SlurmCluster } from './reserve/slurm/cluster';
 import type { ProbedStrategy } from './reserve/slurm/strategies';
 import { LocalRunner, type Runner } from './hosts/runner';
+import { quoteArgv } from './hosts/shellQuote';
+import { writeAttachConfig } from './reserve/attach';
 import { parseHostSpec } from './hosts/sshConfig';
 import { createSshRunner } from './hosts/sshHosts';
 
@@ -13,6 +15,9 @@ export const RESERVE_USAGE = `  gpudev reserve plan [--gpu h100,a100] [--count N
   gpudev reserve submit …   the same options: submits the best strategy as a holder job tagged gpudev
   gpudev reserve list [--login L] [--json]   your gpudev jobs
   gpudev reserve cancel <job id>… [--login L]
+  gpudev reserve ssh-config <job id> [--login L]
+                            a Host entry gpudev-<login>-<job> in ~/.ssh/gpudev/config (ProxyJump through
+                            the login node, the node's host key pinned); prints how to ssh there
                             (--login: the login node, an ssh alias or user@host[:port]; default this machine)`;
 
 interface Io {
@@ -57,7 +62,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
     } else if (arg.startsWith('-')) return fail(`unknown option ${arg}`);
     else positional.push(arg);
   }
-  if (!verb || !['plan', 'submit', 'list', 'cancel'].includes(verb)) return fail(`usage:\n${RESERVE_USAGE}`);
+  if (!verb || !['plan', 'submit', 'list', 'cancel', 'ssh-config'].includes(verb)) return fail(`usage:\n${RESERVE_USAGE}`);
   const minutes = parseDuration(options.get('--time') ?? '1h');
   if (typeof minutes === 'string') return fail(minutes);
   const count = Number(options.get('--count') ?? 1);
@@ -77,6 +82,19 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       return 0;
     }
     if (verb === 'cancel') return positional.length ? done(await cluster.cancel(positional)) : fail('cancel needs job ids');
+    if (verb === 'ssh-config') {
+      const loginSpec = options.get('--login');
+      if (!loginSpec || positional.length !== 1) return fail('usage: gpudev reserve ssh-config <job id> --login <login node>');
+      const jobs = await cluster.list();
+      if ('message' in jobs) return done(jobs);
+      const job = jobs.find((j) => j.jobId === positional[0]);
+      if (!job || job.state !== 'RUNNING') return fail(`job ${positional[0]} is ${job ? job.state : 'not one of your gpudev jobs'}: attach once it runs`, 1);
+      const attached = await writeAttachConfig({ cluster: loginSpec.replace(/^.*@/, '').replace(/:\d+$/, ''), login: loginSpec, jobId: job.jobId, nodes: job.nodes }, login.runner, new LocalRunner());
+      if ('message' in attached) return done(attached);
+      io.out(`${attached.alias}\n`);
+      io.err(`wrote ${attached.alias} (${attached.node}) to ${attached.configFile}; connect with: ${quoteArgv(attached.sshCommand)}\n`);
+      return 0;
+    }
     const request = {
       types: (options.get('--gpu') ?? '').split(',').map((t) => t.trim()).filter(Boolean), count, minutes, nodes,
       ...(options.has('--partition') && { partition: options.get('--partition')! }), ...(options.has('--account') && { account: options.get('--account')! }),

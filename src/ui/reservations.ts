@@ -11,6 +11,8 @@ export interface ClusterState {
   readonly entry: ClusterEntry;
   readonly cluster: SlurmCluster;
   readonly watch: ReservationWatch;
+  /** The login node's runner (for ssh-keyscan and the like). */
+  readonly login: Runner;
 }
 
 export type ReservationNode =

@@ -1,8 +1,13 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
 import { quoteArgv } from '../hosts/shellQuote';
 import { formatSlurmTime, parseDuration } from '../reserve/duration';
-import { firstNode } from '../reserve/attach';
+import type { Runner } from '../hosts/runner';
+import { hasInclude, withInclude } from '../remote/sshConfigFile';
+import { defaultSshConfigFile, firstNode, writeAttachConfig } from '../reserve/attach';
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
 import type { ReservationNode, Reservations } from './reservations';
 
@@ -74,4 +79,49 @@ export async function showJobScript(reservations: Reservations, node: JobNode | 
   const script = await state.cluster.jobScript(node.job.jobId);
   if (typeof script !== 'string') return void vscode.window.showErrorMessage(describeError(script));
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: script, language: 'shellscript' }));
+}
+
+const REMOTE_SSH = 'ms-vscode-remote.remote-ssh';
+const INCLUDE_CONSENT = 'gpuDev.ssh.includeConsent';
+
+/** Our file, from `gpuDev.ssh.configFile` (~ expanded), else ~/.ssh/gpudev/config. */
+function ourSshConfigFile(): string {
+  const configured = vscode.workspace.getConfiguration('gpuDev').get<string>('ssh.configFile')?.trim();
+  return configured ? configured.replace(/^~(?=\/)/, os.homedir()) : defaultSshConfigFile();
+}
+
+/** Adds our Include to ~/.ssh/config once the user agreed (asked once, remembered); whether it is there. */
+async function ensureInclude(state: vscode.Memento, file: string): Promise<boolean> {
+  const userConfig = path.join(os.homedir(), '.ssh', 'config');
+  const text = await fs.readFile(userConfig, 'utf8').catch(() => '');
+  if (hasInclude(text)) return true;
+  if (state.get(INCLUDE_CONSENT) === 'never') return false;
+  const choice = await vscode.window.showInformationMessage(`Let Remote-SSH and ssh find reserved nodes by name? This adds "Include ${file}" (in a marked block) at the top of ~/.ssh/config, once.`, { modal: true }, 'Add Include', 'Not Now', 'Never');
+  if (choice === 'Never') await state.update(INCLUDE_CONSENT, 'never');
+  if (choice !== 'Add Include') return false;
+  await fs.mkdir(path.dirname(userConfig), { recursive: true, mode: 0o700 });
+  await fs.writeFile(userConfig, withInclude(text, file), { mode: 0o600 });
+  return true;
+}
+
+/** "Attach": the Host entry written, then the node opened in a new window with Remote-SSH, or a terminal when it is missing. */
+export async function attachReservation(reservations: Reservations, node: JobNode | undefined, local: Runner, state: vscode.Memento, log: vscode.LogOutputChannel): Promise<void> {
+  const cluster = node && reservations.get(node.cluster);
+  if (!node || !cluster) return;
+  if (node.job.state !== 'RUNNING') return void vscode.window.showInformationMessage(`Reservation ${node.job.jobId} is ${node.job.state}: attach once it runs.`);
+  const configFile = ourSshConfigFile();
+  const attached = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Preparing ssh to job ${node.job.jobId}` }, () =>
+    writeAttachConfig({ cluster: node.cluster, login: cluster.entry.login, jobId: node.job.jobId, nodes: node.job.nodes, configFile }, cluster.login, local));
+  if ('message' in attached) return void vscode.window.showErrorMessage(`Cannot attach to ${node.job.jobId}: ${describeError(attached)}`);
+  log.info(`attach ${node.job.jobId}: ${attached.alias} → ${attached.node} via ${cluster.entry.login}, in ${attached.configFile}`);
+  const included = await ensureInclude(state, configFile);
+  if (vscode.extensions.getExtension(REMOTE_SSH) && included) {
+    const home = (await cluster.login.run(['printenv', 'HOME'])).stdout.trim() || '/';
+    await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(`vscode-remote://ssh-remote+${attached.alias}${home}`), { forceNewWindow: true });
+    return;
+  }
+  const why = !vscode.extensions.getExtension(REMOTE_SSH) ? 'the Remote-SSH extension is not installed' : `~/.ssh/config does not include ${configFile}, so Remote-SSH cannot find ${attached.alias}`;
+  const terminal = vscode.window.createTerminal({ name: `ssh ${attached.alias}`, shellPath: 'ssh', shellArgs: attached.sshCommand.slice(1), iconPath: new vscode.ThemeIcon('remote') });
+  terminal.show();
+  void vscode.window.showInformationMessage(`Opened a terminal on ${attached.node} (job ${node.job.jobId}) instead of a window: ${why}.`);
 }

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
 import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, treeRow } from './workbench.mjs';
 
-const infra = (script) => Object.fromEntries(execFileSync('bash', [path.join(repoRoot, 'test/infra', script)], { encoding: 'utf8' }).trim().split('\n').map((line) => line.split('=', 2)));
+const infra = (script, env = {}) => Object.fromEntries(execFileSync('bash', [path.join(repoRoot, 'test/infra', script)], { encoding: 'utf8', env: { ...process.env, ...env } }).trim().split('\n').map((line) => line.split('=', 2)));
+/** The compute node's sshd: port 22 of the node's address, accepting the user's key as a shared home would. */
+const NODE_SSHD = { GPUDEV_SSHD_DIR: '/tmp/gpudev-node-sshd', GPUDEV_SSHD_PORT: '22' };
 
 /** Answers the input box titled `title` (each step of a flow replaces the last in the same widget). */
 async function answer(page, title, text) {
@@ -20,6 +22,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
   before(async () => {
     infra('slurm.sh');
     const sshd = infra('sshd.sh');
+    infra('sshd.sh', { ...NODE_SSHD, GPUDEV_SSHD_AUTHORIZE: path.join(sshd.SSHD_DIR, 'client_key.pub') });
     const hostKey = fs.readFileSync(path.join(sshd.SSHD_DIR, 'host_key.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
     for (const id of execFileSync('squeue', ['-h', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean)) execFileSync('scancel', [id]);
     bench = await openWorkbench({
@@ -33,7 +36,10 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await bench.screenshot(`FAILED-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
     console.log(bench.extensionLog().split('\n').slice(-20).join('\n'));
   });
-  after(async () => bench?.close());
+  after(async () => {
+    await bench?.close();
+    execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop'], { env: { ...process.env, ...NODE_SSHD } });
+  });
 
   it('"GPU: Reserve GPUs…" probes the strategies, submits the one picked, and the view shows it RUNNING', async () => {
     const { page } = bench;
@@ -54,6 +60,25 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await page.locator('.notifications-toasts', { hasText: /Submitted reservation \d+ on lab-slurm: 1 × 2 a100/ }).waitFor({ timeout: 30_000 });
     await treeRow(page, /gpudev-a100x2.*RUNNING · gpu:a100:2/).waitFor({ timeout: 30_000 });
     await bench.screenshot('reservation-running');
+  });
+
+  it('Attach writes the ssh entry, asks once to Include it, and without Remote-SSH opens ssh in a terminal on the node', async () => {
+    const { page } = bench;
+    const marker = '/tmp/gpudev-e2e-attached';
+    fs.rmSync(marker, { force: true });
+    await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Attach');
+    const consent = page.locator('.monaco-dialog-box', { hasText: 'Let Remote-SSH and ssh find reserved nodes by name?' });
+    await consent.waitFor({ timeout: 30_000 });
+    await consent.locator('.monaco-button', { hasText: 'Add Include' }).click();
+    await page.locator('.notifications-toasts', { hasText: 'instead of a window: the Remote-SSH extension is not installed' }).waitFor({ timeout: 30_000 });
+    assert.match(fs.readFileSync(path.join(bench.home, '.ssh/config'), 'utf8'), /# >>> gpudev[^\n]*\nInclude \S+\/\.ssh\/gpudev\/config\n/);
+    assert.match(fs.readFileSync(path.join(bench.home, '.ssh/gpudev/config'), 'utf8'), /Host gpudev-lab-slurm-\d+\n  HostName \S+\n  ProxyJump gpudev-lab-slurm-login/);
+    await page.locator('.terminal-wrapper.active .xterm').click();
+    await page.waitForTimeout(1500); // the ssh session's prompt
+    await page.keyboard.type(`hostname > ${marker}; exit\n`);
+    for (let waited = 0; !fs.existsSync(marker) && waited < 20_000; waited += 250) await page.waitForTimeout(250);
+    assert.equal(fs.readFileSync(marker, 'utf8').trim(), execFileSync('hostname', { encoding: 'utf8' }).trim(), 'a shell on the reserved node');
+    await bench.screenshot('reservation-attached-terminal');
   });
 
   it('Cancel Reservation asks, cancels, and says how the job ended', async () => {
