@@ -4,7 +4,7 @@ import { MONITOR_FIELDS, parseQueryCsv, toGpuSamples } from '../src/hosts/nvidia
 import { parseSmiTable } from '../src/hosts/nvidiaSmi/table';
 import { medianNsPerCall, printComparison } from './measure';
 import { monitoringBenchmark } from './monitoring';
-import { reservationBenchmark } from './reservation';
+import { attachBenchmark, reservationBenchmark } from './reservation';
 import { smiFixtureDir } from '../test/unit/fixtures';
 import { shimBenchmarks } from './shim';
 
@@ -25,8 +25,9 @@ printComparison({
 shimBenchmarks();
 
 // P1 runs a real sshd (test/infra/sshd.sh); GPUDEV_BENCH_SECONDS shortens it for a quick look.
-// P2 a real Slurm (test/infra/slurm.sh) behind the same kind of sshd. GPUDEV_BENCH=P2 runs P2 alone.
+// P2 and P4 a real Slurm (test/infra/slurm.sh) behind the same kind of sshd. GPUDEV_BENCH=P2 runs them alone.
 void (async () => {
   if (process.env.GPUDEV_BENCH !== 'P2') await monitoringBenchmark(csv, Number(process.env.GPUDEV_BENCH_SECONDS ?? 60));
   await reservationBenchmark();
+  await attachBenchmark();
 })();

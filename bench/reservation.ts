@@ -5,9 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { quoteArgv } from '../src/hosts/shellQuote';
 import { SshRunner } from '../src/hosts/sshRunner';
+import { LocalRunner } from '../src/hosts/runner';
+import { writeAttachConfig } from '../src/reserve/attach';
+import { SlurmCluster } from '../src/reserve/slurm/cluster';
 import { parseProbes, probeScript, sbatchOptions, type Strategy } from '../src/reserve/slurm/strategies';
+import { ReservationWatch } from '../src/reserve/watch';
 import { startSlurm } from '../test/integration/slurm';
-import { startSshd } from '../test/integration/sshd';
+import { startSshd, stopSshd } from '../test/integration/sshd';
 
 const ROUNDS = 7;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -52,5 +56,52 @@ export async function reservationBenchmark(): Promise<void> {
     console.log(`  ratio: ${(naive / ours).toFixed(1)}x faster than a call per probe (goal ≥ 5x); ${(ours / single).toFixed(2)}x one probe (goal ≤ 1.5x)\n`);
   } finally {
     login.close();
+  }
+}
+
+/**
+ * P4: from the watch seeing a job RUNNING to its ssh alias answering (`ssh -F our-file alias true`
+ * through the login node to the node's sshd), for three jobs; the watch's first poll after a submit
+ * comes within 1 s.
+ */
+export async function attachBenchmark(): Promise<void> {
+  startSlurm();
+  const login = startSshd();
+  const nodeSshd = { dir: '/tmp/gpudev-node-sshd', port: 22, authorize: `${login.dir}/client_key.pub` };
+  startSshd(nodeSshd);
+  const dir = fs.mkdtempSync('/tmp/gpudev-bench-attach-');
+  const userConfig = path.join(dir, 'user_config');
+  fs.writeFileSync(userConfig, `Host hpc-login\n  HostName 127.0.0.1\n  Port ${login.port}\n  User ${login.user}\n  IdentityFile ${login.dir}/client_key\n`);
+  const knownHostsFile = path.join(dir, 'known_hosts');
+  fs.writeFileSync(knownHostsFile, `[127.0.0.1]:${login.port} ${login.hostKeyLine}\n`);
+  const runner = new SshRunner({ label: 'hpc-login', host: '127.0.0.1', port: login.port, username: login.user, privateKey: login.clientKey, knownHosts: async () => [fs.readFileSync(knownHostsFile, 'utf8')] });
+  const cluster = new SlurmCluster('hpc', runner);
+  const overheads: number[] = [];
+  try {
+    for (let round = 0; round < 3; round++) {
+      const plan = await cluster.plan({ types: ['h100'], count: 1, minutes: 10 });
+      if ('message' in plan) throw new Error(plan.message);
+      const jobId = await cluster.submit(plan[0]!, 'bench');
+      if (typeof jobId !== 'string') throw new Error(jobId.message);
+      const running = await new Promise<{ at: number; nodes: string }>((resolve) => {
+        const watch = new ReservationWatch(cluster, () => {
+          const job = watch.reservations.find((j) => j.jobId === jobId && j.state === 'RUNNING');
+          if (!job) return;
+          watch.stop();
+          resolve({ at: performance.now(), nodes: job.nodes });
+        });
+        watch.start();
+      });
+      const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId, nodes: running.nodes, configFile: path.join(dir, 'config'), knownHostsFile, userSshConfig: userConfig }, runner, new LocalRunner());
+      if ('message' in attached) throw new Error(attached.message);
+      await new Promise<void>((resolve, reject) => execFile(attached.sshCommand[0]!, ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'true'], (error) => (error ? reject(error) : resolve())));
+      overheads.push(performance.now() - running.at);
+      await cluster.cancel([jobId]);
+    }
+    console.log('P4 attach: from the watch seeing the job RUNNING to `ssh -F our-file gpudev-hpc-<job> true` answering (ProxyJump via the login sshd)');
+    console.log(`  overhead: median ${median(overheads).toFixed(0)} ms, max ${Math.max(...overheads).toFixed(0)} ms over ${overheads.length} jobs (goal ≤ 2000 ms)\n`);
+  } finally {
+    runner.close();
+    stopSshd(nodeSshd);
   }
 }
