@@ -12,6 +12,8 @@ export const WARN_AT_MINUTES = [30, 15, 5] as const;
 export interface WatchedCluster {
   list(): Promise<Reservation[] | GpuDevError>;
   finalState(jobId: string): Promise<string>;
+  /** Cancels the losers of races that have a winner; their ids. */
+  reap?(jobs: readonly Reservation[]): Promise<string[]>;
 }
 
 export interface Timers {
@@ -64,17 +66,19 @@ export class ReservationWatch {
   }
 
   private async poll(): Promise<void> {
-    const jobs = await this.cluster.list();
+    const listed = await this.cluster.list();
     if (!this.running) return;
     let ended: EndedJob[] = [];
-    if ('message' in jobs) {
+    if ('message' in listed) {
       const first = this.error === undefined;
-      this.error = jobs;
+      this.error = listed;
       this.delay = MAX_DELAY_MS;
       if (first) this.onChange([]);
     } else {
+      const reaped = (await this.cluster.reap?.(listed)) ?? [];
+      const jobs = listed.filter((j) => !reaped.includes(j.jobId));
       const changed = shape(jobs) !== shape(this.reservations) || this.error !== undefined;
-      const gone = this.reservations.filter((old) => !jobs.some((j) => j.jobId === old.jobId));
+      const gone = this.reservations.filter((old) => !jobs.some((j) => j.jobId === old.jobId) && !reaped.includes(old.jobId));
       ended = await Promise.all(gone.map(async (job) => ({ jobId: job.jobId, name: job.name, state: await this.cluster.finalState(job.jobId) })));
       this.reservations = jobs;
       this.sampledAt = this.now();

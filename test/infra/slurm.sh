@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real one-node Slurm cluster for the integration tests, idempotent: installs slurm-wlm and munge as
-# root when missing, writes slurm.conf with fake GRES GPUs (4 h100 and 2 a100 on this machine, backed by
+# root when missing, writes slurm.conf with fake GRES GPUs (4 h100, 2 a100, 2 l4 on this machine, backed by
 # plain files), starts munged, slurmctld and slurmd, and waits until the node is idle. Prints KEY=VALUE
 # lines. `slurm.sh stop` stops the daemons.
 set -euo pipefail
@@ -24,7 +24,7 @@ mkdir -p "$DIR/state" "$DIR/spool" /run/munge /etc/slurm
 chown munge:munge /run/munge
 [ -f /etc/munge/munge.key ] || { mkdir -p /etc/munge; dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null; chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key; }
 pgrep -x munged >/dev/null || sudo -u munge /usr/sbin/munged 2>/dev/null || runuser -u munge -- /usr/sbin/munged
-touch "$DIR"/nvidia{0..5}
+touch "$DIR"/nvidia{0..7}
 cat > /etc/slurm/slurm.conf <<CONFIG
 ClusterName=gpudev
 SlurmctldHost=$HOST
@@ -48,7 +48,7 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=$DIR/jobcomp.txt
 ReturnToService=2
 MinJobAge=30
-NodeName=$HOST CPUs=$(nproc) RealMemory=2000 Gres=gpu:h100:4,gpu:a100:2 State=UNKNOWN
+NodeName=$HOST CPUs=$(nproc) RealMemory=2000 Gres=gpu:h100:4,gpu:a100:2,gpu:l4:2 State=UNKNOWN
 PartitionName=gpu Nodes=$HOST Default=YES MaxTime=2-00:00:00 State=UP
 PartitionName=short Nodes=$HOST MaxTime=01:00:00 State=UP
 CONFIG
@@ -56,7 +56,11 @@ cat > /etc/slurm/gres.conf <<CONFIG
 AutoDetect=off
 NodeName=$HOST Name=gpu Type=h100 File=$DIR/nvidia[0-3]
 NodeName=$HOST Name=gpu Type=a100 File=$DIR/nvidia[4-5]
+NodeName=$HOST Name=gpu Type=l4 File=$DIR/nvidia[6-7]
 CONFIG
+# A running cluster with another configuration (an older checkout's) starts again with this one.
+if ! sha1sum -c --status "$DIR/slurm.conf.sha" 2>/dev/null; then stop; sleep 0.5; fi
+sha1sum /etc/slurm/slurm.conf /etc/slurm/gres.conf > "$DIR/slurm.conf.sha"
 if ! { [ -f "$DIR/slurmctld.pid" ] && kill -0 "$(cat "$DIR/slurmctld.pid")" 2>/dev/null; }; then /usr/sbin/slurmctld; fi
 if ! { [ -f "$DIR/slurmd.pid" ] && kill -0 "$(cat "$DIR/slurmd.pid")" 2>/dev/null; }; then /usr/sbin/slurmd; fi
 for _ in $(seq 100); do
@@ -64,6 +68,6 @@ for _ in $(seq 100); do
   case "$state" in idle|mixed|allocated) break ;; drain*|down*) scontrol update nodename="$HOST" state=resume 2>/dev/null || true ;; esac
   sleep 0.2
 done
-sinfo -h -n "$HOST" -o %T | grep -Eq 'idle|mixed|allocated' || { tail -20 "$DIR/slurmctld.log" "$DIR/slurmd.log" >&2; say "the Slurm node did not come up"; exit 1; }
+sinfo -h -n "$HOST" -o %T | grep -Eq 'idle|mixed|allocated' || { tail -n 20 "$DIR/slurmctld.log" "$DIR/slurmd.log" >&2; say "the Slurm node did not come up"; exit 1; }
 echo "SLURM_NODE=$HOST"
 echo "SLURM_DIR=$DIR"

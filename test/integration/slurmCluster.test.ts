@@ -46,7 +46,7 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
   it('availability per GPU type, partitions with their time limits', async () => {
     const availability = await cluster.availability();
     assert.ok(!('message' in availability), JSON.stringify(availability));
-    assert.deepEqual(typeSummaries(availability, 'gpu').map((s) => [s.type, s.total, s.perNode]), [['a100', 2, 2], ['h100', 4, 4]]);
+    assert.deepEqual(typeSummaries(availability, 'gpu').map((s) => [s.type, s.total, s.perNode]), [['a100', 2, 2], ['h100', 4, 4], ['l4', 2, 2]]);
     assert.deepEqual(availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]), [['gpu', true, 2880], ['short', false, 60]]);
   });
 
@@ -179,6 +179,35 @@ describe('attaching to a reserved node (OpenSSH through the login node)', functi
       await cluster.cancel([jobId as string]);
       runner.close();
       stopSshd({ dir: '/tmp/gpudev-node-sshd', port: 22 });
+    }
+  });
+});
+
+describe('race mode on a real Slurm', function () {
+  this.timeout(120_000);
+  it('submits the top 3 strategies; once one runs the others are cancelled, by the next watch too (a restart mid-race)', async () => {
+    startSlurm();
+    const sshd = startSshd();
+    const login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    const cluster = new SlurmCluster('test', login);
+    try {
+      const probed = await cluster.plan({ types: ['l4', 'a100', 'h100'], count: 1, minutes: 10 });
+      assert.ok(!('message' in probed));
+      const race = await cluster.race(probed, 'raced', 3);
+      assert.ok(!('message' in race), JSON.stringify(race));
+      assert.equal(race.jobIds.length, 3);
+      // No watch ran while the jobs started, as when VS Code was closed mid-race; the next one reaps.
+      const mine = async () => ((await cluster.list()) as Reservation[]).filter((j) => race.jobIds.includes(j.jobId) && j.state !== 'CANCELLED' && j.state !== 'COMPLETING');
+      await until('a racer RUNNING', async () => ((await mine()).some((j) => j.state === 'RUNNING') ? true : undefined));
+      const watch = new ReservationWatch(cluster, () => undefined);
+      watch.start();
+      const left = await until('exactly one racer left', async () => { const jobs = await mine(); return jobs.length === 1 ? jobs : undefined; });
+      watch.stop();
+      assert.equal(left[0]!.state, 'RUNNING');
+      assert.equal(left[0]!.jobId, race.jobIds[0], 'the best-ranked strategy that runs wins');
+      await cluster.cancel(race.jobIds);
+    } finally {
+      login.close();
     }
   });
 });

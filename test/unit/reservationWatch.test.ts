@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { GpuDevError } from '../../src/core/errors';
 import { parseClusterEntries } from '../../src/reserve/clusters';
-import type { Reservation } from '../../src/reserve/slurm/cluster';
+import { raceLosers, type Reservation } from '../../src/reserve/slurm/cluster';
 import { dueWarnings, FIRST_DELAY_MS, MAX_DELAY_MS, ReservationWatch, type EndedJob } from '../../src/reserve/watch';
 
 const job = (jobId: string, state: string, timeLeft = '1:00:00', nodes = ''): Reservation => ({ jobId, name: `gpudev-${jobId}`, state, nodes, gres: 'gpu:h100:1', timeLeft, reason: 'None', start: 'N/A', partition: 'gpu' });
@@ -79,5 +79,10 @@ describe('reservation watch', () => {
     assert.deepEqual(clusters.map((c) => c.name), ['hpc']);
     assert.equal(problems.length, 2);
     assert.match(problems[1]!, /the name "hpc" is used twice/);
+  });
+
+  it('race losers: every other entrant of a race one of whose jobs runs, the best-ranked running one winning', () => {
+    const racer = (id: string, race: string, rank: number, state: string): Reservation => ({ ...job(id, state), name: `gpudev-race-${race}-${rank}-h100x1` });
+    assert.deepEqual(raceLosers([racer('1', 'a', 0, 'PENDING'), racer('2', 'a', 1, 'RUNNING'), racer('3', 'a', 2, 'RUNNING'), racer('4', 'b', 0, 'PENDING'), racer('5', 'b', 1, 'PENDING'), job('6', 'RUNNING')]), ['1', '3']);
   });
 });

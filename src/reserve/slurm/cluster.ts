@@ -34,6 +34,21 @@ function failure(result: RunResult, what: string): GpuDevError | undefined {
   return undefined;
 }
 
+const RACER = /^gpudev-race-([a-z0-9]+)-(\d+)-/;
+
+/** Jobs that lost their race: every other job of a race in which one runs (the best-ranked running one wins). */
+export function raceLosers(jobs: readonly Reservation[]): string[] {
+  const races = new Map<string, Array<{ job: Reservation; rank: number }>>();
+  for (const job of jobs) {
+    const match = RACER.exec(job.name);
+    if (match) races.set(match[1]!, [...(races.get(match[1]!) ?? []), { job, rank: Number(match[2]) }]);
+  }
+  return [...races.values()].flatMap((entrants) => {
+    const winner = entrants.filter((e) => e.job.state === 'RUNNING').sort((a, b) => a.rank - b.rank)[0];
+    return winner ? entrants.filter((e) => e !== winner).map((e) => e.job.jobId) : [];
+  });
+}
+
 export class SlurmCluster {
   constructor(readonly name: string, private readonly login: Runner, private readonly now: () => Date = () => new Date()) {}
 
@@ -63,6 +78,33 @@ export class SlurmCluster {
     if (failed) return failed;
     const jobId = /^(\d+)/.exec(result.stdout.trim())?.[1];
     return jobId ?? { message: `sbatch printed no job id: ${result.stdout.trim().slice(0, 200)}` };
+  }
+
+  /**
+   * Race mode: the top `count` startable strategies submitted at once as `gpudev-race-<id>-<rank>-…`; the
+   * first to run wins and `reap` cancels the others (also after a restart: the names say who raced).
+   */
+  async race(strategies: readonly ProbedStrategy[], label: string, count: number): Promise<{ raceId: string; jobIds: string[] } | GpuDevError> {
+    const runners = strategies.filter((s) => s.when !== 'never').slice(0, Math.max(1, count));
+    if (!runners.length) return { message: 'no strategy can start' };
+    const raceId = this.now().getTime().toString(36);
+    const jobIds: string[] = [];
+    for (const [rank, strategy] of runners.entries()) {
+      const jobId = await this.submit(strategy, `race-${raceId}-${rank}-${label}`);
+      if (typeof jobId !== 'string') {
+        await this.cancel(jobIds);
+        return jobId;
+      }
+      jobIds.push(jobId);
+    }
+    return { raceId, jobIds };
+  }
+
+  /** Cancels the losers of every race that has a running job (the best-ranked running one wins); their ids. */
+  async reap(jobs: readonly Reservation[]): Promise<string[]> {
+    const losers = raceLosers(jobs);
+    if (losers.length) await this.cancel(losers);
+    return losers;
   }
 
   /** This user's jobs tagged gpudev. */
