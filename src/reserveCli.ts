@@ -2,7 +2,7 @@
 import { describeError, type GpuDevError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { formatSlurmTime, parseDuration } from './reserve/duration';
-import { SlurmCluster } from './reserve/slurm/cluster';
+import { raceLosers, SlurmCluster } from './reserve/slurm/cluster';
 import type { ProbedStrategy } from './reserve/slurm/strategies';
 import { LocalRunner, type Runner } from './hosts/runner';
 import { quoteArgv } from './hosts/shellQuote';
@@ -12,7 +12,9 @@ import { createSshRunner } from './hosts/sshHosts';
 
 export const RESERVE_USAGE = `  gpudev reserve plan [--gpu h100,a100] [--count N] [--time 2h] [--partition P] [--nodes K] [--account A] [--login L] [--json]
                             every way to get the GPUs, probed with sbatch --test-only in one round trip, best first
-  gpudev reserve submit …   the same options: submits the best strategy as a holder job tagged gpudev
+  gpudev reserve submit … [--race K]
+                            the same options: submits the best strategy as a holder job tagged gpudev;
+                            --race K submits the top K, waits for the first to run, cancels the others
   gpudev reserve list [--login L] [--json]   your gpudev jobs
   gpudev reserve cancel <job id>… [--login L]
   gpudev reserve ssh-config <job id> [--login L]
@@ -25,7 +27,7 @@ interface Io {
   err(text: string): void;
 }
 
-const VALUED = new Set(['--gpu', '--count', '--time', '--partition', '--nodes', '--account', '--login']);
+const VALUED = new Set(['--gpu', '--count', '--time', '--partition', '--nodes', '--account', '--login', '--race']);
 
 function strategyTable(strategies: readonly ProbedStrategy[]): string {
   const rows = strategies.map((s, i) => [
@@ -78,7 +80,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       if ('message' in jobs) return done(jobs);
       if (json) io.out(`${JSON.stringify(jobs, null, 2)}\n`);
       else if (!jobs.length) io.out('no gpudev reservations\n');
-      else io.out(`${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'left', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, j.timeLeft, j.reason])], [0]).join('\n')}\n`);
+      else io.out(`${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'left', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, j.timeLeft, j.reason])], [1, 2, 3, 4, 6]).join('\n')}\n`);
       return 0;
     }
     if (verb === 'cancel') return positional.length ? done(await cluster.cancel(positional)) : fail('cancel needs job ids');
@@ -105,6 +107,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       io.out(json ? `${JSON.stringify(strategies, null, 2)}\n` : `${strategyTable(strategies)}\n\n${count} GPU(s) for ${formatSlurmTime(minutes)}; nothing was submitted.\n`);
       return 0;
     }
+    if (options.has('--race')) return await raceFromCli(cluster, strategies, Number(options.get('--race')), io);
     const best = strategies.find((s) => s.when !== 'never');
     if (!best) return fail(`no strategy can start: ${strategies.map((s) => s.reason).filter(Boolean).join('; ')}`, 1);
     const jobId = await cluster.submit(best, `${best.type}x${best.nodes * best.perNode}`);
@@ -115,4 +118,24 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
   } finally {
     login.close();
   }
+}
+
+/** Submits the race, waits for a winner (or 10 minutes), cancels the others; the winner's id on stdout. */
+async function raceFromCli(cluster: SlurmCluster, strategies: readonly ProbedStrategy[], count: number, io: Io): Promise<number> {
+  if (!Number.isInteger(count) || count < 2) return (io.err('gpudev reserve: --race needs a count of at least 2\n'), 2);
+  const race = await cluster.race(strategies, 'cli', count);
+  if ('message' in race) return (io.err(`gpudev reserve: ${describeError(race)}\n`), 1);
+  io.err(`racing jobs ${race.jobIds.join(', ')}; waiting for the first to run (Ctrl-C leaves them racing: the extension or the next run cancels the losers)\n`);
+  for (const deadline = Date.now() + 600_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 1000))) {
+    const jobs = await cluster.list();
+    if ('message' in jobs) continue;
+    const winner = jobs.find((j) => race.jobIds.includes(j.jobId) && j.state === 'RUNNING' && !raceLosers(jobs).includes(j.jobId));
+    if (!winner) continue;
+    const losers = await cluster.reap(jobs);
+    io.out(`${winner.jobId}\n`);
+    io.err(`job ${winner.jobId} runs on ${winner.nodes}; cancelled ${losers.join(', ') || 'nothing'}\n`);
+    return 0;
+  }
+  io.err('gpudev reserve: no racer started within 10 minutes; they are still queued (gpudev reserve list)\n');
+  return 1;
 }

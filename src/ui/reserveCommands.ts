@@ -37,10 +37,21 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
   const planned = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Asking ${state.entry.name} when the GPUs could start (sbatch --test-only)` }, () => state.cluster.plan(request, state.entry.costWeights));
   if ('message' in planned) return void vscode.window.showErrorMessage(`Cannot reserve on ${state.entry.name}: ${describeError(planned)}`);
   log.info(`${state.entry.name}: ${planned.length} strategies: ${planned.map((s) => `${s.nodes}x${s.perNode} ${s.type} ${s.when}`).join(', ')}`);
-  const picked = await vscode.window.showQuickPick(planned.map((s) => ({
+  const startable = planned.filter((s) => s.when !== 'never');
+  const race = startable.length > 1 ? [{ label: `$(zap) Race the top ${Math.min(3, startable.length)}`, description: 'submit them all: the first to start wins, the others are cancelled', race: true as const }] : [];
+  const picked = await vscode.window.showQuickPick([...race, ...planned.map((s) => ({
     label: `${s.nodes} × ${s.perNode} ${s.type}`, description: `${s.partition} · ${when(s)}`, detail: `${s.cost.toFixed(1)} GPU-hours · ${formatSlurmTime(s.minutes)}`, strategy: s,
-  })), { title: `Reserve ${request.count} GPU(s) on ${state.entry.name} for ${formatSlurmTime(request.minutes)}`, placeHolder: 'Best first; pick one to submit it as a gpudev holder job' });
+  }))], { title: `Reserve ${request.count} GPU(s) on ${state.entry.name} for ${formatSlurmTime(request.minutes)}`, placeHolder: 'Best first; pick one to submit it as a gpudev holder job' });
   if (!picked) return;
+  if ('race' in picked) {
+    const raced = await state.cluster.race(planned, `x${request.count}`, 3);
+    if ('message' in raced) return void vscode.window.showErrorMessage(`Racing on ${state.entry.name} failed: ${describeError(raced)}`);
+    log.info(`${state.entry.name}: race ${raced.raceId}: jobs ${raced.jobIds.join(', ')}`);
+    void vscode.window.showInformationMessage(`Racing ${raced.jobIds.length} reservations on ${state.entry.name} (jobs ${raced.jobIds.join(', ')}): the first to start wins.`);
+    state.watch.refresh();
+    reservations.setVisible(true);
+    return;
+  }
   if (picked.strategy.when === 'never') return void vscode.window.showErrorMessage(`That strategy cannot run: ${picked.strategy.reason ?? ''}`);
   const jobId = await state.cluster.submit(picked.strategy, `${picked.strategy.type}x${request.count}`);
   if (typeof jobId !== 'string') return void vscode.window.showErrorMessage(`Submitting to ${state.entry.name} failed: ${describeError(jobId)}`);
