@@ -4,7 +4,9 @@ import type { Runner } from '../hosts/runner';
 import { createSshRunner, trustHostKey } from '../hosts/sshHosts';
 import type { SshRunner } from '../hosts/sshRunner';
 import { parseClusterEntries, type ClusterEntry } from '../reserve/clusters';
+import { formatSlurmTime } from '../reserve/duration';
 import { SlurmCluster, type Reservation } from '../reserve/slurm/cluster';
+import { typeSummaries, type Availability } from '../reserve/slurm/sinfo';
 import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
 
 export interface ClusterState {
@@ -19,6 +21,15 @@ export type ReservationNode =
   | { readonly kind: 'cluster'; readonly name: string }
   | { readonly kind: 'reservation'; readonly cluster: string; readonly job: Reservation }
   | { readonly kind: 'message'; readonly cluster: string; readonly text: string; readonly isError: boolean };
+
+const AVAILABILITY_MS = 30_000;
+
+/** GPUs per type as a markdown table: total, in use, free on nodes that take jobs, most on one node. */
+function availabilityTable(availability: Availability): string {
+  const rows = typeSummaries(availability).map((t) => `| ${t.type} | ${t.total} | ${t.used} | ${t.free} | ${t.perNode} | ${t.nodes} |`);
+  const partitions = availability.partitions.map((p) => `${p.name}${p.isDefault ? ' (default)' : ''}: ${p.maxMinutes === null ? 'no limit' : formatSlurmTime(p.maxMinutes)}`).join(', ');
+  return rows.length ? ['| GPU | total | in use | free | per node | nodes |', '|---|---|---|---|---|---|', ...rows, '', `Partitions: ${partitions}`].join('\n') : 'No GPUs (sinfo lists no gpu GRES).';
+}
 
 /** The runner of a login node, made on first use; an unknown host key is offered for trust once. */
 class LoginRunner implements Runner {
@@ -52,6 +63,7 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
   private clusters: Array<ClusterState & { login: LoginRunner }> = [];
   private problems: string[] = [];
   private readonly warned = new Set<string>();
+  private readonly availability = new Map<string, { at: number; text: string | undefined }>();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private visible = false;
@@ -134,12 +146,28 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
     return jobs;
   }
 
+  /** GPUs per type on the cluster, for the cluster's tooltip: read with sinfo at most every 30 s. */
+  private availabilityOf(state: ClusterState & { login: LoginRunner }): string | undefined {
+    const cached = this.availability.get(state.entry.name);
+    if (!cached || Date.now() - cached.at > AVAILABILITY_MS) {
+      this.availability.set(state.entry.name, { at: Date.now(), text: cached?.text });
+      void state.cluster.availability().then((found) => {
+        const text = 'message' in found ? `sinfo: ${describeError(found)}` : availabilityTable(found);
+        this.availability.set(state.entry.name, { at: Date.now(), text });
+        if (text !== cached?.text) this.changed.fire();
+      });
+    }
+    return cached?.text;
+  }
+
   getTreeItem(node: ReservationNode): vscode.TreeItem {
     if (node.kind === 'cluster') {
-      const state = this.get(node.name)!;
+      const state = this.clusters.find((c) => c.entry.name === node.name)!;
       const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `cluster/${node.name}`;
       item.description = `slurm · ${state.entry.login}`;
+      const availability = this.availabilityOf(state);
+      item.tooltip = new vscode.MarkdownString(`**${node.name}** (Slurm, login ${state.entry.login})\n\n${availability ?? 'GPUs: asking sinfo…'}`);
       item.iconPath = new vscode.ThemeIcon('server-environment');
       item.contextValue = 'cluster';
       return item;
