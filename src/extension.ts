@@ -8,6 +8,7 @@ import { CosplaySessions } from './ui/cosplaySessions';
 import { SessionCommands, type SessionArgument } from './ui/sessionCommands';
 import { VerifyTests } from './ui/verifyTests';
 import { Reservations, type ReservationNode } from './ui/reservations';
+import { ReservePanel } from './ui/reservePanel';
 import { attachReservation, cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
@@ -65,7 +66,8 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     log, gpuView, gauge, tree, remote, details, sessions, verifyTests, reservations, reservationsView, { dispose: () => monitor.dispose() },
     reservationsView.onDidChangeVisibility(({ visible }) => reservations.setVisible(visible)),
-    vscode.commands.registerCommand('gpuDev.reserveGpus', () => reserveGpus(reservations, log)),
+    vscode.commands.registerCommand('gpuDev.reserveGpus', () => ReservePanel.show(context.extensionUri, reservations, log)),
+    vscode.commands.registerCommand('gpuDev.quickReserveGpus', () => reserveGpus(reservations, log)),
     vscode.commands.registerCommand('gpuDev.refreshReservations', () => reservations.refresh()),
     vscode.commands.registerCommand('gpuDev.cancelReservation', (node?: JobNode) => cancelReservation(reservations, node)),
     vscode.commands.registerCommand('gpuDev.copySshCommand', (node?: JobNode) => copySshCommand(reservations, node)),

@@ -88,3 +88,32 @@ export const FromFidelityWebviewSchema = z.discriminatedUnion('type', [
 
 export type ToFidelityWebview = z.infer<typeof ToFidelityWebviewSchema>;
 export type FromFidelityWebview = z.infer<typeof FromFidelityWebviewSchema>;
+
+const name = z.string().check(z.maxLength(300));
+/** Extension → reservation webview. */
+export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('clusters'), clusters: list(z.strictObject({ name, login: name, partitions: list(name, 50) }), 50) }),
+  z.strictObject({
+    type: z.literal('availability'), cluster: name, error: z.nullable(text),
+    rows: list(z.strictObject({ type: name, total: z.number(), used: z.number(), free: z.number(), perNode: z.number(), nodes: z.number() }), 50),
+    partitions: list(z.strictObject({ name, limit: text, isDefault: z.boolean() }), 50),
+  }),
+  z.strictObject({
+    type: z.literal('strategies'), summary: text,
+    rows: list(z.strictObject({ index: z.number(), gpus: text, partition: name, start: text, node: text, cost: text, startable: z.boolean(), reason: text }), 200),
+  }),
+  z.strictObject({ type: z.literal('result'), ok: z.boolean(), message: text }),
+]);
+
+const request = { cluster: name, types: name, count: z.number().check(z.int(), z.minimum(1), z.maximum(100_000)), time: name, partition: name };
+/** Reservation webview → extension. */
+export const FromReserveWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ type: z.literal('selectCluster'), cluster: name }),
+  z.strictObject({ type: z.literal('plan'), ...request }),
+  z.strictObject({ type: z.literal('submit'), index: z.number().check(z.int(), z.minimum(0)) }),
+  z.strictObject({ type: z.literal('race') }),
+]);
+
+export type ToReserveWebview = z.infer<typeof ToReserveWebviewSchema>;
+export type FromReserveWebview = z.infer<typeof FromReserveWebviewSchema>;

@@ -13,7 +13,7 @@ import type { ReservationNode, Reservations } from './reservations';
 
 const when = (s: ProbedStrategy) => (s.when === 'never' ? `cannot run: ${s.reason ?? ''}` : s.when === 'now' ? `starts now on ${s.nodeList}` : `starts ${s.start!.toLocaleString()} on ${s.nodeList}`);
 
-/** "GPU: Reserve GPUs…": cluster, GPU types, count, time → every strategy probed → the one picked is submitted. */
+/** "GPU: Quick Reserve GPUs…" (the panel's flow in input boxes): cluster, GPU types, count, time → every strategy probed → the one picked is submitted. */
 export async function reserveGpus(reservations: Reservations, log: vscode.LogOutputChannel): Promise<void> {
   const names = reservations.names();
   if (!names.length) {

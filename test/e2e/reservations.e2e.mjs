@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, treeRow } from './workbench.mjs';
+import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
 
 const infra = (script, env = {}) => Object.fromEntries(execFileSync('bash', [path.join(repoRoot, 'test/infra', script)], { encoding: 'utf8', env: { ...process.env, ...env } }).trim().split('\n').map((line) => line.split('=', 2)));
 /** The compute node's sshd: port 22 of the node's address, accepting the user's key as a shared home would. */
@@ -41,20 +41,44 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop'], { env: { ...process.env, ...NODE_SSHD } });
   });
 
-  it('"GPU: Reserve GPUs…" probes the strategies, submits the one picked, and the view shows it RUNNING', async () => {
+  it('the reservation panel: the form, the cluster\'s GPUs, a dry run\'s strategy table, Submit → RUNNING in the view', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    await treeRow(page, 'No gpudev reservations').waitFor({ timeout: 30_000 });
+    await runFromPalette(page, 'GPU: Reserve GPUs…');
+    const view = webviewFrame(page);
+    await view.locator('table.availability tr', { hasText: 'h100' }).waitFor({ timeout: 30_000 });
+    assert.match(await view.locator('table.availability tr', { hasText: 'h100' }).innerText(), /h100\s+4\s+0\s+4\s+4\s+1/);
+    await view.locator('#types').fill('l4, h100');
+    await view.locator('#count').fill('2');
+    await view.locator('#time').fill('20m');
+    await view.locator('button', { hasText: 'Dry Run' }).click();
+    const rows = view.locator('table.strategies tbody tr');
+    await rows.first().waitFor({ timeout: 30_000 });
+    assert.deepEqual((await rows.allInnerTexts()).map((t) => t.split('\t').slice(1, 3).join(' ')), ['1 × 2 l4 gpu', '1 × 2 h100 gpu']);
+    await bench.screenshot('reserve-panel-dry-run');
+    await rows.first().locator('button', { hasText: 'Submit' }).click();
+    await view.locator('.status.ok', { hasText: /Submitted job \d+: 1 × 2 l4 in gpu/ }).waitFor({ timeout: 30_000 });
+    await treeRow(page, /gpudev-l4x2.*RUNNING · gpu:l4:2/).waitFor({ timeout: 30_000 });
+    await bench.screenshot('reserve-panel-submitted');
+    await contextMenu(page, treeRow(page, /gpudev-l4x2/), 'Cancel Reservation');
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Reservation' }).click();
+    await treeRow(page, 'No gpudev reservations').waitFor({ timeout: 30_000 });
+  });
+
+  it('"GPU: Quick Reserve GPUs…" probes the strategies, submits the one picked, and the view shows it RUNNING', async () => {
     const { page } = bench;
     await openGpuContainer(page);
     await treeRow(page, 'lab-slurm').waitFor();
-    await treeRow(page, 'No gpudev reservations').waitFor({ timeout: 30_000 });
-    await runFromPalette(page, 'GPU: Reserve GPUs…');
+    await runFromPalette(page, 'GPU: Quick Reserve GPUs…');
     await answer(page, '(1/3)', 'A100, h100');
     await answer(page, '(2/3)', '2');
     await answer(page, '(3/3)', '45m');
     const strategies = page.locator('.quick-input-list .monaco-list-row');
     await strategies.first().waitFor({ timeout: 30_000 });
-    const labels = (await strategies.locator('.label-name').allInnerTexts()).filter((text) => /^\d+ × /.test(text));
-    assert.deepEqual(labels, ['1 × 2 a100', '1 × 2 h100'], 'ranked, then in the order asked');
-    assert.match(await strategies.first().innerText(), /gpu · starts now on \S+/);
+    const labels = (await strategies.locator('.label-name').allInnerTexts()).map((text) => text.trim()).filter((text) => /^\d+ × |Race/.test(text));
+    assert.deepEqual(labels, ['Race the top 2', '1 × 2 a100', '1 × 2 h100'], 'a race, then ranked, then in the order asked');
+    assert.match(await strategies.nth(1).innerText(), /gpu · starts now on \S+/);
     await bench.screenshot('reserve-strategies');
     await pick(page, '1 × 2 a100');
     await page.locator('.notifications-toasts', { hasText: /Submitted reservation \d+ on lab-slurm: 1 × 2 a100/ }).waitFor({ timeout: 30_000 });
