@@ -44,7 +44,7 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
   }))], { title: `Reserve ${request.count} GPU(s) on ${state.entry.name} for ${formatSlurmTime(request.minutes)}`, placeHolder: 'Best first; pick one to submit it as a gpudev holder job' });
   if (!picked) return;
   if ('race' in picked) {
-    const raced = await state.cluster.race(planned, `x${request.count}`, 3);
+    const raced = await state.cluster.race(planned, `x${request.count}`, 3, state.entry.scratch);
     if ('message' in raced) return void vscode.window.showErrorMessage(`Racing on ${state.entry.name} failed: ${describeError(raced)}`);
     log.info(`${state.entry.name}: race ${raced.raceId}: jobs ${raced.jobIds.join(', ')}`);
     void vscode.window.showInformationMessage(`Racing ${raced.jobIds.length} reservations on ${state.entry.name} (jobs ${raced.jobIds.join(', ')}): the first to start wins.`);
@@ -53,7 +53,7 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
     return;
   }
   if (picked.strategy.when === 'never') return void vscode.window.showErrorMessage(`That strategy cannot run: ${picked.strategy.reason ?? ''}`);
-  const jobId = await state.cluster.submit(picked.strategy, `${picked.strategy.type}x${request.count}`);
+  const jobId = await state.cluster.submit(picked.strategy, `${picked.strategy.type}x${request.count}`, state.entry.scratch);
   if (typeof jobId !== 'string') return void vscode.window.showErrorMessage(`Submitting to ${state.entry.name} failed: ${describeError(jobId)}`);
   log.info(`${state.entry.name}: submitted job ${jobId}`);
   void vscode.window.showInformationMessage(`Submitted reservation ${jobId} on ${state.entry.name}: ${picked.label}, ${when(picked.strategy)}.`);

@@ -211,3 +211,28 @@ describe('race mode on a real Slurm', function () {
     }
   });
 });
+
+describe('the holder job\'s environment', function () {
+  this.timeout(60_000);
+  it('writes ~/.gpudev/jobs/<job>.env: rendezvous, threads, node rank where sourced, caches on scratch', async () => {
+    startSlurm();
+    const sshd = startSshd();
+    const login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    const cluster = new SlurmCluster('test', login);
+    const probed = await cluster.plan({ types: ['l4'], count: 1, minutes: 10 });
+    assert.ok(!('message' in probed));
+    assert.match((await cluster.submit(probed[0]!, 'env', "/scratch/it's") as { message: string }).message, /scratch .* may only hold/);
+    const jobId = await cluster.submit(probed[0]!, 'env', '/tmp/gpudev-scratch/$USER');
+    assert.equal(typeof jobId, 'string');
+    try {
+      const file = `${os.homedir()}/.gpudev/jobs/${jobId}.env`;
+      await until('the env file', async () => (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('HF_HOME') ? true : undefined));
+      const sourced = execFileSync('bash', ['-c', `. ${file}; echo "$GPUDEV_JOB|$MASTER_ADDR|$MASTER_PORT|$NODE_RANK|$NNODES|$OMP_NUM_THREADS|$HF_HOME"`], { encoding: 'utf8', env: { ...process.env, USER: os.userInfo().username } }).trim();
+      const host = execFileSync('hostname', ['-s'], { encoding: 'utf8' }).trim();
+      assert.equal(sourced, `${jobId}|${host}|${29500 + (Number(jobId) % 1000)}|0|1|1|/tmp/gpudev-scratch/${os.userInfo().username}/hf`);
+    } finally {
+      await cluster.cancel([jobId as string]);
+      login.close();
+    }
+  });
+});

@@ -2,6 +2,8 @@
 // holder jobs tagged `gpudev` (name and comment), listing and cancelling them.
 import type { GpuDevError } from '../../core/errors';
 import type { RunResult, Runner } from '../../hosts/runner';
+import { quoteArg } from '../../hosts/shellQuote';
+import { SCRATCH } from '../clusters';
 import { parseSinfo, SINFO_ARGV, type Availability } from './sinfo';
 import { parseProbes, probeScript, rankStrategies, sbatchOptions, strategiesFor, type ProbedStrategy, type ReservationRequest, type Strategy } from './strategies';
 
@@ -21,11 +23,31 @@ export interface Reservation {
 
 const SQUEUE_FORMAT = '%i|%j|%T|%N|%b|%L|%r|%S|%P|%k';
 
-/** The holder job: keeps the allocation until its time limit. */
-const HOLDER_SCRIPT = `#!/bin/sh
-# gpudev holder job: keeps these GPUs allocated until the time limit or scancel.
-exec sleep 2147483647
-`;
+/**
+ * The holder job: writes the job's environment to ~/.gpudev/jobs/<job>.env (a shell on any of its nodes
+ * sources it: rendezvous for multi-node runs, threads per task, caches on scratch), then keeps the
+ * allocation until its time limit.
+ */
+export function holderScript(scratch?: string): string {
+  const caches = scratch
+    ? [`  s=${quoteArg(scratch.replace(/\/+$/, ''))}`, '  echo "export HF_HOME=$s/hf PIP_CACHE_DIR=$s/pip TORCH_HOME=$s/torch XDG_CACHE_HOME=$s/cache"']
+    : [];
+  return [
+    '#!/bin/sh',
+    '# gpudev holder job: keeps these GPUs allocated until the time limit or scancel.',
+    'mkdir -p "$HOME/.gpudev/jobs"',
+    '{',
+    '  echo "export GPUDEV_JOB=$SLURM_JOB_ID SLURM_JOB_ID=$SLURM_JOB_ID NNODES=${SLURM_JOB_NUM_NODES:-1}"',
+    '  echo "export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1) MASTER_PORT=$((29500 + SLURM_JOB_ID % 1000))"',
+    '  echo "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-${SLURM_CPUS_ON_NODE:-1}}"',
+    // Evaluated where the file is sourced: this node's place in the job's node list.
+    String.raw`  echo "export NODE_RANK=\$(( \$(scontrol show hostnames '$SLURM_JOB_NODELIST' | grep -nx \"\$(hostname -s)\" | cut -d: -f1) - 1 ))"`,
+    ...caches,
+    '} > "$HOME/.gpudev/jobs/$SLURM_JOB_ID.env"',
+    'exec sleep 2147483647',
+    '',
+  ].join('\n');
+}
 
 function failure(result: RunResult, what: string): GpuDevError | undefined {
   if (result.failure) return result.failure;
@@ -70,10 +92,11 @@ export class SlurmCluster {
   }
 
   /** Submits a holder job for a strategy; its job id. `label` becomes part of the job name (gpudev-<label>). */
-  async submit(strategy: Strategy, label: string): Promise<string | GpuDevError> {
+  async submit(strategy: Strategy, label: string, scratch?: string): Promise<string | GpuDevError> {
+    if (scratch !== undefined && !SCRATCH.test(scratch)) return { message: `scratch "${scratch}" may only hold letters, digits, / . _ - and $USER-like variables` };
     const name = `${TAG}-${label.replace(/[^\w.-]+/g, '-').slice(0, 40)}`;
     const argv = ['sbatch', '--parsable', '--job-name', name, '--comment', TAG, '--output', '/dev/null', ...sbatchOptions(strategy)];
-    const result = await this.login.run(argv, { stdin: HOLDER_SCRIPT });
+    const result = await this.login.run(argv, { stdin: holderScript(scratch) });
     const failed = failure(result, 'sbatch');
     if (failed) return failed;
     const jobId = /^(\d+)/.exec(result.stdout.trim())?.[1];
@@ -84,13 +107,13 @@ export class SlurmCluster {
    * Race mode: the top `count` startable strategies submitted at once as `gpudev-race-<id>-<rank>-…`; the
    * first to run wins and `reap` cancels the others (also after a restart: the names say who raced).
    */
-  async race(strategies: readonly ProbedStrategy[], label: string, count: number): Promise<{ raceId: string; jobIds: string[] } | GpuDevError> {
+  async race(strategies: readonly ProbedStrategy[], label: string, count: number, scratch?: string): Promise<{ raceId: string; jobIds: string[] } | GpuDevError> {
     const runners = strategies.filter((s) => s.when !== 'never').slice(0, Math.max(1, count));
     if (!runners.length) return { message: 'no strategy can start' };
     const raceId = this.now().getTime().toString(36);
     const jobIds: string[] = [];
     for (const [rank, strategy] of runners.entries()) {
-      const jobId = await this.submit(strategy, `race-${raceId}-${rank}-${label}`);
+      const jobId = await this.submit(strategy, `race-${raceId}-${rank}-${label}`, scratch);
       if (typeof jobId !== 'string') {
         await this.cancel(jobIds);
         return jobId;
