@@ -12,12 +12,12 @@ import { createSshRunner } from './hosts/sshHosts';
 
 export const RESERVE_USAGE = `  gpudev reserve plan [--gpu h100,a100] [--count N] [--time 2h] [--partition P] [--nodes K] [--account A] [--login L] [--json]
                             every way to get the GPUs, probed with sbatch --test-only in one round trip, best first
-  gpudev reserve submit … [--race K]
+  gpudev reserve submit … [--race K] [--attach job-sshd] [--scratch DIR]
                             the same options: submits the best strategy as a holder job tagged gpudev;
                             --race K submits the top K, waits for the first to run, cancels the others
   gpudev reserve list [--login L] [--json]   your gpudev jobs
   gpudev reserve cancel <job id>… [--login L]
-  gpudev reserve ssh-config <job id> [--login L]
+  gpudev reserve ssh-config <job id> [--login L] [--attach job-sshd]
                             a Host entry gpudev-<login>-<job> in ~/.ssh/gpudev/config (ProxyJump through
                             the login node, the node's host key pinned); prints how to ssh there
                             (--login: the login node, an ssh alias or user@host[:port]; default this machine)`;
@@ -27,7 +27,7 @@ interface Io {
   err(text: string): void;
 }
 
-const VALUED = new Set(['--gpu', '--count', '--time', '--partition', '--nodes', '--account', '--login', '--race']);
+const VALUED = new Set(['--gpu', '--count', '--time', '--partition', '--nodes', '--account', '--login', '--race', '--attach', '--scratch']);
 
 function strategyTable(strategies: readonly ProbedStrategy[]): string {
   const rows = strategies.map((s, i) => [
@@ -70,6 +70,9 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
   const count = Number(options.get('--count') ?? 1);
   const nodes = options.has('--nodes') ? Number(options.get('--nodes')) : undefined;
   if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1)) return fail(`--nodes must be a whole number of at least 1, not ${options.get('--nodes')}`);
+  const attach = options.get('--attach') ?? 'proxyjump';
+  if (attach !== 'proxyjump' && attach !== 'job-sshd') return fail(`--attach is proxyjump or job-sshd, not ${attach}`);
+  const scratch = options.get('--scratch');
   const login = await loginRunner(options.get('--login'));
   if ('message' in login) return fail(describeError(login));
   const cluster = new SlurmCluster(options.get('--login') ?? 'local', login.runner);
@@ -91,7 +94,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       if ('message' in jobs) return done(jobs);
       const job = jobs.find((j) => j.jobId === positional[0]);
       if (!job || job.state !== 'RUNNING') return fail(`job ${positional[0]} is ${job ? job.state : 'not one of your gpudev jobs'}: attach once it runs`, 1);
-      const attached = await writeAttachConfig({ cluster: loginSpec.replace(/^.*@/, '').replace(/:\d+$/, ''), login: loginSpec, jobId: job.jobId, nodes: job.nodes }, login.runner, new LocalRunner());
+      const attached = await writeAttachConfig({ cluster: loginSpec.replace(/^.*@/, '').replace(/:\d+$/, ''), login: loginSpec, jobId: job.jobId, nodes: job.nodes, mode: attach }, login.runner, new LocalRunner());
       if ('message' in attached) return done(attached);
       io.out(`${attached.alias}\n`);
       io.err(`wrote ${attached.alias} (${attached.node}) to ${attached.configFile}; connect with: ${quoteArgv(attached.sshCommand)}\n`);
@@ -107,10 +110,10 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       io.out(json ? `${JSON.stringify(strategies, null, 2)}\n` : `${strategyTable(strategies)}\n\n${count} GPU(s) for ${formatSlurmTime(minutes)}; nothing was submitted.\n`);
       return 0;
     }
-    if (options.has('--race')) return await raceFromCli(cluster, strategies, Number(options.get('--race')), io);
+    if (options.has('--race')) return await raceFromCli(cluster, strategies, Number(options.get('--race')), io, scratch, attach === 'job-sshd');
     const best = strategies.find((s) => s.when !== 'never');
     if (!best) return fail(`no strategy can start: ${strategies.map((s) => s.reason).filter(Boolean).join('; ')}`, 1);
-    const jobId = await cluster.submit(best, `${best.type}x${best.nodes * best.perNode}`);
+    const jobId = await cluster.submit(best, `${best.type}x${best.nodes * best.perNode}`, scratch, attach === 'job-sshd');
     if (typeof jobId !== 'string') return done(jobId);
     io.out(`${jobId}\n`);
     io.err(`submitted job ${jobId}: ${best.nodes} × ${best.perNode} ${best.type} in ${best.partition} for ${formatSlurmTime(minutes)}\n`);
@@ -121,9 +124,9 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
 }
 
 /** Submits the race, waits for a winner (or 10 minutes), cancels the others; the winner's id on stdout. */
-async function raceFromCli(cluster: SlurmCluster, strategies: readonly ProbedStrategy[], count: number, io: Io): Promise<number> {
+async function raceFromCli(cluster: SlurmCluster, strategies: readonly ProbedStrategy[], count: number, io: Io, scratch: string | undefined, jobSshd: boolean): Promise<number> {
   if (!Number.isInteger(count) || count < 2) return (io.err('gpudev reserve: --race needs a count of at least 2\n'), 2);
-  const race = await cluster.race(strategies, 'cli', count);
+  const race = await cluster.race(strategies, 'cli', count, scratch, jobSshd);
   if ('message' in race) return (io.err(`gpudev reserve: ${describeError(race)}\n`), 1);
   io.err(`racing jobs ${race.jobIds.join(', ')}; waiting for the first to run (Ctrl-C leaves them racing: the extension or the next run cancels the losers)\n`);
   for (const deadline = Date.now() + 600_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 1000))) {

@@ -42,6 +42,8 @@ export interface AttachRequest {
   readonly knownHostsFile?: string;
   /** Resolve the login alias with this file instead of ~/.ssh/config (`ssh -F`). */
   readonly userSshConfig?: string;
+  /** proxyjump: the node's own sshd (port 22); job-sshd: the sshd the holder job started. */
+  readonly mode?: 'proxyjump' | 'job-sshd';
 }
 
 export interface Attached {
@@ -58,19 +60,18 @@ export async function writeAttachConfig(request: AttachRequest, loginRunner: Run
   if (!node || !/^[\w.-]+$/.test(node)) return { message: `job ${request.jobId} has no node yet (${request.nodes || 'pending'})` };
   const login = await resolveSshTarget(request.login, local, request.userSshConfig);
   if ('message' in login) return login;
-  const scan = await loginRunner.run(['ssh-keyscan', '-T', '5', '-t', 'ed25519,ecdsa,rsa', node]);
   const alias = jobAlias(request.cluster, request.jobId);
-  const keyAlias = `gpudev-${safe(request.cluster)}-${node}`;
-  const keys = pinnedKeys(scan.stdout, node, keyAlias);
-  if (!keys.length) return { message: `the login node could not read ${node}'s host key (ssh-keyscan: ${(scan.stderr || 'no answer').trim().split('\n')[0]})`, hint: 'is sshd running on the compute nodes? ask your administrators, or use attach: job-sshd' };
+  const identity = (await Promise.all(login.identityFiles.map((f) => fs.access(f).then(() => f, () => undefined)))).filter((f): f is string => !!f);
+  const target = request.mode === 'job-sshd' ? await jobSshd(request.jobId, alias, identity, loginRunner) : await nodeSshd(node, `gpudev-${safe(request.cluster)}-${node}`, loginRunner);
+  if ('message' in target) return target;
+  const { keyAlias, keys, port } = target;
   const configFile = request.configFile ?? defaultSshConfigFile();
   const knownHostsFile = request.knownHostsFile ?? gpudevKnownHosts();
-  const identity = (await Promise.all(login.identityFiles.map((f) => fs.access(f).then(() => f, () => undefined)))).filter((f): f is string => !!f);
   const loginAlias = `gpudev-${safe(request.cluster)}-login`;
   const common = [['User', login.user], ...(identity.length ? [['IdentityFile', identity] as const] : [])] as const;
   const loginBlock = hostBlock(loginAlias, [['HostName', login.host], ['Port', String(login.port)], ...common, ...(login.proxyJump ? [['ProxyJump', login.proxyJump] as const] : []),
     ['UserKnownHostsFile', [path.join(os.homedir(), '.ssh', 'known_hosts'), knownHostsFile]]]);
-  const jobBlock = hostBlock(alias, [['HostName', node], ['ProxyJump', loginAlias], ...common, ['HostKeyAlias', keyAlias],
+  const jobBlock = hostBlock(alias, [['HostName', node], ...(port ? [['Port', port] as const] : []), ['ProxyJump', loginAlias], ...common, ['HostKeyAlias', keyAlias],
     ['UserKnownHostsFile', knownHostsFile], ['StrictHostKeyChecking', 'yes']]);
   await fs.mkdir(path.dirname(configFile), { recursive: true, mode: 0o700 });
   const existing = await fs.readFile(configFile, 'utf8').catch(() => '');
@@ -79,4 +80,38 @@ export async function writeAttachConfig(request: AttachRequest, loginRunner: Run
   const fresh = keys.filter((line) => !known.split('\n').includes(line));
   if (fresh.length) await fs.appendFile(knownHostsFile, `${known && !known.endsWith('\n') ? '\n' : ''}${fresh.join('\n')}\n`, { mode: 0o600 });
   return { alias, node, configFile, sshCommand: ['ssh', '-F', configFile, alias] };
+}
+
+type SshdTarget = { keyAlias: string; keys: string[]; port?: string } | GpuDevError;
+
+/** The node's own sshd: its keys as the login node's ssh-keyscan reads them. */
+async function nodeSshd(node: string, keyAlias: string, login: Runner): Promise<SshdTarget> {
+  const scan = await login.run(['ssh-keyscan', '-T', '5', '-t', 'ed25519,ecdsa,rsa', node]);
+  const keys = pinnedKeys(scan.stdout, node, keyAlias);
+  if (!keys.length) return { message: `the login node could not read ${node}'s host key (ssh-keyscan: ${(scan.stderr || 'no answer').trim().split('\n')[0]})`, hint: 'is sshd running on the compute nodes? ask your administrators, or use attach: job-sshd' };
+  return { keyAlias, keys };
+}
+
+const JOB_SSHD_WAIT_MS = 15_000;
+
+/**
+ * The job's own sshd (attach: job-sshd): its port and host key from the job's folder in the shared home,
+ * read on the login node; the local public key copied in so that sshd lets this client in.
+ */
+async function jobSshd(jobId: string, alias: string, identity: readonly string[], login: Runner): Promise<SshdTarget> {
+  const dir = `.gpudev/jobs/${jobId}`;
+  let port = '';
+  for (const started = Date.now(); !/^\d+$/.test(port) && Date.now() - started < JOB_SSHD_WAIT_MS;) {
+    port = (await login.run(['cat', `${dir}/port`])).stdout.trim();
+    if (!/^\d+$/.test(port)) await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  if (!/^\d+$/.test(port)) return { message: `job ${jobId} started no sshd (no ${dir}/port after ${JOB_SSHD_WAIT_MS / 1000} s)`, hint: `see ~/${dir}/sshd.log on the cluster` };
+  const hostKey = (await login.run(['cat', `${dir}/host_key.pub`])).stdout.trim().split(/\s+/);
+  if (hostKey.length < 2 || !/^(ssh-|ecdsa-)/.test(hostKey[0]!)) return { message: `job ${jobId}'s sshd host key cannot be read (${dir}/host_key.pub)` };
+  const publicKey = (await Promise.all(identity.map((f) => fs.readFile(`${f}.pub`, 'utf8').catch(() => '')))).find((k) => /^(ssh-|ecdsa-)\S+ \S+/.test(k.trim()));
+  if (publicKey) {
+    const copied = await login.run(['sh', '-c', 'umask 077; cat >> "$1"', 'sh', `${dir}/authorized_keys`], { stdin: `${publicKey.trim()}\n` });
+    if (copied.exitCode !== 0) return { message: `could not let this key into job ${jobId}'s sshd: ${copied.stderr.trim()}` };
+  }
+  return { keyAlias: alias, keys: [`${alias} ${hostKey[0]} ${hostKey[1]}`], port };
 }

@@ -44,7 +44,7 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
   }))], { title: `Reserve ${request.count} GPU(s) on ${state.entry.name} for ${formatSlurmTime(request.minutes)}`, placeHolder: 'Best first; pick one to submit it as a gpudev holder job' });
   if (!picked) return;
   if ('race' in picked) {
-    const raced = await state.cluster.race(planned, `x${request.count}`, 3, state.entry.scratch);
+    const raced = await state.cluster.race(planned, `x${request.count}`, 3, state.entry.scratch, state.entry.attach === 'job-sshd');
     if ('message' in raced) return void vscode.window.showErrorMessage(`Racing on ${state.entry.name} failed: ${describeError(raced)}`);
     log.info(`${state.entry.name}: race ${raced.raceId}: jobs ${raced.jobIds.join(', ')}`);
     void vscode.window.showInformationMessage(`Racing ${raced.jobIds.length} reservations on ${state.entry.name} (jobs ${raced.jobIds.join(', ')}): the first to start wins.`);
@@ -53,7 +53,7 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
     return;
   }
   if (picked.strategy.when === 'never') return void vscode.window.showErrorMessage(`That strategy cannot run: ${picked.strategy.reason ?? ''}`);
-  const jobId = await state.cluster.submit(picked.strategy, `${picked.strategy.type}x${request.count}`, state.entry.scratch);
+  const jobId = await state.cluster.submit(picked.strategy, `${picked.strategy.type}x${request.count}`, state.entry.scratch, state.entry.attach === 'job-sshd');
   if (typeof jobId !== 'string') return void vscode.window.showErrorMessage(`Submitting to ${state.entry.name} failed: ${describeError(jobId)}`);
   log.info(`${state.entry.name}: submitted job ${jobId}`);
   void vscode.window.showInformationMessage(`Submitted reservation ${jobId} on ${state.entry.name}: ${picked.label}, ${when(picked.strategy)}.`);
@@ -120,9 +120,16 @@ export async function attachReservation(reservations: Reservations, node: JobNod
   const cluster = node && reservations.get(node.cluster);
   if (!node || !cluster) return;
   if (node.job.state !== 'RUNNING') return void vscode.window.showInformationMessage(`Reservation ${node.job.jobId} is ${node.job.state}: attach once it runs.`);
+  if (cluster.entry.attach === 'srun') {
+    // A shell inside the allocation itself: no sshd on the nodes needed, and no VS Code window either.
+    const terminal = vscode.window.createTerminal({ name: `srun ${node.job.jobId}`, shellPath: 'ssh', shellArgs: ['-t', cluster.entry.login, 'srun', `--jobid=${node.job.jobId}`, '--overlap', '--pty', 'bash', '-l'], iconPath: new vscode.ThemeIcon('remote') });
+    terminal.show();
+    return;
+  }
   const configFile = ourSshConfigFile();
+  const mode = cluster.entry.attach === 'job-sshd' ? 'job-sshd' : 'proxyjump';
   const attached = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Preparing ssh to job ${node.job.jobId}` }, () =>
-    writeAttachConfig({ cluster: node.cluster, login: cluster.entry.login, jobId: node.job.jobId, nodes: node.job.nodes, configFile }, cluster.login, local));
+    writeAttachConfig({ cluster: node.cluster, login: cluster.entry.login, jobId: node.job.jobId, nodes: node.job.nodes, configFile, mode }, cluster.login, local));
   if ('message' in attached) return void vscode.window.showErrorMessage(`Cannot attach to ${node.job.jobId}: ${describeError(attached)}`);
   log.info(`attach ${node.job.jobId}: ${attached.alias} → ${attached.node} via ${cluster.entry.login}, in ${attached.configFile}`);
   const included = await ensureInclude(state, configFile);

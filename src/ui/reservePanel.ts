@@ -90,7 +90,7 @@ export class ReservePanel {
     const strategy = this.planned?.strategies[index];
     const state = this.planned && this.reservations.get(this.planned.request.cluster);
     if (!strategy || !state) return this.result(false, 'Run a dry run first.');
-    const jobId = await state.cluster.submit(strategy, `${strategy.type}x${strategy.nodes * strategy.perNode}`, state.entry.scratch);
+    const jobId = await state.cluster.submit(strategy, `${strategy.type}x${strategy.nodes * strategy.perNode}`, state.entry.scratch, state.entry.attach === 'job-sshd');
     if (typeof jobId !== 'string') return this.result(false, `Submitting failed: ${describeError(jobId)}`);
     this.log.info(`${state.entry.name}: submitted job ${jobId} from the panel`);
     this.result(true, `Submitted job ${jobId}: ${strategy.nodes} × ${strategy.perNode} ${strategy.type} in ${strategy.partition}. It shows in the Reservations view.`);
@@ -101,7 +101,7 @@ export class ReservePanel {
   private async race(): Promise<void> {
     const state = this.planned && this.reservations.get(this.planned.request.cluster);
     if (!this.planned || !state) return this.result(false, 'Run a dry run first.');
-    const raced = await state.cluster.race(this.planned.strategies, `x${this.planned.request.count}`, 3, state.entry.scratch);
+    const raced = await state.cluster.race(this.planned.strategies, `x${this.planned.request.count}`, 3, state.entry.scratch, state.entry.attach === 'job-sshd');
     if ('message' in raced) return this.result(false, `Racing failed: ${describeError(raced)}`);
     this.result(true, `Racing jobs ${raced.jobIds.join(', ')}: the first to start wins, the others are cancelled.`);
     state.watch.refresh();

@@ -230,9 +230,44 @@ describe('the holder job\'s environment', function () {
       const sourced = execFileSync('bash', ['-c', `. ${file}; echo "$GPUDEV_JOB|$MASTER_ADDR|$MASTER_PORT|$NODE_RANK|$NNODES|$OMP_NUM_THREADS|$HF_HOME"`], { encoding: 'utf8', env: { ...process.env, USER: os.userInfo().username } }).trim();
       const host = execFileSync('hostname', ['-s'], { encoding: 'utf8' }).trim();
       assert.equal(sourced, `${jobId}|${host}|${29500 + (Number(jobId) % 1000)}|0|1|1|/tmp/gpudev-scratch/${os.userInfo().username}/hf`);
+      await cluster.cancel([jobId as string]);
+      await until('the env file gone with the job', async () => (fs.existsSync(file) ? undefined : true));
     } finally {
       await cluster.cancel([jobId as string]);
       login.close();
+    }
+  });
+});
+
+describe('attach: job-sshd (an sshd started by the holder job)', function () {
+  this.timeout(120_000);
+  it('the job starts its sshd on a free port with its own host key; the Host entry reaches it through the login node', async () => {
+    startSlurm();
+    const login = startSshd();
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/gpudev-job-sshd-`);
+    const userConfig = `${dir}/user_ssh_config`;
+    fs.writeFileSync(userConfig, `Host hpc-login\n  HostName 127.0.0.1\n  Port ${login.port}\n  User ${login.user}\n  IdentityFile ${login.dir}/client_key\n`);
+    const knownHostsFile = `${dir}/known_hosts`;
+    fs.writeFileSync(knownHostsFile, `[127.0.0.1]:${login.port} ${login.hostKeyLine}\n`);
+    const runner = new SshRunner({ label: 'hpc-login', host: '127.0.0.1', port: login.port, username: login.user, privateKey: login.clientKey, knownHosts: async () => [fs.readFileSync(knownHostsFile, 'utf8')] });
+    const cluster = new SlurmCluster('hpc', runner);
+    const probed = await cluster.plan({ types: ['l4'], count: 1, minutes: 10 });
+    assert.ok(!('message' in probed));
+    const jobId = await cluster.submit(probed[0]!, 'job-sshd', undefined, true);
+    assert.equal(typeof jobId, 'string');
+    try {
+      const job = await until('the job RUNNING', async () => ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'));
+      const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig, mode: 'job-sshd' }, runner, new LocalRunner());
+      assert.ok(!('message' in attached), JSON.stringify(attached));
+      const written = fs.readFileSync(`${dir}/config`, 'utf8');
+      const port = Number(/Host gpudev-hpc-\d+\n  HostName \S+\n  Port (\d+)\n  ProxyJump gpudev-hpc-login/.exec(written)?.[1]);
+      assert.ok(port > 1024 && port !== 22, written);
+      assert.match(fs.readFileSync(knownHostsFile, 'utf8'), new RegExp(`^gpudev-hpc-${jobId} ssh-ed25519 \\S+$`, 'm'), 'the key the job made, pinned');
+      const hostname = execFileSync('ssh', ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'hostname'], { encoding: 'utf8', timeout: 30_000 }).trim();
+      assert.equal(hostname, execFileSync('hostname', { encoding: 'utf8' }).trim());
+    } finally {
+      await cluster.cancel([jobId as string]);
+      runner.close();
     }
   });
 });

@@ -24,11 +24,26 @@ export interface Reservation {
 const SQUEUE_FORMAT = '%i|%j|%T|%N|%b|%L|%r|%S|%P|%k';
 
 /**
+ * attach: job-sshd — a user-level sshd for the job on its first node: a host key made for the job, a free
+ * port, the user's keys plus the one the extension copies in (.gpudev/jobs/<job>/authorized_keys); Slurm
+ * stops it with the job.
+ */
+const JOB_SSHD = [
+  'd="$HOME/.gpudev/jobs/$SLURM_JOB_ID"; mkdir -p "$d"; chmod 700 "$d"',
+  'ssh-keygen -q -t ed25519 -N \'\' -f "$d/host_key" </dev/null',
+  'port=$(python3 -c \'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])\' 2>/dev/null) || port=$((20000 + SLURM_JOB_ID % 20000))',
+  'printf \'%s\\n\' "Port $port" "HostKey $d/host_key" "PidFile $d/sshd.pid" "AuthorizedKeysFile .ssh/authorized_keys .gpudev/jobs/$SLURM_JOB_ID/authorized_keys" \\',
+  '  "PasswordAuthentication no" "KbdInteractiveAuthentication no" "UsePAM no" "StrictModes no" > "$d/sshd_config"',
+  '"$(command -v sshd || echo /usr/sbin/sshd)" -D -f "$d/sshd_config" -E "$d/sshd.log" &',
+  'echo "$port" > "$d/port"',
+];
+
+/**
  * The holder job: writes the job's environment to ~/.gpudev/jobs/<job>.env (a shell on any of its nodes
  * sources it: rendezvous for multi-node runs, threads per task, caches on scratch), then keeps the
  * allocation until its time limit.
  */
-export function holderScript(scratch?: string): string {
+export function holderScript(scratch?: string, jobSshd = false): string {
   const caches = scratch
     ? [`  s=${quoteArg(scratch.replace(/\/+$/, ''))}`, '  echo "export HF_HOME=$s/hf PIP_CACHE_DIR=$s/pip TORCH_HOME=$s/torch XDG_CACHE_HOME=$s/cache"']
     : [];
@@ -44,7 +59,11 @@ export function holderScript(scratch?: string): string {
     String.raw`  echo "export NODE_RANK=\$(( \$(scontrol show hostnames '$SLURM_JOB_NODELIST' | grep -nx \"\$(hostname -s)\" | cut -d: -f1) - 1 ))"`,
     ...caches,
     '} > "$HOME/.gpudev/jobs/$SLURM_JOB_ID.env"',
-    'exec sleep 2147483647',
+    ...(jobSshd ? JOB_SSHD : []),
+    // Cancelled or at its time limit Slurm sends TERM: the job's files go with it.
+    'trap \'rm -rf "$HOME/.gpudev/jobs/$SLURM_JOB_ID" "$HOME/.gpudev/jobs/$SLURM_JOB_ID.env"; exit 0\' TERM INT',
+    'sleep 2147483647 &',
+    'wait',
     '',
   ].join('\n');
 }
@@ -92,11 +111,11 @@ export class SlurmCluster {
   }
 
   /** Submits a holder job for a strategy; its job id. `label` becomes part of the job name (gpudev-<label>). */
-  async submit(strategy: Strategy, label: string, scratch?: string): Promise<string | GpuDevError> {
+  async submit(strategy: Strategy, label: string, scratch?: string, jobSshd = false): Promise<string | GpuDevError> {
     if (scratch !== undefined && !SCRATCH.test(scratch)) return { message: `scratch "${scratch}" may only hold letters, digits, / . _ - and $USER-like variables` };
     const name = `${TAG}-${label.replace(/[^\w.-]+/g, '-').slice(0, 40)}`;
     const argv = ['sbatch', '--parsable', '--job-name', name, '--comment', TAG, '--output', '/dev/null', ...sbatchOptions(strategy)];
-    const result = await this.login.run(argv, { stdin: holderScript(scratch) });
+    const result = await this.login.run(argv, { stdin: holderScript(scratch, jobSshd) });
     const failed = failure(result, 'sbatch');
     if (failed) return failed;
     const jobId = /^(\d+)/.exec(result.stdout.trim())?.[1];
@@ -107,13 +126,13 @@ export class SlurmCluster {
    * Race mode: the top `count` startable strategies submitted at once as `gpudev-race-<id>-<rank>-…`; the
    * first to run wins and `reap` cancels the others (also after a restart: the names say who raced).
    */
-  async race(strategies: readonly ProbedStrategy[], label: string, count: number, scratch?: string): Promise<{ raceId: string; jobIds: string[] } | GpuDevError> {
+  async race(strategies: readonly ProbedStrategy[], label: string, count: number, scratch?: string, jobSshd = false): Promise<{ raceId: string; jobIds: string[] } | GpuDevError> {
     const runners = strategies.filter((s) => s.when !== 'never').slice(0, Math.max(1, count));
     if (!runners.length) return { message: 'no strategy can start' };
     const raceId = this.now().getTime().toString(36);
     const jobIds: string[] = [];
     for (const [rank, strategy] of runners.entries()) {
-      const jobId = await this.submit(strategy, `race-${raceId}-${rank}-${label}`, scratch);
+      const jobId = await this.submit(strategy, `race-${raceId}-${rank}-${label}`, scratch, jobSshd);
       if (typeof jobId !== 'string') {
         await this.cancel(jobIds);
         return jobId;
