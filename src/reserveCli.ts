@@ -1,4 +1,5 @@
 // `gpudev reserve plan|submit|list|cancel`: GPU reservations on a Slurm cluster, through its login node.
+import { builtinCatalog } from './catalog/catalog';
 import { describeError, type GpuDevError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { formatSlurmTime, parseDuration } from './reserve/duration';
@@ -104,7 +105,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       types: (options.get('--gpu') ?? '').split(',').map((t) => t.trim()).filter(Boolean), count, minutes, nodes,
       ...(options.has('--partition') && { partition: options.get('--partition')! }), ...(options.has('--account') && { account: options.get('--account')! }),
     };
-    const strategies = await cluster.plan(request);
+    const strategies = await cluster.plan(request, {}, (typed) => { const found = builtinCatalog().lookup(typed); return found.ok ? [found.entry.key, found.entry.name, ...found.entry.aliases] : []; });
     if ('message' in strategies) return done(strategies);
     if (verb === 'plan') {
       io.out(json ? `${JSON.stringify(strategies, null, 2)}\n` : `${strategyTable(strategies)}\n\n${count} GPU(s) for ${formatSlurmTime(minutes)}; nothing was submitted.\n`);

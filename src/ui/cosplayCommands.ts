@@ -17,6 +17,12 @@ function cosplay(): typeof Cosplay {
   return loaded;
 }
 
+/** The catalog's other names of a GPU, for reservations ("3090" → rtx3090, its NVML name, aliases). */
+export function catalogAliases(typed: string): readonly string[] {
+  const found = cosplay().builtinCatalog().lookup(typed);
+  return found.ok ? [found.entry.key, found.entry.name, ...found.entry.aliases] : [];
+}
+
 type GpuEntry = Cosplay.GpuEntry;
 /** The catalog model to plan for, and the real GPU when there is one (a plan for a model alone cannot be applied). */
 type HostChoice = { entry: GpuEntry; on?: { host: string; gpu: GpuSample; count: number } };

@@ -9,6 +9,7 @@ import type { Runner } from '../hosts/runner';
 import { hasInclude, withInclude } from '../remote/sshConfigFile';
 import { defaultSshConfigFile, firstNode, writeAttachConfig } from '../reserve/attach';
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
+import { catalogAliases } from './cosplayCommands';
 import type { ReservationNode, Reservations } from './reservations';
 
 const when = (s: ProbedStrategy) => (s.when === 'never' ? `cannot run: ${s.reason ?? ''}` : s.when === 'now' ? `starts now on ${s.nodeList}` : `starts ${s.start!.toLocaleString()} on ${s.nodeList}`);
@@ -34,7 +35,7 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
     types: types.split(',').map((t) => t.trim()).filter(Boolean), count: Number(count.trim()), minutes: parseDuration(time) as number,
     ...(state.entry.account && { account: state.entry.account }), ...(state.entry.partitions?.[0] && { partition: state.entry.partitions[0] }),
   };
-  const planned = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Asking ${state.entry.name} when the GPUs could start (sbatch --test-only)` }, () => state.cluster.plan(request, state.entry.costWeights));
+  const planned = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Asking ${state.entry.name} when the GPUs could start (sbatch --test-only)` }, () => state.cluster.plan(request, state.entry.costWeights, catalogAliases));
   if ('message' in planned) return void vscode.window.showErrorMessage(`Cannot reserve on ${state.entry.name}: ${describeError(planned)}`);
   log.info(`${state.entry.name}: ${planned.length} strategies: ${planned.map((s) => `${s.nodes}x${s.perNode} ${s.type} ${s.when}`).join(', ')}`);
   const startable = planned.filter((s) => s.when !== 'never');

@@ -4,6 +4,7 @@ import { formatSlurmTime, parseDuration } from '../reserve/duration';
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
 import { typeSummaries } from '../reserve/slurm/sinfo';
 import { FromReserveWebviewSchema, ToReserveWebviewSchema, type FromReserveWebview, type ToReserveWebview } from '../../webviews/protocol';
+import { catalogAliases } from './cosplayCommands';
 import type { Reservations } from './reservations';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
@@ -70,7 +71,7 @@ export class ReservePanel {
       types: message.types.split(',').map((t) => t.trim()).filter(Boolean), count: message.count, minutes,
       ...(message.partition && { partition: message.partition }), ...(state.entry.account && { account: state.entry.account }),
     };
-    const strategies = await state.cluster.plan(request, state.entry.costWeights);
+    const strategies = await state.cluster.plan(request, state.entry.costWeights, catalogAliases);
     if ('message' in strategies) {
       this.planned = undefined;
       return this.result(false, describeError(strategies));

@@ -43,6 +43,8 @@ describe('Slurm: durations, sinfo, strategies', () => {
     assert.deepEqual(shapes.map((s) => `${s.nodes}x${s.perNode}`), ['1x8', '2x4'], '4 × 2 and 8 × 1 need more nodes than the partition has');
     assert.deepEqual((strategiesFor({ types: [], count: 2, minutes: 60 }, availability) as Strategy[]).map((s) => `${s.type} ${s.nodes}x${s.perNode}`), ['a100 1x2', 'h100 1x2', 'h100 2x1']);
     assert.match((strategiesFor({ types: ['a100'], count: 3, minutes: 60 }, availability) as { message: string }).message, /a100: at most 2 per node in gpu, not 3/);
+    const aliases = (typed: string) => (typed === 'Hopper 80' ? ['h100-sxm', 'NVIDIA H100 80GB HBM3'] : []);
+    assert.deepEqual((strategiesFor({ types: ['Hopper 80'], count: 1, minutes: 60 }, availability, aliases) as Strategy[]).map((s) => s.type), ['h100'], 'through the GPU\'s other names');
     assert.equal((strategiesFor({ types: ['l4'], count: 1, minutes: 60 }, availability) as { hint: string }).hint, 'it has a100, h100');
     assert.match((strategiesFor({ types: [], count: 1, minutes: 61, partition: 'short' }, availability) as { message: string }).message, /over the short partition's limit of 01:00:00/);
     assert.match((strategiesFor({ types: [], count: 1, minutes: 60, partition: 'shrot' }, availability) as { hint: string }).hint, /did you mean short/);

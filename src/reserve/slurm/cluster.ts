@@ -5,7 +5,7 @@ import type { RunResult, Runner } from '../../hosts/runner';
 import { quoteArg } from '../../hosts/shellQuote';
 import { SCRATCH } from '../clusters';
 import { parseSinfo, SINFO_ARGV, type Availability } from './sinfo';
-import { parseProbes, probeScript, rankStrategies, sbatchOptions, strategiesFor, type ProbedStrategy, type ReservationRequest, type Strategy } from './strategies';
+import { parseProbes, probeScript, rankStrategies, sbatchOptions, strategiesFor, type GpuAliases, type ProbedStrategy, type ReservationRequest, type Strategy } from './strategies';
 
 export const TAG = 'gpudev';
 
@@ -99,10 +99,10 @@ export class SlurmCluster {
   }
 
   /** Validated strategies, each probed with sbatch --test-only in one round trip, ranked. Submits nothing. */
-  async plan(request: ReservationRequest, weights: Readonly<Record<string, number>> = {}): Promise<ProbedStrategy[] | GpuDevError> {
+  async plan(request: ReservationRequest, weights: Readonly<Record<string, number>> = {}, aliases?: GpuAliases): Promise<ProbedStrategy[] | GpuDevError> {
     const availability = await this.availability();
     if ('message' in availability) return availability;
-    const strategies = strategiesFor(request, availability);
+    const strategies = strategiesFor(request, availability, aliases);
     if ('message' in strategies) return strategies;
     const result = await this.login.run(['sh', '-c', probeScript(strategies)], { timeoutMs: 60_000 });
     const failed = failure(result, 'sbatch --test-only');

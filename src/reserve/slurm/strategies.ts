@@ -39,17 +39,24 @@ export interface ProbedStrategy extends Strategy {
 
 const norm = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '');
 
-/** The cluster's GRES type for what the user typed (case and punctuation aside, or named inside it: "H100 80GB" → h100). */
-function resolveType(typed: string, types: readonly string[]): string | GpuDevError {
+/** Other names of a GPU (the catalog's key, NVML name and aliases for "3090" or "A100 SXM4 80GB"). */
+export type GpuAliases = (typed: string) => readonly string[];
+
+/**
+ * The cluster's GRES type for what the user typed: case and punctuation aside, or named inside it
+ * ("H100 80GB" → h100), or through one of the GPU's other names ("3090" → rtx3090).
+ */
+function resolveType(typed: string, types: readonly string[], aliases: GpuAliases): string | GpuDevError {
   const wanted = norm(typed);
-  const found = types.find((t) => norm(t) === wanted) ?? types.find((t) => norm(t) && wanted.includes(norm(t)));
-  if (found && wanted) return found;
+  const match = (name: string) => types.find((t) => norm(t) === norm(name)) ?? types.find((t) => norm(t) && norm(name).includes(norm(t)));
+  const found = wanted ? match(typed) ?? aliases(typed).map(match).find(Boolean) : undefined;
+  if (found) return found;
   const suggestions = closest(wanted, types.map(norm));
   return { message: `No GPU type "${typed}" on this cluster`, hint: suggestions.length ? `did you mean ${suggestions.join(', ')}?` : `it has ${types.join(', ') || 'no GPUs'}` };
 }
 
 /** The strategies to probe, or the first thing wrong with the request (nothing has been submitted). */
-export function strategiesFor(request: ReservationRequest, availability: Availability): Strategy[] | GpuDevError {
+export function strategiesFor(request: ReservationRequest, availability: Availability, aliases: GpuAliases = () => []): Strategy[] | GpuDevError {
   const partitions = availability.partitions;
   const partition = request.partition ? partitions.find((p) => p.name === request.partition) : partitions.find((p) => p.isDefault) ?? partitions[0];
   if (!partition) {
@@ -64,7 +71,7 @@ export function strategiesFor(request: ReservationRequest, availability: Availab
   const known = summaries.map((s) => s.type);
   const types: string[] = [];
   for (const typed of request.types.length ? request.types : known) {
-    const type = resolveType(typed, known);
+    const type = resolveType(typed, known, aliases);
     if (typeof type !== 'string') return type;
     if (!types.includes(type)) types.push(type);
   }
