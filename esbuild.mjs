@@ -3,7 +3,7 @@
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -28,6 +28,9 @@ const testEntries = [
   'test/fake-gpu/nvidia-smi.ts',
   'test/fake-gpu/mps-control.ts',
 ];
+
+// A production build starts from an empty dist/: no source map of an earlier development build may ship.
+if (production) rmSync('dist', { recursive: true, force: true });
 
 const builds = tests
   ? [{ ...common, ...node, entryPoints: testEntries, outdir: 'out', outbase: '.', external: ['mocha', '*.node'], define: { GPUDEV_VERSION: '"test"' } }]

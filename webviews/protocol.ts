@@ -105,7 +105,7 @@ export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('result'), ok: z.boolean(), message: text }),
 ]);
 
-const request = { cluster: name, types: name, count: z.number().check(z.int(), z.minimum(1), z.maximum(100_000)), time: name, partition: name };
+const request = { cluster: name, types: name, count: z.number().check(z.int(), z.minimum(1), z.maximum(100_000)), time: name, partition: name, nodes: z.nullable(z.number().check(z.int(), z.minimum(1), z.maximum(10_000))) };
 /** Reservation webview → extension. */
 export const FromReserveWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),

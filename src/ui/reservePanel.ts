@@ -69,7 +69,7 @@ export class ReservePanel {
     if (typeof minutes === 'string') return this.result(false, minutes);
     const request = {
       types: message.types.split(',').map((t) => t.trim()).filter(Boolean), count: message.count, minutes,
-      ...(message.partition && { partition: message.partition }), ...(state.entry.account && { account: state.entry.account }),
+      ...(message.partition && { partition: message.partition }), ...(message.nodes !== null && { nodes: message.nodes }), ...(state.entry.account && { account: state.entry.account }),
     };
     const strategies = await state.cluster.plan(request, state.entry.costWeights, catalogAliases);
     if ('message' in strategies) {

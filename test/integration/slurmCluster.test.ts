@@ -83,6 +83,8 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
       return jobs.find((j: Reservation) => j.jobId === jobId && j.state === 'RUNNING');
     });
     assert.equal(running.name, 'gpudev-unit-test');
+    const script = await cluster.jobScript(jobId as string);
+    assert.match(script as string, /^#!\/bin\/sh\n# gpudev holder job/, 'Show Job Script: the script Slurm holds');
     assert.match(running.gres, /gpu:a100:1/);
     assert.equal(await cluster.cancel([jobId as string]), undefined);
     await until('the job gone', async () => ((await cluster.list()) as Reservation[]).some((j) => j.jobId === jobId && j.state !== 'CANCELLED') ? undefined : true);

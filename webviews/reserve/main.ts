@@ -27,6 +27,9 @@ const count = input('count', '1');
 count.type = 'number';
 count.min = '1';
 const time = input('time', '2h', '30m, 2h, 1-00:00:00');
+const nodes = input('nodes', '', 'any');
+nodes.type = 'number';
+nodes.min = '1';
 const dryRun = el('button', { text: 'Dry Run' });
 const race = el('button', { text: 'Race the Top 3', className: 'secondary' });
 race.disabled = true;
@@ -36,7 +39,8 @@ const status = el('p', { className: 'status' });
 status.setAttribute('role', 'status');
 
 function request(): FromReserveWebview & { type: 'plan' } {
-  return { type: 'plan', cluster: cluster.value, types: types.value, count: Math.max(1, Math.floor(Number(count.value) || 1)), time: time.value, partition: partition.value };
+  const fixedNodes = Math.floor(Number(nodes.value));
+  return { type: 'plan', cluster: cluster.value, types: types.value, count: Math.max(1, Math.floor(Number(count.value) || 1)), time: time.value, partition: partition.value, nodes: fixedNodes >= 1 ? fixedNodes : null };
 }
 
 function busy(text: string): void {
@@ -96,7 +100,7 @@ function showResult(message: Message<'result'>): void {
 
 document.body.replaceChildren(el('main', {},
   el('h1', { text: 'Reserve GPUs' }),
-  el('form', { className: 'request' }, field('Cluster', cluster), field('GPU types', types, 'best first, comma-separated'), field('GPUs', count), field('Time', time), field('Partition', partition)),
+  el('form', { className: 'request' }, field('Cluster', cluster), field('GPU types', types, 'best first, comma-separated'), field('GPUs', count), field('Time', time), field('Partition', partition), field('Nodes', nodes, 'empty: one node, or any split')),
   el('div', { className: 'actions' }, dryRun, race),
   status,
   availability,
