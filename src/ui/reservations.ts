@@ -85,7 +85,9 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
         return state;
       });
     }
-    this.sync();
+    // One look at every cluster, view or not: reservations made earlier get their expiry warnings and an
+    // unfinished race its settling; clusters without any then rest until the view shows (see sync).
+    this.clusters.forEach((c) => c.watch.start());
     this.changed.fire();
   }
 
