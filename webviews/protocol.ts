@@ -95,7 +95,7 @@ export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('clusters'), clusters: list(z.strictObject({ name, login: name, partitions: list(name, 50) }), 50) }),
   z.strictObject({
     type: z.literal('availability'), cluster: name, error: z.nullable(text),
-    rows: list(z.strictObject({ type: name, total: z.number(), used: z.number(), free: z.number(), perNode: z.number(), nodes: z.number() }), 50),
+    rows: list(z.strictObject({ type: name, total: z.number(), used: z.number(), free: z.number(), perNode: z.number(), nodes: z.number(), states: text }), 50),
     partitions: list(z.strictObject({ name, limit: text, isDefault: z.boolean() }), 50),
   }),
   z.strictObject({

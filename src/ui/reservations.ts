@@ -26,9 +26,9 @@ const AVAILABILITY_MS = 30_000;
 
 /** GPUs per type as a markdown table: total, in use, free on nodes that take jobs, most on one node. */
 function availabilityTable(availability: Availability): string {
-  const rows = typeSummaries(availability).map((t) => `| ${t.type} | ${t.total} | ${t.used} | ${t.free} | ${t.perNode} | ${t.nodes} |`);
+  const rows = typeSummaries(availability).map((t) => `| ${t.type} | ${t.total} | ${t.used} | ${t.free} | ${t.perNode} | ${t.nodes} | ${t.states} |`);
   const partitions = availability.partitions.map((p) => `${p.name}${p.isDefault ? ' (default)' : ''}: ${p.maxMinutes === null ? 'no limit' : formatSlurmTime(p.maxMinutes)}`).join(', ');
-  return rows.length ? ['| GPU | total | in use | free | per node | nodes |', '|---|---|---|---|---|---|', ...rows, '', `Partitions: ${partitions}`].join('\n') : 'No GPUs (sinfo lists no gpu GRES).';
+  return rows.length ? ['| GPU | total | in use | free | per node | nodes | node states |', '|---|---|---|---|---|---|---|', ...rows, '', `Partitions: ${partitions}`].join('\n') : 'No GPUs (sinfo lists no gpu GRES).';
 }
 
 /** The runner of a login node, made on first use; an unknown host key is offered for trust once. */

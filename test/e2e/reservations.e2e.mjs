@@ -48,7 +48,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await runFromPalette(page, 'GPU: Reserve GPUs…');
     const view = webviewFrame(page);
     await view.locator('table.availability tr', { hasText: 'h100' }).waitFor({ timeout: 30_000 });
-    assert.match(await view.locator('table.availability tr', { hasText: 'h100' }).innerText(), /h100\s+4\s+0\s+4\s+4\s+1/);
+    assert.match(await view.locator('table.availability tr', { hasText: 'h100' }).innerText(), /h100\s+4\s+0\s+4\s+4\s+1\s+idle 1/);
     await view.locator('#types').fill('l4, h100');
     await view.locator('#count').fill('2');
     await view.locator('#time').fill('20m');

@@ -31,10 +31,10 @@ describe('Slurm: durations, sinfo, strategies', () => {
     assert.deepEqual(availability.problems, ['sinfo line not understood: garbage line']);
     assert.deepEqual(availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]), [['gpu', true, 2880], ['short', false, 60], ['legacy', false, null]]);
     assert.deepEqual(typeSummaries(availability, 'gpu'), [
-      { type: 'a100', total: 2, used: 0, free: 2, perNode: 2, nodes: 1 },
-      { type: 'h100', total: 20, used: 6, free: 6, perNode: 8, nodes: 3 },
+      { type: 'a100', total: 2, used: 0, free: 2, perNode: 2, nodes: 1, states: 'idle 1' },
+      { type: 'h100', total: 20, used: 6, free: 6, perNode: 8, nodes: 3, states: 'idle 1, mixed 1, drained 1' },
     ]);
-    assert.deepEqual(typeSummaries(availability, 'legacy'), [{ type: 'gpu', total: 2, used: 1, free: 1, perNode: 2, nodes: 1 }]);
+    assert.deepEqual(typeSummaries(availability, 'legacy'), [{ type: 'gpu', total: 2, used: 1, free: 1, perNode: 2, nodes: 1, states: 'allocated 1' }]);
   });
 
   it('every shape of a request, or the first thing wrong with it', () => {

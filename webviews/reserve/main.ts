@@ -69,8 +69,8 @@ function showAvailability(message: Message<'availability'>): void {
   (partition.options[0] as HTMLOptionElement).value = '';
   message.partitions.forEach((p, i) => { (partition.options[i + 1] as HTMLOptionElement).value = p.name; });
   if (message.error) return void availability.replaceChildren(el('p', { className: 'error' }, icon('warning'), document.createTextNode(` ${message.error}`)));
-  const head = el('tr', {}, ...['GPU', 'Total', 'In use', 'Free', 'Per node', 'Nodes'].map((h) => el('th', { text: h })));
-  const rows = message.rows.map((r) => el('tr', {}, el('td', { text: r.type }), ...[r.total, r.used, r.free, r.perNode, r.nodes].map((n) => el('td', { text: String(n), className: 'num' }))));
+  const head = el('tr', {}, ...['GPU', 'Total', 'In use', 'Free', 'Per node', 'Nodes', 'Node states'].map((h) => el('th', { text: h })));
+  const rows = message.rows.map((r) => el('tr', {}, el('td', { text: r.type }), ...[r.total, r.used, r.free, r.perNode, r.nodes].map((n) => el('td', { text: String(n), className: 'num' })), el('td', { text: r.states })));
   availability.replaceChildren(el('h2', { text: `GPUs on ${message.cluster}` }), el('table', { className: 'availability' }, el('thead', {}, head), el('tbody', {}, ...rows)));
 }
 

@@ -33,6 +33,8 @@ export interface TypeSummary {
   /** Most GPUs of this type on one node. */
   readonly perNode: number;
   readonly nodes: number;
+  /** The nodes' states: "idle 3, mixed 1, drained 1". */
+  readonly states: string;
 }
 
 /** `gpu:h100:4(S:0-1),gpu:2` → [{h100, 4}, {gpu, 2}]; other GRES (shards, mps) are not GPUs. */
@@ -74,11 +76,13 @@ export function parseSinfo(text: string): Availability {
 const USABLE = /^(idle|mixed|allocated|completing)/;
 
 export function typeSummaries(availability: Availability, partition?: string): TypeSummary[] {
-  const summaries = new Map<string, { total: number; used: number; free: number; perNode: number; nodes: number }>();
+  const summaries = new Map<string, { total: number; used: number; free: number; perNode: number; nodes: number; states: Map<string, number> }>();
   for (const node of availability.nodes) {
     if (partition && !node.partitions.includes(partition)) continue;
     for (const gpu of node.gpus) {
-      const s = summaries.get(gpu.type) ?? { total: 0, used: 0, free: 0, perNode: 0, nodes: 0 };
+      const s = summaries.get(gpu.type) ?? { total: 0, used: 0, free: 0, perNode: 0, nodes: 0, states: new Map<string, number>() };
+      const state = node.state.replace(/[*~#!%$@^-]+$/, '');
+      s.states.set(state, (s.states.get(state) ?? 0) + 1);
       s.total += gpu.total;
       s.used += gpu.used;
       if (USABLE.test(node.state)) s.free += Math.max(0, gpu.total - gpu.used);
@@ -87,5 +91,5 @@ export function typeSummaries(availability: Availability, partition?: string): T
       summaries.set(gpu.type, s);
     }
   }
-  return [...summaries].map(([type, s]) => ({ type, ...s })).sort((a, b) => a.type.localeCompare(b.type));
+  return [...summaries].map(([type, { states, ...s }]) => ({ type, ...s, states: [...states].map(([state, n]) => `${state} ${n}`).join(', ') })).sort((a, b) => a.type.localeCompare(b.type));
 }
