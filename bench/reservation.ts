@@ -4,13 +4,12 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { quoteArgv } from '../src/hosts/shellQuote';
-import { SshRunner } from '../src/hosts/sshRunner';
 import { LocalRunner } from '../src/hosts/runner';
 import { writeAttachConfig } from '../src/reserve/attach';
 import { SlurmCluster } from '../src/reserve/slurm/cluster';
 import { parseProbes, probeScript, sbatchOptions, type Strategy } from '../src/reserve/slurm/strategies';
 import { ReservationWatch } from '../src/reserve/watch';
-import { startSlurm } from '../test/integration/slurm';
+import { loginRunner, openSshUser, startSlurm } from '../test/integration/slurm';
 import { startSshd, stopSshd } from '../test/integration/sshd';
 
 const ROUNDS = 7;
@@ -31,7 +30,7 @@ export async function reservationBenchmark(): Promise<void> {
   startSlurm();
   const sshd = startSshd();
   const knownHosts = `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`;
-  const login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [knownHosts] });
+  const login = loginRunner(sshd);
   const strategies: Strategy[] = ['h100', 'a100'].flatMap((type) => [1, 2].flatMap((perNode) =>
     ([['gpu', 30], ['gpu', 120], ['short', 45]] as const).map(([partition, minutes]) => ({ type, nodes: 1, perNode, partition, minutes }))));
   const probeArgv = (s: Strategy) => ['sbatch', '--test-only', ...sbatchOptions(s), '--wrap', 'true'];
@@ -69,12 +68,8 @@ export async function attachBenchmark(): Promise<void> {
   const login = startSshd();
   const nodeSshd = { dir: '/tmp/gpudev-node-sshd', port: 22, authorize: `${login.dir}/client_key.pub` };
   startSshd(nodeSshd);
-  const dir = fs.mkdtempSync('/tmp/gpudev-bench-attach-');
-  const userConfig = path.join(dir, 'user_config');
-  fs.writeFileSync(userConfig, `Host hpc-login\n  HostName 127.0.0.1\n  Port ${login.port}\n  User ${login.user}\n  IdentityFile ${login.dir}/client_key\n`);
-  const knownHostsFile = path.join(dir, 'known_hosts');
-  fs.writeFileSync(knownHostsFile, `[127.0.0.1]:${login.port} ${login.hostKeyLine}\n`);
-  const runner = new SshRunner({ label: 'hpc-login', host: '127.0.0.1', port: login.port, username: login.user, privateKey: login.clientKey, knownHosts: async () => [fs.readFileSync(knownHostsFile, 'utf8')] });
+  const { dir, userConfig, knownHostsFile } = openSshUser(login);
+  const runner = loginRunner(login);
   const cluster = new SlurmCluster('hpc', runner);
   const overheads: number[] = [];
   try {

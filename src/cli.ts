@@ -1,5 +1,6 @@
 import { builtinCatalog } from './catalog/catalog';
 import type { GpuEntry } from './catalog/schema';
+import { parseArgs } from './core/cliArgs';
 import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
@@ -68,19 +69,10 @@ function plan(args: string[], io: Io): number {
     io.err(`gpudev plan: ${message}\n`);
     return 2;
   };
-  const options = new Map<string, string>();
-  const positional: string[] = [];
-  let json = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--json') json = true;
-    else if (['--host', '--num', '--strategy'].includes(arg)) {
-      const value = args[++i];
-      if (value === undefined) return fail(`${arg} needs a value`);
-      options.set(arg, value);
-    } else if (arg.startsWith('-')) return fail(`unknown option ${arg}`);
-    else positional.push(arg);
-  }
+  const parsed = parseArgs(args, new Set(['--json']), new Set(['--host', '--num', '--strategy']));
+  if (typeof parsed === 'string') return fail(parsed);
+  const { positional, options } = parsed;
+  const json = parsed.flags.has('--json');
   if (positional.length !== 1 || !options.has('--host')) return fail('usage: gpudev plan <target> --host <gpu> [--num N] [--strategy mig|mps|memory] [--json]');
   const strategy = options.get('--strategy');
   if (strategy !== undefined && !STRATEGIES.includes(strategy as Strategy)) return fail(`--strategy must be one of ${STRATEGIES.join(', ')}, not ${strategy}`);

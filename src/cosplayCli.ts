@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builtinCatalog } from './catalog/catalog';
+import { parseArgs } from './core/cliArgs';
 import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { applyCosplay, newSessionName } from './cosplay/apply';
@@ -37,23 +38,6 @@ const DEFAULT_IMAGE = 'pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime';
 const FLAGS = new Set(['--json', '--sudo']);
 const VALUED = new Set(['--gpu', '--strategy', '--image', '--host']);
 
-function parse(args: readonly string[]): { positional: string[]; options: Map<string, string>; flags: Set<string> } | string {
-  const positional: string[] = [];
-  const options = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (FLAGS.has(arg)) flags.add(arg);
-    else if (VALUED.has(arg)) {
-      const value = args[++i];
-      if (value === undefined) return `${arg} needs a value`;
-      options.set(arg, value);
-    } else if (arg.startsWith('-')) return `unknown option ${arg}`;
-    else positional.push(arg);
-  }
-  return { positional, options, flags };
-}
-
 /** The host's runner and engine: this machine (DOCKER_HOST or Docker's socket) or an SSH host. */
 async function hostOf(spec: string | undefined, local: Runner): Promise<{ label: string; runner: Runner; docker: DockerEngine; close(): void } | string> {
   if (!spec || spec === 'local') return { label: LOCAL_HOST, runner: local, docker: connectDocker({ kind: 'local', label: LOCAL_HOST, socketPath: localDockerSocket() }), close: () => undefined };
@@ -70,7 +54,7 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
     return code;
   };
   const [verb, ...rest] = args;
-  const parsed = parse(rest);
+  const parsed = parseArgs(rest, FLAGS, VALUED);
   if (typeof parsed === 'string') return fail(parsed);
   const { positional, options, flags } = parsed;
   if (!verb || !['up', 'list', 'verify', 'calibrate', 'down'].includes(verb)) return fail(`usage:\n${COSPLAY_USAGE}`);

@@ -1,5 +1,6 @@
 // `gpudev reserve plan|submit|list|cancel`: GPU reservations on a Slurm cluster, through its login node.
 import { builtinCatalog } from './catalog/catalog';
+import { parseArgs } from './core/cliArgs';
 import { describeError, type GpuDevError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { formatSlurmTime, parseDuration } from './reserve/duration';
@@ -52,19 +53,10 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
     return code;
   };
   const [verb, ...rest] = args;
-  const options = new Map<string, string>();
-  const positional: string[] = [];
-  let json = false;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    if (arg === '--json') json = true;
-    else if (VALUED.has(arg)) {
-      const value = rest[++i];
-      if (value === undefined) return fail(`${arg} needs a value`);
-      options.set(arg, value);
-    } else if (arg.startsWith('-')) return fail(`unknown option ${arg}`);
-    else positional.push(arg);
-  }
+  const parsed = parseArgs(rest, new Set(['--json']), VALUED);
+  if (typeof parsed === 'string') return fail(parsed);
+  const { positional, options } = parsed;
+  const json = parsed.flags.has('--json');
   if (!verb || !['plan', 'submit', 'list', 'cancel', 'ssh-config'].includes(verb)) return fail(`usage:\n${RESERVE_USAGE}`);
   const minutes = parseDuration(options.get('--time') ?? '1h');
   if (typeof minutes === 'string') return fail(minutes);

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as z from 'zod/mini';
 import type { GpuDevError } from '../core/errors';
+import { parseNamedEntries } from '../core/namedEntries';
 import { LOCAL_HOST, type Runner } from './runner';
 import { isEncryptedKey } from './privateKey';
 import { resolveSshTarget } from './sshConfig';
@@ -20,17 +21,9 @@ export type HostEntry = z.infer<typeof HostEntrySchema>;
 
 /** The valid entries, and a sentence for each invalid one (nothing is dropped silently). */
 export function parseHostEntries(value: unknown): { hosts: HostEntry[]; problems: string[] } {
-  if (!Array.isArray(value)) return { hosts: [], problems: value === undefined ? [] : ['gpuDev.hosts must be a list of { name, ssh }'] };
-  const hosts: HostEntry[] = [];
-  const problems: string[] = [];
-  value.forEach((item, i) => {
-    const parsed = HostEntrySchema.safeParse(item);
-    if (!parsed.success) problems.push(`gpuDev.hosts[${i}] is not { name, ssh, sudo?, dockerSocket? }: ${JSON.stringify(item)?.slice(0, 120)}`);
-    else if (parsed.data.name === LOCAL_HOST) problems.push(`gpuDev.hosts[${i}]: "${LOCAL_HOST}" names the local machine; choose another name`);
-    else if (hosts.some((h) => h.name === parsed.data.name)) problems.push(`gpuDev.hosts[${i}]: the name "${parsed.data.name}" is used twice`);
-    else hosts.push(parsed.data);
-  });
-  return { hosts, problems };
+  const { entries, problems } = parseNamedEntries(value, HostEntrySchema, 'gpuDev.hosts', { short: '{ name, ssh }', full: '{ name, ssh, sudo?, dockerSocket? }' },
+    (entry) => (entry.name === LOCAL_HOST ? `"${LOCAL_HOST}" names the local machine; choose another name` : undefined));
+  return { hosts: entries, problems };
 }
 
 /** Our own known_hosts: host keys the user trusted through the extension; ~/.ssh/known_hosts stays untouched. */

@@ -1,5 +1,6 @@
 // The `gpuDev.clusters` setting: Slurm clusters reached through a login node.
 import * as z from 'zod/mini';
+import { parseNamedEntries } from '../core/namedEntries';
 
 export const SCRATCH = /^[\w./$-]+$/;
 
@@ -19,14 +20,8 @@ export type ClusterEntry = z.infer<typeof ClusterEntrySchema>;
 
 /** The valid entries, and a sentence for each invalid one (nothing is dropped silently). */
 export function parseClusterEntries(value: unknown): { clusters: ClusterEntry[]; problems: string[] } {
-  if (!Array.isArray(value)) return { clusters: [], problems: value === undefined ? [] : ['gpuDev.clusters must be a list of { name, scheduler: "slurm", login }'] };
-  const clusters: ClusterEntry[] = [];
-  const problems: string[] = [];
-  value.forEach((item, i) => {
-    const parsed = ClusterEntrySchema.safeParse(item);
-    if (!parsed.success) problems.push(`gpuDev.clusters[${i}] is not { name, scheduler: "slurm", login, account?, partitions?, attach?, scratch?, costWeights? }: ${JSON.stringify(item)?.slice(0, 120)}`);
-    else if (clusters.some((c) => c.name === parsed.data.name)) problems.push(`gpuDev.clusters[${i}]: the name "${parsed.data.name}" is used twice`);
-    else clusters.push(parsed.data);
+  const { entries, problems } = parseNamedEntries(value, ClusterEntrySchema, 'gpuDev.clusters', {
+    short: '{ name, scheduler: "slurm", login }', full: '{ name, scheduler: "slurm", login, account?, partitions?, attach?, scratch?, costWeights? }',
   });
-  return { clusters, problems };
+  return { clusters: entries, problems };
 }

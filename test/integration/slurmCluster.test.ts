@@ -8,7 +8,7 @@ import { writeAttachConfig } from '../../src/reserve/attach';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
 import { typeSummaries } from '../../src/reserve/slurm/sinfo';
 import { ReservationWatch, type EndedJob } from '../../src/reserve/watch';
-import { startSlurm } from './slurm';
+import { loginRunner, openSshUser, startSlurm } from './slurm';
 import { startSshd, stopSshd, type Sshd } from './sshd';
 
 /** The login node's runner, counting the commands (each one SSH exec channel) it runs. */
@@ -35,7 +35,7 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
   before(() => {
     startSlurm();
     sshd = startSshd();
-    login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    login = loginRunner(sshd);
     cluster = new SlurmCluster('test', login);
   });
   after(async () => {
@@ -113,7 +113,7 @@ describe('watching reservations on a real Slurm', function () {
   it('a watch keeps its jobs while slurmctld restarts, and reports how a vanished job ended', async () => {
     startSlurm();
     const sshd = startSshd();
-    const login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    const login = loginRunner(sshd);
     const cluster = new SlurmCluster('test', login);
     const probed = await cluster.plan({ types: ['h100'], count: 1, minutes: 15 });
     assert.ok(!('message' in probed));
@@ -151,12 +151,8 @@ describe('attaching to a reserved node (OpenSSH through the login node)', functi
     const login = startSshd();
     // The compute node's sshd (port 22 of the node's address), accepting the user's key as a cluster's shared home would.
     const node = startSshd({ dir: '/tmp/gpudev-node-sshd', port: 22, authorize: `${login.dir}/client_key.pub` });
-    const dir = fs.mkdtempSync(`${os.tmpdir()}/gpudev-attach-`);
-    const userConfig = `${dir}/user_ssh_config`;
-    fs.writeFileSync(userConfig, `Host hpc-login\n  HostName 127.0.0.1\n  Port ${login.port}\n  User ${login.user}\n  IdentityFile ${login.dir}/client_key\n`);
-    const knownHostsFile = `${dir}/known_hosts`;
-    fs.writeFileSync(knownHostsFile, `[127.0.0.1]:${login.port} ${login.hostKeyLine}\n`); // the login node, trusted before
-    const runner = new SshRunner({ label: 'hpc-login', host: '127.0.0.1', port: login.port, username: login.user, privateKey: login.clientKey, knownHosts: async () => [fs.readFileSync(knownHostsFile, 'utf8')] });
+    const { dir, userConfig, knownHostsFile } = openSshUser(login);
+    const runner = loginRunner(login);
     const cluster = new SlurmCluster('hpc', runner);
     const probed = await cluster.plan({ types: ['a100'], count: 1, minutes: 15 });
     assert.ok(!('message' in probed));
@@ -190,7 +186,7 @@ describe('race mode on a real Slurm', function () {
   it('submits the top 3 strategies; once one runs the others are cancelled, by the next watch too (a restart mid-race)', async () => {
     startSlurm();
     const sshd = startSshd();
-    const login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    const login = loginRunner(sshd);
     const cluster = new SlurmCluster('test', login);
     try {
       const probed = await cluster.plan({ types: ['l4', 'a100', 'h100'], count: 1, minutes: 10 });
@@ -219,7 +215,7 @@ describe('the holder job\'s environment', function () {
   it('writes ~/.gpudev/jobs/<job>.env: rendezvous, threads, node rank where sourced, caches on scratch', async () => {
     startSlurm();
     const sshd = startSshd();
-    const login = new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    const login = loginRunner(sshd);
     const cluster = new SlurmCluster('test', login);
     const probed = await cluster.plan({ types: ['l4'], count: 1, minutes: 10 });
     assert.ok(!('message' in probed));
@@ -246,12 +242,8 @@ describe('attach: job-sshd (an sshd started by the holder job)', function () {
   it('the job starts its sshd on a free port with its own host key; the Host entry reaches it through the login node', async () => {
     startSlurm();
     const login = startSshd();
-    const dir = fs.mkdtempSync(`${os.tmpdir()}/gpudev-job-sshd-`);
-    const userConfig = `${dir}/user_ssh_config`;
-    fs.writeFileSync(userConfig, `Host hpc-login\n  HostName 127.0.0.1\n  Port ${login.port}\n  User ${login.user}\n  IdentityFile ${login.dir}/client_key\n`);
-    const knownHostsFile = `${dir}/known_hosts`;
-    fs.writeFileSync(knownHostsFile, `[127.0.0.1]:${login.port} ${login.hostKeyLine}\n`);
-    const runner = new SshRunner({ label: 'hpc-login', host: '127.0.0.1', port: login.port, username: login.user, privateKey: login.clientKey, knownHosts: async () => [fs.readFileSync(knownHostsFile, 'utf8')] });
+    const { dir, userConfig, knownHostsFile } = openSshUser(login);
+    const runner = loginRunner(login);
     const cluster = new SlurmCluster('hpc', runner);
     const probed = await cluster.plan({ types: ['l4'], count: 1, minutes: 10 });
     assert.ok(!('message' in probed));
