@@ -1,7 +1,7 @@
 // A cosplay session is a container; its labels are the only record of it (no local state file).
 import * as z from 'zod/mini';
 import type { ContainerInfo } from '../hosts/docker';
-import type { CosplayPlan, HostCommand, LiveSession } from './planner';
+import type { CosplayPlan, LiveSession } from './planner';
 
 export const LABEL = {
   session: 'gpudev.session',
@@ -105,5 +105,3 @@ export function sessionOf(container: ContainerInfo): Session | string {
 export function liveSessionOf(session: Session): LiveSession {
   return { name: session.name, clockLockMHz: session.plan.clockLockMHz, powerCapW: session.plan.powerCapW, memoryClockShare: session.plan.memoryClockShare };
 }
-
-export type { HostCommand };

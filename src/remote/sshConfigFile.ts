@@ -40,7 +40,7 @@ export function removeBlock(text: string, alias: string): string {
 
 /** ~/.ssh/config with our Include first (OpenSSH applies an Include inside a Host block only to that host); unchanged when present. */
 export function withInclude(config: string, ourFile: string): string {
-  if (config.includes(INCLUDE_BEGIN)) return config;
+  if (hasInclude(config)) return config;
   return `${INCLUDE_BEGIN}\nInclude ${value(ourFile)}\n${INCLUDE_END}\n\n${config}`;
 }
 

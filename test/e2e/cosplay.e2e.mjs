@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, webviewFrame } from './workbench.mjs';
+import { contextMenu, openGpuContainer, openWorkbench, pick, reportFailure, runFromPalette, webviewFrame } from './workbench.mjs';
 
 describe('Cosplay plan in code-server', function () {
   let bench;
@@ -10,11 +10,7 @@ describe('Cosplay plan in code-server', function () {
     bench = await openWorkbench({ scenario: 'default-h100-x8-570.133.20', settings: { 'gpuDev.monitor.intervalMs': 600000 } });
     await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
   });
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !bench) return;
-    await bench.screenshot(`FAILED-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
-    console.log(bench.extensionLog().split('\n').slice(-15).join('\n'));
-  });
+  afterEach(function () { return reportFailure(this.currentTest, bench, 15); });
   after(async () => bench?.close());
 
   it('"GPU: Cosplay as RTX 3090" → plan for a host model → H100 SXM shows the fidelity table', async () => {

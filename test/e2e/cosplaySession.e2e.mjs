@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
+import { contextMenu, openGpuContainer, openWorkbench, pick, reportFailure, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
 
 const SCENARIO = 'default-h100-x8-570.133.20';
 
@@ -50,11 +50,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     });
     await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
   });
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !bench) return;
-    await bench.screenshot(`FAILED-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
-    console.log(bench.extensionLog().split('\n').slice(-25).join('\n'));
-  });
+  afterEach(function () { return reportFailure(this.currentTest, bench, 25); });
   after(async () => bench?.close());
 
   it('Apply in the plan webview starts a session, shown under its GPU', async () => {

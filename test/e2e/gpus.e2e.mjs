@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { expandTreeRow, openGpuContainer, openWorkbench, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
+import { expandTreeRow, openGpuContainer, openWorkbench, reportFailure, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
 
 const gauge = (page) => page.locator('.statusbar-item', { hasText: 'GiB' });
 
@@ -8,11 +8,7 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
   before(async () => {
     bench = await openWorkbench({ scenario: 'default-h100-x8-570.133.20', settings: { 'gpuDev.monitor.intervalMs': 600000 } });
   });
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    await bench?.screenshot('FAILED-gpus');
-    console.log(bench?.extensionLog());
-  });
+  afterEach(function () { return reportFailure(this.currentTest, bench, Infinity); });
   after(async () => bench?.close());
 
   it('puts the GPU container in the activity bar', async () => {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { expandTreeRow, openGpuContainer, openWorkbench, treeRow, webviewFrame } from './workbench.mjs';
+import { expandTreeRow, openGpuContainer, openWorkbench, reportFailure, treeRow, webviewFrame } from './workbench.mjs';
 
 describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
   let bench;
@@ -17,11 +17,7 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
       homeFiles: { '.ssh/id_ed25519': fs.readFileSync(path.join(sshd.SSHD_DIR, 'client_key')) },
     });
   });
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    await bench?.screenshot('FAILED-remote');
-    console.log(bench?.extensionLog());
-  });
+  afterEach(function () { return reportFailure(this.currentTest, bench, Infinity); });
   after(async () => {
     await bench?.close();
     execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop']);

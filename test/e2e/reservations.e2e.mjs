@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { contextMenu, openGpuContainer, openWorkbench, pick, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
+import { contextMenu, openGpuContainer, openWorkbench, pick, reportFailure, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
 
 const infra = (script, env = {}) => Object.fromEntries(execFileSync('bash', [path.join(repoRoot, 'test/infra', script)], { encoding: 'utf8', env: { ...process.env, ...env } }).trim().split('\n').map((line) => line.split('=', 2)));
 /** The compute node's sshd: port 22 of the node's address, accepting the user's key as a shared home would. */
@@ -31,11 +31,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
       homeFiles: { '.ssh/id_ed25519': fs.readFileSync(path.join(sshd.SSHD_DIR, 'client_key')), '.ssh/gpudev/known_hosts': `[127.0.0.1]:${sshd.SSHD_PORT} ${hostKey}\n` },
     });
   });
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !bench) return;
-    await bench.screenshot(`FAILED-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`);
-    console.log(bench.extensionLog().split('\n').slice(-20).join('\n'));
-  });
+  afterEach(function () { return reportFailure(this.currentTest, bench, 20); });
   after(async () => {
     await bench?.close();
     execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop'], { env: { ...process.env, ...NODE_SSHD } });

@@ -84,6 +84,13 @@ export async function runFromPalette(page, title) {
   await row.first().click();
 }
 
+/** After a failed test (call from afterEach): a screenshot named after it and the extension's last log lines. */
+export async function reportFailure(test, bench, lines = 20) {
+  if (test?.state !== 'failed' || !bench) return;
+  await bench.screenshot(`FAILED-${test.title.replace(/\W+/g, '-').slice(0, 60)}`);
+  console.log(bench.extensionLog().split('\n').slice(-lines).join('\n'));
+}
+
 /** Types into the open quick pick and accepts the first item showing `text`. */
 export async function pick(page, text) {
   const input = page.locator('.quick-input-widget input');

@@ -17,6 +17,15 @@ function counting(runner: Runner): Runner & { channels: number } {
   return counted;
 }
 
+/** Plans a request and submits its best strategy as a holder job; its id (the test fails when either step does). */
+async function holderJob(cluster: SlurmCluster, request: Parameters<SlurmCluster['plan']>[0], label: string, scratch?: string, jobSshd?: boolean): Promise<string> {
+  const probed = await cluster.plan(request);
+  if ('message' in probed) return assert.fail(probed.message);
+  const jobId = await cluster.submit(probed[0]!, label, scratch, jobSshd);
+  if (typeof jobId !== 'string') return assert.fail(jobId.message);
+  return jobId;
+}
+
 async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
   for (const started = Date.now(); Date.now() - started < limitMs;) {
     const value = await probe();
@@ -72,21 +81,18 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
   });
 
   it('submits a holder job tagged gpudev that runs until cancelled', async () => {
-    const probed = await cluster.plan({ types: ['a100'], count: 1, minutes: 20 });
-    assert.ok(!('message' in probed));
-    const jobId = await cluster.submit(probed[0]!, 'unit test');
-    assert.equal(typeof jobId, 'string', JSON.stringify(jobId));
-    submitted.push(jobId as string);
+    const jobId = await holderJob(cluster, { types: ['a100'], count: 1, minutes: 20 }, 'unit test');
+    submitted.push(jobId);
     const running = await until('the job RUNNING', async () => {
       const jobs = await cluster.list();
       assert.ok(Array.isArray(jobs), JSON.stringify(jobs));
       return jobs.find((j: Reservation) => j.jobId === jobId && j.state === 'RUNNING');
     });
     assert.equal(running.name, 'gpudev-unit-test');
-    const script = await cluster.jobScript(jobId as string);
+    const script = await cluster.jobScript(jobId);
     assert.match(script as string, /^#!\/bin\/sh\n# gpudev holder job/, 'Show Job Script: the script Slurm holds');
     assert.match(running.gres, /gpu:a100:1/);
-    assert.equal(await cluster.cancel([jobId as string]), undefined);
+    assert.equal(await cluster.cancel([jobId]), undefined);
     await until('the job gone', async () => ((await cluster.list()) as Reservation[]).some((j) => j.jobId === jobId && j.state !== 'CANCELLED') ? undefined : true);
   });
 
@@ -94,16 +100,13 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
     const marker = '/tmp/gpudev-slurm-pwned';
     fs.rmSync(marker, { force: true });
     const account = `$(touch ${marker})'"; touch ${marker} \`touch ${marker}\``;
-    const probed = await cluster.plan({ types: ['h100'], count: 1, minutes: 10, account });
-    assert.ok(!('message' in probed));
-    const jobId = await cluster.submit(probed[0]!, `x'; touch ${marker}; $(reboot)\n"`);
-    assert.equal(typeof jobId, 'string', JSON.stringify(jobId));
-    submitted.push(jobId as string);
-    const [name, received] = execFileSync('squeue', ['-h', '-j', jobId as string, '-o', '%j|%a'], { encoding: 'utf8' }).trim().split('|');
+    const jobId = await holderJob(cluster, { types: ['h100'], count: 1, minutes: 10, account }, `x'; touch ${marker}; $(reboot)\n"`);
+    submitted.push(jobId);
+    const [name, received] = execFileSync('squeue', ['-h', '-j', jobId, '-o', '%j|%a'], { encoding: 'utf8' }).trim().split('|');
     assert.equal(name, 'gpudev-x-touch-tmp-gpudev-slurm-pwned-reboot-');
     assert.equal(received, account, 'the account reached Slurm exactly as typed');
     assert.ok(!fs.existsSync(marker), 'nothing ran');
-    await cluster.cancel([jobId as string]);
+    await cluster.cancel([jobId]);
     assert.deepEqual(await cluster.cancel(['12; rm -rf /']), { message: '"12; rm -rf /" is not a Slurm job id' });
   });
 });
@@ -115,10 +118,7 @@ describe('watching reservations on a real Slurm', function () {
     const sshd = startSshd();
     const login = loginRunner(sshd);
     const cluster = new SlurmCluster('test', login);
-    const probed = await cluster.plan({ types: ['h100'], count: 1, minutes: 15 });
-    assert.ok(!('message' in probed));
-    const jobId = await cluster.submit(probed[0]!, 'watched');
-    assert.equal(typeof jobId, 'string');
+    const jobId = await holderJob(cluster, { types: ['h100'], count: 1, minutes: 15 }, 'watched');
     const ended: EndedJob[] = [];
     let sawError = false;
     const watch = new ReservationWatch(cluster, (e) => { ended.push(...e); if (watch.error) sawError = true; });
@@ -131,14 +131,14 @@ describe('watching reservations on a real Slurm', function () {
       startSlurm();
       await until('the watch back', async () => (watch.error === undefined && watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
       assert.deepEqual(ended, [], 'nothing was reported ended across the restart');
-      await cluster.cancel([jobId as string]);
+      await cluster.cancel([jobId]);
       watch.refresh();
       await until('the job reported ended', async () => (ended.length ? true : undefined));
       assert.deepEqual(ended, [{ jobId, name: 'gpudev-watched', state: 'CANCELLED' }]);
       assert.equal(await cluster.finalState('999999'), 'ended (this cluster keeps no accounting, so how is not known)', 'sacct, when scontrol no longer knows the job');
     } finally {
       watch.stop();
-      await cluster.cancel([jobId as string]);
+      await cluster.cancel([jobId]);
       login.close();
     }
   });
@@ -154,10 +154,7 @@ describe('attaching to a reserved node (OpenSSH through the login node)', functi
     const { dir, userConfig, knownHostsFile } = openSshUser(login);
     const runner = loginRunner(login);
     const cluster = new SlurmCluster('hpc', runner);
-    const probed = await cluster.plan({ types: ['a100'], count: 1, minutes: 15 });
-    assert.ok(!('message' in probed));
-    const jobId = await cluster.submit(probed[0]!, 'attach');
-    assert.equal(typeof jobId, 'string');
+    const jobId = await holderJob(cluster, { types: ['a100'], count: 1, minutes: 15 }, 'attach');
     try {
       const job = await until('the job RUNNING', async () => ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'));
       const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig }, runner, new LocalRunner());
@@ -174,7 +171,7 @@ describe('attaching to a reserved node (OpenSSH through the login node)', functi
       assert.ok(!('message' in again));
       assert.equal(fs.readFileSync(`${dir}/config`, 'utf8'), written, 'writing again changes nothing');
     } finally {
-      await cluster.cancel([jobId as string]);
+      await cluster.cancel([jobId]);
       runner.close();
       stopSshd({ dir: '/tmp/gpudev-node-sshd', port: 22 });
     }
@@ -245,10 +242,7 @@ describe('attach: job-sshd (an sshd started by the holder job)', function () {
     const { dir, userConfig, knownHostsFile } = openSshUser(login);
     const runner = loginRunner(login);
     const cluster = new SlurmCluster('hpc', runner);
-    const probed = await cluster.plan({ types: ['l4'], count: 1, minutes: 10 });
-    assert.ok(!('message' in probed));
-    const jobId = await cluster.submit(probed[0]!, 'job-sshd', undefined, true);
-    assert.equal(typeof jobId, 'string');
+    const jobId = await holderJob(cluster, { types: ['l4'], count: 1, minutes: 10 }, 'job-sshd', undefined, true);
     try {
       const job = await until('the job RUNNING', async () => ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'));
       const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig, mode: 'job-sshd' }, runner, new LocalRunner());
@@ -260,7 +254,7 @@ describe('attach: job-sshd (an sshd started by the holder job)', function () {
       const hostname = execFileSync('ssh', ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'hostname'], { encoding: 'utf8', timeout: 30_000 }).trim();
       assert.equal(hostname, execFileSync('hostname', { encoding: 'utf8' }).trim());
     } finally {
-      await cluster.cancel([jobId as string]);
+      await cluster.cancel([jobId]);
       runner.close();
     }
   });
