@@ -7,7 +7,7 @@ import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { applyCosplay, newSessionName } from './cosplay/apply';
 import { calibrateSession } from './cosplay/calibrate';
-import { readTestHostProfile, SHIM_DIR, shimArchive } from './cosplay/hostProfile';
+import { DEFAULT_COSPLAY_IMAGE, readTestHostProfile, SHIM_DIR, shimArchive } from './cosplay/hostProfile';
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
 import { liveSessionOf } from './cosplay/session';
 import { listSessions, sameGpu, stopSession } from './cosplay/sessions';
@@ -34,7 +34,6 @@ interface Io {
   err(text: string): void;
 }
 
-const DEFAULT_IMAGE = 'pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime';
 const FLAGS = new Set(['--json', '--sudo']);
 const VALUED = new Set(['--gpu', '--strategy', '--image', '--host']);
 
@@ -127,7 +126,7 @@ async function up(targetName: string, options: Map<string, string>, sudo: boolea
   const sessionName = newSessionName(target.entry.key, gpu.index);
   const outcome = await applyCosplay({
     plan: planned.plan, gpuIndex: gpu.index, hostLabel: host.label, sessionName, sudo,
-    image: profile?.image ?? options.get('--image') ?? DEFAULT_IMAGE,
+    image: profile?.image ?? options.get('--image') ?? DEFAULT_COSPLAY_IMAGE,
     shimTar: await shimArchive(shimRoot()), workspace: host.label === LOCAL_HOST ? process.cwd() : undefined,
     gpuRequest: !profile, extraBinds: profile?.binds, extraEnv: profile?.env,
     onStep: (step) => io.err(`… ${step}\n`),

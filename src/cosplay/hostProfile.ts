@@ -23,6 +23,9 @@ export async function readTestHostProfile(env: NodeJS.ProcessEnv = process.env):
   return parsed.data;
 }
 
+/** The image sessions start from when `gpuDev.cosplay.image` (or `--image`) names none: PyTorch with CUDA. */
+export const DEFAULT_COSPLAY_IMAGE = 'pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime';
+
 /** Where the shim lives in the container; its nvidia-smi goes first on PATH, its sitecustomize on PYTHONPATH. */
 export const SHIM_DIR = '/opt/gpudev/shim';
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { applyCosplay, newSessionName } from '../cosplay/apply';
-import { shimArchive } from '../cosplay/hostProfile';
+import { DEFAULT_COSPLAY_IMAGE, shimArchive } from '../cosplay/hostProfile';
 import type { CosplayPlan } from '../cosplay/planner';
 import type { Session } from '../cosplay/session';
 import { describeError } from '../core/errors';
@@ -19,7 +19,6 @@ export interface ApplyTarget {
   readonly gpu: GpuSample;
 }
 
-const DEFAULT_IMAGE = 'pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime';
 
 /** Applies a plan with a cancellable progress notification; says which step failed and whether the host was restored. */
 export async function applyPlan(context: ApplyContext, plan: CosplayPlan, on: ApplyTarget): Promise<Session | undefined> {
@@ -33,7 +32,7 @@ export async function applyPlan(context: ApplyContext, plan: CosplayPlan, on: Ap
     return undefined;
   }
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
-  const image = host.testProfile?.image ?? (vscode.workspace.getConfiguration('gpuDev').get<string>('cosplay.image') || DEFAULT_IMAGE);
+  const image = host.testProfile?.image ?? (vscode.workspace.getConfiguration('gpuDev').get<string>('cosplay.image') || DEFAULT_COSPLAY_IMAGE);
   const title = `Cosplay ${plan.target.name} on ${on.host}, GPU ${on.gpu.index}`;
   const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
     const abort = new AbortController();

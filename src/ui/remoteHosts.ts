@@ -73,15 +73,7 @@ export class RemoteHosts implements vscode.Disposable {
   async reviewHostKey(name: string, key = this.untrustedKeyOf(name)): Promise<void> {
     const host = this.hosts.find((h) => h.entry.name === name);
     if (!host || !key) return;
-    const choice = await vscode.window.showWarningMessage(
-      `Unknown SSH host key for "${name}"`,
-      { modal: true, detail: `${key.description}\n\nCompare this fingerprint with the one the host's administrator gives you. Trusting adds it to ${gpudevKnownHostsFile()}.` },
-      'Trust',
-    );
-    if (choice !== 'Trust') return;
-    await trustHostKey(key.knownHostsLine);
-    this.log.info(`trusted the host key of ${name}: ${key.description}`);
-    await host.monitor.refresh();
+    if (await askToTrustHostKey(`"${name}"`, key, this.log)) await host.monitor.refresh();
   }
 
   private untrustedKeyOf(name: string) {
@@ -131,6 +123,19 @@ export class RemoteHosts implements vscode.Disposable {
     }
     this.hosts = [];
   }
+}
+
+/** Shows an unknown host key's fingerprint (a modal); "Trust" records it in our own known_hosts. Whether it was trusted. */
+export async function askToTrustHostKey(what: string, key: { description: string; knownHostsLine: string }, log: vscode.LogOutputChannel): Promise<boolean> {
+  const choice = await vscode.window.showWarningMessage(
+    `Unknown SSH host key for ${what}`,
+    { modal: true, detail: `${key.description}\n\nCompare this fingerprint with the one the host's administrator gives you. Trusting adds it to ${gpudevKnownHostsFile()}.` },
+    'Trust',
+  );
+  if (choice !== 'Trust') return false;
+  await trustHostKey(key.knownHostsLine);
+  log.info(`trusted the host key of ${what}: ${key.description}`);
+  return true;
 }
 
 async function sshConfigAliases(): Promise<string[]> {

@@ -1,13 +1,14 @@
 import * as vscode from 'vscode';
 import { describeError, type GpuDevError } from '../core/errors';
 import type { Runner } from '../hosts/runner';
-import { createSshRunner, trustHostKey } from '../hosts/sshHosts';
+import { createSshRunner } from '../hosts/sshHosts';
 import type { SshRunner } from '../hosts/sshRunner';
 import { parseClusterEntries, type ClusterEntry } from '../reserve/clusters';
 import { formatSlurmTime } from '../reserve/duration';
 import { SlurmCluster, type Reservation } from '../reserve/slurm/cluster';
 import { typeSummaries, type Availability } from '../reserve/slurm/sinfo';
 import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
+import { askToTrustHostKey } from './remoteHosts';
 
 export interface ClusterState {
   readonly entry: ClusterEntry;
@@ -46,12 +47,7 @@ class LoginRunner implements Runner {
     const result = await this.runner.run(argv, options);
     if (result.untrustedHostKey && !this.offered) {
       this.offered = true;
-      const choice = await vscode.window.showWarningMessage(`Unknown SSH host key for the login node of "${this.entry.name}"`, { modal: true, detail: `${result.untrustedHostKey.description}\n\nCompare this fingerprint with the one the cluster's administrators publish.` }, 'Trust');
-      if (choice === 'Trust') {
-        await trustHostKey(result.untrustedHostKey.knownHostsLine);
-        this.log.info(`trusted the host key of ${this.entry.login}`);
-        return this.runner.run(argv, options);
-      }
+      if (await askToTrustHostKey(`the login node of "${this.entry.name}"`, result.untrustedHostKey, this.log)) return this.runner.run(argv, options);
     }
     return result;
   }
