@@ -97,7 +97,8 @@ export function minutesLeft(timeLeft: string): number | null {
 }
 
 /**
- * The warnings due for running jobs: the smallest threshold each has crossed and not yet been warned
+ * The warnings due for running jobs: the smallest threshold each has crossed (of those shorter than its
+ * time limit) and not yet been warned
  * about (`warned` remembers "jobId:minutes"; it is updated).
  */
 export function dueWarnings(jobs: readonly Reservation[], warned: Set<string>, elapsedMinutes = 0): Array<{ job: Reservation; minutesLeft: number }> {
@@ -106,7 +107,9 @@ export function dueWarnings(jobs: readonly Reservation[], warned: Set<string>, e
     const left = job.state === 'RUNNING' ? minutesLeft(job.timeLeft) : null;
     if (left === null) continue;
     const remaining = Math.max(0, left - elapsedMinutes);
-    const crossed = WARN_AT_MINUTES.filter((t) => remaining <= t);
+    // A 30-minute reservation is not "ending in 30 minutes" the moment it starts: only thresholds inside its limit count.
+    const limit = minutesLeft(job.timeLimit);
+    const crossed = WARN_AT_MINUTES.filter((t) => remaining <= t && (limit === null || limit > t));
     if (!crossed.length) continue;
     const key = `${job.jobId}:${Math.min(...crossed)}`;
     if (warned.has(key)) continue;

@@ -4,7 +4,7 @@ import { parseClusterEntries } from '../../src/reserve/clusters';
 import { raceLosers, type Reservation } from '../../src/reserve/slurm/cluster';
 import { dueWarnings, FIRST_DELAY_MS, MAX_DELAY_MS, ReservationWatch, type EndedJob } from '../../src/reserve/watch';
 
-const job = (jobId: string, state: string, timeLeft = '1:00:00', nodes = ''): Reservation => ({ jobId, name: `gpudev-${jobId}`, state, nodes, gres: 'gpu:h100:1', timeLeft, reason: 'None', start: 'N/A', partition: 'gpu' });
+const job = (jobId: string, state: string, timeLeft = '1:00:00', nodes = '', timeLimit = '2:00:00'): Reservation => ({ jobId, name: `gpudev-${jobId}`, state, nodes, gres: 'gpu:h100:1', timeLeft, reason: 'None', start: 'N/A', partition: 'gpu', timeLimit });
 
 /** Timers run by hand: `next()` fires the one pending timeout and says its delay. */
 function manualTimers() {
@@ -68,6 +68,9 @@ describe('reservation watch', () => {
     assert.deepEqual(dueWarnings([job('1', 'RUNNING', '4:00'), job('2', 'PENDING', '4:00'), job('3', 'RUNNING', 'UNLIMITED')], warned).map((w) => [w.job.jobId, w.minutesLeft]), [['1', 4]]);
     assert.deepEqual(dueWarnings([job('1', 'RUNNING', '3:00')], warned), []);
     assert.deepEqual(dueWarnings([job('9', 'RUNNING', '20:00')], new Set(), 6).map((w) => w.minutesLeft), [14], 'time passed since the sample counts');
+    const short = new Set<string>();
+    assert.deepEqual(dueWarnings([job('7', 'RUNNING', '29:59', 'n1', '30:00')], short), [], 'a 30-minute reservation does not warn of its 30 minutes as it starts');
+    assert.deepEqual(dueWarnings([job('7', 'RUNNING', '14:00', 'n1', '30:00')], short).map((w) => w.minutesLeft), [14]);
   });
 
   it('gpuDev.clusters: valid entries kept, every invalid one named', () => {

@@ -16,12 +16,14 @@ export interface Reservation {
   readonly nodes: string;
   readonly gres: string;
   readonly timeLeft: string;
+  /** The job's whole time limit (squeue %l). */
+  readonly timeLimit: string;
   readonly reason: string;
   readonly start: string;
   readonly partition: string;
 }
 
-const SQUEUE_FORMAT = '%i|%j|%T|%N|%b|%L|%r|%S|%P|%k';
+const SQUEUE_FORMAT = '%i|%j|%T|%N|%b|%L|%r|%S|%P|%k|%l';
 
 /**
  * attach: job-sshd — a user-level sshd for the job on its first node: a host key made for the job, a free
@@ -154,8 +156,8 @@ export class SlurmCluster {
     const result = await this.login.run(['squeue', '-h', '--me', '-o', SQUEUE_FORMAT]);
     const failed = failure(result, 'squeue');
     if (failed) return failed;
-    return result.stdout.split('\n').map((line) => line.split('|')).filter((f) => f.length >= 10 && f[9] === TAG).map(([jobId, name, state, nodes, gres, timeLeft, reason, start, partition]) => ({
-      jobId: jobId!, name: name!, state: state!, nodes: nodes!, gres: gres!, timeLeft: timeLeft!, reason: reason!, start: start!, partition: partition!,
+    return result.stdout.split('\n').map((line) => line.split('|')).filter((f) => f.length >= 11 && f[9] === TAG).map(([jobId, name, state, nodes, gres, timeLeft, reason, start, partition, , timeLimit]) => ({
+      jobId: jobId!, name: name!, state: state!, nodes: nodes!, gres: gres!, timeLeft: timeLeft!, reason: reason!, start: start!, partition: partition!, timeLimit: timeLimit!,
     }));
   }
 
