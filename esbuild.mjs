@@ -27,6 +27,8 @@ const testEntries = [
   'bench/index.ts',
   'test/fake-gpu/nvidia-smi.ts',
   'test/fake-gpu/mps-control.ts',
+  // The CLI itself, for the tests that kill it mid-apply.
+  'src/cli.ts',
 ];
 
 // A production build starts from an empty dist/: no source map of an earlier development build may ship.

@@ -1,44 +1,42 @@
-// `gpudev cosplay up|list|verify|down`: the extension's apply, sessions and verify, on the command line.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { builtinCatalog } from './catalog/catalog';
+// `gpudev cosplay up|list|verify|calibrate|down|orphans|cleanup`: the extension's apply, sessions and
+// verify, on the command line, over the same host journal and lock.
+import * as readline from 'node:readline/promises';
 import { parseArgs } from './core/cliArgs';
 import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
-import { applyCosplay, newSessionName } from './cosplay/apply';
 import { calibrateSession } from './cosplay/calibrate';
-import { DEFAULT_COSPLAY_IMAGE, readTestHostProfile, SHIM_DIR, shimArchive } from './cosplay/hostProfile';
-import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
-import { liveSessionOf } from './cosplay/session';
-import { listSessions, sameGpu, stopSession } from './cosplay/sessions';
+import { localOwner, openJournals } from './cosplay/hostJournal';
+import type { Session } from './cosplay/session';
+import { cleanUpOrphans, listSessions, orphansOf, stopSession, verifyOutput, type Listing, type SessionHost } from './cosplay/sessions';
 import { parseVerifyReport, shown, verifySummary } from './cosplay/verifyReport';
-import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget, type DockerEngine } from './hosts/docker';
-import { probeGpus } from './hosts/gpuProbe';
+import { up, type CliHost, type Io } from './cosplayUp';
+import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget } from './hosts/docker';
 import { parseHostSpec } from './hosts/sshConfig';
 import { createSshRunner } from './hosts/sshHosts';
 import { LocalRunner, LOCAL_HOST, type Runner } from './hosts/runner';
 
-export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N] [--strategy mig|mps|memory] [--image I] [--sudo] [--host H]
-                            apply a cosplay: host settings, then a container with the shim
-  gpudev cosplay list [--host H] [--json]    the sessions, from their container labels
+export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N] [--strategy mig|mps|memory] [--image I] [--sudo] [--force] [--host H]
+                            apply a cosplay: host settings (journalled on the host first), then a container
+                            with the shim; --force goes on when other users' processes run on the GPU
+  gpudev cosplay list [--host H] [--sudo] [--json]   the sessions, from the host's journal
   gpudev cosplay verify <session> [--host H] run the shim's checks in a session
-  gpudev cosplay calibrate <session> [--sudo] [--host H]
+  gpudev cosplay calibrate <session> [--host H]
                             bisect the clock lock until FP32 matches the target
-                            (the container is made again: files outside mounts are lost)
-  gpudev cosplay down <session> [--sudo] [--host H]
-                            stop a session and restore the host
-                            (--host: an ssh alias or user@host[:port]; default this machine)`;
+  gpudev cosplay down <session> [--host H]   stop a session and restore the host (with sudo when it
+                            was applied with sudo)
+  gpudev cosplay orphans [--host H] [--sudo] [--json]
+                            sessions whose container no longer runs: their host changes are still in place
+  gpudev cosplay cleanup [--host H] [--sudo] [--yes]
+                            restore what the orphans changed (asks first unless --yes)
+                            (--host: an ssh alias or user@host[:port]; default this machine;
+                             --sudo: also the sessions applied with sudo, whose journal is root's)`;
 
-interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const FLAGS = new Set(['--json', '--sudo']);
+const VERBS = ['up', 'list', 'verify', 'calibrate', 'down', 'orphans', 'cleanup'];
+const FLAGS = new Set(['--json', '--sudo', '--force', '--yes']);
 const VALUED = new Set(['--gpu', '--strategy', '--image', '--host']);
 
 /** The host's runner and engine: this machine (DOCKER_HOST or Docker's socket) or an SSH host. */
-async function hostOf(spec: string | undefined, local: Runner): Promise<{ label: string; runner: Runner; docker: DockerEngine; close(): void } | string> {
+async function hostOf(spec: string | undefined, local: Runner): Promise<CliHost | string> {
   if (!spec || spec === 'local') return { label: LOCAL_HOST, runner: local, docker: connectDocker({ kind: 'local', label: LOCAL_HOST, socketPath: localDockerSocket() }), close: () => undefined };
   const refused = parseHostSpec(spec);
   if (typeof refused === 'string') return refused;
@@ -47,47 +45,92 @@ async function hostOf(spec: string | undefined, local: Runner): Promise<{ label:
   return { label: spec, runner, docker: connectDocker(sshDockerTarget(runner)), close: () => runner.close() };
 }
 
+const age = (session: Session) => `${Math.max(0, Math.round((Date.now() - session.createdMs) / 60_000))} min`;
+const stateOf = (s: Session) => (s.unrestored ? `stopped — host not restored: ${s.unrestored}` : s.running ? 'running' : `orphan (container ${s.state})`);
+
+function printSessions(listing: Listing, io: Io, label: string): void {
+  if (!listing.sessions.length) io.out(`no cosplay sessions on ${label}\n`);
+  else io.out(`${alignColumns([['session', 'target', 'gpu', 'owner', 'age', 'state'], ...listing.sessions.map((s) => [s.name, s.plan.targetName, String(s.gpuIndex), s.owner, age(s), stateOf(s)])], [0, 1]).join('\n')}\n`);
+  listing.foreign.forEach((c) => io.err(`foreign container ${c.name} (${c.state}): ${c.why}; never restored from\n`));
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const prompt = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
+  } finally {
+    prompt.close();
+  }
+}
+
 export async function cosplayCommand(args: readonly string[], io: Io): Promise<number> {
-  const fail = (message: string, code = 2) => {
-    io.err(`gpudev cosplay: ${message}\n`);
-    return code;
-  };
+  const fail = (message: string, code = 2) => (io.err(`gpudev cosplay: ${message}\n`), code);
   const [verb, ...rest] = args;
   const parsed = parseArgs(rest, FLAGS, VALUED);
   if (typeof parsed === 'string') return fail(parsed);
   const { positional, options, flags } = parsed;
-  if (!verb || !['up', 'list', 'verify', 'calibrate', 'down'].includes(verb)) return fail(`usage:\n${COSPLAY_USAGE}`);
-  if (verb !== 'list' && positional.length !== 1) return fail(`${verb} needs one ${verb === 'up' ? 'target' : 'session'}`);
+  if (!verb || !VERBS.includes(verb)) return fail(`usage:\n${COSPLAY_USAGE}`);
+  const named = ['up', 'verify', 'calibrate', 'down'].includes(verb);
+  if (named !== (positional.length === 1) || positional.length > 1) return fail(named ? `${verb} needs one ${verb === 'up' ? 'target' : 'session'}` : `${verb} takes no name`);
   const host = await hostOf(options.get('--host'), new LocalRunner());
   if (typeof host === 'string') return fail(host);
   try {
-    if (verb === 'up') return await up(positional[0]!, options, flags.has('--sudo'), host, io);
-    const { sessions } = await listSessions(host.docker);
-    if (verb === 'list') {
-      if (flags.has('--json')) io.out(`${JSON.stringify(sessions, null, 2)}\n`);
-      else if (!sessions.length) io.out(`no cosplay sessions on ${host.label}\n`);
-      else io.out(`${alignColumns([['session', 'target', 'gpu', 'strategy', 'state'], ...sessions.map((s) => [s.name, s.plan.targetName, String(s.gpuIndex), s.plan.strategy, s.state])], [0, 1]).join('\n')}\n`);
+    const sudo = flags.has('--sudo');
+    let journals = await openJournals(host.runner, sudo);
+    if ('message' in journals) return fail(describeError(journals), 1);
+    let listing = await listSessions(host.docker, journals);
+    // A session applied with sudo is handled with sudo: its container says its journal is root's (the
+    // claim only decides where to look; what is undone comes from that root-owned journal).
+    const name = positional[0];
+    if (!sudo && name && !listing.sessions.some((s) => s.name === name) && listing.foreign.some((c) => c.name === name && c.claimsRoot)) {
+      journals = await openJournals(host.runner, true);
+      if ('message' in journals) return fail(describeError(journals), 1);
+      listing = await listSessions(host.docker, journals);
+    }
+    const open = journals;
+    listing.problems.forEach((p) => io.err(`warning: ${p}\n`));
+    const orphans = orphansOf(listing);
+    if (verb !== 'orphans' && verb !== 'cleanup' && orphans.length) io.err(`${orphans.length} orphaned session${orphans.length > 1 ? 's' : ''} on ${host.label} (${orphans.map((o) => `${o.name} of ${o.owner}, ${age(o)}`).join('; ')}): gpudev cosplay cleanup restores ${orphans.length > 1 ? 'them' : 'it'}\n`);
+    if (verb === 'up') return await up(positional[0]!, options, flags, host, listing, io);
+    if (verb === 'list' || verb === 'orphans') {
+      const shownListing = verb === 'orphans' ? { ...listing, sessions: orphans } : listing;
+      if (flags.has('--json')) io.out(`${JSON.stringify({ sessions: shownListing.sessions, foreign: listing.foreign }, null, 2)}\n`);
+      else printSessions(shownListing, io, host.label);
       return 0;
     }
-    const session = sessions.find((s) => s.name === positional[0]);
-    if (!session) return fail(`no session ${positional[0]} on ${host.label} (gpudev cosplay list shows them)`, 1);
-    if (verb === 'down') {
-      const outcome = await stopSession(session, host.runner, host.docker, flags.has('--sudo'));
-      outcome.kept.forEach((k) => io.out(`kept for another session on the GPU: ${k}\n`));
-      outcome.failures.forEach((f) => io.err(`could not restore: ${f}\n`));
-      if (!outcome.failures.length) io.out(`${session.name} stopped; ${host.label} restored\n`);
-      return outcome.failures.length ? 1 : 0;
+    const sessionHost = (session: Session): SessionHost => ({
+      runner: host.runner, docker: host.docker, journal: open.find((j) => j.kind === session.journal) ?? open[0]!, owner: localOwner(),
+      onWait: (heldBy) => io.err(`… waiting for GPU ${session.gpuIndex}: locked by ${heldBy}\n`),
+    });
+    if (verb === 'cleanup') {
+      if (!orphans.length) return (io.out(`no orphans on ${host.label}\n`), 0);
+      orphans.forEach((o) => io.out(`${o.name} (${o.owner}, ${age(o)}, GPU ${o.gpuIndex}): ${o.changes.join(', ') || 'nothing on the host'}\n`));
+      if (!flags.has('--yes') && !(await confirm(`Restore what ${orphans.length > 1 ? 'these' : 'this'} changed?`))) return fail('nothing done: add --yes to restore them', 1);
+      const results = await Promise.all(open.map((journal) => cleanUpOrphans(orphans.filter((o) => o.journal === journal.kind), { ...sessionHost(orphans[0]!), journal })));
+      results.flatMap((r) => r.cleaned).forEach((name) => io.out(`${name}: restored\n`));
+      const failures = results.flatMap((r) => r.failures);
+      failures.forEach((f) => io.err(`${f}\n`));
+      return failures.length ? 1 : 0;
     }
+    const session = listing.sessions.find((s) => s.name === positional[0]);
+    if (!session) return fail(`no session ${positional[0]} on ${host.label} (gpudev cosplay list shows them)`, 1);
+    const context = sessionHost(session);
+    if (verb === 'down') {
+      const outcome = await stopSession(session, context);
+      outcome.kept.forEach((k) => io.out(`kept for another session on the GPU: ${k}\n`));
+      if (outcome.failure) return fail(`${session.name} stopped, host not restored: ${outcome.failure} (gpudev cosplay cleanup retries)`, 1);
+      io.out(`${session.name} stopped; ${host.label} restored${outcome.undone.length ? ` (${outcome.undone.join(', ')})` : ''}\n`);
+      return 0;
+    }
+    if (!session.running || !session.containerId) return fail(`${session.name} is not running (${stateOf(session)})`, 1);
     if (verb === 'calibrate') {
-      const outcome = await calibrateSession({
-        session, sudo: flags.has('--sudo'), shimTar: await shimArchive(shimRoot()),
-        onRun: (run, i) => io.err(`… run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS FP32\n`),
-      }, host.runner, host.docker);
+      const outcome = await calibrateSession({ session, onRun: (run, i) => io.err(`… run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS FP32\n`) }, context);
       if (!outcome.ok) return fail(`${describeError(outcome.error)}; the clock lock is as it was`, 1);
       io.out(`${session.name}: clocks locked at ${outcome.best.clockMHz} MHz give ${outcome.best.fp32.toFixed(1)} TFLOPS FP32${outcome.withinTolerance ? '' : ' (still more than 10% off)'}\n`);
       return outcome.withinTolerance ? 0 : 1;
     }
-    const report = parseVerifyReport((await host.docker.exec(session.containerId, ['python3', `${SHIM_DIR}/verify.py`, '--json'])).stdout);
+    const report = parseVerifyReport(await verifyOutput(session, host.docker, context.journal));
     if (!report.ok) return fail(report.error, 1);
     for (const c of report.report.checks) io.out(`${c.status.toUpperCase().padEnd(5)} ${c.title}${c.status === 'fail' ? ` (expected ${shown(c.expected)}, got ${shown(c.actual)})` : ''}\n`);
     io.out(`${verifySummary(report.report)}\n`);
@@ -98,44 +141,4 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
   } finally {
     host.close();
   }
-}
-
-/** The folder holding shim/: the package root next to dist/cli.js (or above a test bundle). */
-function shimRoot(): string {
-  const candidates = [1, 2, 3].map((up) => path.resolve(__dirname, ...Array<string>(up).fill('..')));
-  return candidates.find((dir) => fs.existsSync(path.join(dir, 'shim', 'verify.py'))) ?? candidates[0]!;
-}
-
-async function up(targetName: string, options: Map<string, string>, sudo: boolean, host: { label: string; runner: Runner; docker: DockerEngine }, io: Io): Promise<number> {
-  const catalog = builtinCatalog();
-  const target = catalog.lookup(targetName);
-  if (!target.ok) return (io.err(`gpudev cosplay: ${describeError(target.error)}\n`), 2);
-  const strategy = options.get('--strategy') as Strategy | undefined;
-  if (strategy && !STRATEGIES.includes(strategy)) return (io.err(`gpudev cosplay: --strategy must be one of ${STRATEGIES.join(', ')}\n`), 2);
-  const probe = await probeGpus(host.runner);
-  if (probe.kind !== 'gpus') return (io.err(`gpudev cosplay: ${describeError(probe.error)}\n`), 1);
-  const gpuIndex = Number(options.get('--gpu') ?? 0);
-  const gpu = probe.gpus.find((g) => g.index === gpuIndex);
-  if (!gpu) return (io.err(`gpudev cosplay: ${host.label} has no GPU ${options.get('--gpu')} (it has ${probe.gpus.map((g) => g.index).join(', ')})\n`), 2);
-  const model = catalog.byNvmlName(gpu.name);
-  if (!model) return (io.err(`gpudev cosplay: GPU ${gpu.index} (${gpu.name}) is not in the catalog yet\n`), 1);
-  const live = (await listSessions(host.docker)).sessions.filter((s) => s.running && sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
-  const planned = planCosplay({ target: target.entry, host: model, hostGpuCount: probe.gpus.length, strategy, liveSessions: live });
-  if (!planned.ok) return (io.err(`gpudev cosplay: ${describeError(planned.error)}\n`), 1);
-  const profile = await readTestHostProfile();
-  const sessionName = newSessionName(target.entry.key, gpu.index);
-  const outcome = await applyCosplay({
-    plan: planned.plan, gpuIndex: gpu.index, hostLabel: host.label, sessionName, sudo,
-    image: profile?.image ?? options.get('--image') ?? DEFAULT_COSPLAY_IMAGE,
-    shimTar: await shimArchive(shimRoot()), workspace: host.label === LOCAL_HOST ? process.cwd() : undefined,
-    gpuRequest: !profile, extraBinds: profile?.binds, extraEnv: profile?.env,
-    onStep: (step) => io.err(`… ${step}\n`),
-  }, host.runner, host.docker);
-  if (!outcome.ok) {
-    io.err(`gpudev cosplay: failed at "${outcome.failedStep}": ${describeError(outcome.error)}\n`);
-    io.err(outcome.restored ? 'every earlier step was undone: the host is as it was\n' : `could not undo: ${outcome.undoFailures.join('; ')}\n`);
-    return 1;
-  }
-  io.out(`${sessionName}\n`);
-  return 0;
 }

@@ -42,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
     remoteRunner: (name) => remote.runnerOf(name),
     remoteEntry: (name) => remote.entryOf(name),
     hostNames: () => hostList.hosts().map((h) => h.name),
+    pauseMonitor: (name) => hostList.hosts().find((h) => h.name === name)?.monitor.pause() ?? (() => undefined),
   }, log);
   const tree = new GpuTreeProvider(hostList, () => settings, sessions);
   const reservations = new Reservations(runner, log);
@@ -107,6 +108,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gpuDev.benchmarkSession', (session?: SessionArgument) => sessionCommands.benchmark(session)),
     vscode.commands.registerCommand('gpuDev.calibrateSession', (session?: SessionArgument) => sessionCommands.calibrate(session)),
     vscode.commands.registerCommand('gpuDev.stopSession', (session?: SessionArgument) => sessionCommands.stop(session)),
+    vscode.commands.registerCommand('gpuDev.retrySessionRestore', (session?: SessionArgument) => sessionCommands.stop(session, true)),
     vscode.commands.registerCommand('gpuDev.cleanUpOrphans', () => sessionCommands.cleanUpOrphans()),
     vscode.commands.registerCommand('gpuDev.openFidelityReport', () => sessionCommands.openReport()),
     remote.onDidChange(() => void sessions.refresh()),

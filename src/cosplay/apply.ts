@@ -1,21 +1,26 @@
-// Apply: a plan's host changes, each pushed on a rollback stack, then the labelled container.
-// Any failure (or a cancel) undoes every earlier step in reverse.
+// Apply: checks that need no change first (GPU, Docker, the NVIDIA runtime, the image), then under the
+// GPU's host lock each change journalled on the host before it is made, then the container. Any
+// failure (or a cancel) undoes what was made, from the journal, in reverse.
 import type { GpuDevError } from '../core/errors';
 import { DockerFailure, type DockerEngine } from '../hosts/docker';
 import type { Runner } from '../hosts/runner';
-import { SHIM_DIR } from './hostProfile';
-import { createdGpuInstance, fillPlaceholders, memoryClockAtMost, migUuidsOf, runHostCommand, type Placeholders } from './hostCommands';
-import { clashError, clashingSession, type CosplayPlan, type HostCommand, type HostMutation } from './planner';
-import { expectedOf, liveSessionOf, sessionLabels, type RestoreStep, type Session, type SessionPlan } from './session';
-import { listSessions, MPS_ROOT, sameGpu } from './sessions';
-
-const SHM_BYTES = 8 * 1024 ** 3;
+import { busyByOthers, type BusyProcess } from './busyGpu';
+import { GPU_UUID, makeCommand, type Change } from './changes';
+import { containerSpec } from './container';
+import { createdGpuInstance, memoryClockAtMost, migUuidsOf, runHostCommand } from './hostCommands';
+import { HostJournal } from './hostJournal';
+import { clashWith, type GpuJournal, type GpuWideSettings } from './journal';
+import type { CosplayPlan, HostMutation } from './planner';
+import { restoreSession } from './restore';
+import { expectedOf, type Session, type SessionPlan } from './session';
 
 export interface ApplyRequest {
   readonly plan: CosplayPlan;
   readonly gpuIndex: number;
   readonly hostLabel: string;
   readonly sessionName: string;
+  /** Who applies it, as the journal and the lock name them: user@machine. */
+  readonly owner: string;
   readonly image: string;
   readonly sudo: boolean;
   /** The shim as `shimArchive` makes it. */
@@ -26,6 +31,10 @@ export interface ApplyRequest {
   readonly gpuRequest: boolean;
   readonly extraBinds?: readonly string[];
   readonly extraEnv?: Readonly<Record<string, string>>;
+  /** Asked when other users' processes run on the GPU before its MIG mode, clocks or power change; no answer refuses. */
+  readonly confirmBusy?: (processes: readonly BusyProcess[]) => Promise<boolean>;
+  /** Pauses this host's GPU monitoring while MIG mode changes (a persistent client can leave the change pending); returns resume. */
+  readonly pauseMonitor?: () => () => void;
   readonly signal?: AbortSignal;
   readonly onStep?: (step: string) => void;
 }
@@ -39,6 +48,11 @@ class StepFailure extends Error {
     super(error.message);
   }
 }
+/** A value, or the error it is thrown as. */
+const check = <T extends object>(value: T | GpuDevError): T => {
+  if ('message' in value && typeof value.message === 'string') throw new StepFailure(value);
+  return value as T;
+};
 
 /** A session name Docker accepts as a container name, unique enough to never collide. */
 export function newSessionName(targetKey: string, gpuIndex: number, random = Math.random): string {
@@ -46,188 +60,182 @@ export function newSessionName(targetKey: string, gpuIndex: number, random = Mat
   return `gpudev-${targetKey.replace(/[^a-zA-Z0-9_.-]/g, '-')}-gpu${gpuIndex}-${suffix}`;
 }
 
-/** Applies in progress per host and GPU: a second apply on the same GPU waits (its "original" settings would be ours). */
-const applying = new Map<string, Promise<unknown>>();
-
 export async function applyCosplay(request: ApplyRequest, runner: Runner, docker: DockerEngine): Promise<ApplyOutcome> {
-  const key = `${request.hostLabel}\0${request.gpuIndex}`;
-  const previous = applying.get(key) ?? Promise.resolve();
-  const mine = previous.then(() => applyInTurn(request, runner, docker));
-  const settled = mine.catch(() => undefined);
-  applying.set(key, settled);
-  try {
-    return await mine;
-  } finally {
-    if (applying.get(key) === settled) applying.delete(key);
-  }
-}
-
-async function applyInTurn(request: ApplyRequest, runner: Runner, docker: DockerEngine): Promise<ApplyOutcome> {
   const { plan, gpuIndex, sessionName, sudo } = request;
-  const undo: Array<{ description: string; run: () => Promise<GpuDevError | undefined> }> = [];
-  const restore: RestoreStep[] = [];
-  let step = 'check Docker';
+  let step = 'check the plan';
   const begin = (description: string) => {
     if (request.signal?.aborted) throw new StepFailure({ message: 'cancelled' });
     step = description;
     request.onStep?.(description);
   };
-  const host = async (command: Parameters<typeof runHostCommand>[1]) => {
-    const done = await runHostCommand(runner, command, sudo);
+  const host = async (args: readonly string[], stdin?: string) => {
+    const done = await runHostCommand(runner, { argv: args, ...(stdin !== undefined && { stdin }) }, sudo);
     if (!done.ok) throw new StepFailure(done.error);
     return done.stdout;
   };
+  let journal: HostJournal | undefined;
+  let current: GpuJournal | undefined;
+  let release: (() => void) | undefined;
   try {
     if (plan.gpuCount !== 1) throw new StepFailure({ message: 'a session cosplays one GPU', hint: 'apply a plan for one GPU' });
     begin(`read GPU ${gpuIndex}`);
-    const [uuid, powerLimit, persistence] = (await host({ argv: ['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid,power.limit,persistence_mode', '--format=csv,noheader,nounits'] })).trim().split(/\s*,\s*/);
-    if (plan.mutations.some((m) => m.undo.some((c) => c.argv.includes('{originalPowerLimit}'))) && !Number.isFinite(Number(powerLimit))) {
+    const [uuid = '', powerLimit, persistence, migMode] = (await host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid,power.limit,persistence_mode,mig.mode.current', '--format=csv,noheader,nounits'])).trim().split(/\s*,\s*/);
+    if (!GPU_UUID.test(uuid)) throw new StepFailure({ message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'}): its changes could not be recorded` });
+    const originalWatts = Math.round(Number(powerLimit));
+    if (plan.mutations.some((m) => m.change.kind === 'powerCap') && !(originalWatts > 0)) {
       throw new StepFailure({ message: `GPU ${gpuIndex} does not report its power limit (${powerLimit ?? 'nothing'}), so a cap could not be undone`, hint: 'plan with a host whose power limit can be read' });
     }
-    const values: Record<string, string> = {
-      gpu: String(gpuIndex), 'gpu-uuid': uuid ?? '', originalPowerLimit: String(Math.round(Number(powerLimit))), originalPersistence: persistence === 'Enabled' ? '1' : '0',
-      'mps-pipe-dir': `${MPS_ROOT}/${sessionName}/pipe`, 'mps-log-dir': `${MPS_ROOT}/${sessionName}/log`,
-    };
 
     begin(`check Docker on ${request.hostLabel}`);
     await docker.ping();
-    const { sessions } = await listSessions(docker);
-    const neighbours = sessions.filter((s) => s.running && sameGpu(s, gpuIndex, values['gpu-uuid']!));
-    const clash = clashingSession({ clockLockMHz: plan.chosen.clockLockMHz, powerCapW: plan.powerCapW, memoryClockShare: plan.chosen.memoryClockShare }, neighbours.map(liveSessionOf));
-    if (clash) throw new StepFailure(clashError(clash));
-    // GPU-wide settings another session already made stay as they are; its restore steps travel with this one too.
-    const inherited = neighbours[0]?.restore.filter((r) => r.gpuWide) ?? [];
-
-    let imageEnv = await docker.imageEnv(request.image);
-    if (!imageEnv) {
+    const pulling = !(await docker.imageEnv(request.image));
+    // A multi-GB pull is not made for a host that cannot hand out GPUs. Without a registered runtime
+    // `--gpus` may still work (the toolkit's hook alone): with the image there, the probe below decides.
+    const missing = request.gpuRequest && pulling ? await docker.missingNvidiaRuntime() : undefined;
+    if (missing) throw new StepFailure(missing);
+    if (pulling) {
       begin(`pull ${request.image}`);
-      await docker.pull(request.image, (status) => request.onStep?.(`pull ${request.image}: ${status}`));
-      imageEnv = (await docker.imageEnv(request.image)) ?? [];
+      await docker.pull(request.image, (status) => request.onStep?.(`pull ${request.image}: ${status}`), request.signal);
     }
-
     if (request.gpuRequest) {
-      // Before anything on the host changes: a host without the NVIDIA runtime fails here, not after MIG mode.
+      // Before anything on the host changes: a runtime that cannot hand out this GPU fails here, not after MIG mode.
       begin(`check that containers can use GPU ${gpuIndex}`);
-      await docker.checkGpuAccess(request.image, values['gpu-uuid'] || String(gpuIndex));
+      await docker.checkGpuAccess(request.image, uuid);
     }
 
-    for (const mutation of plan.mutations) {
-      if (mutation.gpuWide && inherited.length) continue;
+    begin(`wait for GPU ${gpuIndex}'s lock on ${request.hostLabel}`);
+    journal = check(await HostJournal.open(runner, sudo));
+    const lock = check(await journal.lock(uuid, `${request.owner} (apply ${sessionName})`, (heldBy) => request.onStep?.(`waiting for GPU ${gpuIndex}: locked by ${heldBy}`)));
+    release = () => lock.release();
+    const store = journal;
+    current = check(await store.read(uuid));
+    const save = async (next: GpuJournal) => {
+      current = next;
+      const failed = await store.write(next);
+      if (failed) throw new StepFailure(failed);
+    };
+
+    const memoryMHz = await memoryClockFor(plan, uuid, host);
+    const joining = current.sessions.length > 0;
+    const clash = clashWith(current, wantedSettings(plan, memoryMHz));
+    if (clash) throw new StepFailure(clash);
+    const changes = plan.mutations.filter((m) => !(m.gpuWide && joining));
+    if (changes.some((m) => m.gpuWide)) await refuseIfBusy(runner, uuid, gpuIndex, request);
+
+    const sessionPlan = sessionPlanOf(plan, uuid);
+    await save({ ...current, sessions: [...current.sessions, { name: sessionName, owner: request.owner, startedAt: new Date().toISOString(), hostLabel: request.hostLabel, gpuIndex, plan: sessionPlan, steps: [] }] });
+    const record = async (mutation: HostMutation | null, change: Change, state: 'intended' | 'done') => {
+      const at = new Date().toISOString();
+      const session = current!.sessions.find((s) => s.name === sessionName)!;
+      const replaceLast = state === 'done';
+      if (mutation?.gpuWide) {
+        const gpuWide = replaceLast ? [...current!.gpuWide.slice(0, -1), { change, state, at, by: sessionName }] : [...current!.gpuWide, { change, state, at, by: sessionName }];
+        return save({ ...current!, gpuWide });
+      }
+      const steps = replaceLast ? [...session.steps.slice(0, -1), { change, state, at }] : [...session.steps, { change, state, at }];
+      return save({ ...current!, sessions: current!.sessions.map((s) => (s.name === sessionName ? { ...s, steps } : s)) });
+    };
+
+    let migUuid: string | undefined;
+    for (const mutation of changes) {
       begin(mutation.description);
-      await applyMutation(mutation, values, { host, runner, gpuIndex, undo, restore, sudo });
+      let change = concreteChange(mutation, { persistence: persistence === 'Enabled', migMode: migMode === 'Enabled', originalWatts, memoryMHz, mpsFolder: `${store.mpsRoot}/${sessionName}` });
+      await record(mutation, change, 'intended');
+      if (change.kind === 'mpsDaemon') await host(['mkdir', '-p', '-m', '0700', '--', `${change.folder}/pipe`, `${change.folder}/log`]);
+      const before = change.kind === 'gpuInstance' ? migUuidsOf(await host(['nvidia-smi', '-L']), gpuIndex) : [];
+      const resume = change.kind === 'migMode' ? request.pauseMonitor?.() : undefined;
+      const command = makeCommand(change, uuid)!;
+      const stdout = await runHostCommand(runner, command, sudo).finally(() => resume?.());
+      if (!stdout.ok) throw new StepFailure(stdout.error);
+      if (change.kind === 'gpuInstance') {
+        const gi = createdGpuInstance(stdout.stdout);
+        if (gi === null) throw new StepFailure({ message: `nvidia-smi did not say which GPU instance it created: ${stdout.stdout.trim().slice(0, 200)}` });
+        const created = migUuidsOf(await host(['nvidia-smi', '-L']), gpuIndex).filter((u) => !before.includes(u));
+        change = { ...change, gi: Number(gi), ...(created.length === 1 && { migUuid: created[0] }) };
+        await record(mutation, change, 'done');
+        if (created.length !== 1) throw new StepFailure({ message: `expected one new MIG device on GPU ${gpuIndex}, found ${created.length}` });
+        migUuid = created[0];
+      } else {
+        await record(mutation, change, 'done');
+      }
     }
 
     begin('create the container');
+    const device = plan.chosen.migProfile ? migUuid! : uuid;
+    await save({ ...current, sessions: current.sessions.map((s) => (s.name === sessionName ? { ...s, plan: { ...s.plan, device } } : s)) });
     const workspace = request.workspace && (await runner.run(['test', '-d', request.workspace])).exitCode === 0 ? request.workspace : undefined;
-    const sessionPlan = sessionPlanOf(plan, values);
-    const restoreSteps = [...restore].reverse().concat(inherited);
-    const container = await docker.create({
-      name: sessionName,
-      image: request.image,
-      cmd: ['sleep', 'infinity'],
-      // Without a DeviceRequest (test hosts) the variable the NVIDIA runtime would set is set here.
-      env: { ...containerEnv(request, imageEnv, values), ...(!request.gpuRequest && sessionPlan.device && { NVIDIA_VISIBLE_DEVICES: sessionPlan.device }) },
-      labels: sessionLabels({ name: sessionName, hostLabel: request.hostLabel, gpuIndex, plan: sessionPlan, restore: restoreSteps }),
-      gpu: request.gpuRequest ? sessionPlan.device : null,
-      binds: [...(workspace ? [`${workspace}:${workspace}`] : []), ...(plan.chosen.mpsThreadPercent !== null ? [`${values['mps-pipe-dir']}:${values['mps-pipe-dir']}`] : []), ...(request.extraBinds ?? [])],
-      workingDir: workspace,
-      shmSizeBytes: SHM_BYTES,
-      ipcHost: plan.chosen.mpsThreadPercent !== null,
-    });
-    undo.push({ description: 'remove the container', run: async () => docker.remove(container).then(() => undefined, (e: DockerFailure) => e.failure) });
-
+    const imageEnv = (await docker.imageEnv(request.image)) ?? [];
+    const mps = current.sessions.find((s) => s.name === sessionName)!.steps.find((s) => s.change.kind === 'mpsDaemon')?.change;
+    await record(null, { kind: 'container', name: sessionName }, 'intended');
+    const id = await docker.create(containerSpec(request, { uuid, device, imageEnv, workspace, journal: store.kind, journalDir: store.dir, mpsFolder: mps?.kind === 'mpsDaemon' ? mps.folder : undefined }));
+    await record(null, { kind: 'container', name: sessionName, id }, 'done');
     begin('copy the shim into the container');
-    await docker.putArchive(container, '/', request.shimTar);
+    await docker.putArchive(id, '/', request.shimTar);
     begin('start the container');
-    await docker.start(container);
+    await docker.start(id);
+    await docker.waitRunning(id);
     const session: Session = {
-      name: sessionName, containerId: container, running: true, state: 'running', createdMs: Date.now(),
-      hostLabel: request.hostLabel, gpuIndex, plan: sessionPlan, restore: restoreSteps,
+      name: sessionName, owner: request.owner, hostLabel: request.hostLabel, gpuIndex, gpuUuid: uuid, createdMs: Date.now(), plan: { ...sessionPlan, device },
+      containerId: id, running: true, state: 'running', changes: changes.map((m) => m.description), journal: store.kind,
     };
     return { ok: true, session };
   } catch (error) {
     const failure = error instanceof StepFailure ? error.error : error instanceof DockerFailure ? error.failure : { message: (error as Error).message };
     const undoFailures: string[] = [];
-    for (const entry of undo.reverse()) {
-      const failed = await entry.run();
-      if (failed) undoFailures.push(`${entry.description}: ${failed.message}`);
+    if (journal && current?.sessions.some((s) => s.name === sessionName)) {
+      const { outcome } = await restoreSession(current, sessionName, { runner, docker, journal });
+      if (outcome.failure) undoFailures.push(outcome.failure);
     }
     return { ok: false, error: failure, failedStep: step, restored: undoFailures.length === 0, undoFailures };
+  } finally {
+    release?.();
   }
 }
 
-interface MutationContext {
-  readonly host: (command: Parameters<typeof runHostCommand>[1]) => Promise<string>;
-  readonly runner: Runner;
-  readonly gpuIndex: number;
-  readonly sudo: boolean;
-  readonly undo: Array<{ description: string; run: () => Promise<GpuDevError | undefined> }>;
-  readonly restore: RestoreStep[];
+/** The memory clock to lock (MHz), read from the GPU's supported clocks, when the plan locks one. */
+async function memoryClockFor(plan: CosplayPlan, uuid: string, host: (args: readonly string[]) => Promise<string>): Promise<number | null> {
+  const planned = plan.mutations.find((m) => m.change.kind === 'memoryClockLock')?.change;
+  if (planned?.kind !== 'memoryClockLock') return null;
+  const clock = memoryClockAtMost(await host(['nvidia-smi', '-i', uuid, '--query-supported-clocks=memory', '--format=csv,noheader,nounits']), planned.percent);
+  if (clock === null) throw new StepFailure({ message: `GPU ${uuid} reports no supported memory clocks` });
+  return clock;
 }
 
-async function applyMutation(mutation: HostMutation, values: Record<string, string>, context: MutationContext): Promise<void> {
-  const { host, gpuIndex } = context;
-  const record = (description: string, gpuWide: boolean, commands: readonly HostCommand[]) => {
-    context.restore.push({ description, gpuWide, commands: commands.map((c) => ({ ...c, argv: [...c.argv] })) });
-    context.undo.push({
-      description,
-      run: async () => {
-        for (const command of commands) {
-          const done = await runHostCommand(context.runner, command, context.sudo);
-          if (!done.ok) return done.error;
-        }
-        return undefined;
-      },
-    });
-  };
-  const isMps = mutation.run.env?.CUDA_MPS_PIPE_DIRECTORY !== undefined;
-  if (isMps) {
-    const dirs = [values['mps-pipe-dir']!, values['mps-log-dir']!];
-    await host({ argv: ['mkdir', '-p', ...dirs] });
-    record('remove the MPS directories', false, [{ argv: ['rm', '-rf', dirs[0]!.slice(0, dirs[0]!.lastIndexOf('/'))] }]);
-  }
-  const memoryPlaceholder = mutation.run.argv.map((a) => /^\{memoryClockAtMost(\d+)Percent\}$/.exec(a)).find(Boolean);
-  if (memoryPlaceholder) {
-    const csv = await host({ argv: ['nvidia-smi', '-i', String(gpuIndex), '--query-supported-clocks=memory', '--format=csv,noheader,nounits'] });
-    const clock = memoryClockAtMost(csv, Number(memoryPlaceholder[1]));
-    if (clock === null) throw new StepFailure({ message: `GPU ${gpuIndex} reports no supported memory clocks` });
-    values[memoryPlaceholder[0]!.slice(1, -1)] = `${clock},${clock}`;
-  }
-  const isMigCreate = mutation.run.argv.includes('-cgi');
-  const before = isMigCreate ? migUuidsOf(await host({ argv: ['nvidia-smi', '-L'] }), gpuIndex) : [];
-  const stdout = await host(fillPlaceholders(mutation.run, values));
-  if (isMigCreate) {
-    const gi = createdGpuInstance(stdout);
-    if (gi === null) throw new StepFailure({ message: `nvidia-smi did not say which GPU instance it created: ${stdout.trim().slice(0, 200)}` });
-    values.gi = gi;
-  }
-  record(mutation.description, mutation.gpuWide, mutation.undo.map((command) => fillPlaceholders(command, values)));
-  if (isMigCreate) {
-    const created = migUuidsOf(await host({ argv: ['nvidia-smi', '-L'] }), gpuIndex).filter((u) => !before.includes(u));
-    if (created.length !== 1) throw new StepFailure({ message: `expected one new MIG device on GPU ${gpuIndex}, found ${created.length}` });
-    values['mig-uuid'] = created[0]!;
+/** The GPU-wide settings the GPU has once this plan is applied: what a session sharing it must also have. */
+function wantedSettings(plan: CosplayPlan, memoryClockMHz: number | null): GpuWideSettings {
+  const planned = (kind: string) => plan.mutations.find((m) => m.change.kind === kind)?.change;
+  const power = planned('powerCap');
+  return { mig: plan.chosen.strategy === 'mig', clockLockMHz: plan.chosen.clockLockMHz, memoryClockMHz, powerCapW: power?.kind === 'powerCap' ? power.watts : null };
+}
+
+function concreteChange(mutation: HostMutation, read: { persistence: boolean; migMode: boolean; originalWatts: number; memoryMHz: number | null; mpsFolder: string }): Change {
+  const planned = mutation.change;
+  switch (planned.kind) {
+    case 'persistence': return { kind: 'persistence', originalEnabled: read.persistence };
+    case 'migMode': return { kind: 'migMode', originalEnabled: read.migMode };
+    case 'mpsDaemon': return { kind: 'mpsDaemon', folder: read.mpsFolder };
+    case 'gpuInstance': return { kind: 'gpuInstance', profileId: planned.profileId, start: planned.start };
+    case 'clockLock': return { kind: 'clockLock', mhz: planned.mhz };
+    case 'memoryClockLock': return { kind: 'memoryClockLock', mhz: read.memoryMHz! };
+    case 'powerCap': return { kind: 'powerCap', watts: planned.watts, originalWatts: read.originalWatts };
   }
 }
 
-function sessionPlanOf(plan: CosplayPlan, values: Placeholders): SessionPlan {
-  const device = plan.container.device.replace(/\{([\w-]+)\}/g, (_, name: string) => values[name] ?? '');
+async function refuseIfBusy(runner: Runner, uuid: string, gpuIndex: number, request: ApplyRequest): Promise<void> {
+  const busy = check(await busyByOthers(runner, uuid));
+  if (!busy.length) return;
+  if (await request.confirmBusy?.(busy)) return;
+  throw new StepFailure({
+    message: `GPU ${gpuIndex} has processes of other users: ${busy.map((p) => `${p.pid} (${p.user ?? 'owner unknown'}, ${p.name})`).join(', ')}; changing its MIG mode, clocks or power would affect them`,
+    hint: 'wait until they finish, pick another GPU, or go on anyway (--force)',
+  });
+}
+
+function sessionPlanOf(plan: CosplayPlan, uuid: string): SessionPlan {
   return {
     target: plan.target.key, targetName: plan.target.name, host: plan.host.key, strategy: plan.chosen.strategy,
-    gpuUuid: values['gpu-uuid'] || null, device: device || null, vramMiB: plan.target.vramMiB,
+    gpuUuid: uuid, device: null, vramMiB: plan.target.vramMiB,
     clockLockMHz: plan.chosen.clockLockMHz, powerCapW: plan.powerCapW, memoryClockShare: plan.chosen.memoryClockShare,
     boostClockMHz: plan.host.boostClockMHz, expected: expectedOf(plan),
-  };
-}
-
-function containerEnv(request: ApplyRequest, imageEnv: readonly string[], values: Placeholders): Record<string, string> {
-  const image = Object.fromEntries(imageEnv.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-  const extra = request.extraEnv ?? {};
-  const prepend = (first: string, rest: string | undefined) => [first, rest].filter(Boolean).join(':');
-  return {
-    ...request.plan.container.env,
-    ...(request.plan.chosen.mpsThreadPercent !== null && { CUDA_MPS_PIPE_DIRECTORY: values['mps-pipe-dir']! }),
-    ...extra,
-    PATH: prepend(`${SHIM_DIR}/bin`, prepend(extra.PATH ?? '', image.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')),
-    PYTHONPATH: prepend(SHIM_DIR, prepend(extra.PYTHONPATH ?? '', image.PYTHONPATH)),
   };
 }

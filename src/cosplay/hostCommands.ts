@@ -1,26 +1,11 @@
-// Running a plan's host commands: placeholders filled in, sudo and environment by argv, output checked.
+// Running host commands: sudo and environment by argv, output checked; what a GPU's MIG state is.
 import type { GpuDevError } from '../core/errors';
 import type { Runner } from '../hosts/runner';
+import { parseMigInstances, type MigInstance } from '../hosts/nvidiaSmi/migInstances';
 import type { HostCommand } from './planner';
 
 /** Long enough for MIG mode changes and instance creation on a busy GPU. */
 const HOST_COMMAND_TIMEOUT_MS = 120_000;
-
-export type Placeholders = Readonly<Record<string, string>>;
-
-/** `{name}` in every argument, value and stdin replaced; an unknown placeholder is a programming error. */
-export function fillPlaceholders(command: HostCommand, values: Placeholders): HostCommand {
-  const fill = (text: string) => text.replace(/\{([\w-]+)\}/g, (whole, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`no value for ${whole} in ${command.argv.join(' ')}`);
-    return value;
-  });
-  return {
-    argv: command.argv.map(fill),
-    ...(command.stdin !== undefined && { stdin: fill(command.stdin) }),
-    ...(command.env && { env: Object.fromEntries(Object.entries(command.env).map(([k, v]) => [k, fill(v)])) }),
-  };
-}
 
 /** The argv that runs `command` as given: `sudo -n` (never a password prompt) and `env K=V` where needed. */
 export function hostArgv(command: HostCommand, sudo: boolean): string[] {
@@ -72,4 +57,11 @@ export function migUuidsOf(listing: string, gpuIndex: number): string[] {
     if (mig && current === gpuIndex) uuids.push(mig[1]!);
   }
   return uuids;
+}
+
+/** The GPU's MIG state for the planner: undefined when MIG mode is off (or the GPU has none). */
+export async function migStateOf(runner: Runner, gpu: { readonly index: number; readonly migMode: string | null }): Promise<{ enabled: true; instances: MigInstance[] } | undefined> {
+  if (gpu.migMode !== 'Enabled') return undefined;
+  const result = await runner.run(['nvidia-smi', 'mig', '-lgi', '-i', String(gpu.index)]);
+  return { enabled: true, instances: parseMigInstances(result.stdout).instances.filter((instance) => instance.gpu === gpu.index) };
 }

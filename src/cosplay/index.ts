@@ -2,6 +2,7 @@
 // first use so that the catalog (yaml + zod) costs nothing at activation.
 export { builtinCatalog } from '../catalog/catalog';
 export type { GpuEntry } from '../catalog/schema';
-export { parseMigInstances } from '../hosts/nvidiaSmi/migInstances';
+export { migStateOf } from './hostCommands';
 export { planCosplay } from './planner';
 export { planView } from './planView';
+export type { CosplayPlan } from './planner';

@@ -3,6 +3,7 @@ import type { GpuEntry, MigProfile } from '../catalog/schema';
 import type { GpuDevError } from '../core/errors';
 import type { MigInstance } from '../hosts/nvidiaSmi/migInstances';
 import { fidelityTable, TOLERANCE, type Delivered, type FidelityRow } from './fidelity';
+import { argv } from './changes';
 import { freePlacement } from './migPlacement';
 import { predictThroughput } from './roofline';
 
@@ -36,9 +37,18 @@ export interface HostCommand {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** One change to the host, with the command that makes it and the commands that undo it. */
+/** A host change as planned: what apply journals and makes (values read from the host come then). */
+export type PlannedChange =
+  | { readonly kind: 'persistence' | 'migMode' | 'mpsDaemon' }
+  | { readonly kind: 'gpuInstance'; readonly profileId: number; readonly start: number }
+  | { readonly kind: 'clockLock'; readonly mhz: number }
+  | { readonly kind: 'memoryClockLock'; readonly percent: number }
+  | { readonly kind: 'powerCap'; readonly watts: number };
+
+/** One change to the host, with the commands shown for it (placeholders for what apply reads then). */
 export interface HostMutation {
   readonly description: string;
+  readonly change: PlannedChange;
   readonly run: HostCommand;
   readonly undo: readonly HostCommand[];
   /** Shared by every session on the GPU (clocks, power, MIG mode). */
@@ -156,42 +166,44 @@ function choose(options: StrategyOption[]): StrategyOption {
 }
 
 function mutationsFor(request: PlanRequest, chosen: StrategyOption, powerCapW: number | null): HostMutation[] {
-  const smi = (...args: string[]): HostCommand => ({ argv: ['nvidia-smi', '-i', '{gpu}', ...args] });
-  const mig = (...args: string[]): HostCommand => ({ argv: ['nvidia-smi', 'mig', '-i', '{gpu}', ...args] });
-  const mps: HostCommand['env'] = { CUDA_MPS_PIPE_DIRECTORY: '{mps-pipe-dir}', CUDA_MPS_LOG_DIRECTORY: '{mps-log-dir}' };
+  const gpu = '{gpu}';
+  const cmd = (args: readonly string[]): HostCommand => ({ argv: args });
   const steps: HostMutation[] = [];
   if (chosen.migProfile) {
-    if (!request.hostMig?.enabled) steps.push({ description: 'enable MIG mode', run: smi('-mig', '1'), undo: [smi('-mig', '0')], gpuWide: true });
+    if (!request.hostMig?.enabled) steps.push({ description: 'enable MIG mode', change: { kind: 'migMode' }, run: cmd(argv.migMode(gpu, '1')), undo: [cmd(argv.migMode(gpu, '0'))], gpuWide: true });
+    const { id } = chosen.migProfile;
     steps.push({
       description: `create a ${chosen.migProfile.name} GPU instance at slice ${chosen.migStart} with its compute instance`,
-      run: mig('-cgi', `${chosen.migProfile.id}:${chosen.migStart}`, '-C'),
-      undo: [mig('-dci', '-gi', '{gi}'), mig('-dgi', '-gi', '{gi}')],
+      change: { kind: 'gpuInstance', profileId: id, start: chosen.migStart! },
+      run: cmd(argv.createGpuInstance(gpu, String(id), String(chosen.migStart))),
+      undo: [cmd(argv.destroyComputeInstances(gpu, '{gi}')), cmd(argv.destroyGpuInstance(gpu, '{gi}'))],
       gpuWide: false,
     });
   }
   if (chosen.mpsThreadPercent !== null) {
     steps.push({
       description: 'start an MPS control daemon with a private pipe directory',
-      run: { argv: ['nvidia-cuda-mps-control', '-d'], env: mps },
-      undo: [{ argv: ['nvidia-cuda-mps-control'], stdin: 'quit\n', env: mps }],
-      gpuWide: false,
+      change: { kind: 'mpsDaemon' }, run: argv.mpsStart('{mps-dir}'), undo: [argv.mpsQuit('{mps-dir}')], gpuWide: false,
     });
   }
   if (chosen.clockLockMHz !== null) {
-    steps.push({ description: `lock graphics clocks at ${chosen.clockLockMHz} MHz`, run: smi('-lgc', `${chosen.clockLockMHz},${chosen.clockLockMHz}`), undo: [smi('-rgc')], gpuWide: true });
+    const mhz = chosen.clockLockMHz;
+    steps.push({ description: `lock graphics clocks at ${mhz} MHz`, change: { kind: 'clockLock', mhz }, run: cmd(argv.lockClocks(gpu, String(mhz))), undo: [cmd(argv.resetClocks(gpu))], gpuWide: true });
   }
   if (chosen.memoryClockShare !== null) {
     const percent = Math.round(chosen.memoryClockShare * 100);
     steps.push({
       description: `lock memory clocks at the highest supported clock up to ${percent}% of the maximum (bandwidth ${request.target.bandwidthGBs} GB/s)`,
-      run: smi('-lmc', `{memoryClockAtMost${percent}Percent}`), undo: [smi('-rmc')], gpuWide: true,
+      change: { kind: 'memoryClockLock', percent }, run: cmd(argv.lockMemoryClocks(gpu, `{memoryClockAtMost${percent}Percent}`)), undo: [cmd(argv.resetMemoryClocks(gpu))], gpuWide: true,
     });
   }
   if (powerCapW !== null && powerCapW !== request.host.tdpW) {
-    steps.push({ description: `cap power at ${powerCapW} W`, run: smi('-pl', String(powerCapW)), undo: [smi('-pl', '{originalPowerLimit}')], gpuWide: true });
+    steps.push({ description: `cap power at ${powerCapW} W`, change: { kind: 'powerCap', watts: powerCapW }, run: cmd(argv.powerLimit(gpu, String(powerCapW))), undo: [cmd(argv.powerLimit(gpu, '{originalPowerLimit}'))], gpuWide: true });
   }
   // Clock locks, power limits and MIG instances are lost when the driver unloads with the last process.
-  if (steps.length) steps.unshift({ description: 'turn on persistence mode, so these settings hold while no process uses the GPU', run: smi('-pm', '1'), undo: [smi('-pm', '{originalPersistence}')], gpuWide: true });
+  if (steps.length) {
+    steps.unshift({ description: 'turn on persistence mode, so these settings hold while no process uses the GPU', change: { kind: 'persistence' }, run: cmd(argv.persistence(gpu, '1')), undo: [cmd(argv.persistence(gpu, '{originalPersistence}'))], gpuWide: true });
+  }
   return steps;
 }
 

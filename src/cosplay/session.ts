@@ -1,32 +1,25 @@
-// A cosplay session is a container; its labels are the only record of it (no local state file).
+// A cosplay session: its record in the GPU's host journal and, while it runs, its container. The
+// container's labels only name the session and where its journal is; nothing else is read from them.
 import * as z from 'zod/mini';
 import type { ContainerInfo } from '../hosts/docker';
+import { GPU_UUID, SESSION_NAME } from './changes';
 import type { CosplayPlan, LiveSession } from './planner';
 
 export const LABEL = {
   session: 'gpudev.session',
-  target: 'gpudev.target',
-  host: 'gpudev.host',
+  /** `root` (sudo: /var/lib/gpudev) or `user` (~/.local/state/gpudev). */
+  journal: 'gpudev.journal',
+  /** The GPU's UUID: which journal file. */
   gpu: 'gpudev.gpu',
-  plan: 'gpudev.plan',
-  restore: 'gpudev.restore',
+  /** For `docker ps` readers only. */
+  target: 'gpudev.target',
 } as const;
-
-const CommandSchema = z.strictObject({
-  argv: z.array(z.string()).check(z.minLength(1)),
-  stdin: z.optional(z.string()),
-  env: z.optional(z.record(z.string(), z.string())),
-});
-
-/** One host change to undo when the session ends, with the commands that undo it. */
-const RestoreStepSchema = z.strictObject({ description: z.string(), gpuWide: z.boolean(), commands: z.array(CommandSchema) });
-export type RestoreStep = z.infer<typeof RestoreStepSchema>;
 
 /** A benchmarkable metric as the plan sees it: the target's datasheet figure and the model's prediction. */
 const ExpectedSchema = z.strictObject({ metric: z.string(), label: z.string(), unit: z.string(), target: z.nullable(z.number()), predicted: z.nullable(z.number()) });
 export type Expected = z.infer<typeof ExpectedSchema>;
 
-const SessionPlanSchema = z.strictObject({
+export const SessionPlanSchema = z.strictObject({
   target: z.string(),
   targetName: z.string(),
   host: z.string(),
@@ -43,17 +36,25 @@ const SessionPlanSchema = z.strictObject({
 });
 export type SessionPlan = z.infer<typeof SessionPlanSchema>;
 
+/** A session as the views and the CLI show it: its journal record joined with its container. */
 export interface Session {
   readonly name: string;
-  readonly containerId: string;
-  readonly running: boolean;
-  readonly state: string;
-  readonly createdMs: number;
+  readonly owner: string;
   readonly hostLabel: string;
   readonly gpuIndex: number;
+  readonly gpuUuid: string;
+  readonly createdMs: number;
   readonly plan: SessionPlan;
-  /** In the order to run them. */
-  readonly restore: readonly RestoreStep[];
+  /** Null when the container was never made or is gone. */
+  readonly containerId: string | null;
+  readonly running: boolean;
+  /** Docker's state of the container (running, exited…), or `gone`. */
+  readonly state: string;
+  /** What the session changed on the host, in the user's words. */
+  readonly changes: readonly string[];
+  /** Set when a stop could not restore the host: which step, and why. */
+  readonly unrestored?: string;
+  readonly journal: 'root' | 'user';
 }
 
 /** The bench's metric for each fidelity row it can measure. */
@@ -66,40 +67,18 @@ export function expectedOf(plan: CosplayPlan): Expected[] {
   }));
 }
 
-export function sessionLabels(session: { name: string; hostLabel: string; gpuIndex: number; plan: SessionPlan; restore: readonly RestoreStep[] }): Record<string, string> {
-  return {
-    [LABEL.session]: session.name,
-    [LABEL.target]: session.plan.target,
-    [LABEL.host]: session.hostLabel,
-    [LABEL.gpu]: String(session.gpuIndex),
-    [LABEL.plan]: JSON.stringify(session.plan),
-    [LABEL.restore]: JSON.stringify(session.restore),
-  };
+export function containerLabels(name: string, journal: 'root' | 'user', gpuUuid: string, target: string): Record<string, string> {
+  return { [LABEL.session]: name, [LABEL.journal]: journal, [LABEL.gpu]: gpuUuid, [LABEL.target]: target };
 }
 
-function json<T>(schema: z.ZodMiniType<T>, text: string | undefined): T | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The session a container's labels describe, or a sentence saying why they do not (someone edited them). */
-export function sessionOf(container: ContainerInfo): Session | string {
-  const labels = container.labels;
-  const plan = json(SessionPlanSchema, labels[LABEL.plan]);
-  const restore = json(z.array(RestoreStepSchema), labels[LABEL.restore]);
-  const gpuIndex = Number(labels[LABEL.gpu]);
-  if (!labels[LABEL.session] || !plan || !restore || !Number.isInteger(gpuIndex)) {
-    return `container ${container.name} has gpudev labels that cannot be read: remove it by hand (docker rm -f ${container.name})`;
-  }
-  return {
-    name: labels[LABEL.session]!, containerId: container.id, running: container.state === 'running', state: container.state,
-    createdMs: container.createdMs, hostLabel: labels[LABEL.host] ?? '', gpuIndex, plan, restore,
-  };
+/** What a container's labels claim: a session name and where its journal is. A claim only: the journal decides. */
+export function labelsOf(container: ContainerInfo): { session: string; journal: 'root' | 'user'; gpuUuid: string } | undefined {
+  const { labels } = container;
+  const session = labels[LABEL.session] ?? '';
+  const journal = labels[LABEL.journal];
+  const gpuUuid = labels[LABEL.gpu] ?? '';
+  if (!SESSION_NAME.test(session) || (journal !== 'root' && journal !== 'user') || !GPU_UUID.test(gpuUuid)) return undefined;
+  return { session, journal, gpuUuid };
 }
 
 export function liveSessionOf(session: Session): LiveSession {

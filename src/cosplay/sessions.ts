@@ -1,94 +1,149 @@
-// Sessions as Docker reports them (labels are their only record), stopping one, and cleaning up after
-// sessions whose container stopped without us (a reboot, `docker stop`, a crashed window).
-import { DockerFailure, type DockerEngine } from '../hosts/docker';
+// Sessions as the host journal records them, joined with their containers; stopping one; orphans
+// (journal entries without a running container: a crash, a closed window, a restarted engine) and
+// cleaning them up. Containers that claim a session the journal does not know are foreign: shown,
+// never restored from.
+import type { GpuDevError } from '../core/errors';
+import type { ContainerInfo, DockerEngine } from '../hosts/docker';
 import type { Runner } from '../hosts/runner';
-import { runHostCommand } from './hostCommands';
-import { LABEL, sessionOf, type Session } from './session';
+import type { HostJournal } from './hostJournal';
+import { SHIM_DIR } from './hostProfile';
+import { changesOf, expectationsOf, type GpuJournal, type JournalSession } from './journal';
+import { restoreSession, type RestoreOutcome } from './restore';
+import { LABEL, labelsOf, type Session } from './session';
 
-export const MPS_ROOT = '/tmp/gpudev-mps';
+export interface ForeignContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly state: string;
+  /** Why it is not a session of ours, in a sentence. */
+  readonly why: string;
+  /** Its labels say it was applied with sudo (root's journal was not looked at). */
+  readonly claimsRoot: boolean;
+}
 
-export async function listSessions(docker: DockerEngine): Promise<{ sessions: Session[]; problems: string[] }> {
+export interface Listing {
+  readonly sessions: Session[];
+  readonly foreign: ForeignContainer[];
+  readonly problems: string[];
+}
+
+const containerStep = (session: JournalSession) => session.steps.find((s) => s.change.kind === 'container')?.change;
+
+function sessionOf(journal: GpuJournal, record: JournalSession, kind: 'root' | 'user', container: ContainerInfo | undefined): Session {
+  return {
+    name: record.name, owner: record.owner, hostLabel: record.hostLabel, gpuIndex: record.gpuIndex, gpuUuid: journal.gpuUuid,
+    createdMs: Date.parse(record.startedAt) || 0, plan: record.plan, containerId: container?.id ?? null,
+    running: container?.state === 'running', state: container?.state ?? 'gone', changes: changesOf(journal, record.name),
+    ...(record.unrestored !== undefined && { unrestored: record.unrestored }), journal: kind,
+  };
+}
+
+/** Every session the given journals record (one per journal kind), and the labelled containers none of them owns. */
+export async function listSessions(docker: DockerEngine, journals: readonly HostJournal[]): Promise<Listing> {
+  const containers = await docker.list(LABEL.session);
   const sessions: Session[] = [];
   const problems: string[] = [];
-  for (const container of await docker.list(LABEL.session)) {
-    const found = sessionOf(container);
-    if (typeof found === 'string') problems.push(found);
-    else sessions.push(found);
-  }
-  sessions.sort((a, b) => a.gpuIndex - b.gpuIndex || a.createdMs - b.createdMs);
-  return { sessions, problems };
-}
-
-/** Whether a session runs on this GPU: by UUID (indices are only unique per host), else by index. */
-export function sameGpu(session: Session, gpuIndex: number, gpuUuid: string | null): boolean {
-  return session.plan.gpuUuid && gpuUuid ? session.plan.gpuUuid === gpuUuid : session.gpuIndex === gpuIndex;
-}
-
-export interface StopOutcome {
-  /** Host settings left as they were, because another session on the GPU still runs with them. */
-  readonly kept: readonly string[];
-  readonly failures: readonly string[];
-}
-
-/**
- * Removes the container, then restores the host from the labels. GPU-wide settings stay while another
- * session on the same GPU runs (it carries the same restore steps and undoes them when it stops).
- */
-export async function stopSession(session: Session, runner: Runner, docker: DockerEngine, sudo: boolean): Promise<StopOutcome> {
-  const failures: string[] = [];
-  const kept: string[] = [];
-  try {
-    await docker.remove(session.containerId);
-  } catch (error) {
-    return { kept, failures: [`remove the container: ${error instanceof DockerFailure ? error.failure.message : (error as Error).message}`] };
-  }
-  const { sessions } = await listSessions(docker);
-  const shared = sessions.some((s) => s.running && s.name !== session.name && sameGpu(s, session.gpuIndex, session.plan.gpuUuid));
-  for (const step of session.restore) {
-    if (step.gpuWide && shared) {
-      kept.push(step.description);
-      continue;
-    }
-    for (const command of step.commands) {
-      const done = await runHostCommand(runner, command, sudo);
-      if (!done.ok) {
-        failures.push(`${step.description}: ${done.error.message}`);
-        break;
+  const owned = new Set<string>();
+  for (const store of journals) {
+    const { journals: files, problems: unreadable } = await store.list();
+    problems.push(...unreadable);
+    for (const journal of files) {
+      for (const record of journal.sessions) {
+        const id = containerStep(record);
+        const container = containers.find((c) => id?.kind === 'container' && c.id.startsWith(id.id ?? '\0') && labelsOf(c)?.session === record.name && labelsOf(c)?.gpuUuid === journal.gpuUuid && labelsOf(c)?.journal === store.kind);
+        if (container) owned.add(container.id);
+        sessions.push(sessionOf(journal, record, store.kind, container));
       }
     }
   }
-  return { kept, failures };
+  const looked = new Set(journals.map((j) => j.kind));
+  const foreign = containers.filter((c) => !owned.has(c.id)).map((c): ForeignContainer => {
+    const claim = labelsOf(c);
+    const why = !claim ? 'its gpudev labels are not ours'
+      : !looked.has(claim.journal) ? `it claims a session applied ${claim.journal === 'root' ? 'with' : 'without'} sudo: turn sudo ${claim.journal === 'root' ? 'on' : 'off'} for this host to see its journal`
+        : `no host journal records it as session ${claim.session}`;
+    return { id: c.id, name: c.name, state: c.state, why, claimsRoot: claim?.journal === 'root' && !looked.has('root') };
+  });
+  sessions.sort((a, b) => a.gpuIndex - b.gpuIndex || a.createdMs - b.createdMs);
+  return { sessions, foreign, problems };
 }
 
-export interface Orphans {
-  /** Labelled containers that no longer run: their host changes are still in place. */
-  readonly sessions: readonly Session[];
-  /** MPS daemons' folders no session owns. */
-  readonly mpsFolders: readonly string[];
-  readonly problems: readonly string[];
+/** Whether a session runs on this GPU: by UUID (indices are only unique per host). */
+export function sameGpu(session: Session, gpuIndex: number, gpuUuid: string | null): boolean {
+  return gpuUuid ? session.gpuUuid === gpuUuid : session.gpuIndex === gpuIndex;
 }
 
-export async function findOrphans(docker: DockerEngine, runner: Runner): Promise<Orphans> {
-  const { sessions, problems } = await listSessions(docker);
-  const listing = await runner.run(['ls', '-1', MPS_ROOT]);
-  const known = new Set(sessions.map((s) => s.name));
-  const mpsFolders = listing.exitCode === 0 ? listing.stdout.split('\n').map((l) => l.trim()).filter((name) => name && !known.has(name)) : [];
-  return { sessions: sessions.filter((s) => !s.running), mpsFolders, problems };
+export interface SessionHost {
+  readonly runner: Runner;
+  readonly docker: DockerEngine;
+  /** The journal the session is recorded in (its kind says whether restores need sudo). */
+  readonly journal: HostJournal;
+  /** user@machine, for the lock's holder. */
+  readonly owner: string;
+  readonly onWait?: (heldBy: string) => void;
 }
 
-/** Restores what every orphan changed; returns what could not be undone, in sentences. */
-export async function cleanUpOrphans(orphans: Orphans, runner: Runner, docker: DockerEngine, sudo: boolean): Promise<string[]> {
+/** Runs `work` on the GPU's journal under its host lock. */
+async function underLock<T>(host: SessionHost, gpuUuid: string, action: string, work: (journal: GpuJournal) => Promise<T>): Promise<T | GpuDevError> {
+  const lock = await host.journal.lock(gpuUuid, `${host.owner} (${action})`, host.onWait);
+  if ('message' in lock) return lock;
+  try {
+    const journal = await host.journal.read(gpuUuid);
+    return 'message' in journal ? journal : await work(journal);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Stops a session: its container stopped, the host restored from the journal (GPU-wide settings kept
+ * while another session on the GPU remains), then its journal entries and container removed. A failed
+ * restore leaves it listed as "host not restored", to retry.
+ */
+export async function stopSession(session: Pick<Session, 'name' | 'gpuUuid'>, host: SessionHost): Promise<RestoreOutcome> {
+  const done = await underLock(host, session.gpuUuid, `stop ${session.name}`, async (journal) => {
+    if (!journal.sessions.some((s) => s.name === session.name)) return { undone: [], kept: [], failure: `the host journal no longer records ${session.name}: nothing to restore` };
+    return (await restoreSession(journal, session.name, host)).outcome;
+  });
+  return 'message' in done ? { undone: [], kept: [], failure: done.message } : done;
+}
+
+/** Sessions without a running container: their host changes are still in place. */
+export function orphansOf(listing: Listing): Session[] {
+  return listing.sessions.filter((s) => !s.running);
+}
+
+/**
+ * Restores every orphan. Each is looked at again under its GPU's lock: an apply that was still making
+ * its container when the list was taken has a running container by then and is left alone.
+ */
+export async function cleanUpOrphans(orphans: readonly Session[], host: SessionHost): Promise<{ cleaned: string[]; failures: string[] }> {
+  const cleaned: string[] = [];
   const failures: string[] = [];
-  for (const session of orphans.sessions) {
-    const outcome = await stopSession(session, runner, docker, sudo);
-    failures.push(...outcome.failures.map((f) => `${session.name}: ${f}`));
+  for (const orphan of orphans) {
+    const done = await underLock(host, orphan.gpuUuid, `clean up ${orphan.name}`, async (journal) => {
+      const record = journal.sessions.find((s) => s.name === orphan.name);
+      if (!record) return 'gone';
+      const id = containerStep(record);
+      const containers = await host.docker.list(LABEL.session);
+      if (id?.kind === 'container' && containers.some((c) => c.id.startsWith(id.id ?? '\0') && c.state === 'running')) return 'running';
+      return (await restoreSession(journal, orphan.name, host)).outcome;
+    });
+    if (typeof done === 'string') continue;
+    if ('message' in done) failures.push(`${orphan.name}: ${done.message}`);
+    else if (done.failure) failures.push(`${orphan.name}: host not restored: ${done.failure}`);
+    else cleaned.push(orphan.name);
   }
-  for (const name of orphans.mpsFolders) {
-    const pipe = `${MPS_ROOT}/${name}/pipe`;
-    // The daemon may be gone already (the folder alone was left): only the removal must succeed.
-    await runHostCommand(runner, { argv: ['nvidia-cuda-mps-control'], stdin: 'quit\n', env: { CUDA_MPS_PIPE_DIRECTORY: pipe, CUDA_MPS_LOG_DIRECTORY: `${MPS_ROOT}/${name}/log` } }, sudo);
-    const removed = await runHostCommand(runner, { argv: ['rm', '-rf', `${MPS_ROOT}/${name}`] }, sudo);
-    if (!removed.ok) failures.push(`${MPS_ROOT}/${name}: ${removed.error.message}`);
-  }
-  return failures;
+  return { cleaned, failures };
+}
+
+/**
+ * Runs the shim's verify.py in a running session: its stdout. The clock and power it checks the GPU
+ * against are what the host journal says is set now (another session's, or a calibrated clock).
+ */
+export async function verifyOutput(session: Session, docker: DockerEngine, journal: HostJournal | undefined): Promise<string> {
+  if (!session.containerId) throw new Error(`${session.name} has no container`);
+  const recorded = journal ? await journal.read(session.gpuUuid) : undefined;
+  const env = recorded && !('message' in recorded) ? expectationsOf(recorded) : {};
+  return (await docker.exec(session.containerId, ['python3', `${SHIM_DIR}/verify.py`, '--json'], env)).stdout;
 }

@@ -7,11 +7,15 @@ import type { GpuDevError } from '../core/errors';
 export interface ContainerSpec {
   readonly name: string;
   readonly image: string;
+  /** Replaces the image's own entrypoint. */
+  readonly entrypoint: readonly string[];
   readonly cmd: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
   readonly gpu: string | null;
   readonly binds: readonly string[];
+  /** Folders hidden under an empty read-only tmpfs (the host journal, when a mounted folder holds it). */
+  readonly masked?: readonly string[];
   readonly workingDir?: string;
   readonly shmSizeBytes: number;
   readonly ipcHost: boolean;
@@ -45,19 +49,23 @@ export interface DockerEngine {
   ping(): Promise<void>;
   /** The image's environment (its PATH, …), or undefined when the host does not have it. */
   imageEnv(image: string): Promise<string[] | undefined>;
-  pull(image: string, onProgress: (status: string) => void): Promise<void>;
+  /** Why the engine cannot give containers an NVIDIA GPU (no runtime, no CDI), in a sentence; undefined when it can. */
+  missingNvidiaRuntime(): Promise<GpuDevError | undefined>;
+  /** Pulls with progress; an abort stops the download. */
+  pull(image: string, onProgress: (status: string) => void, signal?: AbortSignal): Promise<void>;
   create(spec: ContainerSpec): Promise<string>;
   putArchive(id: string, directory: string, tar: Buffer): Promise<void>;
   start(id: string): Promise<void>;
+  /** Fails (explained, with its last output) when the container exits within a moment of starting. */
+  waitRunning(id: string): Promise<void>;
+  /** Stops a container, leaving it in place; one already stopped or gone is not an error. */
+  stop(id: string): Promise<void>;
   /** Containers (running or not) carrying the label `labelKey`. */
   list(labelKey: string): Promise<ContainerInfo[]>;
-  exec(id: string, argv: readonly string[]): Promise<ExecResult>;
+  exec(id: string, argv: readonly string[], env?: Readonly<Record<string, string>>): Promise<ExecResult>;
   execTerminal(id: string, argv: readonly string[], columns: number, rows: number): Promise<ExecTerminal>;
   /** Stops (if running) and removes; a container already gone is not an error. */
   remove(id: string): Promise<void>;
-  /** What a container was made of (its environment as Docker holds it: the image's included). */
-  inspect(id: string): Promise<ContainerSpec>;
-  rename(id: string, name: string): Promise<void>;
   /** Starts `true` in a throwaway container given the GPU: fails (explained) without the NVIDIA runtime. */
   checkGpuAccess(image: string, gpu: string): Promise<void>;
 }
@@ -93,6 +101,19 @@ export function sshDockerTarget(runner: { label: string; forwardToSocket(path: s
 export function localDockerSocket(env: NodeJS.ProcessEnv = process.env): string {
   const host = env.DOCKER_HOST;
   return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
+}
+
+/** A failed pull in one sentence, with the image's name: offline, unknown image, no login. */
+function pullFailure(error: unknown, image: string, target: Pick<DockerTarget, 'label' | 'socketPath'>): DockerFailure {
+  const failure = dockerFailure(error, target);
+  if (/not running|No permission/.test(failure.failure.message)) return failure;
+  const said = failure.failure.message.replace(/^Docker on [^:]+: /, '');
+  const offline = /dial tcp|lookup .* (no such host|server misbehaving)|i\/o timeout|network is unreachable|TLS handshake|connection refused/i.test(said);
+  const missing = /not found|manifest unknown|does not exist|pull access denied|repository .* not found/i.test(said);
+  return new DockerFailure({
+    message: `Docker on ${target.label} could not pull ${image}: ${offline ? 'the registry cannot be reached from there' : missing ? 'no such image, or it needs a login' : said.split('\n')[0]}`,
+    hint: offline ? `load the image on ${target.label} (docker load), or set gpuDev.cosplay.image to one it has` : 'check gpuDev.cosplay.image; for a private registry, docker login there first',
+  });
 }
 
 /** Turns what Docker or the socket said into a sentence and a hint. */
@@ -161,16 +182,33 @@ export function connectDocker(target: DockerTarget): DockerEngine {
         throw error;
       }
     }),
-    pull: (image, onProgress) => guard(async () => {
-      const stream = await docker.pull(image);
-      await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve()), (event: { status?: string; progress?: string }) => {
-        if (event.status) onProgress(`${event.status}${event.progress ? ` ${event.progress}` : ''}`);
-      }));
+    missingNvidiaRuntime: () => guard(async () => {
+      const info = (await docker.info()) as { Runtimes?: Record<string, unknown>; CDISpecDirs?: string[] };
+      const runtimes = Object.keys(info.Runtimes ?? {});
+      if (runtimes.includes('nvidia') || (info.CDISpecDirs ?? []).length > 0) return undefined;
+      return {
+        message: `No NVIDIA container runtime on ${target.label}: Docker there lists the runtimes ${runtimes.join(', ') || 'none'} and no CDI devices, so containers cannot get a GPU`,
+        hint: `install NVIDIA Container Toolkit on ${target.label}, run sudo nvidia-ctk runtime configure --runtime=docker and restart Docker`,
+      };
     }),
+    pull: async (image, onProgress, signal) => {
+      try {
+        const stream = (await docker.pull(image, { abortSignal: signal })) as NodeJS.ReadableStream & { destroy?(): void };
+        const stop = () => stream.destroy?.();
+        signal?.addEventListener('abort', stop, { once: true });
+        await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (error) => (error ? reject(error) : signal?.aborted ? reject(new Error('cancelled')) : resolve()), (event: { status?: string; progress?: string }) => {
+          if (event.status) onProgress(`${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+        })).finally(() => signal?.removeEventListener('abort', stop));
+      } catch (error) {
+        if (signal?.aborted) throw new DockerFailure({ message: 'cancelled' });
+        throw pullFailure(error, image, target);
+      }
+    },
     create: (spec) => guard(async () => {
       const container = await docker.createContainer({
         name: spec.name,
         Image: spec.image,
+        Entrypoint: [...spec.entrypoint],
         Cmd: [...spec.cmd],
         Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
         Labels: { ...spec.labels },
@@ -178,6 +216,7 @@ export function connectDocker(target: DockerTarget): DockerEngine {
         HostConfig: {
           Init: true,
           Binds: [...spec.binds],
+          Tmpfs: Object.fromEntries((spec.masked ?? []).map((dir) => [dir, 'ro,size=4k'])),
           ShmSize: spec.shmSizeBytes,
           IpcMode: spec.ipcHost ? 'host' : undefined,
           DeviceRequests: spec.gpu === null ? [] : [{ Driver: 'nvidia', DeviceIDs: [spec.gpu], Capabilities: [['gpu', 'compute', 'utility']] }],
@@ -187,12 +226,29 @@ export function connectDocker(target: DockerTarget): DockerEngine {
     }),
     putArchive: (id, directory, tar) => guard(async () => void (await docker.getContainer(id).putArchive(tar, { path: directory }))),
     start: (id) => guard(async () => void (await docker.getContainer(id).start())),
+    waitRunning: (id) => guard(async () => {
+      for (let i = 0; i < 5; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const { State } = await docker.getContainer(id).inspect();
+        if (State.Running) continue;
+        const logs = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 }).catch(() => Buffer.alloc(0))).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
+        throw new DockerFailure({ message: `the container exited at once (exit ${State.ExitCode})${logs ? `: ${logs.split('\n').slice(-3).join(' ')}` : ''}`, hint: 'the image needs `sleep` (coreutils or busybox) for the session to stay up' });
+      }
+    }),
+    stop: (id) => guard(async () => {
+      try {
+        await docker.getContainer(id).stop({ t: 5 });
+      } catch (error) {
+        const code = (error as { statusCode?: number }).statusCode;
+        if (code !== 304 && code !== 404) throw error;
+      }
+    }),
     list: (labelKey) => guard(async () => {
       const found = await docker.listContainers({ all: true, filters: { label: [labelKey] } });
       return found.map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), labels: c.Labels ?? {}, state: c.State, createdMs: c.Created * 1000 }));
     }),
-    exec: (id, argv) => guard(async () => {
-      const exec = await docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true });
+    exec: (id, argv, env) => guard(async () => {
+      const exec = await docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true, Env: Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`) });
       const stream = await exec.start({ hijack: true, stdin: false });
       const output = await demuxed(docker.modem, stream);
       return { exitCode: (await exec.inspect()).ExitCode ?? null, ...output };
@@ -207,16 +263,6 @@ export function connectDocker(target: DockerTarget): DockerEngine {
         exitCode: async () => (await exec.inspect()).ExitCode ?? null,
       };
     }),
-    inspect: (id) => guard(async () => {
-      const info = await docker.getContainer(id).inspect();
-      const env = Object.fromEntries((info.Config.Env ?? []).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-      return {
-        name: info.Name.replace(/^\//, ''), image: info.Config.Image, cmd: info.Config.Cmd ?? [], env, labels: info.Config.Labels ?? {},
-        gpu: info.HostConfig.DeviceRequests?.[0]?.DeviceIDs?.[0] ?? null, binds: info.HostConfig.Binds ?? [],
-        workingDir: info.Config.WorkingDir || undefined, shmSizeBytes: info.HostConfig.ShmSize ?? 0, ipcHost: info.HostConfig.IpcMode === 'host',
-      };
-    }),
-    rename: (id, name) => guard(async () => void (await docker.getContainer(id).rename({ name }))),
     checkGpuAccess: (image, gpu) => guard(async () => {
       const probe = await docker.createContainer({ Image: image, Cmd: ['true'], HostConfig: { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: [gpu], Capabilities: [['gpu']] }] } });
       try {

@@ -34,6 +34,15 @@ export interface OutputStream {
   stop(): void;
 }
 
+/**
+ * A program whose standard input stays open: it sees the end of its input on `close()`, or when this
+ * process or its connection dies (so a lock it holds is never left behind by a crash).
+ */
+export interface HeldProgram {
+  write(text: string): void;
+  close(): void;
+}
+
 /** Runs one program with its arguments on a host. Never goes through a shell. */
 export interface Runner {
   /** What the user calls this host ("This machine", an SSH alias). */
@@ -41,6 +50,8 @@ export interface Runner {
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Starts a program whose output keeps coming; `onEnd` is called once, also after `stop()`. */
   stream?(argv: readonly string[], handlers: StreamHandlers): OutputStream;
+  /** Starts a program fed by `write` until `close()`; `onEnd` is called once. */
+  hold?(argv: readonly string[], handlers: StreamHandlers): HeldProgram;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -91,5 +102,24 @@ export class LocalRunner implements Runner {
     child.on('error', (error: NodeJS.ErrnoException) => end({ exitCode: null, stdout: '', stderr: error.message, ...(error.code === 'ENOENT' && { notFound: true }) }));
     child.on('close', (code) => end({ exitCode: code, stdout: '', stderr }));
     return { stop: () => void child.kill() };
+  }
+
+  hold(argv: readonly string[], handlers: StreamHandlers): HeldProgram {
+    const [program, ...args] = argv;
+    if (!program) throw new Error('LocalRunner.hold needs a program');
+    const child = spawn(program, args, { env: this.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    let stderr = '';
+    let ended = false;
+    const end = (result: RunResult) => {
+      if (ended) return;
+      ended = true;
+      handlers.onEnd(result);
+    };
+    child.stdin.on('error', () => undefined);
+    child.stdout.setEncoding('utf8').on('data', (text: string) => handlers.onData(text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 64 * 1024) stderr += text; });
+    child.on('error', (error: NodeJS.ErrnoException) => end({ exitCode: null, stdout: '', stderr: error.message, ...(error.code === 'ENOENT' && { notFound: true }) }));
+    child.on('close', (code) => end({ exitCode: code, stdout: '', stderr }));
+    return { write: (text) => void child.stdin.write(text), close: () => void child.stdin.end() };
   }
 }

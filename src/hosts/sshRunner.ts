@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import type { GpuDevError } from '../core/errors';
 import { fingerprint, keyTypeOf, knownHostsName, verifyHostKey, type HostKeyVerdict } from './knownHosts';
-import type { OutputStream, RunOptions, RunResult, Runner, StreamHandlers } from './runner';
+import type { HeldProgram, OutputStream, RunOptions, RunResult, Runner, StreamHandlers } from './runner';
 import { quoteArgv } from './shellQuote';
 
 export interface SshHost {
@@ -110,6 +110,29 @@ export class SshRunner implements Runner {
       stop: () => {
         stopped = true;
         channel?.close();
+      },
+    };
+  }
+
+  hold(argv: readonly string[], handlers: StreamHandlers): HeldProgram {
+    const pending: string[] = [];
+    let closed = false;
+    let channel: ClientChannel | undefined;
+    void this.openChannel(argv).then((opened) => {
+      if (isResult(opened)) return handlers.onEnd(opened);
+      channel = opened;
+      let stderr = '';
+      opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
+      opened.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8'); });
+      opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
+      pending.splice(0).forEach((text) => opened.write(text));
+      if (closed) opened.end();
+    });
+    return {
+      write: (text) => (channel ? void channel.write(text) : void pending.push(text)),
+      close: () => {
+        closed = true;
+        channel?.end();
       },
     };
   }

@@ -56,6 +56,7 @@ export class GpuMonitor {
   private watched = false;
   private focused = true;
   private disposed = false;
+  private paused = 0;
   private stream: { handle: OutputStream | undefined; intervalMs: number } | undefined;
   private failedStreams = 0;
   private failuresInARow = 0;
@@ -101,6 +102,22 @@ export class GpuMonitor {
     this.watched = watched;
     this.log.debug(`monitor ${watched ? 'resumed' : 'paused'}`);
     this.reschedule(0);
+  }
+
+  /**
+   * Stops sampling (the stream too) until every returned resume is called: a persistent nvidia-smi
+   * client keeps a MIG mode change pending.
+   */
+  pause(): () => void {
+    this.paused++;
+    this.reschedule(0);
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      this.paused--;
+      this.reschedule(0);
+    };
   }
 
   setFocused(focused: boolean): void {
@@ -151,7 +168,7 @@ export class GpuMonitor {
   private reschedule(ms: number): void {
     this.timers.clearTimeout(this.timer);
     this.timer = undefined;
-    const stopped = this.disposed || !this.watched || this.latest?.kind === 'no-driver' || (this.latest?.kind === 'error' && this.latest.retry === false);
+    const stopped = this.disposed || !this.watched || this.paused > 0 || this.latest?.kind === 'no-driver' || (this.latest?.kind === 'error' && this.latest.retry === false);
     if (stopped || this.latest?.kind !== 'gpus' || this.failedStreams >= MAX_FAILED_STREAMS) this.stopStream();
     if (stopped || this.inFlight) return;
     if (this.latest?.kind === 'gpus' && this.ensureStream()) {

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import { applyCosplay, newSessionName } from '../cosplay/apply';
+import type { BusyProcess } from '../cosplay/busyGpu';
+import { localOwner } from '../cosplay/hostJournal';
 import { DEFAULT_COSPLAY_IMAGE, shimArchive } from '../cosplay/hostProfile';
 import type { CosplayPlan } from '../cosplay/planner';
 import type { Session } from '../cosplay/session';
@@ -19,6 +21,15 @@ export interface ApplyTarget {
   readonly gpu: GpuSample;
 }
 
+
+/** Other users' processes on the GPU: the user decides, in a modal, whether to change MIG mode, clocks and power under them. */
+async function confirmBusyGpu(on: ApplyTarget, processes: readonly BusyProcess[]): Promise<boolean> {
+  const listed = processes.map((p) => `• ${p.pid} ${p.name} — ${p.user ?? 'owner unknown'}${p.memoryMiB !== null ? `, ${(p.memoryMiB / 1024).toFixed(1)} GiB` : ''}`).join('\n');
+  const choice = await vscode.window.showWarningMessage(`GPU ${on.gpu.index} of ${on.host} is in use by other users`, {
+    modal: true, detail: `${listed}\n\nChanging its MIG mode, clocks or power limit affects their work (a MIG mode change fails while they run).`,
+  }, 'Change It Anyway');
+  return choice === 'Change It Anyway';
+}
 
 /** Applies a plan with a cancellable progress notification; says which step failed and whether the host was restored. */
 export async function applyPlan(context: ApplyContext, plan: CosplayPlan, on: ApplyTarget): Promise<Session | undefined> {
@@ -40,7 +51,8 @@ export async function applyPlan(context: ApplyContext, plan: CosplayPlan, on: Ap
     const sessionName = newSessionName(plan.target.key, on.gpu.index);
     context.log.info(`${title}: applying as ${sessionName} (image ${image})`);
     return applyCosplay({
-      plan, gpuIndex: on.gpu.index, hostLabel: on.host, sessionName, image, sudo: host.sudo,
+      plan, gpuIndex: on.gpu.index, hostLabel: on.host, sessionName, image, sudo: host.sudo, owner: localOwner(),
+      confirmBusy: (processes) => confirmBusyGpu(on, processes), pauseMonitor: () => host.pauseMonitor(),
       shimTar: await shimArchive(context.extensionUri.fsPath), workspace: folder,
       gpuRequest: !host.testProfile, extraBinds: host.testProfile?.binds, extraEnv: host.testProfile?.env,
       signal: abort.signal,

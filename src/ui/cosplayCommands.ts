@@ -98,11 +98,9 @@ async function pickHost(context: CosplayContext, applying: boolean): Promise<Hos
   return choice;
 }
 
-async function migState(runner: Runner, gpu: GpuSample) {
-  if (gpu.migMode !== 'Enabled') return undefined;
-  const result = await runner.run(['nvidia-smi', 'mig', '-lgi', '-i', String(gpu.index)]);
-  const { instances } = cosplay().parseMigInstances(result.stdout);
-  return { enabled: true, instances: instances.filter((instance) => instance.gpu === gpu.index) };
+/** MPS sessions share the host's IPC namespace: said before anything is applied. */
+function ipcNote(plan: Cosplay.CosplayPlan): string {
+  return plan.chosen.mpsThreadPercent !== null ? ', sharing the host\'s IPC namespace (--ipc=host: MPS clients need the daemon\'s shared memory)' : '';
 }
 
 export interface CosplayContext extends ApplyContext {
@@ -130,7 +128,7 @@ export async function cosplayAs(context: CosplayContext, targetKey?: string, nod
   if (!host) return;
   const on = host.on;
   const runner = on && context.runnerOf(on.host);
-  const hostMig = on && runner ? await migState(runner, on.gpu) : undefined;
+  const hostMig = on && runner ? await cosplay().migStateOf(runner, on.gpu) : undefined;
   const liveSessions = on ? context.sessions.on(on.host, on.gpu).filter((s) => s.running).map(liveSessionOf) : undefined;
   const result = cosplay().planCosplay({ target, host: host.entry, hostGpuCount: on?.count, hostMig, liveSessions });
   if (!result.ok) {
@@ -142,12 +140,12 @@ export async function cosplayAs(context: CosplayContext, targetKey?: string, nod
   if (apply && on) {
     const changes = plan.mutations.map((m) => `• ${m.description}${m.gpuWide ? ' (whole GPU)' : ''}`).join('\n') || '• none: a container only';
     const choice = await vscode.window.showWarningMessage(`Cosplay ${target.name} on ${on.host}, GPU ${on.gpu.index}?`, {
-      modal: true, detail: `Host changes, each undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, { target: target.key, host: host.entry.key }).summary}).`,
+      modal: true, detail: `Host changes, each written to the host's journal first and undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, { target: target.key, host: host.entry.key }).summary})${ipcNote(plan)}.`,
     }, 'Apply', 'Show Plan');
     if (choice === 'Apply') return void (await applyPlan(context, plan, on));
     if (choice !== 'Show Plan') return;
   }
-  const applicable = on && { enabled: true, note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes above, then a container with the shim.` };
+  const applicable = on && { enabled: true, note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes above, then a container with the shim${ipcNote(plan)}.` };
   const view = cosplay().planView(plan, { target: target.key, host: host.entry.key }, applicable);
   PlanPanel.show(context.extensionUri, view, context.log, on ? () => applyPlan(context, plan, on) : undefined);
 }

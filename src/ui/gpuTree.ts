@@ -5,6 +5,7 @@ import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
 import type { Session } from '../cosplay/session';
+import type { ForeignContainer } from '../cosplay/sessions';
 import { onAnySample, type HostList } from './hostList';
 import { hostStatus } from '../monitor/hostStatus';
 
@@ -13,6 +14,7 @@ export type GpuTreeNode =
   | { readonly kind: 'gpu'; readonly host: string; readonly gpu: GpuSample }
   | { readonly kind: 'process'; readonly host: string; readonly gpu: number; readonly process: GpuProcess }
   | { readonly kind: 'session'; readonly host: string; readonly gpu: number; readonly session: Session; readonly verified: string | undefined }
+  | { readonly kind: 'foreign'; readonly host: string; readonly container: ForeignContainer }
   | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean; readonly command?: vscode.Command };
 
 
@@ -28,6 +30,7 @@ function gpuTooltip(host: string, gpu: GpuSample): vscode.MarkdownString {
 /** The cosplay sessions the tree shows under each GPU. */
 export interface SessionSource {
   on(host: string, gpu: GpuSample): readonly Session[];
+  foreignOn(host: string): readonly ForeignContainer[];
   verifySummary(session: string): string | undefined;
   readonly onDidChange: vscode.Event<void>;
 }
@@ -90,7 +93,8 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
       return [{ kind: 'message', host, error: node.result.error, isError: node.result.kind === 'error', command }];
     }
     if (node.result.gpus.length === 0) return [{ kind: 'message', host, error: { message: 'No NVIDIA GPU: nvidia-smi lists none' }, isError: false }];
-    return node.result.gpus.map((gpu) => ({ kind: 'gpu', host, gpu }));
+    const foreign = this.sessions.foreignOn(node.name).map((container): GpuTreeNode => ({ kind: 'foreign', host: node.name, container }));
+    return [...node.result.gpus.map((gpu): GpuTreeNode => ({ kind: 'gpu', host, gpu })), ...foreign];
   }
 
   getTreeItem(node: GpuTreeNode): vscode.TreeItem {
@@ -132,10 +136,26 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         const { session } = node;
         const item = new vscode.TreeItem(shortGpuName(session.plan.targetName), vscode.TreeItemCollapsibleState.None);
         item.id = `session/${node.host}/${session.name}`;
-        item.description = [node.verified, 'cosplay', session.running ? age(session.createdMs, Date.now()) : session.state].filter(Boolean).join(' · ');
-        item.tooltip = `${session.name}\n${session.plan.targetName} on ${session.plan.host} (${session.plan.strategy}), GPU ${session.gpuIndex} of ${node.host}\nContainer ${session.state}${node.verified ? `\nLast verify: ${node.verified}` : ''}`;
-        item.iconPath = new vscode.ThemeIcon(session.running ? 'vm-running' : 'vm-outline', session.running ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'));
-        item.contextValue = session.running ? 'cosplaySession' : 'cosplaySessionStopped';
+        const state = session.unrestored ? 'stopped — host not restored' : session.running ? age(session.createdMs, Date.now()) : `orphan (container ${session.state})`;
+        item.description = [node.verified, 'cosplay', state].filter(Boolean).join(' · ');
+        item.tooltip = [
+          session.name, `${session.plan.targetName} on ${session.plan.host} (${session.plan.strategy}), GPU ${session.gpuIndex} of ${node.host}`,
+          `Applied by ${session.owner}${session.journal === 'root' ? ' with sudo' : ''}; container ${session.state}`,
+          ...(session.unrestored ? [`Host not restored: ${session.unrestored} — Retry Restore tries again`] : !session.running ? ['Its host changes are still in place: Clean Up Orphans restores them'] : []),
+          ...(session.changes.length ? [`Changed: ${session.changes.join('; ')}`] : []), ...(node.verified ? [`Last verify: ${node.verified}`] : []),
+        ].join('\n');
+        item.iconPath = new vscode.ThemeIcon(session.running ? 'vm-running' : 'vm-outline', session.running ? undefined : new vscode.ThemeColor(session.unrestored ? 'problemsErrorIcon.foreground' : 'problemsWarningIcon.foreground'));
+        item.contextValue = session.unrestored ? 'cosplaySessionUnrestored' : session.running ? 'cosplaySession' : 'cosplaySessionStopped';
+        return item;
+      }
+      case 'foreign': {
+        const { container } = node;
+        const item = new vscode.TreeItem(`foreign container ${container.name}`, vscode.TreeItemCollapsibleState.None);
+        item.id = `foreign/${node.host}/${container.id}`;
+        item.description = container.state;
+        item.tooltip = `${container.name} carries gpudev labels, but ${container.why}. Nothing is ever restored from it; remove it by hand if it is not wanted (docker rm -f ${container.name}).`;
+        item.iconPath = new vscode.ThemeIcon('question', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+        item.contextValue = 'foreignContainer';
         return item;
       }
       case 'message': {

@@ -3,9 +3,9 @@ import { fidelityReport, parseBenchOutput, parseFidelityReport, ratioLevel, repo
 import { calibrateSession, MAX_CALIBRATION_RUNS } from '../cosplay/calibrate';
 import { describeError } from '../core/errors';
 import { fidelityView } from '../cosplay/fidelityView';
-import { SHIM_DIR, shimArchive } from '../cosplay/hostProfile';
+import { SHIM_DIR } from '../cosplay/hostProfile';
 import type { Session } from '../cosplay/session';
-import { cleanUpOrphans, findOrphans, stopSession } from '../cosplay/sessions';
+import { cleanUpOrphans, orphansOf, stopSession, type SessionHost } from '../cosplay/sessions';
 import { DockerFailure } from '../hosts/docker';
 import { LOCAL_HOST } from '../hosts/runner';
 import type { CosplayHost, CosplaySessions } from './cosplaySessions';
@@ -37,14 +37,30 @@ export class SessionCommands {
     return { session: found.session, host };
   }
 
-  async openTerminal(argument: SessionArgument): Promise<void> {
+  /** The running session's container, or undefined (and said why) when it does not run. */
+  private async running(argument: SessionArgument): Promise<{ session: Session; host: CosplayHost; containerId: string } | undefined> {
     const found = await this.resolve(argument);
-    if (found) openSessionTerminal(found.session.name, found.host.docker, found.session.containerId);
+    if (!found) return undefined;
+    if (found.session.running && found.session.containerId) return { ...found, containerId: found.session.containerId };
+    void vscode.window.showErrorMessage(`${found.session.name} is not running${found.session.unrestored ? ` (host not restored: ${found.session.unrestored})` : ''}.`);
+    return undefined;
+  }
+
+  /** The session's host for stop, clean-up and calibrate; progress notes who holds the GPU's lock while waiting. */
+  private async sessionHost(host: CosplayHost, session: Session, progress?: vscode.Progress<{ message?: string }>): Promise<SessionHost | undefined> {
+    const found = await this.sessions.sessionHost(host, session, (heldBy) => progress?.report({ message: `waiting for GPU ${session.gpuIndex}: locked by ${heldBy}` }));
+    if (typeof found === 'string') return void vscode.window.showErrorMessage(found);
+    return found;
+  }
+
+  async openTerminal(argument: SessionArgument): Promise<void> {
+    const found = await this.running(argument);
+    if (found) openSessionTerminal(found.session.name, found.host.docker, found.containerId);
   }
 
   /** Dev Containers' "attach to running container" for sessions on this machine; a terminal otherwise. */
   async attach(argument: SessionArgument): Promise<void> {
-    const found = await this.resolve(argument);
+    const found = await this.running(argument);
     if (!found) return;
     if (vscode.extensions.getExtension(DEV_CONTAINERS) && found.host.name === LOCAL_HOST) {
       const authority = Buffer.from(JSON.stringify({ containerName: `/${found.session.name}` }), 'utf8').toString('hex');
@@ -53,53 +69,74 @@ export class SessionCommands {
     }
     const why = vscode.extensions.getExtension(DEV_CONTAINERS) ? 'Dev Containers attaches to containers of this machine only' : 'the Dev Containers extension is not installed';
     void vscode.window.showInformationMessage(`Opened a terminal in ${found.session.name} instead of a VS Code window: ${why}.`);
-    openSessionTerminal(found.session.name, found.host.docker, found.session.containerId);
+    openSessionTerminal(found.session.name, found.host.docker, found.containerId);
   }
 
-  async stop(argument: SessionArgument): Promise<void> {
+  /** Stops a session (asking first), or retries the restore of one whose stop left the host changed. */
+  async stop(argument: SessionArgument, retry = false): Promise<void> {
     const found = await this.resolve(argument);
     if (!found) return;
     const { session, host } = found;
-    const choice = await vscode.window.showWarningMessage(`Stop cosplay session ${session.name}?`, {
-      modal: true, detail: `The container is removed (files outside the mounted folder are lost) and ${host.name} is restored: ${session.restore.map((r) => r.description).join('; ') || 'nothing to undo'}.`,
-    }, 'Stop');
-    if (choice !== 'Stop') return;
-    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Stopping ${session.name}` }, () => stopSession(session, host.runner, host.docker, host.sudo));
-    this.log.info(`${session.name} stopped; kept: ${outcome.kept.join('; ') || 'none'}; failures: ${outcome.failures.join('; ') || 'none'}`);
+    if (!retry) {
+      const choice = await vscode.window.showWarningMessage(`Stop cosplay session ${session.name}?`, {
+        modal: true, detail: `The container is stopped, then ${host.name} is restored from its journal: ${session.changes.join('; ') || 'nothing was changed'} — each undone in reverse. The container is removed once the host is restored (files outside the mounted folder are lost).`,
+      }, 'Stop');
+      if (choice !== 'Stop') return;
+    }
+    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${retry ? 'Restoring' : 'Stopping'} ${session.name}` }, async (progress) => {
+      const context = await this.sessionHost(host, session, progress);
+      return context && stopSession(session, context);
+    });
+    if (!outcome) return;
+    this.log.info(`${session.name}: undone ${outcome.undone.join('; ') || 'nothing'}; kept ${outcome.kept.join('; ') || 'nothing'}${outcome.failure ? `; host not restored: ${outcome.failure}` : ''}`);
     await this.sessions.refresh(host.name);
-    if (outcome.failures.length) void vscode.window.showErrorMessage(`${session.name} stopped, but some host settings could not be restored: ${outcome.failures.join('; ')}`);
-    else void vscode.window.showInformationMessage(`${session.name} stopped and ${host.name} restored${outcome.kept.length ? ` (kept for the other session on this GPU: ${outcome.kept.join(', ')})` : ''}.`);
+    if (outcome.failure) {
+      const again = await vscode.window.showErrorMessage(`${session.name} stopped — host not restored: ${outcome.failure}`, 'Retry');
+      if (again === 'Retry') await this.stop(session.name, true);
+      return;
+    }
+    const kept = outcome.kept.length ? ` Kept for the other session on this GPU: ${outcome.kept.join(', ')}.` : '';
+    void vscode.window.showInformationMessage(`${session.name} stopped and ${host.name} restored: ${outcome.undone.join(', ') || 'nothing to undo'}.${kept}`);
   }
 
   async cleanUpOrphans(): Promise<void> {
     if (!vscode.workspace.isTrusted) return void vscode.window.showErrorMessage('Cleaning up changes GPU hosts: trust this folder first.');
     await this.sessions.refresh();
-    const hosts = this.sessions.hostNames();
     let cleaned = 0;
-    for (const name of hosts) {
+    for (const name of this.sessions.hostNames()) {
       const host = await this.sessions.host(name);
       if (typeof host === 'string') continue;
-      const orphans = await findOrphans(host.docker, host.runner).catch((error: unknown) => (error instanceof DockerFailure ? undefined : Promise.reject(error)));
-      if (!orphans || (!orphans.sessions.length && !orphans.mpsFolders.length)) continue;
-      const what = [...orphans.sessions.map((s) => `${s.name} (${s.state}): ${s.restore.map((r) => r.description).join(', ') || 'the container'}`), ...orphans.mpsFolders.map((f) => `an MPS daemon folder ${f}`)];
-      const choice = await vscode.window.showWarningMessage(`Clean up ${what.length} orphan${what.length > 1 ? 's' : ''} on ${name}?`, { modal: true, detail: what.join('\n') }, 'Clean Up');
+      const orphans = orphansOf({ sessions: this.sessions.all().filter((s) => s.host === name).map((s) => s.session), foreign: [], problems: [] });
+      if (!orphans.length) continue;
+      const age = (s: Session) => `${Math.max(0, Math.round((Date.now() - s.createdMs) / 60_000))} min`;
+      const what = orphans.map((s) => `${s.name} (${s.owner}, ${age(s)}, container ${s.state}): ${s.changes.join(', ') || 'nothing on the host'}`);
+      const choice = await vscode.window.showWarningMessage(`Clean up ${what.length} orphan${what.length > 1 ? 's' : ''} on ${name}?`, { modal: true, detail: `Each is restored from its host journal:\n${what.join('\n')}` }, 'Clean Up');
       if (choice !== 'Clean Up') continue;
-      const failures = await cleanUpOrphans(orphans, host.runner, host.docker, host.sudo);
-      cleaned += what.length;
+      const failures: string[] = [];
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Cleaning up on ${name}` }, async (progress) => {
+        for (const orphan of orphans) {
+          const context = await this.sessionHost(host, orphan, progress);
+          if (!context) continue;
+          const result = await cleanUpOrphans([orphan], context);
+          cleaned += result.cleaned.length;
+          failures.push(...result.failures);
+        }
+      });
       if (failures.length) void vscode.window.showErrorMessage(`Some orphans on ${name} could not be cleaned up: ${failures.join('; ')}`);
     }
     await this.sessions.refresh();
-    if (!cleaned) void vscode.window.showInformationMessage('No orphans: every labelled container runs, and no host change is left behind.');
+    if (!cleaned) void vscode.window.showInformationMessage('No orphans: every session in the host journals has a running container.');
+    else void vscode.window.showInformationMessage(`${cleaned} orphan${cleaned > 1 ? 's' : ''} cleaned up: the host is restored.`);
   }
 
   /** Runs the shim's bench in the session, saves the report under .gpudev/reports/ and opens it. */
   async benchmark(argument: SessionArgument): Promise<void> {
-    const found = await this.resolve(argument);
+    const found = await this.running(argument);
     if (!found) return;
-    const { session, host } = found;
+    const { session, host, containerId } = found;
     const stdout = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Benchmarking ${session.name} (GEMM and copy bandwidth)` }, async () => {
       try {
-        return (await host.docker.exec(session.containerId, ['python3', `${SHIM_DIR}/bench.py`, '--json'])).stdout;
+        return (await host.docker.exec(containerId, ['python3', `${SHIM_DIR}/bench.py`, '--json'])).stdout;
       } catch (error) {
         return error instanceof DockerFailure ? `${error.failure.message}` : String(error);
       }
@@ -117,19 +154,19 @@ export class SessionCommands {
 
   /** Bisects the session's clock lock against FP32 (a few short bench runs), then records it in its labels. */
   async calibrate(argument: SessionArgument): Promise<void> {
-    const found = await this.resolve(argument);
+    const found = await this.running(argument);
     if (!found) return;
     const { session, host } = found;
     const choice = await vscode.window.showWarningMessage(`Calibrate the clock lock of ${session.name}?`, {
       modal: true,
-      detail: `Up to ${MAX_CALIBRATION_RUNS} FP32 runs at different graphics clocks of GPU ${session.gpuIndex} on ${host.name}. The best clock is recorded in the session's labels, which Docker cannot change: the container is made again from its own settings, so files outside the mounted folder are lost.`,
+      detail: `Up to ${MAX_CALIBRATION_RUNS} FP32 runs at different graphics clocks of GPU ${session.gpuIndex} on ${host.name}, under the GPU's host lock. The best clock is recorded in the host journal; if calibration fails the clocks go back as they were.`,
     }, 'Calibrate');
     if (choice !== 'Calibrate') return;
-    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Calibrating ${session.name}` }, async (progress) =>
-      calibrateSession({
-        session, sudo: host.sudo, shimTar: await shimArchive(this.extensionUri.fsPath),
-        onRun: (run, i) => progress.report({ message: `run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS` }),
-      }, host.runner, host.docker));
+    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Calibrating ${session.name}` }, async (progress) => {
+      const context = await this.sessionHost(host, session, progress);
+      return context && calibrateSession({ session, onRun: (run, i) => progress.report({ message: `run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS` }) }, context);
+    });
+    if (!outcome) return;
     await this.sessions.refresh(host.name);
     this.log.info(`${session.name}: calibration ${outcome.ok ? `${outcome.best.clockMHz} MHz` : outcome.error.message}; runs ${outcome.runs.map((r) => `${r.clockMHz}→${r.fp32.toFixed(1)}`).join(', ')}`);
     if (!outcome.ok) return void vscode.window.showErrorMessage(`Calibration of ${session.name} failed: ${describeError(outcome.error)}. Its clock lock is as it was.`);

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { SHIM_DIR } from '../cosplay/hostProfile';
+import { verifyOutput } from '../cosplay/sessions';
 import { parseVerifyReport, shown, verifySummary, type VerifyCheck } from '../cosplay/verifyReport';
 import { DockerFailure } from '../hosts/docker';
 import type { CosplaySessions } from './cosplaySessions';
@@ -61,9 +61,12 @@ export class VerifyTests implements vscode.Disposable {
     if (!found) return `session ${root.id} is gone`;
     const host = await this.sessions.host(found.host);
     if (typeof host === 'string') return host;
+    if (!found.session.running) return `${found.session.name} is not running`;
     let stdout: string;
     try {
-      stdout = (await host.docker.exec(found.session.containerId, ['python3', `${SHIM_DIR}/verify.py`, '--json'])).stdout;
+      const journals = await host.journals();
+      const journal = typeof journals === 'string' ? undefined : journals.find((j) => j.kind === found.session.journal);
+      stdout = await verifyOutput(found.session, host.docker, journal);
     } catch (error) {
       return error instanceof DockerFailure ? error.failure.message : String(error);
     }

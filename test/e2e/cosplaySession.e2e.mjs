@@ -32,6 +32,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const docker = startDockerd();
     dockerEnv = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-gpu-state-'));
+    fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
     execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], { env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir } });
     original = readState(stateDir);
     const profile = path.join(stateDir, '..', `${path.basename(stateDir)}-profile.json`);
@@ -132,12 +133,22 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor();
   });
 
-  it('Stop removes the container and restores the host', async () => {
+  it('Stop whose restore fails shows "host not restored" with Retry; Retry restores the host', async () => {
     const { page } = bench;
     await openGpuContainer(page);
+    const failFile = path.join(stateDir, 'fail');
+    fs.writeFileSync(failFile, '-rgc'); // the fake GPU refuses to reset its clocks, once
     await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Stop Cosplay Session');
-    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Stop' }).click();
-    await page.locator('.notifications-toasts', { hasText: 'stopped and This machine restored' }).waitFor({ timeout: 60_000 });
+    const dialog = page.locator('.monaco-dialog-box', { hasText: /Stop cosplay session gpudev-rtx3090-gpu2-/ });
+    assert.match(await dialog.innerText(), /restored from its journal: persistence mode on; graphics clocks locked at \d+ MHz; power capped at 350 W; MPS daemon on/);
+    await dialog.locator('.monaco-button', { hasText: 'Stop' }).click();
+    const failed = page.locator('.notifications-toasts', { hasText: /stopped — host not restored: graphics clocks reset: nvidia-smi -i GPU-[0-9a-f-]+ -rgc failed/ });
+    await failed.waitFor({ timeout: 60_000 });
+    await treeRow(page, /GeForce RTX 3090.*cosplay · stopped — host not restored/).waitFor();
+    await bench.screenshot('cosplay-host-not-restored');
+    fs.rmSync(failFile);
+    await failed.locator('.monaco-button', { hasText: 'Retry' }).click();
+    await page.locator('.notifications-toasts', { hasText: /stopped and This machine restored: .*graphics clocks reset/ }).waitFor({ timeout: 60_000 });
     await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor({ state: 'detached' });
     assert.deepEqual(readState(stateDir), original);
   });
@@ -156,11 +167,11 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const name = execFileSync('docker', ['ps', '-q', '--filter', 'label=gpudev.target=l4', '--format', '{{.Names}}'], { env: dockerEnv, encoding: 'utf8' }).trim();
     execFileSync('docker', ['stop', '-t', '1', name], { env: dockerEnv, stdio: 'ignore' }); // as a reboot or a crash would
     await runFromPalette(page, 'GPU: Refresh');
-    await treeRow(page, /L4.*cosplay · exited/).waitFor();
+    await treeRow(page, /L4.*cosplay · orphan \(container exited\)/).waitFor();
     await runFromPalette(page, 'GPU: Clean Up Orphans');
     const cleanUp = page.locator('.monaco-dialog-box', { hasText: /Clean up \d+ orphans? on This machine\?/ });
     await cleanUp.waitFor();
-    assert.match(await cleanUp.innerText(), /gpudev-l4-gpu5-\w+ \(exited\): cap power at 200 W, create a 3g\.40gb GPU instance/);
+    assert.match(await cleanUp.innerText(), /gpudev-l4-gpu5-\w+ \(\S+@\S+, \d+ min, container exited\): persistence mode on, MIG mode on, power capped at 200 W, MIG GPU instance \d+ \(profile 9 at slice 0\)/);
     await bench.screenshot('cosplay-clean-up-orphans');
     await cleanUp.locator('.monaco-button', { hasText: 'Clean Up' }).click();
     await treeRow(page, /L4.*cosplay/).waitFor({ state: 'detached' });

@@ -1,6 +1,7 @@
 // The fake GPU's settings (clocks, power limit, MIG mode and instances), one JSON file per GPU in the
 // folder GPUDEV_FAKE_GPU_STATE, so that tests can assert a host is left exactly as it was found.
-// GPUDEV_FAKE_GPU_FAIL: a substring of the joined arguments that makes a changing command fail.
+// GPUDEV_FAKE_GPU_FAIL (or a file `fail` in the state folder, for a test that cannot change the host's
+// environment): a substring of the joined arguments that makes a changing command fail.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -22,6 +23,10 @@ export interface GpuState {
 }
 
 const PROFILE_NAMES: Record<number, string> = { 19: '1g.10gb', 20: '1g.10gb+me', 15: '1g.20gb', 14: '2g.20gb', 9: '3g.40gb', 5: '4g.40gb', 0: '7g.80gb' };
+
+export const migProfileName = (profileId: number) => PROFILE_NAMES[profileId] ?? '?';
+const SIZES: Record<number, number> = { 19: 1, 20: 1, 15: 2, 14: 2, 9: 4, 5: 4, 0: 8 };
+export const migSize = (profileId: number) => SIZES[profileId] ?? 1;
 
 export function stateDir(): string | undefined {
   return process.env.GPUDEV_FAKE_GPU_STATE || undefined;
@@ -63,7 +68,8 @@ export function migListing(state: GpuState): string[] {
  */
 export function mutate(args: readonly string[], gpu: number, state: GpuState): string | null {
   const after = (flag: string) => args[args.indexOf(flag) + 1];
-  const fail = process.env.GPUDEV_FAKE_GPU_FAIL;
+  const failFile = stateDir() && path.join(stateDir()!, 'fail');
+  const fail = process.env.GPUDEV_FAKE_GPU_FAIL || (failFile && fs.existsSync(failFile) ? fs.readFileSync(failFile, 'utf8').trim() : undefined);
   const changing = ['-lgc', '-rgc', '-lmc', '-rmc', '-pl', '-pm', '-mig', '-cgi', '-dci', '-dgi'].find((flag) => args.includes(flag));
   if (!changing) return null;
   if (fail && args.join(' ').includes(fail)) throw new Error(`Failed (injected by GPUDEV_FAKE_GPU_FAIL=${fail})`);

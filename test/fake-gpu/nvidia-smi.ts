@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSmiTable, type TableGpu } from '../../src/hosts/nvidiaSmi/table';
-import { fakeGpuUuid, migListing, mutate, readState, stateDir, type GpuState } from './hostState';
+import { fakeGpuUuid, migListing, migProfileName, migSize, mutate, readState, stateDir, type GpuState } from './hostState';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures/nvidia-smi');
 const SAME_MACHINE_LISTING: Record<string, string> = { 'default-h100-x8-570.133.20': 'list-h100-80gb-hbm3-x8' };
@@ -90,11 +90,12 @@ function visible(): TableGpu[] {
   return table.gpus.filter((g) => wanted.some((d) => d === String(g.index) || d === ids[g.index] || settings(g)?.instances.some((i) => i.uuid === d)));
 }
 
-/** `-i N`: that GPU only. */
+/** `-i N` (an index or a GPU UUID, as nvidia-smi takes either): that GPU only. */
 function selected(): TableGpu[] {
   const only = option('-i') ?? option('--id');
   if (only === undefined) return visible();
-  const gpu = visible().find((g) => String(g.index) === only) ?? fail(`No devices were found matching the ID ${only}`, 6);
+  const ids = uuids();
+  const gpu = visible().find((g) => String(g.index) === only || ids[g.index] === only) ?? fail(`No devices were found matching the ID ${only}`, 6);
   return [gpu];
 }
 
@@ -113,6 +114,16 @@ function listGpus(): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** `mig -lgi`: the GPU instances of the state, in nvidia-smi's table. */
+function listGpuInstances(): void {
+  const gpu = selected()[0]!;
+  const state = settings(gpu);
+  if (!state || state.migMode !== 'Enabled') fail(`No MIG-enabled devices found.`, 6);
+  if (!state.instances.length) return void process.stdout.write('No GPU instances found: Not Found\n');
+  const rows = state.instances.map((i) => `|   ${gpu.index}  MIG ${migProfileName(i.profileId).padEnd(14)} ${String(i.profileId).padStart(3)}  ${String(i.gi).padStart(6)}         ${i.start}:${migSize(i.profileId)}     |`);
+  process.stdout.write(['+-------------------------------------------------------+', '| GPU instances:                                        |', '| GPU   Name             Profile  Instance   Placement  |', '|                          ID       ID       Start:Size |', '|=======================================================|', ...rows, '+-------------------------------------------------------+', ''].join('\n'));
+}
+
 /** A command that changes the GPU (clocks, power, MIG): applied to the state, or refused with nvidia-smi's exit status. */
 function change(): boolean {
   const gpu = selected()[0]!;
@@ -128,20 +139,28 @@ function change(): boolean {
   return true;
 }
 
-/** --query-compute-apps from the table's Processes section, tied to GPUs by their bus id. */
+/**
+ * --query-compute-apps: the table's Processes section, tied to GPUs by their bus id — or, when the test
+ * keeps the GPU's state, the processes of `processes.json` there (none: an idle host; a test may add
+ * real pids of other users).
+ */
 function queryApps(fields: string[], format: string): void {
   const units = !format.includes('nounits');
   const busOf = new Map(table.gpus.map((g) => [g.index, g.busId]));
+  const ids = uuids();
   const columns: Record<string, (p: (typeof table.processes)[number]) => string> = {
     pid: (p) => String(p.pid),
     process_name: (p) => p.name,
     used_memory: (p) => (p.memoryMiB === null ? '[N/A]' : `${p.memoryMiB}${units ? ' MiB' : ''}`),
     gpu_bus_id: (p) => busOf.get(p.gpu) ?? '[N/A]',
+    gpu_uuid: (p) => ids[p.gpu] ?? '[N/A]',
   };
   const unknown = fields.find((f) => !columns[f]);
   if (unknown) fail(`Field "${unknown}" is not a valid field to query.`);
   const lines = format.includes('noheader') ? [] : [fields.join(', ')];
-  for (const p of table.processes) lines.push(fields.map((f) => columns[f]!(p)).join(', '));
+  const dir = stateDir();
+  const kept = dir && fs.existsSync(path.join(dir, 'processes.json')) ? (JSON.parse(fs.readFileSync(path.join(dir, 'processes.json'), 'utf8')) as typeof table.processes) : undefined;
+  for (const p of kept ?? table.processes) lines.push(fields.map((f) => columns[f]!(p)).join(', '));
   process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
 }
 
@@ -167,6 +186,7 @@ else if (query && loopMs()) {
   setInterval(tick, loopMs());
 } else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
 else if (args[0] === '-L') listGpus();
+else if (args[0] === 'mig' && args.includes('-lgi')) listGpuInstances();
 else if (args[0] === '-q') {
   const full = FULL_QUERY[table.gpus[0]?.name ?? ''] ?? fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
   process.stdout.write(read(full));

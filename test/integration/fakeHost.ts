@@ -1,15 +1,19 @@
 // A GPU host for the cosplay tests: this machine with the fake nvidia-smi (and MPS control) first on
 // PATH, its GPU settings kept in a folder of JSON files, and the test container profile.
+import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { builtinCatalog } from '../../src/catalog/catalog';
-import type { ApplyRequest } from '../../src/cosplay/apply';
+import type { ApplyOutcome, ApplyRequest } from '../../src/cosplay/apply';
 import { newSessionName } from '../../src/cosplay/apply';
 import type { TestHostProfile } from '../../src/cosplay/hostProfile';
 import { shimArchive } from '../../src/cosplay/hostProfile';
+import { HostJournal } from '../../src/cosplay/hostJournal';
 import { planCosplay, type Strategy } from '../../src/cosplay/planner';
-import { LocalRunner } from '../../src/hosts/runner';
+import type { SessionHost } from '../../src/cosplay/sessions';
+import type { DockerEngine } from '../../src/hosts/docker';
+import { LocalRunner, type Runner } from '../../src/hosts/runner';
 import { repoRoot } from '../unit/fixtures';
 
 export const SCENARIO = 'default-h100-x8-570.133.20';
@@ -19,18 +23,34 @@ export interface FakeHost {
   readonly id: number;
   readonly runner: LocalRunner;
   readonly stateDir: string;
+  /** The host user's home: its cosplay journal is under .local/state/gpudev. */
+  readonly home: string;
+  /** The environment the host's commands run with (the fake GPU first on PATH). */
+  readonly env: NodeJS.ProcessEnv;
   /** Every GPU's settings as the fake keeps them. */
   state(): Record<string, unknown>;
+  /** The journal files, by name (none once every session is stopped). */
+  journalFiles(): string[];
 }
 
 export async function fakeHost(id = 0): Promise<FakeHost> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-gpu-'));
-  const runner = new LocalRunner({
-    ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir, GPUDEV_FAKE_GPU_HOST: String(id),
-  });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-home-'));
+  const env = { ...process.env, HOME: home, PATH: `${fakeBin}:${process.env.PATH}`, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir, GPUDEV_FAKE_GPU_HOST: String(id) };
+  const runner = new LocalRunner(env);
+  fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
   await runner.run(['nvidia-smi', '--query-gpu=power.limit', '--format=csv']); // writes every GPU's initial state
   const state = () => Object.fromEntries(fs.readdirSync(stateDir).sort().map((f) => [f, JSON.parse(fs.readFileSync(path.join(stateDir, f), 'utf8'))]));
-  return { id, runner, stateDir, state };
+  const journalDir = path.join(home, '.local/state/gpudev');
+  const journalFiles = () => (fs.existsSync(journalDir) ? fs.readdirSync(journalDir).filter((f) => f.endsWith('.json')).sort() : []);
+  return { id, runner, stateDir, home, env, state, journalFiles };
+}
+
+/** What stop, clean-up and calibrate take: the host's user journal (no sudo), opened. */
+export async function sessionHost(host: FakeHost, docker: DockerEngine, runner: Runner = host.runner): Promise<SessionHost> {
+  const journal = await HostJournal.open(runner, false);
+  if ('message' in journal) throw new Error(journal.message);
+  return { runner, docker, journal, owner: 'tester@ci' };
 }
 
 /** The host's /usr inside the local image, the fake nvidia-smi (seeing the host's GPU settings) and fake torch on the container's paths. */
@@ -60,6 +80,17 @@ export async function applyRequest(options: { target: string; gpu: number; strat
   const profile = testProfile(options.image, options.host);
   return {
     plan: planned.plan, gpuIndex: options.gpu, hostLabel: options.hostLabel ?? 'fake-h100', sessionName: newSessionName(options.target, options.gpu),
-    image: profile.image, sudo: false, shimTar: (shim ??= await shimArchive(repoRoot)), gpuRequest: false, extraBinds: profile.binds, extraEnv: profile.env,
+    owner: 'tester@ci', image: profile.image, sudo: false, shimTar: (shim ??= await shimArchive(repoRoot)), gpuRequest: false, extraBinds: profile.binds, extraEnv: profile.env,
   };
 }
+
+/** Test clean-up: every labelled container. */
+export async function removeContainers(docker: DockerEngine): Promise<void> {
+  for (const container of await docker.list('gpudev.session')) await docker.remove(container.id);
+}
+
+export function applied(outcome: ApplyOutcome): Extract<ApplyOutcome, { ok: true }> {
+  if (!outcome.ok) assert.fail(`apply failed at "${outcome.failedStep}": ${outcome.error.message}`);
+  return outcome;
+}
+

@@ -187,6 +187,22 @@ describe('GpuMonitor', () => {
       assert.equal(timers.pending, undefined);
     });
 
+    it('pause stops the stream and every timer until each pause is resumed (a MIG mode change under way)', async () => {
+      const { monitor, timers, streams } = streamingSetup();
+      monitor.setWatched(true);
+      await timers.fire();
+      const resumeOne = monitor.pause();
+      const resumeTwo = monitor.pause();
+      assert.equal(streams[0]!.stopped, true);
+      assert.equal(timers.pending, undefined);
+      resumeOne();
+      resumeOne();
+      assert.equal(streams.length, 1, 'still paused by the other');
+      resumeTwo();
+      assert.equal(streams.length, 2, 'streaming again');
+      assert.equal(streams[1]!.stopped, false);
+    });
+
     it('a stream that ends is followed by a probe at once, then a new stream', async () => {
       const { monitor, timers, streams, probes } = streamingSetup();
       monitor.setWatched(true);

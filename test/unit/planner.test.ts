@@ -88,7 +88,7 @@ describe('planCosplay', () => {
   it('locks memory clocks on a GDDR host of Ampere or newer, never on HBM', () => {
     const p = plan({ target: 'rtx3060', host: 'rtx4090', strategy: 'mps' });
     assert.equal(p.chosen.memoryClockShare, 0.36);
-    assert.ok(argvs(p).includes('nvidia-smi -i {gpu} -lmc {memoryClockAtMost36Percent}'));
+    assert.ok(argvs(p).includes('nvidia-smi -i {gpu} -lmc {memoryClockAtMost36Percent},{memoryClockAtMost36Percent}'));
     assert.equal(row(p, 'Bandwidth').verdict, 'matches');
     assert.equal(plan({ target: 'rtx3060', host: 'h100-sxm' }).chosen.memoryClockShare, null);
     assert.equal(plan({ target: 'rtx2060', host: 'rtx2080ti' }).chosen.memoryClockShare, null, 'Turing cannot lock memory clocks');

@@ -1,0 +1,85 @@
+// `gpudev cosplay up`: plan against what the host GPU really is (model, MIG state and instances, the
+// sessions on it), then apply as the extension does.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline/promises';
+import { builtinCatalog } from './catalog/catalog';
+import { describeError } from './core/errors';
+import { applyCosplay, newSessionName } from './cosplay/apply';
+import type { BusyProcess } from './cosplay/busyGpu';
+import { migStateOf } from './cosplay/hostCommands';
+import { localOwner } from './cosplay/hostJournal';
+import { DEFAULT_COSPLAY_IMAGE, readTestHostProfile, shimArchive } from './cosplay/hostProfile';
+import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
+import { liveSessionOf } from './cosplay/session';
+import { sameGpu, type Listing } from './cosplay/sessions';
+import type { DockerEngine } from './hosts/docker';
+import { probeGpus } from './hosts/gpuProbe';
+import { LOCAL_HOST, type Runner } from './hosts/runner';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface CliHost {
+  readonly label: string;
+  readonly runner: Runner;
+  readonly docker: DockerEngine;
+  close(): void;
+}
+
+/** The folder holding shim/: the package root next to dist/cli.js (or above a test bundle). */
+export function shimRoot(): string {
+  const candidates = [1, 2, 3].map((up) => path.resolve(__dirname, ...Array<string>(up).fill('..')));
+  return candidates.find((dir) => fs.existsSync(path.join(dir, 'shim', 'verify.py'))) ?? candidates[0]!;
+}
+
+/** Asks on a terminal; never on a pipe (CI, scripts), where only --force goes on. */
+async function askToGoOn(processes: readonly BusyProcess[], io: Io): Promise<boolean> {
+  io.err(`GPU has processes of other users: ${processes.map((p) => `${p.pid} (${p.user ?? 'owner unknown'}, ${p.name}${p.memoryMiB !== null ? `, ${p.memoryMiB} MiB` : ''})`).join(', ')}\n`);
+  if (!process.stdin.isTTY) return false;
+  const prompt = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question('Change its MIG mode, clocks and power anyway? [y/N] ')).trim());
+  } finally {
+    prompt.close();
+  }
+}
+
+export async function up(targetName: string, options: Map<string, string>, flags: Set<string>, host: CliHost, listing: Listing, io: Io): Promise<number> {
+  const fail = (message: string, code: number) => (io.err(`gpudev cosplay: ${message}\n`), code);
+  const catalog = builtinCatalog();
+  const target = catalog.lookup(targetName);
+  if (!target.ok) return fail(describeError(target.error), 2);
+  const strategy = options.get('--strategy') as Strategy | undefined;
+  if (strategy && !STRATEGIES.includes(strategy)) return fail(`--strategy must be one of ${STRATEGIES.join(', ')}`, 2);
+  const probe = await probeGpus(host.runner);
+  if (probe.kind !== 'gpus') return fail(describeError(probe.error), 1);
+  const gpuIndex = Number(options.get('--gpu') ?? 0);
+  const gpu = probe.gpus.find((g) => g.index === gpuIndex);
+  if (!gpu) return fail(`${host.label} has no GPU ${options.get('--gpu')} (it has ${probe.gpus.map((g) => g.index).join(', ')})`, 2);
+  const model = catalog.byNvmlName(gpu.name);
+  if (!model) return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog yet`, 1);
+  const live = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
+  const hostMig = await migStateOf(host.runner, gpu);
+  const planned = planCosplay({ target: target.entry, host: model, hostGpuCount: probe.gpus.length, strategy, liveSessions: live, hostMig });
+  if (!planned.ok) return fail(describeError(planned.error), 1);
+  const profile = await readTestHostProfile();
+  const sessionName = newSessionName(target.entry.key, gpu.index);
+  const outcome = await applyCosplay({
+    plan: planned.plan, gpuIndex: gpu.index, hostLabel: host.label, sessionName, sudo: flags.has('--sudo'), owner: localOwner(),
+    image: profile?.image ?? options.get('--image') ?? DEFAULT_COSPLAY_IMAGE,
+    shimTar: await shimArchive(shimRoot()), workspace: host.label === LOCAL_HOST ? process.cwd() : undefined,
+    gpuRequest: !profile, extraBinds: profile?.binds, extraEnv: profile?.env,
+    confirmBusy: async (processes) => flags.has('--force') || askToGoOn(processes, io),
+    onStep: (step) => io.err(`… ${step}\n`),
+  }, host.runner, host.docker);
+  if (!outcome.ok) {
+    io.err(`gpudev cosplay: failed at "${outcome.failedStep}": ${describeError(outcome.error)}\n`);
+    io.err(outcome.restored ? 'every earlier step was undone: the host is as it was\n' : `host not restored: ${outcome.undoFailures.join('; ')}\n(gpudev cosplay cleanup retries)\n`);
+    return 1;
+  }
+  io.out(`${sessionName}\n`);
+  return 0;
+}
