@@ -214,7 +214,7 @@ function concreteChange(mutation: HostMutation, read: { persistence: boolean; mi
     case 'persistence': return { kind: 'persistence', originalEnabled: read.persistence };
     case 'migMode': return { kind: 'migMode', originalEnabled: read.migMode };
     case 'mpsDaemon': return { kind: 'mpsDaemon', folder: read.mpsFolder };
-    case 'gpuInstance': return { kind: 'gpuInstance', profileId: planned.profileId, start: planned.start };
+    case 'gpuInstance': return { kind: 'gpuInstance', profile: planned.profile, profileId: planned.profileId, start: planned.start };
     case 'clockLock': return { kind: 'clockLock', mhz: planned.mhz };
     case 'memoryClockLock': return { kind: 'memoryClockLock', mhz: read.memoryMHz! };
     case 'powerCap': return { kind: 'powerCap', watts: planned.watts, originalWatts: read.originalWatts };

@@ -18,7 +18,7 @@ export const ChangeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('clockLock'), mhz: int(100, 5000) }),
   z.strictObject({ kind: z.literal('memoryClockLock'), mhz: int(100, 50_000) }),
   z.strictObject({ kind: z.literal('powerCap'), watts: int(1, 5000), originalWatts: int(1, 5000) }),
-  z.strictObject({ kind: z.literal('gpuInstance'), profileId: int(0, 63), start: int(0, 15), gi: z.optional(int(0, 63)), migUuid: z.optional(z.string().check(z.regex(MIG_UUID))) }),
+  z.strictObject({ kind: z.literal('gpuInstance'), profile: z.string().check(z.regex(/^\d+g\.\d+gb(\+\w+)?$/)), profileId: int(0, 63), start: int(0, 15), gi: z.optional(int(0, 63)), migUuid: z.optional(z.string().check(z.regex(MIG_UUID))) }),
   // The folder is checked against the journal's own MPS root where it is used (`mpsFolderOk`).
   z.strictObject({ kind: z.literal('mpsDaemon'), folder: z.string().check(z.regex(/^\/[\w./-]{1,400}$/)) }),
   z.strictObject({ kind: z.literal('container'), name: z.string().check(z.regex(SESSION_NAME)), id: z.optional(z.string().check(z.regex(CONTAINER_ID))) }),
@@ -96,7 +96,7 @@ export function describeChange(change: Change, undo = false): string {
     case 'clockLock': return undo ? 'graphics clocks reset' : `graphics clocks locked at ${change.mhz} MHz`;
     case 'memoryClockLock': return undo ? 'memory clocks reset' : `memory clocks locked at ${change.mhz} MHz`;
     case 'powerCap': return undo ? `power limit back to ${change.originalWatts} W` : `power capped at ${change.watts} W`;
-    case 'gpuInstance': return undo ? `MIG GPU instance ${change.gi ?? '(being created)'} destroyed` : `MIG GPU instance ${change.gi ?? '(being created)'} (profile ${change.profileId} at slice ${change.start})`;
+    case 'gpuInstance': return `${change.profile} GPU instance ${change.gi ?? '(being created)'} at slice ${change.start}${undo ? ' destroyed' : ''}`;
     case 'mpsDaemon': return undo ? 'MPS daemon stopped and its folder removed' : `MPS daemon on ${change.folder}`;
     case 'container': return undo ? `container ${change.name} removed` : `container ${change.name}`;
   }

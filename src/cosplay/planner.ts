@@ -40,7 +40,7 @@ export interface HostCommand {
 /** A host change as planned: what apply journals and makes (values read from the host come then). */
 export type PlannedChange =
   | { readonly kind: 'persistence' | 'migMode' | 'mpsDaemon' }
-  | { readonly kind: 'gpuInstance'; readonly profileId: number; readonly start: number }
+  | { readonly kind: 'gpuInstance'; readonly profile: string; readonly profileId: number; readonly start: number }
   | { readonly kind: 'clockLock'; readonly mhz: number }
   | { readonly kind: 'memoryClockLock'; readonly percent: number }
   | { readonly kind: 'powerCap'; readonly watts: number };
@@ -174,7 +174,7 @@ function mutationsFor(request: PlanRequest, chosen: StrategyOption, powerCapW: n
     const { id } = chosen.migProfile;
     steps.push({
       description: `create a ${chosen.migProfile.name} GPU instance at slice ${chosen.migStart} with its compute instance`,
-      change: { kind: 'gpuInstance', profileId: id, start: chosen.migStart! },
+      change: { kind: 'gpuInstance', profile: chosen.migProfile.name, profileId: id, start: chosen.migStart! },
       run: cmd(argv.createGpuInstance(gpu, String(id), String(chosen.migStart))),
       undo: [cmd(argv.destroyComputeInstances(gpu, '{gi}')), cmd(argv.destroyGpuInstance(gpu, '{gi}'))],
       gpuWide: false,

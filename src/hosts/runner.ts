@@ -87,27 +87,21 @@ export class LocalRunner implements Runner {
   }
 
   stream(argv: readonly string[], handlers: StreamHandlers): OutputStream {
-    const [program, ...args] = argv;
-    if (!program) throw new Error('LocalRunner.stream needs a program');
-    const child = spawn(program, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    let stderr = '';
-    let ended = false;
-    const end = (result: RunResult) => {
-      if (ended) return;
-      ended = true;
-      handlers.onEnd(result);
-    };
-    child.stdout.setEncoding('utf8').on('data', (text: string) => handlers.onData(text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 64 * 1024) stderr += text; });
-    child.on('error', (error: NodeJS.ErrnoException) => end({ exitCode: null, stdout: '', stderr: error.message, ...(error.code === 'ENOENT' && { notFound: true }) }));
-    child.on('close', (code) => end({ exitCode: code, stdout: '', stderr }));
+    const child = this.spawnStreaming(argv, handlers, 'ignore');
     return { stop: () => void child.kill() };
   }
 
   hold(argv: readonly string[], handlers: StreamHandlers): HeldProgram {
+    const child = this.spawnStreaming(argv, handlers, 'pipe');
+    child.stdin!.on('error', () => undefined);
+    return { write: (text) => void child.stdin!.write(text), close: () => void child.stdin!.end() };
+  }
+
+  /** A program whose output goes to `handlers` as it comes; `onEnd` once, however it ends. */
+  private spawnStreaming(argv: readonly string[], handlers: StreamHandlers, stdin: 'ignore' | 'pipe') {
     const [program, ...args] = argv;
-    if (!program) throw new Error('LocalRunner.hold needs a program');
-    const child = spawn(program, args, { env: this.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    if (!program) throw new Error('LocalRunner needs a program');
+    const child = spawn(program, args, { env: this.env, stdio: [stdin, 'pipe', 'pipe'], windowsHide: true });
     let stderr = '';
     let ended = false;
     const end = (result: RunResult) => {
@@ -115,11 +109,10 @@ export class LocalRunner implements Runner {
       ended = true;
       handlers.onEnd(result);
     };
-    child.stdin.on('error', () => undefined);
-    child.stdout.setEncoding('utf8').on('data', (text: string) => handlers.onData(text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 64 * 1024) stderr += text; });
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => handlers.onData(text));
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 64 * 1024) stderr += text; });
     child.on('error', (error: NodeJS.ErrnoException) => end({ exitCode: null, stdout: '', stderr: error.message, ...(error.code === 'ENOENT' && { notFound: true }) }));
     child.on('close', (code) => end({ exitCode: code, stdout: '', stderr }));
-    return { write: (text) => void child.stdin.write(text), close: () => void child.stdin.end() };
+    return child;
   }
 }

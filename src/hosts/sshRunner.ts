@@ -97,13 +97,8 @@ export class SshRunner implements Runner {
   stream(argv: readonly string[], handlers: StreamHandlers): OutputStream {
     let stopped = false;
     let channel: ClientChannel | undefined;
-    void this.openChannel(argv).then((opened) => {
-      if (isResult(opened)) return handlers.onEnd(opened);
+    this.openStreaming(argv, handlers, (opened) => {
       channel = opened;
-      let stderr = '';
-      opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
-      opened.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8'); });
-      opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
       if (stopped) opened.close();
     });
     return {
@@ -118,13 +113,8 @@ export class SshRunner implements Runner {
     const pending: string[] = [];
     let closed = false;
     let channel: ClientChannel | undefined;
-    void this.openChannel(argv).then((opened) => {
-      if (isResult(opened)) return handlers.onEnd(opened);
+    this.openStreaming(argv, handlers, (opened) => {
       channel = opened;
-      let stderr = '';
-      opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
-      opened.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8'); });
-      opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
       pending.splice(0).forEach((text) => opened.write(text));
       if (closed) opened.end();
     });
@@ -135,6 +125,18 @@ export class SshRunner implements Runner {
         channel?.end();
       },
     };
+  }
+
+  /** A channel running argv whose output goes to `handlers` as it comes; `onOpen` once it runs. */
+  private openStreaming(argv: readonly string[], handlers: StreamHandlers, onOpen: (channel: ClientChannel) => void): void {
+    void this.openChannel(argv).then((opened) => {
+      if (isResult(opened)) return handlers.onEnd(opened);
+      let stderr = '';
+      opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
+      opened.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8'); });
+      opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
+      onOpen(opened);
+    });
   }
 
   /** A TCP stream to host:port opened from this host: the next hop of a ProxyJump chain. */

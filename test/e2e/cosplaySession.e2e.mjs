@@ -140,7 +140,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     fs.writeFileSync(failFile, '-rgc'); // the fake GPU refuses to reset its clocks, once
     await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Stop Cosplay Session');
     const dialog = page.locator('.monaco-dialog-box', { hasText: /Stop cosplay session gpudev-rtx3090-gpu2-/ });
-    assert.match(await dialog.innerText(), /restored from its journal: persistence mode on; graphics clocks locked at \d+ MHz; power capped at 350 W; MPS daemon on/);
+    assert.match(await dialog.innerText(), /restored from its journal: persistence mode on; MIG mode on; power capped at 350 W; graphics clocks locked at \d+ MHz; 4g\.40gb GPU instance \d+ at slice 0/);
     await dialog.locator('.monaco-button', { hasText: 'Stop' }).click();
     const failed = page.locator('.notifications-toasts', { hasText: /stopped — host not restored: graphics clocks reset: nvidia-smi -i GPU-[0-9a-f-]+ -rgc failed/ });
     await failed.waitFor({ timeout: 60_000 });
@@ -171,7 +171,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     await runFromPalette(page, 'GPU: Clean Up Orphans');
     const cleanUp = page.locator('.monaco-dialog-box', { hasText: /Clean up \d+ orphans? on This machine\?/ });
     await cleanUp.waitFor();
-    assert.match(await cleanUp.innerText(), /gpudev-l4-gpu5-\w+ \(\S+@\S+, \d+ min, container exited\): persistence mode on, MIG mode on, power capped at 200 W, MIG GPU instance \d+ \(profile 9 at slice 0\)/);
+    assert.match(await cleanUp.innerText(), /gpudev-l4-gpu5-\w+ \(\S+@\S+, \d+ min, container exited\): persistence mode on, MIG mode on, power capped at 200 W, 3g\.40gb GPU instance \d+ at slice 0/);
     await bench.screenshot('cosplay-clean-up-orphans');
     await cleanUp.locator('.monaco-button', { hasText: 'Clean Up' }).click();
     await treeRow(page, /L4.*cosplay/).waitFor({ state: 'detached' });

@@ -28,8 +28,8 @@ describe('the host journal and its typed changes', () => {
     assert.deepEqual(makeCommand({ kind: 'powerCap', watts: 350, originalWatts: 700 }, UUID), { argv: ['nvidia-smi', '-i', UUID, '-pl', '350'] });
     assert.deepEqual(undoCommands({ kind: 'powerCap', watts: 350, originalWatts: 700 }, UUID), [{ argv: ['nvidia-smi', '-i', UUID, '-pl', '700'] }]);
     assert.deepEqual(undoCommands({ kind: 'persistence', originalEnabled: true }, UUID), [{ argv: ['nvidia-smi', '-i', UUID, '-pm', '1'] }]);
-    assert.deepEqual(undoCommands({ kind: 'gpuInstance', profileId: 5, start: 0, gi: 3 }, UUID).map((c) => c.argv.join(' ')), [`nvidia-smi mig -i ${UUID} -dci -gi 3`, `nvidia-smi mig -i ${UUID} -dgi -gi 3`]);
-    assert.deepEqual(undoCommands({ kind: 'gpuInstance', profileId: 5, start: 0 }, UUID), [], 'an instance whose id was never read is found on the GPU first');
+    assert.deepEqual(undoCommands({ kind: 'gpuInstance', profile: '4g.40gb', profileId: 5, start: 0, gi: 3 }, UUID).map((c) => c.argv.join(' ')), [`nvidia-smi mig -i ${UUID} -dci -gi 3`, `nvidia-smi mig -i ${UUID} -dgi -gi 3`]);
+    assert.deepEqual(undoCommands({ kind: 'gpuInstance', profile: '4g.40gb', profileId: 5, start: 0 }, UUID), [], 'an instance whose id was never read is found on the GPU first');
     const [quit, remove] = undoCommands({ kind: 'mpsDaemon', folder: '/var/lib/gpudev/mps/gpudev-x-gpu0-0000' }, UUID);
     assert.deepEqual(quit, { argv: ['nvidia-cuda-mps-control'], stdin: 'quit\n', env: { CUDA_MPS_PIPE_DIRECTORY: '/var/lib/gpudev/mps/gpudev-x-gpu0-0000/pipe', CUDA_MPS_LOG_DIRECTORY: '/var/lib/gpudev/mps/gpudev-x-gpu0-0000/log' } });
     assert.deepEqual(remove, { argv: ['rm', '-rf', '--', '/var/lib/gpudev/mps/gpudev-x-gpu0-0000'] });
