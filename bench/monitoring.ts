@@ -84,7 +84,7 @@ async function measureOurs(sshd: Sshd, seconds: number, processes: boolean) {
   let samples = 0;
   let measuring = false;
   const hosts = Array.from({ length: HOSTS }, (_, i) => {
-    const runner = new SshRunner({ label: `host-${i}`, host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [knownHosts] });
+    const runner = new SshRunner({ label: `host-${i}`, host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: () => Promise.resolve([knownHosts]) });
     const startStream: StartStream = (ms, expected, handlers) => streamGpus(runner, ms, expected, {
       ...handlers,
       onSample: (result) => {

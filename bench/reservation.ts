@@ -46,7 +46,7 @@ export async function reservationBenchmark(): Promise<void> {
     const ssh = (argv: string[]) => new Promise<void>((resolve, reject) => execFile('ssh', [
       '-F', 'none', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
       '-i', path.join(sshd.dir, 'client_key'), '-p', String(sshd.port), `${sshd.user}@127.0.0.1`, quoteArgv(argv),
-    ], (error, _stdout, stderr) => (error && !/to start at/.test(stderr) ? reject(error) : resolve())));
+    ], (error, _stdout, stderr) => (error && !/to start at/.test(stderr) ? reject(new Error(error.message)) : resolve())));
     const naive = await timed(3, async () => { for (const s of strategies) await ssh(probeArgv(s)); });
     console.log(`P2 plan ${strategies.length} reservation strategies (real slurmctld through a loopback sshd; medians)`);
     console.log(`  ours : every probe in one script, one exec on the open connection ${ours.toFixed(1).padStart(8)} ms`);
@@ -89,7 +89,7 @@ export async function attachBenchmark(): Promise<void> {
       });
       const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId, nodes: running.nodes, configFile: path.join(dir, 'config'), knownHostsFile, userSshConfig: userConfig }, runner, new LocalRunner());
       if ('message' in attached) throw new Error(attached.message);
-      await new Promise<void>((resolve, reject) => execFile(attached.sshCommand[0]!, ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'true'], (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) => execFile(attached.sshCommand[0]!, ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'true'], (error) => (error ? reject(new Error(error.message)) : resolve())));
       overheads.push(performance.now() - running.at);
       await cluster.cancel([jobId]);
     }

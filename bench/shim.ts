@@ -12,7 +12,7 @@ function medianMs(argv: string[], env: NodeJS.ProcessEnv, runs: number): number 
   for (let i = 0; i <= runs; i++) {
     const start = process.hrtime.bigint();
     const done = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    if (done.status !== 0) throw new Error(`${argv.join(' ')} failed: ${done.stderr}`);
+    if (done.status !== 0) throw new Error(`${argv.join(' ')} failed: ${done.stderr.toString()}`);
     if (i > 0) samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   samples.sort((a, b) => a - b);

@@ -38,7 +38,8 @@ async function listGpus(json: boolean, io: Io): Promise<number> {
     return result.kind === 'error' ? 1 : 0;
   }
   if (result.kind !== 'gpus') {
-    (result.kind === 'error' ? io.err : io.out)(`${describeError(result.error)}\n`);
+    if (result.kind === 'error') io.err(`${describeError(result.error)}\n`);
+    else io.out(`${describeError(result.error)}\n`);
     return result.kind === 'error' ? 1 : 0;
   }
   for (const gpu of result.gpus) io.out(`${gpu.index}  ${gpu.name}  ${summarizeGpu(gpu)}\n`);

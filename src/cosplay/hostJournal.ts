@@ -114,12 +114,12 @@ export class HostJournal {
   async lock(gpuUuid: string, holder: string, onWait?: (heldBy: string) => void): Promise<GpuLock | GpuDevError> {
     const lockFile = this.file(gpuUuid, 'lock');
     const holderFile = this.file(gpuUuid, 'holder');
-    const hold = this.runner.hold;
+    const hold = this.runner.hold?.bind(this.runner);
     if (!hold) return { message: `${this.runner.label} cannot hold a lock (its runner keeps no program open)` };
     let output = '';
     const acquired = new Promise<{ program: ReturnType<typeof hold> } | GpuDevError>((resolve) => {
       // cat echoes our line only once flock holds the lock; when our input ends, cat and the lock go.
-      const program = hold.call(this.runner, [...(this.sudo ? ['sudo', '-n'] : []), 'flock', '-x', '-w', String(LOCK_WAIT_S), lockFile, 'cat'], {
+      const program = hold([...(this.sudo ? ['sudo', '-n'] : []), 'flock', '-x', '-w', String(LOCK_WAIT_S), lockFile, 'cat'], {
         onData: (text) => {
           output += text;
           if (output.includes('locked\n')) resolve({ program });

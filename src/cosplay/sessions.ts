@@ -50,7 +50,7 @@ export async function listSessions(docker: DockerEngine, journals: readonly Host
     for (const journal of files) {
       for (const record of journal.sessions) {
         const id = containerStep(record);
-        const container = containers.find((c) => id?.kind === 'container' && c.id.startsWith(id.id ?? '\0') && labelsOf(c)?.session === record.name && labelsOf(c)?.gpuUuid === journal.gpuUuid && labelsOf(c)?.journal === store.kind);
+        const container = containers.find((c) => id?.kind === 'container' && c.id === id.id && labelsOf(c)?.session === record.name && labelsOf(c)?.gpuUuid === journal.gpuUuid && labelsOf(c)?.journal === store.kind);
         if (container) owned.add(container.id);
         sessions.push(sessionOf(journal, record, store.kind, container));
       }
@@ -126,7 +126,7 @@ export async function cleanUpOrphans(orphans: readonly Session[], host: SessionH
       if (!record) return 'gone';
       const id = containerStep(record);
       const containers = await host.docker.list(LABEL.session);
-      if (id?.kind === 'container' && containers.some((c) => c.id.startsWith(id.id ?? '\0') && c.state === 'running')) return 'running';
+      if (id?.kind === 'container' && containers.some((c) => c.id === id.id && c.state === 'running')) return 'running';
       return (await restoreSession(journal, orphan.name, host)).outcome;
     });
     if (typeof done === 'string') continue;

@@ -231,7 +231,7 @@ export function connectDocker(target: DockerTarget): DockerEngine {
         await new Promise((resolve) => setTimeout(resolve, 100));
         const { State } = await docker.getContainer(id).inspect();
         if (State.Running) continue;
-        const logs = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 }).catch(() => Buffer.alloc(0))).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
+        const logs = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 }).catch(() => Buffer.alloc(0))).toString('utf8').split('').filter((c) => c >= ' ' || c === '\n').join('').trim();
         throw new DockerFailure({ message: `the container exited at once (exit ${State.ExitCode})${logs ? `: ${logs.split('\n').slice(-3).join(' ')}` : ''}`, hint: 'the image needs `sleep` (coreutils or busybox) for the session to stay up' });
       }
     }),
@@ -258,7 +258,7 @@ export function connectDocker(target: DockerTarget): DockerEngine {
       const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
       await exec.resize({ w: columns, h: rows }).catch(() => undefined);
       return {
-        stream: stream as Duplex,
+        stream,
         resize: async (w, h) => void (await exec.resize({ w, h }).catch(() => undefined)),
         exitCode: async () => (await exec.inspect()).ExitCode ?? null,
       };

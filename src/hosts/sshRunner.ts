@@ -220,7 +220,7 @@ export class SshRunner implements Runner {
     }
     // Required on first use, not imported at the top: ssh2 is heavy and most sessions never need it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Client: SshClient } = require('ssh2') as typeof import('ssh2');
+    const { Client: SshClient } = require('ssh2') as { Client: typeof Client };
     const client = new SshClient();
     const generation = ++this.generation;
     return new Promise((resolve, reject) => {

@@ -68,7 +68,6 @@ export class ReservationWatch {
   private async poll(): Promise<void> {
     const listed = await this.cluster.list();
     if (!this.running) return;
-    let ended: EndedJob[] = [];
     if ('message' in listed) {
       const first = this.error === undefined;
       this.error = listed;
@@ -79,7 +78,7 @@ export class ReservationWatch {
       const jobs = listed.filter((j) => !reaped.includes(j.jobId));
       const changed = shape(jobs) !== shape(this.reservations) || this.error !== undefined;
       const gone = this.reservations.filter((old) => !jobs.some((j) => j.jobId === old.jobId) && !reaped.includes(old.jobId));
-      ended = await Promise.all(gone.map(async (job) => ({ jobId: job.jobId, name: job.name, state: await this.cluster.finalState(job.jobId) })));
+      const ended: EndedJob[] = await Promise.all(gone.map(async (job) => ({ jobId: job.jobId, name: job.name, state: await this.cluster.finalState(job.jobId) })));
       this.reservations = jobs;
       this.sampledAt = this.now();
       this.error = undefined;

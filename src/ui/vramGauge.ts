@@ -131,7 +131,7 @@ export class VramGauge implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.subscriptions.forEach((s) => s.dispose());
+    for (const subscription of this.subscriptions) subscription.dispose();
     this.targetChanged.dispose();
     this.item.dispose();
   }

@@ -92,7 +92,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await consent.locator('.monaco-button', { hasText: 'Add Include' }).click();
     await page.locator('.notifications-toasts', { hasText: 'instead of a window: the Remote-SSH extension is not installed' }).waitFor({ timeout: 30_000 });
     assert.match(fs.readFileSync(path.join(bench.home, '.ssh/config'), 'utf8'), /# >>> gpudev[^\n]*\nInclude \S+\/\.ssh\/gpudev\/config\n/);
-    assert.match(fs.readFileSync(path.join(bench.home, '.ssh/gpudev/config'), 'utf8'), /Host gpudev-lab-slurm-\d+\n  HostName \S+\n  ProxyJump gpudev-lab-slurm-login/);
+    assert.match(fs.readFileSync(path.join(bench.home, '.ssh/gpudev/config'), 'utf8'), /Host gpudev-lab-slurm-\d+\n {2}HostName \S+\n {2}ProxyJump gpudev-lab-slurm-login/);
     await page.locator('.terminal-wrapper.active .xterm').click();
     await page.waitForTimeout(1500); // the ssh session's prompt
     await page.keyboard.type(`hostname > ${marker}; exit\n`);

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applyCosplay } from '../../src/cosplay/apply';
+import type { GpuJournal } from '../../src/cosplay/journal';
 import { listSessions, stopSession, verifyOutput } from '../../src/cosplay/sessions';
 import { parseVerifyReport } from '../../src/cosplay/verifyReport';
 import { connectDocker, type DockerEngine } from '../../src/hosts/docker';
@@ -52,11 +53,11 @@ describe('cosplay sessions with a real Docker Engine and the host journal', func
     const dir = journalDir(host);
     assert.equal((fs.statSync(dir).mode & 0o777).toString(8), '700', 'the journal folder is the user\'s alone');
     const [file] = host.journalFiles();
-    const journal = JSON.parse(fs.readFileSync(path.join(dir, file!), 'utf8'));
+    const journal = JSON.parse(fs.readFileSync(path.join(dir, file!), 'utf8')) as GpuJournal;
     assert.equal(journal.gpuUuid, session.gpuUuid);
-    assert.deepEqual(journal.gpuWide.map((s: { change: { kind: string }; state: string }) => `${s.change.kind}:${s.state}`), ['persistence:done', 'clockLock:done', 'powerCap:done']);
-    assert.equal(journal.gpuWide[2].change.originalWatts, 700, 'the original power limit, read just before');
-    assert.deepEqual(journal.sessions[0].steps.map((s: { change: { kind: string } }) => s.change.kind), ['mpsDaemon', 'container']);
+    assert.deepEqual(journal.gpuWide.map((s) => `${s.change.kind}:${s.state}`), ['persistence:done', 'clockLock:done', 'powerCap:done']);
+    assert.equal((journal.gpuWide[2]?.change as { originalWatts?: number }).originalWatts, 700, 'the original power limit, read just before');
+    assert.deepEqual(journal.sessions[0]!.steps.map((s) => s.change.kind), ['mpsDaemon', 'container']);
     assert.ok(fs.existsSync(`${dir}/mps/${session.name}/pipe/control`), 'the MPS daemon runs on its own pipe, under the journal folder');
 
     const { sessions, foreign } = await listSessions(docker, [(await sessionHost(host, docker)).journal]);
@@ -136,10 +137,10 @@ describe('cosplay sessions with a real Docker Engine and the host journal', func
     const original = host.state();
     const requests = [await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image, host }), await applyRequest({ target: 'rtx3090', gpu: 4, strategy: 'mps', image: dockerd.image, host })];
     const [one, two] = (await Promise.all(requests.map((r) => applyCosplay(r, host.runner, docker)))).map(applied) as [ReturnType<typeof applied>, ReturnType<typeof applied>];
-    const journal = JSON.parse(fs.readFileSync(path.join(journalDir(host), host.journalFiles()[0]!), 'utf8'));
+    const journal = JSON.parse(fs.readFileSync(path.join(journalDir(host), host.journalFiles()[0]!), 'utf8')) as GpuJournal;
     assert.equal(journal.sessions.length, 2);
-    assert.equal(journal.gpuWide.filter((s: { change: { kind: string } }) => s.change.kind === 'powerCap').length, 1, 'the second made no GPU-wide change of its own');
-    assert.equal(journal.gpuWide.find((s: { change: { kind: string } }) => s.change.kind === 'powerCap').change.originalWatts, 700, 'and the original is the true one');
+    assert.equal(journal.gpuWide.filter((s) => s.change.kind === 'powerCap').length, 1, 'the second made no GPU-wide change of its own');
+    assert.equal((journal.gpuWide.find((s) => s.change.kind === 'powerCap')?.change as { originalWatts?: number }).originalWatts, 700, 'and the original is the true one');
     const during = host.state();
     const context = await sessionHost(host, docker);
     assert.deepEqual((await stopSession(one.session, context)).kept, ['persistence mode on', 'graphics clocks locked at 1965 MHz', 'power capped at 350 W']);
@@ -194,7 +195,7 @@ describe('cosplay sessions with a real Docker Engine and the host journal', func
       assert.deepEqual(host.state(), original);
       assert.deepEqual(host.journalFiles(), []);
       const asked: number[] = [];
-      const { session } = applied(await applyCosplay({ ...request, confirmBusy: async (p) => (asked.push(...p.map((x) => x.pid)), true) }, host.runner, docker));
+      const { session } = applied(await applyCosplay({ ...request, confirmBusy: (p) => (asked.push(...p.map((x) => x.pid)), Promise.resolve(true)) }, host.runner, docker));
       assert.deepEqual(asked, [sleeper.pid]);
       assert.equal((await stopSession(session, await sessionHost(host, docker))).failure, undefined);
       assert.deepEqual(host.state(), original);

@@ -10,7 +10,7 @@ import { calibrateSession, MAX_CALIBRATION_RUNS } from '../../src/cosplay/calibr
 import { HostJournal, ROOT_JOURNAL_DIR } from '../../src/cosplay/hostJournal';
 import { listSessions, stopSession, verifyOutput } from '../../src/cosplay/sessions';
 import { parseVerifyReport } from '../../src/cosplay/verifyReport';
-import { connectDocker, DockerFailure, sshDockerTarget, type DockerEngine } from '../../src/hosts/docker';
+import { connectDocker, type DockerFailure, sshDockerTarget, type DockerEngine } from '../../src/hosts/docker';
 import { LocalRunner } from '../../src/hosts/runner';
 import { SshRunner } from '../../src/hosts/sshRunner';
 import { repoRoot } from '../unit/fixtures';
@@ -36,7 +36,7 @@ describe('cosplay sessions on an SSH host (Docker through the same SSH connectio
     const loginsBefore = logins();
     const runner = new SshRunner({
       label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
-      knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`],
+      knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]),
       env: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: local.stateDir, GPUDEV_FAKE_GPU_HOST: '7' },
     });
     runners.push(runner);
@@ -53,7 +53,7 @@ describe('cosplay sessions on an SSH host (Docker through the same SSH connectio
   });
 
   it('a missing engine on the SSH host is explained', async () => {
-    const runner = new SshRunner({ label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+    const runner = new SshRunner({ label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]) });
     runners.push(runner);
     const docker = connectDocker(sshDockerTarget(runner, '/tmp/gpudev-no-such-docker.sock'));
     await assert.rejects(docker.ping(), (error: DockerFailure) => /Docker on lab cannot be reached at \/tmp\/gpudev-no-such-docker.sock over SSH/.test(error.failure.message) && /AllowStreamLocalForwarding/.test(error.failure.hint ?? ''));

@@ -57,7 +57,7 @@ describe('GPU samples streamed by nvidia-smi -lms', function () {
   it('over SSH: streams on one channel, survives sshd being killed mid-stream, and streams again once it is back', async () => {
     const runner = new SshRunner({
       label: 'gpu-box', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
-      knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`], env: { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' },
+      knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]), env: { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' },
     });
     const monitor = streamingMonitor(runner, 200);
     cleanup.push(() => { monitor.dispose(); runner.close(); });

@@ -19,7 +19,7 @@ export function stopSlurm(): void {
 
 /** The login node's runner (the test sshd), its host key trusted. */
 export function loginRunner(sshd: Sshd): SshRunner {
-  return new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`] });
+  return new SshRunner({ label: 'login', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]) });
 }
 
 /** What a user of OpenSSH has: an ssh config naming the login node `hpc-login`, and a known_hosts that trusts it. */

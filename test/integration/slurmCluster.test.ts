@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { LocalRunner, type Runner } from '../../src/hosts/runner';
-import { SshRunner } from '../../src/hosts/sshRunner';
+import { type SshRunner } from '../../src/hosts/sshRunner';
 import { writeAttachConfig } from '../../src/reserve/attach';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
 import { typeSummaries } from '../../src/reserve/slurm/sinfo';
@@ -26,7 +26,7 @@ async function holderJob(cluster: SlurmCluster, request: Parameters<SlurmCluster
   return jobId;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, limitMs = 30_000): Promise<T> {
   for (const started = Date.now(); Date.now() - started < limitMs;) {
     const value = await probe();
     if (value !== undefined) return value;
@@ -124,16 +124,16 @@ describe('watching reservations on a real Slurm', function () {
     const watch = new ReservationWatch(cluster, (e) => { ended.push(...e); if (watch.error) sawError = true; });
     try {
       watch.start();
-      await until('the job RUNNING in the watch', async () => (watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
+      await until('the job RUNNING in the watch', () => (watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
       execFileSync('bash', ['-c', 'pid=$(cat /tmp/gpudev-slurm/slurmctld.pid); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done']);
-      await until('the watch to notice slurmctld is away', async () => (sawError ? true : undefined));
+      await until('the watch to notice slurmctld is away', () => (sawError ? true : undefined));
       assert.ok(watch.reservations.some((j) => j.jobId === jobId), 'the job is kept while slurmctld is away');
       startSlurm();
-      await until('the watch back', async () => (watch.error === undefined && watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
+      await until('the watch back', () => (watch.error === undefined && watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
       assert.deepEqual(ended, [], 'nothing was reported ended across the restart');
       await cluster.cancel([jobId]);
       watch.refresh();
-      await until('the job reported ended', async () => (ended.length ? true : undefined));
+      await until('the job reported ended', () => (ended.length ? true : undefined));
       assert.deepEqual(ended, [{ jobId, name: 'gpudev-watched', state: 'CANCELLED' }]);
       assert.equal(await cluster.finalState('999999'), 'ended (this cluster keeps no accounting, so how is not known)', 'sacct, when scontrol no longer knows the job');
     } finally {
@@ -218,17 +218,17 @@ describe('the holder job\'s environment', function () {
     assert.ok(!('message' in probed));
     assert.match((await cluster.submit(probed[0]!, 'env', "/scratch/it's") as { message: string }).message, /scratch .* may only hold/);
     const jobId = await cluster.submit(probed[0]!, 'env', '/tmp/gpudev-scratch/$USER');
-    assert.equal(typeof jobId, 'string');
+    assert.ok(typeof jobId === 'string', 'submitted');
     try {
       const file = `${os.homedir()}/.gpudev/jobs/${jobId}.env`;
-      await until('the env file', async () => (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('HF_HOME') ? true : undefined));
+      await until('the env file', () => (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('HF_HOME') ? true : undefined));
       const sourced = execFileSync('bash', ['-c', `. ${file}; echo "$GPUDEV_JOB|$MASTER_ADDR|$MASTER_PORT|$NODE_RANK|$NNODES|$OMP_NUM_THREADS|$HF_HOME"`], { encoding: 'utf8', env: { ...process.env, USER: os.userInfo().username } }).trim();
       const host = execFileSync('hostname', ['-s'], { encoding: 'utf8' }).trim();
       assert.equal(sourced, `${jobId}|${host}|${29500 + (Number(jobId) % 1000)}|0|1|1|/tmp/gpudev-scratch/${os.userInfo().username}/hf`);
-      await cluster.cancel([jobId as string]);
-      await until('the env file gone with the job', async () => (fs.existsSync(file) ? undefined : true));
+      await cluster.cancel([jobId]);
+      await until('the env file gone with the job', () => (fs.existsSync(file) ? undefined : true));
     } finally {
-      await cluster.cancel([jobId as string]);
+      await cluster.cancel([jobId]);
       login.close();
     }
   });
@@ -248,7 +248,7 @@ describe('attach: job-sshd (an sshd started by the holder job)', function () {
       const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig, mode: 'job-sshd' }, runner, new LocalRunner());
       assert.ok(!('message' in attached), JSON.stringify(attached));
       const written = fs.readFileSync(`${dir}/config`, 'utf8');
-      const port = Number(/Host gpudev-hpc-\d+\n  HostName \S+\n  Port (\d+)\n  ProxyJump gpudev-hpc-login/.exec(written)?.[1]);
+      const port = Number(/Host gpudev-hpc-\d+\n {2}HostName \S+\n {2}Port (\d+)\n {2}ProxyJump gpudev-hpc-login/.exec(written)?.[1]);
       assert.ok(port > 1024 && port !== 22, written);
       assert.match(fs.readFileSync(knownHostsFile, 'utf8'), new RegExp(`^gpudev-hpc-${jobId} ssh-ed25519 \\S+$`, 'm'), 'the key the job made, pinned');
       const hostname = execFileSync('ssh', ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'hostname'], { encoding: 'utf8', timeout: 30_000 }).trim();

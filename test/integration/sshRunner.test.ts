@@ -19,7 +19,7 @@ describe('SshRunner against a real sshd on loopback', function () {
   function runner(knownHosts: string, env: Record<string, string> = { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' }): SshRunner {
     const host: SshHost = {
       label: 'gpu-box', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
-      knownHosts: async () => [knownHosts], env,
+      knownHosts: () => Promise.resolve([knownHosts]), env,
     };
     const created = new SshRunner(host);
     runners.push(created);
@@ -97,7 +97,7 @@ describe('SshRunner against a real sshd on loopback', function () {
   it('a passphrase-protected key opens with its passphrase; a wrong one says so and is not retried', async () => {
     const locked = fs.readFileSync(path.join(sshd.dir, 'client_key_locked'));
     const withPassphrase = (passphrase: string) => {
-      const created = new SshRunner({ label: 'locked', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: locked, passphrase, knownHosts: async () => [trusted()] });
+      const created = new SshRunner({ label: 'locked', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: locked, passphrase, knownHosts: () => Promise.resolve([trusted()]) });
       runners.push(created);
       return created;
     };

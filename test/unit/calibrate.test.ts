@@ -28,7 +28,7 @@ describe('calibration by bisection of the clock lock', () => {
   });
 
   it('a failed run ends the search with what went wrong', async () => {
-    const { runs, error } = await bisectClock(35.6, 495, 1980, async (clock) => (clock === 1980 ? 50 : { message: 'nvidia-smi -lgc: insufficient permissions' }));
+    const { runs, error } = await bisectClock(35.6, 495, 1980, (clock) => Promise.resolve(clock === 1980 ? 50 : { message: 'nvidia-smi -lgc: insufficient permissions' }));
     assert.equal(runs.length, 1);
     assert.match(error!.message, /insufficient permissions/);
   });

@@ -22,7 +22,7 @@ describe('gpudev CLI', () => {
   it('plan --json is the whole plan', async () => {
     const { code, out } = await cli('plan', 'rtx3090', '--host', 'h100-sxm', '--strategy', 'mps', '--num', '2', '--json');
     assert.equal(code, 0);
-    const plan = JSON.parse(out);
+    const plan = JSON.parse(out) as { chosen: { strategy: string }; container: { env: Record<string, string> } };
     assert.equal(plan.chosen.strategy, 'mps');
     assert.equal(plan.container.env.CUDA_MPS_PINNED_DEVICE_MEM_LIMIT, '0=24576M,1=24576M');
   });

@@ -29,7 +29,7 @@ const noDriver: ProbeResult = { kind: 'no-driver', host: 'h', error: { message: 
 function setup(results: ProbeResult[] = [gpus]) {
   const timers = new ManualTimers();
   let probes = 0;
-  const monitor = new GpuMonitor(async () => results[Math.min(probes++, results.length - 1)]!, 1000, silentLogger, { timers });
+  const monitor = new GpuMonitor(() => Promise.resolve(results[Math.min(probes++, results.length - 1)]!), 1000, silentLogger, { timers });
   return { monitor, timers, probes: () => probes };
 }
 
@@ -134,9 +134,9 @@ describe('GpuMonitor', () => {
         return { stop: () => { stream.stopped = true; } };
       };
       const freshGiven: Array<ProbeResult | undefined> = [];
-      const probe = async (fresh?: GpusResult) => {
+      const probe = (fresh?: GpusResult) => {
         freshGiven.push(fresh);
-        return results[Math.min(probes++, results.length - 1)]!;
+        return Promise.resolve(results[Math.min(probes++, results.length - 1)]!);
       };
       const monitor = new GpuMonitor(probe, 1000, silentLogger, { timers, startStream, wantsProcesses });
       return { monitor, timers, streams, probes: () => probes, freshGiven };

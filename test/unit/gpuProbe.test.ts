@@ -10,7 +10,7 @@ function fakeGpuHost(scenario: string): LocalRunner {
 }
 
 function cannedRunner(result: RunResult): Runner {
-  return { label: 'box', run: async () => result };
+  return { label: 'box', run: () => Promise.resolve(result) };
 }
 
 describe('probeGpus', () => {

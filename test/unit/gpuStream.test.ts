@@ -59,7 +59,7 @@ describe('streamGpus', () => {
     argv: readonly string[] = [];
     handlers!: StreamHandlers;
     stopped = false;
-    async run(): Promise<RunResult> { throw new Error('not used'); }
+    run(): Promise<RunResult> { return Promise.reject(new Error('not used')); }
     stream(argv: readonly string[], handlers: StreamHandlers): OutputStream {
       this.argv = argv;
       this.handlers = handlers;
@@ -93,6 +93,6 @@ describe('streamGpus', () => {
   });
 
   it('is undefined for a runner that cannot stream', () => {
-    assert.equal(streamGpus({ label: 'x', run: async () => ({ exitCode: 0, stdout: '', stderr: '' }) }, 1000, 1, { onSample() {}, onEnd() {} }), undefined);
+    assert.equal(streamGpus({ label: 'x', run: () => Promise.resolve({ exitCode: 0, stdout: '', stderr: '' }) }, 1000, 1, { onSample() {}, onEnd() {} }), undefined);
   });
 });

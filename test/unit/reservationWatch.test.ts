@@ -27,7 +27,7 @@ describe('reservation watch', () => {
     const answers: Array<Reservation[]> = [[job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'RUNNING', '59:00', 'n1')]];
     const t = manualTimers();
     let changes = 0;
-    const watch = new ReservationWatch({ list: async () => answers.shift() ?? [], finalState: async () => 'COMPLETED' }, () => changes++, t.timers);
+    const watch = new ReservationWatch({ list: () => Promise.resolve(answers.shift() ?? []), finalState: () => Promise.resolve('COMPLETED') }, () => changes++, t.timers);
     watch.start();
     await new Promise((resolve) => setImmediate(resolve));
     const delays = [t.delay()];
@@ -45,7 +45,7 @@ describe('reservation watch', () => {
     const answers: Array<Reservation[] | GpuDevError> = [[job('1', 'RUNNING'), job('2', 'RUNNING')], { message: 'squeue failed: Unable to contact slurm controller' }, [job('1', 'RUNNING'), job('2', 'RUNNING')], [job('1', 'RUNNING')]];
     const t = manualTimers();
     const ended: EndedJob[] = [];
-    const watch = new ReservationWatch({ list: async () => answers.shift()!, finalState: async (id) => (id === '2' ? 'CANCELLED' : '?') }, (e) => ended.push(...e), t.timers);
+    const watch = new ReservationWatch({ list: () => Promise.resolve(answers.shift()!), finalState: (id) => Promise.resolve(id === '2' ? 'CANCELLED' : '?') }, (e) => ended.push(...e), t.timers);
     watch.start();
     await new Promise((resolve) => setImmediate(resolve));
     await t.next();
