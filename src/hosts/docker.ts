@@ -1,7 +1,7 @@
-import * as http from 'node:http';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { GpuDevError } from '../core/errors';
+import { dockerOptions } from './dockerConnection';
 
 /** What a cosplay container is made of. `gpu` is the device id for the NVIDIA DeviceRequest; null asks for none. */
 export interface ContainerSpec {
@@ -135,17 +135,6 @@ export function dockerFailure(error: unknown, target: Pick<DockerTarget, 'label'
   return new DockerFailure({ message: `Docker on ${where}: ${said.split('\n')[0]}` });
 }
 
-// Connections are never kept alive: a restarted engine would leave a pooled socket that fails with EPIPE.
-function sshAgent(target: Extract<DockerTarget, { kind: 'ssh' }>): http.Agent {
-  const agent = new http.Agent({ keepAlive: false });
-  const createConnection = (_options: unknown, callback: (error: Error | null, socket?: Duplex) => void) => {
-    target.connect(target.socketPath).then((stream) => callback(null, stream), (error: Error) => callback(error));
-    return undefined;
-  };
-  (agent as unknown as { createConnection: typeof createConnection }).createConnection = createConnection;
-  return agent;
-}
-
 const demuxed = async (modem: Dockerode['modem'], stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> => {
   const out = new PassThrough();
   const err = new PassThrough();
@@ -161,9 +150,7 @@ const demuxed = async (modem: Dockerode['modem'], stream: NodeJS.ReadableStream)
 export function connectDocker(target: DockerTarget): DockerEngine {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Docker = require('dockerode') as typeof Dockerode;
-  const docker = target.kind === 'local'
-    ? new Docker({ socketPath: target.socketPath, agent: new http.Agent({ keepAlive: false }) } as Dockerode.DockerOptions)
-    : new Docker({ protocol: 'http', host: 'docker', port: 80, agent: sshAgent(target) } as Dockerode.DockerOptions);
+  const docker = new Docker(dockerOptions(target));
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
