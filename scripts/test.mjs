@@ -1,4 +1,4 @@
-// `npm test`: every tier in order: typecheck, unit (mocha), shim (python3 unittest), integration (real sshd), then e2e (packaged .vsix in code-server + Chromium).
+// `npm test`: every tier in order: lint, format check, typecheck, unit (mocha), shim (python3 unittest), integration (real sshd), then e2e (packaged .vsix in code-server + Chromium).
 // Locally, a tier whose infrastructure cannot be installed (not root) is skipped with its reason;
 // with CI=true nothing is skipped: missing infrastructure is a failure.
 import { spawn } from 'node:child_process';
@@ -51,7 +51,9 @@ function missingBrowserTierPrerequisites() {
   return null;
 }
 
-let ok = await run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
+let ok = await run('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
+ok = (await run('format', 'npx', ['prettier', '--check', '--log-level', 'warn', '.'])) && ok;
+ok = (await run('typecheck', 'npm', ['run', '--silent', 'typecheck'])) && ok;
 ok = (await run('build tests', 'node', ['esbuild.mjs', '--tests'])) && ok;
 ok = (await run('unit', 'npx', ['mocha'])) && ok;
 ok = (await run('shim', 'python3', ['-m', 'unittest', 'discover', '-s', 'shim/tests', '-t', 'shim'])) && ok;

@@ -44,6 +44,7 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-remote-'));
     stateDir = path.join(tmp, 'gpu-state');
     fs.mkdirSync(stateDir);
+    fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
     execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], { env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: REMOTE_SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir } });
     original = readState(stateDir);
     fakeGpuBin(path.join(tmp, 'bin'), stateDir);

@@ -64,7 +64,7 @@ describe('Docker on an SSH host (real dockerd behind the loopback sshd)', functi
     dockerd = startDockerd();
     runner = new SshRunner({
       label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
-      knownHosts: async () => [`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`],
+      knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]),
     });
     ssh = sshDockerTarget(runner, dockerd.socketPath) as typeof ssh;
     const local = new Docker({ socketPath: dockerd.socketPath });

@@ -1,6 +1,7 @@
 // VS Code's proxy support applied to this process's `http` module, as the extension host does it:
 // @vscode/proxy-agent's createHttpPatch, from the copy inside the code-server that the e2e tier
 // installs (test/infra/code-server.sh), so the test runs the very code the extension meets.
+import type * as Http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,7 +31,7 @@ export function vscodeProxyAgentDir(): string {
 export function patchHttpLikeVsCode(proxyAgentDir: string, support: () => ProxySupport): () => void {
   const load = createRequire(__filename);
   const agent = load(proxyAgentDir) as ProxyAgentModule;
-  const http = load('node:http') as typeof import('node:http');
+  const http = load('node:http') as typeof Http;
   const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
   const params = {
     log: quiet, getLogLevel: () => agent.LogLevel.Off, getProxySupport: support, lookupProxyAuthorization: undefined,

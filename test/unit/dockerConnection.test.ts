@@ -40,7 +40,7 @@ describe('Docker connections (dockerode options)', () => {
   it('each request gets its own stream from connect (never pooled)', async () => {
     const streams: Duplex[] = [];
     // allowHalfOpen, as ssh2's channels are: only the agent ends our side.
-    const agent = forwardingAgent(async () => { const s = net.connect({ path: socketPath, allowHalfOpen: true }); streams.push(s); return s; });
+    const agent = forwardingAgent(() => { const s = net.connect({ path: socketPath, allowHalfOpen: true }); streams.push(s); return Promise.resolve(s); });
     const get = (url: string) => new Promise<string>((resolve, reject) => {
       http.get({ socketPath: FORWARDED_SOCKET_PLACEHOLDER, path: url, agent }, (res) => {
         let body = '';
@@ -59,8 +59,8 @@ describe('Docker connections (dockerode options)', () => {
     await new Promise<void>((resolve) => halfClosing.listen(halfPath, resolve));
     let stream: Duplex | undefined;
     try {
-      const agent = forwardingAgent(async () => net.connect({ path: halfPath, allowHalfOpen: true }));
-      const createConnection = (agent as unknown as { createConnection(o: object, cb: (e: Error | null, s?: Duplex) => void): void }).createConnection;
+      const agent = forwardingAgent(() => Promise.resolve(net.connect({ path: halfPath, allowHalfOpen: true })));
+      const { createConnection } = agent as unknown as { createConnection(this: void, o: object, cb: (e: Error | null, s?: Duplex) => void): void };
       const opened = await new Promise<Duplex>((resolve, reject) => createConnection({}, (e, s) => (e ? reject(e) : resolve(s!))));
       stream = opened.resume();
       await new Promise((resolve) => opened.once('end', resolve));
