@@ -10,20 +10,39 @@ const production = process.argv.includes('--production');
 const tests = process.argv.includes('--tests');
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
-const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', metafile: true, loader: { '.yaml': 'text' } };
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  metafile: true,
+  loader: { '.yaml': 'text' },
+};
 // ssh2's optional native bindings stay out of the bundle: it falls back to pure JavaScript without them.
 const node = { platform: 'node', format: 'cjs', target: 'node20', external: ['*.node'] };
 const webviews = existsSync('webviews')
-  ? readdirSync('webviews', { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(`webviews/${d.name}/main.ts`)).map((d) => d.name)
+  ? readdirSync('webviews', { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(`webviews/${d.name}/main.ts`))
+      .map((d) => d.name)
   : [];
 
 // ssh2 is its own bundle (dist/ssh2.js) that the extension requires on first SSH use: activation never loads it.
-const lazySsh2 = { name: 'lazy-ssh2', setup: (build) => build.onResolve({ filter: /^ssh2$/ }, () => ({ path: './ssh2.js', external: true })) };
+const lazySsh2 = {
+  name: 'lazy-ssh2',
+  setup: (build) => build.onResolve({ filter: /^ssh2$/ }, () => ({ path: './ssh2.js', external: true })),
+};
 // dockerode likewise (dist/dockerode.js), required on the first cosplay session; its own ssh2 is ours.
-const lazyDockerode = { name: 'lazy-dockerode', setup: (build) => build.onResolve({ filter: /^dockerode$/ }, () => ({ path: './dockerode.js', external: true })) };
+const lazyDockerode = {
+  name: 'lazy-dockerode',
+  setup: (build) => build.onResolve({ filter: /^dockerode$/ }, () => ({ path: './dockerode.js', external: true })),
+};
 
 const testEntries = [
-  ...['test/unit', 'test/integration'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => `${dir}/${f}`)),
+  ...['test/unit', 'test/integration'].flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => `${dir}/${f}`),
+  ),
   'bench/index.ts',
   'test/fake-gpu/nvidia-smi.ts',
   'test/fake-gpu/mps-control.ts',
@@ -35,15 +54,52 @@ const testEntries = [
 if (production) rmSync('dist', { recursive: true, force: true });
 
 const builds = tests
-  ? [{ ...common, ...node, entryPoints: testEntries, outdir: 'out', outbase: '.', external: ['mocha', '*.node'], define: { GPUDEV_VERSION: '"test"' } }]
+  ? [
+      {
+        ...common,
+        ...node,
+        entryPoints: testEntries,
+        outdir: 'out',
+        outbase: '.',
+        external: ['mocha', '*.node'],
+        define: { GPUDEV_VERSION: '"test"' },
+      },
+    ]
   : [
-    { ...common, ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './cosplay.js', '*.node'], plugins: [lazySsh2, lazyDockerode] },
-    { ...common, ...node, entryPoints: [createRequire(import.meta.url).resolve('ssh2')], outfile: 'dist/ssh2.js' },
-    { ...common, ...node, entryPoints: [createRequire(import.meta.url).resolve('dockerode')], outfile: 'dist/dockerode.js', plugins: [lazySsh2] },
-    { ...common, ...node, entryPoints: ['src/cosplay/index.ts'], outfile: 'dist/cosplay.js' },
-    { ...common, ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, define: { GPUDEV_VERSION: JSON.stringify(version) } },
-    ...webviews.map((name) => ({ ...common, entryPoints: [`webviews/${name}/main.ts`], outfile: `dist/webviews/${name}.js`, platform: 'browser', format: 'iife', target: 'es2022' })),
-  ];
+      {
+        ...common,
+        ...node,
+        entryPoints: ['src/extension.ts'],
+        outfile: 'dist/extension.js',
+        external: ['vscode', './cosplay.js', '*.node'],
+        plugins: [lazySsh2, lazyDockerode],
+      },
+      { ...common, ...node, entryPoints: [createRequire(import.meta.url).resolve('ssh2')], outfile: 'dist/ssh2.js' },
+      {
+        ...common,
+        ...node,
+        entryPoints: [createRequire(import.meta.url).resolve('dockerode')],
+        outfile: 'dist/dockerode.js',
+        plugins: [lazySsh2],
+      },
+      { ...common, ...node, entryPoints: ['src/cosplay/index.ts'], outfile: 'dist/cosplay.js' },
+      {
+        ...common,
+        ...node,
+        entryPoints: ['src/cli.ts'],
+        outfile: 'dist/cli.js',
+        banner: { js: '#!/usr/bin/env node' },
+        define: { GPUDEV_VERSION: JSON.stringify(version) },
+      },
+      ...webviews.map((name) => ({
+        ...common,
+        entryPoints: [`webviews/${name}/main.ts`],
+        outfile: `dist/webviews/${name}.js`,
+        platform: 'browser',
+        format: 'iife',
+        target: 'es2022',
+      })),
+    ];
 
 function printSizes(results) {
   for (const result of results) {
@@ -61,7 +117,8 @@ if (watch) {
   if (!tests) {
     // Webviews load only the extension's own files: the codicon font and uPlot's styles travel inside dist/.
     mkdirSync('dist/webviews', { recursive: true });
-    for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/webviews/${file}`);
+    for (const file of ['codicon.css', 'codicon.ttf'])
+      copyFileSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/webviews/${file}`);
     copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/webviews/uPlot.min.css');
     printSizes(results);
     // The catalog is validated where it is loaded: a broken catalog fails the build, not a user.

@@ -11,14 +11,31 @@ import { shimBenchmarks } from './shim';
 const table = fs.readFileSync(path.join(smiFixtureDir, 'default-h200-x8-580.95.05.txt'), 'utf8');
 
 // The monitor's sample of the same 8 GPUs, in the form `nvidia-smi --query-gpu … --format=csv,noheader,nounits` prints.
-const csv = parseSmiTable(table).gpus
-  .map((g, i) => [g.index, `GPU-0000000${i}-0000-0000-0000-000000000000`, g.name, g.memoryUsedMiB, g.memoryTotalMiB, g.utilizationPct, g.temperatureC, g.powerDrawW?.toFixed(2), g.powerCapW?.toFixed(2), g.migMode, g.busId].join(', '))
+const csv = parseSmiTable(table)
+  .gpus.map((g, i) =>
+    [
+      g.index,
+      `GPU-0000000${i}-0000-0000-0000-000000000000`,
+      g.name,
+      g.memoryUsedMiB,
+      g.memoryTotalMiB,
+      g.utilizationPct,
+      g.temperatureC,
+      g.powerDrawW?.toFixed(2),
+      g.powerCapW?.toFixed(2),
+      g.migMode,
+      g.busId,
+    ].join(', '),
+  )
   .join('\n');
 
 console.log(`gpudev bench (node ${process.version}; medians of 15 rounds)\n`);
 printComparison({
   name: 'P0 monitor sample, 8 GPUs: reading one sample once nvidia-smi has answered',
-  ours: { label: 'parse --query-gpu CSV (11 fields)', ns: medianNsPerCall(() => toGpuSamples(parseQueryCsv(csv, MONITOR_FIELDS))) },
+  ours: {
+    label: 'parse --query-gpu CSV (11 fields)',
+    ns: medianNsPerCall(() => toGpuSamples(parseQueryCsv(csv, MONITOR_FIELDS))),
+  },
   naive: { label: 'scrape the default nvidia-smi table', ns: medianNsPerCall(() => parseSmiTable(table)) },
 });
 

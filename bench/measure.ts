@@ -24,5 +24,7 @@ export function printComparison(c: Comparison): void {
   console.log(`${c.name}`);
   console.log(`  ours : ${c.ours.label.padEnd(44)} ${us(c.ours.ns).padStart(12)}`);
   console.log(`  naive: ${c.naive.label.padEnd(44)} ${us(c.naive.ns).padStart(12)}`);
-  console.log(`  ratio: ${(c.naive.ns / c.ours.ns).toFixed(1)}x less work than the naive way${c.goal ? ` (goal ${c.goal})` : ''}\n`);
+  console.log(
+    `  ratio: ${(c.naive.ns / c.ours.ns).toFixed(1)}x less work than the naive way${c.goal ? ` (goal ${c.goal})` : ''}\n`,
+  );
 }

@@ -45,14 +45,18 @@ function fakeHostBin(csv: string): string {
 
 /** CPU seconds of this process, and of the children it has waited for (`ssh` clients), from /proc. */
 function cpuSeconds(): { self: number; children: number } {
-  const fields = fs.readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = fs
+    .readFileSync('/proc/self/stat', 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   const ticks = 100; // USER_HZ on Linux
   const usage = process.cpuUsage();
   return { self: (usage.user + usage.system) / 1e6, children: (Number(fields[13]) + Number(fields[14])) / ticks };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const wallMs = () => performance.timeOrigin + performance.now();
 
@@ -66,7 +70,10 @@ async function loopbackRttMs(): Promise<number> {
   const rtts: number[] = [];
   for (let i = 0; i < 200; i++) {
     const start = performance.now();
-    await new Promise<void>((resolve) => { socket.once('data', () => resolve()); socket.write('x'); });
+    await new Promise<void>((resolve) => {
+      socket.once('data', () => resolve());
+      socket.write('x');
+    });
     rtts.push(performance.now() - start);
   }
   socket.destroy();
@@ -84,18 +91,29 @@ async function measureOurs(sshd: Sshd, seconds: number, processes: boolean) {
   let samples = 0;
   let measuring = false;
   const hosts = Array.from({ length: HOSTS }, (_, i) => {
-    const runner = new SshRunner({ label: `host-${i}`, host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: () => Promise.resolve([knownHosts]) });
-    const startStream: StartStream = (ms, expected, handlers) => streamGpus(runner, ms, expected, {
-      ...handlers,
-      onSample: (result) => {
-        handlers.onSample(result);
-        if (measuring) {
-          samples++;
-          latencies.push(wallMs() % ms);
-        }
-      },
+    const runner = new SshRunner({
+      label: `host-${i}`,
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
+      knownHosts: () => Promise.resolve([knownHosts]),
     });
-    const monitor = new GpuMonitor((fresh) => probeGpus(runner, { processes, fresh }), INTERVAL_MS, silentLogger, { startStream, wantsProcesses: () => processes });
+    const startStream: StartStream = (ms, expected, handlers) =>
+      streamGpus(runner, ms, expected, {
+        ...handlers,
+        onSample: (result) => {
+          handlers.onSample(result);
+          if (measuring) {
+            samples++;
+            latencies.push(wallMs() % ms);
+          }
+        },
+      });
+    const monitor = new GpuMonitor((fresh) => probeGpus(runner, { processes, fresh }), INTERVAL_MS, silentLogger, {
+      startStream,
+      wantsProcesses: () => processes,
+    });
     monitor.setWatched(true);
     return { runner, monitor };
   });
@@ -108,7 +126,10 @@ async function measureOurs(sshd: Sshd, seconds: number, processes: boolean) {
   const cpu = cpuSeconds().self - start.self;
   const wall = (performance.now() - started) / 1000;
   measuring = false;
-  hosts.forEach(({ runner, monitor }) => { monitor.dispose(); runner.close(); });
+  hosts.forEach(({ runner, monitor }) => {
+    monitor.dispose();
+    runner.close();
+  });
   return { cpu, wall, samples, latencies };
 }
 
@@ -116,18 +137,41 @@ async function measureOurs(sshd: Sshd, seconds: number, processes: boolean) {
 async function measureSpawnPerPoll(sshd: Sshd, seconds: number) {
   const knownHostsFile = path.join(sshd.dir, 'bench_known_hosts');
   fs.writeFileSync(knownHostsFile, `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);
-  const argv = ['-F', 'none', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
-    '-i', path.join(sshd.dir, 'client_key'), '-p', String(sshd.port), `${sshd.user}@127.0.0.1`, 'nvidia-smi', ...monitorQueryArgs()];
+  const argv = [
+    '-F',
+    'none',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-i',
+    path.join(sshd.dir, 'client_key'),
+    '-p',
+    String(sshd.port),
+    `${sshd.user}@127.0.0.1`,
+    'nvidia-smi',
+    ...monitorQueryArgs(),
+  ];
   let samples = 0;
   let failures = 0;
   const start = cpuSeconds();
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const poll = async (): Promise<void> => {
-    for (let tick = Math.ceil(wallMs() / INTERVAL_MS) * INTERVAL_MS; performance.now() < deadline; tick += INTERVAL_MS) {
+    for (
+      let tick = Math.ceil(wallMs() / INTERVAL_MS) * INTERVAL_MS;
+      performance.now() < deadline;
+      tick += INTERVAL_MS
+    ) {
       await sleep(Math.max(0, tick - wallMs()));
       if (performance.now() >= deadline) break;
-      const ok = await new Promise<boolean>((resolve) => execFile('ssh', argv, { encoding: 'utf8' }, (error, stdout) => resolve(!error && stdout.split('\n').length > 8)));
+      const ok = await new Promise<boolean>((resolve) =>
+        execFile('ssh', argv, { encoding: 'utf8' }, (error, stdout) =>
+          resolve(!error && stdout.split('\n').length > 8),
+        ),
+      );
       if (ok) samples++;
       else failures++;
       if (wallMs() > tick + INTERVAL_MS) tick = Math.floor(wallMs() / INTERVAL_MS) * INTERVAL_MS; // fell behind: skip ticks
@@ -135,7 +179,12 @@ async function measureSpawnPerPoll(sshd: Sshd, seconds: number) {
   };
   await Promise.all(Array.from({ length: HOSTS }, () => poll()));
   const end = cpuSeconds();
-  return { cpu: end.self - start.self + end.children - start.children, wall: (performance.now() - started) / 1000, samples, failures };
+  return {
+    cpu: end.self - start.self + end.children - start.children,
+    wall: (performance.now() - started) / 1000,
+    samples,
+    failures,
+  };
 }
 
 export async function monitoringBenchmark(csv: string, seconds: number): Promise<void> {
@@ -148,13 +197,25 @@ export async function monitoringBenchmark(csv: string, seconds: number): Promise
     const oursPerSample = (ours.cpu / ours.samples) * 1000;
     const naivePerSample = (naive.cpu / naive.samples) * 1000;
     const latency = median(ours.latencies);
-    console.log(`P1 monitoring: ${HOSTS} SSH hosts × 8 GPUs sampled every ${INTERVAL_MS / 1000} s for ${seconds} s (one loopback sshd, ${HOSTS} connections)`);
-    console.log(`  ours : ssh2, one connection per host, nvidia-smi -lms streams   ${oursPerSample.toFixed(3).padStart(8)} ms CPU per sample (${ours.samples} samples)`);
-    console.log(`  ours : the same with the GPUs view open (processes every 5 s) ${((withView.cpu / withView.samples) * 1000).toFixed(3).padStart(8)} ms CPU per sample, ${((100 * withView.cpu) / withView.wall).toFixed(2)}% of one core`);
-    console.log(`  naive: spawn \`ssh host nvidia-smi --query-gpu…\` per host per tick ${naivePerSample.toFixed(3).padStart(8)} ms CPU per sample (${naive.samples} samples${naive.failures ? `, ${naive.failures} failed` : ''}; ssh clients included)`);
+    console.log(
+      `P1 monitoring: ${HOSTS} SSH hosts × 8 GPUs sampled every ${INTERVAL_MS / 1000} s for ${seconds} s (one loopback sshd, ${HOSTS} connections)`,
+    );
+    console.log(
+      `  ours : ssh2, one connection per host, nvidia-smi -lms streams   ${oursPerSample.toFixed(3).padStart(8)} ms CPU per sample (${ours.samples} samples)`,
+    );
+    console.log(
+      `  ours : the same with the GPUs view open (processes every 5 s) ${((withView.cpu / withView.samples) * 1000).toFixed(3).padStart(8)} ms CPU per sample, ${((100 * withView.cpu) / withView.wall).toFixed(2)}% of one core`,
+    );
+    console.log(
+      `  naive: spawn \`ssh host nvidia-smi --query-gpu…\` per host per tick ${naivePerSample.toFixed(3).padStart(8)} ms CPU per sample (${naive.samples} samples${naive.failures ? `, ${naive.failures} failed` : ''}; ssh clients included)`,
+    );
     console.log(`  ratio: ${(naivePerSample / oursPerSample).toFixed(0)}x less CPU than spawn-per-poll (goal ≥ 20x)`);
-    console.log(`  load : ${((100 * ours.cpu) / ours.wall).toFixed(2)}% of one core for all ${HOSTS} hosts (goal ≤ 1%)`);
-    console.log(`  latency: median ${latency.toFixed(2)} ms, p95 ${percentile(ours.latencies, 0.95).toFixed(2)} ms from the host writing a sample to the monitor publishing it; loopback RTT ${rtt.toFixed(3)} ms (goal ≤ 5 ms over RTT)\n`);
+    console.log(
+      `  load : ${((100 * ours.cpu) / ours.wall).toFixed(2)}% of one core for all ${HOSTS} hosts (goal ≤ 1%)`,
+    );
+    console.log(
+      `  latency: median ${latency.toFixed(2)} ms, p95 ${percentile(ours.latencies, 0.95).toFixed(2)} ms from the host writing a sample to the monitor publishing it; loopback RTT ${rtt.toFixed(3)} ms (goal ≤ 5 ms over RTT)\n`,
+    );
   } finally {
     stopSshd(SSHD);
   }

@@ -31,28 +31,70 @@ export async function reservationBenchmark(): Promise<void> {
   const sshd = startSshd();
   const knownHosts = `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`;
   const login = loginRunner(sshd);
-  const strategies: Strategy[] = ['h100', 'a100'].flatMap((type) => [1, 2].flatMap((perNode) =>
-    ([['gpu', 30], ['gpu', 120], ['short', 45]] as const).map(([partition, minutes]) => ({ type, nodes: 1, perNode, partition, minutes }))));
+  const strategies: Strategy[] = ['h100', 'a100'].flatMap((type) =>
+    [1, 2].flatMap((perNode) =>
+      (
+        [
+          ['gpu', 30],
+          ['gpu', 120],
+          ['short', 45],
+        ] as const
+      ).map(([partition, minutes]) => ({ type, nodes: 1, perNode, partition, minutes })),
+    ),
+  );
   const probeArgv = (s: Strategy) => ['sbatch', '--test-only', ...sbatchOptions(s), '--wrap', 'true'];
   try {
     const ours = await timed(ROUNDS, async () => {
       const result = await login.run(['sh', '-c', probeScript(strategies)], { timeoutMs: 60_000 });
       const probed = parseProbes(result.stdout, strategies, new Date());
-      if (probed.some((p) => p.when === 'never')) throw new Error(`a probe failed: ${probed.find((p) => p.when === 'never')!.reason}`);
+      if (probed.some((p) => p.when === 'never'))
+        throw new Error(`a probe failed: ${probed.find((p) => p.when === 'never')!.reason}`);
     });
     const single = await timed(ROUNDS, () => login.run(probeArgv(strategies[0]!)));
     const knownHostsFile = path.join(sshd.dir, 'bench_known_hosts');
     fs.writeFileSync(knownHostsFile, knownHosts);
-    const ssh = (argv: string[]) => new Promise<void>((resolve, reject) => execFile('ssh', [
-      '-F', 'none', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
-      '-i', path.join(sshd.dir, 'client_key'), '-p', String(sshd.port), `${sshd.user}@127.0.0.1`, quoteArgv(argv),
-    ], (error, _stdout, stderr) => (error && !/to start at/.test(stderr) ? reject(new Error(error.message)) : resolve())));
-    const naive = await timed(3, async () => { for (const s of strategies) await ssh(probeArgv(s)); });
-    console.log(`P2 plan ${strategies.length} reservation strategies (real slurmctld through a loopback sshd; medians)`);
-    console.log(`  ours : every probe in one script, one exec on the open connection ${ours.toFixed(1).padStart(8)} ms`);
-    console.log(`  naive: one \`ssh login sbatch --test-only …\` per probe          ${naive.toFixed(1).padStart(8)} ms`);
-    console.log(`  one  : a single sbatch --test-only on the open connection         ${single.toFixed(1).padStart(8)} ms`);
-    console.log(`  ratio: ${(naive / ours).toFixed(1)}x faster than a call per probe (goal ≥ 5x); ${(ours / single).toFixed(2)}x one probe (goal ≤ 1.5x)\n`);
+    const ssh = (argv: string[]) =>
+      new Promise<void>((resolve, reject) =>
+        execFile(
+          'ssh',
+          [
+            '-F',
+            'none',
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            `UserKnownHostsFile=${knownHostsFile}`,
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-i',
+            path.join(sshd.dir, 'client_key'),
+            '-p',
+            String(sshd.port),
+            `${sshd.user}@127.0.0.1`,
+            quoteArgv(argv),
+          ],
+          (error, _stdout, stderr) =>
+            error && !/to start at/.test(stderr) ? reject(new Error(error.message)) : resolve(),
+        ),
+      );
+    const naive = await timed(3, async () => {
+      for (const s of strategies) await ssh(probeArgv(s));
+    });
+    console.log(
+      `P2 plan ${strategies.length} reservation strategies (real slurmctld through a loopback sshd; medians)`,
+    );
+    console.log(
+      `  ours : every probe in one script, one exec on the open connection ${ours.toFixed(1).padStart(8)} ms`,
+    );
+    console.log(
+      `  naive: one \`ssh login sbatch --test-only …\` per probe          ${naive.toFixed(1).padStart(8)} ms`,
+    );
+    console.log(
+      `  one  : a single sbatch --test-only on the open connection         ${single.toFixed(1).padStart(8)} ms`,
+    );
+    console.log(
+      `  ratio: ${(naive / ours).toFixed(1)}x faster than a call per probe (goal ≥ 5x); ${(ours / single).toFixed(2)}x one probe (goal ≤ 1.5x)\n`,
+    );
   } finally {
     login.close();
   }
@@ -87,14 +129,34 @@ export async function attachBenchmark(): Promise<void> {
         });
         watch.start();
       });
-      const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId, nodes: running.nodes, configFile: path.join(dir, 'config'), knownHostsFile, userSshConfig: userConfig }, runner, new LocalRunner());
+      const attached = await writeAttachConfig(
+        {
+          cluster: 'hpc',
+          login: 'hpc-login',
+          jobId,
+          nodes: running.nodes,
+          configFile: path.join(dir, 'config'),
+          knownHostsFile,
+          userSshConfig: userConfig,
+        },
+        runner,
+        new LocalRunner(),
+      );
       if ('message' in attached) throw new Error(attached.message);
-      await new Promise<void>((resolve, reject) => execFile(attached.sshCommand[0]!, ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'true'], (error) => (error ? reject(new Error(error.message)) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        execFile(attached.sshCommand[0]!, ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'true'], (error) =>
+          error ? reject(new Error(error.message)) : resolve(),
+        ),
+      );
       overheads.push(performance.now() - running.at);
       await cluster.cancel([jobId]);
     }
-    console.log('P4 attach: from the watch seeing the job RUNNING to `ssh -F our-file gpudev-hpc-<job> true` answering (ProxyJump via the login sshd)');
-    console.log(`  overhead: median ${median(overheads).toFixed(0)} ms, max ${Math.max(...overheads).toFixed(0)} ms over ${overheads.length} jobs (goal ≤ 2000 ms)\n`);
+    console.log(
+      'P4 attach: from the watch seeing the job RUNNING to `ssh -F our-file gpudev-hpc-<job> true` answering (ProxyJump via the login sshd)',
+    );
+    console.log(
+      `  overhead: median ${median(overheads).toFixed(0)} ms, max ${Math.max(...overheads).toFixed(0)} ms over ${overheads.length} jobs (goal ≤ 2000 ms)\n`,
+    );
   } finally {
     runner.close();
     stopSshd(nodeSshd);

@@ -4,7 +4,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot as root, smiFixtureDir } from '../test/unit/fixtures';
 
-const TARGET = { GPUDEV_TARGET: 'rtx3090', GPUDEV_TARGET_NAME: 'NVIDIA GeForce RTX 3090', GPUDEV_VRAM_BYTES: String(24 * 1024 ** 3), GPUDEV_TDP_W: '350' };
+const TARGET = {
+  GPUDEV_TARGET: 'rtx3090',
+  GPUDEV_TARGET_NAME: 'NVIDIA GeForce RTX 3090',
+  GPUDEV_VRAM_BYTES: String(24 * 1024 ** 3),
+  GPUDEV_TDP_W: '350',
+};
 
 /** Median wall-clock milliseconds of running a command `runs` times (after one warm-up run). */
 function medianMs(argv: string[], env: NodeJS.ProcessEnv, runs: number): number {
@@ -29,7 +34,9 @@ function line(label: string, ms: number): void {
  */
 function interpreters(): string[] {
   const onPath = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
-  return [...new Set(['/usr/bin/python3', onPath].filter((py) => py && fs.existsSync(py)).map((py) => fs.realpathSync(py)))];
+  return [
+    ...new Set(['/usr/bin/python3', onPath].filter((py) => py && fs.existsSync(py)).map((py) => fs.realpathSync(py))),
+  ];
 }
 
 export function shimBenchmarks(runs = 25): void {
@@ -43,7 +50,11 @@ function shimBenchmarksWith(py: string, runs: number): void {
   const base = { ...process.env, PATH: `${fakeDir}:${process.env.PATH}` };
 
   const direct = medianMs([path.join(fakeDir, 'nvidia-smi')], base, runs);
-  const shimmed = medianMs([py, path.join(root, 'shim/bin/nvidia-smi')], { ...base, ...TARGET, PATH: `${path.join(root, 'shim/bin')}:${base.PATH}` }, runs);
+  const shimmed = medianMs(
+    [py, path.join(root, 'shim/bin/nvidia-smi')],
+    { ...base, ...TARGET, PATH: `${path.join(root, 'shim/bin')}:${base.PATH}` },
+    runs,
+  );
   console.log(`(${py})`);
   console.log('S1 shim nvidia-smi (8-GPU table, rewritten) over a fake real binary that prints it');
   line('naive: the real binary alone', direct);
@@ -57,6 +68,8 @@ function shimBenchmarksWith(py: string, runs: number): void {
   line('naive: python3 -c pass', plain);
   line('ours : with the shim, no GPUDEV_* (does nothing)', idle);
   line('ours : with the shim and a target (finder installed)', active);
-  console.log(`  overhead: ${(idle - plain).toFixed(1)} ms idle, ${(active - plain).toFixed(1)} ms active (goal ≤ 5 ms)\n`);
+  console.log(
+    `  overhead: ${(idle - plain).toFixed(1)} ms idle, ${(active - plain).toFixed(1)} ms active (goal ≤ 5 ms)\n`,
+  );
   fs.rmSync(fakeDir, { recursive: true, force: true });
 }

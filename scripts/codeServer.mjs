@@ -10,7 +10,10 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 /** Installs code-server and its Node 24 on first use (cached outside the clone); returns how to run it. */
 export function ensureCodeServer() {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/code-server.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const dir = out.trim().split('\n').at(-1);
   const cache = path.dirname(dir);
   return {
@@ -20,7 +23,9 @@ export function ensureCodeServer() {
 }
 
 export function installExtension(cs, vsix, extensionsDir) {
-  execFileSync(cs.node, [cs.entry, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  execFileSync(cs.node, [cs.entry, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 export async function freePort() {
@@ -38,16 +43,39 @@ export function writeUserSettings(userDataDir, settings) {
 }
 
 /** Starts code-server on loopback without auth; resolves once it answers HTTP. */
-export async function startCodeServer(cs, { port, userDataDir, extensionsDir, folder, env = process.env, extraArgs = [], log = () => {} }) {
+export async function startCodeServer(
+  cs,
+  { port, userDataDir, extensionsDir, folder, env = process.env, extraArgs = [], log = () => {} },
+) {
   const config = path.join(userDataDir, 'code-server.yaml');
   fs.mkdirSync(userDataDir, { recursive: true });
   fs.writeFileSync(config, '');
-  const child = spawn(cs.node, [
-    cs.entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', ...extraArgs,
-    '--config', config, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder,
-  ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    cs.node,
+    [
+      cs.entry,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      ...extraArgs,
+      '--config',
+      config,
+      '--user-data-dir',
+      userDataDir,
+      '--extensions-dir',
+      extensionsDir,
+      folder,
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
-  const collect = (chunk) => { output += chunk; log(String(chunk)); };
+  const collect = (chunk) => {
+    output += chunk;
+    log(String(chunk));
+  };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`;
@@ -56,7 +84,9 @@ export async function startCodeServer(cs, { port, userDataDir, extensionsDir, fo
     if (child.exitCode !== null) throw new Error(`code-server exited with ${child.exitCode}:\n${output}`);
     try {
       if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   if (Date.now() >= deadline) throw new Error(`code-server did not answer within 60 s:\n${output}`);

@@ -18,7 +18,12 @@ step('installing the extension into code-server…');
 installExtension(codeServer, path.join(repoRoot, 'dist/gpu-devenv.vsix'), extensionsDir);
 const port = Number(process.env.PORT) || (await freePort());
 step(`starting code-server on 127.0.0.1:${port}…`);
-const server = await startCodeServer(codeServer, { port, userDataDir: path.join(cache, 'start/user-data'), extensionsDir, folder });
+const server = await startCodeServer(codeServer, {
+  port,
+  userDataDir: path.join(cache, 'start/user-data'),
+  extensionsDir,
+  folder,
+});
 step(`ready: open ${server.url}`);
 step('press Ctrl+C to stop');
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => void server.stop().then(() => process.exit(0)));

@@ -52,10 +52,23 @@ const tf = (value: number | null) => (value === null ? '—' : value.toFixed(1))
 function catalogTable(entries: readonly GpuEntry[]): string {
   const header = ['key', 'name', 'SMs', 'VRAM GiB', 'FP32', 'BF16', 'FP16', 'TF32', 'FP8', 'TDP W', 'MIG'];
   const rows = entries.map((e) => [
-    e.key, e.name, String(e.smCount), (e.vramMiB / 1024).toFixed(1), tf(e.fp32Tflops), tf(e.bf16Fp32Acc), tf(e.fp16Fp32Acc),
-    tf(e.tf32), tf(e.fp8), String(e.tdpW), e.host?.migProfiles.length ? `${e.host.migProfiles.length} profiles` : '',
+    e.key,
+    e.name,
+    String(e.smCount),
+    (e.vramMiB / 1024).toFixed(1),
+    tf(e.fp32Tflops),
+    tf(e.bf16Fp32Acc),
+    tf(e.fp16Fp32Acc),
+    tf(e.tf32),
+    tf(e.fp8),
+    String(e.tdpW),
+    e.host?.migProfiles.length ? `${e.host.migProfiles.length} profiles` : '',
   ]);
-  return [...alignColumns([header, ...rows], [0, 1]), '', 'Dense TFLOPS at datasheet clocks; BF16/FP16 tensor with FP32 accumulate; — where the GPU has no such path.'].join('\n');
+  return [
+    ...alignColumns([header, ...rows], [0, 1]),
+    '',
+    'Dense TFLOPS at datasheet clocks; BF16/FP16 tensor with FP32 accumulate; — where the GPU has no such path.',
+  ].join('\n');
 }
 
 function listCatalog(json: boolean, io: Io): number {
@@ -74,21 +87,33 @@ function plan(args: string[], io: Io): number {
   if (typeof parsed === 'string') return fail(parsed);
   const { positional, options } = parsed;
   const json = parsed.flags.has('--json');
-  if (positional.length !== 1 || !options.has('--host')) return fail('usage: gpudev plan <target> --host <gpu> [--num N] [--strategy mig|mps|memory] [--json]');
+  if (positional.length !== 1 || !options.has('--host'))
+    return fail('usage: gpudev plan <target> --host <gpu> [--num N] [--strategy mig|mps|memory] [--json]');
   const strategy = options.get('--strategy');
-  if (strategy !== undefined && !STRATEGIES.includes(strategy as Strategy)) return fail(`--strategy must be one of ${STRATEGIES.join(', ')}, not ${strategy}`);
+  if (strategy !== undefined && !STRATEGIES.includes(strategy as Strategy))
+    return fail(`--strategy must be one of ${STRATEGIES.join(', ')}, not ${strategy}`);
   const gpuCount = Number(options.get('--num') ?? 1);
   const catalog = builtinCatalog();
   const target = catalog.lookup(positional[0]!);
   const host = catalog.lookup(options.get('--host')!);
   for (const found of [target, host]) if (!found.ok) return fail(describeError(found.error));
   if (!target.ok || !host.ok) return 2;
-  const result = planCosplay({ target: target.entry, host: host.entry, gpuCount, strategy: strategy as Strategy | undefined });
+  const result = planCosplay({
+    target: target.entry,
+    host: host.entry,
+    gpuCount,
+    strategy: strategy as Strategy | undefined,
+  });
   if (!result.ok) {
     io.err(`gpudev plan: ${describeError(result.error)}\n`);
     return 1;
   }
-  const planArgs = { target: target.entry.key, host: host.entry.key, gpuCount, strategy: strategy as Strategy | undefined };
+  const planArgs = {
+    target: target.entry.key,
+    host: host.entry.key,
+    gpuCount,
+    strategy: strategy as Strategy | undefined,
+  };
   io.out(json ? `${JSON.stringify(result.plan, null, 2)}\n` : `${formatPlan(result.plan, planArgs)}\n`);
   return 0;
 }
@@ -124,7 +149,9 @@ if (require.main === module) {
     process.exit(process.exitCode ?? 0);
   });
   main(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+    },
     (error: unknown) => {
       process.stderr.write(`gpudev: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;

@@ -7,7 +7,15 @@ import { alignColumns } from './core/textTable';
 import { calibrateSession } from './cosplay/calibrate';
 import { localOwner, openJournals } from './cosplay/hostJournal';
 import type { Session } from './cosplay/session';
-import { cleanUpOrphans, listSessions, orphansOf, stopSession, verifyOutput, type Listing, type SessionHost } from './cosplay/sessions';
+import {
+  cleanUpOrphans,
+  listSessions,
+  orphansOf,
+  stopSession,
+  verifyOutput,
+  type Listing,
+  type SessionHost,
+} from './cosplay/sessions';
 import { parseVerifyReport, shown, verifySummary } from './cosplay/verifyReport';
 import { up, type CliHost, type Io } from './cosplayUp';
 import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget } from './hosts/docker';
@@ -37,7 +45,13 @@ const VALUED = new Set(['--gpu', '--strategy', '--image', '--host']);
 
 /** The host's runner and engine: this machine (DOCKER_HOST or Docker's socket) or an SSH host. */
 async function hostOf(spec: string | undefined, local: Runner): Promise<CliHost | string> {
-  if (!spec || spec === 'local') return { label: LOCAL_HOST, runner: local, docker: connectDocker({ kind: 'local', label: LOCAL_HOST, socketPath: localDockerSocket() }), close: () => undefined };
+  if (!spec || spec === 'local')
+    return {
+      label: LOCAL_HOST,
+      runner: local,
+      docker: connectDocker({ kind: 'local', label: LOCAL_HOST, socketPath: localDockerSocket() }),
+      close: () => undefined,
+    };
   const refused = parseHostSpec(spec);
   if (typeof refused === 'string') return refused;
   const runner = await createSshRunner({ name: spec, ssh: spec }, local);
@@ -46,11 +60,19 @@ async function hostOf(spec: string | undefined, local: Runner): Promise<CliHost 
 }
 
 const age = (session: Session) => `${Math.max(0, Math.round((Date.now() - session.createdMs) / 60_000))} min`;
-const stateOf = (s: Session) => (s.unrestored ? `stopped — host not restored: ${s.unrestored}` : s.running ? 'running' : `orphan (container ${s.state})`);
+const stateOf = (s: Session) =>
+  s.unrestored
+    ? `stopped — host not restored: ${s.unrestored}`
+    : s.running
+      ? 'running'
+      : `orphan (container ${s.state})`;
 
 function printSessions(listing: Listing, io: Io, label: string): void {
   if (!listing.sessions.length) io.out(`no cosplay sessions on ${label}\n`);
-  else io.out(`${alignColumns([['session', 'target', 'gpu', 'owner', 'age', 'state'], ...listing.sessions.map((s) => [s.name, s.plan.targetName, String(s.gpuIndex), s.owner, age(s), stateOf(s)])], [0, 1]).join('\n')}\n`);
+  else
+    io.out(
+      `${alignColumns([['session', 'target', 'gpu', 'owner', 'age', 'state'], ...listing.sessions.map((s) => [s.name, s.plan.targetName, String(s.gpuIndex), s.owner, age(s), stateOf(s)])], [0, 1]).join('\n')}\n`,
+    );
   listing.foreign.forEach((c) => io.err(`foreign container ${c.name} (${c.state}): ${c.why}; never restored from\n`));
 }
 
@@ -72,7 +94,8 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
   const { positional, options, flags } = parsed;
   if (!verb || !VERBS.includes(verb)) return fail(`usage:\n${COSPLAY_USAGE}`);
   const named = ['up', 'verify', 'calibrate', 'down'].includes(verb);
-  if (named !== (positional.length === 1) || positional.length > 1) return fail(named ? `${verb} needs one ${verb === 'up' ? 'target' : 'session'}` : `${verb} takes no name`);
+  if (named !== (positional.length === 1) || positional.length > 1)
+    return fail(named ? `${verb} needs one ${verb === 'up' ? 'target' : 'session'}` : `${verb} takes no name`);
   const host = await hostOf(options.get('--host'), new LocalRunner());
   if (typeof host === 'string') return fail(host);
   try {
@@ -83,7 +106,12 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
     // A session applied with sudo is handled with sudo: its container says its journal is root's (the
     // claim only decides where to look; what is undone comes from that root-owned journal).
     const name = positional[0];
-    if (!sudo && name && !listing.sessions.some((s) => s.name === name) && listing.foreign.some((c) => c.name === name && c.claimsRoot)) {
+    if (
+      !sudo &&
+      name &&
+      !listing.sessions.some((s) => s.name === name) &&
+      listing.foreign.some((c) => c.name === name && c.claimsRoot)
+    ) {
       journals = await openJournals(host.runner, true);
       if ('message' in journals) return fail(describeError(journals), 1);
       listing = await listSessions(host.docker, journals);
@@ -91,23 +119,42 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
     const open = journals;
     listing.problems.forEach((p) => io.err(`warning: ${p}\n`));
     const orphans = orphansOf(listing);
-    if (verb !== 'orphans' && verb !== 'cleanup' && orphans.length) io.err(`${orphans.length} orphaned session${orphans.length > 1 ? 's' : ''} on ${host.label} (${orphans.map((o) => `${o.name} of ${o.owner}, ${age(o)}`).join('; ')}): gpudev cosplay cleanup restores ${orphans.length > 1 ? 'them' : 'it'}\n`);
+    if (verb !== 'orphans' && verb !== 'cleanup' && orphans.length)
+      io.err(
+        `${orphans.length} orphaned session${orphans.length > 1 ? 's' : ''} on ${host.label} (${orphans.map((o) => `${o.name} of ${o.owner}, ${age(o)}`).join('; ')}): gpudev cosplay cleanup restores ${orphans.length > 1 ? 'them' : 'it'}\n`,
+      );
     if (verb === 'up') return await up(positional[0]!, options, flags, host, listing, io);
     if (verb === 'list' || verb === 'orphans') {
       const shownListing = verb === 'orphans' ? { ...listing, sessions: orphans } : listing;
-      if (flags.has('--json')) io.out(`${JSON.stringify({ sessions: shownListing.sessions, foreign: listing.foreign }, null, 2)}\n`);
+      if (flags.has('--json'))
+        io.out(`${JSON.stringify({ sessions: shownListing.sessions, foreign: listing.foreign }, null, 2)}\n`);
       else printSessions(shownListing, io, host.label);
       return 0;
     }
     const sessionHost = (session: Session): SessionHost => ({
-      runner: host.runner, docker: host.docker, journal: open.find((j) => j.kind === session.journal) ?? open[0]!, owner: localOwner(),
+      runner: host.runner,
+      docker: host.docker,
+      journal: open.find((j) => j.kind === session.journal) ?? open[0]!,
+      owner: localOwner(),
       onWait: (heldBy) => io.err(`… waiting for GPU ${session.gpuIndex}: locked by ${heldBy}\n`),
     });
     if (verb === 'cleanup') {
       if (!orphans.length) return (io.out(`no orphans on ${host.label}\n`), 0);
-      orphans.forEach((o) => io.out(`${o.name} (${o.owner}, ${age(o)}, GPU ${o.gpuIndex}): ${o.changes.join(', ') || 'nothing on the host'}\n`));
-      if (!flags.has('--yes') && !(await confirm(`Restore what ${orphans.length > 1 ? 'these' : 'this'} changed?`))) return fail('nothing done: add --yes to restore them', 1);
-      const results = await Promise.all(open.map((journal) => cleanUpOrphans(orphans.filter((o) => o.journal === journal.kind), { ...sessionHost(orphans[0]!), journal })));
+      orphans.forEach((o) =>
+        io.out(
+          `${o.name} (${o.owner}, ${age(o)}, GPU ${o.gpuIndex}): ${o.changes.join(', ') || 'nothing on the host'}\n`,
+        ),
+      );
+      if (!flags.has('--yes') && !(await confirm(`Restore what ${orphans.length > 1 ? 'these' : 'this'} changed?`)))
+        return fail('nothing done: add --yes to restore them', 1);
+      const results = await Promise.all(
+        open.map((journal) =>
+          cleanUpOrphans(
+            orphans.filter((o) => o.journal === journal.kind),
+            { ...sessionHost(orphans[0]!), journal },
+          ),
+        ),
+      );
       results.flatMap((r) => r.cleaned).forEach((name) => io.out(`${name}: restored\n`));
       const failures = results.flatMap((r) => r.failures);
       failures.forEach((f) => io.err(`${f}\n`));
@@ -119,20 +166,38 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
     if (verb === 'down') {
       const outcome = await stopSession(session, context);
       outcome.kept.forEach((k) => io.out(`kept for another session on the GPU: ${k}\n`));
-      if (outcome.failure) return fail(`${session.name} stopped, host not restored: ${outcome.failure} (gpudev cosplay cleanup retries)`, 1);
-      io.out(`${session.name} stopped; ${host.label} restored${outcome.undone.length ? ` (${outcome.undone.join(', ')})` : ''}\n`);
+      if (outcome.failure)
+        return fail(
+          `${session.name} stopped, host not restored: ${outcome.failure} (gpudev cosplay cleanup retries)`,
+          1,
+        );
+      io.out(
+        `${session.name} stopped; ${host.label} restored${outcome.undone.length ? ` (${outcome.undone.join(', ')})` : ''}\n`,
+      );
       return 0;
     }
-    if (!session.running || !session.containerId) return fail(`${session.name} is not running (${stateOf(session)})`, 1);
+    if (!session.running || !session.containerId)
+      return fail(`${session.name} is not running (${stateOf(session)})`, 1);
     if (verb === 'calibrate') {
-      const outcome = await calibrateSession({ session, onRun: (run, i) => io.err(`… run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS FP32\n`) }, context);
+      const outcome = await calibrateSession(
+        {
+          session,
+          onRun: (run, i) => io.err(`… run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS FP32\n`),
+        },
+        context,
+      );
       if (!outcome.ok) return fail(`${describeError(outcome.error)}; the clock lock is as it was`, 1);
-      io.out(`${session.name}: clocks locked at ${outcome.best.clockMHz} MHz give ${outcome.best.fp32.toFixed(1)} TFLOPS FP32${outcome.withinTolerance ? '' : ' (still more than 10% off)'}\n`);
+      io.out(
+        `${session.name}: clocks locked at ${outcome.best.clockMHz} MHz give ${outcome.best.fp32.toFixed(1)} TFLOPS FP32${outcome.withinTolerance ? '' : ' (still more than 10% off)'}\n`,
+      );
       return outcome.withinTolerance ? 0 : 1;
     }
     const report = parseVerifyReport(await verifyOutput(session, host.docker, context.journal));
     if (!report.ok) return fail(report.error, 1);
-    for (const c of report.report.checks) io.out(`${c.status.toUpperCase().padEnd(5)} ${c.title}${c.status === 'fail' ? ` (expected ${shown(c.expected)}, got ${shown(c.actual)})` : ''}\n`);
+    for (const c of report.report.checks)
+      io.out(
+        `${c.status.toUpperCase().padEnd(5)} ${c.title}${c.status === 'fail' ? ` (expected ${shown(c.expected)}, got ${shown(c.actual)})` : ''}\n`,
+      );
     io.out(`${verifySummary(report.report)}\n`);
     return report.report.checks.some((c) => c.status === 'fail') ? 1 : 0;
   } catch (error) {

@@ -37,7 +37,9 @@ export function shimRoot(): string {
 
 /** Asks on a terminal; never on a pipe (CI, scripts), where only --force goes on. */
 async function askToGoOn(processes: readonly BusyProcess[], io: Io): Promise<boolean> {
-  io.err(`GPU has processes of other users: ${processes.map((p) => `${p.pid} (${p.user ?? 'owner unknown'}, ${p.name}${p.memoryMiB !== null ? `, ${p.memoryMiB} MiB` : ''})`).join(', ')}\n`);
+  io.err(
+    `GPU has processes of other users: ${processes.map((p) => `${p.pid} (${p.user ?? 'owner unknown'}, ${p.name}${p.memoryMiB !== null ? `, ${p.memoryMiB} MiB` : ''})`).join(', ')}\n`,
+  );
   if (!process.stdin.isTTY) return false;
   const prompt = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -47,7 +49,14 @@ async function askToGoOn(processes: readonly BusyProcess[], io: Io): Promise<boo
   }
 }
 
-export async function up(targetName: string, options: Map<string, string>, flags: Set<string>, host: CliHost, listing: Listing, io: Io): Promise<number> {
+export async function up(
+  targetName: string,
+  options: Map<string, string>,
+  flags: Set<string>,
+  host: CliHost,
+  listing: Listing,
+  io: Io,
+): Promise<number> {
   const fail = (message: string, code: number) => (io.err(`gpudev cosplay: ${message}\n`), code);
   const catalog = builtinCatalog();
   const target = catalog.lookup(targetName);
@@ -58,26 +67,53 @@ export async function up(targetName: string, options: Map<string, string>, flags
   if (probe.kind !== 'gpus') return fail(describeError(probe.error), 1);
   const gpuIndex = Number(options.get('--gpu') ?? 0);
   const gpu = probe.gpus.find((g) => g.index === gpuIndex);
-  if (!gpu) return fail(`${host.label} has no GPU ${options.get('--gpu')} (it has ${probe.gpus.map((g) => g.index).join(', ')})`, 2);
+  if (!gpu)
+    return fail(
+      `${host.label} has no GPU ${options.get('--gpu')} (it has ${probe.gpus.map((g) => g.index).join(', ')})`,
+      2,
+    );
   const model = catalog.byNvmlName(gpu.name);
   if (!model) return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog yet`, 1);
   const live = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
   const hostMig = await migStateOf(host.runner, gpu);
-  const planned = planCosplay({ target: target.entry, host: model, hostGpuCount: probe.gpus.length, strategy, liveSessions: live, hostMig });
+  const planned = planCosplay({
+    target: target.entry,
+    host: model,
+    hostGpuCount: probe.gpus.length,
+    strategy,
+    liveSessions: live,
+    hostMig,
+  });
   if (!planned.ok) return fail(describeError(planned.error), 1);
   const profile = await readTestHostProfile();
   const sessionName = newSessionName(target.entry.key, gpu.index);
-  const outcome = await applyCosplay({
-    plan: planned.plan, gpuIndex: gpu.index, hostLabel: host.label, sessionName, sudo: flags.has('--sudo'), owner: localOwner(),
-    image: profile?.image ?? options.get('--image') ?? DEFAULT_COSPLAY_IMAGE,
-    shimTar: await shimArchive(shimRoot()), workspace: host.label === LOCAL_HOST ? process.cwd() : undefined,
-    gpuRequest: !profile, extraBinds: profile?.binds, extraEnv: profile?.env,
-    confirmBusy: async (processes) => flags.has('--force') || askToGoOn(processes, io),
-    onStep: (step) => io.err(`… ${step}\n`),
-  }, host.runner, host.docker);
+  const outcome = await applyCosplay(
+    {
+      plan: planned.plan,
+      gpuIndex: gpu.index,
+      hostLabel: host.label,
+      sessionName,
+      sudo: flags.has('--sudo'),
+      owner: localOwner(),
+      image: profile?.image ?? options.get('--image') ?? DEFAULT_COSPLAY_IMAGE,
+      shimTar: await shimArchive(shimRoot()),
+      workspace: host.label === LOCAL_HOST ? process.cwd() : undefined,
+      gpuRequest: !profile,
+      extraBinds: profile?.binds,
+      extraEnv: profile?.env,
+      confirmBusy: async (processes) => flags.has('--force') || askToGoOn(processes, io),
+      onStep: (step) => io.err(`… ${step}\n`),
+    },
+    host.runner,
+    host.docker,
+  );
   if (!outcome.ok) {
     io.err(`gpudev cosplay: failed at "${outcome.failedStep}": ${describeError(outcome.error)}\n`);
-    io.err(outcome.restored ? 'every earlier step was undone: the host is as it was\n' : `host not restored: ${outcome.undoFailures.join('; ')}\n(gpudev cosplay cleanup retries)\n`);
+    io.err(
+      outcome.restored
+        ? 'every earlier step was undone: the host is as it was\n'
+        : `host not restored: ${outcome.undoFailures.join('; ')}\n(gpudev cosplay cleanup retries)\n`,
+    );
     return 1;
   }
   io.out(`${sessionName}\n`);

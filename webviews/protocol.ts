@@ -8,7 +8,17 @@ const list = <T extends z.ZodMiniType>(item: T, max: number) => z.array(item).ch
 export const PlanViewSchema = z.strictObject({
   title: text,
   summary: text,
-  rows: list(z.strictObject({ metric: text, target: text, predicted: text, ratio: text, verdict: text, level: z.enum(['match', 'off', 'info']) }), 50),
+  rows: list(
+    z.strictObject({
+      metric: text,
+      target: text,
+      predicted: text,
+      ratio: text,
+      verdict: text,
+      level: z.enum(['match', 'off', 'info']),
+    }),
+    50,
+  ),
   mutations: list(z.strictObject({ description: text, command: text, gpuWide: z.boolean() }), 50),
   device: text,
   env: list(z.strictObject({ name: text, value: text }), 100),
@@ -48,14 +58,24 @@ const SeriesSchema = z.strictObject({
 /** Extension → GPU details webview: the page, then each new sample, and the `nvidia-smi -q` report when it comes. */
 export const ToDetailsWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('details'), title: text, fields, series: SeriesSchema, historyMs: z.number() }),
-  z.strictObject({ type: z.literal('sample'), fields, at: z.number(), utilizationPct: measure, memoryUsedMiB: measure, memoryTotalMiB: measure }),
-  z.strictObject({ type: z.literal('report'), heading: text, text: z.string().check(z.maxLength(2_000_000)), ok: z.boolean() }),
+  z.strictObject({
+    type: z.literal('sample'),
+    fields,
+    at: z.number(),
+    utilizationPct: measure,
+    memoryUsedMiB: measure,
+    memoryTotalMiB: measure,
+  }),
+  z.strictObject({
+    type: z.literal('report'),
+    heading: text,
+    text: z.string().check(z.maxLength(2_000_000)),
+    ok: z.boolean(),
+  }),
 ]);
 
 /** GPU details webview → extension. */
-export const FromDetailsWebviewSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('ready') }),
-]);
+export const FromDetailsWebviewSchema = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('ready') })]);
 
 export type ToDetailsWebview = z.infer<typeof ToDetailsWebviewSchema>;
 export type FromDetailsWebview = z.infer<typeof FromDetailsWebviewSchema>;
@@ -65,11 +85,21 @@ export const FidelityViewSchema = z.strictObject({
   title: text,
   subtitle: text,
   savedAs: z.nullable(text),
-  rows: list(z.strictObject({
-    label: text, unit: text, target: measure, predicted: measure, measured: measure,
-    /** measured / target and predicted / target */
-    ratio, predictedRatio: ratio, note: text, level: z.enum(['match', 'off', 'none']),
-  }), 20),
+  rows: list(
+    z.strictObject({
+      label: text,
+      unit: text,
+      target: measure,
+      predicted: measure,
+      measured: measure,
+      /** measured / target and predicted / target */
+      ratio,
+      predictedRatio: ratio,
+      note: text,
+      level: z.enum(['match', 'off', 'none']),
+    }),
+    20,
+  ),
   /** Earlier reports of the same target on the same host, oldest first: measured / target per row label. */
   history: list(z.strictObject({ at: text, ratios: z.record(z.string(), ratio) }), 200),
 });
@@ -92,20 +122,56 @@ export type FromFidelityWebview = z.infer<typeof FromFidelityWebviewSchema>;
 const name = z.string().check(z.maxLength(300));
 /** Extension → reservation webview. */
 export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('clusters'), clusters: list(z.strictObject({ name, login: name, partitions: list(name, 50) }), 50) }),
   z.strictObject({
-    type: z.literal('availability'), cluster: name, error: z.nullable(text),
-    rows: list(z.strictObject({ type: name, total: z.number(), used: z.number(), free: z.number(), perNode: z.number(), nodes: z.number(), states: text }), 50),
+    type: z.literal('clusters'),
+    clusters: list(z.strictObject({ name, login: name, partitions: list(name, 50) }), 50),
+  }),
+  z.strictObject({
+    type: z.literal('availability'),
+    cluster: name,
+    error: z.nullable(text),
+    rows: list(
+      z.strictObject({
+        type: name,
+        total: z.number(),
+        used: z.number(),
+        free: z.number(),
+        perNode: z.number(),
+        nodes: z.number(),
+        states: text,
+      }),
+      50,
+    ),
     partitions: list(z.strictObject({ name, limit: text, isDefault: z.boolean() }), 50),
   }),
   z.strictObject({
-    type: z.literal('strategies'), summary: text,
-    rows: list(z.strictObject({ index: z.number(), gpus: text, partition: name, start: text, node: text, cost: text, startable: z.boolean(), reason: text }), 200),
+    type: z.literal('strategies'),
+    summary: text,
+    rows: list(
+      z.strictObject({
+        index: z.number(),
+        gpus: text,
+        partition: name,
+        start: text,
+        node: text,
+        cost: text,
+        startable: z.boolean(),
+        reason: text,
+      }),
+      200,
+    ),
   }),
   z.strictObject({ type: z.literal('result'), ok: z.boolean(), message: text }),
 ]);
 
-const request = { cluster: name, types: name, count: z.number().check(z.int(), z.minimum(1), z.maximum(100_000)), time: name, partition: name, nodes: z.nullable(z.number().check(z.int(), z.minimum(1), z.maximum(10_000))) };
+const request = {
+  cluster: name,
+  types: name,
+  count: z.number().check(z.int(), z.minimum(1), z.maximum(100_000)),
+  time: name,
+  partition: name,
+  nodes: z.nullable(z.number().check(z.int(), z.minimum(1), z.maximum(10_000))),
+};
 /** Reservation webview → extension. */
 export const FromReserveWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),

@@ -1,5 +1,14 @@
 /** Architectures by the throughput of one SM, which is what the roofline model needs. */
-export const ARCHS = ['volta', 'turing', 'ampere-ga100', 'ampere', 'ada', 'hopper', 'blackwell', 'blackwell-gb100'] as const;
+export const ARCHS = [
+  'volta',
+  'turing',
+  'ampere-ga100',
+  'ampere',
+  'ada',
+  'hopper',
+  'blackwell',
+  'blackwell-gb100',
+] as const;
 export type Arch = (typeof ARCHS)[number];
 
 /**

@@ -4,11 +4,15 @@ import { editDistance } from '../core/suggest';
 import catalogYaml from './data/gpus.yaml';
 import { CatalogSchema, type GpuEntry } from './schema';
 
-export type Lookup = { readonly ok: true; readonly entry: GpuEntry } | { readonly ok: false; readonly error: GpuDevError };
+export type Lookup =
+  { readonly ok: true; readonly entry: GpuEntry } | { readonly ok: false; readonly error: GpuDevError };
 
 /** "NVIDIA GeForce RTX 3090" / "rtx-3090" / "RTX 3090" → "rtx3090". */
 export function normalizeGpuName(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]/g, '').replace(/^(nvidia)?(geforce|tesla)?/, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .replace(/^(nvidia)?(geforce|tesla)?/, '');
 }
 
 export class Catalog {
@@ -19,7 +23,8 @@ export class Catalog {
       for (const name of [entry.key, entry.name, ...entry.aliases]) {
         const normalized = normalizeGpuName(name);
         const existing = this.byNormalized.get(normalized);
-        if (existing && existing !== entry) throw new Error(`catalog: "${name}" names both ${existing.key} and ${entry.key}`);
+        if (existing && existing !== entry)
+          throw new Error(`catalog: "${name}" names both ${existing.key} and ${entry.key}`);
         this.byNormalized.set(normalized, entry);
       }
     }
@@ -34,18 +39,22 @@ export class Catalog {
     const normalized = normalizeGpuName(query);
     const entry = normalized ? this.byNormalized.get(normalized) : undefined;
     if (entry) return { ok: true, entry };
-    const suggestions = [...new Set(
-      [...this.byNormalized.entries()]
-        .map(([name, candidate]) => ({ candidate, distance: editDistance(normalized, name) }))
-        .filter(({ distance }) => distance <= Math.max(2, Math.floor(normalized.length / 3)))
-        .sort((a, b) => a.distance - b.distance || a.candidate.key.localeCompare(b.candidate.key))
-        .map(({ candidate }) => candidate.key),
-    )].slice(0, 3);
+    const suggestions = [
+      ...new Set(
+        [...this.byNormalized.entries()]
+          .map(([name, candidate]) => ({ candidate, distance: editDistance(normalized, name) }))
+          .filter(({ distance }) => distance <= Math.max(2, Math.floor(normalized.length / 3)))
+          .sort((a, b) => a.distance - b.distance || a.candidate.key.localeCompare(b.candidate.key))
+          .map(({ candidate }) => candidate.key),
+      ),
+    ].slice(0, 3);
     return {
       ok: false,
       error: {
         message: `Unknown GPU "${query}"`,
-        hint: suggestions.length ? `did you mean ${suggestions.join(', ')}?` : 'run `gpudev catalog` to list the GPUs it knows',
+        hint: suggestions.length
+          ? `did you mean ${suggestions.join(', ')}?`
+          : 'run `gpudev catalog` to list the GPUs it knows',
       },
     };
   }

@@ -4,52 +4,58 @@ import { ARCHS, TENSOR_RATES } from './arch';
 const tflops = z.number().positive().nullable();
 const positive = z.number().positive();
 
-export const MigProfileSchema = z.object({
-  name: z.string().regex(/^\d+g\.\d+gb(\+me)?$/),
-  id: z.number().int().min(0),
-  smCount: z.number().int().positive(),
-  memoryMiB: z.number().int().positive(),
-  memorySlices: z.number().int().min(1).max(8),
-  computeSlices: z.number().int().min(1).max(7),
-  maxInstances: z.number().int().min(1).max(7),
-}).strict();
+export const MigProfileSchema = z
+  .object({
+    name: z.string().regex(/^\d+g\.\d+gb(\+me)?$/),
+    id: z.number().int().min(0),
+    smCount: z.number().int().positive(),
+    memoryMiB: z.number().int().positive(),
+    memorySlices: z.number().int().min(1).max(8),
+    computeSlices: z.number().int().min(1).max(7),
+    maxInstances: z.number().int().min(1).max(7),
+  })
+  .strict();
 
-export const HostSchema = z.object({
-  migProfiles: z.array(MigProfileSchema).default([]),
-  /** `nvidia-smi -pl` range; null where no source gives it. */
-  powerLimitW: z.object({ min: positive, max: positive }).strict().nullable(),
-}).strict();
+export const HostSchema = z
+  .object({
+    migProfiles: z.array(MigProfileSchema).default([]),
+    /** `nvidia-smi -pl` range; null where no source gives it. */
+    powerLimitW: z.object({ min: positive, max: positive }).strict().nullable(),
+  })
+  .strict();
 
-export const GpuEntrySchema = z.object({
-  key: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  /** Exactly as NVML (nvidia-smi) prints it on current drivers. */
-  name: z.string().min(1),
-  aliases: z.array(z.string().min(1)).default([]),
-  family: z.string().min(1),
-  arch: z.enum(ARCHS),
-  tensorRate: z.enum(TENSOR_RATES),
-  computeCapability: z.string().regex(/^\d+\.\d+$/),
-  smCount: z.number().int().positive(),
-  /** memory.total as nvidia-smi reports it on a real card where one was captured, else the nominal size. */
-  vramMiB: z.number().int().positive(),
-  memoryType: z.string().min(1),
-  bandwidthGBs: positive,
-  baseClockMHz: positive.nullable(),
-  boostClockMHz: positive,
-  /** The clock behind the tensor datasheet rates where NVIDIA rates them below boost (Hopper, B200). */
-  tensorClockMHz: positive.optional(),
-  fp32Tflops: positive,
-  fp16Fp32Acc: tflops,
-  bf16Fp32Acc: tflops,
-  tf32: tflops,
-  fp8: tflops,
-  tdpW: positive,
-  l2MiB: positive.nullable(),
-  sources: z.array(z.string().url()).min(1),
-  /** Fields the reference marks as not re-checked against their source. */
-  unverified: z.array(z.string()).default([]),
-  host: HostSchema.optional(),
-}).strict();
+export const GpuEntrySchema = z
+  .object({
+    key: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    /** Exactly as NVML (nvidia-smi) prints it on current drivers. */
+    name: z.string().min(1),
+    aliases: z.array(z.string().min(1)).default([]),
+    family: z.string().min(1),
+    arch: z.enum(ARCHS),
+    tensorRate: z.enum(TENSOR_RATES),
+    computeCapability: z.string().regex(/^\d+\.\d+$/),
+    smCount: z.number().int().positive(),
+    /** memory.total as nvidia-smi reports it on a real card where one was captured, else the nominal size. */
+    vramMiB: z.number().int().positive(),
+    memoryType: z.string().min(1),
+    bandwidthGBs: positive,
+    baseClockMHz: positive.nullable(),
+    boostClockMHz: positive,
+    /** The clock behind the tensor datasheet rates where NVIDIA rates them below boost (Hopper, B200). */
+    tensorClockMHz: positive.optional(),
+    fp32Tflops: positive,
+    fp16Fp32Acc: tflops,
+    bf16Fp32Acc: tflops,
+    tf32: tflops,
+    fp8: tflops,
+    tdpW: positive,
+    l2MiB: positive.nullable(),
+    sources: z.array(z.string().url()).min(1),
+    /** Fields the reference marks as not re-checked against their source. */
+    unverified: z.array(z.string()).default([]),
+    host: HostSchema.optional(),
+  })
+  .strict();
 
 export const CatalogSchema = z.object({ gpus: z.array(GpuEntrySchema).min(1) }).strict();
 

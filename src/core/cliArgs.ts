@@ -5,7 +5,11 @@ export interface ParsedArgs {
   readonly flags: Set<string>;
 }
 
-export function parseArgs(args: readonly string[], flags: ReadonlySet<string>, valued: ReadonlySet<string>): ParsedArgs | string {
+export function parseArgs(
+  args: readonly string[],
+  flags: ReadonlySet<string>,
+  valued: ReadonlySet<string>,
+): ParsedArgs | string {
   const positional: string[] = [];
   const options = new Map<string, string>();
   const seen = new Set<string>();

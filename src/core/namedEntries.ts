@@ -5,9 +5,14 @@ import type * as z from 'zod/mini';
  * for each invalid one — nothing is dropped silently. `refuse` adds a check of its own (a reserved name).
  */
 export function parseNamedEntries<T extends { name: string }>(
-  value: unknown, schema: z.ZodMiniType<T>, setting: string, shape: { short: string; full: string }, refuse: (entry: T) => string | undefined = () => undefined,
+  value: unknown,
+  schema: z.ZodMiniType<T>,
+  setting: string,
+  shape: { short: string; full: string },
+  refuse: (entry: T) => string | undefined = () => undefined,
 ): { entries: T[]; problems: string[] } {
-  if (!Array.isArray(value)) return { entries: [], problems: value === undefined ? [] : [`${setting} must be a list of ${shape.short}`] };
+  if (!Array.isArray(value))
+    return { entries: [], problems: value === undefined ? [] : [`${setting} must be a list of ${shape.short}`] };
   const entries: T[] = [];
   const problems: string[] = [];
   value.forEach((item, i) => {
@@ -15,7 +20,8 @@ export function parseNamedEntries<T extends { name: string }>(
     const refused = parsed.success ? refuse(parsed.data) : undefined;
     if (!parsed.success) problems.push(`${setting}[${i}] is not ${shape.full}: ${JSON.stringify(item)?.slice(0, 120)}`);
     else if (refused) problems.push(`${setting}[${i}]: ${refused}`);
-    else if (entries.some((e) => e.name === parsed.data.name)) problems.push(`${setting}[${i}]: the name "${parsed.data.name}" is used twice`);
+    else if (entries.some((e) => e.name === parsed.data.name))
+      problems.push(`${setting}[${i}]: the name "${parsed.data.name}" is used twice`);
     else entries.push(parsed.data);
   });
   return { entries, problems };

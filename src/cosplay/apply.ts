@@ -41,7 +41,13 @@ export interface ApplyRequest {
 
 export type ApplyOutcome =
   | { readonly ok: true; readonly session: Session }
-  | { readonly ok: false; readonly error: GpuDevError; readonly failedStep: string; readonly restored: boolean; readonly undoFailures: readonly string[] };
+  | {
+      readonly ok: false;
+      readonly error: GpuDevError;
+      readonly failedStep: string;
+      readonly restored: boolean;
+      readonly undoFailures: readonly string[];
+    };
 
 class StepFailure extends Error {
   constructor(readonly error: GpuDevError) {
@@ -56,7 +62,9 @@ const check = <T extends object>(value: T | GpuDevError): T => {
 
 /** A session name Docker accepts as a container name, unique enough to never collide. */
 export function newSessionName(targetKey: string, gpuIndex: number, random = Math.random): string {
-  const suffix = Math.floor(random() * 0x10000).toString(16).padStart(4, '0');
+  const suffix = Math.floor(random() * 0x10000)
+    .toString(16)
+    .padStart(4, '0');
   return `gpudev-${targetKey.replace(/[^a-zA-Z0-9_.-]/g, '-')}-gpu${gpuIndex}-${suffix}`;
 }
 
@@ -77,13 +85,30 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
   let current: GpuJournal | undefined;
   let release: (() => void) | undefined;
   try {
-    if (plan.gpuCount !== 1) throw new StepFailure({ message: 'a session cosplays one GPU', hint: 'apply a plan for one GPU' });
+    if (plan.gpuCount !== 1)
+      throw new StepFailure({ message: 'a session cosplays one GPU', hint: 'apply a plan for one GPU' });
     begin(`read GPU ${gpuIndex}`);
-    const [uuid = '', powerLimit, persistence, migMode] = (await host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid,power.limit,persistence_mode,mig.mode.current', '--format=csv,noheader,nounits'])).trim().split(/\s*,\s*/);
-    if (!GPU_UUID.test(uuid)) throw new StepFailure({ message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'}): its changes could not be recorded` });
+    const [uuid = '', powerLimit, persistence, migMode] = (
+      await host([
+        'nvidia-smi',
+        '-i',
+        String(gpuIndex),
+        '--query-gpu=uuid,power.limit,persistence_mode,mig.mode.current',
+        '--format=csv,noheader,nounits',
+      ])
+    )
+      .trim()
+      .split(/\s*,\s*/);
+    if (!GPU_UUID.test(uuid))
+      throw new StepFailure({
+        message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'}): its changes could not be recorded`,
+      });
     const originalWatts = Math.round(Number(powerLimit));
     if (plan.mutations.some((m) => m.change.kind === 'powerCap') && !(originalWatts > 0)) {
-      throw new StepFailure({ message: `GPU ${gpuIndex} does not report its power limit (${powerLimit ?? 'nothing'}), so a cap could not be undone`, hint: 'plan with a host whose power limit can be read' });
+      throw new StepFailure({
+        message: `GPU ${gpuIndex} does not report its power limit (${powerLimit ?? 'nothing'}), so a cap could not be undone`,
+        hint: 'plan with a host whose power limit can be read',
+      });
     }
 
     begin(`check Docker on ${request.hostLabel}`);
@@ -95,7 +120,11 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     if (missing) throw new StepFailure(missing);
     if (pulling) {
       begin(`pull ${request.image}`);
-      await docker.pull(request.image, (status) => request.onStep?.(`pull ${request.image}: ${status}`), request.signal);
+      await docker.pull(
+        request.image,
+        (status) => request.onStep?.(`pull ${request.image}: ${status}`),
+        request.signal,
+      );
     }
     if (request.gpuRequest) {
       // Before anything on the host changes: a runtime that cannot hand out this GPU fails here, not after MIG mode.
@@ -105,7 +134,11 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
 
     begin(`wait for GPU ${gpuIndex}'s lock on ${request.hostLabel}`);
     journal = check(await HostJournal.open(runner, sudo));
-    const lock = check(await journal.lock(uuid, `${request.owner} (apply ${sessionName})`, (heldBy) => request.onStep?.(`waiting for GPU ${gpuIndex}: locked by ${heldBy}`)));
+    const lock = check(
+      await journal.lock(uuid, `${request.owner} (apply ${sessionName})`, (heldBy) =>
+        request.onStep?.(`waiting for GPU ${gpuIndex}: locked by ${heldBy}`),
+      ),
+    );
     release = () => lock.release();
     const store = journal;
     current = check(await store.read(uuid));
@@ -123,25 +156,53 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     if (changes.some((m) => m.gpuWide)) await refuseIfBusy(runner, uuid, gpuIndex, request);
 
     const sessionPlan = sessionPlanOf(plan, uuid);
-    await save({ ...current, sessions: [...current.sessions, { name: sessionName, owner: request.owner, startedAt: new Date().toISOString(), hostLabel: request.hostLabel, gpuIndex, plan: sessionPlan, steps: [] }] });
+    await save({
+      ...current,
+      sessions: [
+        ...current.sessions,
+        {
+          name: sessionName,
+          owner: request.owner,
+          startedAt: new Date().toISOString(),
+          hostLabel: request.hostLabel,
+          gpuIndex,
+          plan: sessionPlan,
+          steps: [],
+        },
+      ],
+    });
     const record = async (mutation: HostMutation | null, change: Change, state: 'intended' | 'done') => {
       const at = new Date().toISOString();
       const session = current!.sessions.find((s) => s.name === sessionName)!;
       const replaceLast = state === 'done';
       if (mutation?.gpuWide) {
-        const gpuWide = replaceLast ? [...current!.gpuWide.slice(0, -1), { change, state, at, by: sessionName }] : [...current!.gpuWide, { change, state, at, by: sessionName }];
+        const gpuWide = replaceLast
+          ? [...current!.gpuWide.slice(0, -1), { change, state, at, by: sessionName }]
+          : [...current!.gpuWide, { change, state, at, by: sessionName }];
         return save({ ...current!, gpuWide });
       }
-      const steps = replaceLast ? [...session.steps.slice(0, -1), { change, state, at }] : [...session.steps, { change, state, at }];
-      return save({ ...current!, sessions: current!.sessions.map((s) => (s.name === sessionName ? { ...s, steps } : s)) });
+      const steps = replaceLast
+        ? [...session.steps.slice(0, -1), { change, state, at }]
+        : [...session.steps, { change, state, at }];
+      return save({
+        ...current!,
+        sessions: current!.sessions.map((s) => (s.name === sessionName ? { ...s, steps } : s)),
+      });
     };
 
     let migUuid: string | undefined;
     for (const mutation of changes) {
       begin(mutation.description);
-      let change = concreteChange(mutation, { persistence: persistence === 'Enabled', migMode: migMode === 'Enabled', originalWatts, memoryMHz, mpsFolder: `${store.mpsRoot}/${sessionName}` });
+      let change = concreteChange(mutation, {
+        persistence: persistence === 'Enabled',
+        migMode: migMode === 'Enabled',
+        originalWatts,
+        memoryMHz,
+        mpsFolder: `${store.mpsRoot}/${sessionName}`,
+      });
       await record(mutation, change, 'intended');
-      if (change.kind === 'mpsDaemon') await host(['mkdir', '-p', '-m', '0700', '--', `${change.folder}/pipe`, `${change.folder}/log`]);
+      if (change.kind === 'mpsDaemon')
+        await host(['mkdir', '-p', '-m', '0700', '--', `${change.folder}/pipe`, `${change.folder}/log`]);
       const before = change.kind === 'gpuInstance' ? migUuidsOf(await host(['nvidia-smi', '-L']), gpuIndex) : [];
       const resume = change.kind === 'migMode' ? request.pauseMonitor?.() : undefined;
       const command = makeCommand(change, uuid)!;
@@ -149,11 +210,15 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
       if (!stdout.ok) throw new StepFailure(stdout.error);
       if (change.kind === 'gpuInstance') {
         const gi = createdGpuInstance(stdout.stdout);
-        if (gi === null) throw new StepFailure({ message: `nvidia-smi did not say which GPU instance it created: ${stdout.stdout.trim().slice(0, 200)}` });
+        if (gi === null)
+          throw new StepFailure({
+            message: `nvidia-smi did not say which GPU instance it created: ${stdout.stdout.trim().slice(0, 200)}`,
+          });
         const created = migUuidsOf(await host(['nvidia-smi', '-L']), gpuIndex).filter((u) => !before.includes(u));
         change = { ...change, gi: Number(gi), ...(created.length === 1 && { migUuid: created[0] }) };
         await record(mutation, change, 'done');
-        if (created.length !== 1) throw new StepFailure({ message: `expected one new MIG device on GPU ${gpuIndex}, found ${created.length}` });
+        if (created.length !== 1)
+          throw new StepFailure({ message: `expected one new MIG device on GPU ${gpuIndex}, found ${created.length}` });
         migUuid = created[0];
       } else {
         await record(mutation, change, 'done');
@@ -162,12 +227,30 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
 
     begin('create the container');
     const device = plan.chosen.migProfile ? migUuid! : uuid;
-    await save({ ...current, sessions: current.sessions.map((s) => (s.name === sessionName ? { ...s, plan: { ...s.plan, device } } : s)) });
-    const workspace = request.workspace && (await runner.run(['test', '-d', request.workspace])).exitCode === 0 ? request.workspace : undefined;
+    await save({
+      ...current,
+      sessions: current.sessions.map((s) => (s.name === sessionName ? { ...s, plan: { ...s.plan, device } } : s)),
+    });
+    const workspace =
+      request.workspace && (await runner.run(['test', '-d', request.workspace])).exitCode === 0
+        ? request.workspace
+        : undefined;
     const imageEnv = (await docker.imageEnv(request.image)) ?? [];
-    const mps = current.sessions.find((s) => s.name === sessionName)!.steps.find((s) => s.change.kind === 'mpsDaemon')?.change;
+    const mps = current.sessions
+      .find((s) => s.name === sessionName)!
+      .steps.find((s) => s.change.kind === 'mpsDaemon')?.change;
     await record(null, { kind: 'container', name: sessionName }, 'intended');
-    const id = await docker.create(containerSpec(request, { uuid, device, imageEnv, workspace, journal: store.kind, journalDir: store.dir, mpsFolder: mps?.kind === 'mpsDaemon' ? mps.folder : undefined }));
+    const id = await docker.create(
+      containerSpec(request, {
+        uuid,
+        device,
+        imageEnv,
+        workspace,
+        journal: store.kind,
+        journalDir: store.dir,
+        mpsFolder: mps?.kind === 'mpsDaemon' ? mps.folder : undefined,
+      }),
+    );
     await record(null, { kind: 'container', name: sessionName, id }, 'done');
     begin('copy the shim into the container');
     await docker.putArchive(id, '/', request.shimTar);
@@ -175,12 +258,27 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     await docker.start(id);
     await docker.waitRunning(id);
     const session: Session = {
-      name: sessionName, owner: request.owner, hostLabel: request.hostLabel, gpuIndex, gpuUuid: uuid, createdMs: Date.now(), plan: { ...sessionPlan, device },
-      containerId: id, running: true, state: 'running', changes: changes.map((m) => m.description), journal: store.kind,
+      name: sessionName,
+      owner: request.owner,
+      hostLabel: request.hostLabel,
+      gpuIndex,
+      gpuUuid: uuid,
+      createdMs: Date.now(),
+      plan: { ...sessionPlan, device },
+      containerId: id,
+      running: true,
+      state: 'running',
+      changes: changes.map((m) => m.description),
+      journal: store.kind,
     };
     return { ok: true, session };
   } catch (error) {
-    const failure = error instanceof StepFailure ? error.error : error instanceof DockerFailure ? error.failure : { message: (error as Error).message };
+    const failure =
+      error instanceof StepFailure
+        ? error.error
+        : error instanceof DockerFailure
+          ? error.failure
+          : { message: (error as Error).message };
     const undoFailures: string[] = [];
     if (journal && current?.sessions.some((s) => s.name === sessionName)) {
       const { outcome } = await restoreSession(current, sessionName, { runner, docker, journal });
@@ -193,10 +291,17 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
 }
 
 /** The memory clock to lock (MHz), read from the GPU's supported clocks, when the plan locks one. */
-async function memoryClockFor(plan: CosplayPlan, uuid: string, host: (args: readonly string[]) => Promise<string>): Promise<number | null> {
+async function memoryClockFor(
+  plan: CosplayPlan,
+  uuid: string,
+  host: (args: readonly string[]) => Promise<string>,
+): Promise<number | null> {
   const planned = plan.mutations.find((m) => m.change.kind === 'memoryClockLock')?.change;
   if (planned?.kind !== 'memoryClockLock') return null;
-  const clock = memoryClockAtMost(await host(['nvidia-smi', '-i', uuid, '--query-supported-clocks=memory', '--format=csv,noheader,nounits']), planned.percent);
+  const clock = memoryClockAtMost(
+    await host(['nvidia-smi', '-i', uuid, '--query-supported-clocks=memory', '--format=csv,noheader,nounits']),
+    planned.percent,
+  );
   if (clock === null) throw new StepFailure({ message: `GPU ${uuid} reports no supported memory clocks` });
   return clock;
 }
@@ -205,19 +310,34 @@ async function memoryClockFor(plan: CosplayPlan, uuid: string, host: (args: read
 function wantedSettings(plan: CosplayPlan, memoryClockMHz: number | null): GpuWideSettings {
   const planned = (kind: string) => plan.mutations.find((m) => m.change.kind === kind)?.change;
   const power = planned('powerCap');
-  return { mig: plan.chosen.strategy === 'mig', clockLockMHz: plan.chosen.clockLockMHz, memoryClockMHz, powerCapW: power?.kind === 'powerCap' ? power.watts : null };
+  return {
+    mig: plan.chosen.strategy === 'mig',
+    clockLockMHz: plan.chosen.clockLockMHz,
+    memoryClockMHz,
+    powerCapW: power?.kind === 'powerCap' ? power.watts : null,
+  };
 }
 
-function concreteChange(mutation: HostMutation, read: { persistence: boolean; migMode: boolean; originalWatts: number; memoryMHz: number | null; mpsFolder: string }): Change {
+function concreteChange(
+  mutation: HostMutation,
+  read: { persistence: boolean; migMode: boolean; originalWatts: number; memoryMHz: number | null; mpsFolder: string },
+): Change {
   const planned = mutation.change;
   switch (planned.kind) {
-    case 'persistence': return { kind: 'persistence', originalEnabled: read.persistence };
-    case 'migMode': return { kind: 'migMode', originalEnabled: read.migMode };
-    case 'mpsDaemon': return { kind: 'mpsDaemon', folder: read.mpsFolder };
-    case 'gpuInstance': return { kind: 'gpuInstance', profile: planned.profile, profileId: planned.profileId, start: planned.start };
-    case 'clockLock': return { kind: 'clockLock', mhz: planned.mhz };
-    case 'memoryClockLock': return { kind: 'memoryClockLock', mhz: read.memoryMHz! };
-    case 'powerCap': return { kind: 'powerCap', watts: planned.watts, originalWatts: read.originalWatts };
+    case 'persistence':
+      return { kind: 'persistence', originalEnabled: read.persistence };
+    case 'migMode':
+      return { kind: 'migMode', originalEnabled: read.migMode };
+    case 'mpsDaemon':
+      return { kind: 'mpsDaemon', folder: read.mpsFolder };
+    case 'gpuInstance':
+      return { kind: 'gpuInstance', profile: planned.profile, profileId: planned.profileId, start: planned.start };
+    case 'clockLock':
+      return { kind: 'clockLock', mhz: planned.mhz };
+    case 'memoryClockLock':
+      return { kind: 'memoryClockLock', mhz: read.memoryMHz! };
+    case 'powerCap':
+      return { kind: 'powerCap', watts: planned.watts, originalWatts: read.originalWatts };
   }
 }
 
@@ -233,9 +353,17 @@ async function refuseIfBusy(runner: Runner, uuid: string, gpuIndex: number, requ
 
 function sessionPlanOf(plan: CosplayPlan, uuid: string): SessionPlan {
   return {
-    target: plan.target.key, targetName: plan.target.name, host: plan.host.key, strategy: plan.chosen.strategy,
-    gpuUuid: uuid, device: null, vramMiB: plan.target.vramMiB,
-    clockLockMHz: plan.chosen.clockLockMHz, powerCapW: plan.powerCapW, memoryClockShare: plan.chosen.memoryClockShare,
-    boostClockMHz: plan.host.boostClockMHz, expected: expectedOf(plan),
+    target: plan.target.key,
+    targetName: plan.target.name,
+    host: plan.host.key,
+    strategy: plan.chosen.strategy,
+    gpuUuid: uuid,
+    device: null,
+    vramMiB: plan.target.vramMiB,
+    clockLockMHz: plan.chosen.clockLockMHz,
+    powerCapW: plan.powerCapW,
+    memoryClockShare: plan.chosen.memoryClockShare,
+    boostClockMHz: plan.host.boostClockMHz,
+    expected: expectedOf(plan),
   };
 }

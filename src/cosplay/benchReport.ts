@@ -7,7 +7,15 @@ import type { Expected, Session } from './session';
 const BenchOutputSchema = z.object({
   target: z.nullable(z.string()),
   device: z.optional(z.string()),
-  results: z.array(z.object({ metric: z.string(), unit: z.string(), size: z.number(), samples: z.array(z.number()), median: z.number() })),
+  results: z.array(
+    z.object({
+      metric: z.string(),
+      unit: z.string(),
+      size: z.number(),
+      samples: z.array(z.number()),
+      median: z.number(),
+    }),
+  ),
   skipped: z.record(z.string(), z.string()),
   error: z.nullable(z.string()),
 });
@@ -16,8 +24,11 @@ export type BenchOutput = z.infer<typeof BenchOutputSchema>;
 export function parseBenchOutput(stdout: string): { ok: true; output: BenchOutput } | { ok: false; error: string } {
   try {
     const parsed = BenchOutputSchema.safeParse(JSON.parse(stdout));
-    if (!parsed.success) return { ok: false, error: `bench.py printed an unexpected report: ${parsed.error.issues[0]?.message ?? ''}` };
-    return parsed.data.error ? { ok: false, error: `bench.py: ${parsed.data.error}` } : { ok: true, output: parsed.data };
+    if (!parsed.success)
+      return { ok: false, error: `bench.py printed an unexpected report: ${parsed.error.issues[0]?.message ?? ''}` };
+    return parsed.data.error
+      ? { ok: false, error: `bench.py: ${parsed.data.error}` }
+      : { ok: true, output: parsed.data };
   } catch {
     return { ok: false, error: `bench.py did not print JSON: ${stdout.trim().slice(0, 200) || 'no output'}` };
   }
@@ -61,14 +72,21 @@ function rowOf(expected: Expected, output: BenchOutput): MeasuredRow {
   const result = output.results.find((r) => r.metric === expected.metric);
   const measured = result?.median ?? null;
   const ratio = measured !== null && expected.target ? measured / expected.target : null;
-  const note = result ? '' : output.skipped[expected.metric] ?? 'not measured';
+  const note = result ? '' : (output.skipped[expected.metric] ?? 'not measured');
   return { ...expected, measured, ratio, note };
 }
 
 export function fidelityReport(session: Session, output: BenchOutput, at: Date): FidelityReport {
   return {
-    version: 1, at: at.toISOString(), session: session.name, target: session.plan.target, targetName: session.plan.targetName,
-    host: session.hostLabel, hostModel: session.plan.host, strategy: session.plan.strategy, ...(output.device && { device: output.device }),
+    version: 1,
+    at: at.toISOString(),
+    session: session.name,
+    target: session.plan.target,
+    targetName: session.plan.targetName,
+    host: session.hostLabel,
+    hostModel: session.plan.host,
+    strategy: session.plan.strategy,
+    ...(output.device && { device: output.device }),
     rows: session.plan.expected.map((expected) => rowOf(expected, output)),
     samples: Object.fromEntries(output.results.map((r) => [r.metric, r.samples])),
   };
@@ -91,5 +109,7 @@ export function parseFidelityReport(text: string): FidelityReport | undefined {
 
 /** Earlier reports of the same target on the same host, oldest first. */
 export function historyFor(report: FidelityReport, all: readonly FidelityReport[]): FidelityReport[] {
-  return all.filter((r) => r.target === report.target && r.host === report.host && r.at < report.at).sort((a, b) => a.at.localeCompare(b.at));
+  return all
+    .filter((r) => r.target === report.target && r.host === report.host && r.at < report.at)
+    .sort((a, b) => a.at.localeCompare(b.at));
 }

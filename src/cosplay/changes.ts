@@ -18,16 +18,33 @@ export const ChangeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('clockLock'), mhz: int(100, 5000) }),
   z.strictObject({ kind: z.literal('memoryClockLock'), mhz: int(100, 50_000) }),
   z.strictObject({ kind: z.literal('powerCap'), watts: int(1, 5000), originalWatts: int(1, 5000) }),
-  z.strictObject({ kind: z.literal('gpuInstance'), profile: z.string().check(z.regex(/^\d+g\.\d+gb(\+\w+)?$/)), profileId: int(0, 63), start: int(0, 15), gi: z.optional(int(0, 63)), migUuid: z.optional(z.string().check(z.regex(MIG_UUID))) }),
+  z.strictObject({
+    kind: z.literal('gpuInstance'),
+    profile: z.string().check(z.regex(/^\d+g\.\d+gb(\+\w+)?$/)),
+    profileId: int(0, 63),
+    start: int(0, 15),
+    gi: z.optional(int(0, 63)),
+    migUuid: z.optional(z.string().check(z.regex(MIG_UUID))),
+  }),
   // The folder is checked against the journal's own MPS root where it is used (`mpsFolderOk`).
   z.strictObject({ kind: z.literal('mpsDaemon'), folder: z.string().check(z.regex(/^\/[\w./-]{1,400}$/)) }),
-  z.strictObject({ kind: z.literal('container'), name: z.string().check(z.regex(SESSION_NAME)), id: z.optional(z.string().check(z.regex(CONTAINER_ID))) }),
+  z.strictObject({
+    kind: z.literal('container'),
+    name: z.string().check(z.regex(SESSION_NAME)),
+    id: z.optional(z.string().check(z.regex(CONTAINER_ID))),
+  }),
 ]);
 export type Change = z.infer<typeof ChangeSchema>;
 export type ChangeKind = Change['kind'];
 
 /** Settings every session on the GPU shares: made by the first, undone when the last one leaves. */
-export const GPU_WIDE: ReadonlySet<ChangeKind> = new Set(['persistence', 'migMode', 'clockLock', 'memoryClockLock', 'powerCap']);
+export const GPU_WIDE: ReadonlySet<ChangeKind> = new Set([
+  'persistence',
+  'migMode',
+  'clockLock',
+  'memoryClockLock',
+  'powerCap',
+]);
 
 /** The argv shapes, shared by the plan's display (with placeholders) and the journal's commands. */
 export const argv = {
@@ -38,11 +55,23 @@ export const argv = {
   lockMemoryClocks: (gpu: string, mhz: string) => ['nvidia-smi', '-i', gpu, '-lmc', `${mhz},${mhz}`],
   resetMemoryClocks: (gpu: string) => ['nvidia-smi', '-i', gpu, '-rmc'],
   powerLimit: (gpu: string, watts: string) => ['nvidia-smi', '-i', gpu, '-pl', watts],
-  createGpuInstance: (gpu: string, profileId: string, start: string) => ['nvidia-smi', 'mig', '-i', gpu, '-cgi', `${profileId}:${start}`, '-C'],
+  createGpuInstance: (gpu: string, profileId: string, start: string) => [
+    'nvidia-smi',
+    'mig',
+    '-i',
+    gpu,
+    '-cgi',
+    `${profileId}:${start}`,
+    '-C',
+  ],
   destroyComputeInstances: (gpu: string, gi: string) => ['nvidia-smi', 'mig', '-i', gpu, '-dci', '-gi', gi],
   destroyGpuInstance: (gpu: string, gi: string) => ['nvidia-smi', 'mig', '-i', gpu, '-dgi', '-gi', gi],
   mpsStart: (folder: string): HostCommand => ({ argv: ['nvidia-cuda-mps-control', '-d'], env: mpsEnv(folder) }),
-  mpsQuit: (folder: string): HostCommand => ({ argv: ['nvidia-cuda-mps-control'], stdin: 'quit\n', env: mpsEnv(folder) }),
+  mpsQuit: (folder: string): HostCommand => ({
+    argv: ['nvidia-cuda-mps-control'],
+    stdin: 'quit\n',
+    env: mpsEnv(folder),
+  }),
 } as const;
 
 export function mpsEnv(folder: string): Record<string, string> {
@@ -54,14 +83,22 @@ const cmd = (args: readonly string[]): HostCommand => ({ argv: args });
 /** The command that makes a change (container changes are Docker's, not the host's: null). */
 export function makeCommand(change: Change, gpuUuid: string): HostCommand | null {
   switch (change.kind) {
-    case 'persistence': return cmd(argv.persistence(gpuUuid, '1'));
-    case 'migMode': return cmd(argv.migMode(gpuUuid, '1'));
-    case 'clockLock': return cmd(argv.lockClocks(gpuUuid, String(change.mhz)));
-    case 'memoryClockLock': return cmd(argv.lockMemoryClocks(gpuUuid, String(change.mhz)));
-    case 'powerCap': return cmd(argv.powerLimit(gpuUuid, String(change.watts)));
-    case 'gpuInstance': return cmd(argv.createGpuInstance(gpuUuid, String(change.profileId), String(change.start)));
-    case 'mpsDaemon': return argv.mpsStart(change.folder);
-    case 'container': return null;
+    case 'persistence':
+      return cmd(argv.persistence(gpuUuid, '1'));
+    case 'migMode':
+      return cmd(argv.migMode(gpuUuid, '1'));
+    case 'clockLock':
+      return cmd(argv.lockClocks(gpuUuid, String(change.mhz)));
+    case 'memoryClockLock':
+      return cmd(argv.lockMemoryClocks(gpuUuid, String(change.mhz)));
+    case 'powerCap':
+      return cmd(argv.powerLimit(gpuUuid, String(change.watts)));
+    case 'gpuInstance':
+      return cmd(argv.createGpuInstance(gpuUuid, String(change.profileId), String(change.start)));
+    case 'mpsDaemon':
+      return argv.mpsStart(change.folder);
+    case 'container':
+      return null;
   }
 }
 
@@ -71,14 +108,27 @@ export function makeCommand(change: Change, gpuUuid: string): HostCommand | null
  */
 export function undoCommands(change: Change, gpuUuid: string): HostCommand[] {
   switch (change.kind) {
-    case 'persistence': return [cmd(argv.persistence(gpuUuid, change.originalEnabled ? '1' : '0'))];
-    case 'migMode': return [cmd(argv.migMode(gpuUuid, change.originalEnabled ? '1' : '0'))];
-    case 'clockLock': return [cmd(argv.resetClocks(gpuUuid))];
-    case 'memoryClockLock': return [cmd(argv.resetMemoryClocks(gpuUuid))];
-    case 'powerCap': return [cmd(argv.powerLimit(gpuUuid, String(change.originalWatts)))];
-    case 'gpuInstance': return change.gi === undefined ? [] : [cmd(argv.destroyComputeInstances(gpuUuid, String(change.gi))), cmd(argv.destroyGpuInstance(gpuUuid, String(change.gi)))];
-    case 'mpsDaemon': return [argv.mpsQuit(change.folder), cmd(['rm', '-rf', '--', change.folder])];
-    case 'container': return [];
+    case 'persistence':
+      return [cmd(argv.persistence(gpuUuid, change.originalEnabled ? '1' : '0'))];
+    case 'migMode':
+      return [cmd(argv.migMode(gpuUuid, change.originalEnabled ? '1' : '0'))];
+    case 'clockLock':
+      return [cmd(argv.resetClocks(gpuUuid))];
+    case 'memoryClockLock':
+      return [cmd(argv.resetMemoryClocks(gpuUuid))];
+    case 'powerCap':
+      return [cmd(argv.powerLimit(gpuUuid, String(change.originalWatts)))];
+    case 'gpuInstance':
+      return change.gi === undefined
+        ? []
+        : [
+            cmd(argv.destroyComputeInstances(gpuUuid, String(change.gi))),
+            cmd(argv.destroyGpuInstance(gpuUuid, String(change.gi))),
+          ];
+    case 'mpsDaemon':
+      return [argv.mpsQuit(change.folder), cmd(['rm', '-rf', '--', change.folder])];
+    case 'container':
+      return [];
   }
 }
 
@@ -91,13 +141,21 @@ export function mpsFolderOk(folder: string, mpsRoot: string): boolean {
 /** The change in the user's words, as the Stop dialog and orphans list it (what was done, or what undoing does). */
 export function describeChange(change: Change, undo = false): string {
   switch (change.kind) {
-    case 'persistence': return undo ? `persistence mode back ${change.originalEnabled ? 'on' : 'off'}` : 'persistence mode on';
-    case 'migMode': return undo ? `MIG mode back ${change.originalEnabled ? 'on' : 'off'}` : 'MIG mode on';
-    case 'clockLock': return undo ? 'graphics clocks reset' : `graphics clocks locked at ${change.mhz} MHz`;
-    case 'memoryClockLock': return undo ? 'memory clocks reset' : `memory clocks locked at ${change.mhz} MHz`;
-    case 'powerCap': return undo ? `power limit back to ${change.originalWatts} W` : `power capped at ${change.watts} W`;
-    case 'gpuInstance': return `${change.profile} GPU instance ${change.gi ?? '(being created)'} at slice ${change.start}${undo ? ' destroyed' : ''}`;
-    case 'mpsDaemon': return undo ? 'MPS daemon stopped and its folder removed' : `MPS daemon on ${change.folder}`;
-    case 'container': return undo ? `container ${change.name} removed` : `container ${change.name}`;
+    case 'persistence':
+      return undo ? `persistence mode back ${change.originalEnabled ? 'on' : 'off'}` : 'persistence mode on';
+    case 'migMode':
+      return undo ? `MIG mode back ${change.originalEnabled ? 'on' : 'off'}` : 'MIG mode on';
+    case 'clockLock':
+      return undo ? 'graphics clocks reset' : `graphics clocks locked at ${change.mhz} MHz`;
+    case 'memoryClockLock':
+      return undo ? 'memory clocks reset' : `memory clocks locked at ${change.mhz} MHz`;
+    case 'powerCap':
+      return undo ? `power limit back to ${change.originalWatts} W` : `power capped at ${change.watts} W`;
+    case 'gpuInstance':
+      return `${change.profile} GPU instance ${change.gi ?? '(being created)'} at slice ${change.start}${undo ? ' destroyed' : ''}`;
+    case 'mpsDaemon':
+      return undo ? 'MPS daemon stopped and its folder removed' : `MPS daemon on ${change.folder}`;
+    case 'container':
+      return undo ? `container ${change.name} removed` : `container ${change.name}`;
   }
 }

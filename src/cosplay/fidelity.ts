@@ -25,13 +25,25 @@ export const TOLERANCE = 0.1;
 
 function ratioVerdict(ratio: number, name: string, whyFast: string, whySlow: string): string {
   if (Math.abs(ratio - 1) <= TOLERANCE) return 'matches';
-  return ratio > 1 ? `${name} ${ratio.toFixed(1)}x too fast: ${whyFast}` : `${name} ${Math.round((1 - ratio) * 100)}% too slow: ${whySlow}`;
+  return ratio > 1
+    ? `${name} ${ratio.toFixed(1)}x too fast: ${whyFast}`
+    : `${name} ${Math.round((1 - ratio) * 100)}% too slow: ${whySlow}`;
 }
 
-function numeric(metric: string, unit: string, target: number | null, predicted: number | null, whyFast: string, whySlow: string, noTarget = ''): FidelityRow {
-  if (target === null && predicted === null) return { metric, unit, target, predicted, ratio: null, verdict: 'neither has it' };
+function numeric(
+  metric: string,
+  unit: string,
+  target: number | null,
+  predicted: number | null,
+  whyFast: string,
+  whySlow: string,
+  noTarget = '',
+): FidelityRow {
+  if (target === null && predicted === null)
+    return { metric, unit, target, predicted, ratio: null, verdict: 'neither has it' };
   if (target === null) return { metric, unit, target, predicted, ratio: null, verdict: noTarget };
-  if (predicted === null) return { metric, unit, target, predicted, ratio: null, verdict: `${metric}: the host has no such path` };
+  if (predicted === null)
+    return { metric, unit, target, predicted, ratio: null, verdict: `${metric}: the host has no such path` };
   const ratio = predicted / target;
   return { metric, unit, target, predicted, ratio, verdict: ratioVerdict(ratio, metric, whyFast, whySlow) };
 }
@@ -41,9 +53,10 @@ const TOO_SLOW = 'the host cannot go faster with this strategy';
 
 function smRow(target: number, predicted: number): FidelityRow {
   const ratio = predicted / target;
-  const verdict = Math.abs(ratio - 1) <= TOLERANCE
-    ? 'matches'
-    : `${predicted} SMs do the work of the target's ${target} (the shim reports ${target})`;
+  const verdict =
+    Math.abs(ratio - 1) <= TOLERANCE
+      ? 'matches'
+      : `${predicted} SMs do the work of the target's ${target} (the shim reports ${target})`;
   return { metric: 'SMs', unit: 'SMs', target, predicted, ratio, verdict };
 }
 
@@ -52,17 +65,69 @@ export function fidelityTable(target: GpuEntry, host: GpuEntry, delivered: Deliv
   return [
     numeric('VRAM', 'MiB', target.vramMiB, delivered.vramMiB, 'memory cap not applied', 'host memory too small'),
     smRow(target.smCount, delivered.smCount),
-    numeric('FP32', 'TFLOPS', target.fp32Tflops, t.fp32, 'clock lock could not go lower', 'host too slow, even at its maximum clock'),
-    numeric('BF16 tensor', 'TFLOPS', target.bf16Fp32Acc, t.bf16Fp32Acc, TENSOR_FAST, TOO_SLOW, 'target has no BF16 tensor cores: torch.cuda.is_bf16_supported() is reported False, but BF16 kernels would still run'),
-    numeric('FP16 tensor', 'TFLOPS', target.fp16Fp32Acc, t.fp16Fp32Acc, TENSOR_FAST, TOO_SLOW, 'target has no tensor cores: FP16 matmuls here run on tensor cores the target lacks'),
-    numeric('TF32 tensor', 'TFLOPS', target.tf32, t.tf32, TENSOR_FAST, TOO_SLOW, 'target has no TF32: the shim turns TF32 off in torch'),
-    numeric('Bandwidth', 'GB/s', target.bandwidthGBs, delivered.bandwidthGBs, host.memoryType.startsWith('HBM') ? 'HBM memory clocks cannot be lowered; only MIG memory slices cut bandwidth' : 'memory clocks cannot be locked on this host (Ampere or newer only)', 'host memory slower than the target'),
-    numeric('Power', 'W', target.tdpW, delivered.powerW, 'power cap out of the host\'s range', 'power cap below the target\'s TDP'),
+    numeric(
+      'FP32',
+      'TFLOPS',
+      target.fp32Tflops,
+      t.fp32,
+      'clock lock could not go lower',
+      'host too slow, even at its maximum clock',
+    ),
+    numeric(
+      'BF16 tensor',
+      'TFLOPS',
+      target.bf16Fp32Acc,
+      t.bf16Fp32Acc,
+      TENSOR_FAST,
+      TOO_SLOW,
+      'target has no BF16 tensor cores: torch.cuda.is_bf16_supported() is reported False, but BF16 kernels would still run',
+    ),
+    numeric(
+      'FP16 tensor',
+      'TFLOPS',
+      target.fp16Fp32Acc,
+      t.fp16Fp32Acc,
+      TENSOR_FAST,
+      TOO_SLOW,
+      'target has no tensor cores: FP16 matmuls here run on tensor cores the target lacks',
+    ),
+    numeric(
+      'TF32 tensor',
+      'TFLOPS',
+      target.tf32,
+      t.tf32,
+      TENSOR_FAST,
+      TOO_SLOW,
+      'target has no TF32: the shim turns TF32 off in torch',
+    ),
+    numeric(
+      'Bandwidth',
+      'GB/s',
+      target.bandwidthGBs,
+      delivered.bandwidthGBs,
+      host.memoryType.startsWith('HBM')
+        ? 'HBM memory clocks cannot be lowered; only MIG memory slices cut bandwidth'
+        : 'memory clocks cannot be locked on this host (Ampere or newer only)',
+      'host memory slower than the target',
+    ),
+    numeric(
+      'Power',
+      'W',
+      target.tdpW,
+      delivered.powerW,
+      "power cap out of the host's range",
+      "power cap below the target's TDP",
+    ),
     {
-      metric: 'Compute capability', unit: '', target: target.computeCapability, predicted: host.computeCapability, ratio: null,
-      verdict: target.computeCapability === host.computeCapability
-        ? 'matches'
-        : `kernels run as sm_${host.computeCapability.replace('.', '')}, not sm_${target.computeCapability.replace('.', '')}: features of the host stay available (the shim reports ${target.computeCapability})`,
+      metric: 'Compute capability',
+      unit: '',
+      target: target.computeCapability,
+      predicted: host.computeCapability,
+      ratio: null,
+      verdict:
+        target.computeCapability === host.computeCapability
+          ? 'matches'
+          : `kernels run as sm_${host.computeCapability.replace('.', '')}, not sm_${target.computeCapability.replace('.', '')}: features of the host stay available (the shim reports ${target.computeCapability})`,
     },
   ];
 }

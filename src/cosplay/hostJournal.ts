@@ -22,7 +22,11 @@ export interface GpuLock {
 }
 
 export class HostJournal {
-  private constructor(private readonly runner: Runner, readonly dir: string, readonly sudo: boolean) {}
+  private constructor(
+    private readonly runner: Runner,
+    readonly dir: string,
+    readonly sudo: boolean,
+  ) {}
 
   get kind(): JournalKind {
     return this.sudo ? 'root' : 'user';
@@ -43,17 +47,27 @@ export class HostJournal {
       const home = await runner.run(['printenv', 'HOME']);
       const path = home.stdout.trim();
       if (home.failure) return home.failure;
-      if (home.exitCode !== 0 || !path.startsWith('/')) return { message: `${runner.label} has no home folder for the cosplay journal`, hint: 'set HOME there, or turn sudo on for this host' };
+      if (home.exitCode !== 0 || !path.startsWith('/'))
+        return {
+          message: `${runner.label} has no home folder for the cosplay journal`,
+          hint: 'set HOME there, or turn sudo on for this host',
+        };
       dir = `${path.replace(/\/+$/, '')}/.local/state/gpudev`;
     }
     const journal = new HostJournal(runner, dir, sudo);
     const made = await journal.host(['mkdir', '-p', '-m', '0700', '--', dir]);
     if (typeof made !== 'string') return made;
-    const [stat, uid] = await Promise.all([journal.host(['stat', '-c', '%F|%u|%a', '--', dir]), journal.host(['id', '-u'])]);
+    const [stat, uid] = await Promise.all([
+      journal.host(['stat', '-c', '%F|%u|%a', '--', dir]),
+      journal.host(['id', '-u']),
+    ]);
     if (typeof stat !== 'string') return stat;
     if (typeof uid !== 'string') return uid;
     const [type, owner, mode] = stat.trim().split('|');
-    const refuse = (why: string): GpuDevError => ({ message: `the cosplay journal folder ${dir} on ${runner.label} ${why}: refusing to use it`, hint: `someone else could change what gets undone there; remove it (after checking its contents) and try again` });
+    const refuse = (why: string): GpuDevError => ({
+      message: `the cosplay journal folder ${dir} on ${runner.label} ${why}: refusing to use it`,
+      hint: `someone else could change what gets undone there; remove it (after checking its contents) and try again`,
+    });
     if (type !== 'directory') return refuse(`is a ${type ?? 'strange file'}, not a folder`);
     if (owner !== uid.trim()) return refuse(`belongs to user id ${owner}, not ${uid.trim()}`);
     if ((Number.parseInt(mode ?? '777', 8) & 0o022) !== 0) return refuse(`can be written by others (mode ${mode})`);
@@ -79,19 +93,29 @@ export class HostJournal {
     if (result.failure) return result.failure;
     if (result.exitCode !== 0) {
       if (/No such file/i.test(result.stderr)) return emptyJournal(gpuUuid);
-      return { message: `cannot read the cosplay journal ${file} on ${this.runner.label}: ${result.stderr.trim() || `exit ${result.exitCode}`}` };
+      return {
+        message: `cannot read the cosplay journal ${file} on ${this.runner.label}: ${result.stderr.trim() || `exit ${result.exitCode}`}`,
+      };
     }
     const journal = parseJournal(result.stdout, gpuUuid);
-    if (typeof journal === 'string') return { message: `the cosplay journal ${file} on ${this.runner.label} cannot be used: ${journal}`, hint: 'nothing in it is undone; check the GPU by hand, then move the file away' };
+    if (typeof journal === 'string')
+      return {
+        message: `the cosplay journal ${file} on ${this.runner.label} cannot be used: ${journal}`,
+        hint: 'nothing in it is undone; check the GPU by hand, then move the file away',
+      };
     return journal;
   }
 
   /** Writes the GPU's journal atomically (a temporary file renamed over it); an empty one is removed. */
   async write(journal: GpuJournal): Promise<GpuDevError | undefined> {
     const file = this.file(journal.gpuUuid, 'json');
-    const done = journal.sessions.length || journal.gpuWide.length
-      ? await this.host(['sh', '-c', 'cat >"$1.tmp" && mv -f -- "$1.tmp" "$1"', 'gpudev-journal', file], `${JSON.stringify(journal, null, 1)}\n`)
-      : await this.host(['rm', '-f', '--', file]);
+    const done =
+      journal.sessions.length || journal.gpuWide.length
+        ? await this.host(
+            ['sh', '-c', 'cat >"$1.tmp" && mv -f -- "$1.tmp" "$1"', 'gpudev-journal', file],
+            `${JSON.stringify(journal, null, 1)}\n`,
+          )
+        : await this.host(['rm', '-f', '--', file]);
     return typeof done === 'string' ? undefined : done;
   }
 
@@ -99,7 +123,11 @@ export class HostJournal {
   async list(): Promise<{ journals: GpuJournal[]; problems: string[] }> {
     const listing = await this.host(['ls', '-1', '--', this.dir]);
     if (typeof listing !== 'string') return { journals: [], problems: [listing.message] };
-    const uuids = listing.split('\n').map((l) => l.trim()).filter((name) => name.endsWith('.json') && GPU_UUID.test(name.slice(0, -5))).map((name) => name.slice(0, -5));
+    const uuids = listing
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((name) => name.endsWith('.json') && GPU_UUID.test(name.slice(0, -5)))
+      .map((name) => name.slice(0, -5));
     const read = await Promise.all(uuids.map((uuid) => this.read(uuid)));
     return {
       journals: read.filter((j): j is GpuJournal => 'gpuWide' in j && (j.sessions.length > 0 || j.gpuWide.length > 0)),
@@ -119,22 +147,36 @@ export class HostJournal {
     let output = '';
     const acquired = new Promise<{ program: ReturnType<typeof hold> } | GpuDevError>((resolve) => {
       // cat echoes our line only once flock holds the lock; when our input ends, cat and the lock go.
-      const program = hold([...(this.sudo ? ['sudo', '-n'] : []), 'flock', '-x', '-w', String(LOCK_WAIT_S), lockFile, 'cat'], {
-        onData: (text) => {
-          output += text;
-          if (output.includes('locked\n')) resolve({ program });
+      const program = hold(
+        [...(this.sudo ? ['sudo', '-n'] : []), 'flock', '-x', '-w', String(LOCK_WAIT_S), lockFile, 'cat'],
+        {
+          onData: (text) => {
+            output += text;
+            if (output.includes('locked\n')) resolve({ program });
+          },
+          onEnd: (end) =>
+            resolve(
+              end.failure ?? {
+                message: `could not lock GPU ${gpuUuid} on ${this.runner.label}${end.exitCode === 1 ? ` within ${LOCK_WAIT_S / 60} minutes` : ''}: ${end.stderr.trim() || `flock ended (exit ${end.exitCode})`}`,
+                hint: end.notFound ? 'install util-linux (flock) there' : undefined,
+              },
+            ),
         },
-        onEnd: (end) => resolve(end.failure ?? { message: `could not lock GPU ${gpuUuid} on ${this.runner.label}${end.exitCode === 1 ? ` within ${LOCK_WAIT_S / 60} minutes` : ''}: ${end.stderr.trim() || `flock ended (exit ${end.exitCode})`}`, hint: end.notFound ? 'install util-linux (flock) there' : undefined }),
-      });
+      );
       program.write('locked\n');
     });
     const saying = setTimeout(() => {
-      void this.host(['cat', '--', holderFile]).then((text) => onWait?.(typeof text === 'string' && text.trim() ? text.trim() : 'another window or CLI'));
+      void this.host(['cat', '--', holderFile]).then((text) =>
+        onWait?.(typeof text === 'string' && text.trim() ? text.trim() : 'another window or CLI'),
+      );
     }, SAY_WAITING_AFTER_MS);
     const got = await acquired;
     clearTimeout(saying);
     if ('message' in got) return got;
-    const wrote = await this.host(['sh', '-c', 'cat >"$1"', 'gpudev-lock', holderFile], `${holder} since ${new Date().toISOString()}\n`);
+    const wrote = await this.host(
+      ['sh', '-c', 'cat >"$1"', 'gpudev-lock', holderFile],
+      `${holder} since ${new Date().toISOString()}\n`,
+    );
     if (typeof wrote !== 'string') {
       got.program.close();
       return wrote;

@@ -19,7 +19,8 @@ export async function readTestHostProfile(env: NodeJS.ProcessEnv = process.env):
   const file = env.GPUDEV_TEST_HOST_PROFILE;
   if (!file) return undefined;
   const parsed = TestHostProfileSchema.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
-  if (!parsed.success) throw new Error(`GPUDEV_TEST_HOST_PROFILE ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success)
+    throw new Error(`GPUDEV_TEST_HOST_PROFILE ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return parsed.data;
 }
 
@@ -31,6 +32,9 @@ export const SHIM_DIR = '/opt/gpudev/shim';
 
 /** The shim as the container gets it, to unpack at `/`: `shim/` without its tests, at SHIM_DIR. */
 export function shimArchive(extensionRoot: string): Promise<Buffer> {
-  const skip = (relative: string) => relative === 'tests' || relative.endsWith('__pycache__') || relative.endsWith('.pyc');
-  return tarFolder(path.join(extensionRoot, 'shim'), SHIM_DIR.slice(1), skip, (relative) => relative.startsWith('bin/'));
+  const skip = (relative: string) =>
+    relative === 'tests' || relative.endsWith('__pycache__') || relative.endsWith('.pyc');
+  return tarFolder(path.join(extensionRoot, 'shim'), SHIM_DIR.slice(1), skip, (relative) =>
+    relative.startsWith('bin/'),
+  );
 }

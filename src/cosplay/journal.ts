@@ -8,7 +8,11 @@ import { SessionPlanSchema } from './session';
 const StepStateSchema = z.enum(['intended', 'done', 'undone']);
 export type StepState = z.infer<typeof StepStateSchema>;
 
-const StepSchema = z.strictObject({ change: ChangeSchema, state: StepStateSchema, at: z.string().check(z.maxLength(40)) });
+const StepSchema = z.strictObject({
+  change: ChangeSchema,
+  state: StepStateSchema,
+  at: z.string().check(z.maxLength(40)),
+});
 export type Step = z.infer<typeof StepSchema>;
 
 /** A GPU-wide change: made by the first session on the GPU (`by`), undone when the last one leaves. */
@@ -51,7 +55,8 @@ export function parseJournal(text: string, gpuUuid: string): GpuJournal | string
     return 'it is not JSON';
   }
   const parsed = GpuJournalSchema.safeParse(json);
-  if (!parsed.success) return `it does not read as a gpudev journal (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''})`;
+  if (!parsed.success)
+    return `it does not read as a gpudev journal (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''})`;
   if (parsed.data.gpuUuid !== gpuUuid) return `it names ${parsed.data.gpuUuid}, not ${gpuUuid}`;
   return parsed.data;
 }
@@ -68,7 +73,10 @@ export interface GpuWideSettings {
 }
 
 export function settingsOf(journal: GpuJournal): GpuWideSettings {
-  const find = <K extends Change['kind']>(kind: K) => journal.gpuWide.find((s): s is GpuWideStep & { change: Extract<Change, { kind: K }> } => active(s) && s.change.kind === kind)?.change;
+  const find = <K extends Change['kind']>(kind: K) =>
+    journal.gpuWide.find(
+      (s): s is GpuWideStep & { change: Extract<Change, { kind: K }> } => active(s) && s.change.kind === kind,
+    )?.change;
   return {
     mig: journal.sessions.some((s) => s.plan.strategy === 'mig'),
     clockLockMHz: find('clockLock')?.mhz ?? null,

@@ -18,10 +18,18 @@ const STARTS: Readonly<Record<number, readonly number[]>> = {
 const COMPUTE_SLICES = 7;
 
 /** The first free start for `profile` among `existing` instances of the same GPU, or null when none fits. */
-export function freePlacement(profile: MigProfile, existing: readonly MigInstance[], profiles: readonly MigProfile[]): number | null {
-  const computeInUse = existing.reduce((sum, instance) => sum + (profiles.find((p) => p.id === instance.profileId)?.computeSlices ?? 0), 0);
+export function freePlacement(
+  profile: MigProfile,
+  existing: readonly MigInstance[],
+  profiles: readonly MigProfile[],
+): number | null {
+  const computeInUse = existing.reduce(
+    (sum, instance) => sum + (profiles.find((p) => p.id === instance.profileId)?.computeSlices ?? 0),
+    0,
+  );
   if (computeInUse + profile.computeSlices > COMPUTE_SLICES) return null;
   if (existing.filter((instance) => instance.profileId === profile.id).length >= profile.maxInstances) return null;
-  const overlaps = (start: number) => existing.some((i) => start < i.start + i.size && i.start < start + profile.memorySlices);
+  const overlaps = (start: number) =>
+    existing.some((i) => start < i.start + i.size && i.start < start + profile.memorySlices);
   return (STARTS[profile.id] ?? []).find((start) => !overlaps(start)) ?? null;
 }

@@ -6,7 +6,14 @@ import { commandText, formatValue, fp32Remark, planCommandLine, strategySummary,
 export interface PlanView {
   readonly title: string;
   readonly summary: string;
-  readonly rows: ReadonlyArray<{ metric: string; target: string; predicted: string; ratio: string; verdict: string; level: 'match' | 'off' | 'info' }>;
+  readonly rows: ReadonlyArray<{
+    metric: string;
+    target: string;
+    predicted: string;
+    ratio: string;
+    verdict: string;
+    level: 'match' | 'off' | 'info';
+  }>;
   readonly mutations: ReadonlyArray<{ description: string; command: string; gpuWide: boolean }>;
   readonly device: string;
   readonly env: ReadonlyArray<{ name: string; value: string }>;
@@ -17,7 +24,10 @@ export interface PlanView {
   readonly apply: { readonly enabled: boolean; readonly note: string };
 }
 
-const MODEL_ONLY = { enabled: false, note: 'A plan for a host model: pick a real GPU (from the GPUs view or "Cosplay as…") to apply it.' };
+const MODEL_ONLY = {
+  enabled: false,
+  note: 'A plan for a host model: pick a real GPU (from the GPUs view or "Cosplay as…") to apply it.',
+};
 
 export function planView(plan: CosplayPlan, args: PlanArgs, apply: PlanView['apply'] = MODEL_ONLY): PlanView {
   return {
@@ -29,13 +39,24 @@ export function planView(plan: CosplayPlan, args: PlanArgs, apply: PlanView['app
       predicted: formatValue(row, row.predicted),
       ratio: row.ratio === null ? '' : `${row.ratio.toFixed(2)}×`,
       verdict: row.verdict,
-      level: row.verdict === 'matches' ? 'match' : row.ratio !== null && Math.abs(row.ratio - 1) > TOLERANCE ? 'off' : 'info',
+      level:
+        row.verdict === 'matches'
+          ? 'match'
+          : row.ratio !== null && Math.abs(row.ratio - 1) > TOLERANCE
+            ? 'off'
+            : 'info',
     })),
-    mutations: plan.mutations.map((m) => ({ description: m.description, command: commandText(m.run), gpuWide: m.gpuWide })),
+    mutations: plan.mutations.map((m) => ({
+      description: m.description,
+      command: commandText(m.run),
+      gpuWide: m.gpuWide,
+    })),
     device: plan.container.device,
     env: Object.entries(plan.container.env).map(([name, value]) => ({ name, value })),
     warnings: [...plan.warnings],
-    alternatives: plan.alternatives.map((a) => `${a.strategy}: FP32 ${a.delivered.throughput.fp32!.toFixed(1)} TFLOPS${fp32Remark(plan, a)}`),
+    alternatives: plan.alternatives.map(
+      (a) => `${a.strategy}: FP32 ${a.delivered.throughput.fp32!.toFixed(1)} TFLOPS${fp32Remark(plan, a)}`,
+    ),
     commandLine: planCommandLine(args),
     apply,
   };

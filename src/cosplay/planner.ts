@@ -83,7 +83,8 @@ export interface CosplayPlan {
   readonly warnings: readonly string[];
 }
 
-export type PlanResult = { readonly ok: true; readonly plan: CosplayPlan } | { readonly ok: false; readonly error: GpuDevError };
+export type PlanResult =
+  { readonly ok: true; readonly plan: CosplayPlan } | { readonly ok: false; readonly error: GpuDevError };
 
 const MIB = 1024 * 1024;
 /** nvidia-smi lists supported graphics clocks in 15 MHz steps. */
@@ -105,15 +106,37 @@ function clockForFp32(target: GpuEntry, host: GpuEntry, smCount: number): number
   return step >= host.boostClockMHz ? null : step;
 }
 
-function option(request: PlanRequest, strategy: Strategy, smCount: number, mig: { profile: MigProfile; start: number } | null, mpsThreadPercent: number | null, lockClock: boolean): StrategyOption {
+function option(
+  request: PlanRequest,
+  strategy: Strategy,
+  smCount: number,
+  mig: { profile: MigProfile; start: number } | null,
+  mpsThreadPercent: number | null,
+  lockClock: boolean,
+): StrategyOption {
   const { target, host } = request;
   const lock = lockClock ? clockForFp32(target, host, smCount) : null;
   const throughput = predictThroughput(host, { smCount, clockMHz: lock ?? undefined });
   const sliceBandwidth = mig ? (host.bandwidthGBs * mig.profile.memorySlices) / 8 : host.bandwidthGBs;
   const memoryClockShare = lockClock ? memoryClockShareFor(target, host, sliceBandwidth) : null;
   const bandwidthGBs = memoryClockShare === null ? sliceBandwidth : target.bandwidthGBs;
-  const delivered: Delivered = { vramMiB: target.vramMiB, smCount, throughput, bandwidthGBs, powerW: powerCap(target, host) ?? host.tdpW };
-  return { strategy, migProfile: mig?.profile ?? null, migStart: mig?.start ?? null, mpsThreadPercent, clockLockMHz: lock, memoryClockShare, delivered, fp32Reachable: throughput.fp32! >= target.fp32Tflops * (1 - TOLERANCE) };
+  const delivered: Delivered = {
+    vramMiB: target.vramMiB,
+    smCount,
+    throughput,
+    bandwidthGBs,
+    powerW: powerCap(target, host) ?? host.tdpW,
+  };
+  return {
+    strategy,
+    migProfile: mig?.profile ?? null,
+    migStart: mig?.start ?? null,
+    mpsThreadPercent,
+    clockLockMHz: lock,
+    memoryClockShare,
+    delivered,
+    fp32Reachable: throughput.fp32! >= target.fp32Tflops * (1 - TOLERANCE),
+  };
 }
 
 /** Memory clocks can be locked on Ampere and newer (NVML), and only GDDR boards offer more than one. */
@@ -133,11 +156,16 @@ function migFor(request: PlanRequest): { profile: MigProfile; start: number } | 
   const profiles = request.host.host?.migProfiles ?? [];
   const existing = request.hostMig?.instances ?? [];
   const target = request.target;
-  return profiles
-    .filter((p) => !p.name.endsWith('+me') && p.memoryMiB >= target.vramMiB)
-    .sort((a, b) => a.memoryMiB - b.memoryMiB || Math.abs(a.smCount - target.smCount) - Math.abs(b.smCount - target.smCount))
-    .map((profile) => ({ profile, start: freePlacement(profile, existing, profiles) }))
-    .find((found): found is { profile: MigProfile; start: number } => found.start !== null) ?? null;
+  return (
+    profiles
+      .filter((p) => !p.name.endsWith('+me') && p.memoryMiB >= target.vramMiB)
+      .sort(
+        (a, b) =>
+          a.memoryMiB - b.memoryMiB || Math.abs(a.smCount - target.smCount) - Math.abs(b.smCount - target.smCount),
+      )
+      .map((profile) => ({ profile, start: freePlacement(profile, existing, profiles) }))
+      .find((found): found is { profile: MigProfile; start: number } => found.start !== null) ?? null
+  );
 }
 
 function powerCap(target: GpuEntry, host: GpuEntry): number | null {
@@ -152,7 +180,7 @@ function candidates(request: PlanRequest): StrategyOption[] {
   if (mig) options.push(option(request, 'mig', mig.profile.smCount, mig, null, true));
   // Without a MIG instance no CUDA work runs on a GPU in MIG mode.
   if (request.hostMig?.enabled) return options;
-  const neededSms = target.fp32Tflops * 1e6 / (host.boostClockMHz * fp32Rate(host));
+  const neededSms = (target.fp32Tflops * 1e6) / (host.boostClockMHz * fp32Rate(host));
   const percent = Math.min(100, Math.max(1, Math.ceil((100 * neededSms) / host.smCount)));
   options.push(option(request, 'mps', Math.round((host.smCount * percent) / 100), null, percent, true));
   options.push(option(request, 'memory', host.smCount, null, null, false));
@@ -162,7 +190,9 @@ function candidates(request: PlanRequest): StrategyOption[] {
 /** Prefers reaching the target's FP32, else coming closest to it; then isolation: MIG over MPS over a memory cap alone. */
 function choose(options: StrategyOption[]): StrategyOption {
   const fp32 = (o: StrategyOption) => (o.fp32Reachable ? Infinity : o.delivered.throughput.fp32!);
-  return [...options].sort((a, b) => fp32(b) - fp32(a) || STRATEGIES.indexOf(a.strategy) - STRATEGIES.indexOf(b.strategy))[0]!;
+  return [...options].sort(
+    (a, b) => fp32(b) - fp32(a) || STRATEGIES.indexOf(a.strategy) - STRATEGIES.indexOf(b.strategy),
+  )[0]!;
 }
 
 function mutationsFor(request: PlanRequest, chosen: StrategyOption, powerCapW: number | null): HostMutation[] {
@@ -170,7 +200,14 @@ function mutationsFor(request: PlanRequest, chosen: StrategyOption, powerCapW: n
   const cmd = (args: readonly string[]): HostCommand => ({ argv: args });
   const steps: HostMutation[] = [];
   if (chosen.migProfile) {
-    if (!request.hostMig?.enabled) steps.push({ description: 'enable MIG mode', change: { kind: 'migMode' }, run: cmd(argv.migMode(gpu, '1')), undo: [cmd(argv.migMode(gpu, '0'))], gpuWide: true });
+    if (!request.hostMig?.enabled)
+      steps.push({
+        description: 'enable MIG mode',
+        change: { kind: 'migMode' },
+        run: cmd(argv.migMode(gpu, '1')),
+        undo: [cmd(argv.migMode(gpu, '0'))],
+        gpuWide: true,
+      });
     const { id } = chosen.migProfile;
     steps.push({
       description: `create a ${chosen.migProfile.name} GPU instance at slice ${chosen.migStart} with its compute instance`,
@@ -183,32 +220,67 @@ function mutationsFor(request: PlanRequest, chosen: StrategyOption, powerCapW: n
   if (chosen.mpsThreadPercent !== null) {
     steps.push({
       description: 'start an MPS control daemon with a private pipe directory',
-      change: { kind: 'mpsDaemon' }, run: argv.mpsStart('{mps-dir}'), undo: [argv.mpsQuit('{mps-dir}')], gpuWide: false,
+      change: { kind: 'mpsDaemon' },
+      run: argv.mpsStart('{mps-dir}'),
+      undo: [argv.mpsQuit('{mps-dir}')],
+      gpuWide: false,
     });
   }
   if (chosen.clockLockMHz !== null) {
     const mhz = chosen.clockLockMHz;
-    steps.push({ description: `lock graphics clocks at ${mhz} MHz`, change: { kind: 'clockLock', mhz }, run: cmd(argv.lockClocks(gpu, String(mhz))), undo: [cmd(argv.resetClocks(gpu))], gpuWide: true });
+    steps.push({
+      description: `lock graphics clocks at ${mhz} MHz`,
+      change: { kind: 'clockLock', mhz },
+      run: cmd(argv.lockClocks(gpu, String(mhz))),
+      undo: [cmd(argv.resetClocks(gpu))],
+      gpuWide: true,
+    });
   }
   if (chosen.memoryClockShare !== null) {
     const percent = Math.round(chosen.memoryClockShare * 100);
     steps.push({
       description: `lock memory clocks at the highest supported clock up to ${percent}% of the maximum (bandwidth ${request.target.bandwidthGBs} GB/s)`,
-      change: { kind: 'memoryClockLock', percent }, run: cmd(argv.lockMemoryClocks(gpu, `{memoryClockAtMost${percent}Percent}`)), undo: [cmd(argv.resetMemoryClocks(gpu))], gpuWide: true,
+      change: { kind: 'memoryClockLock', percent },
+      run: cmd(argv.lockMemoryClocks(gpu, `{memoryClockAtMost${percent}Percent}`)),
+      undo: [cmd(argv.resetMemoryClocks(gpu))],
+      gpuWide: true,
     });
   }
   if (powerCapW !== null && powerCapW !== request.host.tdpW) {
-    steps.push({ description: `cap power at ${powerCapW} W`, change: { kind: 'powerCap', watts: powerCapW }, run: cmd(argv.powerLimit(gpu, String(powerCapW))), undo: [cmd(argv.powerLimit(gpu, '{originalPowerLimit}'))], gpuWide: true });
+    steps.push({
+      description: `cap power at ${powerCapW} W`,
+      change: { kind: 'powerCap', watts: powerCapW },
+      run: cmd(argv.powerLimit(gpu, String(powerCapW))),
+      undo: [cmd(argv.powerLimit(gpu, '{originalPowerLimit}'))],
+      gpuWide: true,
+    });
   }
   // Clock locks, power limits and MIG instances are lost when the driver unloads with the last process.
   if (steps.length) {
-    steps.unshift({ description: 'turn on persistence mode, so these settings hold while no process uses the GPU', change: { kind: 'persistence' }, run: cmd(argv.persistence(gpu, '1')), undo: [cmd(argv.persistence(gpu, '{originalPersistence}'))], gpuWide: true });
+    steps.unshift({
+      description: 'turn on persistence mode, so these settings hold while no process uses the GPU',
+      change: { kind: 'persistence' },
+      run: cmd(argv.persistence(gpu, '1')),
+      undo: [cmd(argv.persistence(gpu, '{originalPersistence}'))],
+      gpuWide: true,
+    });
   }
   return steps;
 }
 
-function envFor(target: GpuEntry, chosen: StrategyOption, powerCapW: number | null, gpuCount: number): Record<string, string> {
-  const tensor = [target.bf16Fp32Acc !== null && 'bf16', target.fp16Fp32Acc !== null && 'fp16', target.tf32 !== null && 'tf32'].filter(Boolean).join(',');
+function envFor(
+  target: GpuEntry,
+  chosen: StrategyOption,
+  powerCapW: number | null,
+  gpuCount: number,
+): Record<string, string> {
+  const tensor = [
+    target.bf16Fp32Acc !== null && 'bf16',
+    target.fp16Fp32Acc !== null && 'fp16',
+    target.tf32 !== null && 'tf32',
+  ]
+    .filter(Boolean)
+    .join(',');
   return {
     GPUDEV_TARGET: target.key,
     GPUDEV_TARGET_NAME: target.name,
@@ -230,8 +302,14 @@ type GpuWideSettings = Omit<LiveSession, 'name'>;
 
 /** The first live session whose GPU-wide settings differ from `settings` (both set, different values). */
 export function clashingSession(settings: GpuWideSettings, sessions: readonly LiveSession[]): LiveSession | undefined {
-  const differ = (mine: number | null | undefined, theirs: number | null | undefined) => mine != null && theirs != null && mine !== theirs;
-  return sessions.find((s) => differ(settings.clockLockMHz, s.clockLockMHz) || differ(settings.powerCapW, s.powerCapW) || differ(settings.memoryClockShare, s.memoryClockShare));
+  const differ = (mine: number | null | undefined, theirs: number | null | undefined) =>
+    mine != null && theirs != null && mine !== theirs;
+  return sessions.find(
+    (s) =>
+      differ(settings.clockLockMHz, s.clockLockMHz) ||
+      differ(settings.powerCapW, s.powerCapW) ||
+      differ(settings.memoryClockShare, s.memoryClockShare),
+  );
 }
 
 export function clashError(session: LiveSession): GpuDevError {
@@ -245,39 +323,72 @@ export function clashError(session: LiveSession): GpuDevError {
 export function planCosplay(request: PlanRequest): PlanResult {
   const { target, host } = request;
   const gpuCount = request.gpuCount ?? 1;
-  if (!Number.isInteger(gpuCount) || gpuCount < 1) return refuse(`GPU count must be a whole number of at least 1, not ${gpuCount}`);
+  if (!Number.isInteger(gpuCount) || gpuCount < 1)
+    return refuse(`GPU count must be a whole number of at least 1, not ${gpuCount}`);
   if (request.hostGpuCount !== undefined && gpuCount > request.hostGpuCount) {
-    return refuse(`${gpuCount} GPUs requested; the host has ${request.hostGpuCount}`, 'ask for fewer GPUs or pick a bigger host');
+    return refuse(
+      `${gpuCount} GPUs requested; the host has ${request.hostGpuCount}`,
+      'ask for fewer GPUs or pick a bigger host',
+    );
   }
   if (target.vramMiB > host.vramMiB) {
-    return refuse(`${target.name} needs ${gib(target.vramMiB)}; host ${host.name} has ${gib(host.vramMiB)}`, 'pick a host with more memory');
+    return refuse(
+      `${target.name} needs ${gib(target.vramMiB)}; host ${host.name} has ${gib(host.vramMiB)}`,
+      'pick a host with more memory',
+    );
   }
-  if (request.strategy === 'mig' && !host.host?.migProfiles.length) return refuse(`MIG requested on host ${host.name}, which has no MIG`, 'use --strategy mps or memory');
+  if (request.strategy === 'mig' && !host.host?.migProfiles.length)
+    return refuse(`MIG requested on host ${host.name}, which has no MIG`, 'use --strategy mps or memory');
   if (request.hostMig?.enabled && request.strategy && request.strategy !== 'mig') {
-    return refuse(`MIG mode is on for this ${host.name}: ${request.strategy} needs a GPU without MIG`, 'use --strategy mig, or turn MIG off first');
+    return refuse(
+      `MIG mode is on for this ${host.name}: ${request.strategy} needs a GPU without MIG`,
+      'use --strategy mig, or turn MIG off first',
+    );
   }
   const options = candidates(request);
   const allowed = request.strategy ? options.filter((o) => o.strategy === request.strategy) : options;
   if (allowed.length === 0) {
-    const taken = request.hostMig?.instances.length ? ` free (${request.hostMig.instances.map((i) => i.profile).join(', ')} already there)` : '';
-    return refuse(`no MIG profile of ${host.name} with the ${gib(target.vramMiB)} ${target.name} needs is${taken || ' available'}`, request.hostMig?.enabled ? 'free MIG instances or pick another GPU' : 'use --strategy mps');
+    const taken = request.hostMig?.instances.length
+      ? ` free (${request.hostMig.instances.map((i) => i.profile).join(', ')} already there)`
+      : '';
+    return refuse(
+      `no MIG profile of ${host.name} with the ${gib(target.vramMiB)} ${target.name} needs is${taken || ' available'}`,
+      request.hostMig?.enabled ? 'free MIG instances or pick another GPU' : 'use --strategy mps',
+    );
   }
   const chosen = choose(allowed);
   const powerCapW = powerCap(target, host);
   const mutations = mutationsFor(request, chosen, powerCapW);
-  const clash = clashingSession({ clockLockMHz: chosen.clockLockMHz, powerCapW, memoryClockShare: chosen.memoryClockShare }, request.liveSessions ?? []);
+  const clash = clashingSession(
+    { clockLockMHz: chosen.clockLockMHz, powerCapW, memoryClockShare: chosen.memoryClockShare },
+    request.liveSessions ?? [],
+  );
   if (clash) return { ok: false, error: clashError(clash) };
   const warnings = [
-    ...(!chosen.fp32Reachable ? [`FP32 cannot reach ${target.fp32Tflops} TFLOPS with ${chosen.strategy} on ${host.name}`] : []),
-    ...(chosen.strategy === 'memory' ? ['memory cap only: compute runs at the host\'s full speed'] : []),
-    ...(chosen.mpsThreadPercent !== null ? ['MPS limits are silently ignored when no MPS daemon is reachable: verify checks them'] : []),
+    ...(!chosen.fp32Reachable
+      ? [`FP32 cannot reach ${target.fp32Tflops} TFLOPS with ${chosen.strategy} on ${host.name}`]
+      : []),
+    ...(chosen.strategy === 'memory' ? ["memory cap only: compute runs at the host's full speed"] : []),
+    ...(chosen.mpsThreadPercent !== null
+      ? ['MPS limits are silently ignored when no MPS daemon is reachable: verify checks them']
+      : []),
   ];
   return {
     ok: true,
     plan: {
-      target, host, gpuCount, chosen, alternatives: options.filter((o) => o !== chosen), powerCapW, mutations,
-      container: { device: chosen.migProfile ? '{mig-uuid}' : '{gpu-uuid}', env: envFor(target, chosen, powerCapW, gpuCount) },
-      fidelity: fidelityTable(target, host, chosen.delivered), warnings,
+      target,
+      host,
+      gpuCount,
+      chosen,
+      alternatives: options.filter((o) => o !== chosen),
+      powerCapW,
+      mutations,
+      container: {
+        device: chosen.migProfile ? '{mig-uuid}' : '{gpu-uuid}',
+        env: envFor(target, chosen, powerCapW, gpuCount),
+      },
+      fidelity: fidelityTable(target, host, chosen.delivered),
+      warnings,
     },
   };
 }

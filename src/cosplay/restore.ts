@@ -23,11 +23,28 @@ async function host(context: RestoreContext, args: readonly string[]): Promise<s
 }
 
 /** The GPU instance the journal names, if it is still there with the placement we made it at. */
-async function ourInstance(change: Extract<Change, { kind: 'gpuInstance' }>, gpuUuid: string, claimed: readonly number[], context: RestoreContext): Promise<number | null | GpuDevError> {
-  const listing = await context.runner.run([...(context.journal.sudo ? ['sudo', '-n'] : []), 'nvidia-smi', 'mig', '-i', gpuUuid, '-lgi']);
+async function ourInstance(
+  change: Extract<Change, { kind: 'gpuInstance' }>,
+  gpuUuid: string,
+  claimed: readonly number[],
+  context: RestoreContext,
+): Promise<number | null | GpuDevError> {
+  const listing = await context.runner.run([
+    ...(context.journal.sudo ? ['sudo', '-n'] : []),
+    'nvidia-smi',
+    'mig',
+    '-i',
+    gpuUuid,
+    '-lgi',
+  ]);
   if (listing.failure) return listing.failure;
   const { instances } = parseMigInstances(listing.stdout);
-  const found = instances.find((i) => i.profileId === change.profileId && i.start === change.start && (change.gi === undefined ? !claimed.includes(i.instanceId) : i.instanceId === change.gi));
+  const found = instances.find(
+    (i) =>
+      i.profileId === change.profileId &&
+      i.start === change.start &&
+      (change.gi === undefined ? !claimed.includes(i.instanceId) : i.instanceId === change.gi),
+  );
   return found ? found.instanceId : null;
 }
 
@@ -45,19 +62,33 @@ async function undo(step: Step, journal: GpuJournal, context: RestoreContext): P
     }
   }
   if (change.kind === 'migMode' && step.state === 'intended') {
-    const mode = await host(context, ['nvidia-smi', '-i', uuid, '--query-gpu=mig.mode.current', '--format=csv,noheader']);
+    const mode = await host(context, [
+      'nvidia-smi',
+      '-i',
+      uuid,
+      '--query-gpu=mig.mode.current',
+      '--format=csv,noheader',
+    ]);
     if (typeof mode !== 'string') return failed(mode);
     if ((mode.trim() === 'Enabled') === change.originalEnabled) return { ok: true };
   }
   if (change.kind === 'gpuInstance') {
-    const claimed = journal.sessions.flatMap((s) => s.steps).map((s) => s.change).flatMap((c) => (c.kind === 'gpuInstance' && c.gi !== undefined ? [c.gi] : []));
+    const claimed = journal.sessions
+      .flatMap((s) => s.steps)
+      .map((s) => s.change)
+      .flatMap((c) => (c.kind === 'gpuInstance' && c.gi !== undefined ? [c.gi] : []));
     const gi = await ourInstance(change, uuid, claimed, context);
     if (gi === null) return { ok: true };
     if (typeof gi !== 'number') return failed(gi);
-    return runAll(context, [{ argv: argv.destroyComputeInstances(uuid, String(gi)) }, { argv: argv.destroyGpuInstance(uuid, String(gi)) }], /No compute instance|Not Found/i);
+    return runAll(
+      context,
+      [{ argv: argv.destroyComputeInstances(uuid, String(gi)) }, { argv: argv.destroyGpuInstance(uuid, String(gi)) }],
+      /No compute instance|Not Found/i,
+    );
   }
   if (change.kind === 'mpsDaemon') {
-    if (!mpsFolderOk(change.folder, context.journal.mpsRoot)) return failed({ message: `the MPS folder ${change.folder} is not under ${context.journal.mpsRoot}: left alone` });
+    if (!mpsFolderOk(change.folder, context.journal.mpsRoot))
+      return failed({ message: `the MPS folder ${change.folder} is not under ${context.journal.mpsRoot}: left alone` });
     const [quit, remove] = undoCommands(change, uuid);
     await runHostCommand(context.runner, quit!, context.journal.sudo); // the daemon may be gone already: only the removal must succeed
     return runAll(context, [remove!]);
@@ -65,7 +96,11 @@ async function undo(step: Step, journal: GpuJournal, context: RestoreContext): P
   return runAll(context, undoCommands(change, uuid));
 }
 
-async function runAll(context: RestoreContext, commands: readonly { argv: readonly string[]; stdin?: string; env?: Readonly<Record<string, string>> }[], alreadyGone?: RegExp): Promise<Undone> {
+async function runAll(
+  context: RestoreContext,
+  commands: readonly { argv: readonly string[]; stdin?: string; env?: Readonly<Record<string, string>> }[],
+  alreadyGone?: RegExp,
+): Promise<Undone> {
   for (const command of commands) {
     const done = await runHostCommand(context.runner, command, context.journal.sudo);
     if (!done.ok && !(alreadyGone && alreadyGone.test(done.error.message))) return { ok: false, error: done.error };
@@ -87,7 +122,11 @@ export interface RestoreOutcome {
  * first, then its own changes in reverse, then — when it is the GPU's last session — the GPU-wide
  * ones. Only when all of that succeeded are its journal entries removed, and then its container.
  */
-export async function restoreSession(journal: GpuJournal, name: string, context: RestoreContext): Promise<{ journal: GpuJournal; outcome: RestoreOutcome }> {
+export async function restoreSession(
+  journal: GpuJournal,
+  name: string,
+  context: RestoreContext,
+): Promise<{ journal: GpuJournal; outcome: RestoreOutcome }> {
   let current = journal;
   const session = current.sessions.find((s) => s.name === name);
   if (!session) return { journal, outcome: { undone: [], kept: [] } };
@@ -97,15 +136,27 @@ export async function restoreSession(journal: GpuJournal, name: string, context:
     return context.journal.write(next);
   };
   const container = session.steps.find((s) => s.change.kind === 'container' && s.state !== 'undone');
-  if (container?.change.kind === 'container') await context.docker.stop(container.change.id ?? container.change.name).catch(() => undefined);
+  if (container?.change.kind === 'container')
+    await context.docker.stop(container.change.id ?? container.change.name).catch(() => undefined);
 
   const last = current.sessions.length === 1;
-  const own = session.steps.map((step, index) => ({ step, index })).filter(({ step }) => step.state !== 'undone' && step.change.kind !== 'container').reverse();
-  const shared = last ? current.gpuWide.map((step, index) => ({ step, index })).filter(({ step }) => step.state !== 'undone').reverse() : [];
+  const own = session.steps
+    .map((step, index) => ({ step, index }))
+    .filter(({ step }) => step.state !== 'undone' && step.change.kind !== 'container')
+    .reverse();
+  const shared = last
+    ? current.gpuWide
+        .map((step, index) => ({ step, index }))
+        .filter(({ step }) => step.state !== 'undone')
+        .reverse()
+    : [];
   const kept = last ? [] : current.gpuWide.filter((s) => s.state !== 'undone').map((s) => describeChange(s.change));
   const fail = async (step: Step, error: GpuDevError) => {
     const failure = `${describeChange(step.change, true)}: ${error.message}`;
-    await save({ ...current, sessions: current.sessions.map((s) => (s.name === name ? { ...s, unrestored: failure } : s)) });
+    await save({
+      ...current,
+      sessions: current.sessions.map((s) => (s.name === name ? { ...s, unrestored: failure } : s)),
+    });
     return { journal: current, outcome: { undone, kept, failure } };
   };
   const at = () => new Date().toISOString();
@@ -113,21 +164,44 @@ export async function restoreSession(journal: GpuJournal, name: string, context:
     const done = await undo(step, current, context);
     if (!done.ok) return fail(step, done.error);
     undone.push(describeChange(step.change, true));
-    const written = await save({ ...current, sessions: current.sessions.map((s) => (s.name === name ? { ...s, steps: s.steps.map((t, i) => (i === index ? { ...t, state: 'undone' as const, at: at() } : t)) } : s)) });
+    const written = await save({
+      ...current,
+      sessions: current.sessions.map((s) =>
+        s.name === name
+          ? { ...s, steps: s.steps.map((t, i) => (i === index ? { ...t, state: 'undone' as const, at: at() } : t)) }
+          : s,
+      ),
+    });
     if (written) return fail(step, written);
   }
   for (const { step, index } of shared) {
     const done = await undo(step, current, context);
     if (!done.ok) return fail(step, done.error);
     undone.push(describeChange(step.change, true));
-    const written = await save({ ...current, gpuWide: current.gpuWide.map((t, i) => (i === index ? { ...t, state: 'undone' as const, at: at() } : t)) });
+    const written = await save({
+      ...current,
+      gpuWide: current.gpuWide.map((t, i) => (i === index ? { ...t, state: 'undone' as const, at: at() } : t)),
+    });
     if (written) return fail(step, written);
   }
-  const removed = await save({ ...current, sessions: current.sessions.filter((s) => s.name !== name), gpuWide: last ? [] : current.gpuWide });
-  if (removed) return { journal: current, outcome: { undone, kept, failure: `remove its journal entries: ${removed.message}` } };
+  const removed = await save({
+    ...current,
+    sessions: current.sessions.filter((s) => s.name !== name),
+    gpuWide: last ? [] : current.gpuWide,
+  });
+  if (removed)
+    return { journal: current, outcome: { undone, kept, failure: `remove its journal entries: ${removed.message}` } };
   if (container) {
     const gone = await undo(container, current, context);
-    if (!gone.ok) return { journal: current, outcome: { undone, kept, failure: `remove the container: ${gone.error.message} (remove it by hand: docker rm -f ${name})` } };
+    if (!gone.ok)
+      return {
+        journal: current,
+        outcome: {
+          undone,
+          kept,
+          failure: `remove the container: ${gone.error.message} (remove it by hand: docker rm -f ${name})`,
+        },
+      };
     undone.push(describeChange(container.change, true));
   }
   return { journal: current, outcome: { undone, kept } };

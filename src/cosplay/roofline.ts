@@ -12,14 +12,23 @@ export function predictThroughput(entry: GpuEntry, options: { smCount?: number; 
   const rates = ratesFor(entry.arch, entry.tensorRate);
   if (!rates) throw new Error(`no per-SM rates for ${entry.arch}/${entry.tensorRate} (${entry.key})`);
   const smCount = options.smCount ?? entry.smCount;
-  const clockFor = (precision: Precision) => options.clockMHz ?? (precision === 'fp32' ? entry.boostClockMHz : entry.tensorClockMHz ?? entry.boostClockMHz);
-  return Object.fromEntries(PRECISIONS.map((precision) => {
-    const rate = rates[precision];
-    return [precision, rate === null ? null : tflops(smCount, clockFor(precision), rate)];
-  })) as Record<Precision, number | null>;
+  const clockFor = (precision: Precision) =>
+    options.clockMHz ?? (precision === 'fp32' ? entry.boostClockMHz : (entry.tensorClockMHz ?? entry.boostClockMHz));
+  return Object.fromEntries(
+    PRECISIONS.map((precision) => {
+      const rate = rates[precision];
+      return [precision, rate === null ? null : tflops(smCount, clockFor(precision), rate)];
+    }),
+  ) as Record<Precision, number | null>;
 }
 
 /** The datasheet's figure for a precision, in the same shape as the model's. */
 export function datasheetThroughput(entry: GpuEntry): Throughput {
-  return { fp32: entry.fp32Tflops, fp16Fp32Acc: entry.fp16Fp32Acc, bf16Fp32Acc: entry.bf16Fp32Acc, tf32: entry.tf32, fp8: entry.fp8 };
+  return {
+    fp32: entry.fp32Tflops,
+    fp16Fp32Acc: entry.fp16Fp32Acc,
+    bf16Fp32Acc: entry.bf16Fp32Acc,
+    tf32: entry.tf32,
+    fp8: entry.fp8,
+  };
 }

@@ -16,7 +16,13 @@ export const LABEL = {
 } as const;
 
 /** A benchmarkable metric as the plan sees it: the target's datasheet figure and the model's prediction. */
-const ExpectedSchema = z.strictObject({ metric: z.string(), label: z.string(), unit: z.string(), target: z.nullable(z.number()), predicted: z.nullable(z.number()) });
+const ExpectedSchema = z.strictObject({
+  metric: z.string(),
+  label: z.string(),
+  unit: z.string(),
+  target: z.nullable(z.number()),
+  predicted: z.nullable(z.number()),
+});
 export type Expected = z.infer<typeof ExpectedSchema>;
 
 export const SessionPlanSchema = z.strictObject({
@@ -58,29 +64,54 @@ export interface Session {
 }
 
 /** The bench's metric for each fidelity row it can measure. */
-const BENCH_METRICS: Readonly<Record<string, string>> = { FP32: 'fp32', 'TF32 tensor': 'tf32', 'FP16 tensor': 'fp16', 'BF16 tensor': 'bf16', Bandwidth: 'bandwidth' };
+const BENCH_METRICS: Readonly<Record<string, string>> = {
+  FP32: 'fp32',
+  'TF32 tensor': 'tf32',
+  'FP16 tensor': 'fp16',
+  'BF16 tensor': 'bf16',
+  Bandwidth: 'bandwidth',
+};
 
 export function expectedOf(plan: CosplayPlan): Expected[] {
   const number = (value: number | string | null) => (typeof value === 'number' ? value : null);
-  return plan.fidelity.filter((row) => BENCH_METRICS[row.metric]).map((row) => ({
-    metric: BENCH_METRICS[row.metric]!, label: row.metric, unit: row.unit, target: number(row.target), predicted: number(row.predicted),
-  }));
+  return plan.fidelity
+    .filter((row) => BENCH_METRICS[row.metric])
+    .map((row) => ({
+      metric: BENCH_METRICS[row.metric]!,
+      label: row.metric,
+      unit: row.unit,
+      target: number(row.target),
+      predicted: number(row.predicted),
+    }));
 }
 
-export function containerLabels(name: string, journal: 'root' | 'user', gpuUuid: string, target: string): Record<string, string> {
+export function containerLabels(
+  name: string,
+  journal: 'root' | 'user',
+  gpuUuid: string,
+  target: string,
+): Record<string, string> {
   return { [LABEL.session]: name, [LABEL.journal]: journal, [LABEL.gpu]: gpuUuid, [LABEL.target]: target };
 }
 
 /** What a container's labels claim: a session name and where its journal is. A claim only: the journal decides. */
-export function labelsOf(container: ContainerInfo): { session: string; journal: 'root' | 'user'; gpuUuid: string } | undefined {
+export function labelsOf(
+  container: ContainerInfo,
+): { session: string; journal: 'root' | 'user'; gpuUuid: string } | undefined {
   const { labels } = container;
   const session = labels[LABEL.session] ?? '';
   const journal = labels[LABEL.journal];
   const gpuUuid = labels[LABEL.gpu] ?? '';
-  if (!SESSION_NAME.test(session) || (journal !== 'root' && journal !== 'user') || !GPU_UUID.test(gpuUuid)) return undefined;
+  if (!SESSION_NAME.test(session) || (journal !== 'root' && journal !== 'user') || !GPU_UUID.test(gpuUuid))
+    return undefined;
   return { session, journal, gpuUuid };
 }
 
 export function liveSessionOf(session: Session): LiveSession {
-  return { name: session.name, clockLockMHz: session.plan.clockLockMHz, powerCapW: session.plan.powerCapW, memoryClockShare: session.plan.memoryClockShare };
+  return {
+    name: session.name,
+    clockLockMHz: session.plan.clockLockMHz,
+    powerCapW: session.plan.powerCapW,
+    memoryClockShare: session.plan.memoryClockShare,
+  };
 }

@@ -29,12 +29,26 @@ export interface Listing {
 
 const containerStep = (session: JournalSession) => session.steps.find((s) => s.change.kind === 'container')?.change;
 
-function sessionOf(journal: GpuJournal, record: JournalSession, kind: 'root' | 'user', container: ContainerInfo | undefined): Session {
+function sessionOf(
+  journal: GpuJournal,
+  record: JournalSession,
+  kind: 'root' | 'user',
+  container: ContainerInfo | undefined,
+): Session {
   return {
-    name: record.name, owner: record.owner, hostLabel: record.hostLabel, gpuIndex: record.gpuIndex, gpuUuid: journal.gpuUuid,
-    createdMs: Date.parse(record.startedAt) || 0, plan: record.plan, containerId: container?.id ?? null,
-    running: container?.state === 'running', state: container?.state ?? 'gone', changes: changesOf(journal, record.name),
-    ...(record.unrestored !== undefined && { unrestored: record.unrestored }), journal: kind,
+    name: record.name,
+    owner: record.owner,
+    hostLabel: record.hostLabel,
+    gpuIndex: record.gpuIndex,
+    gpuUuid: journal.gpuUuid,
+    createdMs: Date.parse(record.startedAt) || 0,
+    plan: record.plan,
+    containerId: container?.id ?? null,
+    running: container?.state === 'running',
+    state: container?.state ?? 'gone',
+    changes: changesOf(journal, record.name),
+    ...(record.unrestored !== undefined && { unrestored: record.unrestored }),
+    journal: kind,
   };
 }
 
@@ -50,20 +64,37 @@ export async function listSessions(docker: DockerEngine, journals: readonly Host
     for (const journal of files) {
       for (const record of journal.sessions) {
         const id = containerStep(record);
-        const container = containers.find((c) => id?.kind === 'container' && c.id === id.id && labelsOf(c)?.session === record.name && labelsOf(c)?.gpuUuid === journal.gpuUuid && labelsOf(c)?.journal === store.kind);
+        const container = containers.find(
+          (c) =>
+            id?.kind === 'container' &&
+            c.id === id.id &&
+            labelsOf(c)?.session === record.name &&
+            labelsOf(c)?.gpuUuid === journal.gpuUuid &&
+            labelsOf(c)?.journal === store.kind,
+        );
         if (container) owned.add(container.id);
         sessions.push(sessionOf(journal, record, store.kind, container));
       }
     }
   }
   const looked = new Set(journals.map((j) => j.kind));
-  const foreign = containers.filter((c) => !owned.has(c.id)).map((c): ForeignContainer => {
-    const claim = labelsOf(c);
-    const why = !claim ? 'its gpudev labels are not ours'
-      : !looked.has(claim.journal) ? `it claims a session applied ${claim.journal === 'root' ? 'with' : 'without'} sudo: turn sudo ${claim.journal === 'root' ? 'on' : 'off'} for this host to see its journal`
-        : `no host journal records it as session ${claim.session}`;
-    return { id: c.id, name: c.name, state: c.state, why, claimsRoot: claim?.journal === 'root' && !looked.has('root') };
-  });
+  const foreign = containers
+    .filter((c) => !owned.has(c.id))
+    .map((c): ForeignContainer => {
+      const claim = labelsOf(c);
+      const why = !claim
+        ? 'its gpudev labels are not ours'
+        : !looked.has(claim.journal)
+          ? `it claims a session applied ${claim.journal === 'root' ? 'with' : 'without'} sudo: turn sudo ${claim.journal === 'root' ? 'on' : 'off'} for this host to see its journal`
+          : `no host journal records it as session ${claim.session}`;
+      return {
+        id: c.id,
+        name: c.name,
+        state: c.state,
+        why,
+        claimsRoot: claim?.journal === 'root' && !looked.has('root'),
+      };
+    });
   sessions.sort((a, b) => a.gpuIndex - b.gpuIndex || a.createdMs - b.createdMs);
   return { sessions, foreign, problems };
 }
@@ -84,7 +115,12 @@ export interface SessionHost {
 }
 
 /** Runs `work` on the GPU's journal under its host lock. */
-async function underLock<T>(host: SessionHost, gpuUuid: string, action: string, work: (journal: GpuJournal) => Promise<T>): Promise<T | GpuDevError> {
+async function underLock<T>(
+  host: SessionHost,
+  gpuUuid: string,
+  action: string,
+  work: (journal: GpuJournal) => Promise<T>,
+): Promise<T | GpuDevError> {
   const lock = await host.journal.lock(gpuUuid, `${host.owner} (${action})`, host.onWait);
   if ('message' in lock) return lock;
   try {
@@ -100,9 +136,17 @@ async function underLock<T>(host: SessionHost, gpuUuid: string, action: string, 
  * while another session on the GPU remains), then its journal entries and container removed. A failed
  * restore leaves it listed as "host not restored", to retry.
  */
-export async function stopSession(session: Pick<Session, 'name' | 'gpuUuid'>, host: SessionHost): Promise<RestoreOutcome> {
+export async function stopSession(
+  session: Pick<Session, 'name' | 'gpuUuid'>,
+  host: SessionHost,
+): Promise<RestoreOutcome> {
   const done = await underLock(host, session.gpuUuid, `stop ${session.name}`, async (journal) => {
-    if (!journal.sessions.some((s) => s.name === session.name)) return { undone: [], kept: [], failure: `the host journal no longer records ${session.name}: nothing to restore` };
+    if (!journal.sessions.some((s) => s.name === session.name))
+      return {
+        undone: [],
+        kept: [],
+        failure: `the host journal no longer records ${session.name}: nothing to restore`,
+      };
     return (await restoreSession(journal, session.name, host)).outcome;
   });
   return 'message' in done ? { undone: [], kept: [], failure: done.message } : done;
@@ -117,7 +161,10 @@ export function orphansOf(listing: Listing): Session[] {
  * Restores every orphan. Each is looked at again under its GPU's lock: an apply that was still making
  * its container when the list was taken has a running container by then and is left alone.
  */
-export async function cleanUpOrphans(orphans: readonly Session[], host: SessionHost): Promise<{ cleaned: string[]; failures: string[] }> {
+export async function cleanUpOrphans(
+  orphans: readonly Session[],
+  host: SessionHost,
+): Promise<{ cleaned: string[]; failures: string[] }> {
   const cleaned: string[] = [];
   const failures: string[] = [];
   for (const orphan of orphans) {
@@ -141,7 +188,11 @@ export async function cleanUpOrphans(orphans: readonly Session[], host: SessionH
  * Runs the shim's verify.py in a running session: its stdout. The clock and power it checks the GPU
  * against are what the host journal says is set now (another session's, or a calibrated clock).
  */
-export async function verifyOutput(session: Session, docker: DockerEngine, journal: HostJournal | undefined): Promise<string> {
+export async function verifyOutput(
+  session: Session,
+  docker: DockerEngine,
+  journal: HostJournal | undefined,
+): Promise<string> {
   if (!session.containerId) throw new Error(`${session.name} has no container`);
   const recorded = journal ? await journal.read(session.gpuUuid) : undefined;
   const env = recorded && !('message' in recorded) ? expectationsOf(recorded) : {};

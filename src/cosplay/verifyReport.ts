@@ -22,7 +22,9 @@ export function parseVerifyReport(stdout: string): { ok: true; report: VerifyRep
     return { ok: false, error: `verify.py did not print JSON: ${stdout.trim().slice(0, 200) || 'no output'}` };
   }
   const parsed = VerifyReportSchema.safeParse(json);
-  return parsed.success ? { ok: true, report: parsed.data } : { ok: false, error: `verify.py printed an unexpected report: ${parsed.error.issues[0]?.message ?? ''}` };
+  return parsed.success
+    ? { ok: true, report: parsed.data }
+    : { ok: false, error: `verify.py printed an unexpected report: ${parsed.error.issues[0]?.message ?? ''}` };
 }
 
 /** "✓ 23/24": checks passed out of those that ran (skipped ones do not count). */
@@ -34,5 +36,5 @@ export function verifySummary(report: VerifyReport): string {
 
 /** A value from the report as a person reads it. */
 export function shown(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? 'nothing';
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'nothing');
 }

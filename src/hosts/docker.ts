@@ -80,12 +80,22 @@ export class DockerFailure extends Error {
 /** Where the engine is: a unix socket on this machine, or one on an SSH host reached through its connection. */
 export type DockerTarget =
   | { readonly kind: 'local'; readonly label: string; readonly socketPath: string }
-  | { readonly kind: 'ssh'; readonly label: string; readonly socketPath: string; readonly connect: (socketPath: string) => Promise<Duplex> };
+  | {
+      readonly kind: 'ssh';
+      readonly label: string;
+      readonly socketPath: string;
+      readonly connect: (socketPath: string) => Promise<Duplex>;
+    };
 
 /** The engine of an SSH host, reached through its socket over the host's one SSH connection. */
-export function sshDockerTarget(runner: { label: string; forwardToSocket(path: string): Promise<Duplex | { failure?: GpuDevError }> }, socketPath = '/var/run/docker.sock'): DockerTarget {
+export function sshDockerTarget(
+  runner: { label: string; forwardToSocket(path: string): Promise<Duplex | { failure?: GpuDevError }> },
+  socketPath = '/var/run/docker.sock',
+): DockerTarget {
   return {
-    kind: 'ssh', label: runner.label, socketPath,
+    kind: 'ssh',
+    label: runner.label,
+    socketPath,
     connect: async (path) => {
       const stream = await runner.forwardToSocket(path);
       if ('pipe' in stream) return stream;
@@ -108,42 +118,80 @@ function pullFailure(error: unknown, image: string, target: Pick<DockerTarget, '
   const failure = dockerFailure(error, target);
   if (/not running|No permission/.test(failure.failure.message)) return failure;
   const said = failure.failure.message.replace(/^Docker on [^:]+: /, '');
-  const offline = /dial tcp|lookup .* (no such host|server misbehaving)|i\/o timeout|network is unreachable|TLS handshake|connection refused/i.test(said);
+  const offline =
+    /dial tcp|lookup .* (no such host|server misbehaving)|i\/o timeout|network is unreachable|TLS handshake|connection refused/i.test(
+      said,
+    );
   const missing = /not found|manifest unknown|does not exist|pull access denied|repository .* not found/i.test(said);
   return new DockerFailure({
     message: `Docker on ${target.label} could not pull ${image}: ${offline ? 'the registry cannot be reached from there' : missing ? 'no such image, or it needs a login' : said.split('\n')[0]}`,
-    hint: offline ? `load the image on ${target.label} (docker load), or set gpuDev.cosplay.image to one it has` : 'check gpuDev.cosplay.image; for a private registry, docker login there first',
+    hint: offline
+      ? `load the image on ${target.label} (docker load), or set gpuDev.cosplay.image to one it has`
+      : 'check gpuDev.cosplay.image; for a private registry, docker login there first',
   });
 }
 
 /** Turns what Docker or the socket said into a sentence and a hint. */
 export function dockerFailure(error: unknown, target: Pick<DockerTarget, 'label' | 'socketPath'>): DockerFailure {
   if (error instanceof DockerFailure) return error;
-  const e = error as { code?: string; statusCode?: number; json?: { message?: string }; message?: string; reason?: string };
+  const e = error as {
+    code?: string;
+    statusCode?: number;
+    json?: { message?: string };
+    message?: string;
+    reason?: string;
+  };
   const said = (e.json?.message ?? e.message ?? String(error)).trim();
   const where = target.label;
   if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || /ENOENT|ECONNREFUSED|connect failed/.test(said)) {
-    return new DockerFailure({ message: `Docker is not running on ${where} (nothing answers at ${target.socketPath})`, hint: 'install Docker Engine there or start it (sudo systemctl start docker)' });
+    return new DockerFailure({
+      message: `Docker is not running on ${where} (nothing answers at ${target.socketPath})`,
+      hint: 'install Docker Engine there or start it (sudo systemctl start docker)',
+    });
   }
   if (e.code === 'EACCES' || /EACCES|permission denied/i.test(said)) {
-    return new DockerFailure({ message: `No permission to use Docker on ${where} (${target.socketPath})`, hint: 'add your user to the docker group (sudo usermod -aG docker $USER) and log in again' });
+    return new DockerFailure({
+      message: `No permission to use Docker on ${where} (${target.socketPath})`,
+      hint: 'add your user to the docker group (sudo usermod -aG docker $USER) and log in again',
+    });
   }
-  if (/could not select device driver|nvidia-container-cli|unknown or invalid runtime name: nvidia|nvidia-container-runtime/i.test(said)) {
-    return new DockerFailure({ message: `No NVIDIA container runtime on ${where}: Docker cannot give containers a GPU`, hint: `install NVIDIA Container Toolkit on ${where} and restart Docker` });
+  if (
+    /could not select device driver|nvidia-container-cli|unknown or invalid runtime name: nvidia|nvidia-container-runtime/i.test(
+      said,
+    )
+  ) {
+    return new DockerFailure({
+      message: `No NVIDIA container runtime on ${where}: Docker cannot give containers a GPU`,
+      hint: `install NVIDIA Container Toolkit on ${where} and restart Docker`,
+    });
   }
-  if (e.statusCode === 404 && /image/i.test(said)) return new DockerFailure({ message: `Docker on ${where}: ${said}`, hint: 'check gpuDev.cosplay.image, or pull the image there' });
+  if (e.statusCode === 404 && /image/i.test(said))
+    return new DockerFailure({
+      message: `Docker on ${where}: ${said}`,
+      hint: 'check gpuDev.cosplay.image, or pull the image there',
+    });
   return new DockerFailure({ message: `Docker on ${where}: ${said.split('\n')[0]}` });
 }
 
-const demuxed = async (modem: Dockerode['modem'], stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> => {
+const demuxed = async (
+  modem: Dockerode['modem'],
+  stream: NodeJS.ReadableStream,
+): Promise<{ stdout: string; stderr: string }> => {
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
   out.on('data', (b: Buffer) => chunks.stdout.push(b));
   err.on('data', (b: Buffer) => chunks.stderr.push(b));
   modem.demuxStream(stream, out, err);
-  await new Promise<void>((resolve, reject) => { stream.on('end', resolve); stream.on('close', resolve); stream.on('error', reject); });
-  return { stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8') };
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+  });
+  return {
+    stdout: Buffer.concat(chunks.stdout).toString('utf8'),
+    stderr: Buffer.concat(chunks.stderr).toString('utf8'),
+  };
 };
 
 /** A DockerEngine over dockerode, which is required here, on first use (it is heavy). */
@@ -161,110 +209,171 @@ export function connectDocker(target: DockerTarget): DockerEngine {
   return {
     label: target.label,
     ping: () => guard(async () => void (await docker.ping())),
-    imageEnv: (image) => guard(async () => {
-      try {
-        return (await docker.getImage(image).inspect()).Config?.Env ?? [];
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-        throw error;
-      }
-    }),
-    missingNvidiaRuntime: () => guard(async () => {
-      const info = (await docker.info()) as { Runtimes?: Record<string, unknown>; CDISpecDirs?: string[] };
-      const runtimes = Object.keys(info.Runtimes ?? {});
-      if (runtimes.includes('nvidia') || (info.CDISpecDirs ?? []).length > 0) return undefined;
-      return {
-        message: `No NVIDIA container runtime on ${target.label}: Docker there lists the runtimes ${runtimes.join(', ') || 'none'} and no CDI devices, so containers cannot get a GPU`,
-        hint: `install NVIDIA Container Toolkit on ${target.label}, run sudo nvidia-ctk runtime configure --runtime=docker and restart Docker`,
-      };
-    }),
+    imageEnv: (image) =>
+      guard(async () => {
+        try {
+          return (await docker.getImage(image).inspect()).Config?.Env ?? [];
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+          throw error;
+        }
+      }),
+    missingNvidiaRuntime: () =>
+      guard(async () => {
+        const info = (await docker.info()) as { Runtimes?: Record<string, unknown>; CDISpecDirs?: string[] };
+        const runtimes = Object.keys(info.Runtimes ?? {});
+        if (runtimes.includes('nvidia') || (info.CDISpecDirs ?? []).length > 0) return undefined;
+        return {
+          message: `No NVIDIA container runtime on ${target.label}: Docker there lists the runtimes ${runtimes.join(', ') || 'none'} and no CDI devices, so containers cannot get a GPU`,
+          hint: `install NVIDIA Container Toolkit on ${target.label}, run sudo nvidia-ctk runtime configure --runtime=docker and restart Docker`,
+        };
+      }),
     pull: async (image, onProgress, signal) => {
       try {
-        const stream = (await docker.pull(image, { abortSignal: signal })) as NodeJS.ReadableStream & { destroy?(): void };
+        const stream = (await docker.pull(image, { abortSignal: signal })) as NodeJS.ReadableStream & {
+          destroy?(): void;
+        };
         const stop = () => stream.destroy?.();
         signal?.addEventListener('abort', stop, { once: true });
-        await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (error) => (error ? reject(error) : signal?.aborted ? reject(new Error('cancelled')) : resolve()), (event: { status?: string; progress?: string }) => {
-          if (event.status) onProgress(`${event.status}${event.progress ? ` ${event.progress}` : ''}`);
-        })).finally(() => signal?.removeEventListener('abort', stop));
+        await new Promise<void>((resolve, reject) =>
+          docker.modem.followProgress(
+            stream,
+            (error) => (error ? reject(error) : signal?.aborted ? reject(new Error('cancelled')) : resolve()),
+            (event: { status?: string; progress?: string }) => {
+              if (event.status) onProgress(`${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+            },
+          ),
+        ).finally(() => signal?.removeEventListener('abort', stop));
       } catch (error) {
         if (signal?.aborted) throw new DockerFailure({ message: 'cancelled' });
         throw pullFailure(error, image, target);
       }
     },
-    create: (spec) => guard(async () => {
-      const container = await docker.createContainer({
-        name: spec.name,
-        Image: spec.image,
-        Entrypoint: [...spec.entrypoint],
-        Cmd: [...spec.cmd],
-        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-        Labels: { ...spec.labels },
-        WorkingDir: spec.workingDir,
-        HostConfig: {
-          Init: true,
-          Binds: [...spec.binds],
-          Tmpfs: Object.fromEntries((spec.masked ?? []).map((dir) => [dir, 'ro,size=4k'])),
-          ShmSize: spec.shmSizeBytes,
-          IpcMode: spec.ipcHost ? 'host' : undefined,
-          DeviceRequests: spec.gpu === null ? [] : [{ Driver: 'nvidia', DeviceIDs: [spec.gpu], Capabilities: [['gpu', 'compute', 'utility']] }],
-        },
-      });
-      return container.id;
-    }),
-    putArchive: (id, directory, tar) => guard(async () => void (await docker.getContainer(id).putArchive(tar, { path: directory }))),
+    create: (spec) =>
+      guard(async () => {
+        const container = await docker.createContainer({
+          name: spec.name,
+          Image: spec.image,
+          Entrypoint: [...spec.entrypoint],
+          Cmd: [...spec.cmd],
+          Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+          Labels: { ...spec.labels },
+          WorkingDir: spec.workingDir,
+          HostConfig: {
+            Init: true,
+            Binds: [...spec.binds],
+            Tmpfs: Object.fromEntries((spec.masked ?? []).map((dir) => [dir, 'ro,size=4k'])),
+            ShmSize: spec.shmSizeBytes,
+            IpcMode: spec.ipcHost ? 'host' : undefined,
+            DeviceRequests:
+              spec.gpu === null
+                ? []
+                : [{ Driver: 'nvidia', DeviceIDs: [spec.gpu], Capabilities: [['gpu', 'compute', 'utility']] }],
+          },
+        });
+        return container.id;
+      }),
+    putArchive: (id, directory, tar) =>
+      guard(async () => void (await docker.getContainer(id).putArchive(tar, { path: directory }))),
     start: (id) => guard(async () => void (await docker.getContainer(id).start())),
-    waitRunning: (id) => guard(async () => {
-      for (let i = 0; i < 5; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const { State } = await docker.getContainer(id).inspect();
-        if (State.Running) continue;
-        const logs = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 }).catch(() => Buffer.alloc(0))).toString('utf8').split('').filter((c) => c >= ' ' || c === '\n').join('').trim();
-        throw new DockerFailure({ message: `the container exited at once (exit ${State.ExitCode})${logs ? `: ${logs.split('\n').slice(-3).join(' ')}` : ''}`, hint: 'the image needs `sleep` (coreutils or busybox) for the session to stay up' });
-      }
-    }),
-    stop: (id) => guard(async () => {
-      try {
-        await docker.getContainer(id).stop({ t: 5 });
-      } catch (error) {
-        const code = (error as { statusCode?: number }).statusCode;
-        if (code !== 304 && code !== 404) throw error;
-      }
-    }),
-    list: (labelKey) => guard(async () => {
-      const found = await docker.listContainers({ all: true, filters: { label: [labelKey] } });
-      return found.map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), labels: c.Labels ?? {}, state: c.State, createdMs: c.Created * 1000 }));
-    }),
-    exec: (id, argv, env) => guard(async () => {
-      const exec = await docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true, Env: Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`) });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const output = await demuxed(docker.modem, stream);
-      return { exitCode: (await exec.inspect()).ExitCode ?? null, ...output };
-    }),
-    execTerminal: (id, argv, columns, rows) => guard(async () => {
-      const exec = await docker.getContainer(id).exec({ Cmd: [...argv], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Env: ['TERM=xterm-256color'] });
-      const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
-      await exec.resize({ w: columns, h: rows }).catch(() => undefined);
-      return {
-        stream,
-        resize: async (w, h) => void (await exec.resize({ w, h }).catch(() => undefined)),
-        exitCode: async () => (await exec.inspect()).ExitCode ?? null,
-      };
-    }),
-    checkGpuAccess: (image, gpu) => guard(async () => {
-      const probe = await docker.createContainer({ Image: image, Cmd: ['true'], HostConfig: { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: [gpu], Capabilities: [['gpu']] }] } });
-      try {
-        await probe.start();
-        await probe.wait();
-      } finally {
-        await probe.remove({ force: true }).catch(() => undefined);
-      }
-    }),
-    remove: (id) => guard(async () => {
-      try {
-        await docker.getContainer(id).remove({ force: true });
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-      }
-    }),
+    waitRunning: (id) =>
+      guard(async () => {
+        for (let i = 0; i < 5; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          const { State } = await docker.getContainer(id).inspect();
+          if (State.Running) continue;
+          const logs = (
+            await docker
+              .getContainer(id)
+              .logs({ stdout: true, stderr: true, tail: 5 })
+              .catch(() => Buffer.alloc(0))
+          )
+            .toString('utf8')
+            .split('')
+            .filter((c) => c >= ' ' || c === '\n')
+            .join('')
+            .trim();
+          throw new DockerFailure({
+            message: `the container exited at once (exit ${State.ExitCode})${logs ? `: ${logs.split('\n').slice(-3).join(' ')}` : ''}`,
+            hint: 'the image needs `sleep` (coreutils or busybox) for the session to stay up',
+          });
+        }
+      }),
+    stop: (id) =>
+      guard(async () => {
+        try {
+          await docker.getContainer(id).stop({ t: 5 });
+        } catch (error) {
+          const code = (error as { statusCode?: number }).statusCode;
+          if (code !== 304 && code !== 404) throw error;
+        }
+      }),
+    list: (labelKey) =>
+      guard(async () => {
+        const found = await docker.listContainers({ all: true, filters: { label: [labelKey] } });
+        return found.map((c) => ({
+          id: c.Id,
+          name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+          labels: c.Labels ?? {},
+          state: c.State,
+          createdMs: c.Created * 1000,
+        }));
+      }),
+    exec: (id, argv, env) =>
+      guard(async () => {
+        const exec = await docker
+          .getContainer(id)
+          .exec({
+            Cmd: [...argv],
+            AttachStdout: true,
+            AttachStderr: true,
+            Env: Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`),
+          });
+        const stream = await exec.start({ hijack: true, stdin: false });
+        const output = await demuxed(docker.modem, stream);
+        return { exitCode: (await exec.inspect()).ExitCode ?? null, ...output };
+      }),
+    execTerminal: (id, argv, columns, rows) =>
+      guard(async () => {
+        const exec = await docker
+          .getContainer(id)
+          .exec({
+            Cmd: [...argv],
+            AttachStdin: true,
+            AttachStdout: true,
+            AttachStderr: true,
+            Tty: true,
+            Env: ['TERM=xterm-256color'],
+          });
+        const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+        await exec.resize({ w: columns, h: rows }).catch(() => undefined);
+        return {
+          stream,
+          resize: async (w, h) => void (await exec.resize({ w, h }).catch(() => undefined)),
+          exitCode: async () => (await exec.inspect()).ExitCode ?? null,
+        };
+      }),
+    checkGpuAccess: (image, gpu) =>
+      guard(async () => {
+        const probe = await docker.createContainer({
+          Image: image,
+          Cmd: ['true'],
+          HostConfig: { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: [gpu], Capabilities: [['gpu']] }] },
+        });
+        try {
+          await probe.start();
+          await probe.wait();
+        } finally {
+          await probe.remove({ force: true }).catch(() => undefined);
+        }
+      }),
+    remove: (id) =>
+      guard(async () => {
+        try {
+          await docker.getContainer(id).remove({ force: true });
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        }
+      }),
   };
 }

@@ -39,10 +39,13 @@ type Callback = (error: Error | null, socket?: Duplex) => void;
 export function forwardingAgent(connect: () => Promise<Duplex>): http.Agent {
   const agent = new http.Agent({ keepAlive: false });
   const createConnection = (_options: unknown, callback: Callback): undefined => {
-    connect().then((stream) => {
-      stream.once('end', () => stream.end());
-      callback(null, stream);
-    }, (error: Error) => callback(error));
+    connect().then(
+      (stream) => {
+        stream.once('end', () => stream.end());
+        callback(null, stream);
+      },
+      (error: Error) => callback(error),
+    );
     return undefined;
   };
   (agent as unknown as { createConnection: typeof createConnection }).createConnection = createConnection;
@@ -51,7 +54,8 @@ export function forwardingAgent(connect: () => Promise<Duplex>): http.Agent {
 
 /** dockerode's options for a target: always a socketPath (see above), with an agent that is never kept alive. */
 export function dockerOptions(target: DockerTarget): Dockerode.DockerOptions {
-  if (target.kind === 'local') return { socketPath: target.socketPath, agent: new http.Agent({ keepAlive: false }) } as Dockerode.DockerOptions;
+  if (target.kind === 'local')
+    return { socketPath: target.socketPath, agent: new http.Agent({ keepAlive: false }) } as Dockerode.DockerOptions;
   const agent = forwardingAgent(() => target.connect(target.socketPath));
   return { socketPath: FORWARDED_SOCKET_PLACEHOLDER, agent } as Dockerode.DockerOptions;
 }

@@ -40,8 +40,14 @@ export function describeGpu(gpu: GpuSample): Array<[string, string]> {
     ['Index', String(gpu.index)],
     ['Name', gpu.name],
     ['UUID', gpu.uuid ?? 'n/a'],
-    ['Memory used', gpu.memoryUsedMiB === null ? 'n/a' : `${formatGiB(gpu.memoryUsedMiB)} GiB (${gpu.memoryUsedMiB} MiB)`],
-    ['Memory total', gpu.memoryTotalMiB === null ? 'n/a' : `${formatGiB(gpu.memoryTotalMiB)} GiB (${gpu.memoryTotalMiB} MiB)`],
+    [
+      'Memory used',
+      gpu.memoryUsedMiB === null ? 'n/a' : `${formatGiB(gpu.memoryUsedMiB)} GiB (${gpu.memoryUsedMiB} MiB)`,
+    ],
+    [
+      'Memory total',
+      gpu.memoryTotalMiB === null ? 'n/a' : `${formatGiB(gpu.memoryTotalMiB)} GiB (${gpu.memoryTotalMiB} MiB)`,
+    ],
     ['Utilization', unit(gpu.utilizationPct, ' %')],
     ['Temperature', unit(gpu.temperatureC, ' °C')],
     ['Power draw', unit(gpu.powerDrawW, ' W')],

@@ -1,12 +1,33 @@
 import type { GpuDevError } from '../core/errors';
 import type { GpuSample } from './gpu';
-import { MONITOR_FIELDS, monitorQueryArgs, parseQueryCsv, PROCESS_FIELDS, processQueryArgs, toGpuProcesses, toGpuSamples } from './nvidiaSmi/queryCsv';
+import {
+  MONITOR_FIELDS,
+  monitorQueryArgs,
+  parseQueryCsv,
+  PROCESS_FIELDS,
+  processQueryArgs,
+  toGpuProcesses,
+  toGpuSamples,
+} from './nvidiaSmi/queryCsv';
 import { LOCAL_HOST, type RunResult, type Runner } from './runner';
 
 export type ProbeResult =
-  | { readonly kind: 'gpus'; readonly host: string; readonly gpus: GpuSample[]; readonly problems: readonly string[]; readonly at: number }
+  | {
+      readonly kind: 'gpus';
+      readonly host: string;
+      readonly gpus: GpuSample[];
+      readonly problems: readonly string[];
+      readonly at: number;
+    }
   | { readonly kind: 'no-driver'; readonly host: string; readonly error: GpuDevError; readonly at: number }
-  | { readonly kind: 'error'; readonly host: string; readonly error: GpuDevError; readonly at: number; readonly untrustedHostKey?: RunResult['untrustedHostKey']; readonly retry?: false };
+  | {
+      readonly kind: 'error';
+      readonly host: string;
+      readonly error: GpuDevError;
+      readonly at: number;
+      readonly untrustedHostKey?: RunResult['untrustedHostKey'];
+      readonly retry?: false;
+    };
 
 /** A probe that listed GPUs. */
 export type GpusResult = Extract<ProbeResult, { kind: 'gpus' }>;
@@ -23,7 +44,11 @@ export interface ProbeOptions {
 }
 
 /** Samples every GPU of a host with one nvidia-smi query (and their processes with a second when asked). Never throws: failures are values. */
-export async function probeGpus(runner: Runner, options: ProbeOptions = {}, now: () => number = Date.now): Promise<ProbeResult> {
+export async function probeGpus(
+  runner: Runner,
+  options: ProbeOptions = {},
+  now: () => number = Date.now,
+): Promise<ProbeResult> {
   const host = runner.label;
   const [result, apps] = await Promise.all([
     options.fresh ? undefined : runner.run(['nvidia-smi', ...monitorQueryArgs()]),
@@ -41,10 +66,20 @@ export async function probeGpus(runner: Runner, options: ProbeOptions = {}, now:
 /** The GPUs of a sample with their processes, tied by PCI bus id: an unreachable host fails the probe, a query nvidia-smi refuses is only a problem. */
 function withProcesses(sample: GpusResult, apps: RunResult, at: number): ProbeResult {
   if (apps.failure) return failure(apps, sample.host, at)!;
-  if (apps.exitCode !== 0) return { ...sample, problems: [...sample.problems, `compute processes not read: ${firstLine(apps.stderr) || `exit code ${apps.exitCode}`}`] };
+  if (apps.exitCode !== 0)
+    return {
+      ...sample,
+      problems: [
+        ...sample.problems,
+        `compute processes not read: ${firstLine(apps.stderr) || `exit code ${apps.exitCode}`}`,
+      ],
+    };
   const appQuery = parseQueryCsv(apps.stdout, PROCESS_FIELDS);
   const processes = toGpuProcesses(appQuery);
-  const gpus = sample.gpus.map((gpu) => ({ ...gpu, processes: processes.filter((p) => p.busId !== null && p.busId === gpu.busId).map(({ busId: _, ...p }) => p) }));
+  const gpus = sample.gpus.map((gpu) => ({
+    ...gpu,
+    processes: processes.filter((p) => p.busId !== null && p.busId === gpu.busId).map(({ busId: _, ...p }) => p),
+  }));
   return { ...sample, gpus, problems: [...sample.problems, ...appQuery.problems] };
 }
 
@@ -52,26 +87,62 @@ function withProcesses(sample: GpusResult, apps: RunResult, at: number): ProbeRe
 function failure(result: RunResult, host: string, at: number): ProbeResult | undefined {
   if (result.failure) {
     const { untrustedHostKey, retryable } = result;
-    return { kind: 'error', host, at, error: result.failure, ...(untrustedHostKey && { untrustedHostKey }), ...(retryable === false && { retry: false as const }) };
+    return {
+      kind: 'error',
+      host,
+      at,
+      error: result.failure,
+      ...(untrustedHostKey && { untrustedHostKey }),
+      ...(retryable === false && { retry: false as const }),
+    };
   }
   if (result.notFound) {
-    return { kind: 'no-driver', host, at, error: { message: 'No NVIDIA GPU: nvidia-smi not found', hint: `install the NVIDIA driver on ${host === LOCAL_HOST ? 'this machine' : host}` } };
+    return {
+      kind: 'no-driver',
+      host,
+      at,
+      error: {
+        message: 'No NVIDIA GPU: nvidia-smi not found',
+        hint: `install the NVIDIA driver on ${host === LOCAL_HOST ? 'this machine' : host}`,
+      },
+    };
   }
   if (result.timedOut) {
-    return { kind: 'error', host, at, error: { message: `nvidia-smi did not answer on ${host}`, hint: 'the driver may be hung; try `nvidia-smi` in a terminal' } };
+    return {
+      kind: 'error',
+      host,
+      at,
+      error: {
+        message: `nvidia-smi did not answer on ${host}`,
+        hint: 'the driver may be hung; try `nvidia-smi` in a terminal',
+      },
+    };
   }
   if (result.exitCode !== 0) {
     const said = firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.exitCode}`;
-    return { kind: 'error', host, at, error: { message: `nvidia-smi failed on ${host}: ${said}`, hint: 'check that the NVIDIA driver is loaded (`nvidia-smi` in a terminal)' } };
+    return {
+      kind: 'error',
+      host,
+      at,
+      error: {
+        message: `nvidia-smi failed on ${host}: ${said}`,
+        hint: 'check that the NVIDIA driver is loaded (`nvidia-smi` in a terminal)',
+      },
+    };
   }
   return undefined;
 }
 
 /** The full `nvidia-smi -q` report of one GPU, verbatim. */
-export async function queryGpuReport(runner: Runner, index: number): Promise<{ ok: true; text: string } | { ok: false; error: GpuDevError }> {
+export async function queryGpuReport(
+  runner: Runner,
+  index: number,
+): Promise<{ ok: true; text: string } | { ok: false; error: GpuDevError }> {
   const result = await runner.run(['nvidia-smi', '-q', '-i', String(index)]);
   if (result.exitCode === 0) return { ok: true, text: result.stdout };
   if (result.failure) return { ok: false, error: result.failure };
-  const said = result.notFound ? 'nvidia-smi not found' : firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.exitCode}`;
+  const said = result.notFound
+    ? 'nvidia-smi not found'
+    : firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.exitCode}`;
   return { ok: false, error: { message: `nvidia-smi -q failed on ${runner.label}: ${said}` } };
 }

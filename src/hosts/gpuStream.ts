@@ -14,7 +14,10 @@ export class FrameAssembler {
   private lastIndex = -1;
   private previous: { rows: string[]; lastIndex: number } | undefined;
 
-  constructor(private expected: number, private readonly onFrame: (csv: string) => void) {}
+  constructor(
+    private expected: number,
+    private readonly onFrame: (csv: string) => void,
+  ) {}
 
   push(text: string): void {
     const lines = (this.pendingText + text).split(/\r?\n/);
@@ -66,19 +69,38 @@ export interface GpuStreamHandlers {
  * One long-lived `nvidia-smi --query-gpu … -lms <interval>` on the host, a sample per tick. Undefined
  * when the runner cannot stream (the caller polls instead).
  */
-export function streamGpus(runner: Runner, intervalMs: number, expectedGpus: number, handlers: GpuStreamHandlers, now: () => number = Date.now): OutputStream | undefined {
+export function streamGpus(
+  runner: Runner,
+  intervalMs: number,
+  expectedGpus: number,
+  handlers: GpuStreamHandlers,
+  now: () => number = Date.now,
+): OutputStream | undefined {
   if (!runner.stream) return undefined;
   let samples = 0;
   let stopped = false;
   const frames = new FrameAssembler(Math.max(1, expectedGpus), (csv) => {
     const query = parseQueryCsv(csv, MONITOR_FIELDS);
     samples++;
-    handlers.onSample({ kind: 'gpus', host: runner.label, gpus: toGpuSamples(query), problems: query.problems, at: now() });
+    handlers.onSample({
+      kind: 'gpus',
+      host: runner.label,
+      gpus: toGpuSamples(query),
+      problems: query.problems,
+      at: now(),
+    });
   });
-  const stream = runner.stream(['nvidia-smi', ...monitorQueryArgs(), '-lms', String(Math.max(1, Math.round(intervalMs)))], {
-    onData: (text) => { if (!stopped) frames.push(text); },
-    onEnd: (end) => { if (!stopped) handlers.onEnd(end, samples); },
-  });
+  const stream = runner.stream(
+    ['nvidia-smi', ...monitorQueryArgs(), '-lms', String(Math.max(1, Math.round(intervalMs)))],
+    {
+      onData: (text) => {
+        if (!stopped) frames.push(text);
+      },
+      onEnd: (end) => {
+        if (!stopped) handlers.onEnd(end, samples);
+      },
+    },
+  );
   return {
     stop: () => {
       stopped = true;

@@ -26,7 +26,13 @@ export function knownHostsName(host: string, port: number): string {
 }
 
 function glob(pattern: string, name: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return regex.test(name);
 }
 
@@ -56,7 +62,9 @@ export function verifyHostKey(knownHosts: readonly string[], host: string, port:
   const name = knownHostsName(host, port);
   const keyType = keyTypeOf(blob);
   const keyBase64 = blob.toString('base64');
-  const entries = knownHosts.flatMap(parse).filter((entry) => entry.marker !== '@cert-authority' && hostsMatch(entry.hosts, name));
+  const entries = knownHosts
+    .flatMap(parse)
+    .filter((entry) => entry.marker !== '@cert-authority' && hostsMatch(entry.hosts, name));
   if (entries.some((e) => e.marker === '@revoked' && e.keyBase64 === keyBase64)) return 'revoked';
   if (entries.some((e) => !e.marker && e.keyBase64 === keyBase64)) return 'trusted';
   return entries.some((e) => !e.marker && e.keyType === keyType) ? 'changed' : 'unknown';

@@ -72,7 +72,13 @@ export class LocalRunner implements Runner {
       const child = execFile(
         program,
         args,
-        { env: this.env, timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', windowsHide: true },
+        {
+          env: this.env,
+          timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          maxBuffer: MAX_OUTPUT_BYTES,
+          encoding: 'utf8',
+          windowsHide: true,
+        },
         (error, stdout, stderr) => {
           if (!error) return resolve({ exitCode: 0, stdout, stderr });
           const failure = error as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
@@ -110,8 +116,12 @@ export class LocalRunner implements Runner {
       handlers.onEnd(result);
     };
     child.stdout!.setEncoding('utf8').on('data', (text: string) => handlers.onData(text));
-    child.stderr!.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 64 * 1024) stderr += text; });
-    child.on('error', (error: NodeJS.ErrnoException) => end({ exitCode: null, stdout: '', stderr: error.message, ...(error.code === 'ENOENT' && { notFound: true }) }));
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      if (stderr.length < 64 * 1024) stderr += text;
+    });
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      end({ exitCode: null, stdout: '', stderr: error.message, ...(error.code === 'ENOENT' && { notFound: true }) }),
+    );
     child.on('close', (code) => end({ exitCode: code, stdout: '', stderr }));
     return child;
   }

@@ -19,7 +19,10 @@ export function parseHostSpec(spec: string): { user: string | null; host: string
   const match = SPEC.exec(spec.trim());
   const port = match?.[3] ? Number(match[3]) : null;
   if (!match || (port !== null && (port < 1 || port > 65535))) {
-    return { message: `Not an SSH host: ${JSON.stringify(spec)}`, hint: 'use an alias from your ssh config or user@host[:port]' };
+    return {
+      message: `Not an SSH host: ${JSON.stringify(spec)}`,
+      hint: 'use an alias from your ssh config or user@host[:port]',
+    };
   }
   return { user: match[1] ?? null, host: match[2]!.replace(/^\[|\]$/g, ''), port };
 }
@@ -54,20 +57,35 @@ export function parseSshG(text: string): SshTarget | null {
  * Resolves an alias or user@host[:port] with `ssh -G` when the OpenSSH client exists, else from the
  * spec alone. `configFile` replaces ~/.ssh/config, as `ssh -F` does.
  */
-export async function resolveSshTarget(spec: string, local: Runner, configFile?: string): Promise<SshTarget | GpuDevError> {
+export async function resolveSshTarget(
+  spec: string,
+  local: Runner,
+  configFile?: string,
+): Promise<SshTarget | GpuDevError> {
   const parsed = parseHostSpec(spec);
   if ('message' in parsed) return parsed;
   const destination = parsed.user ? `${parsed.user}@${parsed.host}` : parsed.host;
-  const result = await local.run(['ssh', ...(configFile ? ['-F', configFile] : []), '-G', ...(parsed.port ? ['-p', String(parsed.port)] : []), '--', destination]);
+  const result = await local.run([
+    'ssh',
+    ...(configFile ? ['-F', configFile] : []),
+    '-G',
+    ...(parsed.port ? ['-p', String(parsed.port)] : []),
+    '--',
+    destination,
+  ]);
   if (result.exitCode === 0) {
     const target = parseSshG(result.stdout);
     if (target) return target;
   }
-  if (!result.notFound && result.exitCode !== 0) return { message: `ssh -G ${destination} failed: ${result.stderr.trim().split('\n')[0] ?? ''}` };
+  if (!result.notFound && result.exitCode !== 0)
+    return { message: `ssh -G ${destination} failed: ${result.stderr.trim().split('\n')[0] ?? ''}` };
   const home = os.homedir();
   return {
-    host: parsed.host, port: parsed.port ?? 22, user: parsed.user ?? os.userInfo().username,
+    host: parsed.host,
+    port: parsed.port ?? 22,
+    user: parsed.user ?? os.userInfo().username,
     identityFiles: ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => `${home}/.ssh/${name}`),
-    proxyJump: null, identityAgent: process.env.SSH_AUTH_SOCK ?? null,
+    proxyJump: null,
+    identityAgent: process.env.SSH_AUTH_SOCK ?? null,
   };
 }

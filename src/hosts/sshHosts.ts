@@ -21,8 +21,13 @@ export type HostEntry = z.infer<typeof HostEntrySchema>;
 
 /** The valid entries, and a sentence for each invalid one (nothing is dropped silently). */
 export function parseHostEntries(value: unknown): { hosts: HostEntry[]; problems: string[] } {
-  const { entries, problems } = parseNamedEntries(value, HostEntrySchema, 'gpuDev.hosts', { short: '{ name, ssh }', full: '{ name, ssh, sudo?, dockerSocket? }' },
-    (entry) => (entry.name === LOCAL_HOST ? `"${LOCAL_HOST}" names the local machine; choose another name` : undefined));
+  const { entries, problems } = parseNamedEntries(
+    value,
+    HostEntrySchema,
+    'gpuDev.hosts',
+    { short: '{ name, ssh }', full: '{ name, ssh, sudo?, dockerSocket? }' },
+    (entry) => (entry.name === LOCAL_HOST ? `"${LOCAL_HOST}" names the local machine; choose another name` : undefined),
+  );
   return { hosts: entries, problems };
 }
 
@@ -61,8 +66,15 @@ const MAX_HOPS = 8;
  * (its passphrase asked for when it is encrypted), the agent if any, and every ProxyJump hop the
  * same way.
  */
-export async function createSshRunner(entry: HostEntry, local: Runner, options: SshRunnerOptions = {}): Promise<SshRunner | GpuDevError> {
-  const knownHostsFiles = options.knownHostsFiles ?? [path.join(os.homedir(), '.ssh', 'known_hosts'), gpudevKnownHostsFile()];
+export async function createSshRunner(
+  entry: HostEntry,
+  local: Runner,
+  options: SshRunnerOptions = {},
+): Promise<SshRunner | GpuDevError> {
+  const knownHostsFiles = options.knownHostsFiles ?? [
+    path.join(os.homedir(), '.ssh', 'known_hosts'),
+    gpudevKnownHostsFile(),
+  ];
   const context: HopContext = { local, options, knownHosts: () => readKnownHosts(knownHostsFiles), hops: 0 };
   const host = await sshHost(entry.ssh, entry.name, context);
   return 'message' in host ? { ...host, message: `${entry.name}: ${host.message}` } : new SshRunner(host);
@@ -79,8 +91,14 @@ interface HopContext {
  * One host of a chain. `via` is the hop before it when it is a later hop of a `ProxyJump a,b` list
  * (OpenSSH then ignores the hop's own ProxyJump); otherwise its own ProxyJump is followed.
  */
-async function sshHost(spec: string, label: string, context: HopContext, via?: SshHost): Promise<SshHost | GpuDevError> {
-  if (++context.hops > MAX_HOPS) return { message: `more than ${MAX_HOPS} ProxyJump hops`, hint: 'check your ssh config for a ProxyJump loop' };
+async function sshHost(
+  spec: string,
+  label: string,
+  context: HopContext,
+  via?: SshHost,
+): Promise<SshHost | GpuDevError> {
+  if (++context.hops > MAX_HOPS)
+    return { message: `more than ${MAX_HOPS} ProxyJump hops`, hint: 'check your ssh config for a ProxyJump loop' };
   const target = await resolveSshTarget(spec, context.local, context.options.configFile);
   if ('message' in target) return target;
   if (!via && target.proxyJump) {
@@ -96,11 +114,29 @@ async function sshHost(spec: string, label: string, context: HopContext, via?: S
   const privateKey = found >= 0 ? keys[found] : undefined;
   const keyFile = target.identityFiles[found] ?? '';
   const agent = target.identityAgent ?? process.env.SSH_AUTH_SOCK;
-  if (!privateKey && !agent) return { message: 'no private key found', hint: `looked in ${target.identityFiles.join(', ')}; or start ssh-agent` };
+  if (!privateKey && !agent)
+    return {
+      message: 'no private key found',
+      hint: `looked in ${target.identityFiles.join(', ')}; or start ssh-agent`,
+    };
   let passphrase: string | undefined;
   if (privateKey && isEncryptedKey(privateKey)) {
     passphrase = await context.options.askPassphrase?.(keyFile);
-    if (passphrase === undefined) return { message: `the key ${keyFile} needs its passphrase`, hint: 'refresh to be asked again, or add the key to ssh-agent' };
+    if (passphrase === undefined)
+      return {
+        message: `the key ${keyFile} needs its passphrase`,
+        hint: 'refresh to be asked again, or add the key to ssh-agent',
+      };
   }
-  return { label, host: target.host, port: target.port, username: target.user, privateKey, passphrase, agent, knownHosts: context.knownHosts, ...(via && { via }) };
+  return {
+    label,
+    host: target.host,
+    port: target.port,
+    username: target.user,
+    privateKey,
+    passphrase,
+    agent,
+    knownHosts: context.knownHosts,
+    ...(via && { via }),
+  };
 }

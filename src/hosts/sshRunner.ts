@@ -35,7 +35,11 @@ export interface UntrustedHostKey {
 function hostKeyError(verdict: HostKeyVerdict, host: SshHost, blob: Buffer): GpuDevError {
   const key = `${keyTypeOf(blob)} ${fingerprint(blob)}`;
   const name = knownHostsName(host.host, host.port);
-  if (verdict === 'unknown') return { message: `Unknown host key for ${name}: ${key}`, hint: 'compare the fingerprint with the host, then trust it' };
+  if (verdict === 'unknown')
+    return {
+      message: `Unknown host key for ${name}: ${key}`,
+      hint: 'compare the fingerprint with the host, then trust it',
+    };
   return {
     message: `The host key of ${name} ${verdict === 'revoked' ? 'is revoked' : 'has changed'} (${key}); refusing to connect`,
     hint: 'someone may be intercepting the connection; if the host was reinstalled, remove its old key from known_hosts',
@@ -49,7 +53,13 @@ class JumpFailure extends Error {
   }
 }
 
-const failed = (failure: GpuDevError, extra: Partial<RunResult> = {}): RunResult => ({ exitCode: null, stdout: '', stderr: '', failure, ...extra });
+const failed = (failure: GpuDevError, extra: Partial<RunResult> = {}): RunResult => ({
+  exitCode: null,
+  stdout: '',
+  stderr: '',
+  failure,
+  ...extra,
+});
 const isResult = (value: object): value is RunResult => 'exitCode' in value;
 
 /**
@@ -84,8 +94,12 @@ export class SshRunner implements Runner {
         channel.close();
         resolve({ exitCode: null, stdout, stderr, timedOut: true });
       }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      channel.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
-      channel.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+      channel.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+      });
+      channel.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+      });
       channel.on('close', (code: number | null) => {
         clearTimeout(timer);
         resolve(exitResult(code, stdout, stderr));
@@ -128,12 +142,18 @@ export class SshRunner implements Runner {
   }
 
   /** A channel running argv whose output goes to `handlers` as it comes; `onOpen` once it runs. */
-  private openStreaming(argv: readonly string[], handlers: StreamHandlers, onOpen: (channel: ClientChannel) => void): void {
+  private openStreaming(
+    argv: readonly string[],
+    handlers: StreamHandlers,
+    onOpen: (channel: ClientChannel) => void,
+  ): void {
     void this.openChannel(argv).then((opened) => {
       if (isResult(opened)) return handlers.onEnd(opened);
       let stderr = '';
       opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
-      opened.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8'); });
+      opened.stderr.on('data', (chunk: Buffer) => {
+        if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
+      });
       opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
       onOpen(opened);
     });
@@ -149,12 +169,19 @@ export class SshRunner implements Runner {
     return this.forward(socketPath, (client, done) => client.openssh_forwardOutStreamLocal(socketPath, done));
   }
 
-  private async forward(what: string, open: (client: Client, done: (error: Error | undefined, stream: ClientChannel) => void) => void): Promise<Duplex | RunResult> {
+  private async forward(
+    what: string,
+    open: (client: Client, done: (error: Error | undefined, stream: ClientChannel) => void) => void,
+  ): Promise<Duplex | RunResult> {
     const client = await this.connected();
     if (isResult(client)) return client;
     return new Promise((resolve) => {
       try {
-        open(client, (error, stream) => resolve(error ? failed({ message: `${this.label} cannot open a connection to ${what}: ${error.message}` }) : stream));
+        open(client, (error, stream) =>
+          resolve(
+            error ? failed({ message: `${this.label} cannot open a connection to ${what}: ${error.message}` }) : stream,
+          ),
+        );
       } catch (error) {
         resolve(failed({ message: `Lost the connection to ${this.label}: ${(error as Error).message}` }));
       }
@@ -162,7 +189,10 @@ export class SshRunner implements Runner {
   }
 
   close(): void {
-    void this.connection?.then((client) => client.end(), () => undefined);
+    void this.connection?.then(
+      (client) => client.end(),
+      () => undefined,
+    );
     this.connection = undefined;
     this.jump?.close();
   }
@@ -174,7 +204,9 @@ export class SshRunner implements Runner {
       if (isResult(client)) return client;
       const channel = await new Promise<ClientChannel | undefined>((resolve) => {
         try {
-          client.exec(quoteArgv(argv), { env: { ...this.host.env } }, (error, opened) => resolve(error ? undefined : opened));
+          client.exec(quoteArgv(argv), { env: { ...this.host.env } }, (error, opened) =>
+            resolve(error ? undefined : opened),
+          );
         } catch {
           resolve(undefined); // ssh2 throws when the socket is already gone
         }
@@ -200,14 +232,23 @@ export class SshRunner implements Runner {
     if (error instanceof JumpFailure) return error.result;
     if (this.host.privateKey && /privateKey|passphrase/i.test(error.message)) {
       // ssh2 could not decrypt the key: asking again is the only way forward.
-      return failed({ message: `${this.host.label}: the passphrase does not open the private key`, code: 'bad-passphrase' }, { retryable: false });
+      return failed(
+        { message: `${this.host.label}: the passphrase does not open the private key`, code: 'bad-passphrase' },
+        { retryable: false },
+      );
     }
-    const failure = this.refusal ?? { message: `Cannot reach ${this.host.label}: ${error.message}`, hint: 'check the host name, port and your key' };
+    const failure = this.refusal ?? {
+      message: `Cannot reach ${this.host.label}: ${error.message}`,
+      hint: 'check the host name, port and your key',
+    };
     const untrustedHostKey = this.untrusted;
     const refused = this.refusal !== undefined;
     this.refusal = undefined;
     this.untrusted = undefined;
-    return failed(failure, { ...(refused && { retryable: false as const }), ...(untrustedHostKey && { untrustedHostKey }) });
+    return failed(failure, {
+      ...(refused && { retryable: false as const }),
+      ...(untrustedHostKey && { untrustedHostKey }),
+    });
   }
 
   private async connect(): Promise<Client> {

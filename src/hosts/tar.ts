@@ -24,7 +24,8 @@ function header(entry: TarEntry, size: number): Buffer {
     const cut = name.lastIndexOf('/', name.length - 2);
     prefix = name.slice(0, cut);
     name = name.slice(cut + 1);
-    if (Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new Error(`tar: path too long: ${entry.name}`);
+    if (Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155)
+      throw new Error(`tar: path too long: ${entry.name}`);
   }
   block.write(name, 0, 100, 'utf8');
   block.write(octal(entry.mode & 0o7777, 8), 100, 'ascii');
@@ -46,7 +47,7 @@ function header(entry: TarEntry, size: number): Buffer {
 export function tarArchive(entries: readonly TarEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const entry of entries) {
-    const content = entry.name.endsWith('/') ? Buffer.alloc(0) : entry.content ?? Buffer.alloc(0);
+    const content = entry.name.endsWith('/') ? Buffer.alloc(0) : (entry.content ?? Buffer.alloc(0));
     parts.push(header(entry, content.length), content, Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK));
   }
   parts.push(Buffer.alloc(2 * BLOCK));
@@ -57,10 +58,19 @@ export function tarArchive(entries: readonly TarEntry[]): Buffer {
  * A folder's files under `into/` (`a/b/c`: a/, a/b/, a/b/c/ first), skipping names `skip` matches;
  * executables (by their mode, or as `executable` says: a .vsix does not keep modes) get 0755.
  */
-export async function tarFolder(root: string, into: string, skip: (relative: string) => boolean, executable: (relative: string) => boolean = () => false): Promise<Buffer> {
-  const entries: TarEntry[] = into.split('/').map((_, i, parts) => ({ name: `${parts.slice(0, i + 1).join('/')}/`, mode: 0o755 }));
+export async function tarFolder(
+  root: string,
+  into: string,
+  skip: (relative: string) => boolean,
+  executable: (relative: string) => boolean = () => false,
+): Promise<Buffer> {
+  const entries: TarEntry[] = into
+    .split('/')
+    .map((_, i, parts) => ({ name: `${parts.slice(0, i + 1).join('/')}/`, mode: 0o755 }));
   async function walk(relative: string): Promise<void> {
-    const children = (await fs.readdir(path.join(root, relative), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    const children = (await fs.readdir(path.join(root, relative), { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
     for (const child of children) {
       const childPath = relative ? `${relative}/${child.name}` : child.name;
       if (skip(childPath)) continue;
@@ -70,7 +80,11 @@ export async function tarFolder(root: string, into: string, skip: (relative: str
       } else if (child.isFile()) {
         const file = path.join(root, childPath);
         const runnable = executable(childPath) || ((await fs.stat(file)).mode & 0o111) !== 0;
-        entries.push({ name: `${into}/${childPath}`, mode: runnable ? 0o755 : 0o644, content: await fs.readFile(file) });
+        entries.push({
+          name: `${into}/${childPath}`,
+          mode: runnable ? 0o755 : 0o644,
+          content: await fs.readFile(file),
+        });
       }
     }
   }

@@ -40,7 +40,11 @@ export interface GaugeTarget {
   readonly pinned: boolean;
 }
 
-export function gaugeTarget(hosts: ReadonlyArray<{ readonly name: string; readonly snapshot: ProbeResult | undefined }>, pin: { host: string; gpu: string } | undefined, cosplayed?: { host: string; gpu: string }): GaugeTarget | undefined {
+export function gaugeTarget(
+  hosts: ReadonlyArray<{ readonly name: string; readonly snapshot: ProbeResult | undefined }>,
+  pin: { host: string; gpu: string } | undefined,
+  cosplayed?: { host: string; gpu: string },
+): GaugeTarget | undefined {
   if (pin && hosts.some((h) => h.name === pin.host)) return { ...pin, pinned: true };
   if (cosplayed && hosts.some((h) => h.name === cosplayed.host)) return { ...cosplayed, pinned: false };
   const [local, firstRemote] = hosts;
@@ -55,7 +59,12 @@ export interface VramBudget {
 }
 
 /** The VRAM gauge for a probe, or null when it must be hidden (no GPU, no answer yet). */
-export function gaugeView(result: ProbeResult | undefined, thresholds: GaugeThresholds, key?: string, budgetOf?: (gpu: GpuSample) => VramBudget | undefined): GaugeView | null {
+export function gaugeView(
+  result: ProbeResult | undefined,
+  thresholds: GaugeThresholds,
+  key?: string,
+  budgetOf?: (gpu: GpuSample) => VramBudget | undefined,
+): GaugeView | null {
   if (result?.kind !== 'gpus' || result.gpus.length === 0) return null;
   const picked: GpuSample = result.gpus.find((g) => gpuKey(g) === key) ?? result.gpus[0]!;
   const budget = budgetOf?.(picked);
@@ -69,11 +78,25 @@ export function gaugeView(result: ProbeResult | undefined, thresholds: GaugeThre
   });
   const where = result.host === LOCAL_HOST ? '' : ` on ${result.host}`;
   const suffix = [budget?.target, where && result.host].filter(Boolean).join(' · ');
-  const cosplay = budget ? [`Cosplaying **${escapeMarkdown(budget.target)}**: used against its ${total} GiB, not the host's ${formatGiB(picked.memoryTotalMiB)} GiB`, ''] : [];
+  const cosplay = budget
+    ? [
+        `Cosplaying **${escapeMarkdown(budget.target)}**: used against its ${total} GiB, not the host's ${formatGiB(picked.memoryTotalMiB)} GiB`,
+        '',
+      ]
+    : [];
   return {
     text: `$(chip) ${used}/${total} GiB${suffix ? ` · ${suffix}` : ''}`,
     level: gaugeLevel(memoryPercent(gpu), thresholds),
-    tooltip: [`**${escapeMarkdown(result.host)}**: GPU ${gpu.index} shown`, '', ...cosplay, '| GPU | Name | Memory | Util |', '|---|---|---|---|', ...rows, '', 'Click to choose the GPU shown here.'].join('\n'),
+    tooltip: [
+      `**${escapeMarkdown(result.host)}**: GPU ${gpu.index} shown`,
+      '',
+      ...cosplay,
+      '| GPU | Name | Memory | Util |',
+      '|---|---|---|---|',
+      ...rows,
+      '',
+      'Click to choose the GPU shown here.',
+    ].join('\n'),
     accessibleLabel: `GPU ${gpu.index}${where} memory: ${used} of ${total} GiB used${budget ? ` (the ${budget.target} budget)` : ''}`,
   };
 }

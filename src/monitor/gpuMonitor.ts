@@ -29,7 +29,11 @@ export const STREAM_CHECK_EVERY = 5;
 export const MAX_FAILED_STREAMS = 3;
 
 /** Starts a stream of samples at an interval (`streamGpus` over the host's runner), or undefined when the host cannot stream. */
-export type StartStream = (intervalMs: number, expectedGpus: number, handlers: GpuStreamHandlers) => OutputStream | undefined;
+export type StartStream = (
+  intervalMs: number,
+  expectedGpus: number,
+  handlers: GpuStreamHandlers,
+) => OutputStream | undefined;
 
 export interface MonitorOptions {
   readonly timers?: Timers;
@@ -68,7 +72,12 @@ export class GpuMonitor {
   private readonly wantsProcesses: () => boolean;
 
   /** `probe(fresh)`: with a sample just streamed, only what the stream lacks (processes) needs reading. */
-  constructor(private readonly probe: (fresh?: GpusResult) => Promise<ProbeResult>, private intervalMs: number, private readonly log: Logger, options: MonitorOptions = {}) {
+  constructor(
+    private readonly probe: (fresh?: GpusResult) => Promise<ProbeResult>,
+    private intervalMs: number,
+    private readonly log: Logger,
+    options: MonitorOptions = {},
+  ) {
     this.timers = options.timers ?? realTimers;
     this.startStream = options.startStream;
     this.wantsProcesses = options.wantsProcesses ?? (() => true);
@@ -168,7 +177,12 @@ export class GpuMonitor {
   private reschedule(ms: number): void {
     this.timers.clearTimeout(this.timer);
     this.timer = undefined;
-    const stopped = this.disposed || !this.watched || this.paused > 0 || this.latest?.kind === 'no-driver' || (this.latest?.kind === 'error' && this.latest.retry === false);
+    const stopped =
+      this.disposed ||
+      !this.watched ||
+      this.paused > 0 ||
+      this.latest?.kind === 'no-driver' ||
+      (this.latest?.kind === 'error' && this.latest.retry === false);
     if (stopped || this.latest?.kind !== 'gpus' || this.failedStreams >= MAX_FAILED_STREAMS) this.stopStream();
     if (stopped || this.inFlight) return;
     if (this.latest?.kind === 'gpus' && this.ensureStream()) {
@@ -206,7 +220,9 @@ export class GpuMonitor {
         if (samples === 0) this.failedStreams++;
         this.probeFirst = true;
         const said = end.failure?.message ?? (end.stderr.trim().split('\n')[0] || `exit code ${end.exitCode}`);
-        this.log.debug(`${this.latest?.host ?? 'host'}: sample stream ended after ${samples} sample(s): ${said}${this.failedStreams >= MAX_FAILED_STREAMS ? '; polling from now on' : ''}`);
+        this.log.debug(
+          `${this.latest?.host ?? 'host'}: sample stream ended after ${samples} sample(s): ${said}${this.failedStreams >= MAX_FAILED_STREAMS ? '; polling from now on' : ''}`,
+        );
         this.reschedule(0);
       },
     });
@@ -224,8 +240,12 @@ export class GpuMonitor {
     this.latest = result;
     this.failuresInARow = result.kind === 'error' ? this.failuresInARow + 1 : 0;
     if (result.kind === 'gpus') this.good = result;
-    if (changedKind) this.log.info(`${result.host}: ${result.kind === 'gpus' ? `${result.gpus.length} GPU(s)` : result.error.message}`);
-    if (result.kind === 'gpus' && result.problems.length) this.log.warn(`${result.host}: ${result.problems.join('; ')}`);
+    if (changedKind)
+      this.log.info(
+        `${result.host}: ${result.kind === 'gpus' ? `${result.gpus.length} GPU(s)` : result.error.message}`,
+      );
+    if (result.kind === 'gpus' && result.problems.length)
+      this.log.warn(`${result.host}: ${result.problems.join('; ')}`);
     for (const listener of this.listeners) listener(result);
     return result;
   }

@@ -23,7 +23,8 @@ export class SampleHistory {
     for (const gpu of result.gpus) {
       const key = `${result.host}\n${gpuKey(gpu)}`;
       let series = this.byGpu.get(key);
-      if (!series) this.byGpu.set(key, (series = { at: [], utilizationPct: [], memoryUsedMiB: [], memoryTotalMiB: null }));
+      if (!series)
+        this.byGpu.set(key, (series = { at: [], utilizationPct: [], memoryUsedMiB: [], memoryTotalMiB: null }));
       if (series.at.length && result.at <= series.at[series.at.length - 1]!) continue; // a probe that overtook a stream sample
       series.at.push(result.at);
       series.utilizationPct.push(gpu.utilizationPct);

@@ -10,9 +10,15 @@ export interface HostStatus {
 /** A host is stale for this many sampling intervals (at least 10 s) before it counts as disconnected. */
 export const STALE_INTERVALS = 3;
 
-export function hostStatus(latest: ProbeResult | undefined, lastGood: ProbeResult | undefined, now: number, intervalMs: number): HostStatus {
+export function hostStatus(
+  latest: ProbeResult | undefined,
+  lastGood: ProbeResult | undefined,
+  now: number,
+  intervalMs: number,
+): HostStatus {
   if (!latest) return { shown: undefined, description: 'connecting…' };
-  if (latest.kind === 'gpus') return { shown: latest, description: `${latest.gpus.length} GPU${latest.gpus.length === 1 ? '' : 's'}` };
+  if (latest.kind === 'gpus')
+    return { shown: latest, description: `${latest.gpus.length} GPU${latest.gpus.length === 1 ? '' : 's'}` };
   if (latest.kind === 'error' && latest.retry !== false && lastGood) {
     const ageMs = now - lastGood.at;
     if (ageMs < Math.max(STALE_INTERVALS * intervalMs, 10_000)) {

@@ -13,7 +13,10 @@ function value(text: string): string {
 }
 
 /** `Host alias` and its options, in order; list values repeat the key (IdentityFile) or join (UserKnownHostsFile). */
-export function hostBlock(alias: string, options: ReadonlyArray<readonly [string, string | readonly string[]]>): string {
+export function hostBlock(
+  alias: string,
+  options: ReadonlyArray<readonly [string, string | readonly string[]]>,
+): string {
   if (!/^[\w.-]+$/.test(alias)) throw new Error(`not an ssh alias: ${alias}`);
   const lines = [begin(alias), `Host ${alias}`];
   for (const [key, setting] of options) {

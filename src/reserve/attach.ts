@@ -28,7 +28,11 @@ export const jobAlias = (cluster: string, jobId: string) => `gpudev-${safe(clust
 
 /** known_hosts lines from `ssh-keyscan` output, for `alias` (comments and other hosts' lines dropped). */
 export function pinnedKeys(keyscan: string, node: string, alias: string): string[] {
-  return keyscan.split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 3 && !f[0]!.startsWith('#') && f[0] === node && /^(ssh-|ecdsa-)/.test(f[1]!)).map((f) => `${alias} ${f[1]} ${f[2]}`);
+  return keyscan
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 3 && !f[0]!.startsWith('#') && f[0] === node && /^(ssh-|ecdsa-)/.test(f[1]!))
+    .map((f) => `${alias} ${f[1]} ${f[2]}`);
 }
 
 export interface AttachRequest {
@@ -55,30 +59,64 @@ export interface Attached {
 }
 
 /** Writes the Host entries and pins the node's keys; `loginRunner` runs on the login node, `local` here (`ssh -G`). */
-export async function writeAttachConfig(request: AttachRequest, loginRunner: Runner, local: Runner): Promise<Attached | GpuDevError> {
+export async function writeAttachConfig(
+  request: AttachRequest,
+  loginRunner: Runner,
+  local: Runner,
+): Promise<Attached | GpuDevError> {
   const node = firstNode(request.nodes);
-  if (!node || !/^[\w.-]+$/.test(node)) return { message: `job ${request.jobId} has no node yet (${request.nodes || 'pending'})` };
+  if (!node || !/^[\w.-]+$/.test(node))
+    return { message: `job ${request.jobId} has no node yet (${request.nodes || 'pending'})` };
   const login = await resolveSshTarget(request.login, local, request.userSshConfig);
   if ('message' in login) return login;
   const alias = jobAlias(request.cluster, request.jobId);
-  const identity = (await Promise.all(login.identityFiles.map((f) => fs.access(f).then(() => f, () => undefined)))).filter((f): f is string => !!f);
-  const target = request.mode === 'job-sshd' ? await jobSshd(request.jobId, alias, identity, loginRunner) : await nodeSshd(node, `gpudev-${safe(request.cluster)}-${node}`, loginRunner);
+  const identity = (
+    await Promise.all(
+      login.identityFiles.map((f) =>
+        fs.access(f).then(
+          () => f,
+          () => undefined,
+        ),
+      ),
+    )
+  ).filter((f): f is string => !!f);
+  const target =
+    request.mode === 'job-sshd'
+      ? await jobSshd(request.jobId, alias, identity, loginRunner)
+      : await nodeSshd(node, `gpudev-${safe(request.cluster)}-${node}`, loginRunner);
   if ('message' in target) return target;
   const { keyAlias, keys, port } = target;
   const configFile = request.configFile ?? defaultSshConfigFile();
   const knownHostsFile = request.knownHostsFile ?? gpudevKnownHosts();
   const loginAlias = `gpudev-${safe(request.cluster)}-login`;
   const common = [['User', login.user], ...(identity.length ? [['IdentityFile', identity] as const] : [])] as const;
-  const loginBlock = hostBlock(loginAlias, [['HostName', login.host], ['Port', String(login.port)], ...common, ...(login.proxyJump ? [['ProxyJump', login.proxyJump] as const] : []),
-    ['UserKnownHostsFile', [path.join(os.homedir(), '.ssh', 'known_hosts'), knownHostsFile]]]);
-  const jobBlock = hostBlock(alias, [['HostName', node], ...(port ? [['Port', port] as const] : []), ['ProxyJump', loginAlias], ...common, ['HostKeyAlias', keyAlias],
-    ['UserKnownHostsFile', knownHostsFile], ['StrictHostKeyChecking', 'yes']]);
+  const loginBlock = hostBlock(loginAlias, [
+    ['HostName', login.host],
+    ['Port', String(login.port)],
+    ...common,
+    ...(login.proxyJump ? [['ProxyJump', login.proxyJump] as const] : []),
+    ['UserKnownHostsFile', [path.join(os.homedir(), '.ssh', 'known_hosts'), knownHostsFile]],
+  ]);
+  const jobBlock = hostBlock(alias, [
+    ['HostName', node],
+    ...(port ? [['Port', port] as const] : []),
+    ['ProxyJump', loginAlias],
+    ...common,
+    ['HostKeyAlias', keyAlias],
+    ['UserKnownHostsFile', knownHostsFile],
+    ['StrictHostKeyChecking', 'yes'],
+  ]);
   await fs.mkdir(path.dirname(configFile), { recursive: true, mode: 0o700 });
   const existing = await fs.readFile(configFile, 'utf8').catch(() => '');
-  await fs.writeFile(configFile, upsertBlock(upsertBlock(existing, loginAlias, loginBlock), alias, jobBlock), { mode: 0o600 });
+  await fs.writeFile(configFile, upsertBlock(upsertBlock(existing, loginAlias, loginBlock), alias, jobBlock), {
+    mode: 0o600,
+  });
   const known = await fs.readFile(knownHostsFile, 'utf8').catch(() => '');
   const fresh = keys.filter((line) => !known.split('\n').includes(line));
-  if (fresh.length) await fs.appendFile(knownHostsFile, `${known && !known.endsWith('\n') ? '\n' : ''}${fresh.join('\n')}\n`, { mode: 0o600 });
+  if (fresh.length)
+    await fs.appendFile(knownHostsFile, `${known && !known.endsWith('\n') ? '\n' : ''}${fresh.join('\n')}\n`, {
+      mode: 0o600,
+    });
   return { alias, node, configFile, sshCommand: ['ssh', '-F', configFile, alias] };
 }
 
@@ -88,7 +126,11 @@ type SshdTarget = { keyAlias: string; keys: string[]; port?: string } | GpuDevEr
 async function nodeSshd(node: string, keyAlias: string, login: Runner): Promise<SshdTarget> {
   const scan = await login.run(['ssh-keyscan', '-T', '5', '-t', 'ed25519,ecdsa,rsa', node]);
   const keys = pinnedKeys(scan.stdout, node, keyAlias);
-  if (!keys.length) return { message: `the login node could not read ${node}'s host key (ssh-keyscan: ${(scan.stderr || 'no answer').trim().split('\n')[0]})`, hint: 'is sshd running on the compute nodes? ask your administrators, or use attach: job-sshd' };
+  if (!keys.length)
+    return {
+      message: `the login node could not read ${node}'s host key (ssh-keyscan: ${(scan.stderr || 'no answer').trim().split('\n')[0]})`,
+      hint: 'is sshd running on the compute nodes? ask your administrators, or use attach: job-sshd',
+    };
   return { keyAlias, keys };
 }
 
@@ -105,13 +147,23 @@ async function jobSshd(jobId: string, alias: string, identity: readonly string[]
     port = (await login.run(['cat', `${dir}/port`])).stdout.trim();
     if (!/^\d+$/.test(port)) await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  if (!/^\d+$/.test(port)) return { message: `job ${jobId} started no sshd (no ${dir}/port after ${JOB_SSHD_WAIT_MS / 1000} s)`, hint: `see ~/${dir}/sshd.log on the cluster` };
+  if (!/^\d+$/.test(port))
+    return {
+      message: `job ${jobId} started no sshd (no ${dir}/port after ${JOB_SSHD_WAIT_MS / 1000} s)`,
+      hint: `see ~/${dir}/sshd.log on the cluster`,
+    };
   const hostKey = (await login.run(['cat', `${dir}/host_key.pub`])).stdout.trim().split(/\s+/);
-  if (hostKey.length < 2 || !/^(ssh-|ecdsa-)/.test(hostKey[0]!)) return { message: `job ${jobId}'s sshd host key cannot be read (${dir}/host_key.pub)` };
-  const publicKey = (await Promise.all(identity.map((f) => fs.readFile(`${f}.pub`, 'utf8').catch(() => '')))).find((k) => /^(ssh-|ecdsa-)\S+ \S+/.test(k.trim()));
+  if (hostKey.length < 2 || !/^(ssh-|ecdsa-)/.test(hostKey[0]!))
+    return { message: `job ${jobId}'s sshd host key cannot be read (${dir}/host_key.pub)` };
+  const publicKey = (await Promise.all(identity.map((f) => fs.readFile(`${f}.pub`, 'utf8').catch(() => '')))).find(
+    (k) => /^(ssh-|ecdsa-)\S+ \S+/.test(k.trim()),
+  );
   if (publicKey) {
-    const copied = await login.run(['sh', '-c', 'umask 077; cat >> "$1"', 'sh', `${dir}/authorized_keys`], { stdin: `${publicKey.trim()}\n` });
-    if (copied.exitCode !== 0) return { message: `could not let this key into job ${jobId}'s sshd: ${copied.stderr.trim()}` };
+    const copied = await login.run(['sh', '-c', 'umask 077; cat >> "$1"', 'sh', `${dir}/authorized_keys`], {
+      stdin: `${publicKey.trim()}\n`,
+    });
+    if (copied.exitCode !== 0)
+      return { message: `could not let this key into job ${jobId}'s sshd: ${copied.stderr.trim()}` };
   }
   return { keyAlias: alias, keys: [`${alias} ${hostKey[0]} ${hostKey[1]}`], port };
 }

@@ -21,7 +21,8 @@ export type ClusterEntry = z.infer<typeof ClusterEntrySchema>;
 /** The valid entries, and a sentence for each invalid one (nothing is dropped silently). */
 export function parseClusterEntries(value: unknown): { clusters: ClusterEntry[]; problems: string[] } {
   const { entries, problems } = parseNamedEntries(value, ClusterEntrySchema, 'gpuDev.clusters', {
-    short: '{ name, scheduler: "slurm", login }', full: '{ name, scheduler: "slurm", login, account?, partitions?, attach?, scratch?, costWeights? }',
+    short: '{ name, scheduler: "slurm", login }',
+    full: '{ name, scheduler: "slurm", login, account?, partitions?, attach?, scratch?, costWeights? }',
   });
   return { clusters: entries, problems };
 }

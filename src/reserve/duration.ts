@@ -4,14 +4,18 @@
 export function parseDuration(text: string): number | string {
   const input = text.trim().toLowerCase();
   const friendly = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$/.exec(input);
-  if (friendly && input) return Number(friendly[1] ?? 0) * 1440 + Number(friendly[2] ?? 0) * 60 + Number(friendly[3] ?? 0) || invalid(text);
+  if (friendly && input)
+    return Number(friendly[1] ?? 0) * 1440 + Number(friendly[2] ?? 0) * 60 + Number(friendly[3] ?? 0) || invalid(text);
   const slurm = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(input);
   if (!slurm) return invalid(text);
   const [, days, a, b, c] = slurm;
   let minutes: number;
-  if (days !== undefined) minutes = Number(days) * 1440 + Number(a) * 60 + Number(b ?? 0) + Math.ceil(Number(c ?? 0) / 60); // d-h[:m[:s]]
-  else if (c !== undefined) minutes = Number(a) * 60 + Number(b) + Math.ceil(Number(c) / 60); // h:m:s
-  else if (b !== undefined) minutes = Number(a) + Math.ceil(Number(b) / 60); // m:s
+  if (days !== undefined)
+    minutes = Number(days) * 1440 + Number(a) * 60 + Number(b ?? 0) + Math.ceil(Number(c ?? 0) / 60); // d-h[:m[:s]]
+  else if (c !== undefined)
+    minutes = Number(a) * 60 + Number(b) + Math.ceil(Number(c) / 60); // h:m:s
+  else if (b !== undefined)
+    minutes = Number(a) + Math.ceil(Number(b) / 60); // m:s
   else minutes = Number(a); // minutes
   return minutes > 0 ? minutes : invalid(text);
 }

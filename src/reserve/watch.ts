@@ -43,7 +43,10 @@ export class ReservationWatch {
   constructor(
     private readonly cluster: WatchedCluster,
     private readonly onChange: (ended: readonly EndedJob[]) => void,
-    private readonly timers: Timers = { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+    private readonly timers: Timers = {
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -77,8 +80,16 @@ export class ReservationWatch {
       const reaped = (await this.cluster.reap?.(listed)) ?? [];
       const jobs = listed.filter((j) => !reaped.includes(j.jobId));
       const changed = shape(jobs) !== shape(this.reservations) || this.error !== undefined;
-      const gone = this.reservations.filter((old) => !jobs.some((j) => j.jobId === old.jobId) && !reaped.includes(old.jobId));
-      const ended: EndedJob[] = await Promise.all(gone.map(async (job) => ({ jobId: job.jobId, name: job.name, state: await this.cluster.finalState(job.jobId) })));
+      const gone = this.reservations.filter(
+        (old) => !jobs.some((j) => j.jobId === old.jobId) && !reaped.includes(old.jobId),
+      );
+      const ended: EndedJob[] = await Promise.all(
+        gone.map(async (job) => ({
+          jobId: job.jobId,
+          name: job.name,
+          state: await this.cluster.finalState(job.jobId),
+        })),
+      );
       this.reservations = jobs;
       this.sampledAt = this.now();
       this.error = undefined;
@@ -100,7 +111,11 @@ export function minutesLeft(timeLeft: string): number | null {
  * time limit) and not yet been warned
  * about (`warned` remembers "jobId:minutes"; it is updated).
  */
-export function dueWarnings(jobs: readonly Reservation[], warned: Set<string>, elapsedMinutes = 0): Array<{ job: Reservation; minutesLeft: number }> {
+export function dueWarnings(
+  jobs: readonly Reservation[],
+  warned: Set<string>,
+  elapsedMinutes = 0,
+): Array<{ job: Reservation; minutesLeft: number }> {
   const due: Array<{ job: Reservation; minutesLeft: number }> = [];
   for (const job of jobs) {
     const left = job.state === 'RUNNING' ? minutesLeft(job.timeLeft) : null;

@@ -37,7 +37,10 @@ function entryItem(entry: GpuEntry): vscode.QuickPickItem & { entry: GpuEntry } 
   };
 }
 
-function grouped(entries: readonly GpuEntry[], groupOf: (entry: GpuEntry) => string): Array<vscode.QuickPickItem & { entry?: GpuEntry }> {
+function grouped(
+  entries: readonly GpuEntry[],
+  groupOf: (entry: GpuEntry) => string,
+): Array<vscode.QuickPickItem & { entry?: GpuEntry }> {
   const items: Array<vscode.QuickPickItem & { entry?: GpuEntry }> = [];
   let group: string | undefined;
   for (const entry of entries) {
@@ -53,41 +56,76 @@ function grouped(entries: readonly GpuEntry[], groupOf: (entry: GpuEntry) => str
 /** Families in catalog order, each from slowest to fastest. */
 function byFamilyThenSpeed(entries: readonly GpuEntry[]): GpuEntry[] {
   const families = [...new Set(entries.map((e) => e.family))];
-  return [...entries].sort((a, b) => families.indexOf(a.family) - families.indexOf(b.family) || a.fp32Tflops - b.fp32Tflops);
+  return [...entries].sort(
+    (a, b) => families.indexOf(a.family) - families.indexOf(b.family) || a.fp32Tflops - b.fp32Tflops,
+  );
 }
 
 async function pickTarget(): Promise<GpuEntry | undefined> {
-  const picked = await vscode.window.showQuickPick(grouped(byFamilyThenSpeed(cosplay().builtinCatalog().entries), (e) => e.family), {
-    title: 'Cosplay as…', placeHolder: 'The GPU to develop as if on (type to filter: 3090, L4, A100…)', matchOnDescription: true, matchOnDetail: true,
-  });
+  const picked = await vscode.window.showQuickPick(
+    grouped(byFamilyThenSpeed(cosplay().builtinCatalog().entries), (e) => e.family),
+    {
+      title: 'Cosplay as…',
+      placeHolder: 'The GPU to develop as if on (type to filter: 3090, L4, A100…)',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    },
+  );
   return picked?.entry;
 }
 
 async function pickHostModel(): Promise<GpuEntry | undefined> {
   const entries = cosplay().builtinCatalog().entries;
   const ordered = [...entries.filter((e) => e.host), ...entries.filter((e) => !e.host)];
-  const picked = await vscode.window.showQuickPick(grouped(ordered, (e) => (e.host ? 'Hosts with MIG' : 'Other GPUs (MPS or memory cap)')), {
-    title: 'Plan for a host model', placeHolder: 'The big GPU that will play the part', matchOnDescription: true, matchOnDetail: true,
-  });
+  const picked = await vscode.window.showQuickPick(
+    grouped(ordered, (e) => (e.host ? 'Hosts with MIG' : 'Other GPUs (MPS or memory cap)')),
+    {
+      title: 'Plan for a host model',
+      placeHolder: 'The big GPU that will play the part',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    },
+  );
   return picked?.entry;
 }
 
 function gpuChoice(host: string, gpu: GpuSample, count: number): HostChoice | string {
   const entry = cosplay().builtinCatalog().byNvmlName(gpu.name);
-  return entry ? { entry, on: { host, gpu, count } } : `GPU ${gpu.index} (${gpu.name}) is not in the catalog yet: plan for a host model instead`;
+  return entry
+    ? { entry, on: { host, gpu, count } }
+    : `GPU ${gpu.index} (${gpu.name}) is not in the catalog yet: plan for a host model instead`;
 }
 
-const gpusOf = (monitor: GpuMonitor) => (monitor.lastGood?.gpus ?? []);
+const gpusOf = (monitor: GpuMonitor) => monitor.lastGood?.gpus ?? [];
 
 async function pickHost(context: CosplayContext, applying: boolean): Promise<HostChoice | undefined> {
   const hosts = context.hosts();
   if (!hosts[0]?.monitor.snapshot) await hosts[0]?.monitor.refresh();
   const items: Array<vscode.QuickPickItem & { host?: string; gpu?: GpuSample; count?: number }> = [
-    ...hosts.flatMap(({ name, monitor }) => gpusOf(monitor).map((gpu, _, all) => ({ label: `$(chip) GPU ${gpu.index}: ${gpu.name}`, description: name, host: name, gpu, count: all.length }))),
-    ...(applying ? [] : [{ label: '$(list-tree) Plan for a host model…', description: 'any GPU in the catalog; nothing is changed' }]),
+    ...hosts.flatMap(({ name, monitor }) =>
+      gpusOf(monitor).map((gpu, _, all) => ({
+        label: `$(chip) GPU ${gpu.index}: ${gpu.name}`,
+        description: name,
+        host: name,
+        gpu,
+        count: all.length,
+      })),
+    ),
+    ...(applying
+      ? []
+      : [{ label: '$(list-tree) Plan for a host model…', description: 'any GPU in the catalog; nothing is changed' }]),
   ];
-  if (applying && items.length === 0) return void vscode.window.showErrorMessage('No GPU to apply a cosplay on: the GPUs view shows none on this machine or on your SSH hosts.');
-  const picked = await vscode.window.showQuickPick(items, { title: applying ? 'Apply the cosplay on which GPU?' : 'Cosplay on which host?', placeHolder: items.length > 1 ? 'A GPU of this machine or an SSH host, or a host model to plan for' : 'No GPU here: plan for a host model' });
+  if (applying && items.length === 0)
+    return void vscode.window.showErrorMessage(
+      'No GPU to apply a cosplay on: the GPUs view shows none on this machine or on your SSH hosts.',
+    );
+  const picked = await vscode.window.showQuickPick(items, {
+    title: applying ? 'Apply the cosplay on which GPU?' : 'Cosplay on which host?',
+    placeHolder:
+      items.length > 1
+        ? 'A GPU of this machine or an SSH host, or a host model to plan for'
+        : 'No GPU here: plan for a host model',
+  });
   if (!picked) return undefined;
   if (!picked.gpu) {
     const entry = await pickHostModel();
@@ -100,7 +138,9 @@ async function pickHost(context: CosplayContext, applying: boolean): Promise<Hos
 
 /** MPS sessions share the host's IPC namespace: said before anything is applied. */
 function ipcNote(plan: Cosplay.CosplayPlan): string {
-  return plan.chosen.mpsThreadPercent !== null ? ', sharing the host\'s IPC namespace (--ipc=host: MPS clients need the daemon\'s shared memory)' : '';
+  return plan.chosen.mpsThreadPercent !== null
+    ? ", sharing the host's IPC namespace (--ipc=host: MPS clients need the daemon's shared memory)"
+    : '';
 }
 
 export interface CosplayContext extends ApplyContext {
@@ -113,7 +153,12 @@ export interface CosplayContext extends ApplyContext {
  * "Cosplay as…": target, host, then the plan in its panel (nothing changes until its Apply); with
  * `apply`, straight to applying it ("Apply Cosplay…").
  */
-export async function cosplayAs(context: CosplayContext, targetKey?: string, node?: GpuTreeNode, apply = false): Promise<void> {
+export async function cosplayAs(
+  context: CosplayContext,
+  targetKey?: string,
+  node?: GpuTreeNode,
+  apply = false,
+): Promise<void> {
   const catalog = cosplay().builtinCatalog();
   const found = targetKey ? catalog.lookup(targetKey) : undefined;
   const target = found?.ok ? found.entry : await pickTarget();
@@ -129,7 +174,12 @@ export async function cosplayAs(context: CosplayContext, targetKey?: string, nod
   const on = host.on;
   const runner = on && context.runnerOf(on.host);
   const hostMig = on && runner ? await cosplay().migStateOf(runner, on.gpu) : undefined;
-  const liveSessions = on ? context.sessions.on(on.host, on.gpu).filter((s) => s.running).map(liveSessionOf) : undefined;
+  const liveSessions = on
+    ? context.sessions
+        .on(on.host, on.gpu)
+        .filter((s) => s.running)
+        .map(liveSessionOf)
+    : undefined;
   const result = cosplay().planCosplay({ target, host: host.entry, hostGpuCount: on?.count, hostMig, liveSessions });
   if (!result.ok) {
     context.log.info(`plan refused: ${describeError(result.error)}`);
@@ -138,14 +188,25 @@ export async function cosplayAs(context: CosplayContext, targetKey?: string, nod
   context.log.info(`planned ${target.key} on ${host.entry.key}: ${result.plan.chosen.strategy}`);
   const plan = result.plan;
   if (apply && on) {
-    const changes = plan.mutations.map((m) => `• ${m.description}${m.gpuWide ? ' (whole GPU)' : ''}`).join('\n') || '• none: a container only';
-    const choice = await vscode.window.showWarningMessage(`Cosplay ${target.name} on ${on.host}, GPU ${on.gpu.index}?`, {
-      modal: true, detail: `Host changes, each written to the host's journal first and undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, { target: target.key, host: host.entry.key }).summary})${ipcNote(plan)}.`,
-    }, 'Apply', 'Show Plan');
+    const changes =
+      plan.mutations.map((m) => `• ${m.description}${m.gpuWide ? ' (whole GPU)' : ''}`).join('\n') ||
+      '• none: a container only';
+    const choice = await vscode.window.showWarningMessage(
+      `Cosplay ${target.name} on ${on.host}, GPU ${on.gpu.index}?`,
+      {
+        modal: true,
+        detail: `Host changes, each written to the host's journal first and undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, { target: target.key, host: host.entry.key }).summary})${ipcNote(plan)}.`,
+      },
+      'Apply',
+      'Show Plan',
+    );
     if (choice === 'Apply') return void (await applyPlan(context, plan, on));
     if (choice !== 'Show Plan') return;
   }
-  const applicable = on && { enabled: true, note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes above, then a container with the shim${ipcNote(plan)}.` };
+  const applicable = on && {
+    enabled: true,
+    note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes above, then a container with the shim${ipcNote(plan)}.`,
+  };
   const view = cosplay().planView(plan, { target: target.key, host: host.entry.key }, applicable);
   PlanPanel.show(context.extensionUri, view, context.log, on ? () => applyPlan(context, plan, on) : undefined);
 }

@@ -7,7 +7,12 @@ import { webviewHtml, webviewOptions } from './webviewHtml';
 export class FidelityPanel {
   private static current: FidelityPanel | undefined;
 
-  static show(extensionUri: vscode.Uri, view: FidelityView, file: vscode.Uri | undefined, log: vscode.LogOutputChannel): void {
+  static show(
+    extensionUri: vscode.Uri,
+    view: FidelityView,
+    file: vscode.Uri | undefined,
+    log: vscode.LogOutputChannel,
+  ): void {
     const current = (FidelityPanel.current ??= new FidelityPanel(extensionUri, log));
     current.view = view;
     current.file = file;
@@ -21,19 +26,32 @@ export class FidelityPanel {
   private file: vscode.Uri | undefined;
 
   private constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel) {
-    this.panel = vscode.window.createWebviewPanel('gpuDev.fidelity', 'Fidelity Report', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+    this.panel = vscode.window.createWebviewPanel(
+      'gpuDev.fidelity',
+      'Fidelity Report',
+      vscode.ViewColumn.Active,
+      webviewOptions(extensionUri),
+    );
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gpu.svg');
-    this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, { title: 'Fidelity Report', script: 'fidelity.js', styles: ['media/fidelity.css'] });
+    this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, {
+      title: 'Fidelity Report',
+      script: 'fidelity.js',
+      styles: ['media/fidelity.css'],
+    });
     this.panel.webview.onDidReceiveMessage((raw: unknown) => {
       const message = FromFidelityWebviewSchema.safeParse(raw);
-      if (!message.success) return log.warn(`fidelity webview sent an invalid message: ${message.error.issues[0]?.message ?? 'unknown'}`);
+      if (!message.success)
+        return log.warn(`fidelity webview sent an invalid message: ${message.error.issues[0]?.message ?? 'unknown'}`);
       if (message.data.type === 'ready') this.post();
       if (message.data.type === 'openReportFile' && this.file) void vscode.window.showTextDocument(this.file);
     });
-    this.panel.onDidDispose(() => { FidelityPanel.current = undefined; });
+    this.panel.onDidDispose(() => {
+      FidelityPanel.current = undefined;
+    });
   }
 
   private post(): void {
-    if (this.view) void this.panel.webview.postMessage(ToFidelityWebviewSchema.parse({ type: 'report', view: this.view }));
+    if (this.view)
+      void this.panel.webview.postMessage(ToFidelityWebviewSchema.parse({ type: 'report', view: this.view }));
   }
 }

@@ -51,22 +51,42 @@ export class GpuDetailsPanels implements vscode.Disposable {
   /** Details of a GPU of the tree (any host), or of a GPU of this machine picked from a list. */
   async show(node?: GpuTreeNode): Promise<void> {
     const [local] = this.hosts.hosts();
-    const gpu = node?.kind === 'gpu' ? node.gpu : local && (await pickGpu(local.monitor.snapshot ?? (await local.monitor.refresh())));
+    const gpu =
+      node?.kind === 'gpu'
+        ? node.gpu
+        : local && (await pickGpu(local.monitor.snapshot ?? (await local.monitor.refresh())));
     const host = node?.kind === 'gpu' ? node.host : local?.name;
     if (!gpu || !host) return;
     const id = `${host}\n${gpuKey(gpu)}`;
     const existing = this.open.get(id);
     if (existing) return existing.panel.reveal();
     const title = `GPU ${gpu.index}: ${gpu.name} on ${host}`;
-    const panel = vscode.window.createWebviewPanel('gpuDev.gpuDetails', `GPU ${gpu.index} · ${host}`, vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      'gpuDev.gpuDetails',
+      `GPU ${gpu.index} · ${host}`,
+      vscode.ViewColumn.Active,
+      webviewOptions(this.extensionUri),
+    );
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'gpu.svg');
-    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { title, script: 'details.js', styles: ['dist/webviews/uPlot.min.css', 'media/details.css'] });
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, {
+      title,
+      script: 'details.js',
+      styles: ['dist/webviews/uPlot.min.css', 'media/details.css'],
+    });
     const open: OpenPanel = { panel, host, key: gpuKey(gpu), index: gpu.index };
     this.open.set(id, open);
     panel.webview.onDidReceiveMessage((raw: unknown) => {
       const message = FromDetailsWebviewSchema.safeParse(raw);
-      if (!message.success) return this.log.warn(`GPU details webview sent an invalid message: ${message.error.issues[0]?.message ?? 'unknown'}`);
-      const series = this.history.of(host, open.key) ?? { at: [], utilizationPct: [], memoryUsedMiB: [], memoryTotalMiB: gpu.memoryTotalMiB };
+      if (!message.success)
+        return this.log.warn(
+          `GPU details webview sent an invalid message: ${message.error.issues[0]?.message ?? 'unknown'}`,
+        );
+      const series = this.history.of(host, open.key) ?? {
+        at: [],
+        utilizationPct: [],
+        memoryUsedMiB: [],
+        memoryTotalMiB: gpu.memoryTotalMiB,
+      };
       this.post(open, { type: 'details', title, fields: fieldsOf(gpu), series, historyMs: HISTORY_MS });
       void this.sendReport(open);
     });
@@ -82,7 +102,14 @@ export class GpuDetailsPanels implements vscode.Disposable {
     for (const open of this.open.values()) {
       const gpu = open.host === result.host && result.gpus.find((g) => gpuKey(g) === open.key);
       if (!gpu) continue;
-      this.post(open, { type: 'sample', fields: fieldsOf(gpu), at: result.at, utilizationPct: gpu.utilizationPct, memoryUsedMiB: gpu.memoryUsedMiB, memoryTotalMiB: gpu.memoryTotalMiB });
+      this.post(open, {
+        type: 'sample',
+        fields: fieldsOf(gpu),
+        at: result.at,
+        utilizationPct: gpu.utilizationPct,
+        memoryUsedMiB: gpu.memoryUsedMiB,
+        memoryTotalMiB: gpu.memoryTotalMiB,
+      });
     }
   }
 
@@ -91,7 +118,12 @@ export class GpuDetailsPanels implements vscode.Disposable {
     const runner = this.runnerOf(open.host);
     if (!runner) return this.post(open, { type: 'report', heading, ok: false, text: `${open.host} is not connected.` });
     const report = await queryGpuReport(runner, open.index);
-    this.post(open, { type: 'report', heading, ok: report.ok, text: report.ok ? report.text.trimEnd() : describeError(report.error) });
+    this.post(open, {
+      type: 'report',
+      heading,
+      ok: report.ok,
+      text: report.ok ? report.text.trimEnd() : describeError(report.error),
+    });
   }
 
   private post(open: OpenPanel, message: ToDetailsWebview): void {
@@ -107,7 +139,9 @@ export class GpuDetailsPanels implements vscode.Disposable {
 
 async function pickGpu(snapshot: ProbeResult): Promise<GpuSample | undefined> {
   if (snapshot.kind !== 'gpus' || snapshot.gpus.length === 0) {
-    void vscode.window.showInformationMessage(snapshot.kind === 'gpus' ? 'No NVIDIA GPU on this machine.' : describeError(snapshot.error));
+    void vscode.window.showInformationMessage(
+      snapshot.kind === 'gpus' ? 'No NVIDIA GPU on this machine.' : describeError(snapshot.error),
+    );
     return undefined;
   }
   if (snapshot.gpus.length === 1) return snapshot.gpus[0];

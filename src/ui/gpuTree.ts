@@ -1,6 +1,14 @@
 import * as vscode from 'vscode';
 import { describeError, type GpuDevError } from '../core/errors';
-import { describeGpu, formatGiB, memoryPercent, shortGpuName, summarizeGpu, type GpuProcess, type GpuSample } from '../hosts/gpu';
+import {
+  describeGpu,
+  formatGiB,
+  memoryPercent,
+  shortGpuName,
+  summarizeGpu,
+  type GpuProcess,
+  type GpuSample,
+} from '../hosts/gpu';
 import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
@@ -10,13 +18,29 @@ import { onAnySample, type HostList } from './hostList';
 import { hostStatus } from '../monitor/hostStatus';
 
 export type GpuTreeNode =
-  | { readonly kind: 'host'; readonly name: string; readonly result: ProbeResult | undefined; readonly description: string | undefined }
+  | {
+      readonly kind: 'host';
+      readonly name: string;
+      readonly result: ProbeResult | undefined;
+      readonly description: string | undefined;
+    }
   | { readonly kind: 'gpu'; readonly host: string; readonly gpu: GpuSample }
   | { readonly kind: 'process'; readonly host: string; readonly gpu: number; readonly process: GpuProcess }
-  | { readonly kind: 'session'; readonly host: string; readonly gpu: number; readonly session: Session; readonly verified: string | undefined }
+  | {
+      readonly kind: 'session';
+      readonly host: string;
+      readonly gpu: number;
+      readonly session: Session;
+      readonly verified: string | undefined;
+    }
   | { readonly kind: 'foreign'; readonly host: string; readonly container: ForeignContainer }
-  | { readonly kind: 'message'; readonly host: string; readonly error: GpuDevError; readonly isError: boolean; readonly command?: vscode.Command };
-
+  | {
+      readonly kind: 'message';
+      readonly host: string;
+      readonly error: GpuDevError;
+      readonly isError: boolean;
+      readonly command?: vscode.Command;
+    };
 
 const LEVEL_COLORS = { normal: undefined, warning: 'charts.yellow', error: 'charts.red' } as const;
 
@@ -37,7 +61,11 @@ export interface SessionSource {
 
 function age(createdMs: number, now: number): string {
   const minutes = Math.max(0, Math.round((now - createdMs) / 60_000));
-  return minutes < 60 ? `${minutes} min` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${Math.floor(minutes / 1440)} days`;
+  return minutes < 60
+    ? `${minutes} min`
+    : minutes < 48 * 60
+      ? `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+      : `${Math.floor(minutes / 1440)} days`;
 }
 
 /** Each host → one item per GPU, or one honest item saying why there is none. */
@@ -47,8 +75,16 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
   private lastRendered = '';
   private readonly subscriptions: vscode.Disposable[];
 
-  constructor(private readonly hosts: HostList, private readonly thresholds: () => GaugeThresholds, private readonly sessions: SessionSource) {
-    this.subscriptions = [onAnySample(hosts, () => this.render()), hosts.onDidChange(() => this.render(true)), sessions.onDidChange(() => this.render(true))];
+  constructor(
+    private readonly hosts: HostList,
+    private readonly thresholds: () => GaugeThresholds,
+    private readonly sessions: SessionSource,
+  ) {
+    this.subscriptions = [
+      onAnySample(hosts, () => this.render()),
+      hosts.onDidChange(() => this.render(true)),
+      sessions.onDidChange(() => this.render(true)),
+    ];
     this.render(true);
   }
 
@@ -59,7 +95,9 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
 
   /** Fires a tree update only when something shown changed (samples arrive every interval). */
   private render(force = false): void {
-    const shown = this.rootNodes().map((node) => (node.kind === 'host' ? { ...node, result: node.result && { ...node.result, at: 0 } } : node));
+    const shown = this.rootNodes().map((node) =>
+      node.kind === 'host' ? { ...node, result: node.result && { ...node.result, at: 0 } } : node,
+    );
     const rendered = JSON.stringify(shown);
     if (!force && rendered === this.lastRendered) return;
     this.lastRendered = rendered;
@@ -69,38 +107,65 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
   /** Hosts (this machine once sampled, so the welcome text shows until then; SSH hosts at once, "connecting…") and notices. */
   private rootNodes(): GpuTreeNode[] {
     const now = Date.now();
-    const hosts = this.hosts.hosts()
+    const hosts = this.hosts
+      .hosts()
       .map(({ name, monitor }): GpuTreeNode => {
         const status = hostStatus(monitor.snapshot, monitor.lastGood, now, monitor.interval);
         return { kind: 'host', name, result: status.shown, description: status.description };
       })
       .filter((host, i) => i > 0 || (host.kind === 'host' && host.result));
-    const notices = this.hosts.notices().map((error): GpuTreeNode => ({ kind: 'message', host: 'notice', error, isError: true }));
+    const notices = this.hosts
+      .notices()
+      .map((error): GpuTreeNode => ({ kind: 'message', host: 'notice', error, isError: true }));
     return [...hosts, ...notices];
   }
 
   getChildren(node?: GpuTreeNode): GpuTreeNode[] {
     if (!node) return this.rootNodes();
     if (node.kind === 'gpu') {
-      const sessions = this.sessions.on(node.host, node.gpu).map((session): GpuTreeNode => ({ kind: 'session', host: node.host, gpu: node.gpu.index, session, verified: this.sessions.verifySummary(session.name) }));
-      return [...sessions, ...(node.gpu.processes ?? []).map((process): GpuTreeNode => ({ kind: 'process', host: node.host, gpu: node.gpu.index, process }))];
+      const sessions = this.sessions
+        .on(node.host, node.gpu)
+        .map((session): GpuTreeNode => ({
+          kind: 'session',
+          host: node.host,
+          gpu: node.gpu.index,
+          session,
+          verified: this.sessions.verifySummary(session.name),
+        }));
+      return [
+        ...sessions,
+        ...(node.gpu.processes ?? []).map((process): GpuTreeNode => ({
+          kind: 'process',
+          host: node.host,
+          gpu: node.gpu.index,
+          process,
+        })),
+      ];
     }
     if (node.kind !== 'host' || !node.result) return [];
     const host = node.result.host;
     if (node.result.kind !== 'gpus') {
       const key = node.result.kind === 'error' && node.result.untrustedHostKey;
-      const command = key ? { command: 'gpuDev.reviewHostKey', title: 'Review Host Key', arguments: [host] } : undefined;
+      const command = key
+        ? { command: 'gpuDev.reviewHostKey', title: 'Review Host Key', arguments: [host] }
+        : undefined;
       return [{ kind: 'message', host, error: node.result.error, isError: node.result.kind === 'error', command }];
     }
-    if (node.result.gpus.length === 0) return [{ kind: 'message', host, error: { message: 'No NVIDIA GPU: nvidia-smi lists none' }, isError: false }];
-    const foreign = this.sessions.foreignOn(node.name).map((container): GpuTreeNode => ({ kind: 'foreign', host: node.name, container }));
+    if (node.result.gpus.length === 0)
+      return [{ kind: 'message', host, error: { message: 'No NVIDIA GPU: nvidia-smi lists none' }, isError: false }];
+    const foreign = this.sessions
+      .foreignOn(node.name)
+      .map((container): GpuTreeNode => ({ kind: 'foreign', host: node.name, container }));
     return [...node.result.gpus.map((gpu): GpuTreeNode => ({ kind: 'gpu', host, gpu })), ...foreign];
   }
 
   getTreeItem(node: GpuTreeNode): vscode.TreeItem {
     switch (node.kind) {
       case 'host': {
-        const item = new vscode.TreeItem(node.name, node.result ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          node.name,
+          node.result ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+        );
         // A different id once sampled: VS Code would otherwise keep the collapsed state of "connecting…".
         item.id = `host/${node.name}/${node.result ? 'sampled' : 'connecting'}`;
         item.iconPath = new vscode.ThemeIcon(node.name === LOCAL_HOST ? 'vm' : 'remote');
@@ -111,7 +176,11 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
       case 'gpu': {
         const cosplayed = this.sessions.on(node.host, node.gpu).length > 0;
         const busy = (node.gpu.processes?.length ?? 0) > 0;
-        const state = cosplayed ? vscode.TreeItemCollapsibleState.Expanded : busy ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
+        const state = cosplayed
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : busy
+            ? vscode.TreeItemCollapsibleState.Collapsed
+            : vscode.TreeItemCollapsibleState.None;
         const item = new vscode.TreeItem(`${node.gpu.index}: ${shortGpuName(node.gpu.name)}`, state);
         item.id = `gpu/${node.host}/${node.gpu.uuid ?? node.gpu.index}${cosplayed ? '/cosplayed' : ''}`;
         item.description = summarizeGpu(node.gpu);
@@ -136,16 +205,37 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         const { session } = node;
         const item = new vscode.TreeItem(shortGpuName(session.plan.targetName), vscode.TreeItemCollapsibleState.None);
         item.id = `session/${node.host}/${session.name}`;
-        const state = session.unrestored ? 'stopped — host not restored' : session.running ? age(session.createdMs, Date.now()) : `orphan (container ${session.state})`;
+        const state = session.unrestored
+          ? 'stopped — host not restored'
+          : session.running
+            ? age(session.createdMs, Date.now())
+            : `orphan (container ${session.state})`;
         item.description = [node.verified, 'cosplay', state].filter(Boolean).join(' · ');
         item.tooltip = [
-          session.name, `${session.plan.targetName} on ${session.plan.host} (${session.plan.strategy}), GPU ${session.gpuIndex} of ${node.host}`,
+          session.name,
+          `${session.plan.targetName} on ${session.plan.host} (${session.plan.strategy}), GPU ${session.gpuIndex} of ${node.host}`,
           `Applied by ${session.owner}${session.journal === 'root' ? ' with sudo' : ''}; container ${session.state}`,
-          ...(session.unrestored ? [`Host not restored: ${session.unrestored} — Retry Restore tries again`] : !session.running ? ['Its host changes are still in place: Clean Up Orphans restores them'] : []),
-          ...(session.changes.length ? [`Changed: ${session.changes.join('; ')}`] : []), ...(node.verified ? [`Last verify: ${node.verified}`] : []),
+          ...(session.unrestored
+            ? [`Host not restored: ${session.unrestored} — Retry Restore tries again`]
+            : !session.running
+              ? ['Its host changes are still in place: Clean Up Orphans restores them']
+              : []),
+          ...(session.changes.length ? [`Changed: ${session.changes.join('; ')}`] : []),
+          ...(node.verified ? [`Last verify: ${node.verified}`] : []),
         ].join('\n');
-        item.iconPath = new vscode.ThemeIcon(session.running ? 'vm-running' : 'vm-outline', session.running ? undefined : new vscode.ThemeColor(session.unrestored ? 'problemsErrorIcon.foreground' : 'problemsWarningIcon.foreground'));
-        item.contextValue = session.unrestored ? 'cosplaySessionUnrestored' : session.running ? 'cosplaySession' : 'cosplaySessionStopped';
+        item.iconPath = new vscode.ThemeIcon(
+          session.running ? 'vm-running' : 'vm-outline',
+          session.running
+            ? undefined
+            : new vscode.ThemeColor(
+                session.unrestored ? 'problemsErrorIcon.foreground' : 'problemsWarningIcon.foreground',
+              ),
+        );
+        item.contextValue = session.unrestored
+          ? 'cosplaySessionUnrestored'
+          : session.running
+            ? 'cosplaySession'
+            : 'cosplaySessionStopped';
         return item;
       }
       case 'foreign': {

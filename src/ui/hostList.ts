@@ -19,5 +19,10 @@ export function onAnySample(list: HostList, listener: (result: ProbeResult) => v
   };
   subscribe();
   const listChanged = list.onDidChange(subscribe);
-  return { dispose: () => { unsubscribe.forEach((stop) => stop()); listChanged.dispose(); } };
+  return {
+    dispose: () => {
+      unsubscribe.forEach((stop) => stop());
+      listChanged.dispose();
+    },
+  };
 }

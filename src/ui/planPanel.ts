@@ -10,22 +10,41 @@ export class PlanPanel {
   private onApply: (() => Promise<unknown>) | undefined;
 
   /** Shows a plan; `onApply` runs when its Apply button is pressed (plans for a real GPU only). */
-  static show(extensionUri: vscode.Uri, view: PlanView, log: vscode.LogOutputChannel, onApply?: () => Promise<unknown>): void {
+  static show(
+    extensionUri: vscode.Uri,
+    view: PlanView,
+    log: vscode.LogOutputChannel,
+    onApply?: () => Promise<unknown>,
+  ): void {
     if (PlanPanel.current) {
       PlanPanel.current.onApply = onApply;
       PlanPanel.current.update(view);
       PlanPanel.current.panel.reveal();
       return;
     }
-    const panel = vscode.window.createWebviewPanel('gpuDev.plan', 'Cosplay Plan', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      'gpuDev.plan',
+      'Cosplay Plan',
+      vscode.ViewColumn.Active,
+      webviewOptions(extensionUri),
+    );
     PlanPanel.current = new PlanPanel(panel, extensionUri, view, log);
     PlanPanel.current.onApply = onApply;
   }
 
-  private constructor(private readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, view: PlanView, log: vscode.LogOutputChannel) {
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    view: PlanView,
+    log: vscode.LogOutputChannel,
+  ) {
     this.view = view;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gpu.svg');
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, { title: 'Cosplay Plan', script: 'plan.js', styles: ['media/plan.css'] });
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, {
+      title: 'Cosplay Plan',
+      script: 'plan.js',
+      styles: ['media/plan.css'],
+    });
     panel.title = `Cosplay Plan: ${view.title}`;
     panel.webview.onDidReceiveMessage(async (raw: unknown) => {
       const message = FromPlanWebviewSchema.safeParse(raw);
@@ -43,7 +62,9 @@ export class PlanPanel {
         void vscode.window.showInformationMessage(`Copied: ${this.view.commandLine}`);
       }
     });
-    panel.onDidDispose(() => { PlanPanel.current = undefined; });
+    panel.onDidDispose(() => {
+      PlanPanel.current = undefined;
+    });
   }
 
   private update(view: PlanView): void {

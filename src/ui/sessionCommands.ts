@@ -1,5 +1,12 @@
 import * as vscode from 'vscode';
-import { fidelityReport, parseBenchOutput, parseFidelityReport, ratioLevel, reportFileName, type FidelityReport } from '../cosplay/benchReport';
+import {
+  fidelityReport,
+  parseBenchOutput,
+  parseFidelityReport,
+  ratioLevel,
+  reportFileName,
+  type FidelityReport,
+} from '../cosplay/benchReport';
 import { calibrateSession, MAX_CALIBRATION_RUNS } from '../cosplay/calibrate';
 import { describeError } from '../core/errors';
 import { fidelityView } from '../cosplay/fidelityView';
@@ -18,12 +25,17 @@ const DEV_CONTAINERS = 'ms-vscode-remote.remote-containers';
 export type SessionArgument = string | { readonly kind: 'session'; readonly session: Session } | undefined;
 
 export class SessionCommands {
-  constructor(private readonly sessions: CosplaySessions, private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly sessions: CosplaySessions,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
   /** The session's name: given, or asked for when several run; undefined (and said why) when none runs. */
   async nameOf(argument: SessionArgument): Promise<string | undefined> {
-    const name = typeof argument === 'string' ? argument : argument?.session.name ?? (await this.sessions.pick());
-    if (!name && !this.sessions.all().some((s) => s.session.running)) void vscode.window.showInformationMessage('No cosplay session is running. Start one with "GPU: Cosplay as…".');
+    const name = typeof argument === 'string' ? argument : (argument?.session.name ?? (await this.sessions.pick()));
+    if (!name && !this.sessions.all().some((s) => s.session.running))
+      void vscode.window.showInformationMessage('No cosplay session is running. Start one with "GPU: Cosplay as…".');
     return name;
   }
 
@@ -31,24 +43,38 @@ export class SessionCommands {
   private async resolve(argument: SessionArgument): Promise<{ session: Session; host: CosplayHost } | undefined> {
     const name = await this.nameOf(argument);
     const found = name ? this.sessions.find(name) : undefined;
-    if (!found) return name ? void vscode.window.showErrorMessage(`No cosplay session ${name}: it may have stopped. Refresh the GPUs view.`) : undefined;
+    if (!found)
+      return name
+        ? void vscode.window.showErrorMessage(`No cosplay session ${name}: it may have stopped. Refresh the GPUs view.`)
+        : undefined;
     const host = await this.sessions.host(found.host);
-    if (typeof host === 'string') return void vscode.window.showErrorMessage(`Cannot reach the session's host: ${host}.`);
+    if (typeof host === 'string')
+      return void vscode.window.showErrorMessage(`Cannot reach the session's host: ${host}.`);
     return { session: found.session, host };
   }
 
   /** The running session's container, or undefined (and said why) when it does not run. */
-  private async running(argument: SessionArgument): Promise<{ session: Session; host: CosplayHost; containerId: string } | undefined> {
+  private async running(
+    argument: SessionArgument,
+  ): Promise<{ session: Session; host: CosplayHost; containerId: string } | undefined> {
     const found = await this.resolve(argument);
     if (!found) return undefined;
     if (found.session.running && found.session.containerId) return { ...found, containerId: found.session.containerId };
-    void vscode.window.showErrorMessage(`${found.session.name} is not running${found.session.unrestored ? ` (host not restored: ${found.session.unrestored})` : ''}.`);
+    void vscode.window.showErrorMessage(
+      `${found.session.name} is not running${found.session.unrestored ? ` (host not restored: ${found.session.unrestored})` : ''}.`,
+    );
     return undefined;
   }
 
   /** The session's host for stop, clean-up and calibrate; progress notes who holds the GPU's lock while waiting. */
-  private async sessionHost(host: CosplayHost, session: Session, progress?: vscode.Progress<{ message?: string }>): Promise<SessionHost | undefined> {
-    const found = await this.sessions.sessionHost(host, session, (heldBy) => progress?.report({ message: `waiting for GPU ${session.gpuIndex}: locked by ${heldBy}` }));
+  private async sessionHost(
+    host: CosplayHost,
+    session: Session,
+    progress?: vscode.Progress<{ message?: string }>,
+  ): Promise<SessionHost | undefined> {
+    const found = await this.sessions.sessionHost(host, session, (heldBy) =>
+      progress?.report({ message: `waiting for GPU ${session.gpuIndex}: locked by ${heldBy}` }),
+    );
     if (typeof found === 'string') return void vscode.window.showErrorMessage(found);
     return found;
   }
@@ -63,12 +89,22 @@ export class SessionCommands {
     const found = await this.running(argument);
     if (!found) return;
     if (vscode.extensions.getExtension(DEV_CONTAINERS) && found.host.name === LOCAL_HOST) {
-      const authority = Buffer.from(JSON.stringify({ containerName: `/${found.session.name}` }), 'utf8').toString('hex');
-      await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(`vscode-remote://attached-container+${authority}/`), { forceNewWindow: true });
+      const authority = Buffer.from(JSON.stringify({ containerName: `/${found.session.name}` }), 'utf8').toString(
+        'hex',
+      );
+      await vscode.commands.executeCommand(
+        'vscode.openFolder',
+        vscode.Uri.parse(`vscode-remote://attached-container+${authority}/`),
+        { forceNewWindow: true },
+      );
       return;
     }
-    const why = vscode.extensions.getExtension(DEV_CONTAINERS) ? 'Dev Containers attaches to containers of this machine only' : 'the Dev Containers extension is not installed';
-    void vscode.window.showInformationMessage(`Opened a terminal in ${found.session.name} instead of a VS Code window: ${why}.`);
+    const why = vscode.extensions.getExtension(DEV_CONTAINERS)
+      ? 'Dev Containers attaches to containers of this machine only'
+      : 'the Dev Containers extension is not installed';
+    void vscode.window.showInformationMessage(
+      `Opened a terminal in ${found.session.name} instead of a VS Code window: ${why}.`,
+    );
     openSessionTerminal(found.session.name, found.host.docker, found.containerId);
   }
 
@@ -78,55 +114,95 @@ export class SessionCommands {
     if (!found) return;
     const { session, host } = found;
     if (!retry) {
-      const choice = await vscode.window.showWarningMessage(`Stop cosplay session ${session.name}?`, {
-        modal: true, detail: `The container is stopped, then ${host.name} is restored from its journal: ${session.changes.join('; ') || 'nothing was changed'} — each undone in reverse. The container is removed once the host is restored (files outside the mounted folder are lost).`,
-      }, 'Stop');
+      const choice = await vscode.window.showWarningMessage(
+        `Stop cosplay session ${session.name}?`,
+        {
+          modal: true,
+          detail: `The container is stopped, then ${host.name} is restored from its journal: ${session.changes.join('; ') || 'nothing was changed'} — each undone in reverse. The container is removed once the host is restored (files outside the mounted folder are lost).`,
+        },
+        'Stop',
+      );
       if (choice !== 'Stop') return;
     }
-    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${retry ? 'Restoring' : 'Stopping'} ${session.name}` }, async (progress) => {
-      const context = await this.sessionHost(host, session, progress);
-      return context && stopSession(session, context);
-    });
+    const outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `${retry ? 'Restoring' : 'Stopping'} ${session.name}` },
+      async (progress) => {
+        const context = await this.sessionHost(host, session, progress);
+        return context && stopSession(session, context);
+      },
+    );
     if (!outcome) return;
-    this.log.info(`${session.name}: undone ${outcome.undone.join('; ') || 'nothing'}; kept ${outcome.kept.join('; ') || 'nothing'}${outcome.failure ? `; host not restored: ${outcome.failure}` : ''}`);
+    this.log.info(
+      `${session.name}: undone ${outcome.undone.join('; ') || 'nothing'}; kept ${outcome.kept.join('; ') || 'nothing'}${outcome.failure ? `; host not restored: ${outcome.failure}` : ''}`,
+    );
     await this.sessions.refresh(host.name);
     if (outcome.failure) {
-      const again = await vscode.window.showErrorMessage(`${session.name} stopped — host not restored: ${outcome.failure}`, 'Retry');
+      const again = await vscode.window.showErrorMessage(
+        `${session.name} stopped — host not restored: ${outcome.failure}`,
+        'Retry',
+      );
       if (again === 'Retry') await this.stop(session.name, true);
       return;
     }
     const kept = outcome.kept.length ? ` Kept for the other session on this GPU: ${outcome.kept.join(', ')}.` : '';
-    void vscode.window.showInformationMessage(`${session.name} stopped and ${host.name} restored: ${outcome.undone.join(', ') || 'nothing to undo'}.${kept}`);
+    void vscode.window.showInformationMessage(
+      `${session.name} stopped and ${host.name} restored: ${outcome.undone.join(', ') || 'nothing to undo'}.${kept}`,
+    );
   }
 
   async cleanUpOrphans(): Promise<void> {
-    if (!vscode.workspace.isTrusted) return void vscode.window.showErrorMessage('Cleaning up changes GPU hosts: trust this folder first.');
+    if (!vscode.workspace.isTrusted)
+      return void vscode.window.showErrorMessage('Cleaning up changes GPU hosts: trust this folder first.');
     await this.sessions.refresh();
     let cleaned = 0;
     for (const name of this.sessions.hostNames()) {
       const host = await this.sessions.host(name);
       if (typeof host === 'string') continue;
-      const orphans = orphansOf({ sessions: this.sessions.all().filter((s) => s.host === name).map((s) => s.session), foreign: [], problems: [] });
+      const orphans = orphansOf({
+        sessions: this.sessions
+          .all()
+          .filter((s) => s.host === name)
+          .map((s) => s.session),
+        foreign: [],
+        problems: [],
+      });
       if (!orphans.length) continue;
       const age = (s: Session) => `${Math.max(0, Math.round((Date.now() - s.createdMs) / 60_000))} min`;
-      const what = orphans.map((s) => `${s.name} (${s.owner}, ${age(s)}, container ${s.state}): ${s.changes.join(', ') || 'nothing on the host'}`);
-      const choice = await vscode.window.showWarningMessage(`Clean up ${what.length} orphan${what.length > 1 ? 's' : ''} on ${name}?`, { modal: true, detail: `Each is restored from its host journal:\n${what.join('\n')}` }, 'Clean Up');
+      const what = orphans.map(
+        (s) =>
+          `${s.name} (${s.owner}, ${age(s)}, container ${s.state}): ${s.changes.join(', ') || 'nothing on the host'}`,
+      );
+      const choice = await vscode.window.showWarningMessage(
+        `Clean up ${what.length} orphan${what.length > 1 ? 's' : ''} on ${name}?`,
+        { modal: true, detail: `Each is restored from its host journal:\n${what.join('\n')}` },
+        'Clean Up',
+      );
       if (choice !== 'Clean Up') continue;
       const failures: string[] = [];
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Cleaning up on ${name}` }, async (progress) => {
-        for (const orphan of orphans) {
-          const context = await this.sessionHost(host, orphan, progress);
-          if (!context) continue;
-          const result = await cleanUpOrphans([orphan], context);
-          cleaned += result.cleaned.length;
-          failures.push(...result.failures);
-        }
-      });
-      if (failures.length) void vscode.window.showErrorMessage(`Some orphans on ${name} could not be cleaned up: ${failures.join('; ')}`);
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Cleaning up on ${name}` },
+        async (progress) => {
+          for (const orphan of orphans) {
+            const context = await this.sessionHost(host, orphan, progress);
+            if (!context) continue;
+            const result = await cleanUpOrphans([orphan], context);
+            cleaned += result.cleaned.length;
+            failures.push(...result.failures);
+          }
+        },
+      );
+      if (failures.length)
+        void vscode.window.showErrorMessage(`Some orphans on ${name} could not be cleaned up: ${failures.join('; ')}`);
     }
     await this.sessions.refresh();
-    if (!cleaned) void vscode.window.showInformationMessage('No orphans: every session in the host journals has a running container.');
-    else void vscode.window.showInformationMessage(`${cleaned} orphan${cleaned > 1 ? 's' : ''} cleaned up: the host is restored.`);
+    if (!cleaned)
+      void vscode.window.showInformationMessage(
+        'No orphans: every session in the host journals has a running container.',
+      );
+    else
+      void vscode.window.showInformationMessage(
+        `${cleaned} orphan${cleaned > 1 ? 's' : ''} cleaned up: the host is restored.`,
+      );
   }
 
   /** Runs the shim's bench in the session, saves the report under .gpudev/reports/ and opens it. */
@@ -134,20 +210,29 @@ export class SessionCommands {
     const found = await this.running(argument);
     if (!found) return;
     const { session, host, containerId } = found;
-    const stdout = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Benchmarking ${session.name} (GEMM and copy bandwidth)` }, async () => {
-      try {
-        return (await host.docker.exec(containerId, ['python3', `${SHIM_DIR}/bench.py`, '--json'])).stdout;
-      } catch (error) {
-        return error instanceof DockerFailure ? `${error.failure.message}` : String(error);
-      }
-    });
+    const stdout = await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Benchmarking ${session.name} (GEMM and copy bandwidth)`,
+      },
+      async () => {
+        try {
+          return (await host.docker.exec(containerId, ['python3', `${SHIM_DIR}/bench.py`, '--json'])).stdout;
+        } catch (error) {
+          return error instanceof DockerFailure ? `${error.failure.message}` : String(error);
+        }
+      },
+    );
     const parsed = parseBenchOutput(stdout);
     if (!parsed.ok) return void vscode.window.showErrorMessage(`Benchmark of ${session.name} failed: ${parsed.error}`);
     const report = fidelityReport(session, parsed.output, new Date());
     await this.showReport(report, true);
     const fp32 = report.rows.find((r) => r.metric === 'fp32');
     if (fp32?.ratio != null && ratioLevel(fp32.ratio) === 'off') {
-      const choice = await vscode.window.showInformationMessage(`FP32 measured ${Math.round(fp32.ratio * 100)}% of the ${report.targetName}'s ${fp32.target} TFLOPS. Calibrate the clock lock?`, 'Calibrate');
+      const choice = await vscode.window.showInformationMessage(
+        `FP32 measured ${Math.round(fp32.ratio * 100)}% of the ${report.targetName}'s ${fp32.target} TFLOPS. Calibrate the clock lock?`,
+        'Calibrate',
+      );
       if (choice === 'Calibrate') await this.calibrate(session.name);
     }
   }
@@ -157,22 +242,49 @@ export class SessionCommands {
     const found = await this.running(argument);
     if (!found) return;
     const { session, host } = found;
-    const choice = await vscode.window.showWarningMessage(`Calibrate the clock lock of ${session.name}?`, {
-      modal: true,
-      detail: `Up to ${MAX_CALIBRATION_RUNS} FP32 runs at different graphics clocks of GPU ${session.gpuIndex} on ${host.name}, under the GPU's host lock. The best clock is recorded in the host journal; if calibration fails the clocks go back as they were.`,
-    }, 'Calibrate');
+    const choice = await vscode.window.showWarningMessage(
+      `Calibrate the clock lock of ${session.name}?`,
+      {
+        modal: true,
+        detail: `Up to ${MAX_CALIBRATION_RUNS} FP32 runs at different graphics clocks of GPU ${session.gpuIndex} on ${host.name}, under the GPU's host lock. The best clock is recorded in the host journal; if calibration fails the clocks go back as they were.`,
+      },
+      'Calibrate',
+    );
     if (choice !== 'Calibrate') return;
-    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Calibrating ${session.name}` }, async (progress) => {
-      const context = await this.sessionHost(host, session, progress);
-      return context && calibrateSession({ session, onRun: (run, i) => progress.report({ message: `run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS` }) }, context);
-    });
+    const outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Calibrating ${session.name}` },
+      async (progress) => {
+        const context = await this.sessionHost(host, session, progress);
+        return (
+          context &&
+          calibrateSession(
+            {
+              session,
+              onRun: (run, i) =>
+                progress.report({ message: `run ${i + 1}: ${run.clockMHz} MHz → ${run.fp32.toFixed(1)} TFLOPS` }),
+            },
+            context,
+          )
+        );
+      },
+    );
     if (!outcome) return;
     await this.sessions.refresh(host.name);
-    this.log.info(`${session.name}: calibration ${outcome.ok ? `${outcome.best.clockMHz} MHz` : outcome.error.message}; runs ${outcome.runs.map((r) => `${r.clockMHz}→${r.fp32.toFixed(1)}`).join(', ')}`);
-    if (!outcome.ok) return void vscode.window.showErrorMessage(`Calibration of ${session.name} failed: ${describeError(outcome.error)}. Its clock lock is as it was.`);
+    this.log.info(
+      `${session.name}: calibration ${outcome.ok ? `${outcome.best.clockMHz} MHz` : outcome.error.message}; runs ${outcome.runs.map((r) => `${r.clockMHz}→${r.fp32.toFixed(1)}`).join(', ')}`,
+    );
+    if (!outcome.ok)
+      return void vscode.window.showErrorMessage(
+        `Calibration of ${session.name} failed: ${describeError(outcome.error)}. Its clock lock is as it was.`,
+      );
     const { best } = outcome;
-    const verdict = outcome.withinTolerance ? '' : ' — still more than 10% off: the strategy cannot reach the target (see the plan)';
-    const next = await vscode.window.showInformationMessage(`${session.name}: clocks locked at ${best.clockMHz} MHz give ${best.fp32.toFixed(1)} TFLOPS FP32 after ${outcome.runs.length} runs${verdict}.`, 'Benchmark Again');
+    const verdict = outcome.withinTolerance
+      ? ''
+      : ' — still more than 10% off: the strategy cannot reach the target (see the plan)';
+    const next = await vscode.window.showInformationMessage(
+      `${session.name}: clocks locked at ${best.clockMHz} MHz give ${best.fp32.toFixed(1)} TFLOPS FP32 after ${outcome.runs.length} runs${verdict}.`,
+      'Benchmark Again',
+    );
     if (next === 'Benchmark Again') await this.benchmark(session.name);
   }
 
@@ -187,7 +299,12 @@ export class SessionCommands {
       this.log.info(`fidelity report saved: ${file.fsPath}`);
     }
     const earlier = dir ? await readReports(dir) : [];
-    FidelityPanel.show(this.extensionUri, fidelityView(report, earlier, file ? vscode.workspace.asRelativePath(file) : null), file, this.log);
+    FidelityPanel.show(
+      this.extensionUri,
+      fidelityView(report, earlier, file ? vscode.workspace.asRelativePath(file) : null),
+      file,
+      this.log,
+    );
   }
 
   /** "Open Fidelity Report…": a saved report of the workspace. */
@@ -195,15 +312,44 @@ export class SessionCommands {
     const folder = vscode.workspace.workspaceFolders?.[0];
     const dir = folder && vscode.Uri.joinPath(folder.uri, '.gpudev', 'reports');
     const reports = dir ? await readReports(dir) : [];
-    if (!reports.length) return void vscode.window.showInformationMessage('No fidelity reports in this workspace yet: run "Benchmark" on a cosplay session.');
-    const items = [...reports].reverse().map((r) => ({ label: `${r.targetName} on ${r.host}`, description: r.at, detail: `${r.session} · ${r.strategy} on ${r.hostModel}`, report: r }));
-    const picked = await vscode.window.showQuickPick(items, { placeHolder: 'Which report? (newest first)', matchOnDescription: true, matchOnDetail: true });
+    if (!reports.length)
+      return void vscode.window.showInformationMessage(
+        'No fidelity reports in this workspace yet: run "Benchmark" on a cosplay session.',
+      );
+    const items = [...reports]
+      .reverse()
+      .map((r) => ({
+        label: `${r.targetName} on ${r.host}`,
+        description: r.at,
+        detail: `${r.session} · ${r.strategy} on ${r.hostModel}`,
+        report: r,
+      }));
+    const picked = await vscode.window.showQuickPick(items, {
+      placeHolder: 'Which report? (newest first)',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
     if (picked) await this.showReport(picked.report, false);
   }
 }
 
 async function readReports(dir: vscode.Uri): Promise<FidelityReport[]> {
-  const entries = await vscode.workspace.fs.readDirectory(dir).then((e) => e, () => [] as [string, vscode.FileType][]);
-  const texts = await Promise.all(entries.filter(([name]) => name.endsWith('.json')).map(([name]) => vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, name)).then((b) => Buffer.from(b).toString('utf8'), () => '')));
-  return texts.map(parseFidelityReport).filter((r): r is FidelityReport => r !== undefined).sort((a, b) => a.at.localeCompare(b.at));
+  const entries = await vscode.workspace.fs.readDirectory(dir).then(
+    (e) => e,
+    () => [] as [string, vscode.FileType][],
+  );
+  const texts = await Promise.all(
+    entries
+      .filter(([name]) => name.endsWith('.json'))
+      .map(([name]) =>
+        vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, name)).then(
+          (b) => Buffer.from(b).toString('utf8'),
+          () => '',
+        ),
+      ),
+  );
+  return texts
+    .map(parseFidelityReport)
+    .filter((r): r is FidelityReport => r !== undefined)
+    .sort((a, b) => a.at.localeCompare(b.at));
 }

@@ -16,20 +16,35 @@ export function openSessionTerminal(name: string, docker: DockerEngine, containe
     onDidWrite: write.event,
     onDidClose: close.event,
     open: (dimensions) => {
-      docker.execTerminal(containerId, SHELL, dimensions?.columns ?? 80, dimensions?.rows ?? 24).then((opened) => {
-        exec = opened;
-        if (pending) void opened.resize(pending.columns, pending.rows);
-        opened.stream.on('data', (chunk: Buffer) => write.fire(chunk.toString('utf8')));
-        opened.stream.on('end', () => void opened.exitCode().then((code) => code, () => null).then((code) => {
-          if (code === 0) return close.fire();
-          // Killed with its container (a stopped session) or failed: say so, and close on the next key.
-          ended = true;
-          write.fire(`\r\n[${code === null || code >= 128 ? 'the session\'s shell was stopped' : `the shell exited with code ${code}`}: press any key to close]\r\n`);
-        }));
-      }, (error: unknown) => {
-        write.fire(`\r\n${error instanceof DockerFailure ? error.failure.message : String(error)}\r\n`);
-        close.fire(1);
-      });
+      docker.execTerminal(containerId, SHELL, dimensions?.columns ?? 80, dimensions?.rows ?? 24).then(
+        (opened) => {
+          exec = opened;
+          if (pending) void opened.resize(pending.columns, pending.rows);
+          opened.stream.on('data', (chunk: Buffer) => write.fire(chunk.toString('utf8')));
+          opened.stream.on(
+            'end',
+            () =>
+              void opened
+                .exitCode()
+                .then(
+                  (code) => code,
+                  () => null,
+                )
+                .then((code) => {
+                  if (code === 0) return close.fire();
+                  // Killed with its container (a stopped session) or failed: say so, and close on the next key.
+                  ended = true;
+                  write.fire(
+                    `\r\n[${code === null || code >= 128 ? "the session's shell was stopped" : `the shell exited with code ${code}`}: press any key to close]\r\n`,
+                  );
+                }),
+          );
+        },
+        (error: unknown) => {
+          write.fire(`\r\n${error instanceof DockerFailure ? error.failure.message : String(error)}\r\n`);
+          close.fire(1);
+        },
+      );
     },
     close: () => exec?.stream.end(),
     handleInput: (data) => (ended ? close.fire() : void exec?.stream.write(data)),
@@ -38,7 +53,11 @@ export function openSessionTerminal(name: string, docker: DockerEngine, containe
       void exec?.resize(dimensions.columns, dimensions.rows);
     },
   };
-  const terminal = vscode.window.createTerminal({ name: `Cosplay: ${name}`, pty, iconPath: new vscode.ThemeIcon('vm') });
+  const terminal = vscode.window.createTerminal({
+    name: `Cosplay: ${name}`,
+    pty,
+    iconPath: new vscode.ThemeIcon('vm'),
+  });
   terminal.show();
   return terminal;
 }

@@ -9,8 +9,16 @@ export class VerifyTests implements vscode.Disposable {
   private readonly controller = vscode.tests.createTestController('gpuDev.cosplayVerify', 'GPU Cosplay');
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly sessions: CosplaySessions, private readonly log: vscode.LogOutputChannel) {
-    this.controller.createRunProfile('Verify', vscode.TestRunProfileKind.Run, (request, token) => this.run(request, token), true);
+  constructor(
+    private readonly sessions: CosplaySessions,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.controller.createRunProfile(
+      'Verify',
+      vscode.TestRunProfileKind.Run,
+      (request, token) => this.run(request, token),
+      true,
+    );
     this.subscription = sessions.onDidChange(() => this.syncItems());
   }
 
@@ -21,9 +29,16 @@ export class VerifyTests implements vscode.Disposable {
 
   /** One item per running session; items of sessions that ended go. */
   private syncItems(): void {
-    const running = this.sessions.all().filter((s) => s.session.running).map((s) => s.session.name);
-    this.controller.items.forEach((item) => { if (!running.includes(item.id)) this.controller.items.delete(item.id); });
-    for (const name of running) if (!this.controller.items.get(name)) this.controller.items.add(this.controller.createTestItem(name, `Cosplay: ${name}`));
+    const running = this.sessions
+      .all()
+      .filter((s) => s.session.running)
+      .map((s) => s.session.name);
+    this.controller.items.forEach((item) => {
+      if (!running.includes(item.id)) this.controller.items.delete(item.id);
+    });
+    for (const name of running)
+      if (!this.controller.items.get(name))
+        this.controller.items.add(this.controller.createTestItem(name, `Cosplay: ${name}`));
   }
 
   /** Verifies one session, as "Run" on its item in the Test Explorer does. */
@@ -93,6 +108,10 @@ export class VerifyTests implements vscode.Disposable {
 }
 
 function failureMessage(check: VerifyCheck): vscode.TestMessage {
-  const message = vscode.TestMessage.diff(`${check.title}${check.detail ? `: ${check.detail}` : ''}`, shown(check.expected), shown(check.actual));
+  const message = vscode.TestMessage.diff(
+    `${check.title}${check.detail ? `: ${check.detail}` : ''}`,
+    shown(check.expected),
+    shown(check.actual),
+  );
   return message;
 }

@@ -6,7 +6,11 @@ import type { GpuTreeNode, SessionSource } from './gpuTree';
 import { onAnySample, type HostList } from './hostList';
 import type { MonitorSettings } from './settings';
 
-const BACKGROUNDS = { normal: undefined, warning: 'statusBarItem.warningBackground', error: 'statusBarItem.errorBackground' } as const;
+const BACKGROUNDS = {
+  normal: undefined,
+  warning: 'statusBarItem.warningBackground',
+  error: 'statusBarItem.errorBackground',
+} as const;
 /** The user's pick, per workspace: { host, gpu } (a gpuKey). */
 const PIN_KEY = 'gpuDev.gauge.pin';
 
@@ -23,10 +27,19 @@ export class VramGauge implements vscode.Disposable {
   private lastHost: string | undefined;
 
   /** `sessions`: a cosplayed GPU's gauge measures against the target's memory. */
-  constructor(private readonly hosts: HostList, private settings: MonitorSettings, private readonly state: vscode.Memento, private readonly sessions: SessionSource) {
+  constructor(
+    private readonly hosts: HostList,
+    private settings: MonitorSettings,
+    private readonly state: vscode.Memento,
+    private readonly sessions: SessionSource,
+  ) {
     this.item.name = 'GPU VRAM';
     this.item.command = { command: 'gpuDev.chooseGaugeGpu', title: 'Choose the GPU Shown in the Status Bar' };
-    this.subscriptions = [onAnySample(hosts, () => this.render()), hosts.onDidChange(() => this.render()), sessions.onDidChange(() => this.render())];
+    this.subscriptions = [
+      onAnySample(hosts, () => this.render()),
+      hosts.onDidChange(() => this.render()),
+      sessions.onDidChange(() => this.render()),
+    ];
     this.render();
   }
 
@@ -94,10 +107,17 @@ export class VramGauge implements vscode.Disposable {
     quickPick.placeholder = 'Pick a GPU, or let the gauge follow the GPU that matters';
     const current = this.target();
     const items = (): GaugeItem[] => [
-      { label: '$(sparkle) Automatic', description: current?.pinned ? '' : '(current)', detail: "This machine's first GPU, else the first SSH host's", pin: null },
+      {
+        label: '$(sparkle) Automatic',
+        description: current?.pinned ? '' : '(current)',
+        detail: "This machine's first GPU, else the first SSH host's",
+        pin: null,
+      },
       ...this.hosts.hosts().flatMap(({ name, monitor }): GaugeItem[] => {
         const gpus = monitor.lastGood?.gpus ?? [];
-        const note = gpus.length ? [] : [{ label: monitor.snapshot ? '$(info) No GPU listed' : '$(loading~spin) Sampling…', description: name }];
+        const note = gpus.length
+          ? []
+          : [{ label: monitor.snapshot ? '$(info) No GPU listed' : '$(loading~spin) Sampling…', description: name }];
         return [
           { label: name, kind: vscode.QuickPickItemKind.Separator },
           ...gpus.map((gpu) => ({
@@ -114,7 +134,15 @@ export class VramGauge implements vscode.Disposable {
     quickPick.items = items();
     const unsampled = this.hosts.hosts().filter(({ monitor }) => !monitor.snapshot);
     quickPick.busy = unsampled.length > 0;
-    void Promise.all(unsampled.map(({ monitor }) => monitor.refresh().then(() => { quickPick.items = items(); }))).then(() => { quickPick.busy = false; });
+    void Promise.all(
+      unsampled.map(({ monitor }) =>
+        monitor.refresh().then(() => {
+          quickPick.items = items();
+        }),
+      ),
+    ).then(() => {
+      quickPick.busy = false;
+    });
     return new Promise((resolve) => {
       quickPick.onDidAccept(() => {
         const chosen = quickPick.selectedItems[0];

@@ -3,18 +3,37 @@ import * as vscode from 'vscode';
 
 /** Where webviews may load from: our bundles and our media, nothing else. */
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webviews'), vscode.Uri.joinPath(extensionUri, 'media')] };
+  return {
+    enableScripts: true,
+    localResourceRoots: [
+      vscode.Uri.joinPath(extensionUri, 'dist', 'webviews'),
+      vscode.Uri.joinPath(extensionUri, 'media'),
+    ],
+  };
 }
 
 /**
  * A webview page: a CSP allowing only our own styles and fonts and one script carrying a fresh
  * nonce; `styles` are files of media/ and dist/webviews/, `script` a bundle of dist/webviews/.
  */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: { title: string; script: string; styles: readonly string[] }): string {
+export function webviewHtml(
+  webview: vscode.Webview,
+  extensionUri: vscode.Uri,
+  page: { title: string; script: string; styles: readonly string[] },
+): string {
   const nonce = randomBytes(16).toString('base64');
-  const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...file.split('/'))).toString();
-  const csp = ["default-src 'none'", `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `img-src ${webview.cspSource} data:`, `script-src 'nonce-${nonce}'`].join('; ');
-  const links = ['dist/webviews/codicon.css', 'media/webview.css', ...page.styles].map((file) => `<link rel="stylesheet" href="${asset(file)}">`);
+  const asset = (file: string) =>
+    webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...file.split('/'))).toString();
+  const csp = [
+    "default-src 'none'",
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource} data:`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  const links = ['dist/webviews/codicon.css', 'media/webview.css', ...page.styles].map(
+    (file) => `<link rel="stylesheet" href="${asset(file)}">`,
+  );
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

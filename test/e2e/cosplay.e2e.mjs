@@ -2,15 +2,28 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { contextMenu, openGpuContainer, openWorkbench, pick, reportFailure, runFromPalette, webviewFrame } from './workbench.mjs';
+import {
+  contextMenu,
+  openGpuContainer,
+  openWorkbench,
+  pick,
+  reportFailure,
+  runFromPalette,
+  webviewFrame,
+} from './workbench.mjs';
 
 describe('Cosplay plan in code-server', function () {
   let bench;
   before(async () => {
-    bench = await openWorkbench({ scenario: 'default-h100-x8-570.133.20', settings: { 'gpuDev.monitor.intervalMs': 600000 } });
+    bench = await openWorkbench({
+      scenario: 'default-h100-x8-570.133.20',
+      settings: { 'gpuDev.monitor.intervalMs': 600000 },
+    });
     await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
   });
-  afterEach(function () { return reportFailure(this.currentTest, bench, 15); });
+  afterEach(function () {
+    return reportFailure(this.currentTest, bench, 15);
+  });
   after(async () => bench?.close());
 
   it('"GPU: Cosplay as RTX 3090" → plan for a host model → H100 SXM shows the fidelity table', async () => {
@@ -23,11 +36,20 @@ describe('Cosplay plan in code-server', function () {
     await view.locator('h1', { hasText: 'Cosplay NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
     const vram = view.locator('table.fidelity tr', { hasText: 'VRAM' });
     assert.deepEqual(await vram.locator('td').allInnerTexts(), ['VRAM', '24.0 GiB', '24.0 GiB', '1.00×', ' matches']);
-    assert.match(await view.locator('table.fidelity tr', { hasText: 'BF16 tensor' }).innerText(), /BF16 tensor 6\.8x too fast: no setting can slow tensor cores separately/);
-    assert.match(await view.locator('table.fidelity tr', { hasText: 'Compute capability' }).innerText(), /sm_90, not sm_86/);
+    assert.match(
+      await view.locator('table.fidelity tr', { hasText: 'BF16 tensor' }).innerText(),
+      /BF16 tensor 6\.8x too fast: no setting can slow tensor cores separately/,
+    );
+    assert.match(
+      await view.locator('table.fidelity tr', { hasText: 'Compute capability' }).innerText(),
+      /sm_90, not sm_86/,
+    );
     await view.locator('code', { hasText: 'nvidia-smi mig -i {gpu} -cgi 5:0 -C' }).waitFor();
     await view.locator('code', { hasText: 'gpudev plan rtx3090 --host h100-sxm' }).waitFor();
-    assert.ok(await view.locator('button', { hasText: 'Apply' }).isDisabled(), 'a plan for a host model cannot be applied');
+    assert.ok(
+      await view.locator('button', { hasText: 'Apply' }).isDisabled(),
+      'a plan for a host model cannot be applied',
+    );
     await view.locator('.apply', { hasText: 'pick a real GPU' }).waitFor();
     await bench.screenshot('cosplay-plan-rtx3090-on-h100');
   });
@@ -37,13 +59,21 @@ describe('Cosplay plan in code-server', function () {
     const reports = path.join(bench.workspace, '.gpudev/reports');
     fs.mkdirSync(reports, { recursive: true });
     const fixtures = path.join(repoRoot, 'test/fixtures/reports');
-    for (const file of fs.readdirSync(fixtures).filter((f) => f.endsWith('.json'))) fs.copyFileSync(path.join(fixtures, file), path.join(reports, file));
+    for (const file of fs.readdirSync(fixtures).filter((f) => f.endsWith('.json')))
+      fs.copyFileSync(path.join(fixtures, file), path.join(reports, file));
     await runFromPalette(page, 'GPU: Open Fidelity Report…');
     await pick(page, '2026-11-23T13:31');
     const view = webviewFrame(page);
     await view.locator('h1', { hasText: 'Fidelity: NVIDIA GeForce RTX 3090 on This machine' }).waitFor();
-    assert.match(await view.locator('table.fidelity tr.level-match', { hasText: 'FP32' }).innerText(), /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+35\.2 TFLOPS\s+99%/);
-    assert.equal(await view.locator('svg.chart rect.bar.measured.level-match:not(.legend)').count(), 1, 'FP32 alone within ±10%');
+    assert.match(
+      await view.locator('table.fidelity tr.level-match', { hasText: 'FP32' }).innerText(),
+      /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+35\.2 TFLOPS\s+99%/,
+    );
+    assert.equal(
+      await view.locator('svg.chart rect.bar.measured.level-match:not(.legend)').count(),
+      1,
+      'FP32 alone within ±10%',
+    );
     assert.equal(await view.locator('table.history tbody tr').count(), 1);
     assert.match(await view.locator('table.history tbody tr').innerText(), /2026-11-23 13:30:00 UTC\s+140%/);
     await bench.screenshot('fidelity-report-recorded');
@@ -52,7 +82,11 @@ describe('Cosplay plan in code-server', function () {
   it('right-click on a GPU → "Cosplay as…" plans for that GPU', async () => {
     const { page } = bench;
     await openGpuContainer(page);
-    await contextMenu(page, page.locator('.pane-body .monaco-list-row', { hasText: '3: H100 80GB HBM3' }), 'Cosplay as…');
+    await contextMenu(
+      page,
+      page.locator('.pane-body .monaco-list-row', { hasText: '3: H100 80GB HBM3' }),
+      'Cosplay as…',
+    );
     await pick(page, 'L4');
     await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
     await webviewFrame(page).locator('h1', { hasText: 'Cosplay NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();

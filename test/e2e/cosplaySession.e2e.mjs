@@ -7,21 +7,46 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { contextMenu, openGpuContainer, openWorkbench, pick, reportFailure, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
+import {
+  contextMenu,
+  openGpuContainer,
+  openWorkbench,
+  pick,
+  reportFailure,
+  runFromPalette,
+  treeRow,
+  webviewFrame,
+} from './workbench.mjs';
 
 const SCENARIO = 'default-h100-x8-570.133.20';
 
 /** The test engine, without sessions left by an earlier run. */
 function startDockerd() {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/dockerd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const docker = Object.fromEntries(out.trim().split('\n').map((line) => line.split('=', 2)));
+  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/dockerd.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const docker = Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2)),
+  );
   const env = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
-  const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=gpudev.session'], { env, encoding: 'utf8' }).split('\n').filter(Boolean);
+  const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=gpudev.session'], { env, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
   if (left.length) execFileSync('docker', ['rm', '-f', ...left], { env, stdio: 'ignore' });
   return docker;
 }
 
-const readState = (dir) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+const readState = (dir) =>
+  Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
+  );
 
 describe('Cosplay sessions in code-server (real Docker Engine)', function () {
   let bench;
@@ -33,25 +58,47 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     dockerEnv = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-gpu-state-'));
     fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
-    execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], { env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir } });
+    execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
+      env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir },
+    });
     original = readState(stateDir);
     const profile = path.join(stateDir, '..', `${path.basename(stateDir)}-profile.json`);
-    fs.writeFileSync(profile, JSON.stringify({
-      image: docker.DOCKER_IMAGE, gpuRequest: false,
-      binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`, `${stateDir}:${stateDir}:ro`],
-      env: {
-        PATH: path.join(repoRoot, 'test/fake-gpu/bin'), PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
-        GPUDEV_FAKE_GPU_STATE: stateDir, FAKE_TORCH_CLOCK_FROM_SMI: '1',
-      },
-    }));
+    fs.writeFileSync(
+      profile,
+      JSON.stringify({
+        image: docker.DOCKER_IMAGE,
+        gpuRequest: false,
+        binds: [
+          '/usr:/usr:ro',
+          '/lib:/lib:ro',
+          '/lib64:/lib64:ro',
+          '/bin:/bin:ro',
+          `${repoRoot}:${repoRoot}:ro`,
+          `${stateDir}:${stateDir}:ro`,
+        ],
+        env: {
+          PATH: path.join(repoRoot, 'test/fake-gpu/bin'),
+          PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'),
+          GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
+          GPUDEV_FAKE_GPU_STATE: stateDir,
+          FAKE_TORCH_CLOCK_FROM_SMI: '1',
+        },
+      }),
+    );
     bench = await openWorkbench({
       scenario: SCENARIO,
       settings: { 'gpuDev.monitor.intervalMs': 600000 },
-      env: { DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}`, GPUDEV_TEST_HOST_PROFILE: profile, GPUDEV_FAKE_GPU_STATE: stateDir },
+      env: {
+        DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}`,
+        GPUDEV_TEST_HOST_PROFILE: profile,
+        GPUDEV_FAKE_GPU_STATE: stateDir,
+      },
     });
     await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
   });
-  afterEach(function () { return reportFailure(this.currentTest, bench, 25); });
+  afterEach(function () {
+    return reportFailure(this.currentTest, bench, 25);
+  });
   after(async () => bench?.close());
 
   it('Apply in the plan webview starts a session, shown under its GPU', async () => {
@@ -63,11 +110,19 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     await view.locator('.apply', { hasText: 'Applies on This machine, GPU 2' }).waitFor();
     await bench.screenshot('cosplay-plan-apply');
     await view.locator('button', { hasText: 'Apply' }).click();
-    await page.locator('.notifications-toasts', { hasText: /session gpudev-rtx3090-gpu2-\w+ is running on This machine, GPU 2/ }).waitFor({ timeout: 60_000 });
+    await page
+      .locator('.notifications-toasts', {
+        hasText: /session gpudev-rtx3090-gpu2-\w+ is running on This machine, GPU 2/,
+      })
+      .waitFor({ timeout: 60_000 });
     await view.locator('button', { hasText: 'Applied' }).waitFor();
     await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor();
     assert.notDeepEqual(readState(stateDir), original, 'the host settings changed');
-    assert.match(await page.locator('.statusbar-item', { hasText: 'GiB' }).first().innerText(), /\/24\.0 GiB · GeForce RTX 3090/, 'the gauge measures against the target');
+    assert.match(
+      await page.locator('.statusbar-item', { hasText: 'GiB' }).first().innerText(),
+      /\/24\.0 GiB · GeForce RTX 3090/,
+      'the gauge measures against the target',
+    );
     await bench.screenshot('cosplay-session-in-tree');
   });
 
@@ -87,7 +142,12 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const { page } = bench;
     await openGpuContainer(page);
     await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Open Terminal in Session');
-    await page.locator('.terminal-tab, .tabs-container .monaco-list-row, .single-terminal-tab', { hasText: /Cosplay: gpudev-rtx3090-gpu2-/ }).first().waitFor();
+    await page
+      .locator('.terminal-tab, .tabs-container .monaco-list-row, .single-terminal-tab', {
+        hasText: /Cosplay: gpudev-rtx3090-gpu2-/,
+      })
+      .first()
+      .waitFor();
     await page.locator('.terminal-wrapper.active .xterm').click();
     // The terminal draws on a canvas: the output is checked through the workspace, mounted in the container.
     await page.keyboard.type('nvidia-smi -L | tee from-the-session.txt\n');
@@ -101,7 +161,11 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
   it('Attach VS Code without Dev Containers opens a terminal and says why', async () => {
     const { page } = bench;
     await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Attach VS Code to Session');
-    await page.locator('.notifications-toasts', { hasText: 'instead of a VS Code window: the Dev Containers extension is not installed' }).waitFor();
+    await page
+      .locator('.notifications-toasts', {
+        hasText: 'instead of a VS Code window: the Dev Containers extension is not installed',
+      })
+      .waitFor();
   });
 
   it('Benchmark saves a report and opens the fidelity webview with its chart; a second run has history', async () => {
@@ -118,7 +182,10 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const view = webviewFrame(page);
     await view.locator('svg.chart rect.bar.measured').first().waitFor();
     await view.locator('table.history tbody tr').first().waitFor();
-    assert.match(await view.locator('table.fidelity tr', { hasText: 'FP32' }).innerText(), /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+50\.0 TFLOPS\s+140%/);
+    assert.match(
+      await view.locator('table.fidelity tr', { hasText: 'FP32' }).innerText(),
+      /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+50\.0 TFLOPS\s+140%/,
+    );
     assert.equal(saved(), 2);
     await bench.screenshot('cosplay-fidelity-report');
   });
@@ -127,7 +194,9 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const { page } = bench;
     await page.locator('.notifications-toasts .monaco-button', { hasText: 'Calibrate' }).last().click();
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Calibrate' }).click();
-    const done = page.locator('.notifications-toasts', { hasText: /clocks locked at \d+ MHz give 3[45]\.\d TFLOPS FP32 after \d runs\./ });
+    const done = page.locator('.notifications-toasts', {
+      hasText: /clocks locked at \d+ MHz give 3[45]\.\d TFLOPS FP32 after \d runs\./,
+    });
     await done.waitFor({ timeout: 90_000 });
     await bench.screenshot('cosplay-calibrated');
     await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor();
@@ -140,15 +209,22 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     fs.writeFileSync(failFile, '-rgc'); // the fake GPU refuses to reset its clocks, once
     await contextMenu(page, treeRow(page, /GeForce RTX 3090.*cosplay/), 'Stop Cosplay Session');
     const dialog = page.locator('.monaco-dialog-box', { hasText: /Stop cosplay session gpudev-rtx3090-gpu2-/ });
-    assert.match(await dialog.innerText(), /restored from its journal: persistence mode on; MIG mode on; power capped at 350 W; graphics clocks locked at \d+ MHz; 4g\.40gb GPU instance \d+ at slice 0/);
+    assert.match(
+      await dialog.innerText(),
+      /restored from its journal: persistence mode on; MIG mode on; power capped at 350 W; graphics clocks locked at \d+ MHz; 4g\.40gb GPU instance \d+ at slice 0/,
+    );
     await dialog.locator('.monaco-button', { hasText: 'Stop' }).click();
-    const failed = page.locator('.notifications-toasts', { hasText: /stopped — host not restored: graphics clocks reset: nvidia-smi -i GPU-[0-9a-f-]+ -rgc failed/ });
+    const failed = page.locator('.notifications-toasts', {
+      hasText: /stopped — host not restored: graphics clocks reset: nvidia-smi -i GPU-[0-9a-f-]+ -rgc failed/,
+    });
     await failed.waitFor({ timeout: 60_000 });
     await treeRow(page, /GeForce RTX 3090.*cosplay · stopped — host not restored/).waitFor();
     await bench.screenshot('cosplay-host-not-restored');
     fs.rmSync(failFile);
     await failed.locator('.monaco-button', { hasText: 'Retry' }).click();
-    await page.locator('.notifications-toasts', { hasText: /stopped and This machine restored: .*graphics clocks reset/ }).waitFor({ timeout: 60_000 });
+    await page
+      .locator('.notifications-toasts', { hasText: /stopped and This machine restored: .*graphics clocks reset/ })
+      .waitFor({ timeout: 60_000 });
     await treeRow(page, /GeForce RTX 3090.*cosplay/).waitFor({ state: 'detached' });
     assert.deepEqual(readState(stateDir), original);
   });
@@ -164,14 +240,20 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     await dialog.locator('.monaco-button', { hasText: 'Apply' }).click();
     await treeRow(page, /L4.*cosplay/).waitFor({ timeout: 60_000 });
     assert.notDeepEqual(readState(stateDir), original);
-    const name = execFileSync('docker', ['ps', '-q', '--filter', 'label=gpudev.target=l4', '--format', '{{.Names}}'], { env: dockerEnv, encoding: 'utf8' }).trim();
+    const name = execFileSync('docker', ['ps', '-q', '--filter', 'label=gpudev.target=l4', '--format', '{{.Names}}'], {
+      env: dockerEnv,
+      encoding: 'utf8',
+    }).trim();
     execFileSync('docker', ['stop', '-t', '1', name], { env: dockerEnv, stdio: 'ignore' }); // as a reboot or a crash would
     await runFromPalette(page, 'GPU: Refresh');
     await treeRow(page, /L4.*cosplay · orphan \(container exited\)/).waitFor();
     await runFromPalette(page, 'GPU: Clean Up Orphans');
     const cleanUp = page.locator('.monaco-dialog-box', { hasText: /Clean up \d+ orphans? on This machine\?/ });
     await cleanUp.waitFor();
-    assert.match(await cleanUp.innerText(), /gpudev-l4-gpu5-\w+ \(\S+@\S+, \d+ min, container exited\): persistence mode on, MIG mode on, power capped at 200 W, 3g\.40gb GPU instance \d+ at slice 0/);
+    assert.match(
+      await cleanUp.innerText(),
+      /gpudev-l4-gpu5-\w+ \(\S+@\S+, \d+ min, container exited\): persistence mode on, MIG mode on, power capped at 200 W, 3g\.40gb GPU instance \d+ at slice 0/,
+    );
     await bench.screenshot('cosplay-clean-up-orphans');
     await cleanUp.locator('.monaco-button', { hasText: 'Clean Up' }).click();
     await treeRow(page, /L4.*cosplay/).waitFor({ state: 'detached' });

@@ -1,14 +1,27 @@
 import * as assert from 'node:assert/strict';
-import { expandTreeRow, openGpuContainer, openWorkbench, reportFailure, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
+import {
+  expandTreeRow,
+  openGpuContainer,
+  openWorkbench,
+  reportFailure,
+  runFromPalette,
+  treeRow,
+  webviewFrame,
+} from './workbench.mjs';
 
 const gauge = (page) => page.locator('.statusbar-item', { hasText: 'GiB' });
 
 describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', function () {
   let bench;
   before(async () => {
-    bench = await openWorkbench({ scenario: 'default-h100-x8-570.133.20', settings: { 'gpuDev.monitor.intervalMs': 600000 } });
+    bench = await openWorkbench({
+      scenario: 'default-h100-x8-570.133.20',
+      settings: { 'gpuDev.monitor.intervalMs': 600000 },
+    });
   });
-  afterEach(function () { return reportFailure(this.currentTest, bench, Infinity); });
+  afterEach(function () {
+    return reportFailure(this.currentTest, bench, Infinity);
+  });
   after(async () => bench?.close());
 
   it('puts the GPU container in the activity bar', async () => {
@@ -31,7 +44,14 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     const item = gauge(bench.page);
     await item.waitFor();
     assert.equal((await item.innerText()).trim(), '26.3/79.6 GiB');
-    assert.equal(await item.locator('[aria-label]').first().getAttribute('aria-label').catch(() => null) ?? await item.getAttribute('aria-label'), 'GPU 0 memory: 26.3 of 79.6 GiB used');
+    assert.equal(
+      (await item
+        .locator('[aria-label]')
+        .first()
+        .getAttribute('aria-label')
+        .catch(() => null)) ?? (await item.getAttribute('aria-label')),
+      'GPU 0 memory: 26.3 of 79.6 GiB used',
+    );
   });
 
   it('clicking the gauge picks the GPU it shows; "Automatic" goes back to the first', async () => {
@@ -54,7 +74,10 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await process.waitFor();
     assert.match(await process.innerText(), /python3\s*pid 2085037 · 13\.0 GiB/);
     await bench.screenshot('gpu-processes');
-    await page.locator('.pane-body .monaco-list-row[aria-expanded="true"]', { hasText: '0: H100 80GB HBM3' }).locator('.monaco-tl-twistie').click();
+    await page
+      .locator('.pane-body .monaco-list-row[aria-expanded="true"]', { hasText: '0: H100 80GB HBM3' })
+      .locator('.monaco-tl-twistie')
+      .click();
   });
 
   it('"GPU: Refresh" from the command palette samples again', async () => {
@@ -82,10 +105,14 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await details.locator('td', { hasText: 'GPU-e5f404f3-cc2a-cf0c-219f-dcf1a4e223f2' }).waitFor();
     await details.locator('pre', { hasText: 'Product Name' }).waitFor();
     await details.locator('.chart canvas').first().waitFor();
-    const samples = async () => Number(/(\d+) samples/.exec(await details.locator('p.summary').first().innerText())?.[1] ?? NaN);
+    const samples = async () =>
+      Number(/(\d+) samples/.exec(await details.locator('p.summary').first().innerText())?.[1] ?? NaN);
     const before = await samples();
     assert.ok(before >= 1, `the chart starts from the samples taken since activation (${before})`);
-    assert.match(await details.locator('p.summary').first().innerText(), /utilisation 100 %, memory 26\.3 GiB of 79\.6 GiB/);
+    assert.match(
+      await details.locator('p.summary').first().innerText(),
+      /utilisation 100 %, memory 26\.3 GiB of 79\.6 GiB/,
+    );
     await runFromPalette(page, 'GPU: Refresh');
     await details.locator('p.summary', { hasText: `${before + 1} samples` }).waitFor();
     await bench.screenshot('gpu-details');
@@ -106,7 +133,11 @@ describe('GPUs view and gauge in code-server, on a machine without the NVIDIA dr
     await message.waitFor();
     assert.match(await message.innerText(), /^No NVIDIA GPU\s*nvidia-smi not found$/);
     assert.equal(await gauge(page).count(), 0);
-    assert.equal(await page.locator('.notifications-toasts .notification-toast').count(), 0, 'no popups on a machine without GPUs');
+    assert.equal(
+      await page.locator('.notifications-toasts .notification-toast').count(),
+      0,
+      'no popups on a machine without GPUs',
+    );
     await bench.screenshot('gpus-no-driver');
   });
 });

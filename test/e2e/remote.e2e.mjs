@@ -10,14 +10,24 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
   let sshd;
   before(async () => {
     const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh')], { encoding: 'utf8' });
-    sshd = Object.fromEntries(out.trim().split('\n').map((line) => line.split('=', 2)));
+    sshd = Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=', 2)),
+    );
     bench = await openWorkbench({
       scenario: 'default-l4-580.126.20',
-      settings: { 'gpuDev.monitor.intervalMs': 600000, 'gpuDev.hosts': [{ name: 'lab', ssh: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}` }] },
+      settings: {
+        'gpuDev.monitor.intervalMs': 600000,
+        'gpuDev.hosts': [{ name: 'lab', ssh: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}` }],
+      },
       homeFiles: { '.ssh/id_ed25519': fs.readFileSync(path.join(sshd.SSHD_DIR, 'client_key')) },
     });
   });
-  afterEach(function () { return reportFailure(this.currentTest, bench, Infinity); });
+  afterEach(function () {
+    return reportFailure(this.currentTest, bench, Infinity);
+  });
   after(async () => {
     await bench?.close();
     execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop']);
@@ -35,7 +45,10 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
     await treeRow(page, '7: H100 80GB HBM3').waitFor();
     await treeRow(page, '0: L4').waitFor();
     const trusted = fs.readFileSync(path.join(bench.home, '.ssh/gpudev/known_hosts'), 'utf8');
-    assert.equal(trusted, `[127.0.0.1]:${sshd.SSHD_PORT} ${fs.readFileSync(path.join(sshd.SSHD_DIR, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+    assert.equal(
+      trusted,
+      `[127.0.0.1]:${sshd.SSHD_PORT} ${fs.readFileSync(path.join(sshd.SSHD_DIR, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`,
+    );
     await bench.screenshot('ssh-host-gpus');
   });
 

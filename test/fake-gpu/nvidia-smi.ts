@@ -6,12 +6,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSmiTable, type TableGpu } from '../../src/hosts/nvidiaSmi/table';
-import { fakeGpuUuid, migListing, migProfileName, migSize, mutate, readState, stateDir, type GpuState } from './hostState';
+import {
+  fakeGpuUuid,
+  migListing,
+  migProfileName,
+  migSize,
+  mutate,
+  readState,
+  stateDir,
+  type GpuState,
+} from './hostState';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures/nvidia-smi');
 const SAME_MACHINE_LISTING: Record<string, string> = { 'default-h100-x8-570.133.20': 'list-h100-80gb-hbm3-x8' };
 const FULL_QUERY: Record<string, string> = { 'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a' };
-const DRIVER_FAILURE = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n";
+const DRIVER_FAILURE =
+  "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n";
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
@@ -22,7 +32,9 @@ const read = (name: string) => fs.readFileSync(path.join(fixtures, `${name}.txt`
 // A scenario named by the caller wins over the host's scenario file (as an SSH client's env over sshd's SetEnv).
 function currentScenario(): string {
   const scenarioFile = process.env.GPUDEV_FAKE_SMI_SCENARIO_FILE;
-  const name = (process.env.GPUDEV_FAKE_SMI_SCENARIO ?? (scenarioFile ? fs.readFileSync(scenarioFile, 'utf8') : '')).trim();
+  const name = (
+    process.env.GPUDEV_FAKE_SMI_SCENARIO ?? (scenarioFile ? fs.readFileSync(scenarioFile, 'utf8') : '')
+  ).trim();
   if (!name) fail('fake nvidia-smi: set GPUDEV_FAKE_SMI_SCENARIO (a fixture name) or GPUDEV_FAKE_SMI_SCENARIO_FILE');
   if (name === 'driver-failure') {
     process.stdout.write(DRIVER_FAILURE);
@@ -45,14 +57,17 @@ function option(name: string): string | undefined {
 /** The captured UUIDs; made-up ones for a fake host of several (GPUDEV_FAKE_GPU_HOST) or without a listing. */
 function uuids(): string[] {
   const listing = process.env.GPUDEV_FAKE_GPU_HOST ? undefined : SAME_MACHINE_LISTING[scenario];
-  return listing ? [...read(listing).matchAll(/^GPU (\d+):.*\(UUID: (GPU-[^)]+)\)/gm)].map((m) => m[2]!) : table.gpus.map((g) => fakeGpuUuid(g.index));
+  return listing
+    ? [...read(listing).matchAll(/^GPU (\d+):.*\(UUID: (GPU-[^)]+)\)/gm)].map((m) => m[2]!)
+    : table.gpus.map((g) => fakeGpuUuid(g.index));
 }
 
 function queryGpu(fields: string[], format: string): void {
   const units = !format.includes('nounits');
   const ids = uuids();
   const na = '[N/A]';
-  const num = (value: number | null, unit = '') => (value === null ? na : units && unit ? `${value} ${unit}` : String(value));
+  const num = (value: number | null, unit = '') =>
+    value === null ? na : units && unit ? `${value} ${unit}` : String(value);
   const watts = (value: number | null) => (value === null ? na : `${value.toFixed(2)}${units ? ' W' : ''}`);
   const columns: Record<string, { unit: string; value: (g: TableGpu) => string }> = {
     index: { unit: '', value: (g) => String(g.index) },
@@ -60,20 +75,32 @@ function queryGpu(fields: string[], format: string): void {
     name: { unit: '', value: (g) => g.name },
     'memory.used': { unit: 'MiB', value: (g) => num(g.memoryUsedMiB, 'MiB') },
     'memory.total': { unit: 'MiB', value: (g) => num(g.memoryTotalMiB, 'MiB') },
-    'memory.free': { unit: 'MiB', value: (g) => num(g.memoryUsedMiB === null || g.memoryTotalMiB === null ? null : g.memoryTotalMiB - g.memoryUsedMiB, 'MiB') },
+    'memory.free': {
+      unit: 'MiB',
+      value: (g) =>
+        num(g.memoryUsedMiB === null || g.memoryTotalMiB === null ? null : g.memoryTotalMiB - g.memoryUsedMiB, 'MiB'),
+    },
     'utilization.gpu': { unit: '%', value: (g) => num(g.utilizationPct, '%') },
     'temperature.gpu': { unit: '', value: (g) => num(g.temperatureC) },
     'power.draw': { unit: 'W', value: (g) => watts(g.powerDrawW) },
     'power.limit': { unit: 'W', value: (g) => watts(settings(g)?.powerLimitW ?? g.powerCapW) },
     // The locked clock where the state has one; the table has no clocks to replay otherwise.
     'clocks.sm': { unit: 'MHz', value: (g) => num(Number(settings(g)?.clocks?.split(',')[0]) || null, 'MHz') },
-    'mig.mode.current': { unit: '', value: (g) => (g.migMode === null || g.migMode === 'N/A' ? na : settings(g)?.migMode ?? g.migMode) },
-    persistence_mode: { unit: '', value: (g) => settings(g)?.persistence ?? (g.persistence === 'On' ? 'Enabled' : 'Disabled') },
+    'mig.mode.current': {
+      unit: '',
+      value: (g) => (g.migMode === null || g.migMode === 'N/A' ? na : (settings(g)?.migMode ?? g.migMode)),
+    },
+    persistence_mode: {
+      unit: '',
+      value: (g) => settings(g)?.persistence ?? (g.persistence === 'On' ? 'Enabled' : 'Disabled'),
+    },
     'pci.bus_id': { unit: '', value: (g) => g.busId ?? na },
   };
   const unknown = fields.find((f) => !columns[f]);
   if (unknown) fail(`Field "${unknown}" is not a valid field to query.`);
-  const lines = format.includes('noheader') ? [] : [fields.map((f) => (units && columns[f]!.unit ? `${f} [${columns[f]!.unit}]` : f)).join(', ')];
+  const lines = format.includes('noheader')
+    ? []
+    : [fields.map((f) => (units && columns[f]!.unit ? `${f} [${columns[f]!.unit}]` : f)).join(', ')];
   for (const gpu of selected()) lines.push(fields.map((f) => columns[f]!.value(gpu)).join(', '));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -87,7 +114,9 @@ function visible(): TableGpu[] {
   if (!devices || devices === 'all') return table.gpus;
   const ids = uuids();
   const wanted = devices.split(',').map((d) => d.trim());
-  return table.gpus.filter((g) => wanted.some((d) => d === String(g.index) || d === ids[g.index] || settings(g)?.instances.some((i) => i.uuid === d)));
+  return table.gpus.filter((g) =>
+    wanted.some((d) => d === String(g.index) || d === ids[g.index] || settings(g)?.instances.some((i) => i.uuid === d)),
+  );
 }
 
 /** `-i N` (an index or a GPU UUID, as nvidia-smi takes either): that GPU only. */
@@ -95,14 +124,25 @@ function selected(): TableGpu[] {
   const only = option('-i') ?? option('--id');
   if (only === undefined) return visible();
   const ids = uuids();
-  const gpu = visible().find((g) => String(g.index) === only || ids[g.index] === only) ?? fail(`No devices were found matching the ID ${only}`, 6);
+  const gpu =
+    visible().find((g) => String(g.index) === only || ids[g.index] === only) ??
+    fail(`No devices were found matching the ID ${only}`, 6);
   return [gpu];
 }
 
 /** The GPU's changed settings, when the test keeps them (GPUDEV_FAKE_GPU_STATE). */
 function settings(gpu: TableGpu): GpuState | undefined {
   const dir = stateDir();
-  return dir ? readState(dir, gpu.index, () => ({ clocks: null, memoryClocks: null, powerLimitW: gpu.powerCapW ?? 0, migMode: gpu.migMode ?? 'N/A', persistence: gpu.persistence === 'On' ? 'Enabled' : 'Disabled', instances: [] })) : undefined;
+  return dir
+    ? readState(dir, gpu.index, () => ({
+        clocks: null,
+        memoryClocks: null,
+        powerLimitW: gpu.powerCapW ?? 0,
+        migMode: gpu.migMode ?? 'N/A',
+        persistence: gpu.persistence === 'On' ? 'Enabled' : 'Disabled',
+        instances: [],
+      }))
+    : undefined;
 }
 
 /** `-L`: the captured listing, else one made from the table, with MIG devices from the state. */
@@ -110,7 +150,10 @@ function listGpus(): void {
   const listing = SAME_MACHINE_LISTING[scenario];
   if (listing && !stateDir()) return void process.stdout.write(read(listing));
   const ids = uuids();
-  const lines = visible().flatMap((g) => [`GPU ${g.index}: ${g.name} (UUID: ${ids[g.index]})`, ...migListing(settings(g) ?? ({ instances: [] } as unknown as GpuState))]);
+  const lines = visible().flatMap((g) => [
+    `GPU ${g.index}: ${g.name} (UUID: ${ids[g.index]})`,
+    ...migListing(settings(g) ?? ({ instances: [] } as unknown as GpuState)),
+  ]);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -120,8 +163,22 @@ function listGpuInstances(): void {
   const state = settings(gpu);
   if (!state || state.migMode !== 'Enabled') fail(`No MIG-enabled devices found.`, 6);
   if (!state.instances.length) return void process.stdout.write('No GPU instances found: Not Found\n');
-  const rows = state.instances.map((i) => `|   ${gpu.index}  MIG ${migProfileName(i.profileId).padEnd(14)} ${String(i.profileId).padStart(3)}  ${String(i.gi).padStart(6)}         ${i.start}:${migSize(i.profileId)}     |`);
-  process.stdout.write(['+-------------------------------------------------------+', '| GPU instances:                                        |', '| GPU   Name             Profile  Instance   Placement  |', '|                          ID       ID       Start:Size |', '|=======================================================|', ...rows, '+-------------------------------------------------------+', ''].join('\n'));
+  const rows = state.instances.map(
+    (i) =>
+      `|   ${gpu.index}  MIG ${migProfileName(i.profileId).padEnd(14)} ${String(i.profileId).padStart(3)}  ${String(i.gi).padStart(6)}         ${i.start}:${migSize(i.profileId)}     |`,
+  );
+  process.stdout.write(
+    [
+      '+-------------------------------------------------------+',
+      '| GPU instances:                                        |',
+      '| GPU   Name             Profile  Instance   Placement  |',
+      '|                          ID       ID       Start:Size |',
+      '|=======================================================|',
+      ...rows,
+      '+-------------------------------------------------------+',
+      '',
+    ].join('\n'),
+  );
 }
 
 /** A command that changes the GPU (clocks, power, MIG): applied to the state, or refused with nvidia-smi's exit status. */
@@ -159,7 +216,10 @@ function queryApps(fields: string[], format: string): void {
   if (unknown) fail(`Field "${unknown}" is not a valid field to query.`);
   const lines = format.includes('noheader') ? [] : [fields.join(', ')];
   const dir = stateDir();
-  const kept = dir && fs.existsSync(path.join(dir, 'processes.json')) ? (JSON.parse(fs.readFileSync(path.join(dir, 'processes.json'), 'utf8')) as typeof table.processes) : undefined;
+  const kept =
+    dir && fs.existsSync(path.join(dir, 'processes.json'))
+      ? (JSON.parse(fs.readFileSync(path.join(dir, 'processes.json'), 'utf8')) as typeof table.processes)
+      : undefined;
   for (const p of kept ?? table.processes) lines.push(fields.map((f) => columns[f]!(p)).join(', '));
   process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
 }

@@ -35,28 +35,60 @@ describe('cosplay sessions on an SSH host (Docker through the same SSH connectio
     const logins = () => (fs.readFileSync(`${sshd.dir}/log`, 'utf8').match(/Accepted publickey/g) ?? []).length;
     const loginsBefore = logins();
     const runner = new SshRunner({
-      label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
+      label: 'lab',
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
       knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]),
       env: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: local.stateDir, GPUDEV_FAKE_GPU_HOST: '7' },
     });
     runners.push(runner);
     const docker = connectDocker(sshDockerTarget(runner, dockerd.socketPath));
-    const { session } = applied(await applyCosplay(await applyRequest({ target: 'l4', gpu: 6, strategy: 'mps', image: dockerd.image, hostLabel: 'lab', host: local }), runner, docker));
+    const { session } = applied(
+      await applyCosplay(
+        await applyRequest({
+          target: 'l4',
+          gpu: 6,
+          strategy: 'mps',
+          image: dockerd.image,
+          hostLabel: 'lab',
+          host: local,
+        }),
+        runner,
+        docker,
+      ),
+    );
     const context = await sessionHost(local, docker, runner);
-    assert.equal(context.journal.dir, '/root/.local/state/gpudev', 'the SSH user\'s own journal, on that host');
+    assert.equal(context.journal.dir, '/root/.local/state/gpudev', "the SSH user's own journal, on that host");
     const verify = parseVerifyReport(await verifyOutput(session, docker, context.journal));
     assert.ok(verify.ok);
-    assert.deepEqual(verify.report.checks.filter((c) => c.status === 'fail'), []);
+    assert.deepEqual(
+      verify.report.checks.filter((c) => c.status === 'fail'),
+      [],
+    );
     assert.equal((await stopSession(session, context)).failure, undefined);
     assert.deepEqual(local.state(), original);
     assert.equal(logins() - loginsBefore, 1, 'host commands and Docker share one SSH connection');
   });
 
   it('a missing engine on the SSH host is explained', async () => {
-    const runner = new SshRunner({ label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]) });
+    const runner = new SshRunner({
+      label: 'lab',
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
+      knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]),
+    });
     runners.push(runner);
     const docker = connectDocker(sshDockerTarget(runner, '/tmp/gpudev-no-such-docker.sock'));
-    await assert.rejects(docker.ping(), (error: DockerFailure) => /Docker on lab cannot be reached at \/tmp\/gpudev-no-such-docker.sock over SSH/.test(error.failure.message) && /AllowStreamLocalForwarding/.test(error.failure.hint ?? ''));
+    await assert.rejects(
+      docker.ping(),
+      (error: DockerFailure) =>
+        /Docker on lab cannot be reached at \/tmp\/gpudev-no-such-docker.sock over SSH/.test(error.failure.message) &&
+        /AllowStreamLocalForwarding/.test(error.failure.hint ?? ''),
+    );
   });
 });
 
@@ -75,7 +107,13 @@ describe('calibrating a session against a real Docker Engine', function () {
     const original = host.state();
     const request = await applyRequest({ target: 'rtx3090', gpu: 1, strategy: 'mig', image: dockerd.image, host });
     // The fake torch runs at the clock the fake nvidia-smi reports, as a real GPU would.
-    const { session } = applied(await applyCosplay({ ...request, extraEnv: { ...request.extraEnv, FAKE_TORCH_CLOCK_FROM_SMI: '1' } }, host.runner, docker));
+    const { session } = applied(
+      await applyCosplay(
+        { ...request, extraEnv: { ...request.extraEnv, FAKE_TORCH_CLOCK_FROM_SMI: '1' } },
+        host.runner,
+        docker,
+      ),
+    );
     assert.equal(session.plan.clockLockMHz, null, 'the MIG plan locks no clock');
     const context = await sessionHost(host, docker);
     const outcome = await calibrateSession({ session }, context);
@@ -88,15 +126,31 @@ describe('calibrating a session against a real Docker Engine', function () {
     assert.ok(listed.changes.includes(`graphics clocks locked at ${outcome.best.clockMHz} MHz`));
     const verify = parseVerifyReport(await verifyOutput(listed, docker, context.journal));
     assert.ok(verify.ok);
-    assert.equal(verify.report.checks.find((c) => c.id === 'host.clock')?.status, 'pass', 'verify checks the calibrated clock');
+    assert.equal(
+      verify.report.checks.find((c) => c.id === 'host.clock')?.status,
+      'pass',
+      'verify checks the calibrated clock',
+    );
     assert.equal((await stopSession(listed, context)).failure, undefined);
     assert.deepEqual(host.state(), original);
   });
 
   it('refuses while another session shares the GPU', async () => {
     const host = await fakeHost(4);
-    const first = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image, host }), host.runner, docker));
-    applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image, host }), host.runner, docker));
+    const first = applied(
+      await applyCosplay(
+        await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image, host }),
+        host.runner,
+        docker,
+      ),
+    );
+    applied(
+      await applyCosplay(
+        await applyRequest({ target: 'rtx3090', gpu: 0, strategy: 'mps', image: dockerd.image, host }),
+        host.runner,
+        docker,
+      ),
+    );
     const outcome = await calibrateSession({ session: first.session }, await sessionHost(host, docker));
     assert.ok(!outcome.ok);
     assert.match(outcome.error.message, /shares this GPU: its clocks would change too/);
@@ -109,11 +163,19 @@ describe('a terminal in a session (docker exec with a TTY)', function () {
     const dockerd = startDockerd();
     const docker = connectDocker({ kind: 'local', label: 'test dockerd', socketPath: dockerd.socketPath });
     const host = await fakeHost(5);
-    const { session } = applied(await applyCosplay(await applyRequest({ target: 'rtx3090', gpu: 3, strategy: 'mps', image: dockerd.image, host }), host.runner, docker));
+    const { session } = applied(
+      await applyCosplay(
+        await applyRequest({ target: 'rtx3090', gpu: 3, strategy: 'mps', image: dockerd.image, host }),
+        host.runner,
+        docker,
+      ),
+    );
     try {
       const terminal = await docker.execTerminal(session.containerId!, ['sh'], 120, 40);
       let output = '';
-      terminal.stream.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+      terminal.stream.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
       terminal.stream.write('nvidia-smi -L; exit 7\n');
       await new Promise<void>((resolve) => terminal.stream.on('end', resolve));
       assert.match(output, /GPU 3: NVIDIA GeForce RTX 3090 \(UUID: GPU-/);
@@ -124,7 +186,7 @@ describe('a terminal in a session (docker exec with a TTY)', function () {
   });
 });
 
-describe('a session applied with sudo (root\'s journal in /var/lib/gpudev)', function () {
+describe("a session applied with sudo (root's journal in /var/lib/gpudev)", function () {
   this.timeout(120_000);
   let dockerd: Dockerd;
   before(() => {
@@ -139,24 +201,47 @@ describe('a session applied with sudo (root\'s journal in /var/lib/gpudev)', fun
     // A sudo that logs each use, then runs the real sudo (root may keep the fake GPU's PATH through env).
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-sudo-bin-'));
     const log = path.join(bin, 'log');
-    fs.writeFileSync(path.join(bin, 'sudo'), `#!/bin/sh\necho "$*" >> ${log}\n[ "$1" = -n ] && shift\nexec /usr/bin/sudo -n env "PATH=$PATH" "GPUDEV_FAKE_SMI_SCENARIO=$GPUDEV_FAKE_SMI_SCENARIO" "GPUDEV_FAKE_GPU_STATE=$GPUDEV_FAKE_GPU_STATE" "GPUDEV_FAKE_GPU_HOST=$GPUDEV_FAKE_GPU_HOST" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'sudo'),
+      `#!/bin/sh\necho "$*" >> ${log}\n[ "$1" = -n ] && shift\nexec /usr/bin/sudo -n env "PATH=$PATH" "GPUDEV_FAKE_SMI_SCENARIO=$GPUDEV_FAKE_SMI_SCENARIO" "GPUDEV_FAKE_GPU_STATE=$GPUDEV_FAKE_GPU_STATE" "GPUDEV_FAKE_GPU_HOST=$GPUDEV_FAKE_GPU_HOST" "$@"\n`,
+      { mode: 0o755 },
+    );
     const profile = path.join(host.home, 'profile.json');
     fs.writeFileSync(profile, JSON.stringify(testProfile(dockerd.image, host)));
-    const env = { ...host.env, PATH: `${bin}:${host.env.PATH}`, DOCKER_HOST: `unix://${dockerd.socketPath}`, GPUDEV_TEST_HOST_PROFILE: profile };
-    const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'out/src/cli.js'), 'cosplay', ...args], { env, cwd: host.home, encoding: 'utf8' });
+    const env = {
+      ...host.env,
+      PATH: `${bin}:${host.env.PATH}`,
+      DOCKER_HOST: `unix://${dockerd.socketPath}`,
+      GPUDEV_TEST_HOST_PROFILE: profile,
+    };
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [path.join(repoRoot, 'out/src/cli.js'), 'cosplay', ...args], {
+        env,
+        cwd: host.home,
+        encoding: 'utf8',
+      });
     const up = cli(['up', 'rtx3090', '--gpu', '4', '--strategy', 'mps', '--sudo']);
     assert.equal(up.status, 0, up.stderr);
     const name = up.stdout.trim();
     const journal = await HostJournal.open(new LocalRunner(env), true);
     assert.ok(!('message' in journal) && journal.dir === ROOT_JOURNAL_DIR);
-    assert.ok(fs.readdirSync(ROOT_JOURNAL_DIR).some((f) => f.startsWith('GPU-00000000-fa6e-0009')), 'recorded in root\'s journal');
+    assert.ok(
+      fs.readdirSync(ROOT_JOURNAL_DIR).some((f) => f.startsWith('GPU-00000000-fa6e-0009')),
+      "recorded in root's journal",
+    );
     fs.writeFileSync(log, '');
     const down = cli(['down', name]);
     assert.equal(down.status, 0, down.stderr);
     const used = fs.readFileSync(log, 'utf8');
-    assert.match(used, /^-n nvidia-smi -i GPU-00000000-fa6e-0009-0000-000000000004 -rgc$/m, 'the restore ran with sudo');
+    assert.match(
+      used,
+      /^-n nvidia-smi -i GPU-00000000-fa6e-0009-0000-000000000004 -rgc$/m,
+      'the restore ran with sudo',
+    );
     assert.match(used, /^-n sh -c .* \/var\/lib\/gpudev\/GPU-/m, 'and so did the journal writes');
     assert.deepEqual(host.state(), original);
-    assert.ok(!fs.readdirSync(ROOT_JOURNAL_DIR).some((f) => f.startsWith('GPU-00000000-fa6e-0009') && f.endsWith('.json')));
+    assert.ok(
+      !fs.readdirSync(ROOT_JOURNAL_DIR).some((f) => f.startsWith('GPU-00000000-fa6e-0009') && f.endsWith('.json')),
+    );
   });
 });

@@ -18,7 +18,11 @@ const LABEL = 'gpudev-test.docker-over-ssh';
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 
 /** The SSH target, with every stream it forwards recorded. */
-function counted(target: Extract<DockerTarget, { kind: 'ssh' }>): { target: DockerTarget; streams: Duplex[]; open: () => number } {
+function counted(target: Extract<DockerTarget, { kind: 'ssh' }>): {
+  target: DockerTarget;
+  streams: Duplex[];
+  open: () => number;
+} {
   const streams: Duplex[] = [];
   const closed = new Set<Duplex>();
   const connect = async (socketPath: string) => {
@@ -35,7 +39,9 @@ const settled = () => new Promise((resolve) => setTimeout(resolve, 200));
 /** A container from the test image with the host's /usr, running `sleep`, then `echo` in it (a hijacked exec). */
 async function containerRoundTrip(docker: Dockerode, image: string): Promise<string> {
   const container = await docker.createContainer({
-    Image: image, Cmd: ['/usr/bin/sleep', '60'], Labels: { [LABEL]: '1' },
+    Image: image,
+    Cmd: ['/usr/bin/sleep', '60'],
+    Labels: { [LABEL]: '1' },
     HostConfig: { Binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro'], NetworkMode: 'none' },
   });
   try {
@@ -46,7 +52,11 @@ async function containerRoundTrip(docker: Dockerode, image: string): Promise<str
     const chunks: Buffer[] = [];
     stdout.on('data', (b: Buffer) => chunks.push(b));
     docker.modem.demuxStream(stream, stdout, new PassThrough());
-    await new Promise((resolve, reject) => { stream.on('end', resolve); stream.on('close', resolve); stream.on('error', reject); });
+    await new Promise((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
     return Buffer.concat(chunks).toString('utf8');
   } finally {
     await container.remove({ force: true });
@@ -63,12 +73,17 @@ describe('Docker on an SSH host (real dockerd behind the loopback sshd)', functi
     sshd = startSshd();
     dockerd = startDockerd();
     runner = new SshRunner({
-      label: 'lab', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
+      label: 'lab',
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
       knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]),
     });
     ssh = sshDockerTarget(runner, dockerd.socketPath) as typeof ssh;
     const local = new Docker({ socketPath: dockerd.socketPath });
-    for (const c of await local.listContainers({ all: true, filters: { label: [LABEL] } })) await local.getContainer(c.Id).remove({ force: true });
+    for (const c of await local.listContainers({ all: true, filters: { label: [LABEL] } }))
+      await local.getContainer(c.Id).remove({ force: true });
   });
   after(() => runner?.close());
 
@@ -91,7 +106,10 @@ describe('Docker on an SSH host (real dockerd behind the loopback sshd)', functi
     await engine.ping();
     assert.deepEqual(await engine.list(LABEL), []);
     const missing = connectDocker(sshDockerTarget(runner, '/tmp/gpudev-no-such-docker.sock'));
-    await assert.rejects(missing.ping(), /Docker on lab cannot be reached at \/tmp\/gpudev-no-such-docker.sock over SSH/);
+    await assert.rejects(
+      missing.ping(),
+      /Docker on lab cannot be reached at \/tmp\/gpudev-no-such-docker.sock over SSH/,
+    );
   });
 
   it('an engine restarted between two requests: the next request opens a new stream (no EPIPE from a pooled one)', async function () {
@@ -114,7 +132,9 @@ describe('Docker on an SSH host (real dockerd behind the loopback sshd)', functi
         proxyAgentDir = vscodeProxyAgentDir();
       } catch (error) {
         if (CI) throw error;
-        console.log(`      skipped: code-server (and its @vscode/proxy-agent) cannot be installed here: ${(error as Error).message.split('\n')[0]}`);
+        console.log(
+          `      skipped: code-server (and its @vscode/proxy-agent) cannot be installed here: ${(error as Error).message.split('\n')[0]}`,
+        );
         this.skip();
       }
       unpatch = patchHttpLikeVsCode(proxyAgentDir, () => support);
@@ -123,7 +143,12 @@ describe('Docker on an SSH host (real dockerd behind the loopback sshd)', functi
 
     it('with the default "override", the old host-named agent is replaced: getaddrinfo ENOTFOUND docker (the bug)', async () => {
       support = 'override';
-      const old = new Docker({ protocol: 'http', host: 'docker', port: 80, agent: forwardingAgent(() => ssh.connect(ssh.socketPath)) } as Dockerode.DockerOptions);
+      const old = new Docker({
+        protocol: 'http',
+        host: 'docker',
+        port: 80,
+        agent: forwardingAgent(() => ssh.connect(ssh.socketPath)),
+      } as Dockerode.DockerOptions);
       await assert.rejects(old.ping(), /getaddrinfo ENOTFOUND docker/);
     });
 
@@ -133,7 +158,8 @@ describe('Docker on an SSH host (real dockerd behind the loopback sshd)', functi
         const { target, streams } = counted(ssh);
         await connectDocker(target).ping();
         assert.equal(streams.length, 1);
-        if (setting === 'override') assert.equal(await containerRoundTrip(new Docker(dockerOptions(target)), dockerd.image), 'over ssh\n');
+        if (setting === 'override')
+          assert.equal(await containerRoundTrip(new Docker(dockerOptions(target)), dockerd.image), 'over ssh\n');
       });
     }
 

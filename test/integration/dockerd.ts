@@ -9,8 +9,16 @@ export interface Dockerd {
 
 /** Starts (or reuses) the test Docker Engine of test/infra/dockerd.sh. */
 export function startDockerd(): Dockerd {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/dockerd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const vars = Object.fromEntries(out.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/dockerd.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const vars = Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2) as [string, string]),
+  );
   return { socketPath: vars['DOCKER_SOCKET']!, image: vars['DOCKER_IMAGE']! };
 }
 

@@ -36,18 +36,41 @@ export interface FakeHost {
 export async function fakeHost(id = 0): Promise<FakeHost> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-gpu-'));
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-home-'));
-  const env = { ...process.env, HOME: home, PATH: `${fakeBin}:${process.env.PATH}`, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir, GPUDEV_FAKE_GPU_HOST: String(id) };
+  const env = {
+    ...process.env,
+    HOME: home,
+    PATH: `${fakeBin}:${process.env.PATH}`,
+    GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
+    GPUDEV_FAKE_GPU_STATE: stateDir,
+    GPUDEV_FAKE_GPU_HOST: String(id),
+  };
   const runner = new LocalRunner(env);
   fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
   await runner.run(['nvidia-smi', '--query-gpu=power.limit', '--format=csv']); // writes every GPU's initial state
-  const state = () => Object.fromEntries(fs.readdirSync(stateDir).sort().map((f) => [f, JSON.parse(fs.readFileSync(path.join(stateDir, f), 'utf8'))]));
+  const state = () =>
+    Object.fromEntries(
+      fs
+        .readdirSync(stateDir)
+        .sort()
+        .map((f) => [f, JSON.parse(fs.readFileSync(path.join(stateDir, f), 'utf8'))]),
+    );
   const journalDir = path.join(home, '.local/state/gpudev');
-  const journalFiles = () => (fs.existsSync(journalDir) ? fs.readdirSync(journalDir).filter((f) => f.endsWith('.json')).sort() : []);
+  const journalFiles = () =>
+    fs.existsSync(journalDir)
+      ? fs
+          .readdirSync(journalDir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+      : [];
   return { id, runner, stateDir, home, env, state, journalFiles };
 }
 
 /** What stop, clean-up and calibrate take: the host's user journal (no sudo), opened. */
-export async function sessionHost(host: FakeHost, docker: DockerEngine, runner: Runner = host.runner): Promise<SessionHost> {
+export async function sessionHost(
+  host: FakeHost,
+  docker: DockerEngine,
+  runner: Runner = host.runner,
+): Promise<SessionHost> {
   const journal = await HostJournal.open(runner, false);
   if ('message' in journal) throw new Error(journal.message);
   return { runner, docker, journal, owner: 'tester@ci' };
@@ -58,9 +81,18 @@ export function testProfile(image: string, host?: FakeHost): TestHostProfile {
   return {
     image,
     gpuRequest: false,
-    binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`, ...(host ? [`${host.stateDir}:${host.stateDir}:ro`] : [])],
+    binds: [
+      '/usr:/usr:ro',
+      '/lib:/lib:ro',
+      '/lib64:/lib64:ro',
+      '/bin:/bin:ro',
+      `${repoRoot}:${repoRoot}:ro`,
+      ...(host ? [`${host.stateDir}:${host.stateDir}:ro`] : []),
+    ],
     env: {
-      PATH: fakeBin, PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
+      PATH: fakeBin,
+      PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'),
+      GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
       ...(host && { GPUDEV_FAKE_GPU_STATE: host.stateDir, GPUDEV_FAKE_GPU_HOST: String(host.id) }),
     },
   };
@@ -74,13 +106,34 @@ function entry(key: string) {
   return found.entry;
 }
 
-export async function applyRequest(options: { target: string; gpu: number; strategy?: Strategy; image: string; hostLabel?: string; host?: FakeHost }): Promise<ApplyRequest> {
-  const planned = planCosplay({ target: entry(options.target), host: entry('h100-sxm'), hostGpuCount: 8, strategy: options.strategy });
+export async function applyRequest(options: {
+  target: string;
+  gpu: number;
+  strategy?: Strategy;
+  image: string;
+  hostLabel?: string;
+  host?: FakeHost;
+}): Promise<ApplyRequest> {
+  const planned = planCosplay({
+    target: entry(options.target),
+    host: entry('h100-sxm'),
+    hostGpuCount: 8,
+    strategy: options.strategy,
+  });
   if (!planned.ok) throw new Error(planned.error.message);
   const profile = testProfile(options.image, options.host);
   return {
-    plan: planned.plan, gpuIndex: options.gpu, hostLabel: options.hostLabel ?? 'fake-h100', sessionName: newSessionName(options.target, options.gpu),
-    owner: 'tester@ci', image: profile.image, sudo: false, shimTar: (shim ??= await shimArchive(repoRoot)), gpuRequest: false, extraBinds: profile.binds, extraEnv: profile.env,
+    plan: planned.plan,
+    gpuIndex: options.gpu,
+    hostLabel: options.hostLabel ?? 'fake-h100',
+    sessionName: newSessionName(options.target, options.gpu),
+    owner: 'tester@ci',
+    image: profile.image,
+    sudo: false,
+    shimTar: (shim ??= await shimArchive(repoRoot)),
+    gpuRequest: false,
+    extraBinds: profile.binds,
+    extraEnv: profile.env,
   };
 }
 
@@ -93,4 +146,3 @@ export function applied(outcome: ApplyOutcome): Extract<ApplyOutcome, { ok: true
   if (!outcome.ok) assert.fail(`apply failed at "${outcome.failedStep}": ${outcome.error.message}`);
   return outcome;
 }
-

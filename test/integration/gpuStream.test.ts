@@ -13,7 +13,10 @@ import { startSshd, stopSshd, type Sshd } from './sshd';
 function until(monitor: GpuMonitor, condition: () => boolean, what: string, limitMs = 20_000): Promise<void> {
   return new Promise((resolve, reject) => {
     if (condition()) return resolve();
-    const timer = setTimeout(() => { stop(); reject(new Error(`never saw ${what}; last: ${JSON.stringify(monitor.snapshot)?.slice(0, 300)}`)); }, limitMs);
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`never saw ${what}; last: ${JSON.stringify(monitor.snapshot)?.slice(0, 300)}`));
+    }, limitMs);
     const stop = monitor.onDidChange(() => {
       if (!condition()) return;
       clearTimeout(timer);
@@ -24,14 +27,18 @@ function until(monitor: GpuMonitor, condition: () => boolean, what: string, limi
 }
 
 function streamingMonitor(runner: Runner, intervalMs: number): GpuMonitor {
-  return new GpuMonitor(() => probeGpus(runner), intervalMs, silentLogger, { startStream: (ms, expected, handlers) => streamGpus(runner, ms, expected, handlers) });
+  return new GpuMonitor(() => probeGpus(runner), intervalMs, silentLogger, {
+    startStream: (ms, expected, handlers) => streamGpus(runner, ms, expected, handlers),
+  });
 }
 
 describe('GPU samples streamed by nvidia-smi -lms', function () {
   this.timeout(60_000);
   let sshd: Sshd;
   const cleanup: Array<() => void> = [];
-  before(() => { sshd = startSshd(); });
+  before(() => {
+    sshd = startSshd();
+  });
   after(() => {
     cleanup.forEach((step) => step());
     stopSshd();
@@ -39,7 +46,11 @@ describe('GPU samples streamed by nvidia-smi -lms', function () {
 
   it('locally: one long-lived nvidia-smi gives a sample per tick', async () => {
     const fakeBin = path.join(repoRoot, 'test/fake-gpu/bin');
-    const runner = new LocalRunner({ ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, GPUDEV_FAKE_SMI_SCENARIO: 'default-rtxa6000-x4-535.129.03-procs' });
+    const runner = new LocalRunner({
+      ...process.env,
+      PATH: `${fakeBin}:${process.env.PATH}`,
+      GPUDEV_FAKE_SMI_SCENARIO: 'default-rtxa6000-x4-535.129.03-procs',
+    });
     const samples: ProbeResult[] = [];
     await new Promise<void>((resolve, reject) => {
       const stream = streamGpus(runner, 100, 4, {
@@ -51,18 +62,29 @@ describe('GPU samples streamed by nvidia-smi -lms', function () {
       })!;
       cleanup.push(() => stream.stop());
     });
-    for (const sample of samples) assert.deepEqual(sample.kind === 'gpus' && sample.gpus.map((g) => g.name), Array(4).fill('NVIDIA RTX A6000'));
+    for (const sample of samples)
+      assert.deepEqual(sample.kind === 'gpus' && sample.gpus.map((g) => g.name), Array(4).fill('NVIDIA RTX A6000'));
   });
 
   it('over SSH: streams on one channel, survives sshd being killed mid-stream, and streams again once it is back', async () => {
     const runner = new SshRunner({
-      label: 'gpu-box', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
-      knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]), env: { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' },
+      label: 'gpu-box',
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
+      knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]),
+      env: { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' },
     });
     const monitor = streamingMonitor(runner, 200);
-    cleanup.push(() => { monitor.dispose(); runner.close(); });
+    cleanup.push(() => {
+      monitor.dispose();
+      runner.close();
+    });
     let streamed = 0;
-    monitor.onDidChange((r) => { if (monitor.streaming && r.kind === 'gpus') streamed++; });
+    monitor.onDidChange((r) => {
+      if (monitor.streaming && r.kind === 'gpus') streamed++;
+    });
     monitor.setWatched(true);
     await until(monitor, () => streamed >= 3, 'three streamed samples');
     assert.equal(monitor.snapshot?.kind === 'gpus' && monitor.snapshot.gpus.length, 8);

@@ -19,14 +19,33 @@ describe('ProxyJump through a second sshd (resolved by OpenSSH from an ssh confi
     target = startSshd();
     jump = startSshd(JUMP);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-jump-'));
-    fs.writeFileSync(path.join(tmp, 'config'), [
-      'Host gpudev-jump', '  HostName 127.0.0.1', `  Port ${jump.port}`, `  User ${jump.user}`, `  IdentityFile ${jump.dir}/client_key`,
-      'Host gpudev-target', '  HostName 127.0.0.1', `  Port ${target.port}`, `  User ${target.user}`, `  IdentityFile ${target.dir}/client_key`, '  ProxyJump gpudev-jump',
-      'Host gpudev-twice', '  HostName 127.0.0.1', `  Port ${target.port}`, `  IdentityFile ${target.dir}/client_key`, `  ProxyJump ${jump.user}@127.0.0.1:${jump.port},gpudev-jump`,
-      'Host gpudev-loop', '  HostName 127.0.0.1', '  ProxyJump gpudev-loop',
-      'Host 127.0.0.1', `  IdentityFile ${jump.dir}/client_key`,
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(tmp, 'config'),
+      [
+        'Host gpudev-jump',
+        '  HostName 127.0.0.1',
+        `  Port ${jump.port}`,
+        `  User ${jump.user}`,
+        `  IdentityFile ${jump.dir}/client_key`,
+        'Host gpudev-target',
+        '  HostName 127.0.0.1',
+        `  Port ${target.port}`,
+        `  User ${target.user}`,
+        `  IdentityFile ${target.dir}/client_key`,
+        '  ProxyJump gpudev-jump',
+        'Host gpudev-twice',
+        '  HostName 127.0.0.1',
+        `  Port ${target.port}`,
+        `  IdentityFile ${target.dir}/client_key`,
+        `  ProxyJump ${jump.user}@127.0.0.1:${jump.port},gpudev-jump`,
+        'Host gpudev-loop',
+        '  HostName 127.0.0.1',
+        '  ProxyJump gpudev-loop',
+        'Host 127.0.0.1',
+        `  IdentityFile ${jump.dir}/client_key`,
+        '',
+      ].join('\n'),
+    );
   });
   after(() => {
     runners.forEach((r) => r.close());
@@ -39,15 +58,27 @@ describe('ProxyJump through a second sshd (resolved by OpenSSH from an ssh confi
     fs.writeFileSync(file, lines.join(''));
     return file;
   }
-  const trustBoth = () => knownHosts([`[127.0.0.1]:${target.port} ${target.hostKeyLine}\n`, `[127.0.0.1]:${jump.port} ${jump.hostKeyLine}\n`]);
+  const trustBoth = () =>
+    knownHosts([
+      `[127.0.0.1]:${target.port} ${target.hostKeyLine}\n`,
+      `[127.0.0.1]:${jump.port} ${jump.hostKeyLine}\n`,
+    ]);
 
   async function runnerFor(ssh: string, knownHostsFile: string): Promise<SshRunner> {
-    const created = await createSshRunner({ name: ssh, ssh }, new LocalRunner(), { configFile: path.join(tmp, 'config'), knownHostsFiles: [knownHostsFile] });
+    const created = await createSshRunner({ name: ssh, ssh }, new LocalRunner(), {
+      configFile: path.join(tmp, 'config'),
+      knownHostsFiles: [knownHostsFile],
+    });
     if ('message' in created) throw new Error(created.message);
     runners.push(created);
     return created;
   }
-  const forwardsSeen = () => (fs.readFileSync(path.join(jump.dir, 'log'), 'utf8').match(new RegExp(`target 127\\.0\\.0\\.1 port ${target.port}\\b`, 'g')) ?? []).length;
+  const forwardsSeen = () =>
+    (
+      fs
+        .readFileSync(path.join(jump.dir, 'log'), 'utf8')
+        .match(new RegExp(`target 127\\.0\\.0\\.1 port ${target.port}\\b`, 'g')) ?? []
+    ).length;
 
   it('runs commands on the target through a channel forwarded by the jump host', async () => {
     const before = forwardsSeen();
@@ -56,7 +87,11 @@ describe('ProxyJump through a second sshd (resolved by OpenSSH from an ssh confi
     assert.equal(result.exitCode, 0, result.stderr);
     assert.equal(result.stdout.split('\n')[0], 'NVIDIA H100 80GB HBM3');
     assert.equal((await ssh.run(['echo', 'again'])).stdout, 'again\n');
-    assert.equal(forwardsSeen(), before + 1, 'the jump sshd forwarded one connection to the target, reused for both commands');
+    assert.equal(
+      forwardsSeen(),
+      before + 1,
+      'the jump sshd forwarded one connection to the target, reused for both commands',
+    );
   });
 
   it('follows a chain of hops (ProxyJump user@host:port,alias)', async () => {
@@ -74,11 +109,17 @@ describe('ProxyJump through a second sshd (resolved by OpenSSH from an ssh confi
   it("verifies the target's key behind the jump", async () => {
     const ssh = await runnerFor('gpudev-target', knownHosts([`[127.0.0.1]:${jump.port} ${jump.hostKeyLine}\n`]));
     const result = await ssh.run(['echo', 'never']);
-    assert.match(result.failure?.message ?? '', new RegExp(`^Unknown host key for \\[127\\.0\\.0\\.1\\]:${target.port}`));
+    assert.match(
+      result.failure?.message ?? '',
+      new RegExp(`^Unknown host key for \\[127\\.0\\.0\\.1\\]:${target.port}`),
+    );
   });
 
   it('a ProxyJump loop is refused with a clear error', async () => {
-    const created = await createSshRunner({ name: 'loop', ssh: 'gpudev-loop' }, new LocalRunner(), { configFile: path.join(tmp, 'config'), knownHostsFiles: [] });
+    const created = await createSshRunner({ name: 'loop', ssh: 'gpudev-loop' }, new LocalRunner(), {
+      configFile: path.join(tmp, 'config'),
+      knownHostsFiles: [],
+    });
     assert.ok('message' in created);
     assert.match(created.message, /^loop: .*more than 8 ProxyJump hops/);
   });

@@ -13,12 +13,25 @@ import { startSshd, stopSshd, type Sshd } from './sshd';
 
 /** The login node's runner, counting the commands (each one SSH exec channel) it runs. */
 function counting(runner: Runner): Runner & { channels: number } {
-  const counted = { label: runner.label, channels: 0, run: (argv: readonly string[], options?: Parameters<Runner['run']>[1]) => { counted.channels++; return runner.run(argv, options); } };
+  const counted = {
+    label: runner.label,
+    channels: 0,
+    run: (argv: readonly string[], options?: Parameters<Runner['run']>[1]) => {
+      counted.channels++;
+      return runner.run(argv, options);
+    },
+  };
   return counted;
 }
 
 /** Plans a request and submits its best strategy as a holder job; its id (the test fails when either step does). */
-async function holderJob(cluster: SlurmCluster, request: Parameters<SlurmCluster['plan']>[0], label: string, scratch?: string, jobSshd?: boolean): Promise<string> {
+async function holderJob(
+  cluster: SlurmCluster,
+  request: Parameters<SlurmCluster['plan']>[0],
+  label: string,
+  scratch?: string,
+  jobSshd?: boolean,
+): Promise<string> {
   const probed = await cluster.plan(request);
   if ('message' in probed) return assert.fail(probed.message);
   const jobId = await cluster.submit(probed[0]!, label, scratch, jobSshd);
@@ -26,7 +39,11 @@ async function holderJob(cluster: SlurmCluster, request: Parameters<SlurmCluster
   return jobId;
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, limitMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  limitMs = 30_000,
+): Promise<T> {
   for (const started = Date.now(); Date.now() - started < limitMs;) {
     const value = await probe();
     if (value !== undefined) return value;
@@ -55,8 +72,21 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
   it('availability per GPU type, partitions with their time limits', async () => {
     const availability = await cluster.availability();
     assert.ok(!('message' in availability), JSON.stringify(availability));
-    assert.deepEqual(typeSummaries(availability, 'gpu').map((s) => [s.type, s.total, s.perNode]), [['a100', 2, 2], ['h100', 4, 4], ['l4', 2, 2]]);
-    assert.deepEqual(availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]), [['gpu', true, 2880], ['short', false, 60]]);
+    assert.deepEqual(
+      typeSummaries(availability, 'gpu').map((s) => [s.type, s.total, s.perNode]),
+      [
+        ['a100', 2, 2],
+        ['h100', 4, 4],
+        ['l4', 2, 2],
+      ],
+    );
+    assert.deepEqual(
+      availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]),
+      [
+        ['gpu', true, 2880],
+        ['short', false, 60],
+      ],
+    );
   });
 
   it('probes every strategy of a request in one SSH exec, ranked', async () => {
@@ -64,7 +94,13 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
     const probed = await new SlurmCluster('test', counted).plan({ types: ['H100', 'a100'], count: 2, minutes: 30 });
     assert.ok(!('message' in probed), JSON.stringify(probed));
     assert.equal(counted.channels, 2, 'one sinfo, then one script with every sbatch --test-only');
-    assert.deepEqual(probed.map((p) => [p.type, p.nodes, p.perNode, p.when]), [['h100', 1, 2, 'now'], ['a100', 1, 2, 'now']]);
+    assert.deepEqual(
+      probed.map((p) => [p.type, p.nodes, p.perNode, p.when]),
+      [
+        ['h100', 1, 2, 'now'],
+        ['a100', 1, 2, 'now'],
+      ],
+    );
     assert.ok(probed.every((p) => p.nodeList && p.start));
   });
 
@@ -74,10 +110,19 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
       assert.ok('message' in result, JSON.stringify(result));
       return `${result.message}${result.hint ? `: ${result.hint}` : ''}`;
     };
-    assert.match(await refused({ types: ['h10'], count: 1, minutes: 30 }), /No GPU type "h10" on this cluster: did you mean h100/);
+    assert.match(
+      await refused({ types: ['h10'], count: 1, minutes: 30 }),
+      /No GPU type "h10" on this cluster: did you mean h100/,
+    );
     assert.match(await refused({ types: ['h100'], count: 5, minutes: 30 }), /at most 4 per node in gpu, not 5/);
-    assert.match(await refused({ types: ['a100'], count: 1, minutes: 120, partition: 'short' }), /02:00:00 is over the short partition's limit of 01:00:00/);
-    assert.match(await refused({ types: [], count: 1, minutes: 30, partition: 'gpu;touch /tmp/x' }), /No partition "gpu;touch \/tmp\/x"/);
+    assert.match(
+      await refused({ types: ['a100'], count: 1, minutes: 120, partition: 'short' }),
+      /02:00:00 is over the short partition's limit of 01:00:00/,
+    );
+    assert.match(
+      await refused({ types: [], count: 1, minutes: 30, partition: 'gpu;touch /tmp/x' }),
+      /No partition "gpu;touch \/tmp\/x"/,
+    );
   });
 
   it('submits a holder job tagged gpudev that runs until cancelled', async () => {
@@ -93,16 +138,26 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
     assert.match(script as string, /^#!\/bin\/sh\n# gpudev holder job/, 'Show Job Script: the script Slurm holds');
     assert.match(running.gres, /gpu:a100:1/);
     assert.equal(await cluster.cancel([jobId]), undefined);
-    await until('the job gone', async () => ((await cluster.list()) as Reservation[]).some((j) => j.jobId === jobId && j.state !== 'CANCELLED') ? undefined : true);
+    await until('the job gone', async () =>
+      ((await cluster.list()) as Reservation[]).some((j) => j.jobId === jobId && j.state !== 'CANCELLED')
+        ? undefined
+        : true,
+    );
   });
 
   it('hostile names and accounts never reach a shell unquoted (checked on what Slurm received)', async () => {
     const marker = '/tmp/gpudev-slurm-pwned';
     fs.rmSync(marker, { force: true });
     const account = `$(touch ${marker})'"; touch ${marker} \`touch ${marker}\``;
-    const jobId = await holderJob(cluster, { types: ['h100'], count: 1, minutes: 10, account }, `x'; touch ${marker}; $(reboot)\n"`);
+    const jobId = await holderJob(
+      cluster,
+      { types: ['h100'], count: 1, minutes: 10, account },
+      `x'; touch ${marker}; $(reboot)\n"`,
+    );
     submitted.push(jobId);
-    const [name, received] = execFileSync('squeue', ['-h', '-j', jobId, '-o', '%j|%a'], { encoding: 'utf8' }).trim().split('|');
+    const [name, received] = execFileSync('squeue', ['-h', '-j', jobId, '-o', '%j|%a'], { encoding: 'utf8' })
+      .trim()
+      .split('|');
     assert.equal(name, 'gpudev-x-touch-tmp-gpudev-slurm-pwned-reboot-');
     assert.equal(received, account, 'the account reached Slurm exactly as typed');
     assert.ok(!fs.existsSync(marker), 'nothing ran');
@@ -121,21 +176,40 @@ describe('watching reservations on a real Slurm', function () {
     const jobId = await holderJob(cluster, { types: ['h100'], count: 1, minutes: 15 }, 'watched');
     const ended: EndedJob[] = [];
     let sawError = false;
-    const watch = new ReservationWatch(cluster, (e) => { ended.push(...e); if (watch.error) sawError = true; });
+    const watch = new ReservationWatch(cluster, (e) => {
+      ended.push(...e);
+      if (watch.error) sawError = true;
+    });
     try {
       watch.start();
-      await until('the job RUNNING in the watch', () => (watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
-      execFileSync('bash', ['-c', 'pid=$(cat /tmp/gpudev-slurm/slurmctld.pid); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done']);
+      await until('the job RUNNING in the watch', () =>
+        watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined,
+      );
+      execFileSync('bash', [
+        '-c',
+        'pid=$(cat /tmp/gpudev-slurm/slurmctld.pid); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done',
+      ]);
       await until('the watch to notice slurmctld is away', () => (sawError ? true : undefined));
-      assert.ok(watch.reservations.some((j) => j.jobId === jobId), 'the job is kept while slurmctld is away');
+      assert.ok(
+        watch.reservations.some((j) => j.jobId === jobId),
+        'the job is kept while slurmctld is away',
+      );
       startSlurm();
-      await until('the watch back', () => (watch.error === undefined && watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined));
+      await until('the watch back', () =>
+        watch.error === undefined && watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING')
+          ? true
+          : undefined,
+      );
       assert.deepEqual(ended, [], 'nothing was reported ended across the restart');
       await cluster.cancel([jobId]);
       watch.refresh();
       await until('the job reported ended', () => (ended.length ? true : undefined));
       assert.deepEqual(ended, [{ jobId, name: 'gpudev-watched', state: 'CANCELLED' }]);
-      assert.equal(await cluster.finalState('999999'), 'ended (this cluster keeps no accounting, so how is not known)', 'sacct, when scontrol no longer knows the job');
+      assert.equal(
+        await cluster.finalState('999999'),
+        'ended (this cluster keeps no accounting, so how is not known)',
+        'sacct, when scontrol no longer knows the job',
+      );
     } finally {
       watch.stop();
       await cluster.cancel([jobId]);
@@ -156,18 +230,54 @@ describe('attaching to a reserved node (OpenSSH through the login node)', functi
     const cluster = new SlurmCluster('hpc', runner);
     const jobId = await holderJob(cluster, { types: ['a100'], count: 1, minutes: 15 }, 'attach');
     try {
-      const job = await until('the job RUNNING', async () => ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'));
-      const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig }, runner, new LocalRunner());
+      const job = await until('the job RUNNING', async () =>
+        ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'),
+      );
+      const attached = await writeAttachConfig(
+        {
+          cluster: 'hpc',
+          login: 'hpc-login',
+          jobId: job.jobId,
+          nodes: job.nodes,
+          configFile: `${dir}/config`,
+          knownHostsFile,
+          userSshConfig: userConfig,
+        },
+        runner,
+        new LocalRunner(),
+      );
       assert.ok(!('message' in attached), JSON.stringify(attached));
       assert.equal(attached.alias, `gpudev-hpc-${jobId}`);
       const written = fs.readFileSync(`${dir}/config`, 'utf8');
-      assert.match(written, new RegExp(`Host gpudev-hpc-${jobId}\\n  HostName ${job.nodes}\\n  ProxyJump gpudev-hpc-login`));
+      assert.match(
+        written,
+        new RegExp(`Host gpudev-hpc-${jobId}\\n  HostName ${job.nodes}\\n  ProxyJump gpudev-hpc-login`),
+      );
       assert.match(written, /StrictHostKeyChecking yes/);
       assert.doesNotMatch(written, /StrictHostKeyChecking no/);
-      assert.match(fs.readFileSync(knownHostsFile, 'utf8'), new RegExp(`^gpudev-hpc-${job.nodes} ${node.hostKeyLine.replace(/[+/]/g, '\\$&')}$`, 'm'), 'the node key, as the login node reads it');
-      const hostname = execFileSync('ssh', ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'hostname'], { encoding: 'utf8', timeout: 30_000 }).trim();
+      assert.match(
+        fs.readFileSync(knownHostsFile, 'utf8'),
+        new RegExp(`^gpudev-hpc-${job.nodes} ${node.hostKeyLine.replace(/[+/]/g, '\\$&')}$`, 'm'),
+        'the node key, as the login node reads it',
+      );
+      const hostname = execFileSync('ssh', ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'hostname'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      }).trim();
       assert.equal(hostname, execFileSync('hostname', { encoding: 'utf8' }).trim());
-      const again = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig }, runner, new LocalRunner());
+      const again = await writeAttachConfig(
+        {
+          cluster: 'hpc',
+          login: 'hpc-login',
+          jobId: job.jobId,
+          nodes: job.nodes,
+          configFile: `${dir}/config`,
+          knownHostsFile,
+          userSshConfig: userConfig,
+        },
+        runner,
+        new LocalRunner(),
+      );
       assert.ok(!('message' in again));
       assert.equal(fs.readFileSync(`${dir}/config`, 'utf8'), written, 'writing again changes nothing');
     } finally {
@@ -192,11 +302,19 @@ describe('race mode on a real Slurm', function () {
       assert.ok(!('message' in race), JSON.stringify(race));
       assert.equal(race.jobIds.length, 3);
       // No watch ran while the jobs started, as when VS Code was closed mid-race; the next one reaps.
-      const mine = async () => ((await cluster.list()) as Reservation[]).filter((j) => race.jobIds.includes(j.jobId) && j.state !== 'CANCELLED' && j.state !== 'COMPLETING');
-      await until('a racer RUNNING', async () => ((await mine()).some((j) => j.state === 'RUNNING') ? true : undefined));
+      const mine = async () =>
+        ((await cluster.list()) as Reservation[]).filter(
+          (j) => race.jobIds.includes(j.jobId) && j.state !== 'CANCELLED' && j.state !== 'COMPLETING',
+        );
+      await until('a racer RUNNING', async () =>
+        (await mine()).some((j) => j.state === 'RUNNING') ? true : undefined,
+      );
       const watch = new ReservationWatch(cluster, () => undefined);
       watch.start();
-      const left = await until('exactly one racer left', async () => { const jobs = await mine(); return jobs.length === 1 ? jobs : undefined; });
+      const left = await until('exactly one racer left', async () => {
+        const jobs = await mine();
+        return jobs.length === 1 ? jobs : undefined;
+      });
       watch.stop();
       assert.equal(left[0]!.state, 'RUNNING');
       assert.equal(left[0]!.jobId, race.jobIds[0], 'the best-ranked strategy that runs wins');
@@ -207,7 +325,7 @@ describe('race mode on a real Slurm', function () {
   });
 });
 
-describe('the holder job\'s environment', function () {
+describe("the holder job's environment", function () {
   this.timeout(60_000);
   it('writes ~/.gpudev/jobs/<job>.env: rendezvous, threads, node rank where sourced, caches on scratch', async () => {
     startSlurm();
@@ -216,15 +334,27 @@ describe('the holder job\'s environment', function () {
     const cluster = new SlurmCluster('test', login);
     const probed = await cluster.plan({ types: ['l4'], count: 1, minutes: 10 });
     assert.ok(!('message' in probed));
-    assert.match((await cluster.submit(probed[0]!, 'env', "/scratch/it's") as { message: string }).message, /scratch .* may only hold/);
+    assert.match(
+      ((await cluster.submit(probed[0]!, 'env', "/scratch/it's")) as { message: string }).message,
+      /scratch .* may only hold/,
+    );
     const jobId = await cluster.submit(probed[0]!, 'env', '/tmp/gpudev-scratch/$USER');
     assert.ok(typeof jobId === 'string', 'submitted');
     try {
       const file = `${os.homedir()}/.gpudev/jobs/${jobId}.env`;
-      await until('the env file', () => (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('HF_HOME') ? true : undefined));
-      const sourced = execFileSync('bash', ['-c', `. ${file}; echo "$GPUDEV_JOB|$MASTER_ADDR|$MASTER_PORT|$NODE_RANK|$NNODES|$OMP_NUM_THREADS|$HF_HOME"`], { encoding: 'utf8', env: { ...process.env, USER: os.userInfo().username } }).trim();
+      await until('the env file', () =>
+        fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('HF_HOME') ? true : undefined,
+      );
+      const sourced = execFileSync(
+        'bash',
+        ['-c', `. ${file}; echo "$GPUDEV_JOB|$MASTER_ADDR|$MASTER_PORT|$NODE_RANK|$NNODES|$OMP_NUM_THREADS|$HF_HOME"`],
+        { encoding: 'utf8', env: { ...process.env, USER: os.userInfo().username } },
+      ).trim();
       const host = execFileSync('hostname', ['-s'], { encoding: 'utf8' }).trim();
-      assert.equal(sourced, `${jobId}|${host}|${29500 + (Number(jobId) % 1000)}|0|1|1|/tmp/gpudev-scratch/${os.userInfo().username}/hf`);
+      assert.equal(
+        sourced,
+        `${jobId}|${host}|${29500 + (Number(jobId) % 1000)}|0|1|1|/tmp/gpudev-scratch/${os.userInfo().username}/hf`,
+      );
       await cluster.cancel([jobId]);
       await until('the env file gone with the job', () => (fs.existsSync(file) ? undefined : true));
     } finally {
@@ -244,14 +374,38 @@ describe('attach: job-sshd (an sshd started by the holder job)', function () {
     const cluster = new SlurmCluster('hpc', runner);
     const jobId = await holderJob(cluster, { types: ['l4'], count: 1, minutes: 10 }, 'job-sshd', undefined, true);
     try {
-      const job = await until('the job RUNNING', async () => ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'));
-      const attached = await writeAttachConfig({ cluster: 'hpc', login: 'hpc-login', jobId: job.jobId, nodes: job.nodes, configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig, mode: 'job-sshd' }, runner, new LocalRunner());
+      const job = await until('the job RUNNING', async () =>
+        ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'),
+      );
+      const attached = await writeAttachConfig(
+        {
+          cluster: 'hpc',
+          login: 'hpc-login',
+          jobId: job.jobId,
+          nodes: job.nodes,
+          configFile: `${dir}/config`,
+          knownHostsFile,
+          userSshConfig: userConfig,
+          mode: 'job-sshd',
+        },
+        runner,
+        new LocalRunner(),
+      );
       assert.ok(!('message' in attached), JSON.stringify(attached));
       const written = fs.readFileSync(`${dir}/config`, 'utf8');
-      const port = Number(/Host gpudev-hpc-\d+\n {2}HostName \S+\n {2}Port (\d+)\n {2}ProxyJump gpudev-hpc-login/.exec(written)?.[1]);
+      const port = Number(
+        /Host gpudev-hpc-\d+\n {2}HostName \S+\n {2}Port (\d+)\n {2}ProxyJump gpudev-hpc-login/.exec(written)?.[1],
+      );
       assert.ok(port > 1024 && port !== 22, written);
-      assert.match(fs.readFileSync(knownHostsFile, 'utf8'), new RegExp(`^gpudev-hpc-${jobId} ssh-ed25519 \\S+$`, 'm'), 'the key the job made, pinned');
-      const hostname = execFileSync('ssh', ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'hostname'], { encoding: 'utf8', timeout: 30_000 }).trim();
+      assert.match(
+        fs.readFileSync(knownHostsFile, 'utf8'),
+        new RegExp(`^gpudev-hpc-${jobId} ssh-ed25519 \\S+$`, 'm'),
+        'the key the job made, pinned',
+      );
+      const hostname = execFileSync('ssh', ['-o', 'BatchMode=yes', ...attached.sshCommand.slice(1), 'hostname'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      }).trim();
       assert.equal(hostname, execFileSync('hostname', { encoding: 'utf8' }).trim());
     } finally {
       await cluster.cancel([jobId]);

@@ -10,23 +10,34 @@ describe('SshRunner against a real sshd on loopback', function () {
   this.timeout(60_000);
   let sshd: Sshd;
   const runners: SshRunner[] = [];
-  before(() => { sshd = startSshd(); });
+  before(() => {
+    sshd = startSshd();
+  });
   after(() => {
     runners.forEach((r) => r.close());
     stopSshd();
   });
 
-  function runner(knownHosts: string, env: Record<string, string> = { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' }): SshRunner {
+  function runner(
+    knownHosts: string,
+    env: Record<string, string> = { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' },
+  ): SshRunner {
     const host: SshHost = {
-      label: 'gpu-box', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
-      knownHosts: () => Promise.resolve([knownHosts]), env,
+      label: 'gpu-box',
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
+      knownHosts: () => Promise.resolve([knownHosts]),
+      env,
     };
     const created = new SshRunner(host);
     runners.push(created);
     return created;
   }
   const trusted = () => `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`;
-  const acceptedLogins = () => (fs.readFileSync(path.join(sshd.dir, 'log'), 'utf8').match(/Accepted publickey/g) ?? []).length;
+  const acceptedLogins = () =>
+    (fs.readFileSync(path.join(sshd.dir, 'log'), 'utf8').match(/Accepted publickey/g) ?? []).length;
 
   it('samples the GPUs of the remote host (fake nvidia-smi on its PATH)', async () => {
     const result = await probeGpus(runner(trusted()));
@@ -58,10 +69,16 @@ describe('SshRunner against a real sshd on loopback', function () {
 
   it('refuses an unknown host key, naming its fingerprint as ssh-keygen prints it', async () => {
     const result = await runner('').run(['echo', 'never']);
-    const printed = execFileSync('ssh-keygen', ['-lf', path.join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+    const printed = execFileSync('ssh-keygen', ['-lf', path.join(sshd.dir, 'host_key.pub')], {
+      encoding: 'utf8',
+    }).split(' ')[1]!;
     assert.equal(result.stdout, '');
     assert.equal(result.failure?.message, `Unknown host key for [127.0.0.1]:${sshd.port}: ssh-ed25519 ${printed}`);
-    assert.equal(result.untrustedHostKey?.knownHostsLine, trusted().trim(), 'the line that trusts it is the one OpenSSH would write');
+    assert.equal(
+      result.untrustedHostKey?.knownHostsLine,
+      trusted().trim(),
+      'the line that trusts it is the one OpenSSH would write',
+    );
     assert.equal(result.retryable, false);
   });
 
@@ -97,7 +114,15 @@ describe('SshRunner against a real sshd on loopback', function () {
   it('a passphrase-protected key opens with its passphrase; a wrong one says so and is not retried', async () => {
     const locked = fs.readFileSync(path.join(sshd.dir, 'client_key_locked'));
     const withPassphrase = (passphrase: string) => {
-      const created = new SshRunner({ label: 'locked', host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: locked, passphrase, knownHosts: () => Promise.resolve([trusted()]) });
+      const created = new SshRunner({
+        label: 'locked',
+        host: '127.0.0.1',
+        port: sshd.port,
+        username: sshd.user,
+        privateKey: locked,
+        passphrase,
+        knownHosts: () => Promise.resolve([trusted()]),
+      });
       runners.push(created);
       return created;
     };

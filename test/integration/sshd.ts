@@ -24,15 +24,28 @@ export interface SshdOptions {
 
 const optionsEnv = (options?: SshdOptions) => ({
   ...process.env,
-  ...(options && { GPUDEV_SSHD_DIR: options.dir, GPUDEV_SSHD_PORT: String(options.port), GPUDEV_SSHD_LOG_LEVEL: options.logLevel ?? 'INFO' }),
+  ...(options && {
+    GPUDEV_SSHD_DIR: options.dir,
+    GPUDEV_SSHD_PORT: String(options.port),
+    GPUDEV_SSHD_LOG_LEVEL: options.logLevel ?? 'INFO',
+  }),
   ...(options?.fakeBin && { GPUDEV_SSHD_FAKE_BIN: options.fakeBin }),
   ...(options?.authorize && { GPUDEV_SSHD_AUTHORIZE: options.authorize }),
 });
 
 /** Starts (or reuses) the loopback sshd of test/infra/sshd.sh, or another one beside it. */
 export function startSshd(options?: SshdOptions): Sshd {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: optionsEnv(options) });
-  const vars = Object.fromEntries(out.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: optionsEnv(options),
+  });
+  const vars = Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2) as [string, string]),
+  );
   const dir = vars['SSHD_DIR']!;
   return {
     dir,

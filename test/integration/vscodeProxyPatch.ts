@@ -17,8 +17,14 @@ interface ProxyAgentModule {
 
 /** The @vscode/proxy-agent folder of the code-server the e2e tier uses; installs it when missing. */
 export function vscodeProxyAgentDir(): string {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const dir = path.join(out.trim().split('\n').at(-1)!, 'node_modules/code-server/lib/vscode/node_modules/@vscode/proxy-agent');
+  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/code-server.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const dir = path.join(
+    out.trim().split('\n').at(-1)!,
+    'node_modules/code-server/lib/vscode/node_modules/@vscode/proxy-agent',
+  );
   if (!fs.existsSync(path.join(dir, 'package.json'))) throw new Error(`no @vscode/proxy-agent in ${dir}`);
   return dir;
 }
@@ -34,13 +40,19 @@ export function patchHttpLikeVsCode(proxyAgentDir: string, support: () => ProxyS
   const http = load('node:http') as typeof Http;
   const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
   const params = {
-    log: quiet, getLogLevel: () => agent.LogLevel.Off, getProxySupport: support, lookupProxyAuthorization: undefined,
-    addCertificatesV1: () => false, addCertificatesV2: () => false, loadSystemCertificatesFromNode: () => false,
+    log: quiet,
+    getLogLevel: () => agent.LogLevel.Off,
+    getProxySupport: support,
+    lookupProxyAuthorization: undefined,
+    addCertificatesV1: () => false,
+    addCertificatesV2: () => false,
+    loadSystemCertificatesFromNode: () => false,
     loadAdditionalCertificates: () => Promise.resolve([]),
   };
   // What VS Code's resolver answers on a machine without a proxy (its own one arms a 10-minute
   // telemetry timer that would keep mocha running).
-  const direct = (_flags: unknown, _req: unknown, _opts: unknown, _url: string, callback: (proxy: string) => void) => callback('DIRECT');
+  const direct = (_flags: unknown, _req: unknown, _opts: unknown, _url: string, callback: (proxy: string) => void) =>
+    callback('DIRECT');
   const originals = { get: http.get, request: http.request };
   Object.assign(http, agent.createHttpPatch(params, { ...http }, direct));
   return () => void Object.assign(http, originals);

@@ -9,7 +9,20 @@ const catalog = builtinCatalog();
 describe('GPU catalog', () => {
   it('validates and holds targets and MIG hosts', () => {
     assert.ok(catalog.entries.length >= 56);
-    assert.deepEqual(catalog.hosts.map((h) => h.key), ['a100-sxm4-40gb', 'a100-sxm4-80gb', 'a100-pcie-40gb', 'a100-pcie-80gb', 'h100-sxm', 'h100-pcie', 'h100-nvl', 'h200', 'b200']);
+    assert.deepEqual(
+      catalog.hosts.map((h) => h.key),
+      [
+        'a100-sxm4-40gb',
+        'a100-sxm4-80gb',
+        'a100-pcie-40gb',
+        'a100-pcie-80gb',
+        'h100-sxm',
+        'h100-pcie',
+        'h100-nvl',
+        'h200',
+        'b200',
+      ],
+    );
   });
 
   for (const entry of catalog.entries) {
@@ -24,7 +37,10 @@ describe('GPU catalog', () => {
           continue;
         }
         const error = Math.abs(predicted / expected - 1);
-        assert.ok(error <= 0.03, `${precision}: model ${predicted.toFixed(1)} vs datasheet ${expected} TFLOPS (${(error * 100).toFixed(1)}%)`);
+        assert.ok(
+          error <= 0.03,
+          `${precision}: model ${predicted.toFixed(1)} vs datasheet ${expected} TFLOPS (${(error * 100).toFixed(1)}%)`,
+        );
       }
     });
   }
@@ -41,16 +57,53 @@ describe('GPU catalog', () => {
   });
 
   it('holds every target family the planner promises', () => {
-    for (const key of ['gtx1650', 'gtx1660ti', 'rtx2060', 'rtx2080ti', 'rtx3060', 'rtx3090ti', 'rtx4060', 'rtx4070tisuper', 'rtx4080super', 'rtx4090',
-      'rtx5070', 'rtx5090', 't4', 'v100-sxm2-16gb', 'v100-pcie-32gb', 'a10', 'a10g', 'a30', 'a40', 'l4', 'l40', 'l40s', 'rtxa6000', 'rtx6000ada',
-      'a100-sxm4-40gb', 'a100-pcie-80gb', 'h100-pcie', 'h100-sxm', 'h100-nvl', 'h200', 'b200']) {
+    for (const key of [
+      'gtx1650',
+      'gtx1660ti',
+      'rtx2060',
+      'rtx2080ti',
+      'rtx3060',
+      'rtx3090ti',
+      'rtx4060',
+      'rtx4070tisuper',
+      'rtx4080super',
+      'rtx4090',
+      'rtx5070',
+      'rtx5090',
+      't4',
+      'v100-sxm2-16gb',
+      'v100-pcie-32gb',
+      'a10',
+      'a10g',
+      'a30',
+      'a40',
+      'l4',
+      'l40',
+      'l40s',
+      'rtxa6000',
+      'rtx6000ada',
+      'a100-sxm4-40gb',
+      'a100-pcie-80gb',
+      'h100-pcie',
+      'h100-sxm',
+      'h100-nvl',
+      'h200',
+      'b200',
+    ]) {
       assert.ok(catalog.lookup(key).ok, key);
     }
   });
 
   it('GTX 16 parts have no tensor paths; the L40 and A10G run FP32-accumulate tensor math at half rate', () => {
-    const entry = (key: string) => { const found = catalog.lookup(key); assert.ok(found.ok); return found.entry; };
-    assert.deepEqual([entry('gtx1660ti').fp16Fp32Acc, entry('gtx1660ti').bf16Fp32Acc, entry('gtx1660ti').tf32], [null, null, null]);
+    const entry = (key: string) => {
+      const found = catalog.lookup(key);
+      assert.ok(found.ok);
+      return found.entry;
+    };
+    assert.deepEqual(
+      [entry('gtx1660ti').fp16Fp32Acc, entry('gtx1660ti').bf16Fp32Acc, entry('gtx1660ti').tf32],
+      [null, null, null],
+    );
     assert.equal(entry('l40').bf16Fp32Acc, 181.05);
     assert.equal(entry('l40').tensorRate, 'half');
     assert.equal(entry('a10g').tensorRate, 'half');
@@ -69,7 +122,14 @@ describe('GPU catalog', () => {
 
 describe('catalog lookup', () => {
   it('is case- and punctuation-insensitive over keys, names and aliases', () => {
-    for (const query of ['3090', 'rtx3090', 'RTX 3090', 'nvidia geforce rtx 3090', 'NVIDIA GeForce RTX 3090', 'rtx-3090']) {
+    for (const query of [
+      '3090',
+      'rtx3090',
+      'RTX 3090',
+      'nvidia geforce rtx 3090',
+      'NVIDIA GeForce RTX 3090',
+      'rtx-3090',
+    ]) {
       const found = catalog.lookup(query);
       assert.ok(found.ok && found.entry.key === 'rtx3090', query);
     }
@@ -88,7 +148,9 @@ describe('catalog lookup', () => {
   });
 
   it('finds the entry of every GPU the fixtures name in full, by its exact NVML name', () => {
-    const names = new Set([...smiFixtures('default-'), ...smiFixtures('mig-')].flatMap((f) => f.meta.expected!.gpus.map((g) => g.name)));
+    const names = new Set(
+      [...smiFixtures('default-'), ...smiFixtures('mig-')].flatMap((f) => f.meta.expected!.gpus.map((g) => g.name)),
+    );
     for (const name of names) {
       if (name.endsWith('...')) continue;
       assert.ok(catalog.byNvmlName(name), name);
@@ -101,7 +163,10 @@ describe('catalog lookup', () => {
   });
 
   it('rejects an invalid catalog with every problem named', () => {
-    assert.throws(() => parseCatalog('gpus:\n  - key: Bad Key\n    name: x\n'), /gpus\.0\.key: .*\n(.*\n)*.*gpus\.0\.family/);
+    assert.throws(
+      () => parseCatalog('gpus:\n  - key: Bad Key\n    name: x\n'),
+      /gpus\.0\.key: .*\n(.*\n)*.*gpus\.0\.family/,
+    );
     assert.throws(() => parseCatalog('gpus: []\n'), /GPU catalog is invalid/);
   });
 });

@@ -4,7 +4,14 @@ import { main } from '../../src/cli';
 async function cli(...argv: string[]) {
   let out = '';
   let err = '';
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; } });
+  const code = await main(argv, {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+  });
   return { code, out, err };
 }
 
@@ -20,7 +27,17 @@ describe('gpudev CLI', () => {
   });
 
   it('plan --json is the whole plan', async () => {
-    const { code, out } = await cli('plan', 'rtx3090', '--host', 'h100-sxm', '--strategy', 'mps', '--num', '2', '--json');
+    const { code, out } = await cli(
+      'plan',
+      'rtx3090',
+      '--host',
+      'h100-sxm',
+      '--strategy',
+      'mps',
+      '--num',
+      '2',
+      '--json',
+    );
     assert.equal(code, 0);
     const plan = JSON.parse(out) as { chosen: { strategy: string }; container: { env: Record<string, string> } };
     assert.equal(plan.chosen.strategy, 'mps');
@@ -28,11 +45,21 @@ describe('gpudev CLI', () => {
   });
 
   it('plan errors: unknown GPU with did-you-mean (2), refusal (1), bad options (2)', async () => {
-    assert.deepEqual(await cli('plan', 'rtx 3099', '--host', 'h100'), { code: 2, out: '', err: 'gpudev plan: Unknown GPU "rtx 3099": did you mean rtx3090, rtx3060, rtx3070?\n' });
+    assert.deepEqual(await cli('plan', 'rtx 3099', '--host', 'h100'), {
+      code: 2,
+      out: '',
+      err: 'gpudev plan: Unknown GPU "rtx 3099": did you mean rtx3090, rtx3060, rtx3070?\n',
+    });
     const refused = await cli('plan', 'rtx3090', '--host', 't4');
     assert.equal(refused.code, 1);
-    assert.equal(refused.err, 'gpudev plan: NVIDIA GeForce RTX 3090 needs 24 GiB; host Tesla T4 has 15 GiB: pick a host with more memory\n');
-    assert.match((await cli('plan', 'rtx3090', '--host', 'h100', '--strategy', 'fast')).err, /--strategy must be one of mig, mps, memory, not fast/);
+    assert.equal(
+      refused.err,
+      'gpudev plan: NVIDIA GeForce RTX 3090 needs 24 GiB; host Tesla T4 has 15 GiB: pick a host with more memory\n',
+    );
+    assert.match(
+      (await cli('plan', 'rtx3090', '--host', 'h100', '--strategy', 'fast')).err,
+      /--strategy must be one of mig, mps, memory, not fast/,
+    );
     assert.match((await cli('plan', 'rtx3090')).err, /usage: gpudev plan/);
     assert.match((await cli('plan', 'rtx3090', '--host')).err, /--host needs a value/);
   });

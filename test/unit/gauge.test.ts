@@ -5,20 +5,34 @@ import { gaugeLevel, gaugeTarget, gaugeView, gpuKey } from '../../src/monitor/ga
 
 const thresholds = { warnPercent: 80, errorPercent: 95 };
 const gpu = (index: number, used: number | null, total: number | null): GpuSample => ({
-  index, uuid: null, name: `NVIDIA H100 [${index}]`, memoryUsedMiB: used, memoryTotalMiB: total,
-  utilizationPct: 12, temperatureC: null, powerDrawW: null, powerLimitW: null, migMode: null,
+  index,
+  uuid: null,
+  name: `NVIDIA H100 [${index}]`,
+  memoryUsedMiB: used,
+  memoryTotalMiB: total,
+  utilizationPct: 12,
+  temperatureC: null,
+  powerDrawW: null,
+  powerLimitW: null,
+  migMode: null,
 });
 
 describe('gauge', () => {
   it('shows the first GPU as used/total GiB with one decimal', () => {
-    const view = gaugeView({ kind: 'gpus', host: 'This machine', gpus: [gpu(0, 12595, 81920), gpu(1, 0, 81920)], problems: [], at: 0 }, thresholds)!;
+    const view = gaugeView(
+      { kind: 'gpus', host: 'This machine', gpus: [gpu(0, 12595, 81920), gpu(1, 0, 81920)], problems: [], at: 0 },
+      thresholds,
+    )!;
     assert.equal(view.text, '$(chip) 12.3/80.0 GiB');
     assert.equal(view.level, 'normal');
     assert.equal(view.accessibleLabel, 'GPU 0 memory: 12.3 of 80.0 GiB used');
   });
 
   it('lists every GPU in the tooltip, markdown-escaped', () => {
-    const view = gaugeView({ kind: 'gpus', host: 'This machine', gpus: [gpu(0, 1024, 2048), gpu(1, 0, 2048)], problems: [], at: 0 }, thresholds)!;
+    const view = gaugeView(
+      { kind: 'gpus', host: 'This machine', gpus: [gpu(0, 1024, 2048), gpu(1, 0, 2048)], problems: [], at: 0 },
+      thresholds,
+    )!;
     assert.match(view.tooltip, /\| 0 \| NVIDIA H100 \\\[0\\\] \| 1\.0\/2\.0 GiB \(50%\) \| 12 % \|/);
     assert.match(view.tooltip, /\| 1 \| NVIDIA H100 \\\[1\\\] \| 0\.0\/2\.0 GiB \(0%\)/);
   });
@@ -38,7 +52,10 @@ describe('gauge', () => {
   });
 
   it('unknown memory shows "?" and stays normal', () => {
-    const view = gaugeView({ kind: 'gpus', host: 'This machine', gpus: [gpu(0, null, 24576)], problems: [], at: 0 }, thresholds)!;
+    const view = gaugeView(
+      { kind: 'gpus', host: 'This machine', gpus: [gpu(0, null, 24576)], problems: [], at: 0 },
+      thresholds,
+    )!;
     assert.equal(view.text, '$(chip) ?/24.0 GiB');
     assert.equal(view.level, 'normal');
   });
@@ -49,19 +66,54 @@ describe('the GPU the gauge follows', () => {
   const noDriver = (host: string): ProbeResult => ({ kind: 'no-driver', host, error: { message: 'none' }, at: 0 });
 
   it("is this machine's first GPU by default", () => {
-    assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: sampled('This machine') }, { name: 'lab', snapshot: undefined }], undefined), { host: 'This machine', pinned: false });
+    assert.deepEqual(
+      gaugeTarget(
+        [
+          { name: 'This machine', snapshot: sampled('This machine') },
+          { name: 'lab', snapshot: undefined },
+        ],
+        undefined,
+      ),
+      { host: 'This machine', pinned: false },
+    );
   });
 
   it("is the first SSH host's when this machine has no driver", () => {
-    assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: noDriver('This machine') }, { name: 'lab', snapshot: undefined }], undefined), { host: 'lab', pinned: false });
-    assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: noDriver('This machine') }], undefined), { host: 'This machine', pinned: false });
-    const both = [{ name: 'This machine', snapshot: sampled('This machine') }, { name: 'lab', snapshot: sampled('lab') }];
-    assert.deepEqual(gaugeTarget(both, undefined, { host: 'lab', gpu: 'GPU-2' }), { host: 'lab', gpu: 'GPU-2', pinned: false }, 'a cosplayed GPU matters most');
-    assert.equal(gaugeTarget(both, { host: 'This machine', gpu: '#1' }, { host: 'lab', gpu: 'GPU-2' })?.pinned, true, 'the user\'s pick still wins');
+    assert.deepEqual(
+      gaugeTarget(
+        [
+          { name: 'This machine', snapshot: noDriver('This machine') },
+          { name: 'lab', snapshot: undefined },
+        ],
+        undefined,
+      ),
+      { host: 'lab', pinned: false },
+    );
+    assert.deepEqual(gaugeTarget([{ name: 'This machine', snapshot: noDriver('This machine') }], undefined), {
+      host: 'This machine',
+      pinned: false,
+    });
+    const both = [
+      { name: 'This machine', snapshot: sampled('This machine') },
+      { name: 'lab', snapshot: sampled('lab') },
+    ];
+    assert.deepEqual(
+      gaugeTarget(both, undefined, { host: 'lab', gpu: 'GPU-2' }),
+      { host: 'lab', gpu: 'GPU-2', pinned: false },
+      'a cosplayed GPU matters most',
+    );
+    assert.equal(
+      gaugeTarget(both, { host: 'This machine', gpu: '#1' }, { host: 'lab', gpu: 'GPU-2' })?.pinned,
+      true,
+      "the user's pick still wins",
+    );
   });
 
   it("is the user's pick while that host is configured", () => {
-    const hosts = [{ name: 'This machine', snapshot: sampled('This machine') }, { name: 'lab', snapshot: undefined }];
+    const hosts = [
+      { name: 'This machine', snapshot: sampled('This machine') },
+      { name: 'lab', snapshot: undefined },
+    ];
     assert.deepEqual(gaugeTarget(hosts, { host: 'lab', gpu: 'GPU-1' }), { host: 'lab', gpu: 'GPU-1', pinned: true });
     assert.deepEqual(gaugeTarget(hosts, { host: 'gone', gpu: 'GPU-1' }), { host: 'This machine', pinned: false });
   });

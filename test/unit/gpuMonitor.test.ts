@@ -2,7 +2,14 @@ import * as assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/errors';
 import type { GpusResult, ProbeResult } from '../../src/hosts/gpuProbe';
 import type { GpuStreamHandlers } from '../../src/hosts/gpuStream';
-import { STREAM_CHECK_EVERY, GpuMonitor, MAX_FAILED_STREAMS, MAX_RETRY_MS, UNFOCUSED_SLOWDOWN, type Timers } from '../../src/monitor/gpuMonitor';
+import {
+  STREAM_CHECK_EVERY,
+  GpuMonitor,
+  MAX_FAILED_STREAMS,
+  MAX_RETRY_MS,
+  UNFOCUSED_SLOWDOWN,
+  type Timers,
+} from '../../src/monitor/gpuMonitor';
 
 /** Timers driven by hand: `fire()` runs the pending callback and says after how long it was due. */
 class ManualTimers implements Timers {
@@ -29,7 +36,12 @@ const noDriver: ProbeResult = { kind: 'no-driver', host: 'h', error: { message: 
 function setup(results: ProbeResult[] = [gpus]) {
   const timers = new ManualTimers();
   let probes = 0;
-  const monitor = new GpuMonitor(() => Promise.resolve(results[Math.min(probes++, results.length - 1)]!), 1000, silentLogger, { timers });
+  const monitor = new GpuMonitor(
+    () => Promise.resolve(results[Math.min(probes++, results.length - 1)]!),
+    1000,
+    silentLogger,
+    { timers },
+  );
   return { monitor, timers, probes: () => probes };
 }
 
@@ -131,7 +143,11 @@ describe('GpuMonitor', () => {
       const startStream = (intervalMs: number, _expected: number, handlers: GpuStreamHandlers) => {
         const stream = { intervalMs, handlers, stopped: false };
         streams.push(stream);
-        return { stop: () => { stream.stopped = true; } };
+        return {
+          stop: () => {
+            stream.stopped = true;
+          },
+        };
       };
       const freshGiven: Array<ProbeResult | undefined> = [];
       const probe = (fresh?: GpusResult) => {
@@ -154,7 +170,10 @@ describe('GpuMonitor', () => {
       assert.equal(timers.pending!.ms, 1000 * STREAM_CHECK_EVERY);
       streams[0]!.handlers.onSample(sample(1));
       streams[0]!.handlers.onSample(sample(2));
-      assert.deepEqual(seen.map((r) => r.at), [0, 1, 2]);
+      assert.deepEqual(
+        seen.map((r) => r.at),
+        [0, 1, 2],
+      );
       assert.equal(probes(), 1);
       streams[0]!.handlers.onSample(sample(Date.now()));
       await timers.fire();
@@ -208,7 +227,10 @@ describe('GpuMonitor', () => {
       monitor.setWatched(true);
       await timers.fire();
       streams[0]!.handlers.onSample(sample(1));
-      streams[0]!.handlers.onEnd({ exitCode: null, stdout: '', stderr: '', failure: { message: 'Lost the connection' } }, 1);
+      streams[0]!.handlers.onEnd(
+        { exitCode: null, stdout: '', stderr: '', failure: { message: 'Lost the connection' } },
+        1,
+      );
       assert.equal(monitor.streaming, false);
       assert.equal(await timers.fire(), 0);
       assert.equal(probes(), 2);

@@ -6,7 +6,11 @@ import { repoRoot } from './fixtures';
 
 /** A local runner whose PATH starts with the fake nvidia-smi replaying `scenario`. */
 function fakeGpuHost(scenario: string): LocalRunner {
-  return new LocalRunner({ ...process.env, PATH: `${path.join(repoRoot, 'test/fake-gpu/bin')}:${process.env.PATH}`, GPUDEV_FAKE_SMI_SCENARIO: scenario });
+  return new LocalRunner({
+    ...process.env,
+    PATH: `${path.join(repoRoot, 'test/fake-gpu/bin')}:${process.env.PATH}`,
+    GPUDEV_FAKE_SMI_SCENARIO: scenario,
+  });
 }
 
 function cannedRunner(result: RunResult): Runner {
@@ -32,7 +36,10 @@ describe('probeGpus', () => {
     assert.equal(result.kind, 'gpus');
     if (result.kind !== 'gpus') return;
     assert.deepEqual(result.problems, []);
-    assert.equal(result.gpus.reduce((n, g) => n + g.processes!.length, 0), 15);
+    assert.equal(
+      result.gpus.reduce((n, g) => n + g.processes!.length, 0),
+      15,
+    );
     assert.deepEqual(result.gpus[0]!.processes![0], { pid: 2085037, name: 'python3', usedMemoryMiB: 13266 });
     const plain = await probeGpus(fakeGpuHost('default-h100-x8-570.133.20'));
     assert.ok(plain.kind === 'gpus' && plain.gpus[0]!.processes === undefined, 'not asked, not queried');
@@ -44,9 +51,18 @@ describe('probeGpus', () => {
     assert.equal(streamed.kind, 'gpus');
     if (streamed.kind !== 'gpus') return;
     const asked: string[][] = [];
-    const counting: Runner = { label: host.label, run: (argv, options) => { asked.push([...argv]); return host.run(argv, options); } };
+    const counting: Runner = {
+      label: host.label,
+      run: (argv, options) => {
+        asked.push([...argv]);
+        return host.run(argv, options);
+      },
+    };
     const result = await probeGpus(counting, { fresh: { ...streamed, at: 7 } }, () => 9);
-    assert.deepEqual(asked.map((argv) => argv[1]!.split('=')[0]), ['--query-compute-apps']);
+    assert.deepEqual(
+      asked.map((argv) => argv[1]!.split('=')[0]),
+      ['--query-compute-apps'],
+    );
     assert.ok(result.kind === 'gpus');
     assert.equal(result.at, 7);
     assert.deepEqual(result.gpus[0]!.processes![0], { pid: 2085037, name: 'python3', usedMemoryMiB: 13266 });
@@ -62,7 +78,11 @@ describe('probeGpus', () => {
   it('a driver that cannot be reached is an error that quotes nvidia-smi', async () => {
     const result = await probeGpus(fakeGpuHost('driver-failure'));
     assert.equal(result.kind, 'error');
-    if (result.kind === 'error') assert.match(result.error.message, /^nvidia-smi failed on This machine: NVIDIA-SMI has failed because it couldn't communicate/);
+    if (result.kind === 'error')
+      assert.match(
+        result.error.message,
+        /^nvidia-smi failed on This machine: NVIDIA-SMI has failed because it couldn't communicate/,
+      );
   });
 
   it('a hung nvidia-smi is reported as not answering', async () => {
@@ -75,6 +95,9 @@ describe('probeGpus', () => {
     const report = await queryGpuReport(fakeGpuHost('default-h100-x8-570.133.20'), 0);
     assert.ok(report.ok && report.text.includes('Product Name                          : NVIDIA H100 80GB HBM3'));
     const missing = await queryGpuReport(new LocalRunner({ PATH: '/nonexistent' }), 0);
-    assert.deepEqual(missing, { ok: false, error: { message: 'nvidia-smi -q failed on This machine: nvidia-smi not found' } });
+    assert.deepEqual(missing, {
+      ok: false,
+      error: { message: 'nvidia-smi -q failed on This machine: nvidia-smi not found' },
+    });
   });
 });

@@ -13,8 +13,14 @@ describe('hostStatus', () => {
 
   it('a host that stops answering is stale first, keeping its last GPUs, then disconnected', () => {
     assert.deepEqual(hostStatus(down, good, 112_000, 2000), { shown: down, description: 'disconnected — retrying' });
-    assert.deepEqual(hostStatus(down, good, 108_000, 2000), { shown: good, description: 'stale (last sample 8 s ago)' });
-    assert.deepEqual(hostStatus(down, good, 112_000, 5000), { shown: good, description: 'stale (last sample 12 s ago)' });
+    assert.deepEqual(hostStatus(down, good, 108_000, 2000), {
+      shown: good,
+      description: 'stale (last sample 8 s ago)',
+    });
+    assert.deepEqual(hostStatus(down, good, 112_000, 5000), {
+      shown: good,
+      description: 'stale (last sample 12 s ago)',
+    });
   });
 
   it('a failure that retrying cannot fix, or one without a good sample before, shows at once', () => {

@@ -22,19 +22,31 @@ describe('known_hosts', () => {
     assert.equal(verifyHostKey([line('gpu-box,10.0.0.5', key)], 'gpu-box', 22, key), 'trusted');
     assert.equal(verifyHostKey([line('[gpu-box]:2222', key)], 'gpu-box', 2222, key), 'trusted');
     assert.equal(verifyHostKey([line('[gpu-box]:2222', key)], 'gpu-box', 22, key), 'unknown');
-    assert.equal(verifyHostKey([line('*.cluster.example,!bad.cluster.example', key)], 'node1.cluster.example', 22, key), 'trusted');
-    assert.equal(verifyHostKey([line('*.cluster.example,!bad.cluster.example', key)], 'bad.cluster.example', 22, key), 'unknown');
+    assert.equal(
+      verifyHostKey([line('*.cluster.example,!bad.cluster.example', key)], 'node1.cluster.example', 22, key),
+      'trusted',
+    );
+    assert.equal(
+      verifyHostKey([line('*.cluster.example,!bad.cluster.example', key)], 'bad.cluster.example', 22, key),
+      'unknown',
+    );
     assert.equal(verifyHostKey([line(hashed('[gpu-box]:2222'), key)], 'gpu-box', 2222, key), 'trusted');
   });
 
   it('a different key of the same type is a change; revoked keys are refused', () => {
     assert.equal(verifyHostKey([line('gpu-box', other)], 'gpu-box', 22, key), 'changed');
     assert.equal(verifyHostKey([line('gpu-box', blob('ecdsa-sha2-nistp256', 'x'))], 'gpu-box', 22, key), 'unknown');
-    assert.equal(verifyHostKey([line('gpu-box', key), line('gpu-box', key, '@revoked ')], 'gpu-box', 22, key), 'revoked');
+    assert.equal(
+      verifyHostKey([line('gpu-box', key), line('gpu-box', key, '@revoked ')], 'gpu-box', 22, key),
+      'revoked',
+    );
   });
 
   it('skips comments, blank and malformed lines', () => {
-    assert.equal(verifyHostKey(['# comment\n\nonly-two fields\n' + line('gpu-box', key)], 'gpu-box', 22, key), 'trusted');
+    assert.equal(
+      verifyHostKey(['# comment\n\nonly-two fields\n' + line('gpu-box', key)], 'gpu-box', 22, key),
+      'trusted',
+    );
   });
 
   it('fingerprints like ssh-keygen -l', () => {
@@ -44,7 +56,10 @@ describe('known_hosts', () => {
 
 describe('quoteArgv', () => {
   it('quotes what a shell would interpret and leaves plain words', () => {
-    assert.equal(quoteArgv(['nvidia-smi', '--query-gpu=index,name', '--format=csv,noheader']), 'nvidia-smi --query-gpu=index,name --format=csv,noheader');
+    assert.equal(
+      quoteArgv(['nvidia-smi', '--query-gpu=index,name', '--format=csv,noheader']),
+      'nvidia-smi --query-gpu=index,name --format=csv,noheader',
+    );
     assert.equal(quoteArgv(['echo', "it's", '$(id)', '', 'a b']), `echo 'it'\\''s' '$(id)' '' 'a b'`);
   });
 });

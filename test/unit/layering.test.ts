@@ -23,7 +23,13 @@ describe('layering', () => {
   });
 
   it('the check recognises every import form', () => {
-    for (const line of ["import * as vscode from 'vscode';", 'import { window } from "vscode";', "const v = require('vscode');", "await import('vscode')", "import 'vscode';"]) {
+    for (const line of [
+      "import * as vscode from 'vscode';",
+      'import { window } from "vscode";',
+      "const v = require('vscode');",
+      "await import('vscode')",
+      "import 'vscode';",
+    ]) {
       assert.match(line, IMPORTS_VSCODE, line);
     }
     assert.doesNotMatch("import { x } from './vscode-helpers';", IMPORTS_VSCODE);

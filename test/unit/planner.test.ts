@@ -39,9 +39,11 @@ describe('planCosplay over every (target, host) pair of the catalog', () => {
         assert.equal(fidelity.find((r) => r.metric === 'VRAM')!.predicted, target.vramMiB);
         assert.equal(result.plan.container.env.GPUDEV_VRAM_BYTES, String(target.vramMiB * 1024 * 1024));
         const fp32 = fidelity.find((r) => r.metric === 'FP32')!;
-        if (chosen.fp32Reachable) assert.ok(Math.abs(fp32.ratio! - 1) <= 0.1, `${target.key} on ${host.key}: FP32 ratio ${fp32.ratio}`);
+        if (chosen.fp32Reachable)
+          assert.ok(Math.abs(fp32.ratio! - 1) <= 0.1, `${target.key} on ${host.key}: FP32 ratio ${fp32.ratio}`);
         else assert.match(fp32.verdict, /host too slow/, `${target.key} on ${host.key}`);
-        for (const mutation of result.plan.mutations) for (const arg of mutation.run.argv) assert.doesNotMatch(arg, /[;&|<>`$]/);
+        for (const mutation of result.plan.mutations)
+          for (const arg of mutation.run.argv) assert.doesNotMatch(arg, /[;&|<>`$]/);
       }
     });
   }
@@ -54,13 +56,28 @@ describe('planCosplay', () => {
     assert.equal(p.chosen.migProfile!.name, '4g.40gb');
     assert.equal(row(p, 'VRAM').predicted, 24576);
     assert.equal(row(p, 'FP32').verdict, 'matches');
-    assert.match(row(p, 'BF16 tensor').verdict, /^BF16 tensor 6\.8x too fast: no setting can slow tensor cores separately/);
+    assert.match(
+      row(p, 'BF16 tensor').verdict,
+      /^BF16 tensor 6\.8x too fast: no setting can slow tensor cores separately/,
+    );
     assert.match(row(p, 'Bandwidth').verdict, /HBM memory clocks cannot be lowered/);
     assert.match(row(p, 'Compute capability').verdict, /sm_90, not sm_86/);
-    assert.deepEqual(argvs(p), ['nvidia-smi -i {gpu} -pm 1', 'nvidia-smi -i {gpu} -mig 1', 'nvidia-smi mig -i {gpu} -cgi 5:0 -C', 'nvidia-smi -i {gpu} -pl 350']);
-    assert.deepEqual(p.mutations[0]!.undo, [{ argv: ['nvidia-smi', '-i', '{gpu}', '-pm', '{originalPersistence}'] }], 'persistence goes back to what it was');
+    assert.deepEqual(argvs(p), [
+      'nvidia-smi -i {gpu} -pm 1',
+      'nvidia-smi -i {gpu} -mig 1',
+      'nvidia-smi mig -i {gpu} -cgi 5:0 -C',
+      'nvidia-smi -i {gpu} -pl 350',
+    ]);
+    assert.deepEqual(
+      p.mutations[0]!.undo,
+      [{ argv: ['nvidia-smi', '-i', '{gpu}', '-pm', '{originalPersistence}'] }],
+      'persistence goes back to what it was',
+    );
     assert.equal(p.container.device, '{mig-uuid}');
-    assert.deepEqual(p.alternatives.map((a) => a.strategy), ['mps', 'memory']);
+    assert.deepEqual(
+      p.alternatives.map((a) => a.strategy),
+      ['mps', 'memory'],
+    );
   });
 
   it('MPS: thread percentage for the SM share, pinned memory limit for every GPU, a clock lock to close the gap', () => {
@@ -82,7 +99,10 @@ describe('planCosplay', () => {
     assert.equal(p.chosen.clockLockMHz, 1110);
     assert.equal(p.container.env.GPUDEV_EXPECT_CLOCK_MHZ, '1110');
     assert.ok(argvs(p).includes('nvidia-smi -i {gpu} -lgc 1110,1110'));
-    assert.equal(p.mutations.find((m) => m.description.startsWith('lock'))!.undo[0]!.argv.join(' '), 'nvidia-smi -i {gpu} -rgc');
+    assert.equal(
+      p.mutations.find((m) => m.description.startsWith('lock'))!.undo[0]!.argv.join(' '),
+      'nvidia-smi -i {gpu} -rgc',
+    );
   });
 
   it('locks memory clocks on a GDDR host of Ampere or newer, never on HBM', () => {
@@ -91,7 +111,11 @@ describe('planCosplay', () => {
     assert.ok(argvs(p).includes('nvidia-smi -i {gpu} -lmc {memoryClockAtMost36Percent},{memoryClockAtMost36Percent}'));
     assert.equal(row(p, 'Bandwidth').verdict, 'matches');
     assert.equal(plan({ target: 'rtx3060', host: 'h100-sxm' }).chosen.memoryClockShare, null);
-    assert.equal(plan({ target: 'rtx2060', host: 'rtx2080ti' }).chosen.memoryClockShare, null, 'Turing cannot lock memory clocks');
+    assert.equal(
+      plan({ target: 'rtx2060', host: 'rtx2080ti' }).chosen.memoryClockShare,
+      null,
+      'Turing cannot lock memory clocks',
+    );
   });
 
   it('memory only: the cap and nothing else, said plainly', () => {
@@ -128,23 +152,47 @@ describe('planCosplay refusals', () => {
   };
 
   it('target larger than the host', () => {
-    assert.equal(refusal({ target: gpu('rtx3090'), host: gpu('t4') }), 'NVIDIA GeForce RTX 3090 needs 24 GiB; host Tesla T4 has 15 GiB | pick a host with more memory');
+    assert.equal(
+      refusal({ target: gpu('rtx3090'), host: gpu('t4') }),
+      'NVIDIA GeForce RTX 3090 needs 24 GiB; host Tesla T4 has 15 GiB | pick a host with more memory',
+    );
   });
 
   it('MIG on a host without MIG', () => {
-    assert.match(refusal({ target: gpu('rtx3060'), host: gpu('l40s'), strategy: 'mig' }), /^MIG requested on host NVIDIA L40S, which has no MIG/);
+    assert.match(
+      refusal({ target: gpu('rtx3060'), host: gpu('l40s'), strategy: 'mig' }),
+      /^MIG requested on host NVIDIA L40S, which has no MIG/,
+    );
   });
 
   it('more GPUs than the host has', () => {
-    assert.match(refusal({ target: gpu('rtx3090'), host: gpu('h100-sxm'), gpuCount: 9, hostGpuCount: 8 }), /^9 GPUs requested; the host has 8/);
+    assert.match(
+      refusal({ target: gpu('rtx3090'), host: gpu('h100-sxm'), gpuCount: 9, hostGpuCount: 8 }),
+      /^9 GPUs requested; the host has 8/,
+    );
     assert.match(refusal({ target: gpu('rtx3090'), host: gpu('h100-sxm'), gpuCount: 0 }), /at least 1/);
   });
 
   it('GPU-wide settings that clash with a live session, naming it', () => {
-    const message = refusal({ target: gpu('a40'), host: gpu('h100-nvl'), liveSessions: [{ name: 'alice-rtx3090', clockLockMHz: 1500, powerCapW: 350 }] });
+    const message = refusal({
+      target: gpu('a40'),
+      host: gpu('h100-nvl'),
+      liveSessions: [{ name: 'alice-rtx3090', clockLockMHz: 1500, powerCapW: 350 }],
+    });
     assert.match(message, /^session "alice-rtx3090" on this GPU already set clocks 1500 MHz \/ power 350 W/);
-    assert.ok(planCosplay({ target: gpu('a40'), host: gpu('h100-nvl'), liveSessions: [{ name: 'same clocks', clockLockMHz: 1110, powerCapW: null }] }).ok);
-    const memory = refusal({ target: gpu('rtx3060'), host: gpu('rtx4090'), strategy: 'mps', liveSessions: [{ name: 'bob', clockLockMHz: null, powerCapW: null, memoryClockShare: 0.5 }] });
+    assert.ok(
+      planCosplay({
+        target: gpu('a40'),
+        host: gpu('h100-nvl'),
+        liveSessions: [{ name: 'same clocks', clockLockMHz: 1110, powerCapW: null }],
+      }).ok,
+    );
+    const memory = refusal({
+      target: gpu('rtx3060'),
+      host: gpu('rtx4090'),
+      strategy: 'mps',
+      liveSessions: [{ name: 'bob', clockLockMHz: null, powerCapW: null, memoryClockShare: 0.5 }],
+    });
     assert.match(memory, /^session "bob" on this GPU/);
   });
 });
@@ -156,8 +204,17 @@ describe('MIG placement against the instances nvidia-smi lists', () => {
     const full = lgi('lgi-h100-80gb-hbm3-7x1g');
     assert.deepEqual(full.problems, []);
     assert.equal(full.instances.length, 7);
-    assert.deepEqual(full.instances[6], { gpu: 0, profile: '1g.10gb', profileId: 19, instanceId: 13, start: 6, size: 1 });
-    assert.deepEqual(lgi('lgi-a100-sxm4-80gb-515.43.04').instances, [{ gpu: 7, profile: '3g.40gb', profileId: 9, instanceId: 1, start: 4, size: 4 }]);
+    assert.deepEqual(full.instances[6], {
+      gpu: 0,
+      profile: '1g.10gb',
+      profileId: 19,
+      instanceId: 13,
+      start: 6,
+      size: 1,
+    });
+    assert.deepEqual(lgi('lgi-a100-sxm4-80gb-515.43.04').instances, [
+      { gpu: 7, profile: '3g.40gb', profileId: 9, instanceId: 1, start: 4, size: 4 },
+    ]);
     assert.deepEqual(parseMigInstances('No GPU instances found: Not Found\n'), { instances: [], problems: [] });
   });
 
@@ -172,7 +229,12 @@ describe('MIG placement against the instances nvidia-smi lists', () => {
     const full = lgi('lgi-h100-80gb-hbm3-7x1g').instances;
     const busy = planCosplay({ target: gpu('t4'), host: gpu('h100-sxm'), hostMig: { enabled: true, instances: full } });
     assert.ok(!busy.ok && /already there/.test(busy.error.message));
-    const mps = planCosplay({ target: gpu('t4'), host: gpu('h100-sxm'), strategy: 'mps', hostMig: { enabled: true, instances: [] } });
+    const mps = planCosplay({
+      target: gpu('t4'),
+      host: gpu('h100-sxm'),
+      strategy: 'mps',
+      hostMig: { enabled: true, instances: [] },
+    });
     assert.ok(!mps.ok && /MIG mode is on/.test(mps.error.message));
   });
 });

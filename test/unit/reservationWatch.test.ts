@@ -4,13 +4,29 @@ import { parseClusterEntries } from '../../src/reserve/clusters';
 import { raceLosers, type Reservation } from '../../src/reserve/slurm/cluster';
 import { dueWarnings, FIRST_DELAY_MS, MAX_DELAY_MS, ReservationWatch, type EndedJob } from '../../src/reserve/watch';
 
-const job = (jobId: string, state: string, timeLeft = '1:00:00', nodes = '', timeLimit = '2:00:00'): Reservation => ({ jobId, name: `gpudev-${jobId}`, state, nodes, gres: 'gpu:h100:1', timeLeft, reason: 'None', start: 'N/A', partition: 'gpu', timeLimit });
+const job = (jobId: string, state: string, timeLeft = '1:00:00', nodes = '', timeLimit = '2:00:00'): Reservation => ({
+  jobId,
+  name: `gpudev-${jobId}`,
+  state,
+  nodes,
+  gres: 'gpu:h100:1',
+  timeLeft,
+  reason: 'None',
+  start: 'N/A',
+  partition: 'gpu',
+  timeLimit,
+});
 
 /** Timers run by hand: `next()` fires the one pending timeout and says its delay. */
 function manualTimers() {
   let pending: { fn: () => void; ms: number } | undefined;
   return {
-    timers: { setTimeout: (fn: () => void, ms: number) => (pending = { fn, ms }), clearTimeout: () => { pending = undefined; } },
+    timers: {
+      setTimeout: (fn: () => void, ms: number) => (pending = { fn, ms }),
+      clearTimeout: () => {
+        pending = undefined;
+      },
+    },
     next: async () => {
       const fired = pending!;
       pending = undefined;
@@ -24,10 +40,21 @@ function manualTimers() {
 
 describe('reservation watch', () => {
   it('polls at 1 s, doubling to 5 s while nothing changes, back to 1 s on a change', async () => {
-    const answers: Array<Reservation[]> = [[job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'PENDING')], [job('1', 'RUNNING', '59:00', 'n1')]];
+    const answers: Array<Reservation[]> = [
+      [job('1', 'PENDING')],
+      [job('1', 'PENDING')],
+      [job('1', 'PENDING')],
+      [job('1', 'PENDING')],
+      [job('1', 'PENDING')],
+      [job('1', 'RUNNING', '59:00', 'n1')],
+    ];
     const t = manualTimers();
     let changes = 0;
-    const watch = new ReservationWatch({ list: () => Promise.resolve(answers.shift() ?? []), finalState: () => Promise.resolve('COMPLETED') }, () => changes++, t.timers);
+    const watch = new ReservationWatch(
+      { list: () => Promise.resolve(answers.shift() ?? []), finalState: () => Promise.resolve('COMPLETED') },
+      () => changes++,
+      t.timers,
+    );
     watch.start();
     await new Promise((resolve) => setImmediate(resolve));
     const delays = [t.delay()];
@@ -42,10 +69,22 @@ describe('reservation watch', () => {
   });
 
   it('a job that leaves the queue is reported with its final state; a cluster that stops answering loses nothing', async () => {
-    const answers: Array<Reservation[] | GpuDevError> = [[job('1', 'RUNNING'), job('2', 'RUNNING')], { message: 'squeue failed: Unable to contact slurm controller' }, [job('1', 'RUNNING'), job('2', 'RUNNING')], [job('1', 'RUNNING')]];
+    const answers: Array<Reservation[] | GpuDevError> = [
+      [job('1', 'RUNNING'), job('2', 'RUNNING')],
+      { message: 'squeue failed: Unable to contact slurm controller' },
+      [job('1', 'RUNNING'), job('2', 'RUNNING')],
+      [job('1', 'RUNNING')],
+    ];
     const t = manualTimers();
     const ended: EndedJob[] = [];
-    const watch = new ReservationWatch({ list: () => Promise.resolve(answers.shift()!), finalState: (id) => Promise.resolve(id === '2' ? 'CANCELLED' : '?') }, (e) => ended.push(...e), t.timers);
+    const watch = new ReservationWatch(
+      {
+        list: () => Promise.resolve(answers.shift()!),
+        finalState: (id) => Promise.resolve(id === '2' ? 'CANCELLED' : '?'),
+      },
+      (e) => ended.push(...e),
+      t.timers,
+    );
     watch.start();
     await new Promise((resolve) => setImmediate(resolve));
     await t.next();
@@ -63,14 +102,34 @@ describe('reservation watch', () => {
   it('warns 30, 15 and 5 minutes before the end, once each, only the latest threshold crossed', () => {
     const warned = new Set<string>();
     assert.deepEqual(dueWarnings([job('1', 'RUNNING', '45:00')], warned), []);
-    assert.deepEqual(dueWarnings([job('1', 'RUNNING', '29:00')], warned).map((w) => w.minutesLeft), [29]);
+    assert.deepEqual(
+      dueWarnings([job('1', 'RUNNING', '29:00')], warned).map((w) => w.minutesLeft),
+      [29],
+    );
     assert.deepEqual(dueWarnings([job('1', 'RUNNING', '28:00')], warned), [], 'once');
-    assert.deepEqual(dueWarnings([job('1', 'RUNNING', '4:00'), job('2', 'PENDING', '4:00'), job('3', 'RUNNING', 'UNLIMITED')], warned).map((w) => [w.job.jobId, w.minutesLeft]), [['1', 4]]);
+    assert.deepEqual(
+      dueWarnings(
+        [job('1', 'RUNNING', '4:00'), job('2', 'PENDING', '4:00'), job('3', 'RUNNING', 'UNLIMITED')],
+        warned,
+      ).map((w) => [w.job.jobId, w.minutesLeft]),
+      [['1', 4]],
+    );
     assert.deepEqual(dueWarnings([job('1', 'RUNNING', '3:00')], warned), []);
-    assert.deepEqual(dueWarnings([job('9', 'RUNNING', '20:00')], new Set(), 6).map((w) => w.minutesLeft), [14], 'time passed since the sample counts');
+    assert.deepEqual(
+      dueWarnings([job('9', 'RUNNING', '20:00')], new Set(), 6).map((w) => w.minutesLeft),
+      [14],
+      'time passed since the sample counts',
+    );
     const short = new Set<string>();
-    assert.deepEqual(dueWarnings([job('7', 'RUNNING', '29:59', 'n1', '30:00')], short), [], 'a 30-minute reservation does not warn of its 30 minutes as it starts');
-    assert.deepEqual(dueWarnings([job('7', 'RUNNING', '14:00', 'n1', '30:00')], short).map((w) => w.minutesLeft), [14]);
+    assert.deepEqual(
+      dueWarnings([job('7', 'RUNNING', '29:59', 'n1', '30:00')], short),
+      [],
+      'a 30-minute reservation does not warn of its 30 minutes as it starts',
+    );
+    assert.deepEqual(
+      dueWarnings([job('7', 'RUNNING', '14:00', 'n1', '30:00')], short).map((w) => w.minutesLeft),
+      [14],
+    );
   });
 
   it('gpuDev.clusters: valid entries kept, every invalid one named', () => {
@@ -79,13 +138,29 @@ describe('reservation watch', () => {
       { name: 'pbs', scheduler: 'pbs', login: 'x' },
       { name: 'hpc', scheduler: 'slurm', login: 'other' },
     ]);
-    assert.deepEqual(clusters.map((c) => c.name), ['hpc']);
+    assert.deepEqual(
+      clusters.map((c) => c.name),
+      ['hpc'],
+    );
     assert.equal(problems.length, 2);
     assert.match(problems[1]!, /the name "hpc" is used twice/);
   });
 
   it('race losers: every other entrant of a race one of whose jobs runs, the best-ranked running one winning', () => {
-    const racer = (id: string, race: string, rank: number, state: string): Reservation => ({ ...job(id, state), name: `gpudev-race-${race}-${rank}-h100x1` });
-    assert.deepEqual(raceLosers([racer('1', 'a', 0, 'PENDING'), racer('2', 'a', 1, 'RUNNING'), racer('3', 'a', 2, 'RUNNING'), racer('4', 'b', 0, 'PENDING'), racer('5', 'b', 1, 'PENDING'), job('6', 'RUNNING')]), ['1', '3']);
+    const racer = (id: string, race: string, rank: number, state: string): Reservation => ({
+      ...job(id, state),
+      name: `gpudev-race-${race}-${rank}-h100x1`,
+    });
+    assert.deepEqual(
+      raceLosers([
+        racer('1', 'a', 0, 'PENDING'),
+        racer('2', 'a', 1, 'RUNNING'),
+        racer('3', 'a', 2, 'RUNNING'),
+        racer('4', 'b', 0, 'PENDING'),
+        racer('5', 'b', 1, 'PENDING'),
+        job('6', 'RUNNING'),
+      ]),
+      ['1', '3'],
+    );
   });
 });

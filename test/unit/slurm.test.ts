@@ -1,7 +1,14 @@
 import * as assert from 'node:assert/strict';
 import { formatSlurmTime, parseDuration, parseTimeLimit } from '../../src/reserve/duration';
 import { parseSinfo, typeSummaries } from '../../src/reserve/slurm/sinfo';
-import { parseProbes, probeScript, rankStrategies, strategiesFor, type ProbedStrategy, type Strategy } from '../../src/reserve/slurm/strategies';
+import {
+  parseProbes,
+  probeScript,
+  rankStrategies,
+  strategiesFor,
+  type ProbedStrategy,
+  type Strategy,
+} from '../../src/reserve/slurm/strategies';
 
 // As sinfo -h -N -O NodeHost:|,Partition:|,Gres:|,GresUsed:|,StateLong:|,Time:| printed it (Slurm 22.05), plus
 // the shapes other clusters print: socket affinity, untyped GPUs, a drained node, shards.
@@ -16,10 +23,21 @@ const SINFO = [
 
 describe('Slurm: durations, sinfo, strategies', () => {
   it('reads durations as people and Slurm write them', () => {
-    for (const [text, minutes] of [['30m', 30], ['2h', 120], ['1h30m', 90], ['1d', 1440], ['90', 90], ['1:30:00', 90], ['1-00:00:00', 1440], ['2-12', 3600], ['5:30', 6]] as const) {
+    for (const [text, minutes] of [
+      ['30m', 30],
+      ['2h', 120],
+      ['1h30m', 90],
+      ['1d', 1440],
+      ['90', 90],
+      ['1:30:00', 90],
+      ['1-00:00:00', 1440],
+      ['2-12', 3600],
+      ['5:30', 6],
+    ] as const) {
       assert.equal(parseDuration(text), minutes, text);
     }
-    for (const bad of ['', 'soon', '0', '-5', '1h-2']) assert.match(String(parseDuration(bad)), /is not a time: write 30m/, bad);
+    for (const bad of ['', 'soon', '0', '-5', '1h-2'])
+      assert.match(String(parseDuration(bad)), /is not a time: write 30m/, bad);
     assert.equal(formatSlurmTime(90), '01:30:00');
     assert.equal(formatSlurmTime(2880 + 5), '2-00:05:00');
     assert.equal(parseTimeLimit('UNLIMITED'), null);
@@ -29,25 +47,62 @@ describe('Slurm: durations, sinfo, strategies', () => {
   it('availability per type: totals, used, free on usable nodes, most per node', () => {
     const availability = parseSinfo(SINFO);
     assert.deepEqual(availability.problems, ['sinfo line not understood: garbage line']);
-    assert.deepEqual(availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]), [['gpu', true, 2880], ['short', false, 60], ['legacy', false, null]]);
+    assert.deepEqual(
+      availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]),
+      [
+        ['gpu', true, 2880],
+        ['short', false, 60],
+        ['legacy', false, null],
+      ],
+    );
     assert.deepEqual(typeSummaries(availability, 'gpu'), [
       { type: 'a100', total: 2, used: 0, free: 2, perNode: 2, nodes: 1, states: 'idle 1' },
       { type: 'h100', total: 20, used: 6, free: 6, perNode: 8, nodes: 3, states: 'idle 1, mixed 1, drained 1' },
     ]);
-    assert.deepEqual(typeSummaries(availability, 'legacy'), [{ type: 'gpu', total: 2, used: 1, free: 1, perNode: 2, nodes: 1, states: 'allocated 1' }]);
+    assert.deepEqual(typeSummaries(availability, 'legacy'), [
+      { type: 'gpu', total: 2, used: 1, free: 1, perNode: 2, nodes: 1, states: 'allocated 1' },
+    ]);
   });
 
   it('every shape of a request, or the first thing wrong with it', () => {
     const availability = parseSinfo(SINFO);
     const shapes = strategiesFor({ types: ['H100 80GB HBM3'], count: 8, minutes: 60 }, availability) as Strategy[];
-    assert.deepEqual(shapes.map((s) => `${s.nodes}x${s.perNode}`), ['1x8', '2x4'], '4 × 2 and 8 × 1 need more nodes than the partition has');
-    assert.deepEqual((strategiesFor({ types: [], count: 2, minutes: 60 }, availability) as Strategy[]).map((s) => `${s.type} ${s.nodes}x${s.perNode}`), ['a100 1x2', 'h100 1x2', 'h100 2x1']);
-    assert.match((strategiesFor({ types: ['a100'], count: 3, minutes: 60 }, availability) as { message: string }).message, /a100: at most 2 per node in gpu, not 3/);
+    assert.deepEqual(
+      shapes.map((s) => `${s.nodes}x${s.perNode}`),
+      ['1x8', '2x4'],
+      '4 × 2 and 8 × 1 need more nodes than the partition has',
+    );
+    assert.deepEqual(
+      (strategiesFor({ types: [], count: 2, minutes: 60 }, availability) as Strategy[]).map(
+        (s) => `${s.type} ${s.nodes}x${s.perNode}`,
+      ),
+      ['a100 1x2', 'h100 1x2', 'h100 2x1'],
+    );
+    assert.match(
+      (strategiesFor({ types: ['a100'], count: 3, minutes: 60 }, availability) as { message: string }).message,
+      /a100: at most 2 per node in gpu, not 3/,
+    );
     const aliases = (typed: string) => (typed === 'Hopper 80' ? ['h100-sxm', 'NVIDIA H100 80GB HBM3'] : []);
-    assert.deepEqual((strategiesFor({ types: ['Hopper 80'], count: 1, minutes: 60 }, availability, aliases) as Strategy[]).map((s) => s.type), ['h100'], 'through the GPU\'s other names');
-    assert.equal((strategiesFor({ types: ['l4'], count: 1, minutes: 60 }, availability) as { hint: string }).hint, 'it has a100, h100');
-    assert.match((strategiesFor({ types: [], count: 1, minutes: 61, partition: 'short' }, availability) as { message: string }).message, /over the short partition's limit of 01:00:00/);
-    assert.match((strategiesFor({ types: [], count: 1, minutes: 60, partition: 'shrot' }, availability) as { hint: string }).hint, /did you mean short/);
+    assert.deepEqual(
+      (strategiesFor({ types: ['Hopper 80'], count: 1, minutes: 60 }, availability, aliases) as Strategy[]).map(
+        (s) => s.type,
+      ),
+      ['h100'],
+      "through the GPU's other names",
+    );
+    assert.equal(
+      (strategiesFor({ types: ['l4'], count: 1, minutes: 60 }, availability) as { hint: string }).hint,
+      'it has a100, h100',
+    );
+    assert.match(
+      (strategiesFor({ types: [], count: 1, minutes: 61, partition: 'short' }, availability) as { message: string })
+        .message,
+      /over the short partition's limit of 01:00:00/,
+    );
+    assert.match(
+      (strategiesFor({ types: [], count: 1, minutes: 60, partition: 'shrot' }, availability) as { hint: string }).hint,
+      /did you mean short/,
+    );
   });
 
   it('one script probes every strategy, every argument quoted; its output goes back to each', () => {
@@ -60,17 +115,52 @@ describe('Slurm: durations, sinfo, strategies', () => {
     assert.equal(script.split('\n').filter((line) => line.includes('sbatch --test-only')).length, 3);
     assert.ok(script.includes(`--account 'x'\\''; rm -rf ~'`));
     const output = [
-      '@@gpudev-probe 0', 'sbatch: Job 1 to start at 2026-11-23T13:37:38 using 1 processors on nodes vm in partition gpu', '@@gpudev-probe-exit 0',
-      '@@gpudev-probe 1', 'sbatch: Job 2 to start at 2026-11-23T15:00:00 using 1 processors on nodes vm in partition gpu', '@@gpudev-probe-exit 0',
-      '@@gpudev-probe 2', 'allocation failure: Requested node configuration is not available', '@@gpudev-probe-exit 1',
+      '@@gpudev-probe 0',
+      'sbatch: Job 1 to start at 2026-11-23T13:37:38 using 1 processors on nodes vm in partition gpu',
+      '@@gpudev-probe-exit 0',
+      '@@gpudev-probe 1',
+      'sbatch: Job 2 to start at 2026-11-23T15:00:00 using 1 processors on nodes vm in partition gpu',
+      '@@gpudev-probe-exit 0',
+      '@@gpudev-probe 2',
+      'allocation failure: Requested node configuration is not available',
+      '@@gpudev-probe-exit 1',
     ].join('\n');
     const probed = parseProbes(output, strategies, new Date('2026-11-23T13:37:30'), { h100: 3 });
-    assert.deepEqual(probed.map((p) => [p.when, p.nodeList, p.reason, p.cost]), [['now', 'vm', undefined, 3], ['later', 'vm', undefined, 1], ['never', null, 'Requested node configuration is not available', 3]]);
+    assert.deepEqual(
+      probed.map((p) => [p.when, p.nodeList, p.reason, p.cost]),
+      [
+        ['now', 'vm', undefined, 3],
+        ['later', 'vm', undefined, 1],
+        ['never', null, 'Requested node configuration is not available', 3],
+      ],
+    );
   });
 
   it('ranks by start, then cost, then the order the user gave, then fewer nodes', () => {
-    const at = (iso: string | null, type: string, cost: number, nodes = 1): ProbedStrategy => ({ type, nodes, perNode: 1, partition: 'gpu', minutes: 60, start: iso ? new Date(iso) : null, nodeList: iso && 'n', when: iso ? 'now' : 'never', cost });
-    const ranked = rankStrategies([at(null, 'h100', 1), at('2026-11-23T15:00:00Z', 'h100', 1), at('2026-11-23T14:00:00Z', 'a100', 2), at('2026-11-23T14:00:00Z', 'h100', 2, 2), at('2026-11-23T14:00:00Z', 'h100', 2)], ['h100', 'a100']);
-    assert.deepEqual(ranked.map((p) => `${p.type}/${p.start?.toISOString().slice(11, 16) ?? 'never'}/${p.nodes}`), ['h100/14:00/1', 'h100/14:00/2', 'a100/14:00/1', 'h100/15:00/1', 'h100/never/1']);
+    const at = (iso: string | null, type: string, cost: number, nodes = 1): ProbedStrategy => ({
+      type,
+      nodes,
+      perNode: 1,
+      partition: 'gpu',
+      minutes: 60,
+      start: iso ? new Date(iso) : null,
+      nodeList: iso && 'n',
+      when: iso ? 'now' : 'never',
+      cost,
+    });
+    const ranked = rankStrategies(
+      [
+        at(null, 'h100', 1),
+        at('2026-11-23T15:00:00Z', 'h100', 1),
+        at('2026-11-23T14:00:00Z', 'a100', 2),
+        at('2026-11-23T14:00:00Z', 'h100', 2, 2),
+        at('2026-11-23T14:00:00Z', 'h100', 2),
+      ],
+      ['h100', 'a100'],
+    );
+    assert.deepEqual(
+      ranked.map((p) => `${p.type}/${p.start?.toISOString().slice(11, 16) ?? 'never'}/${p.nodes}`),
+      ['h100/14:00/1', 'h100/14:00/2', 'a100/14:00/1', 'h100/15:00/1', 'h100/never/1'],
+    );
   });
 });

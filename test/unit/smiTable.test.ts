@@ -19,16 +19,56 @@ describe('parseSmiTable over every verbatim default and MIG table', () => {
         style: expected.header.header_style,
       });
       assert.deepEqual(
-        table.gpus.map((g) => ({ index: g.index, name: g.name, memory_total_mib: g.memoryTotalMiB, memory_used_mib: g.memoryUsedMiB, power_cap_w: g.powerCapW, bus_id: g.busId, mig_mode: g.migMode })),
+        table.gpus.map((g) => ({
+          index: g.index,
+          name: g.name,
+          memory_total_mib: g.memoryTotalMiB,
+          memory_used_mib: g.memoryUsedMiB,
+          power_cap_w: g.powerCapW,
+          bus_id: g.busId,
+          mig_mode: g.migMode,
+        })),
         expected.gpus,
       );
       assert.deepEqual(
-        table.migDevices.map((d) => ({ gpu: d.gpu, gi: d.gi, ci: d.ci, mig_dev: d.migDev, memory_used_mib: d.memoryUsedMiB, memory_total_mib: d.memoryTotalMiB, sm: d.sm })),
-        expected.mig_devices.map(({ gpu, gi, ci, mig_dev, memory_used_mib, memory_total_mib, sm }) => ({ gpu, gi, ci, mig_dev, memory_used_mib, memory_total_mib, sm })),
+        table.migDevices.map((d) => ({
+          gpu: d.gpu,
+          gi: d.gi,
+          ci: d.ci,
+          mig_dev: d.migDev,
+          memory_used_mib: d.memoryUsedMiB,
+          memory_total_mib: d.memoryTotalMiB,
+          sm: d.sm,
+        })),
+        expected.mig_devices.map(({ gpu, gi, ci, mig_dev, memory_used_mib, memory_total_mib, sm }) => ({
+          gpu,
+          gi,
+          ci,
+          mig_dev,
+          memory_used_mib,
+          memory_total_mib,
+          sm,
+        })),
       );
       assert.deepEqual(
-        table.processes.map((p) => ({ gpu: p.gpu, gi: p.gi, ci: p.ci, pid: p.pid, type: p.type, name: p.name, memory_mib: p.memoryMiB })),
-        expected.processes.map(({ gpu, gi, ci, pid, type, name, memory_mib }) => ({ gpu, gi, ci, pid, type, name, memory_mib })),
+        table.processes.map((p) => ({
+          gpu: p.gpu,
+          gi: p.gi,
+          ci: p.ci,
+          pid: p.pid,
+          type: p.type,
+          name: p.name,
+          memory_mib: p.memoryMiB,
+        })),
+        expected.processes.map(({ gpu, gi, ci, pid, type, name, memory_mib }) => ({
+          gpu,
+          gi,
+          ci,
+          pid,
+          type,
+          name,
+          memory_mib,
+        })),
       );
     });
   }
@@ -58,7 +98,9 @@ describe('parseSmiTable on malformed input', () => {
   });
 
   it('garbage rows are reported, not thrown', () => {
-    const table = parseSmiTable(good.replace('|   0  NVIDIA H100 80GB HBM3          On  |', '| \u0000\uFFFD garbage |'));
+    const table = parseSmiTable(
+      good.replace('|   0  NVIDIA H100 80GB HBM3          On  |', '| \u0000\uFFFD garbage |'),
+    );
     assert.deepEqual(table.gpus, []);
     assert.match(table.problems.join('\n'), /GPU row not understood/);
   });

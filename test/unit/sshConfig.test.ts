@@ -11,16 +11,32 @@ describe('SSH host specs', () => {
   });
 
   it('refuses hostile names before anything runs', () => {
-    for (const spec of ['-oProxyCommand=touch /tmp/x', 'a b', 'host;id', '$(id)', "o'neil@h", 'h:99999', 'h\nx', '', '@h']) {
+    for (const spec of [
+      '-oProxyCommand=touch /tmp/x',
+      'a b',
+      'host;id',
+      '$(id)',
+      "o'neil@h",
+      'h:99999',
+      'h\nx',
+      '',
+      '@h',
+    ]) {
       assert.ok('message' in parseHostSpec(spec), spec);
     }
   });
 
   it('reads ssh -G output', () => {
-    const target = parseSshG('user alice\nhostname gpu.example\nport 2200\nidentityfile ~/.ssh/id_ed25519\nidentityfile /keys/k\nproxyjump login.example\nidentityagent none\n');
+    const target = parseSshG(
+      'user alice\nhostname gpu.example\nport 2200\nidentityfile ~/.ssh/id_ed25519\nidentityfile /keys/k\nproxyjump login.example\nidentityagent none\n',
+    );
     assert.deepEqual(target, {
-      host: 'gpu.example', port: 2200, user: 'alice', identityFiles: [`${os.homedir()}/.ssh/id_ed25519`, '/keys/k'],
-      proxyJump: 'login.example', identityAgent: null,
+      host: 'gpu.example',
+      port: 2200,
+      user: 'alice',
+      identityFiles: [`${os.homedir()}/.ssh/id_ed25519`, '/keys/k'],
+      proxyJump: 'login.example',
+      identityAgent: null,
     });
     assert.equal(parseSshG('garbage'), null);
   });

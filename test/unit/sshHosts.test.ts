@@ -12,7 +12,10 @@ describe('gpuDev.hosts', () => {
       'just a string',
       { name: 'gpu', ssh: 'alice@10.0.0.5:2222', sudo: true },
     ]);
-    assert.deepEqual(hosts, [{ name: 'lab', ssh: 'lab-alias' }, { name: 'gpu', ssh: 'alice@10.0.0.5:2222', sudo: true }]);
+    assert.deepEqual(hosts, [
+      { name: 'lab', ssh: 'lab-alias' },
+      { name: 'gpu', ssh: 'alice@10.0.0.5:2222', sudo: true },
+    ]);
     assert.equal(problems.length, 5);
     assert.match(problems[0]!, /the name "lab" is used twice/);
     assert.match(problems[1]!, /names the local machine/);

@@ -2,7 +2,12 @@
 // sampled fields, and the full `nvidia-smi -q` report. Updated live with each sample.
 import uPlot from 'uplot';
 import { el } from '../dom';
-import { FromDetailsWebviewSchema, ToDetailsWebviewSchema, type FromDetailsWebview, type ToDetailsWebview } from '../protocol';
+import {
+  FromDetailsWebviewSchema,
+  ToDetailsWebviewSchema,
+  type FromDetailsWebview,
+  type ToDetailsWebview,
+} from '../protocol';
 
 declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -13,7 +18,8 @@ type Sample = Extract<ToDetailsWebview, { type: 'sample' }>;
 
 const MIB_PER_GIB = 1024;
 const toGiB = (mib: number | null) => (mib === null ? null : mib / MIB_PER_GIB);
-const themeColor = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+const themeColor = (name: string, fallback: string) =>
+  getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
 /** Chart columns: seconds, utilisation %, memory GiB (uPlot's aligned data). */
 let data: [number[], Array<number | null>, Array<number | null>] = [[], [], []];
@@ -45,45 +51,76 @@ function makeChart(container: HTMLElement): uPlot {
   const foreground = themeColor('--vscode-foreground', '#ccc');
   const grid = themeColor('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
   const axis = { stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-  return new uPlot({
-    width: Math.max(320, container.clientWidth),
-    height: 260,
-    scales: {
-      // Always the whole window, the newest sample at the right edge: a few samples read as recent, not as a trend.
-      x: { time: true, range: (_u, _min, max) => [max - historyMs / 1000, max] },
-      pct: { range: [0, 100] },
-      gib: { range: (_u, _min, max) => [0, memoryTotalGiB ?? Math.max(1, max)] },
+  return new uPlot(
+    {
+      width: Math.max(320, container.clientWidth),
+      height: 260,
+      scales: {
+        // Always the whole window, the newest sample at the right edge: a few samples read as recent, not as a trend.
+        x: { time: true, range: (_u, _min, max) => [max - historyMs / 1000, max] },
+        pct: { range: [0, 100] },
+        gib: { range: (_u, _min, max) => [0, memoryTotalGiB ?? Math.max(1, max)] },
+      },
+      series: [
+        {},
+        {
+          label: 'Utilisation',
+          scale: 'pct',
+          stroke: themeColor('--vscode-charts-blue', '#3794ff'),
+          width: 2,
+          value: (_u, v) => (v === null ? '—' : `${v.toFixed(0)} %`),
+        },
+        {
+          label: 'Memory',
+          scale: 'gib',
+          stroke: themeColor('--vscode-charts-orange', '#d18616'),
+          width: 2,
+          value: (_u, v) => (v === null ? '—' : `${v.toFixed(1)} GiB`),
+        },
+      ],
+      axes: [
+        axis,
+        { ...axis, scale: 'pct', values: (_u, ticks) => ticks.map((t) => `${t} %`) },
+        {
+          ...axis,
+          scale: 'gib',
+          side: 1,
+          size: 70,
+          grid: { show: false },
+          values: (_u, ticks) => ticks.map((t) => `${t} GiB`),
+        },
+      ],
     },
-    series: [
-      {},
-      { label: 'Utilisation', scale: 'pct', stroke: themeColor('--vscode-charts-blue', '#3794ff'), width: 2, value: (_u, v) => (v === null ? '—' : `${v.toFixed(0)} %`) },
-      { label: 'Memory', scale: 'gib', stroke: themeColor('--vscode-charts-orange', '#d18616'), width: 2, value: (_u, v) => (v === null ? '—' : `${v.toFixed(1)} GiB`) },
-    ],
-    axes: [
-      axis,
-      { ...axis, scale: 'pct', values: (_u, ticks) => ticks.map((t) => `${t} %`) },
-      { ...axis, scale: 'gib', side: 1, size: 70, grid: { show: false }, values: (_u, ticks) => ticks.map((t) => `${t} GiB`) },
-    ],
-  }, data, container);
+    data,
+    container,
+  );
 }
 
 function render(details: Details): void {
   historyMs = details.historyMs;
   memoryTotalGiB = toGiB(details.series.memoryTotalMiB);
-  data = [details.series.at.map((at) => at / 1000), details.series.utilizationPct, details.series.memoryUsedMiB.map(toGiB)];
+  data = [
+    details.series.at.map((at) => at / 1000),
+    details.series.utilizationPct,
+    details.series.memoryUsedMiB.map(toGiB),
+  ];
   const chartBox = el('div', { className: 'chart' });
   chartBox.setAttribute('role', 'img');
   summary = el('p', { className: 'summary' });
   fieldsBody = el('tbody', {}, ...fieldRows(details.fields));
-  document.body.replaceChildren(el('main', {},
-    el('h1', { text: details.title }),
-    el('h2', { text: 'Utilisation and memory, last 10 minutes' }),
-    chartBox,
-    summary,
-    el('h2', { text: 'Sampled fields' }),
-    el('table', { className: 'fields' }, fieldsBody),
-    el('section', { className: 'report' }, el('p', { text: 'Reading nvidia-smi -q…', className: 'summary' })),
-  ));
+  document.body.replaceChildren(
+    el(
+      'main',
+      {},
+      el('h1', { text: details.title }),
+      el('h2', { text: 'Utilisation and memory, last 10 minutes' }),
+      chartBox,
+      summary,
+      el('h2', { text: 'Sampled fields' }),
+      el('table', { className: 'fields' }, fieldsBody),
+      el('section', { className: 'report' }, el('p', { text: 'Reading nvidia-smi -q…', className: 'summary' })),
+    ),
+  );
   chart?.destroy();
   chart = makeChart(chartBox);
   summary.textContent = describeSeries();
@@ -106,7 +143,10 @@ function addSample(sample: Sample): void {
 
 function showReport(report: Extract<ToDetailsWebview, { type: 'report' }>): void {
   const section = document.querySelector('section.report');
-  section?.replaceChildren(el('h2', { text: report.heading }), el('pre', { text: report.text, className: report.ok ? '' : 'error' }));
+  section?.replaceChildren(
+    el('h2', { text: report.heading }),
+    el('pre', { text: report.text, className: report.ok ? '' : 'error' }),
+  );
 }
 
 window.addEventListener('message', (event: MessageEvent) => {

@@ -1,7 +1,12 @@
 // The fidelity report webview: per metric the target's datasheet, the plan's prediction and what the
 // bench measured, ratios coloured (±10% green), a bar chart of both ratios, and earlier runs.
 import { el, icon } from '../dom';
-import { FromFidelityWebviewSchema, ToFidelityWebviewSchema, type FidelityView, type FromFidelityWebview } from '../protocol';
+import {
+  FromFidelityWebviewSchema,
+  ToFidelityWebviewSchema,
+  type FidelityView,
+  type FromFidelityWebview,
+} from '../protocol';
 
 declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -9,10 +14,15 @@ const post = (message: FromFidelityWebview) => vscode.postMessage(FromFidelityWe
 
 type Row = FidelityView['rows'][number];
 const SVG = 'http://www.w3.org/2000/svg';
-const number = (value: number | null, unit: string) => (value === null ? '—' : `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`);
+const number = (value: number | null, unit: string) =>
+  value === null ? '—' : `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
 const percent = (ratio: number | null) => (ratio === null ? '—' : `${Math.round(ratio * 100)}%`);
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number>, ...children: Node[]): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string | number>,
+  ...children: Node[]
+): SVGElementTagNameMap[K] {
   const node = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
   node.append(...children);
@@ -20,14 +30,30 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<st
 }
 
 function table(view: FidelityView): HTMLElement {
-  const head = el('tr', {}, ...['Metric', 'Target (datasheet)', 'Plan predicts', 'Measured', 'Measured / target', 'Note'].map((h) => el('th', { text: h })));
-  const rows = view.rows.map((row) => el('tr', { className: `level-${row.level}` },
-    el('td', { text: row.label }),
-    el('td', { text: number(row.target, row.unit), className: 'num' }),
-    el('td', { text: number(row.predicted, row.unit), className: 'num' }),
-    el('td', { text: number(row.measured, row.unit), className: 'num' }),
-    el('td', { className: 'num ratio' }, icon(row.level === 'match' ? 'pass' : row.level === 'off' ? 'warning' : 'circle-slash'), document.createTextNode(` ${percent(row.ratio)}`)),
-    el('td', { text: row.note })));
+  const head = el(
+    'tr',
+    {},
+    ...['Metric', 'Target (datasheet)', 'Plan predicts', 'Measured', 'Measured / target', 'Note'].map((h) =>
+      el('th', { text: h }),
+    ),
+  );
+  const rows = view.rows.map((row) =>
+    el(
+      'tr',
+      { className: `level-${row.level}` },
+      el('td', { text: row.label }),
+      el('td', { text: number(row.target, row.unit), className: 'num' }),
+      el('td', { text: number(row.predicted, row.unit), className: 'num' }),
+      el('td', { text: number(row.measured, row.unit), className: 'num' }),
+      el(
+        'td',
+        { className: 'num ratio' },
+        icon(row.level === 'match' ? 'pass' : row.level === 'off' ? 'warning' : 'circle-slash'),
+        document.createTextNode(` ${percent(row.ratio)}`),
+      ),
+      el('td', { text: row.note }),
+    ),
+  );
   return el('table', { className: 'fidelity' }, el('thead', {}, head), el('tbody', {}, ...rows));
 }
 
@@ -47,49 +73,127 @@ function chart(rows: readonly Row[]): SVGSVGElement {
     svg('rect', { x: plot.left, y: y(1.1), width: width - plot.left, height: y(0.9) - y(1.1), class: 'band' }),
     ...ticks.flatMap((t) => [
       svg('line', { x1: plot.left, x2: width, y1: y(t), y2: y(t), class: t === 1 ? 'target-line' : 'grid' }),
-      svg('text', { x: plot.left - 6, y: y(t) + 4, class: 'axis', 'text-anchor': 'end' }, document.createTextNode(t === 1 ? 'target' : `${Math.round(t * 100)}%`)),
+      svg(
+        'text',
+        { x: plot.left - 6, y: y(t) + 4, class: 'axis', 'text-anchor': 'end' },
+        document.createTextNode(t === 1 ? 'target' : `${Math.round(t * 100)}%`),
+      ),
     ]),
   ];
   shownRows.forEach((row, i) => {
     const x = plot.left + 20 + i * 120;
-    const bar = (ratio: number | null, offset: number, kind: string) => (ratio === null || ratio <= 0 ? [] : [
-      // At least 3 px, so a bar on target still shows.
-      svg('rect', { x: x + offset, y: Math.min(y(ratio), y(1) - 1.5), width: 36, height: Math.max(3, Math.abs(y(ratio) - y(1))), class: `bar ${kind} level-${kind === 'measured' ? row.level : 'none'}` },
-        svg('title', {}, document.createTextNode(`${row.label} ${kind}: ${percent(ratio)} of the datasheet`))),
-      svg('text', { x: x + offset + 18, y: ratio >= 1 ? y(ratio) - 4 : y(ratio) + 12, class: 'value', 'text-anchor': 'middle' }, document.createTextNode(percent(ratio))),
-    ]);
-    parts.push(...bar(row.predictedRatio, 0, 'predicted'), ...bar(row.ratio, 40, 'measured'),
-      svg('text', { x: x + 38, y: plot.bottom + 18, class: 'axis', 'text-anchor': 'middle' }, document.createTextNode(row.label)));
+    const bar = (ratio: number | null, offset: number, kind: string) =>
+      ratio === null || ratio <= 0
+        ? []
+        : [
+            // At least 3 px, so a bar on target still shows.
+            svg(
+              'rect',
+              {
+                x: x + offset,
+                y: Math.min(y(ratio), y(1) - 1.5),
+                width: 36,
+                height: Math.max(3, Math.abs(y(ratio) - y(1))),
+                class: `bar ${kind} level-${kind === 'measured' ? row.level : 'none'}`,
+              },
+              svg('title', {}, document.createTextNode(`${row.label} ${kind}: ${percent(ratio)} of the datasheet`)),
+            ),
+            svg(
+              'text',
+              {
+                x: x + offset + 18,
+                y: ratio >= 1 ? y(ratio) - 4 : y(ratio) + 12,
+                class: 'value',
+                'text-anchor': 'middle',
+              },
+              document.createTextNode(percent(ratio)),
+            ),
+          ];
+    parts.push(
+      ...bar(row.predictedRatio, 0, 'predicted'),
+      ...bar(row.ratio, 40, 'measured'),
+      svg(
+        'text',
+        { x: x + 38, y: plot.bottom + 18, class: 'axis', 'text-anchor': 'middle' },
+        document.createTextNode(row.label),
+      ),
+    );
   });
   const legend = plot.bottom + 34;
   parts.push(
-    svg('rect', { x: plot.left, y: legend - 10, width: 12, height: 12, class: 'legend bar predicted' }), svg('text', { x: plot.left + 16, y: legend, class: 'axis' }, document.createTextNode('plan predicts')),
-    svg('rect', { x: plot.left + 120, y: legend - 10, width: 12, height: 12, class: 'legend bar measured level-match' }), svg('text', { x: plot.left + 136, y: legend, class: 'axis' }, document.createTextNode('measured (green within ±10%, orange outside)')),
+    svg('rect', { x: plot.left, y: legend - 10, width: 12, height: 12, class: 'legend bar predicted' }),
+    svg('text', { x: plot.left + 16, y: legend, class: 'axis' }, document.createTextNode('plan predicts')),
+    svg('rect', {
+      x: plot.left + 120,
+      y: legend - 10,
+      width: 12,
+      height: 12,
+      class: 'legend bar measured level-match',
+    }),
+    svg(
+      'text',
+      { x: plot.left + 136, y: legend, class: 'axis' },
+      document.createTextNode('measured (green within ±10%, orange outside)'),
+    ),
   );
   const height = legend + 8;
-  return svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'chart', role: 'img', 'aria-label': 'Measured and predicted throughput as a share of the target datasheet, log scale' }, ...parts);
+  return svg(
+    'svg',
+    {
+      viewBox: `0 0 ${width} ${height}`,
+      width,
+      height,
+      class: 'chart',
+      role: 'img',
+      'aria-label': 'Measured and predicted throughput as a share of the target datasheet, log scale',
+    },
+    ...parts,
+  );
 }
 
 function history(view: FidelityView): HTMLElement[] {
-  if (!view.history.length) return [el('p', { className: 'note', text: 'No earlier reports of this target on this host.' })];
+  if (!view.history.length)
+    return [el('p', { className: 'note', text: 'No earlier reports of this target on this host.' })];
   const labels = view.rows.map((r) => r.label);
   const head = el('tr', {}, el('th', { text: 'Run' }), ...labels.map((l) => el('th', { text: l })));
-  const rows = [...view.history].reverse().map((run) => el('tr', {}, el('td', { text: run.at.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') }), ...labels.map((l) => el('td', { text: percent(run.ratios[l] ?? null), className: 'num' }))));
+  const rows = [...view.history]
+    .reverse()
+    .map((run) =>
+      el(
+        'tr',
+        {},
+        el('td', { text: run.at.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') }),
+        ...labels.map((l) => el('td', { text: percent(run.ratios[l] ?? null), className: 'num' })),
+      ),
+    );
   return [el('table', { className: 'history' }, el('thead', {}, head), el('tbody', {}, ...rows))];
 }
 
 function render(view: FidelityView): void {
   const open = el('button', { text: 'Open Report File', className: 'secondary' });
   open.addEventListener('click', () => post({ type: 'openReportFile' }));
-  document.body.replaceChildren(el('main', {},
-    el('h1', { text: view.title }),
-    el('p', { text: view.subtitle, className: 'summary' }),
-    chart(view.rows),
-    table(view),
-    el('h2', { text: 'Earlier runs (measured / target)' }),
-    ...history(view),
-    el('p', { className: 'note' }, document.createTextNode(view.savedAs ? `Saved as ${view.savedAs} ` : 'Not saved: open a folder to keep reports under .gpudev/reports/. '), ...(view.savedAs ? [open] : [])),
-  ));
+  document.body.replaceChildren(
+    el(
+      'main',
+      {},
+      el('h1', { text: view.title }),
+      el('p', { text: view.subtitle, className: 'summary' }),
+      chart(view.rows),
+      table(view),
+      el('h2', { text: 'Earlier runs (measured / target)' }),
+      ...history(view),
+      el(
+        'p',
+        { className: 'note' },
+        document.createTextNode(
+          view.savedAs
+            ? `Saved as ${view.savedAs} `
+            : 'Not saved: open a folder to keep reports under .gpudev/reports/. ',
+        ),
+        ...(view.savedAs ? [open] : []),
+      ),
+    ),
+  );
 }
 
 window.addEventListener('message', (event: MessageEvent) => {

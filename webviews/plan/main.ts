@@ -12,8 +12,21 @@ type View = Extract<ToPlanWebview, { type: 'plan' }>['view'];
 function fidelityTable(view: View): HTMLElement {
   const head = el('tr', {}, ...['Metric', 'Target', 'Cosplay', 'Ratio', 'Verdict'].map((h) => el('th', { text: h })));
   const rows = view.rows.map((row) => {
-    const verdict = el('td', { className: 'verdict' }, icon(row.level === 'match' ? 'pass' : row.level === 'off' ? 'warning' : 'info'), document.createTextNode(` ${row.verdict}`));
-    return el('tr', { className: `level-${row.level}` }, el('td', { text: row.metric }), el('td', { text: row.target, className: 'num' }), el('td', { text: row.predicted, className: 'num' }), el('td', { text: row.ratio, className: 'num' }), verdict);
+    const verdict = el(
+      'td',
+      { className: 'verdict' },
+      icon(row.level === 'match' ? 'pass' : row.level === 'off' ? 'warning' : 'info'),
+      document.createTextNode(` ${row.verdict}`),
+    );
+    return el(
+      'tr',
+      { className: `level-${row.level}` },
+      el('td', { text: row.metric }),
+      el('td', { text: row.target, className: 'num' }),
+      el('td', { text: row.predicted, className: 'num' }),
+      el('td', { text: row.ratio, className: 'num' }),
+      verdict,
+    );
   });
   return el('table', { className: 'fidelity' }, el('thead', {}, head), el('tbody', {}, ...rows));
 }
@@ -34,20 +47,55 @@ function applySection(view: View): HTMLElement {
 function render(view: View): void {
   const copy = el('button', { text: 'Copy', className: 'secondary' });
   copy.addEventListener('click', () => post({ type: 'copyCommandLine' }));
-  const main = el('main', {},
+  const main = el(
+    'main',
+    {},
     el('h1', { text: `Cosplay ${view.title}` }),
     el('p', { text: view.summary, className: 'summary' }),
     applySection(view),
     fidelityTable(view),
-    ...(view.warnings.length ? [el('h2', { text: 'Warnings' }), el('ul', { className: 'warnings' }, ...view.warnings.map((w) => el('li', {}, icon('warning'), document.createTextNode(` ${w}`))))] : []),
+    ...(view.warnings.length
+      ? [
+          el('h2', { text: 'Warnings' }),
+          el(
+            'ul',
+            { className: 'warnings' },
+            ...view.warnings.map((w) => el('li', {}, icon('warning'), document.createTextNode(` ${w}`))),
+          ),
+        ]
+      : []),
     el('h2', { text: 'Host changes, in order' }),
     view.mutations.length
-      ? el('ol', { className: 'commands' }, ...view.mutations.map((m) => el('li', {}, el('span', { text: m.description + (m.gpuWide ? ' (whole GPU)' : '') }), el('code', { text: m.command }))))
+      ? el(
+          'ol',
+          { className: 'commands' },
+          ...view.mutations.map((m) =>
+            el(
+              'li',
+              {},
+              el('span', { text: m.description + (m.gpuWide ? ' (whole GPU)' : '') }),
+              el('code', { text: m.command }),
+            ),
+          ),
+        )
       : el('p', { text: 'None: nothing on the host changes.' }),
-    el('p', { text: 'Each change is undone in reverse if a later step fails, and when the session stops.', className: 'note' }),
+    el('p', {
+      text: 'Each change is undone in reverse if a later step fails, and when the session stops.',
+      className: 'note',
+    }),
     el('h2', { text: 'Container' }),
     el('p', {}, document.createTextNode('Device '), el('code', { text: view.device })),
-    el('table', { className: 'env' }, el('tbody', {}, ...view.env.map((e) => el('tr', {}, el('td', {}, el('code', { text: e.name })), el('td', {}, el('code', { text: e.value })))))),
+    el(
+      'table',
+      { className: 'env' },
+      el(
+        'tbody',
+        {},
+        ...view.env.map((e) =>
+          el('tr', {}, el('td', {}, el('code', { text: e.name })), el('td', {}, el('code', { text: e.value }))),
+        ),
+      ),
+    ),
     el('h2', { text: 'Other strategies' }),
     el('ul', {}, ...view.alternatives.map((a) => el('li', { text: a }))),
     el('h2', { text: 'Reproduce on the command line' }),

@@ -25,7 +25,14 @@ export function parseMigInstances(text: string): { instances: MigInstance[]; pro
       continue;
     }
     const [, gpu, profile, profileId, instanceId, start, size] = match;
-    instances.push({ gpu: Number(gpu), profile: profile!, profileId: Number(profileId), instanceId: Number(instanceId), start: Number(start), size: Number(size) });
+    instances.push({
+      gpu: Number(gpu),
+      profile: profile!,
+      profileId: Number(profileId),
+      instanceId: Number(instanceId),
+      start: Number(start),
+      size: Number(size),
+    });
   }
   return { instances, problems };
 }

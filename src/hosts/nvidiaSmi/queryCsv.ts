@@ -3,8 +3,17 @@ import { cleanCell, parseMeasure } from './values';
 
 /** The fields the monitor samples, in the order it asks for them. */
 export const MONITOR_FIELDS = [
-  'index', 'uuid', 'name', 'memory.used', 'memory.total', 'utilization.gpu',
-  'temperature.gpu', 'power.draw', 'power.limit', 'mig.mode.current', 'pci.bus_id',
+  'index',
+  'uuid',
+  'name',
+  'memory.used',
+  'memory.total',
+  'utilization.gpu',
+  'temperature.gpu',
+  'power.draw',
+  'power.limit',
+  'mig.mode.current',
+  'pci.bus_id',
 ] as const;
 
 /** Compute processes, tied to their GPU by PCI bus id (UUIDs are not always printed). */
@@ -47,7 +56,9 @@ export function parseQueryCsv(text: string, fields?: readonly string[]): CsvQuer
   const rows = lines.map((line, i) => {
     const cells = line.split(',');
     if (cells.length !== columns.length) {
-      problems.push(`line ${i + 1}: ${cells.length} values for ${columns.length} fields: ${JSON.stringify(line.slice(0, 120))}`);
+      problems.push(
+        `line ${i + 1}: ${cells.length} values for ${columns.length} fields: ${JSON.stringify(line.slice(0, 120))}`,
+      );
     }
     return Object.fromEntries(columns.map((field, c) => [field, cleanCell(cells[c])]));
   });
@@ -80,6 +91,13 @@ export function toGpuProcesses(query: CsvQuery): Array<GpuProcess & { busId: str
   return query.rows.flatMap((row) => {
     const pid = parseMeasure(row['pid'] ?? undefined);
     if (pid === null) return [];
-    return [{ pid, name: row['process_name'] ?? '?', usedMemoryMiB: parseMeasure(row['used_memory'] ?? undefined), busId: row['gpu_bus_id'] ?? null }];
+    return [
+      {
+        pid,
+        name: row['process_name'] ?? '?',
+        usedMemoryMiB: parseMeasure(row['used_memory'] ?? undefined),
+        busId: row['gpu_bus_id'] ?? null,
+      },
+    ];
   });
 }

@@ -76,7 +76,10 @@ function tableBlocks(lines: string[], title: RegExp): string[][][] {
   let block: string[][] = [];
   for (const line of lines.slice(rule + 1)) {
     const row = cells(line);
-    if (row) { block.push(row); continue; }
+    if (row) {
+      block.push(row);
+      continue;
+    }
     if (block.length) blocks.push(block);
     block = [];
     if (!/^\s*\+[-+]+\+?\s*$/.test(line)) break;
@@ -97,7 +100,8 @@ function integer(raw: string | undefined): number | null {
 
 function readGpu(block: string[][], problems: string[]): TableGpu | null {
   const [first = [], second = [], third] = block;
-  const identity = /^\s*(\d+)\s+(.*?)\s+(On|Off|N\/A)\s*$/.exec(first[0] ?? '') ?? /^\s*(\d+)\s+(.*?)\s*$/.exec(first[0] ?? '');
+  const identity =
+    /^\s*(\d+)\s+(.*?)\s+(On|Off|N\/A)\s*$/.exec(first[0] ?? '') ?? /^\s*(\d+)\s+(.*?)\s*$/.exec(first[0] ?? '');
   if (!identity) {
     problems.push(`GPU row not understood: ${JSON.stringify(first.join('|').slice(0, 120))}`);
     return null;
@@ -119,7 +123,7 @@ function readGpu(block: string[][], problems: string[]): TableGpu | null {
     memoryTotalMiB,
     utilizationPct: parseMeasure(utilization),
     computeMode: cleanCell(computeMode),
-    migMode: third ? (third[2]?.trim() || null) : null,
+    migMode: third ? third[2]?.trim() || null : null,
   };
 }
 
@@ -128,7 +132,15 @@ function readMigDevice(block: string[][]): TableMigDevice | null {
   const ids = (first[0] ?? '').trim().split(/\s+/).map(Number);
   if (ids.length !== 4 || ids.some((n) => !Number.isInteger(n))) return null;
   const [memoryUsedMiB, memoryTotalMiB] = pair(first[1]);
-  return { gpu: ids[0]!, gi: ids[1]!, ci: ids[2]!, migDev: ids[3]!, memoryUsedMiB, memoryTotalMiB, sm: integer(first[2]?.trim().split(/\s+/)[0]) };
+  return {
+    gpu: ids[0]!,
+    gi: ids[1]!,
+    ci: ids[2]!,
+    migDev: ids[3]!,
+    memoryUsedMiB,
+    memoryTotalMiB,
+    sm: integer(first[2]?.trim().split(/\s+/)[0]),
+  };
 }
 
 const PROCESS = /^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(.*?)\s+(\S+)\s*$/;
@@ -138,8 +150,14 @@ function readProcess(row: string[]): TableProcess | null {
   if (!match) return null;
   const memoryRaw = match[7]!;
   return {
-    gpu: Number(match[1]), gi: integer(match[2]), ci: integer(match[3]), pid: Number(match[4]),
-    type: match[5]!, name: match[6]!, memoryMiB: parseMeasure(memoryRaw), memoryRaw,
+    gpu: Number(match[1]),
+    gi: integer(match[2]),
+    ci: integer(match[3]),
+    pid: Number(match[4]),
+    type: match[5]!,
+    name: match[6]!,
+    memoryMiB: parseMeasure(memoryRaw),
+    memoryRaw,
   };
 }
 
@@ -149,12 +167,24 @@ export function parseSmiTable(text: string): SmiTable {
   const problems: string[] = [];
   const headerMatch = lines.map((line) => HEADER.exec(line)).find(Boolean);
   const header: SmiHeader | null = headerMatch
-    ? { smiVersion: headerMatch[1]!, style: headerMatch[2] === 'KMD' ? 'kmd' : 'driver', driverVersion: headerMatch[3]!, cudaVersion: headerMatch[4] ?? null }
+    ? {
+        smiVersion: headerMatch[1]!,
+        style: headerMatch[2] === 'KMD' ? 'kmd' : 'driver',
+        driverVersion: headerMatch[3]!,
+        cudaVersion: headerMatch[4] ?? null,
+      }
     : null;
   if (!header) problems.push('no NVIDIA-SMI header line');
-  const gpus = tableBlocks(lines, /\|\s*GPU\s+Name\b/).map((block) => readGpu(block, problems)).filter((gpu): gpu is TableGpu => gpu !== null);
+  const gpus = tableBlocks(lines, /\|\s*GPU\s+Name\b/)
+    .map((block) => readGpu(block, problems))
+    .filter((gpu): gpu is TableGpu => gpu !== null);
   if (gpus.length === 0) problems.push('no GPU rows');
-  const migDevices = tableBlocks(lines, /MIG devices:/).map(readMigDevice).filter((dev): dev is TableMigDevice => dev !== null);
-  const processes = tableBlocks(lines, /\|\s*Processes:/).flat().map(readProcess).filter((p): p is TableProcess => p !== null);
+  const migDevices = tableBlocks(lines, /MIG devices:/)
+    .map(readMigDevice)
+    .filter((dev): dev is TableMigDevice => dev !== null);
+  const processes = tableBlocks(lines, /\|\s*Processes:/)
+    .flat()
+    .map(readProcess)
+    .filter((p): p is TableProcess => p !== null);
   return { header, gpus, migDevices, processes, problems };
 }

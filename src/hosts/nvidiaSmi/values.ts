@@ -1,5 +1,6 @@
 /** nvidia-smi's ways of saying "no value". */
-const ABSENT = /^\[?(N\/A|Not Supported|Unknown Error|Insufficient Permissions|GPU is lost|Requested functionality has been deprecated)\]?$/i;
+const ABSENT =
+  /^\[?(N\/A|Not Supported|Unknown Error|Insufficient Permissions|GPU is lost|Requested functionality has been deprecated)\]?$/i;
 
 /** A trimmed cell, or null when nvidia-smi reports no value. */
 export function cleanCell(raw: string | undefined): string | null {

@@ -5,7 +5,17 @@ import type { RunResult, Runner } from '../../hosts/runner';
 import { quoteArg } from '../../hosts/shellQuote';
 import { SCRATCH } from '../clusters';
 import { parseSinfo, SINFO_ARGV, type Availability } from './sinfo';
-import { parseProbes, probeScript, rankStrategies, sbatchOptions, strategiesFor, type GpuAliases, type ProbedStrategy, type ReservationRequest, type Strategy } from './strategies';
+import {
+  parseProbes,
+  probeScript,
+  rankStrategies,
+  sbatchOptions,
+  strategiesFor,
+  type GpuAliases,
+  type ProbedStrategy,
+  type ReservationRequest,
+  type Strategy,
+} from './strategies';
 
 export const TAG = 'gpudev';
 
@@ -47,7 +57,10 @@ const JOB_SSHD = [
  */
 export function holderScript(scratch?: string, jobSshd = false): string {
   const caches = scratch
-    ? [`  s=${quoteArg(scratch.replace(/\/+$/, ''))}`, '  echo "export HF_HOME=$s/hf PIP_CACHE_DIR=$s/pip TORCH_HOME=$s/torch XDG_CACHE_HOME=$s/cache"']
+    ? [
+        `  s=${quoteArg(scratch.replace(/\/+$/, ''))}`,
+        '  echo "export HF_HOME=$s/hf PIP_CACHE_DIR=$s/pip TORCH_HOME=$s/torch XDG_CACHE_HOME=$s/cache"',
+      ]
     : [];
   return [
     '#!/bin/sh',
@@ -72,8 +85,15 @@ export function holderScript(scratch?: string, jobSshd = false): string {
 
 function failure(result: RunResult, what: string): GpuDevError | undefined {
   if (result.failure) return result.failure;
-  if (result.notFound) return { message: `${what}: not found on the login node`, hint: 'is this a Slurm login node? (sinfo, sbatch and squeue must be on its PATH)' };
-  if (result.exitCode !== 0) return { message: `${what} failed (exit ${result.exitCode ?? 'killed'}): ${(result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ') || 'no output'}` };
+  if (result.notFound)
+    return {
+      message: `${what}: not found on the login node`,
+      hint: 'is this a Slurm login node? (sinfo, sbatch and squeue must be on its PATH)',
+    };
+  if (result.exitCode !== 0)
+    return {
+      message: `${what} failed (exit ${result.exitCode ?? 'killed'}): ${(result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ') || 'no output'}`,
+    };
   return undefined;
 }
 
@@ -93,7 +113,11 @@ export function raceLosers(jobs: readonly Reservation[]): string[] {
 }
 
 export class SlurmCluster {
-  constructor(readonly name: string, private readonly login: Runner, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    readonly name: string,
+    private readonly login: Runner,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   async availability(): Promise<Availability | GpuDevError> {
     const result = await this.login.run(SINFO_ARGV);
@@ -101,7 +125,11 @@ export class SlurmCluster {
   }
 
   /** Validated strategies, each probed with sbatch --test-only in one round trip, ranked. Submits nothing. */
-  async plan(request: ReservationRequest, weights: Readonly<Record<string, number>> = {}, aliases?: GpuAliases): Promise<ProbedStrategy[] | GpuDevError> {
+  async plan(
+    request: ReservationRequest,
+    weights: Readonly<Record<string, number>> = {},
+    aliases?: GpuAliases,
+  ): Promise<ProbedStrategy[] | GpuDevError> {
     const availability = await this.availability();
     if ('message' in availability) return availability;
     const strategies = strategiesFor(request, availability, aliases);
@@ -109,14 +137,28 @@ export class SlurmCluster {
     const result = await this.login.run(['sh', '-c', probeScript(strategies)], { timeoutMs: 60_000 });
     const failed = failure(result, 'sbatch --test-only');
     if (failed) return failed;
-    return rankStrategies(parseProbes(result.stdout, strategies, this.now(), weights), strategies.map((s) => s.type));
+    return rankStrategies(
+      parseProbes(result.stdout, strategies, this.now(), weights),
+      strategies.map((s) => s.type),
+    );
   }
 
   /** Submits a holder job for a strategy; its job id. `label` becomes part of the job name (gpudev-<label>). */
   async submit(strategy: Strategy, label: string, scratch?: string, jobSshd = false): Promise<string | GpuDevError> {
-    if (scratch !== undefined && !SCRATCH.test(scratch)) return { message: `scratch "${scratch}" may only hold letters, digits, / . _ - and $USER-like variables` };
+    if (scratch !== undefined && !SCRATCH.test(scratch))
+      return { message: `scratch "${scratch}" may only hold letters, digits, / . _ - and $USER-like variables` };
     const name = `${TAG}-${label.replace(/[^\w.-]+/g, '-').slice(0, 40)}`;
-    const argv = ['sbatch', '--parsable', '--job-name', name, '--comment', TAG, '--output', '/dev/null', ...sbatchOptions(strategy)];
+    const argv = [
+      'sbatch',
+      '--parsable',
+      '--job-name',
+      name,
+      '--comment',
+      TAG,
+      '--output',
+      '/dev/null',
+      ...sbatchOptions(strategy),
+    ];
     const result = await this.login.run(argv, { stdin: holderScript(scratch, jobSshd) });
     const failed = failure(result, 'sbatch');
     if (failed) return failed;
@@ -128,7 +170,13 @@ export class SlurmCluster {
    * Race mode: the top `count` startable strategies submitted at once as `gpudev-race-<id>-<rank>-…`; the
    * first to run wins and `reap` cancels the others (also after a restart: the names say who raced).
    */
-  async race(strategies: readonly ProbedStrategy[], label: string, count: number, scratch?: string, jobSshd = false): Promise<{ raceId: string; jobIds: string[] } | GpuDevError> {
+  async race(
+    strategies: readonly ProbedStrategy[],
+    label: string,
+    count: number,
+    scratch?: string,
+    jobSshd = false,
+  ): Promise<{ raceId: string; jobIds: string[] } | GpuDevError> {
     const runners = strategies.filter((s) => s.when !== 'never').slice(0, Math.max(1, count));
     if (!runners.length) return { message: 'no strategy can start' };
     const raceId = this.now().getTime().toString(36);
@@ -156,9 +204,22 @@ export class SlurmCluster {
     const result = await this.login.run(['squeue', '-h', '--me', '-o', SQUEUE_FORMAT]);
     const failed = failure(result, 'squeue');
     if (failed) return failed;
-    return result.stdout.split('\n').map((line) => line.split('|')).filter((f) => f.length >= 11 && f[9] === TAG).map(([jobId, name, state, nodes, gres, timeLeft, reason, start, partition, , timeLimit]) => ({
-      jobId: jobId!, name: name!, state: state!, nodes: nodes!, gres: gres!, timeLeft: timeLeft!, reason: reason!, start: start!, partition: partition!, timeLimit: timeLimit!,
-    }));
+    return result.stdout
+      .split('\n')
+      .map((line) => line.split('|'))
+      .filter((f) => f.length >= 11 && f[9] === TAG)
+      .map(([jobId, name, state, nodes, gres, timeLeft, reason, start, partition, , timeLimit]) => ({
+        jobId: jobId!,
+        name: name!,
+        state: state!,
+        nodes: nodes!,
+        gres: gres!,
+        timeLeft: timeLeft!,
+        reason: reason!,
+        start: start!,
+        partition: partition!,
+        timeLimit: timeLimit!,
+      }));
   }
 
   /** How a job that left the queue ended: scontrol while slurmctld remembers it, else sacct (which may be off). */
@@ -168,7 +229,8 @@ export class SlurmCluster {
     const state = /JobState=(\w+)/.exec(shown.stdout)?.[1];
     if (shown.exitCode === 0 && state) return state;
     const accounted = await this.login.run(['sacct', '-j', jobId, '-n', '-X', '-o', 'State']);
-    if (/accounting storage is disabled/i.test(accounted.stdout + accounted.stderr)) return 'ended (this cluster keeps no accounting, so how is not known)';
+    if (/accounting storage is disabled/i.test(accounted.stdout + accounted.stderr))
+      return 'ended (this cluster keeps no accounting, so how is not known)';
     return accounted.exitCode === 0 ? accounted.stdout.trim().split(/\s+/)[0] || 'unknown' : 'unknown';
   }
 

@@ -42,7 +42,11 @@ function gresCounts(text: string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const item of text.split(/,(?![^(]*\))/)) {
     const match = /^gpu(?::([^:(]+))?:(\d+)/.exec(item.trim());
-    if (match) counts.set((match[1] ?? 'gpu').toLowerCase(), (counts.get((match[1] ?? 'gpu').toLowerCase()) ?? 0) + Number(match[2]));
+    if (match)
+      counts.set(
+        (match[1] ?? 'gpu').toLowerCase(),
+        (counts.get((match[1] ?? 'gpu').toLowerCase()) ?? 0) + Number(match[2]),
+      );
   }
   return counts;
 }
@@ -52,7 +56,10 @@ export function parseSinfo(text: string): Availability {
   const byNode = new Map<string, NodeEntry>();
   const partitions = new Map<string, Partition>();
   const problems: string[] = [];
-  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const [node, partition, gres, used, state, time] = line.split('|');
     if (!node || !partition || gres === undefined || used === undefined || !state || time === undefined) {
       problems.push(`sinfo line not understood: ${line.slice(0, 120)}`);
@@ -67,7 +74,12 @@ export function parseSinfo(text: string): Availability {
     byNode.set(node, entry);
   }
   return {
-    nodes: [...byNode].map(([node, e]) => ({ node, partitions: e.partitions, state: e.state, gpus: [...e.gpus].map(([type, c]) => ({ type, ...c })) })),
+    nodes: [...byNode].map(([node, e]) => ({
+      node,
+      partitions: e.partitions,
+      state: e.state,
+      gpus: [...e.gpus].map(([type, c]) => ({ type, ...c })),
+    })),
     partitions: [...partitions.values()],
     problems,
   };
@@ -76,11 +88,21 @@ export function parseSinfo(text: string): Availability {
 const USABLE = /^(idle|mixed|allocated|completing)/;
 
 export function typeSummaries(availability: Availability, partition?: string): TypeSummary[] {
-  const summaries = new Map<string, { total: number; used: number; free: number; perNode: number; nodes: number; states: Map<string, number> }>();
+  const summaries = new Map<
+    string,
+    { total: number; used: number; free: number; perNode: number; nodes: number; states: Map<string, number> }
+  >();
   for (const node of availability.nodes) {
     if (partition && !node.partitions.includes(partition)) continue;
     for (const gpu of node.gpus) {
-      const s = summaries.get(gpu.type) ?? { total: 0, used: 0, free: 0, perNode: 0, nodes: 0, states: new Map<string, number>() };
+      const s = summaries.get(gpu.type) ?? {
+        total: 0,
+        used: 0,
+        free: 0,
+        perNode: 0,
+        nodes: 0,
+        states: new Map<string, number>(),
+      };
       const state = node.state.replace(/[*~#!%$@^-]+$/, '');
       s.states.set(state, (s.states.get(state) ?? 0) + 1);
       s.total += gpu.total;
@@ -91,5 +113,11 @@ export function typeSummaries(availability: Availability, partition?: string): T
       summaries.set(gpu.type, s);
     }
   }
-  return [...summaries].map(([type, { states, ...s }]) => ({ type, ...s, states: [...states].map(([state, n]) => `${state} ${n}`).join(', ') })).sort((a, b) => a.type.localeCompare(b.type));
+  return [...summaries]
+    .map(([type, { states, ...s }]) => ({
+      type,
+      ...s,
+      states: [...states].map(([state, n]) => `${state} ${n}`).join(', '),
+    }))
+    .sort((a, b) => a.type.localeCompare(b.type));
 }

@@ -48,24 +48,43 @@ export type GpuAliases = (typed: string) => readonly string[];
  */
 function resolveType(typed: string, types: readonly string[], aliases: GpuAliases): string | GpuDevError {
   const wanted = norm(typed);
-  const match = (name: string) => types.find((t) => norm(t) === norm(name)) ?? types.find((t) => norm(t) && norm(name).includes(norm(t)));
-  const found = wanted ? match(typed) ?? aliases(typed).map(match).find(Boolean) : undefined;
+  const match = (name: string) =>
+    types.find((t) => norm(t) === norm(name)) ?? types.find((t) => norm(t) && norm(name).includes(norm(t)));
+  const found = wanted ? (match(typed) ?? aliases(typed).map(match).find(Boolean)) : undefined;
   if (found) return found;
   const suggestions = closest(wanted, types.map(norm));
-  return { message: `No GPU type "${typed}" on this cluster`, hint: suggestions.length ? `did you mean ${suggestions.join(', ')}?` : `it has ${types.join(', ') || 'no GPUs'}` };
+  return {
+    message: `No GPU type "${typed}" on this cluster`,
+    hint: suggestions.length ? `did you mean ${suggestions.join(', ')}?` : `it has ${types.join(', ') || 'no GPUs'}`,
+  };
 }
 
 /** The strategies to probe, or the first thing wrong with the request (nothing has been submitted). */
-export function strategiesFor(request: ReservationRequest, availability: Availability, aliases: GpuAliases = () => []): Strategy[] | GpuDevError {
+export function strategiesFor(
+  request: ReservationRequest,
+  availability: Availability,
+  aliases: GpuAliases = () => [],
+): Strategy[] | GpuDevError {
   const partitions = availability.partitions;
-  const partition = request.partition ? partitions.find((p) => p.name === request.partition) : partitions.find((p) => p.isDefault) ?? partitions[0];
+  const partition = request.partition
+    ? partitions.find((p) => p.name === request.partition)
+    : (partitions.find((p) => p.isDefault) ?? partitions[0]);
   if (!partition) {
     const names = partitions.map((p) => p.name);
-    return { message: `No partition "${request.partition ?? '(default)'}" on this cluster`, hint: names.length ? `did you mean ${closest(request.partition ?? '', names).join(', ') || names.join(', ')}?` : 'sinfo lists no partition' };
+    return {
+      message: `No partition "${request.partition ?? '(default)'}" on this cluster`,
+      hint: names.length
+        ? `did you mean ${closest(request.partition ?? '', names).join(', ') || names.join(', ')}?`
+        : 'sinfo lists no partition',
+    };
   }
-  if (!Number.isInteger(request.count) || request.count < 1) return { message: `GPU count must be a whole number of at least 1, not ${request.count}` };
+  if (!Number.isInteger(request.count) || request.count < 1)
+    return { message: `GPU count must be a whole number of at least 1, not ${request.count}` };
   if (partition.maxMinutes !== null && request.minutes > partition.maxMinutes) {
-    return { message: `${formatSlurmTime(request.minutes)} is over the ${partition.name} partition's limit of ${formatSlurmTime(partition.maxMinutes)}`, hint: 'ask for less time or pick another partition' };
+    return {
+      message: `${formatSlurmTime(request.minutes)} is over the ${partition.name} partition's limit of ${formatSlurmTime(partition.maxMinutes)}`,
+      hint: 'ask for less time or pick another partition',
+    };
   }
   const summaries = typeSummaries(availability, partition.name);
   const known = summaries.map((s) => s.type);
@@ -83,24 +102,48 @@ export function strategiesFor(request: ReservationRequest, availability: Availab
     for (const nodes of splits) {
       const perNode = request.count / nodes;
       if (!Number.isInteger(perNode)) problems.push(`${request.count} GPUs do not split evenly over ${nodes} nodes`);
-      else if (perNode > summary.perNode) problems.push(`${type}: at most ${summary.perNode} per node in ${partition.name}, not ${perNode}`);
-      else if (nodes > summary.nodes) problems.push(`${type}: ${summary.nodes} node${summary.nodes > 1 ? 's' : ''} in ${partition.name}, not ${nodes}`);
-      else strategies.push({ type, nodes, perNode, partition: partition.name, minutes: request.minutes, ...(request.account && { account: request.account }) });
+      else if (perNode > summary.perNode)
+        problems.push(`${type}: at most ${summary.perNode} per node in ${partition.name}, not ${perNode}`);
+      else if (nodes > summary.nodes)
+        problems.push(
+          `${type}: ${summary.nodes} node${summary.nodes > 1 ? 's' : ''} in ${partition.name}, not ${nodes}`,
+        );
+      else
+        strategies.push({
+          type,
+          nodes,
+          perNode,
+          partition: partition.name,
+          minutes: request.minutes,
+          ...(request.account && { account: request.account }),
+        });
     }
   }
-  if (!strategies.length) return { message: `No way to place ${request.count} GPU${request.count > 1 ? 's' : ''}: ${[...new Set(problems)].join('; ')}` };
+  if (!strategies.length)
+    return {
+      message: `No way to place ${request.count} GPU${request.count > 1 ? 's' : ''}: ${[...new Set(problems)].join('; ')}`,
+    };
   return strategies;
 }
 
 function divisors(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0).reverse();
+  return Array.from({ length: n }, (_, i) => i + 1)
+    .filter((d) => n % d === 0)
+    .reverse();
 }
 
 /** sbatch's options for a strategy: every value a separate argument (the script quotes each). */
 export function sbatchOptions(strategy: Strategy): string[] {
   return [
-    '--partition', strategy.partition, '--nodes', String(strategy.nodes), '--gres', `gpu:${strategy.type}:${strategy.perNode}`,
-    '--time', formatSlurmTime(strategy.minutes), ...(strategy.account ? ['--account', strategy.account] : []),
+    '--partition',
+    strategy.partition,
+    '--nodes',
+    String(strategy.nodes),
+    '--gres',
+    `gpu:${strategy.type}:${strategy.perNode}`,
+    '--time',
+    formatSlurmTime(strategy.minutes),
+    ...(strategy.account ? ['--account', strategy.account] : []),
   ];
 }
 
@@ -111,13 +154,23 @@ const MARK = '@@gpudev-probe';
  * side by side), then prints each one's output marked with its index and exit status, in order.
  */
 export function probeScript(strategies: readonly Strategy[]): string {
-  const probes = strategies.map((s, i) => `(${quoteArgv(['sbatch', '--test-only', '--job-name', 'gpudev-probe', ...sbatchOptions(s), '--wrap', 'true'])} >"$d/${i}" 2>&1; echo $? >"$d/${i}.exit") &`);
-  const report = strategies.map((_, i) => `printf '%s\\n' '${MARK} ${i}'; cat "$d/${i}"; printf '%s\\n' "${MARK}-exit $(cat "$d/${i}.exit")"`);
+  const probes = strategies.map(
+    (s, i) =>
+      `(${quoteArgv(['sbatch', '--test-only', '--job-name', 'gpudev-probe', ...sbatchOptions(s), '--wrap', 'true'])} >"$d/${i}" 2>&1; echo $? >"$d/${i}.exit") &`,
+  );
+  const report = strategies.map(
+    (_, i) => `printf '%s\\n' '${MARK} ${i}'; cat "$d/${i}"; printf '%s\\n' "${MARK}-exit $(cat "$d/${i}.exit")"`,
+  );
   return ['d=$(mktemp -d) || exit 1', ...probes, 'wait', ...report, 'rm -rf "$d"'].join('\n');
 }
 
 /** The probes' output, back onto their strategies; `weights` per GPU type (default 1). */
-export function parseProbes(output: string, strategies: readonly Strategy[], now: Date, weights: Readonly<Record<string, number>> = {}): ProbedStrategy[] {
+export function parseProbes(
+  output: string,
+  strategies: readonly Strategy[],
+  now: Date,
+  weights: Readonly<Record<string, number>> = {},
+): ProbedStrategy[] {
   const sections = new Map<number, string>();
   let current: number | undefined;
   for (const line of output.split('\n')) {
@@ -133,18 +186,31 @@ export function parseProbes(output: string, strategies: readonly Strategy[], now
     const started = /to start at (\S+) using .* on nodes (\S+)/.exec(text);
     const cost = (strategy.nodes * strategy.perNode * strategy.minutes * (weights[strategy.type] ?? 1)) / 60;
     if (!started) {
-      const reason = text.split('\n').map((l) => l.replace(/^(sbatch: error: |allocation failure: )/, '').trim()).filter(Boolean).pop() ?? 'no answer from sbatch --test-only';
+      const reason =
+        text
+          .split('\n')
+          .map((l) => l.replace(/^(sbatch: error: |allocation failure: )/, '').trim())
+          .filter(Boolean)
+          .pop() ?? 'no answer from sbatch --test-only';
       return { ...strategy, start: null, nodeList: null, when: 'never' as const, reason, cost };
     }
     const start = new Date(started[1]!);
     const valid = !Number.isNaN(start.getTime());
-    return { ...strategy, start: valid ? start : null, nodeList: started[2]!, when: valid && start.getTime() - now.getTime() <= 60_000 ? 'now' as const : 'later' as const, cost };
+    return {
+      ...strategy,
+      start: valid ? start : null,
+      nodeList: started[2]!,
+      when: valid && start.getTime() - now.getTime() <= 60_000 ? ('now' as const) : ('later' as const),
+      cost,
+    };
   });
 }
 
 /** Soonest start first (never last), then lower cost, then the order the user gave the types, then fewer nodes. */
 export function rankStrategies(probed: readonly ProbedStrategy[], preference: readonly string[]): ProbedStrategy[] {
   const startOf = (p: ProbedStrategy) => p.start?.getTime() ?? Number.POSITIVE_INFINITY;
-  const prefer = (p: ProbedStrategy) => (preference.indexOf(p.type) + 1 || preference.length + 1);
-  return [...probed].sort((a, b) => startOf(a) - startOf(b) || a.cost - b.cost || prefer(a) - prefer(b) || a.nodes - b.nodes);
+  const prefer = (p: ProbedStrategy) => preference.indexOf(p.type) + 1 || preference.length + 1;
+  return [...probed].sort(
+    (a, b) => startOf(a) - startOf(b) || a.cost - b.cost || prefer(a) - prefer(b) || a.nodes - b.nodes,
+  );
 }
