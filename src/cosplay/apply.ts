@@ -9,10 +9,11 @@ import { GPU_UUID, makeCommand, type Change } from './changes';
 import { containerSpec } from './container';
 import { createdGpuInstance, memoryClockAtMost, migUuidsOf, runHostCommand } from './hostCommands';
 import { HostJournal } from './hostJournal';
-import { clashWith, type GpuJournal, type GpuWideSettings } from './journal';
+import { clashWith, type GpuJournal } from './journal';
+import { concreteChange, sessionPlanOf, wantedSettings } from './journalTerms';
 import type { CosplayPlan, HostMutation } from './planner';
 import { restoreSession } from './restore';
-import { expectedOf, type Session, type SessionPlan } from './session';
+import type { Session } from './session';
 
 export interface ApplyRequest {
   readonly plan: CosplayPlan;
@@ -306,41 +307,6 @@ async function memoryClockFor(
   return clock;
 }
 
-/** The GPU-wide settings the GPU has once this plan is applied: what a session sharing it must also have. */
-function wantedSettings(plan: CosplayPlan, memoryClockMHz: number | null): GpuWideSettings {
-  const planned = (kind: string) => plan.mutations.find((m) => m.change.kind === kind)?.change;
-  const power = planned('powerCap');
-  return {
-    mig: plan.chosen.strategy === 'mig',
-    clockLockMHz: plan.chosen.clockLockMHz,
-    memoryClockMHz,
-    powerCapW: power?.kind === 'powerCap' ? power.watts : null,
-  };
-}
-
-function concreteChange(
-  mutation: HostMutation,
-  read: { persistence: boolean; migMode: boolean; originalWatts: number; memoryMHz: number | null; mpsFolder: string },
-): Change {
-  const planned = mutation.change;
-  switch (planned.kind) {
-    case 'persistence':
-      return { kind: 'persistence', originalEnabled: read.persistence };
-    case 'migMode':
-      return { kind: 'migMode', originalEnabled: read.migMode };
-    case 'mpsDaemon':
-      return { kind: 'mpsDaemon', folder: read.mpsFolder };
-    case 'gpuInstance':
-      return { kind: 'gpuInstance', profile: planned.profile, profileId: planned.profileId, start: planned.start };
-    case 'clockLock':
-      return { kind: 'clockLock', mhz: planned.mhz };
-    case 'memoryClockLock':
-      return { kind: 'memoryClockLock', mhz: read.memoryMHz! };
-    case 'powerCap':
-      return { kind: 'powerCap', watts: planned.watts, originalWatts: read.originalWatts };
-  }
-}
-
 async function refuseIfBusy(runner: Runner, uuid: string, gpuIndex: number, request: ApplyRequest): Promise<void> {
   const busy = check(await busyByOthers(runner, uuid));
   if (!busy.length) return;
@@ -349,21 +315,4 @@ async function refuseIfBusy(runner: Runner, uuid: string, gpuIndex: number, requ
     message: `GPU ${gpuIndex} has processes of other users: ${busy.map((p) => `${p.pid} (${p.user ?? 'owner unknown'}, ${p.name})`).join(', ')}; changing its MIG mode, clocks or power would affect them`,
     hint: 'wait until they finish, pick another GPU, or go on anyway (--force)',
   });
-}
-
-function sessionPlanOf(plan: CosplayPlan, uuid: string): SessionPlan {
-  return {
-    target: plan.target.key,
-    targetName: plan.target.name,
-    host: plan.host.key,
-    strategy: plan.chosen.strategy,
-    gpuUuid: uuid,
-    device: null,
-    vramMiB: plan.target.vramMiB,
-    clockLockMHz: plan.chosen.clockLockMHz,
-    powerCapW: plan.powerCapW,
-    memoryClockShare: plan.chosen.memoryClockShare,
-    boostClockMHz: plan.host.boostClockMHz,
-    expected: expectedOf(plan),
-  };
 }

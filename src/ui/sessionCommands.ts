@@ -1,22 +1,14 @@
 import * as vscode from 'vscode';
-import {
-  fidelityReport,
-  parseBenchOutput,
-  parseFidelityReport,
-  ratioLevel,
-  reportFileName,
-  type FidelityReport,
-} from '../cosplay/benchReport';
+import { fidelityReport, parseBenchOutput, ratioLevel } from '../cosplay/benchReport';
 import { calibrateSession, MAX_CALIBRATION_RUNS } from '../cosplay/calibrate';
 import { describeError } from '../core/errors';
-import { fidelityView } from '../cosplay/fidelityView';
 import { SHIM_DIR } from '../cosplay/hostProfile';
 import type { Session } from '../cosplay/session';
 import { cleanUpOrphans, orphansOf, stopSession, type SessionHost } from '../cosplay/sessions';
 import { DockerFailure } from '../hosts/docker';
 import { LOCAL_HOST } from '../hosts/runner';
 import type { CosplayHost, CosplaySessions } from './cosplaySessions';
-import { FidelityPanel } from './fidelityPanel';
+import { openFidelityReport, showFidelityReport } from './fidelityReports';
 import { openSessionTerminal } from './sessionTerminal';
 
 const DEV_CONTAINERS = 'ms-vscode-remote.remote-containers';
@@ -226,7 +218,7 @@ export class SessionCommands {
     const parsed = parseBenchOutput(stdout);
     if (!parsed.ok) return void vscode.window.showErrorMessage(`Benchmark of ${session.name} failed: ${parsed.error}`);
     const report = fidelityReport(session, parsed.output, new Date());
-    await this.showReport(report, true);
+    await showFidelityReport(this.extensionUri, this.log, report, true);
     const fp32 = report.rows.find((r) => r.metric === 'fp32');
     if (fp32?.ratio != null && ratioLevel(fp32.ratio) === 'off') {
       const choice = await vscode.window.showInformationMessage(
@@ -288,68 +280,8 @@ export class SessionCommands {
     if (next === 'Benchmark Again') await this.benchmark(session.name);
   }
 
-  /** Opens a report (saving it first when asked) beside the earlier ones of the workspace. */
-  async showReport(report: FidelityReport, save: boolean): Promise<void> {
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    const dir = folder && vscode.Uri.joinPath(folder.uri, '.gpudev', 'reports');
-    const file = dir && vscode.Uri.joinPath(dir, reportFileName(report));
-    if (dir && file && save) {
-      await vscode.workspace.fs.createDirectory(dir);
-      await vscode.workspace.fs.writeFile(file, Buffer.from(`${JSON.stringify(report, null, 2)}\n`, 'utf8'));
-      this.log.info(`fidelity report saved: ${file.fsPath}`);
-    }
-    const earlier = dir ? await readReports(dir) : [];
-    FidelityPanel.show(
-      this.extensionUri,
-      fidelityView(report, earlier, file ? vscode.workspace.asRelativePath(file) : null),
-      file,
-      this.log,
-    );
-  }
-
   /** "Open Fidelity Report…": a saved report of the workspace. */
-  async openReport(): Promise<void> {
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    const dir = folder && vscode.Uri.joinPath(folder.uri, '.gpudev', 'reports');
-    const reports = dir ? await readReports(dir) : [];
-    if (!reports.length)
-      return void vscode.window.showInformationMessage(
-        'No fidelity reports in this workspace yet: run "Benchmark" on a cosplay session.',
-      );
-    const items = [...reports]
-      .reverse()
-      .map((r) => ({
-        label: `${r.targetName} on ${r.host}`,
-        description: r.at,
-        detail: `${r.session} · ${r.strategy} on ${r.hostModel}`,
-        report: r,
-      }));
-    const picked = await vscode.window.showQuickPick(items, {
-      placeHolder: 'Which report? (newest first)',
-      matchOnDescription: true,
-      matchOnDetail: true,
-    });
-    if (picked) await this.showReport(picked.report, false);
+  openReport(): Promise<void> {
+    return openFidelityReport(this.extensionUri, this.log);
   }
-}
-
-async function readReports(dir: vscode.Uri): Promise<FidelityReport[]> {
-  const entries = await vscode.workspace.fs.readDirectory(dir).then(
-    (e) => e,
-    () => [] as [string, vscode.FileType][],
-  );
-  const texts = await Promise.all(
-    entries
-      .filter(([name]) => name.endsWith('.json'))
-      .map(([name]) =>
-        vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, name)).then(
-          (b) => Buffer.from(b).toString('utf8'),
-          () => '',
-        ),
-      ),
-  );
-  return texts
-    .map(parseFidelityReport)
-    .filter((r): r is FidelityReport => r !== undefined)
-    .sort((a, b) => a.at.localeCompare(b.at));
 }
