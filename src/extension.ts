@@ -17,7 +17,7 @@ import { GpuDetailsPanels } from './ui/gpuDetails';
 import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
 import { onAnySample, type HostList } from './ui/hostList';
 import { addSshHost, RemoteHosts } from './ui/remoteHosts';
-import { readMonitorSettings } from './ui/settings';
+import { isWorkspaceSettingsFile, noticeWorkspaceMachineSettings, readMonitorSettings } from './ui/settings';
 import { VramGauge } from './ui/vramGauge';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -119,6 +119,8 @@ export function activate(context: vscode.ExtensionContext): void {
       syncMonitors();
       if (state.focused && gpuView.visible) void sessions.refresh(); // another window or the CLI may have changed them
     }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void noticeWorkspaceMachineSettings()),
+    vscode.workspace.onDidSaveTextDocument((document) => { if (isWorkspaceSettingsFile(document.uri)) void noticeWorkspaceMachineSettings(); }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('gpuDev')) return;
       settings = readMonitorSettings();
@@ -131,6 +133,7 @@ export function activate(context: vscode.ExtensionContext): void {
   remote.reload();
   reservations.reload();
   reservations.setVisible(reservationsView.visible);
+  void noticeWorkspaceMachineSettings();
   log.debug(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 

@@ -6,6 +6,7 @@ import type { Session } from '../cosplay/session';
 import { describeError } from '../core/errors';
 import type { GpuSample } from '../hosts/gpu';
 import type { CosplaySessions } from './cosplaySessions';
+import { machineSetting } from './settings';
 
 export interface ApplyContext {
   readonly extensionUri: vscode.Uri;
@@ -32,7 +33,7 @@ export async function applyPlan(context: ApplyContext, plan: CosplayPlan, on: Ap
     return undefined;
   }
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
-  const image = host.testProfile?.image ?? (vscode.workspace.getConfiguration('gpuDev').get<string>('cosplay.image') || DEFAULT_COSPLAY_IMAGE);
+  const image = host.testProfile?.image ?? (machineSetting<string>('cosplay.image') || DEFAULT_COSPLAY_IMAGE);
   const title = `Cosplay ${plan.target.name} on ${on.host}, GPU ${on.gpu.index}`;
   const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
     const abort = new AbortController();

@@ -6,6 +6,7 @@ import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget, type 
 import type { GpuSample } from '../hosts/gpu';
 import { LOCAL_HOST, type Runner } from '../hosts/runner';
 import type { SshRunner } from '../hosts/sshRunner';
+import { machineSetting } from './settings';
 
 /** What cosplay needs of a host: its runner, its Docker Engine, whether host changes need sudo. */
 export interface CosplayHost {
@@ -45,7 +46,7 @@ export class CosplaySessions implements vscode.Disposable {
   async host(name: string): Promise<CosplayHost | string> {
     const testProfile = await (this.profile ??= readTestHostProfile());
     if (name === LOCAL_HOST) {
-      const sudo = vscode.workspace.getConfiguration('gpuDev').get<boolean>('cosplay.sudo', false);
+      const sudo = machineSetting<boolean>('cosplay.sudo') ?? false;
       const socketPath = localDockerSocket();
       return { name, runner: this.source.local, docker: this.engine(name, this.source.local, socketPath, () => ({ kind: 'local', label: LOCAL_HOST, socketPath })), sudo, testProfile };
     }

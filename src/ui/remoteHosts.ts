@@ -10,6 +10,7 @@ import { parseHostSpec } from '../hosts/sshConfig';
 import { createSshRunner, gpudevKnownHostsFile, parseHostEntries, trustHostKey, type HostEntry } from '../hosts/sshHosts';
 import type { SshRunner } from '../hosts/sshRunner';
 import { GpuMonitor } from '../monitor/gpuMonitor';
+import { machineSetting } from './settings';
 
 interface RemoteHost {
   readonly entry: HostEntry;
@@ -51,7 +52,7 @@ export class RemoteHosts implements vscode.Disposable {
   /** Rebuilds the hosts from the setting; their monitors start unwatched (listeners of onDidChange set them going). */
   reload(): void {
     this.disposeHosts();
-    const { hosts, problems } = parseHostEntries(vscode.workspace.getConfiguration('gpuDev').get('hosts'));
+    const { hosts, problems } = parseHostEntries(machineSetting('hosts'));
     this.notices = problems.map((message) => ({ message }));
     if (hosts.length && !vscode.workspace.isTrusted) {
       this.notices.push({ message: 'SSH hosts are not contacted in an untrusted workspace', hint: 'trust this folder to monitor them' });
@@ -162,9 +163,10 @@ export async function addSshHost(): Promise<void> {
     })
     : picked.label;
   if (!spec) return;
+  // The user's own list, never the merged value: a workspace's entries must not be written into it.
   const config = vscode.workspace.getConfiguration('gpuDev');
-  const raw = config.get<unknown>('hosts');
-  const existing = Array.isArray(raw) ? raw : [];
+  const raw = config.inspect<unknown>('hosts')?.globalValue;
+  const existing: unknown[] = Array.isArray(raw) ? raw : [];
   const name = spec.replace(/:\d+$/, '');
   if (parseHostEntries(existing).hosts.some((h) => h.name === name || h.ssh === spec)) return void vscode.window.showInformationMessage(`${name} is already in gpuDev.hosts.`);
   // Appended to the list as it is: entries this version cannot read are kept, never dropped.

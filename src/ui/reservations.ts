@@ -9,6 +9,7 @@ import { SlurmCluster, type Reservation } from '../reserve/slurm/cluster';
 import { typeSummaries, type Availability } from '../reserve/slurm/sinfo';
 import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
 import { askToTrustHostKey } from './remoteHosts';
+import { machineSetting } from './settings';
 
 export interface ClusterState {
   readonly entry: ClusterEntry;
@@ -68,7 +69,7 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
 
   reload(): void {
     this.disposeClusters();
-    const { clusters, problems } = parseClusterEntries(vscode.workspace.getConfiguration('gpuDev').get('clusters'));
+    const { clusters, problems } = parseClusterEntries(machineSetting('clusters'));
     this.problems = problems;
     problems.forEach((p) => this.log.warn(p));
     if (!vscode.workspace.isTrusted) {

@@ -11,6 +11,7 @@ import { defaultSshConfigFile, firstNode, writeAttachConfig } from '../reserve/a
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
 import { catalogAliases } from './cosplayCommands';
 import type { ReservationNode, Reservations } from './reservations';
+import { machineSetting } from './settings';
 
 const when = (s: ProbedStrategy) => (s.when === 'never' ? `cannot run: ${s.reason ?? ''}` : s.when === 'now' ? `starts now on ${s.nodeList}` : `starts ${s.start!.toLocaleString()} on ${s.nodeList}`);
 
@@ -98,7 +99,7 @@ const INCLUDE_CONSENT = 'gpuDev.ssh.includeConsent';
 
 /** Our file, from `gpuDev.ssh.configFile` (~ expanded), else ~/.ssh/gpudev/config. */
 function ourSshConfigFile(): string {
-  const configured = vscode.workspace.getConfiguration('gpuDev').get<string>('ssh.configFile')?.trim();
+  const configured = machineSetting<string>('ssh.configFile')?.trim();
   return configured ? configured.replace(/^~(?=\/)/, os.homedir()) : defaultSshConfigFile();
 }
 
