@@ -4,17 +4,14 @@
 // connection. Apply from the plan panel → the session under that GPU → Verify passes in the Test
 // Explorer → Stop restores the fake GPU's recorded state. Everything is done through the UI.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort, repoRoot } from '../../scripts/codeServer.mjs';
+import { fakeGpuState, infra, readState, testDocker, writeHostProfile } from './cosplayHost.mjs';
 import { contextMenu, openGpuContainer, openWorkbench, pick, reportFailure, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
 
 const REMOTE_SCENARIO = 'default-h100-x8-570.133.20';
-const infra = (script, env = {}, args = []) => Object.fromEntries(execFileSync('bash', [path.join(repoRoot, 'test/infra', script), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-  .trim().split('\n').filter((line) => line.includes('=')).map((line) => line.split('=', 2)));
-const readState = (dir) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
 const SESSION_ROW = /GeForce RTX 3090.*cosplay/;
 
 /** A bin folder for the host's sshd: the fake GPU's tools, keeping their state in `stateDir` (sshd drops our environment). */
@@ -34,18 +31,12 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
   let stateDir;
   let original;
   let sshdEnv;
-  let dockerEnv;
+  let docker;
   before(async () => {
-    const docker = infra('dockerd.sh');
-    dockerEnv = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
-    const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=gpudev.session'], { env: dockerEnv, encoding: 'utf8' }).split('\n').filter(Boolean);
-    if (left.length) execFileSync('docker', ['rm', '-f', ...left], { env: dockerEnv, stdio: 'ignore' });
-
+    docker = testDocker();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-remote-'));
     stateDir = path.join(tmp, 'gpu-state');
-    fs.mkdirSync(stateDir);
-    execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], { env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: REMOTE_SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir } });
-    original = readState(stateDir);
+    original = fakeGpuState(stateDir, REMOTE_SCENARIO);
     fakeGpuBin(path.join(tmp, 'bin'), stateDir);
 
     // Its own sshd (a fresh config: its PATH holds the state-keeping fake), beside the one other tests use.
@@ -56,21 +47,13 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     fs.writeFileSync(path.join(sshd.SSHD_DIR, 'scenario'), REMOTE_SCENARIO);
     const hostKey = fs.readFileSync(path.join(sshd.SSHD_DIR, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
 
-    const profile = path.join(tmp, 'host-profile.json');
-    fs.writeFileSync(profile, JSON.stringify({
-      image: docker.DOCKER_IMAGE, gpuRequest: false,
-      binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`, `${stateDir}:${stateDir}:ro`],
-      env: {
-        PATH: path.join(repoRoot, 'test/fake-gpu/bin'), PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: REMOTE_SCENARIO,
-        GPUDEV_FAKE_GPU_STATE: stateDir, FAKE_TORCH_CLOCK_FROM_SMI: '1',
-      },
-    }));
+    const profile = writeHostProfile(path.join(tmp, 'host-profile.json'), { image: docker.image, stateDir, scenario: REMOTE_SCENARIO });
     bench = await openWorkbench({
       scenario: 'default-l4-580.126.20',
       // No "http.proxySupport" here: the default ("override") is what broke Docker over SSH.
       settings: {
         'gpuDev.monitor.intervalMs': 600000,
-        'gpuDev.hosts': [{ name: 'lab', ssh: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}`, dockerSocket: docker.DOCKER_SOCKET }],
+        'gpuDev.hosts': [{ name: 'lab', ssh: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}`, dockerSocket: docker.socket }],
       },
       homeFiles: {
         '.ssh/id_ed25519': fs.readFileSync(path.join(sshd.SSHD_DIR, 'client_key')),
@@ -83,6 +66,7 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
   after(async () => {
     await bench?.close();
     if (sshdEnv) infra('sshd.sh', sshdEnv, ['stop']);
+    if (sshdEnv) fs.rmSync(sshdEnv.GPUDEV_SSHD_DIR, { recursive: true, force: true });
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -106,7 +90,7 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     const host = rows.slice(0, at).reverse().find((r) => r.level === rows[at].level - 2);
     assert.match(host?.text ?? '', /^lab/, "…of lab, not of this machine");
     assert.notDeepEqual(readState(stateDir), original, "lab's GPU settings changed");
-    const containers = execFileSync('docker', ['ps', '-q', '--filter', 'label=gpudev.session'], { env: dockerEnv, encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    const containers = docker.run('ps', '-q', '--filter', 'label=gpudev.session').split('\n').filter(Boolean);
     assert.equal(containers.length, 1, "the container runs on lab's engine");
     await bench.screenshot('cosplay-remote-session-in-tree');
   });
@@ -136,6 +120,6 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     await page.locator('.notifications-toasts', { hasText: /stopped and lab restored/ }).waitFor({ timeout: 60_000 });
     await treeRow(page, SESSION_ROW).waitFor({ state: 'detached' });
     assert.deepEqual(readState(stateDir), original);
-    assert.equal(execFileSync('docker', ['ps', '-aq', '--filter', 'label=gpudev.session'], { env: dockerEnv, encoding: 'utf8' }).trim(), '');
+    assert.equal(docker.run('ps', '-aq', '--filter', 'label=gpudev.session'), '');
   });
 });

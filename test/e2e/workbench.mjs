@@ -22,8 +22,9 @@ function pathWithoutNvidiaSmi() {
  * VS Code's server takes PATH from the user's login shell, as it would for a real user, so the
  * fake nvidia-smi is put first on PATH by that shell's profile.
  * `scenario`: a fixture name for the fake nvidia-smi, or null for a machine without the driver.
+ * `homeFiles` and `workspaceFiles`: files to write (path → content) in the home and workspace folders.
  */
-export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, env: extraEnv = {} }) {
+export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, workspaceFiles = {}, env: extraEnv = {} }) {
   codeServer ??= ensureCodeServer();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-'));
   const dirs = { home: path.join(tmp, 'home'), userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions'), workspace: path.join(tmp, 'workspace') };
@@ -36,6 +37,10 @@ export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, e
   for (const [file, content] of Object.entries(homeFiles)) {
     fs.mkdirSync(path.dirname(path.join(dirs.home, file)), { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(dirs.home, file), content, { mode: 0o600 });
+  }
+  for (const [file, content] of Object.entries(workspaceFiles)) {
+    fs.mkdirSync(path.dirname(path.join(dirs.workspace, file)), { recursive: true });
+    fs.writeFileSync(path.join(dirs.workspace, file), content);
   }
   installExtension(codeServer, vsix, dirs.extensions);
   writeUserSettings(dirs.userData, {
@@ -55,6 +60,9 @@ export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, e
     page,
     home: dirs.home,
     workspace: dirs.workspace,
+    /** The User settings file written at start, and the Remote ones (code-server's window is a Remote window). */
+    userSettingsFile: path.join(dirs.userData, 'User/settings.json'),
+    remoteSettingsFile: path.join(dirs.userData, 'Machine/settings.json'),
     /** Swaps the GPU the fake nvidia-smi replays, as if the machine changed under the running editor. */
     setScenario: (name) => fs.writeFileSync(scenarioFile, name),
     async screenshot(name) {
