@@ -16,7 +16,11 @@ function counts(out) {
     const skipped = number(/skipped=(\d+)/);
     return { passed: Number(ran[1]) - failed - skipped, failed, skipped };
   }
-  return { passed: number(/^\s*(\d+) passing/m), failed: number(/^\s*(\d+) failing/m), skipped: number(/^\s*(\d+) pending/m) };
+  return {
+    passed: number(/^\s*(\d+) passing/m),
+    failed: number(/^\s*(\d+) failing/m),
+    skipped: number(/^\s*(\d+) pending/m),
+  };
 }
 
 /** Runs a command, streaming its output, and adds its test counts to the totals. */
@@ -25,8 +29,14 @@ function run(label, command, args) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (chunk) => { out += chunk; process.stdout.write(chunk); });
-    child.stderr.on('data', (chunk) => { out += chunk; process.stderr.write(chunk); });
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      out += chunk;
+      process.stderr.write(chunk);
+    });
     child.on('close', (code) => {
       const tally = counts(out);
       totals.passed += tally.passed;
@@ -47,7 +57,8 @@ function missingBrowserTierPrerequisites() {
   if (process.platform !== 'linux') return 'the browser tier runs on Linux only';
   const isRoot = process.getuid?.() === 0;
   const hasChromium = fs.existsSync('/usr/bin/chromium');
-  if (!isRoot && !hasChromium) return 'Chromium is not installed and installing it needs root (sudo apt-get install chromium)';
+  if (!isRoot && !hasChromium)
+    return 'Chromium is not installed and installing it needs root (sudo apt-get install chromium)';
   return null;
 }
 
@@ -70,11 +81,17 @@ async function infraTier(label, missing, steps) {
   return passed;
 }
 
-ok = (await infraTier('integration', missingSshd(), [['integration', 'npx', ['mocha', '--config', 'test/integration/.mocharc.json']]])) && ok;
-ok = (await infraTier('e2e', missingBrowserTierPrerequisites(), [
-  ['package', 'npm', ['run', '--silent', 'package']],
-  ['e2e', 'npx', ['mocha', '--config', 'test/e2e/.mocharc.json']],
-])) && ok;
+ok =
+  (await infraTier('integration', missingSshd(), [
+    ['integration', 'npx', ['mocha', '--config', 'test/integration/.mocharc.json']],
+  ])) && ok;
+ok =
+  (await infraTier('e2e', missingBrowserTierPrerequisites(), [
+    ['package', 'npm', ['run', '--silent', 'package']],
+    ['e2e', 'npx', ['mocha', '--config', 'test/e2e/.mocharc.json']],
+  ])) && ok;
 
-console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+console.log(
+  `\ntests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`,
+);
 process.exitCode = ok && totals.failed === 0 ? 0 : 1;

@@ -17,7 +17,7 @@ import { GpuDetailsPanels } from './ui/gpuDetails';
 import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
 import { onAnySample, type HostList } from './ui/hostList';
 import { addSshHost, RemoteHosts } from './ui/remoteHosts';
-import { readMonitorSettings } from './ui/settings';
+import { isWorkspaceSettingsFile, noticeWorkspaceMachineSettings, readMonitorSettings } from './ui/settings';
 import { VramGauge } from './ui/vramGauge';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -27,23 +27,35 @@ export function activate(context: vscode.ExtensionContext): void {
   let settings = readMonitorSettings();
   // Processes are only shown in the tree: the gauge alone does not pay for their query.
   const wantsProcesses = (): boolean => gpuView.visible;
-  const monitor = new GpuMonitor((fresh) => probeGpus(runner, { processes: wantsProcesses(), fresh }), settings.intervalMs, log, {
-    startStream: (intervalMs, expected, handlers) => streamGpus(runner, intervalMs, expected, handlers),
-    wantsProcesses,
-  });
+  const monitor = new GpuMonitor(
+    (fresh) => probeGpus(runner, { processes: wantsProcesses(), fresh }),
+    settings.intervalMs,
+    log,
+    {
+      startStream: (intervalMs, expected, handlers) => streamGpus(runner, intervalMs, expected, handlers),
+      wantsProcesses,
+    },
+  );
   const remote: RemoteHosts = new RemoteHosts(log, runner, () => settings.intervalMs, wantsProcesses);
   const hostList: HostList = {
     hosts: () => [{ name: runner.label, monitor }, ...remote.list()],
     notices: () => remote.notices,
     onDidChange: remote.onDidChange,
   };
-  const sessions = new CosplaySessions({
-    local: runner,
-    remoteRunner: (name) => remote.runnerOf(name),
-    remoteEntry: (name) => remote.entryOf(name),
-    hostNames: () => hostList.hosts().map((h) => h.name),
-    pauseMonitor: (name) => hostList.hosts().find((h) => h.name === name)?.monitor.pause() ?? (() => undefined),
-  }, log);
+  const sessions = new CosplaySessions(
+    {
+      local: runner,
+      remoteRunner: (name) => remote.runnerOf(name),
+      remoteEntry: (name) => remote.entryOf(name),
+      hostNames: () => hostList.hosts().map((h) => h.name),
+      pauseMonitor: (name) =>
+        hostList
+          .hosts()
+          .find((h) => h.name === name)
+          ?.monitor.pause() ?? (() => undefined),
+    },
+    log,
+  );
   const tree = new GpuTreeProvider(hostList, () => settings, sessions);
   const reservations = new Reservations(runner, log);
   const reservationsView = vscode.window.createTreeView('gpuDev.reservations', { treeDataProvider: reservations });
@@ -52,7 +64,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const history = new SampleHistory();
   const details = new GpuDetailsPanels(context.extensionUri, hostList, history, (name) => runnerOf(name), log);
   const runnerOf = (name: string) => (name === runner.label ? runner : remote.runnerOf(name));
-  const cosplayContext: CosplayContext = { extensionUri: context.extensionUri, sessions, log, hosts: () => hostList.hosts(), runnerOf };
+  const cosplayContext: CosplayContext = {
+    extensionUri: context.extensionUri,
+    sessions,
+    log,
+    hosts: () => hostList.hosts(),
+    runnerOf,
+  };
   const verifyTests = new VerifyTests(sessions, log);
   const sessionCommands = new SessionCommands(sessions, context.extensionUri, log);
   /** Every monitor follows the settings, the window's focus and who is looking (the view: every host; the gauge: its own). */
@@ -65,15 +83,31 @@ export function activate(context: vscode.ExtensionContext): void {
   };
 
   context.subscriptions.push(
-    log, gpuView, gauge, tree, remote, details, sessions, verifyTests, reservations, reservationsView, { dispose: () => monitor.dispose() },
+    log,
+    gpuView,
+    gauge,
+    tree,
+    remote,
+    details,
+    sessions,
+    verifyTests,
+    reservations,
+    reservationsView,
+    { dispose: () => monitor.dispose() },
     reservationsView.onDidChangeVisibility(({ visible }) => reservations.setVisible(visible)),
-    vscode.commands.registerCommand('gpuDev.reserveGpus', () => ReservePanel.show(context.extensionUri, reservations, log)),
+    vscode.commands.registerCommand('gpuDev.reserveGpus', () =>
+      ReservePanel.show(context.extensionUri, reservations, log),
+    ),
     vscode.commands.registerCommand('gpuDev.quickReserveGpus', () => reserveGpus(reservations, log)),
     vscode.commands.registerCommand('gpuDev.refreshReservations', () => reservations.refresh()),
-    vscode.commands.registerCommand('gpuDev.cancelReservation', (node?: JobNode) => cancelReservation(reservations, node)),
+    vscode.commands.registerCommand('gpuDev.cancelReservation', (node?: JobNode) =>
+      cancelReservation(reservations, node),
+    ),
     vscode.commands.registerCommand('gpuDev.copySshCommand', (node?: JobNode) => copySshCommand(reservations, node)),
     vscode.commands.registerCommand('gpuDev.showJobScript', (node?: JobNode) => showJobScript(reservations, node)),
-    vscode.commands.registerCommand('gpuDev.attachReservation', (node?: JobNode) => attachReservation(reservations, node, runner, context.globalState, log)),
+    vscode.commands.registerCommand('gpuDev.attachReservation', (node?: JobNode) =>
+      attachReservation(reservations, node, runner, context.globalState, log),
+    ),
     onAnySample(hostList, (result) => {
       history.record(result);
       if (result.kind === 'gpus') sessions.noteSample(result.host);
@@ -83,7 +117,8 @@ export function activate(context: vscode.ExtensionContext): void {
       vscode.window.withProgress({ location: { viewId: 'gpuDev.gpus' } }, async () => {
         log.info('refresh requested');
         await Promise.all([...hostList.hosts().map(({ monitor: m }) => m.refresh()), sessions.refresh()]);
-      })),
+      }),
+    ),
     vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => details.show(node)),
     vscode.commands.registerCommand('gpuDev.addSshHost', addSshHost),
     vscode.commands.registerCommand('gpuDev.reviewHostKey', (name: string) => remote.reviewHostKey(name)),
@@ -96,19 +131,33 @@ export function activate(context: vscode.ExtensionContext): void {
     details.onDidChangeWatchers(syncMonitors),
     vscode.commands.registerCommand('gpuDev.chooseGaugeGpu', () => gauge.choose()),
     vscode.commands.registerCommand('gpuDev.showInStatusBar', (node?: GpuTreeNode) => gauge.choose(node)),
-    vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node)),
+    vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) =>
+      cosplayAs(cosplayContext, undefined, node),
+    ),
     vscode.commands.registerCommand('gpuDev.cosplayAsRtx3090', () => cosplayAs(cosplayContext, 'rtx3090')),
-    vscode.commands.registerCommand('gpuDev.applyCosplay', (node?: GpuTreeNode) => cosplayAs(cosplayContext, undefined, node, true)),
-    vscode.commands.registerCommand('gpuDev.openSessionTerminal', (session?: SessionArgument) => sessionCommands.openTerminal(session)),
-    vscode.commands.registerCommand('gpuDev.attachToSession', (session?: SessionArgument) => sessionCommands.attach(session)),
+    vscode.commands.registerCommand('gpuDev.applyCosplay', (node?: GpuTreeNode) =>
+      cosplayAs(cosplayContext, undefined, node, true),
+    ),
+    vscode.commands.registerCommand('gpuDev.openSessionTerminal', (session?: SessionArgument) =>
+      sessionCommands.openTerminal(session),
+    ),
+    vscode.commands.registerCommand('gpuDev.attachToSession', (session?: SessionArgument) =>
+      sessionCommands.attach(session),
+    ),
     vscode.commands.registerCommand('gpuDev.verifySession', async (session?: SessionArgument) => {
       const name = await sessionCommands.nameOf(session);
       if (name) await verifyTests.verify(name);
     }),
-    vscode.commands.registerCommand('gpuDev.benchmarkSession', (session?: SessionArgument) => sessionCommands.benchmark(session)),
-    vscode.commands.registerCommand('gpuDev.calibrateSession', (session?: SessionArgument) => sessionCommands.calibrate(session)),
+    vscode.commands.registerCommand('gpuDev.benchmarkSession', (session?: SessionArgument) =>
+      sessionCommands.benchmark(session),
+    ),
+    vscode.commands.registerCommand('gpuDev.calibrateSession', (session?: SessionArgument) =>
+      sessionCommands.calibrate(session),
+    ),
     vscode.commands.registerCommand('gpuDev.stopSession', (session?: SessionArgument) => sessionCommands.stop(session)),
-    vscode.commands.registerCommand('gpuDev.retrySessionRestore', (session?: SessionArgument) => sessionCommands.stop(session, true)),
+    vscode.commands.registerCommand('gpuDev.retrySessionRestore', (session?: SessionArgument) =>
+      sessionCommands.stop(session, true),
+    ),
     vscode.commands.registerCommand('gpuDev.cleanUpOrphans', () => sessionCommands.cleanUpOrphans()),
     vscode.commands.registerCommand('gpuDev.openFidelityReport', () => sessionCommands.openReport()),
     remote.onDidChange(() => void sessions.refresh()),
@@ -121,18 +170,24 @@ export function activate(context: vscode.ExtensionContext): void {
       syncMonitors();
       if (state.focused && gpuView.visible) void sessions.refresh(); // another window or the CLI may have changed them
     }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void noticeWorkspaceMachineSettings()),
+    vscode.workspace.onDidSaveTextDocument((document) => {
+      if (isWorkspaceSettingsFile(document.uri)) void noticeWorkspaceMachineSettings();
+    }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('gpuDev')) return;
       settings = readMonitorSettings();
       gauge.update(settings);
       if (event.affectsConfiguration('gpuDev.clusters')) reservations.reload();
-      if (event.affectsConfiguration('gpuDev.hosts')) remote.reload(); // syncs through onDidChange
+      if (event.affectsConfiguration('gpuDev.hosts'))
+        remote.reload(); // syncs through onDidChange
       else syncMonitors();
     }),
   );
   remote.reload();
   reservations.reload();
   reservations.setVisible(reservationsView.visible);
+  void noticeWorkspaceMachineSettings();
   log.debug(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 

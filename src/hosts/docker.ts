@@ -321,30 +321,26 @@ export function connectDocker(target: DockerTarget): DockerEngine {
       }),
     exec: (id, argv, env) =>
       guard(async () => {
-        const exec = await docker
-          .getContainer(id)
-          .exec({
-            Cmd: [...argv],
-            AttachStdout: true,
-            AttachStderr: true,
-            Env: Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`),
-          });
+        const exec = await docker.getContainer(id).exec({
+          Cmd: [...argv],
+          AttachStdout: true,
+          AttachStderr: true,
+          Env: Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`),
+        });
         const stream = await exec.start({ hijack: true, stdin: false });
         const output = await demuxed(docker.modem, stream);
         return { exitCode: (await exec.inspect()).ExitCode ?? null, ...output };
       }),
     execTerminal: (id, argv, columns, rows) =>
       guard(async () => {
-        const exec = await docker
-          .getContainer(id)
-          .exec({
-            Cmd: [...argv],
-            AttachStdin: true,
-            AttachStdout: true,
-            AttachStderr: true,
-            Tty: true,
-            Env: ['TERM=xterm-256color'],
-          });
+        const exec = await docker.getContainer(id).exec({
+          Cmd: [...argv],
+          AttachStdin: true,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: true,
+          Env: ['TERM=xterm-256color'],
+        });
         const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
         await exec.resize({ w: columns, h: rows }).catch(() => undefined);
         return {

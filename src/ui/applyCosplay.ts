@@ -8,6 +8,7 @@ import type { Session } from '../cosplay/session';
 import { describeError } from '../core/errors';
 import type { GpuSample } from '../hosts/gpu';
 import type { CosplaySessions } from './cosplaySessions';
+import { machineSetting } from './settings';
 
 export interface ApplyContext {
   readonly extensionUri: vscode.Uri;
@@ -21,20 +22,35 @@ export interface ApplyTarget {
   readonly gpu: GpuSample;
 }
 
-
 /** Other users' processes on the GPU: the user decides, in a modal, whether to change MIG mode, clocks and power under them. */
 async function confirmBusyGpu(on: ApplyTarget, processes: readonly BusyProcess[]): Promise<boolean> {
-  const listed = processes.map((p) => `• ${p.pid} ${p.name} — ${p.user ?? 'owner unknown'}${p.memoryMiB !== null ? `, ${(p.memoryMiB / 1024).toFixed(1)} GiB` : ''}`).join('\n');
-  const choice = await vscode.window.showWarningMessage(`GPU ${on.gpu.index} of ${on.host} is in use by other users`, {
-    modal: true, detail: `${listed}\n\nChanging its MIG mode, clocks or power limit affects their work (a MIG mode change fails while they run).`,
-  }, 'Change It Anyway');
+  const listed = processes
+    .map(
+      (p) =>
+        `• ${p.pid} ${p.name} — ${p.user ?? 'owner unknown'}${p.memoryMiB !== null ? `, ${(p.memoryMiB / 1024).toFixed(1)} GiB` : ''}`,
+    )
+    .join('\n');
+  const choice = await vscode.window.showWarningMessage(
+    `GPU ${on.gpu.index} of ${on.host} is in use by other users`,
+    {
+      modal: true,
+      detail: `${listed}\n\nChanging its MIG mode, clocks or power limit affects their work (a MIG mode change fails while they run).`,
+    },
+    'Change It Anyway',
+  );
   return choice === 'Change It Anyway';
 }
 
 /** Applies a plan with a cancellable progress notification; says which step failed and whether the host was restored. */
-export async function applyPlan(context: ApplyContext, plan: CosplayPlan, on: ApplyTarget): Promise<Session | undefined> {
+export async function applyPlan(
+  context: ApplyContext,
+  plan: CosplayPlan,
+  on: ApplyTarget,
+): Promise<Session | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showErrorMessage('Applying a cosplay changes the GPU host and starts a container: trust this folder first.');
+    void vscode.window.showErrorMessage(
+      'Applying a cosplay changes the GPU host and starts a container: trust this folder first.',
+    );
     return undefined;
   }
   const host = await context.sessions.host(on.host);
@@ -43,39 +59,70 @@ export async function applyPlan(context: ApplyContext, plan: CosplayPlan, on: Ap
     return undefined;
   }
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
-  const image = host.testProfile?.image ?? (vscode.workspace.getConfiguration('gpuDev').get<string>('cosplay.image') || DEFAULT_COSPLAY_IMAGE);
+  const image = host.testProfile?.image ?? (machineSetting<string>('cosplay.image') || DEFAULT_COSPLAY_IMAGE);
   const title = `Cosplay ${plan.target.name} on ${on.host}, GPU ${on.gpu.index}`;
-  const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-    const abort = new AbortController();
-    token.onCancellationRequested(() => abort.abort());
-    const sessionName = newSessionName(plan.target.key, on.gpu.index);
-    context.log.info(`${title}: applying as ${sessionName} (image ${image})`);
-    return applyCosplay({
-      plan, gpuIndex: on.gpu.index, hostLabel: on.host, sessionName, image, sudo: host.sudo, owner: localOwner(),
-      confirmBusy: (processes) => confirmBusyGpu(on, processes), pauseMonitor: () => host.pauseMonitor(),
-      shimTar: await shimArchive(context.extensionUri.fsPath), workspace: folder,
-      gpuRequest: !host.testProfile, extraBinds: host.testProfile?.binds, extraEnv: host.testProfile?.env,
-      signal: abort.signal,
-      onStep: (step) => {
-        context.log.info(`${sessionName}: ${step}`);
-        progress.report({ message: step });
-      },
-    }, host.runner, host.docker);
-  });
+  const outcome = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      const sessionName = newSessionName(plan.target.key, on.gpu.index);
+      context.log.info(`${title}: applying as ${sessionName} (image ${image})`);
+      return applyCosplay(
+        {
+          plan,
+          gpuIndex: on.gpu.index,
+          hostLabel: on.host,
+          sessionName,
+          image,
+          sudo: host.sudo,
+          owner: localOwner(),
+          confirmBusy: (processes) => confirmBusyGpu(on, processes),
+          pauseMonitor: () => host.pauseMonitor(),
+          shimTar: await shimArchive(context.extensionUri.fsPath),
+          workspace: folder,
+          gpuRequest: !host.testProfile,
+          extraBinds: host.testProfile?.binds,
+          extraEnv: host.testProfile?.env,
+          signal: abort.signal,
+          onStep: (step) => {
+            context.log.info(`${sessionName}: ${step}`);
+            progress.report({ message: step });
+          },
+        },
+        host.runner,
+        host.docker,
+      );
+    },
+  );
   await context.sessions.refresh(on.host);
   if (!outcome.ok) {
-    const undone = outcome.restored ? 'Every earlier step was undone: the host is as it was.' : `Some steps could not be undone: ${outcome.undoFailures.join('; ')}. Run "GPU: Clean Up Orphans" or undo them by hand.`;
-    context.log.error(`${title}: failed at "${outcome.failedStep}": ${describeError(outcome.error)}; restored: ${outcome.restored}`);
+    const undone = outcome.restored
+      ? 'Every earlier step was undone: the host is as it was.'
+      : `Some steps could not be undone: ${outcome.undoFailures.join('; ')}. Run "GPU: Clean Up Orphans" or undo them by hand.`;
+    context.log.error(
+      `${title}: failed at "${outcome.failedStep}": ${describeError(outcome.error)}; restored: ${outcome.restored}`,
+    );
     const cancelled = outcome.error.message === 'cancelled';
-    const message = cancelled ? `Cosplay cancelled at "${outcome.failedStep}". ${undone}` : `Cosplay failed at "${outcome.failedStep}": ${describeError(outcome.error)}. ${undone}`;
-    void (outcome.restored ? vscode.window.showErrorMessage(message) : vscode.window.showErrorMessage(message, { modal: true }));
+    const message = cancelled
+      ? `Cosplay cancelled at "${outcome.failedStep}". ${undone}`
+      : `Cosplay failed at "${outcome.failedStep}": ${describeError(outcome.error)}. ${undone}`;
+    void (outcome.restored
+      ? vscode.window.showErrorMessage(message)
+      : vscode.window.showErrorMessage(message, { modal: true }));
     return undefined;
   }
   const session = outcome.session;
   context.log.info(`${session.name} is running`);
-  void vscode.window.showInformationMessage(`${plan.target.name} session ${session.name} is running on ${on.host}, GPU ${on.gpu.index}.`, 'Open Terminal', 'Verify').then((choice) => {
-    if (choice === 'Open Terminal') void vscode.commands.executeCommand('gpuDev.openSessionTerminal', session.name);
-    if (choice === 'Verify') void vscode.commands.executeCommand('gpuDev.verifySession', session.name);
-  });
+  void vscode.window
+    .showInformationMessage(
+      `${plan.target.name} session ${session.name} is running on ${on.host}, GPU ${on.gpu.index}.`,
+      'Open Terminal',
+      'Verify',
+    )
+    .then((choice) => {
+      if (choice === 'Open Terminal') void vscode.commands.executeCommand('gpuDev.openSessionTerminal', session.name);
+      if (choice === 'Verify') void vscode.commands.executeCommand('gpuDev.verifySession', session.name);
+    });
   return session;
 }

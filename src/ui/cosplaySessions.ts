@@ -8,6 +8,7 @@ import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget, type 
 import type { GpuSample } from '../hosts/gpu';
 import { LOCAL_HOST, type Runner } from '../hosts/runner';
 import type { SshRunner } from '../hosts/sshRunner';
+import { machineSetting } from './settings';
 
 /** What cosplay needs of a host: its runner, its Docker Engine, whether host changes need sudo. */
 export interface CosplayHost {
@@ -35,7 +36,10 @@ export interface CosplayHostSource {
 export class CosplaySessions implements vscode.Disposable {
   private readonly byHost = new Map<string, readonly Session[]>();
   private readonly foreignByHost = new Map<string, readonly ForeignContainer[]>();
-  private readonly journals = new Map<string, { runner: Runner; sudo: boolean; opened: Promise<readonly HostJournal[] | string> }>();
+  private readonly journals = new Map<
+    string,
+    { runner: Runner; sudo: boolean; opened: Promise<readonly HostJournal[] | string> }
+  >();
   /** Hosts whose orphans were already announced in this window. */
   private readonly announced = new Set<string>();
   private readonly engines = new Map<string, { runner: Runner; socket: string; docker: DockerEngine }>();
@@ -46,7 +50,10 @@ export class CosplaySessions implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private profile: Promise<TestHostProfile | undefined> | undefined;
 
-  constructor(private readonly source: CosplayHostSource, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly source: CosplayHostSource,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
   dispose(): void {
     this.changed.dispose();
@@ -56,10 +63,22 @@ export class CosplaySessions implements vscode.Disposable {
   async host(name: string): Promise<CosplayHost | string> {
     const testProfile = await (this.profile ??= readTestHostProfile());
     if (name === LOCAL_HOST) {
-      const sudo = vscode.workspace.getConfiguration('gpuDev').get<boolean>('cosplay.sudo', false);
+      const sudo = machineSetting<boolean>('cosplay.sudo') ?? false;
       const socketPath = localDockerSocket();
-      const docker = this.engine(name, this.source.local, socketPath, () => ({ kind: 'local', label: LOCAL_HOST, socketPath }));
-      return { name, runner: this.source.local, docker, sudo, journals: () => this.journalsOf(name, this.source.local, sudo), pauseMonitor: () => this.source.pauseMonitor(name), testProfile };
+      const docker = this.engine(name, this.source.local, socketPath, () => ({
+        kind: 'local',
+        label: LOCAL_HOST,
+        socketPath,
+      }));
+      return {
+        name,
+        runner: this.source.local,
+        docker,
+        sudo,
+        journals: () => this.journalsOf(name, this.source.local, sudo),
+        pauseMonitor: () => this.source.pauseMonitor(name),
+        testProfile,
+      };
     }
     const runner = this.source.remoteRunner(name);
     const entry = this.source.remoteEntry(name);
@@ -67,7 +86,15 @@ export class CosplaySessions implements vscode.Disposable {
     const socket = entry.dockerSocket ?? '/var/run/docker.sock';
     const sudo = entry.sudo ?? false;
     const docker = this.engine(name, runner, socket, () => sshDockerTarget(runner, socket));
-    return { name, runner, docker, sudo, journals: () => this.journalsOf(name, runner, sudo), pauseMonitor: () => this.source.pauseMonitor(name), testProfile };
+    return {
+      name,
+      runner,
+      docker,
+      sudo,
+      journals: () => this.journalsOf(name, runner, sudo),
+      pauseMonitor: () => this.source.pauseMonitor(name),
+      testProfile,
+    };
   }
 
   /** The host's journals, opened (folder made and checked) once per connection and sudo setting. */
@@ -76,12 +103,18 @@ export class CosplaySessions implements vscode.Disposable {
     if (known?.runner === runner && known.sudo === sudo) return known.opened;
     const opened = openJournals(runner, sudo).then((j) => ('message' in j ? describeError(j) : j));
     this.journals.set(name, { runner, sudo, opened });
-    void opened.then((j) => typeof j === 'string' && this.journals.get(name)?.opened === opened && this.journals.delete(name));
+    void opened.then(
+      (j) => typeof j === 'string' && this.journals.get(name)?.opened === opened && this.journals.delete(name),
+    );
     return opened;
   }
 
   /** What stop, clean-up and calibrate need of a session's host: its journal of the session's kind. */
-  async sessionHost(host: CosplayHost, session: Session, onWait?: (heldBy: string) => void): Promise<SessionHost | string> {
+  async sessionHost(
+    host: CosplayHost,
+    session: Session,
+    onWait?: (heldBy: string) => void,
+  ): Promise<SessionHost | string> {
     const journals = await host.journals();
     if (typeof journals === 'string') return journals;
     const journal = journals.find((j) => j.kind === session.journal);
@@ -90,7 +123,12 @@ export class CosplaySessions implements vscode.Disposable {
   }
 
   /** One engine per host, made again when the host's connection or socket changes (settings edited). */
-  private engine(name: string, runner: Runner, socket: string, target: () => Parameters<typeof connectDocker>[0]): DockerEngine {
+  private engine(
+    name: string,
+    runner: Runner,
+    socket: string,
+    target: () => Parameters<typeof connectDocker>[0],
+  ): DockerEngine {
     const known = this.engines.get(name);
     if (known?.runner === runner && known.socket === socket) return known.docker;
     const docker = connectDocker(target());
@@ -128,7 +166,10 @@ export class CosplaySessions implements vscode.Disposable {
     const running = this.all().filter((s) => s.session.running);
     if (running.length <= 1) return running[0]?.session.name;
     const picked = await vscode.window.showQuickPick(
-      running.map((s) => ({ label: s.session.name, description: `${s.session.plan.targetName} on ${s.host}, GPU ${s.session.gpuIndex}` })),
+      running.map((s) => ({
+        label: s.session.name,
+        description: `${s.session.plan.targetName} on ${s.host}, GPU ${s.session.gpuIndex}`,
+      })),
       { placeHolder: 'Which cosplay session?' },
     );
     return picked?.label;
@@ -154,25 +195,27 @@ export class CosplaySessions implements vscode.Disposable {
   async refresh(only?: string): Promise<void> {
     if (!vscode.workspace.isTrusted) return;
     const names = only ? [only] : this.source.hostNames();
-    await Promise.all(names.map(async (name) => {
-      const host = await this.host(name);
-      if (typeof host === 'string') return;
-      const journals = await host.journals();
-      if (typeof journals === 'string') return void this.log.warn(`${name}: ${journals}`);
-      try {
-        const listing = await listSessions(host.docker, journals);
-        listing.problems.forEach((p) => this.log.warn(`${name}: ${p}`));
-        listing.foreign.forEach((c) => this.log.warn(`${name}: foreign container ${c.name}: ${c.why}`));
-        this.byHost.set(name, listing.sessions);
-        this.foreignByHost.set(name, listing.foreign);
-        this.announceOrphans(name, orphansOf(listing));
-      } catch (error) {
-        if (!(error instanceof DockerFailure)) throw error;
-        this.log.debug(`${name}: no cosplay sessions listed: ${error.failure.message}`);
-        this.byHost.delete(name);
-        this.foreignByHost.delete(name);
-      }
-    }));
+    await Promise.all(
+      names.map(async (name) => {
+        const host = await this.host(name);
+        if (typeof host === 'string') return;
+        const journals = await host.journals();
+        if (typeof journals === 'string') return void this.log.warn(`${name}: ${journals}`);
+        try {
+          const listing = await listSessions(host.docker, journals);
+          listing.problems.forEach((p) => this.log.warn(`${name}: ${p}`));
+          listing.foreign.forEach((c) => this.log.warn(`${name}: foreign container ${c.name}: ${c.why}`));
+          this.byHost.set(name, listing.sessions);
+          this.foreignByHost.set(name, listing.foreign);
+          this.announceOrphans(name, orphansOf(listing));
+        } catch (error) {
+          if (!(error instanceof DockerFailure)) throw error;
+          this.log.debug(`${name}: no cosplay sessions listed: ${error.failure.message}`);
+          this.byHost.delete(name);
+          this.foreignByHost.delete(name);
+        }
+      }),
+    );
     for (const name of [...this.byHost.keys()]) if (!this.source.hostNames().includes(name)) this.byHost.delete(name);
     this.changed.fire();
   }
@@ -183,8 +226,13 @@ export class CosplaySessions implements vscode.Disposable {
     this.announced.add(host);
     const minutes = (s: Session) => Math.max(0, Math.round((Date.now() - s.createdMs) / 60_000));
     const what = stale.map((o) => `${o.name} of ${o.owner}, ${minutes(o)} min ago`).join('; ');
-    void vscode.window.showWarningMessage(`${stale.length} cosplay session${stale.length > 1 ? 's' : ''} on ${host} ended without restoring the host (${what}): its GPU settings are still changed.`, 'Clean Up Orphans').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('gpuDev.cleanUpOrphans');
-    });
+    void vscode.window
+      .showWarningMessage(
+        `${stale.length} cosplay session${stale.length > 1 ? 's' : ''} on ${host} ended without restoring the host (${what}): its GPU settings are still changed.`,
+        'Clean Up Orphans',
+      )
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand('gpuDev.cleanUpOrphans');
+      });
   }
 }

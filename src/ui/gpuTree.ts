@@ -123,15 +123,13 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
   getChildren(node?: GpuTreeNode): GpuTreeNode[] {
     if (!node) return this.rootNodes();
     if (node.kind === 'gpu') {
-      const sessions = this.sessions
-        .on(node.host, node.gpu)
-        .map((session): GpuTreeNode => ({
-          kind: 'session',
-          host: node.host,
-          gpu: node.gpu.index,
-          session,
-          verified: this.sessions.verifySummary(session.name),
-        }));
+      const sessions = this.sessions.on(node.host, node.gpu).map((session): GpuTreeNode => ({
+        kind: 'session',
+        host: node.host,
+        gpu: node.gpu.index,
+        session,
+        verified: this.sessions.verifySummary(session.name),
+      }));
       return [
         ...sessions,
         ...(node.gpu.processes ?? []).map((process): GpuTreeNode => ({

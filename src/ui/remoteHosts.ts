@@ -7,9 +7,16 @@ import { probeGpus, type GpusResult, type ProbeResult } from '../hosts/gpuProbe'
 import { streamGpus } from '../hosts/gpuStream';
 import type { Runner } from '../hosts/runner';
 import { parseHostSpec } from '../hosts/sshConfig';
-import { createSshRunner, gpudevKnownHostsFile, parseHostEntries, trustHostKey, type HostEntry } from '../hosts/sshHosts';
+import {
+  createSshRunner,
+  gpudevKnownHostsFile,
+  parseHostEntries,
+  trustHostKey,
+  type HostEntry,
+} from '../hosts/sshHosts';
 import type { SshRunner } from '../hosts/sshRunner';
 import { GpuMonitor } from '../monitor/gpuMonitor';
+import { machineSetting } from './settings';
 
 interface RemoteHost {
   readonly entry: HostEntry;
@@ -51,14 +58,18 @@ export class RemoteHosts implements vscode.Disposable {
   /** Rebuilds the hosts from the setting; their monitors start unwatched (listeners of onDidChange set them going). */
   reload(): void {
     this.disposeHosts();
-    const { hosts, problems } = parseHostEntries(vscode.workspace.getConfiguration('gpuDev').get('hosts'));
+    const { hosts, problems } = parseHostEntries(machineSetting('hosts'));
     this.notices = problems.map((message) => ({ message }));
     if (hosts.length && !vscode.workspace.isTrusted) {
-      this.notices.push({ message: 'SSH hosts are not contacted in an untrusted workspace', hint: 'trust this folder to monitor them' });
+      this.notices.push({
+        message: 'SSH hosts are not contacted in an untrusted workspace',
+        hint: 'trust this folder to monitor them',
+      });
     } else {
       this.hosts = hosts.map((entry) => {
         const monitor = new GpuMonitor((fresh) => this.probe(host, fresh), this.intervalMs(), this.log, {
-          startStream: (intervalMs, expected, handlers) => host.runner && streamGpus(host.runner, intervalMs, expected, handlers),
+          startStream: (intervalMs, expected, handlers) =>
+            host.runner && streamGpus(host.runner, intervalMs, expected, handlers),
           wantsProcesses: this.wantsProcesses,
         });
         const host: RemoteHost = { entry, monitor };
@@ -89,7 +100,9 @@ export class RemoteHosts implements vscode.Disposable {
   private async probe(host: RemoteHost, fresh?: GpusResult): Promise<ProbeResult> {
     const name = host.entry.name;
     if (!host.runner) {
-      const created = await createSshRunner(host.entry, this.local, { askPassphrase: (keyFile) => this.passphraseFor(name, keyFile) });
+      const created = await createSshRunner(host.entry, this.local, {
+        askPassphrase: (keyFile) => this.passphraseFor(name, keyFile),
+      });
       if ('message' in created) return { kind: 'error', host: name, error: created, at: Date.now(), retry: false };
       host.runner = created;
     }
@@ -110,7 +123,10 @@ export class RemoteHosts implements vscode.Disposable {
     const known = this.passphrases.get(keyFile);
     if (known !== undefined) return known;
     const given = await vscode.window.showInputBox({
-      title: `SSH key passphrase for ${host}`, prompt: `Passphrase of ${keyFile} (asked once per session)`, password: true, ignoreFocusOut: true,
+      title: `SSH key passphrase for ${host}`,
+      prompt: `Passphrase of ${keyFile} (asked once per session)`,
+      password: true,
+      ignoreFocusOut: true,
     });
     if (given !== undefined) this.passphrases.set(keyFile, given);
     return given;
@@ -126,10 +142,17 @@ export class RemoteHosts implements vscode.Disposable {
 }
 
 /** Shows an unknown host key's fingerprint (a modal); "Trust" records it in our own known_hosts. Whether it was trusted. */
-export async function askToTrustHostKey(what: string, key: { description: string; knownHostsLine: string }, log: vscode.LogOutputChannel): Promise<boolean> {
+export async function askToTrustHostKey(
+  what: string,
+  key: { description: string; knownHostsLine: string },
+  log: vscode.LogOutputChannel,
+): Promise<boolean> {
   const choice = await vscode.window.showWarningMessage(
     `Unknown SSH host key for ${what}`,
-    { modal: true, detail: `${key.description}\n\nCompare this fingerprint with the one the host's administrator gives you. Trusting adds it to ${gpudevKnownHostsFile()}.` },
+    {
+      modal: true,
+      detail: `${key.description}\n\nCompare this fingerprint with the one the host's administrator gives you. Trusting adds it to ${gpudevKnownHostsFile()}.`,
+    },
     'Trust',
   );
   if (choice !== 'Trust') return false;
@@ -151,22 +174,36 @@ async function sshConfigAliases(): Promise<string[]> {
 export async function addSshHost(): Promise<void> {
   const aliases = await sshConfigAliases();
   const typed = '$(edit) Enter user@host[:port]…';
-  const picked = await vscode.window.showQuickPick([...aliases.map((alias) => ({ label: alias, description: 'from ~/.ssh/config' })), { label: typed }], {
-    title: 'Add SSH Host', placeHolder: aliases.length ? 'A host from your ssh config, or type one' : 'No Host entries in ~/.ssh/config: type one',
-  });
+  const picked = await vscode.window.showQuickPick(
+    [...aliases.map((alias) => ({ label: alias, description: 'from ~/.ssh/config' })), { label: typed }],
+    {
+      title: 'Add SSH Host',
+      placeHolder: aliases.length
+        ? 'A host from your ssh config, or type one'
+        : 'No Host entries in ~/.ssh/config: type one',
+    },
+  );
   if (!picked) return;
-  const spec = picked.label === typed
-    ? await vscode.window.showInputBox({
-      title: 'Add SSH Host', prompt: 'An ssh alias or user@host[:port]', placeHolder: 'alice@gpu-box:22',
-      validateInput: (value) => { const parsed = parseHostSpec(value); return 'message' in parsed ? describeError(parsed) : undefined; },
-    })
-    : picked.label;
+  const spec =
+    picked.label === typed
+      ? await vscode.window.showInputBox({
+          title: 'Add SSH Host',
+          prompt: 'An ssh alias or user@host[:port]',
+          placeHolder: 'alice@gpu-box:22',
+          validateInput: (value) => {
+            const parsed = parseHostSpec(value);
+            return 'message' in parsed ? describeError(parsed) : undefined;
+          },
+        })
+      : picked.label;
   if (!spec) return;
+  // The user's own list, never the merged value: a workspace's entries must not be written into it.
   const config = vscode.workspace.getConfiguration('gpuDev');
-  const raw = config.get<unknown>('hosts');
-  const existing = Array.isArray(raw) ? raw : [];
+  const raw = config.inspect<unknown>('hosts')?.globalValue;
+  const existing: unknown[] = Array.isArray(raw) ? raw : [];
   const name = spec.replace(/:\d+$/, '');
-  if (parseHostEntries(existing).hosts.some((h) => h.name === name || h.ssh === spec)) return void vscode.window.showInformationMessage(`${name} is already in gpuDev.hosts.`);
+  if (parseHostEntries(existing).hosts.some((h) => h.name === name || h.ssh === spec))
+    return void vscode.window.showInformationMessage(`${name} is already in gpuDev.hosts.`);
   // Appended to the list as it is: entries this version cannot read are kept, never dropped.
   await config.update('hosts', [...existing, { name, ssh: spec }], vscode.ConfigurationTarget.Global);
 }

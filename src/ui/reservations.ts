@@ -9,6 +9,7 @@ import { SlurmCluster, type Reservation } from '../reserve/slurm/cluster';
 import { typeSummaries, type Availability } from '../reserve/slurm/sinfo';
 import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
 import { askToTrustHostKey } from './remoteHosts';
+import { machineSetting } from './settings';
 
 export interface ClusterState {
   readonly entry: ClusterEntry;
@@ -27,17 +28,38 @@ const AVAILABILITY_MS = 30_000;
 
 /** GPUs per type as a markdown table: total, in use, free on nodes that take jobs, most on one node. */
 function availabilityTable(availability: Availability): string {
-  const rows = typeSummaries(availability).map((t) => `| ${t.type} | ${t.total} | ${t.used} | ${t.free} | ${t.perNode} | ${t.nodes} | ${t.states} |`);
-  const partitions = availability.partitions.map((p) => `${p.name}${p.isDefault ? ' (default)' : ''}: ${p.maxMinutes === null ? 'no limit' : formatSlurmTime(p.maxMinutes)}`).join(', ');
-  return rows.length ? ['| GPU | total | in use | free | per node | nodes | node states |', '|---|---|---|---|---|---|---|', ...rows, '', `Partitions: ${partitions}`].join('\n') : 'No GPUs (sinfo lists no gpu GRES).';
+  const rows = typeSummaries(availability).map(
+    (t) => `| ${t.type} | ${t.total} | ${t.used} | ${t.free} | ${t.perNode} | ${t.nodes} | ${t.states} |`,
+  );
+  const partitions = availability.partitions
+    .map(
+      (p) =>
+        `${p.name}${p.isDefault ? ' (default)' : ''}: ${p.maxMinutes === null ? 'no limit' : formatSlurmTime(p.maxMinutes)}`,
+    )
+    .join(', ');
+  return rows.length
+    ? [
+        '| GPU | total | in use | free | per node | nodes | node states |',
+        '|---|---|---|---|---|---|---|',
+        ...rows,
+        '',
+        `Partitions: ${partitions}`,
+      ].join('\n')
+    : 'No GPUs (sinfo lists no gpu GRES).';
 }
 
 /** The runner of a login node, made on first use; an unknown host key is offered for trust once. */
 class LoginRunner implements Runner {
   private runner: SshRunner | undefined;
   private offered = false;
-  constructor(private readonly entry: ClusterEntry, private readonly local: Runner, private readonly log: vscode.LogOutputChannel) {}
-  get label(): string { return this.entry.login; }
+  constructor(
+    private readonly entry: ClusterEntry,
+    private readonly local: Runner,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+  get label(): string {
+    return this.entry.login;
+  }
   async run(argv: readonly string[], options?: Parameters<Runner['run']>[1]) {
     if (!this.runner) {
       const created = await createSshRunner({ name: this.entry.name, ssh: this.entry.login }, this.local);
@@ -47,11 +69,14 @@ class LoginRunner implements Runner {
     const result = await this.runner.run(argv, options);
     if (result.untrustedHostKey && !this.offered) {
       this.offered = true;
-      if (await askToTrustHostKey(`the login node of "${this.entry.name}"`, result.untrustedHostKey, this.log)) return this.runner.run(argv, options);
+      if (await askToTrustHostKey(`the login node of "${this.entry.name}"`, result.untrustedHostKey, this.log))
+        return this.runner.run(argv, options);
     }
     return result;
   }
-  close(): void { this.runner?.close(); }
+  close(): void {
+    this.runner?.close();
+  }
 }
 
 /** The clusters of `gpuDev.clusters` as the Reservations view shows them, each watched while it matters. */
@@ -64,20 +89,32 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
   readonly onDidChangeTreeData = this.changed.event;
   private visible = false;
 
-  constructor(private readonly local: Runner, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly local: Runner,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
   reload(): void {
     this.disposeClusters();
-    const { clusters, problems } = parseClusterEntries(vscode.workspace.getConfiguration('gpuDev').get('clusters'));
+    const { clusters, problems } = parseClusterEntries(machineSetting('clusters'));
     this.problems = problems;
     problems.forEach((p) => this.log.warn(p));
     if (!vscode.workspace.isTrusted) {
-      this.problems.push(...(clusters.length ? ['Clusters are not contacted in an untrusted workspace: trust this folder to see reservations'] : []));
+      this.problems.push(
+        ...(clusters.length
+          ? ['Clusters are not contacted in an untrusted workspace: trust this folder to see reservations']
+          : []),
+      );
     } else {
       this.clusters = clusters.map((entry) => {
         const login = new LoginRunner(entry, this.local, this.log);
         const cluster = new SlurmCluster(entry.name, login);
-        const state = { entry, cluster, login, watch: new ReservationWatch(cluster, (ended) => this.onWatched(state, ended)) } as ClusterState & { login: LoginRunner };
+        const state = {
+          entry,
+          cluster,
+          login,
+          watch: new ReservationWatch(cluster, (ended) => this.onWatched(state, ended)),
+        } as ClusterState & { login: LoginRunner };
         return state;
       });
     }
@@ -109,15 +146,32 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
   }
 
   private onWatched(state: ClusterState, ended: readonly EndedJob[]): void {
-    for (const job of ended) void vscode.window.showInformationMessage(`Reservation ${job.jobId} (${job.name}) on ${state.entry.name} ended: ${job.state}.`);
+    for (const job of ended)
+      void vscode.window.showInformationMessage(
+        `Reservation ${job.jobId} (${job.name}) on ${state.entry.name} ended: ${job.state}.`,
+      );
     const elapsed = (Date.now() - state.watch.sampledAt) / 60_000;
     for (const { job, minutesLeft } of dueWarnings(state.watch.reservations, this.warned, elapsed)) {
-      void vscode.window.showWarningMessage(`Reservation ${job.jobId} on ${state.entry.name} ends in ${Math.round(minutesLeft)} min${job.nodes ? ` (${job.nodes})` : ''}.`, 'Extend…', 'Cancel Now').then((choice) => {
-        if (choice === 'Cancel Now') void vscode.commands.executeCommand('gpuDev.cancelReservation', { kind: 'reservation', cluster: state.entry.name, job });
-        if (choice === 'Extend…') {
-          void vscode.window.showInformationMessage('Slurm lets users shorten a job\'s time limit, not extend it (scontrol update TimeLimit needs an operator). Ask your administrators, or reserve again before this one ends.', { modal: true });
-        }
-      });
+      void vscode.window
+        .showWarningMessage(
+          `Reservation ${job.jobId} on ${state.entry.name} ends in ${Math.round(minutesLeft)} min${job.nodes ? ` (${job.nodes})` : ''}.`,
+          'Extend…',
+          'Cancel Now',
+        )
+        .then((choice) => {
+          if (choice === 'Cancel Now')
+            void vscode.commands.executeCommand('gpuDev.cancelReservation', {
+              kind: 'reservation',
+              cluster: state.entry.name,
+              job,
+            });
+          if (choice === 'Extend…') {
+            void vscode.window.showInformationMessage(
+              "Slurm lets users shorten a job's time limit, not extend it (scontrol update TimeLimit needs an operator). Ask your administrators, or reserve again before this one ends.",
+              { modal: true },
+            );
+          }
+        });
     }
     this.sync();
     this.changed.fire();
@@ -137,10 +191,21 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
     if (node.kind !== 'cluster') return [];
     const state = this.get(node.name);
     if (!state) return [];
-    const jobs = state.watch.reservations.map((job): ReservationNode => ({ kind: 'reservation', cluster: node.name, job }));
+    const jobs = state.watch.reservations.map((job): ReservationNode => ({
+      kind: 'reservation',
+      cluster: node.name,
+      job,
+    }));
     const error: GpuDevError | undefined = state.watch.error;
-    if (error) jobs.unshift({ kind: 'message', cluster: node.name, text: `${describeError(error)} — retrying`, isError: true });
-    if (!jobs.length) jobs.push({ kind: 'message', cluster: node.name, text: state.watch.sampledAt ? 'No gpudev reservations' : 'Asking squeue…', isError: false });
+    if (error)
+      jobs.unshift({ kind: 'message', cluster: node.name, text: `${describeError(error)} — retrying`, isError: true });
+    if (!jobs.length)
+      jobs.push({
+        kind: 'message',
+        cluster: node.name,
+        text: state.watch.sampledAt ? 'No gpudev reservations' : 'Asking squeue…',
+        isError: false,
+      });
     return jobs;
   }
 
@@ -165,7 +230,9 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
       item.id = `cluster/${node.name}`;
       item.description = `slurm · ${state.entry.login}`;
       const availability = this.availabilityOf(state);
-      item.tooltip = new vscode.MarkdownString(`**${node.name}** (Slurm, login ${state.entry.login})\n\n${availability ?? 'GPUs: asking sinfo…'}`);
+      item.tooltip = new vscode.MarkdownString(
+        `**${node.name}** (Slurm, login ${state.entry.login})\n\n${availability ?? 'GPUs: asking sinfo…'}`,
+      );
       item.iconPath = new vscode.ThemeIcon('server-environment');
       item.contextValue = 'cluster';
       return item;
@@ -178,10 +245,17 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
     const { job } = node;
     const item = new vscode.TreeItem(`${job.jobId} ${job.name}`, vscode.TreeItemCollapsibleState.None);
     item.id = `reservation/${node.cluster}/${job.jobId}`;
-    const where = job.state === 'RUNNING' ? `${job.nodes} · ${job.timeLeft} left` : job.state === 'PENDING' ? `${job.reason}${job.start !== 'N/A' ? ` · starts ${job.start.replace('T', ' ')}` : ''}` : job.reason;
+    const where =
+      job.state === 'RUNNING'
+        ? `${job.nodes} · ${job.timeLeft} left`
+        : job.state === 'PENDING'
+          ? `${job.reason}${job.start !== 'N/A' ? ` · starts ${job.start.replace('T', ' ')}` : ''}`
+          : job.reason;
     item.description = `${job.state} · ${job.gres.replace(/^gres:/, '')}${where ? ` · ${where}` : ''}`;
     item.tooltip = `Job ${job.jobId} (${job.name}) on ${node.cluster}\n${job.state}${job.nodes ? ` on ${job.nodes}` : ''}\n${job.gres} in ${job.partition}\nTime left: ${job.timeLeft}${job.reason !== 'None' ? `\nReason: ${job.reason}` : ''}`;
-    item.iconPath = new vscode.ThemeIcon(job.state === 'RUNNING' ? 'pass-filled' : job.state === 'PENDING' ? 'clock' : 'circle-outline');
+    item.iconPath = new vscode.ThemeIcon(
+      job.state === 'RUNNING' ? 'pass-filled' : job.state === 'PENDING' ? 'clock' : 'circle-outline',
+    );
     item.contextValue = `reservation.${job.state.toLowerCase()}`;
     return item;
   }

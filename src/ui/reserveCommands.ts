@@ -11,53 +11,136 @@ import { defaultSshConfigFile, firstNode, writeAttachConfig } from '../reserve/a
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
 import { catalogAliases } from './cosplayCommands';
 import type { ReservationNode, Reservations } from './reservations';
+import { machineSetting } from './settings';
 
-const when = (s: ProbedStrategy) => (s.when === 'never' ? `cannot run: ${s.reason ?? ''}` : s.when === 'now' ? `starts now on ${s.nodeList}` : `starts ${s.start!.toLocaleString()} on ${s.nodeList}`);
+const when = (s: ProbedStrategy) =>
+  s.when === 'never'
+    ? `cannot run: ${s.reason ?? ''}`
+    : s.when === 'now'
+      ? `starts now on ${s.nodeList}`
+      : `starts ${s.start!.toLocaleString()} on ${s.nodeList}`;
 
 /** "GPU: Quick Reserve GPUs…" (the panel's flow in input boxes): cluster, GPU types, count, time → every strategy probed → the one picked is submitted. */
 export async function reserveGpus(reservations: Reservations, log: vscode.LogOutputChannel): Promise<void> {
   const names = reservations.names();
   if (!names.length) {
-    const open = await vscode.window.showInformationMessage('No Slurm cluster is configured: add one to gpuDev.clusters ({ "name", "scheduler": "slurm", "login" }).', 'Open Settings');
+    const open = await vscode.window.showInformationMessage(
+      'No Slurm cluster is configured: add one to gpuDev.clusters ({ "name", "scheduler": "slurm", "login" }).',
+      'Open Settings',
+    );
     if (open) void vscode.commands.executeCommand('workbench.action.openSettings', 'gpuDev.clusters');
     return;
   }
-  const name = names.length === 1 ? names[0] : await vscode.window.showQuickPick(names, { title: 'Reserve GPUs on which cluster?' });
+  const name =
+    names.length === 1
+      ? names[0]
+      : await vscode.window.showQuickPick(names, { title: 'Reserve GPUs on which cluster?' });
   const state = name && reservations.get(name);
   if (!state) return;
-  const types = await vscode.window.showInputBox({ title: `Reserve GPUs on ${state.entry.name} (1/3)`, prompt: 'GPU types, best first, comma-separated (empty: any type)', placeHolder: 'h100, a100' });
+  const types = await vscode.window.showInputBox({
+    title: `Reserve GPUs on ${state.entry.name} (1/3)`,
+    prompt: 'GPU types, best first, comma-separated (empty: any type)',
+    placeHolder: 'h100, a100',
+  });
   if (types === undefined) return;
-  const count = await vscode.window.showInputBox({ title: `Reserve GPUs on ${state.entry.name} (2/3)`, prompt: 'How many GPUs in all', value: '1', validateInput: (v) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'a whole number of at least 1') });
+  const count = await vscode.window.showInputBox({
+    title: `Reserve GPUs on ${state.entry.name} (2/3)`,
+    prompt: 'How many GPUs in all',
+    value: '1',
+    validateInput: (v) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'a whole number of at least 1'),
+  });
   if (count === undefined) return;
-  const time = await vscode.window.showInputBox({ title: `Reserve GPUs on ${state.entry.name} (3/3)`, prompt: 'For how long: 30m, 2h, 1h30m, 1d, or 1-00:00:00', value: '2h', validateInput: (v) => { const m = parseDuration(v); return typeof m === 'string' ? m : undefined; } });
+  const time = await vscode.window.showInputBox({
+    title: `Reserve GPUs on ${state.entry.name} (3/3)`,
+    prompt: 'For how long: 30m, 2h, 1h30m, 1d, or 1-00:00:00',
+    value: '2h',
+    validateInput: (v) => {
+      const m = parseDuration(v);
+      return typeof m === 'string' ? m : undefined;
+    },
+  });
   if (time === undefined) return;
   const request = {
-    types: types.split(',').map((t) => t.trim()).filter(Boolean), count: Number(count.trim()), minutes: parseDuration(time) as number,
-    ...(state.entry.account && { account: state.entry.account }), ...(state.entry.partitions?.[0] && { partition: state.entry.partitions[0] }),
+    types: types
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+    count: Number(count.trim()),
+    minutes: parseDuration(time) as number,
+    ...(state.entry.account && { account: state.entry.account }),
+    ...(state.entry.partitions?.[0] && { partition: state.entry.partitions[0] }),
   };
-  const planned = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Asking ${state.entry.name} when the GPUs could start (sbatch --test-only)` }, () => state.cluster.plan(request, state.entry.costWeights, catalogAliases));
-  if ('message' in planned) return void vscode.window.showErrorMessage(`Cannot reserve on ${state.entry.name}: ${describeError(planned)}`);
-  log.info(`${state.entry.name}: ${planned.length} strategies: ${planned.map((s) => `${s.nodes}x${s.perNode} ${s.type} ${s.when}`).join(', ')}`);
+  const planned = await vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Asking ${state.entry.name} when the GPUs could start (sbatch --test-only)`,
+    },
+    () => state.cluster.plan(request, state.entry.costWeights, catalogAliases),
+  );
+  if ('message' in planned)
+    return void vscode.window.showErrorMessage(`Cannot reserve on ${state.entry.name}: ${describeError(planned)}`);
+  log.info(
+    `${state.entry.name}: ${planned.length} strategies: ${planned.map((s) => `${s.nodes}x${s.perNode} ${s.type} ${s.when}`).join(', ')}`,
+  );
   const startable = planned.filter((s) => s.when !== 'never');
-  const race = startable.length > 1 ? [{ label: `$(zap) Race the top ${Math.min(3, startable.length)}`, description: 'submit them all: the first to start wins, the others are cancelled', race: true as const }] : [];
-  const picked = await vscode.window.showQuickPick([...race, ...planned.map((s) => ({
-    label: `${s.nodes} × ${s.perNode} ${s.type}`, description: `${s.partition} · ${when(s)}`, detail: `${s.cost.toFixed(1)} GPU-hours · ${formatSlurmTime(s.minutes)}`, strategy: s,
-  }))], { title: `Reserve ${request.count} GPU(s) on ${state.entry.name} for ${formatSlurmTime(request.minutes)}`, placeHolder: 'Best first; pick one to submit it as a gpudev holder job' });
+  const race =
+    startable.length > 1
+      ? [
+          {
+            label: `$(zap) Race the top ${Math.min(3, startable.length)}`,
+            description: 'submit them all: the first to start wins, the others are cancelled',
+            race: true as const,
+          },
+        ]
+      : [];
+  const picked = await vscode.window.showQuickPick(
+    [
+      ...race,
+      ...planned.map((s) => ({
+        label: `${s.nodes} × ${s.perNode} ${s.type}`,
+        description: `${s.partition} · ${when(s)}`,
+        detail: `${s.cost.toFixed(1)} GPU-hours · ${formatSlurmTime(s.minutes)}`,
+        strategy: s,
+      })),
+    ],
+    {
+      title: `Reserve ${request.count} GPU(s) on ${state.entry.name} for ${formatSlurmTime(request.minutes)}`,
+      placeHolder: 'Best first; pick one to submit it as a gpudev holder job',
+    },
+  );
   if (!picked) return;
   if ('race' in picked) {
-    const raced = await state.cluster.race(planned, `x${request.count}`, 3, state.entry.scratch, state.entry.attach === 'job-sshd');
-    if ('message' in raced) return void vscode.window.showErrorMessage(`Racing on ${state.entry.name} failed: ${describeError(raced)}`);
+    const raced = await state.cluster.race(
+      planned,
+      `x${request.count}`,
+      3,
+      state.entry.scratch,
+      state.entry.attach === 'job-sshd',
+    );
+    if ('message' in raced)
+      return void vscode.window.showErrorMessage(`Racing on ${state.entry.name} failed: ${describeError(raced)}`);
     log.info(`${state.entry.name}: race ${raced.raceId}: jobs ${raced.jobIds.join(', ')}`);
-    void vscode.window.showInformationMessage(`Racing ${raced.jobIds.length} reservations on ${state.entry.name} (jobs ${raced.jobIds.join(', ')}): the first to start wins.`);
+    void vscode.window.showInformationMessage(
+      `Racing ${raced.jobIds.length} reservations on ${state.entry.name} (jobs ${raced.jobIds.join(', ')}): the first to start wins.`,
+    );
     state.watch.refresh();
     reservations.setVisible(true);
     return;
   }
-  if (picked.strategy.when === 'never') return void vscode.window.showErrorMessage(`That strategy cannot run: ${picked.strategy.reason ?? ''}`);
-  const jobId = await state.cluster.submit(picked.strategy, `${picked.strategy.type}x${request.count}`, state.entry.scratch, state.entry.attach === 'job-sshd');
-  if (typeof jobId !== 'string') return void vscode.window.showErrorMessage(`Submitting to ${state.entry.name} failed: ${describeError(jobId)}`);
+  if (picked.strategy.when === 'never')
+    return void vscode.window.showErrorMessage(`That strategy cannot run: ${picked.strategy.reason ?? ''}`);
+  const jobId = await state.cluster.submit(
+    picked.strategy,
+    `${picked.strategy.type}x${request.count}`,
+    state.entry.scratch,
+    state.entry.attach === 'job-sshd',
+  );
+  if (typeof jobId !== 'string')
+    return void vscode.window.showErrorMessage(`Submitting to ${state.entry.name} failed: ${describeError(jobId)}`);
   log.info(`${state.entry.name}: submitted job ${jobId}`);
-  void vscode.window.showInformationMessage(`Submitted reservation ${jobId} on ${state.entry.name}: ${picked.label}, ${when(picked.strategy)}.`);
+  void vscode.window.showInformationMessage(
+    `Submitted reservation ${jobId} on ${state.entry.name}: ${picked.label}, ${when(picked.strategy)}.`,
+  );
   state.watch.refresh();
   reservations.setVisible(true);
 }
@@ -67,7 +150,11 @@ type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
 export async function cancelReservation(reservations: Reservations, node: JobNode | undefined): Promise<void> {
   const state = node && reservations.get(node.cluster);
   if (!node || !state) return;
-  const choice = await vscode.window.showWarningMessage(`Cancel reservation ${node.job.jobId} (${node.job.name}) on ${node.cluster}?`, { modal: true, detail: 'Its GPUs go back to the cluster; anything running in the allocation stops.' }, 'Cancel Reservation');
+  const choice = await vscode.window.showWarningMessage(
+    `Cancel reservation ${node.job.jobId} (${node.job.name}) on ${node.cluster}?`,
+    { modal: true, detail: 'Its GPUs go back to the cluster; anything running in the allocation stops.' },
+    'Cancel Reservation',
+  );
   if (choice !== 'Cancel Reservation') return;
   const failed = await state.cluster.cancel([node.job.jobId]);
   if (failed) return void vscode.window.showErrorMessage(describeError(failed));
@@ -79,7 +166,10 @@ export async function copySshCommand(reservations: Reservations, node: JobNode |
   const state = node && reservations.get(node.cluster);
   if (!node || !state) return;
   const first = firstNode(node.job.nodes);
-  if (node.job.state !== 'RUNNING' || !first) return void vscode.window.showInformationMessage(`Reservation ${node.job.jobId} is ${node.job.state}: it has no node yet.`);
+  if (node.job.state !== 'RUNNING' || !first)
+    return void vscode.window.showInformationMessage(
+      `Reservation ${node.job.jobId} is ${node.job.state}: it has no node yet.`,
+    );
   const command = quoteArgv(['ssh', '-J', state.entry.login, first]);
   await vscode.env.clipboard.writeText(command);
   void vscode.window.showInformationMessage(`Copied: ${command}`);
@@ -90,7 +180,9 @@ export async function showJobScript(reservations: Reservations, node: JobNode | 
   if (!node || !state) return;
   const script = await state.cluster.jobScript(node.job.jobId);
   if (typeof script !== 'string') return void vscode.window.showErrorMessage(describeError(script));
-  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: script, language: 'shellscript' }));
+  await vscode.window.showTextDocument(
+    await vscode.workspace.openTextDocument({ content: script, language: 'shellscript' }),
+  );
 }
 
 const REMOTE_SSH = 'ms-vscode-remote.remote-ssh';
@@ -98,7 +190,7 @@ const INCLUDE_CONSENT = 'gpuDev.ssh.includeConsent';
 
 /** Our file, from `gpuDev.ssh.configFile` (~ expanded), else ~/.ssh/gpudev/config. */
 function ourSshConfigFile(): string {
-  const configured = vscode.workspace.getConfiguration('gpuDev').get<string>('ssh.configFile')?.trim();
+  const configured = machineSetting<string>('ssh.configFile')?.trim();
   return configured ? configured.replace(/^~(?=\/)/, os.homedir()) : defaultSshConfigFile();
 }
 
@@ -108,7 +200,13 @@ async function ensureInclude(state: vscode.Memento, file: string): Promise<boole
   const text = await fs.readFile(userConfig, 'utf8').catch(() => '');
   if (hasInclude(text)) return true;
   if (state.get(INCLUDE_CONSENT) === 'never') return false;
-  const choice = await vscode.window.showInformationMessage(`Let Remote-SSH and ssh find reserved nodes by name? This adds "Include ${file}" (in a marked block) at the top of ~/.ssh/config, once.`, { modal: true }, 'Add Include', 'Not Now', 'Never');
+  const choice = await vscode.window.showInformationMessage(
+    `Let Remote-SSH and ssh find reserved nodes by name? This adds "Include ${file}" (in a marked block) at the top of ~/.ssh/config, once.`,
+    { modal: true },
+    'Add Include',
+    'Not Now',
+    'Never',
+  );
   if (choice === 'Never') await state.update(INCLUDE_CONSENT, 'never');
   if (choice !== 'Add Include') return false;
   await fs.mkdir(path.dirname(userConfig), { recursive: true, mode: 0o700 });
@@ -117,30 +215,74 @@ async function ensureInclude(state: vscode.Memento, file: string): Promise<boole
 }
 
 /** "Attach": the Host entry written, then the node opened in a new window with Remote-SSH, or a terminal when it is missing. */
-export async function attachReservation(reservations: Reservations, node: JobNode | undefined, local: Runner, state: vscode.Memento, log: vscode.LogOutputChannel): Promise<void> {
+export async function attachReservation(
+  reservations: Reservations,
+  node: JobNode | undefined,
+  local: Runner,
+  state: vscode.Memento,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
   const cluster = node && reservations.get(node.cluster);
   if (!node || !cluster) return;
-  if (node.job.state !== 'RUNNING') return void vscode.window.showInformationMessage(`Reservation ${node.job.jobId} is ${node.job.state}: attach once it runs.`);
+  if (node.job.state !== 'RUNNING')
+    return void vscode.window.showInformationMessage(
+      `Reservation ${node.job.jobId} is ${node.job.state}: attach once it runs.`,
+    );
   if (cluster.entry.attach === 'srun') {
     // A shell inside the allocation itself: no sshd on the nodes needed, and no VS Code window either.
-    const terminal = vscode.window.createTerminal({ name: `srun ${node.job.jobId}`, shellPath: 'ssh', shellArgs: ['-t', cluster.entry.login, 'srun', `--jobid=${node.job.jobId}`, '--overlap', '--pty', 'bash', '-l'], iconPath: new vscode.ThemeIcon('remote') });
+    const terminal = vscode.window.createTerminal({
+      name: `srun ${node.job.jobId}`,
+      shellPath: 'ssh',
+      shellArgs: ['-t', cluster.entry.login, 'srun', `--jobid=${node.job.jobId}`, '--overlap', '--pty', 'bash', '-l'],
+      iconPath: new vscode.ThemeIcon('remote'),
+    });
     terminal.show();
     return;
   }
   const configFile = ourSshConfigFile();
   const mode = cluster.entry.attach === 'job-sshd' ? 'job-sshd' : 'proxyjump';
-  const attached = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Preparing ssh to job ${node.job.jobId}` }, () =>
-    writeAttachConfig({ cluster: node.cluster, login: cluster.entry.login, jobId: node.job.jobId, nodes: node.job.nodes, configFile, mode }, cluster.login, local));
-  if ('message' in attached) return void vscode.window.showErrorMessage(`Cannot attach to ${node.job.jobId}: ${describeError(attached)}`);
-  log.info(`attach ${node.job.jobId}: ${attached.alias} → ${attached.node} via ${cluster.entry.login}, in ${attached.configFile}`);
+  const attached = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Preparing ssh to job ${node.job.jobId}` },
+    () =>
+      writeAttachConfig(
+        {
+          cluster: node.cluster,
+          login: cluster.entry.login,
+          jobId: node.job.jobId,
+          nodes: node.job.nodes,
+          configFile,
+          mode,
+        },
+        cluster.login,
+        local,
+      ),
+  );
+  if ('message' in attached)
+    return void vscode.window.showErrorMessage(`Cannot attach to ${node.job.jobId}: ${describeError(attached)}`);
+  log.info(
+    `attach ${node.job.jobId}: ${attached.alias} → ${attached.node} via ${cluster.entry.login}, in ${attached.configFile}`,
+  );
   const included = await ensureInclude(state, configFile);
   if (vscode.extensions.getExtension(REMOTE_SSH) && included) {
     const home = (await cluster.login.run(['printenv', 'HOME'])).stdout.trim() || '/';
-    await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(`vscode-remote://ssh-remote+${attached.alias}${home}`), { forceNewWindow: true });
+    await vscode.commands.executeCommand(
+      'vscode.openFolder',
+      vscode.Uri.parse(`vscode-remote://ssh-remote+${attached.alias}${home}`),
+      { forceNewWindow: true },
+    );
     return;
   }
-  const why = !vscode.extensions.getExtension(REMOTE_SSH) ? 'the Remote-SSH extension is not installed' : `~/.ssh/config does not include ${configFile}, so Remote-SSH cannot find ${attached.alias}`;
-  const terminal = vscode.window.createTerminal({ name: `ssh ${attached.alias}`, shellPath: 'ssh', shellArgs: attached.sshCommand.slice(1), iconPath: new vscode.ThemeIcon('remote') });
+  const why = !vscode.extensions.getExtension(REMOTE_SSH)
+    ? 'the Remote-SSH extension is not installed'
+    : `~/.ssh/config does not include ${configFile}, so Remote-SSH cannot find ${attached.alias}`;
+  const terminal = vscode.window.createTerminal({
+    name: `ssh ${attached.alias}`,
+    shellPath: 'ssh',
+    shellArgs: attached.sshCommand.slice(1),
+    iconPath: new vscode.ThemeIcon('remote'),
+  });
   terminal.show();
-  void vscode.window.showInformationMessage(`Opened a terminal on ${attached.node} (job ${node.job.jobId}) instead of a window: ${why}.`);
+  void vscode.window.showInformationMessage(
+    `Opened a terminal on ${attached.node} (job ${node.job.jobId}) instead of a window: ${why}.`,
+  );
 }

@@ -4,29 +4,44 @@
 // connection. Apply from the plan panel → the session under that GPU → Verify passes in the Test
 // Explorer → Stop restores the fake GPU's recorded state. Everything is done through the UI.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort, repoRoot } from '../../scripts/codeServer.mjs';
-import { contextMenu, openGpuContainer, openWorkbench, pick, reportFailure, runFromPalette, treeRow, webviewFrame } from './workbench.mjs';
+import { fakeGpuState, infra, readState, testDocker, writeHostProfile } from './cosplayHost.mjs';
+import {
+  contextMenu,
+  openGpuContainer,
+  openWorkbench,
+  pick,
+  reportFailure,
+  runFromPalette,
+  treeRow,
+  webviewFrame,
+} from './workbench.mjs';
 
 const REMOTE_SCENARIO = 'default-h100-x8-570.133.20';
-const infra = (script, env = {}, args = []) => Object.fromEntries(execFileSync('bash', [path.join(repoRoot, 'test/infra', script), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-  .trim().split('\n').filter((line) => line.includes('=')).map((line) => line.split('=', 2)));
-const readState = (dir) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
 const SESSION_ROW = /GeForce RTX 3090.*cosplay/;
 
 /** A bin folder for the host's sshd: the fake GPU's tools, keeping their state in `stateDir` (sshd drops our environment). */
 function fakeGpuBin(dir, stateDir) {
   fs.mkdirSync(dir, { recursive: true });
   for (const tool of ['nvidia-smi', 'nvidia-cuda-mps-control']) {
-    fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\nexport GPUDEV_FAKE_GPU_STATE='${stateDir}'\nexec '${path.join(repoRoot, 'test/fake-gpu/bin', tool)}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(dir, tool),
+      `#!/bin/sh\nexport GPUDEV_FAKE_GPU_STATE='${stateDir}'\nexec '${path.join(repoRoot, 'test/fake-gpu/bin', tool)}' "$@"\n`,
+      { mode: 0o755 },
+    );
   }
 }
 
 /** The tree rows of the GPUs view, in order, with their depth. */
-const gpuRows = (page) => page.locator('.pane-body .monaco-list-row').evaluateAll((rows) => rows.map((r) => ({ level: Number(r.getAttribute('aria-level')), text: r.textContent ?? '' })));
+const gpuRows = (page) =>
+  page
+    .locator('.pane-body .monaco-list-row')
+    .evaluateAll((rows) =>
+      rows.map((r) => ({ level: Number(r.getAttribute('aria-level')), text: r.textContent ?? '' })),
+    );
 
 describe('Cosplay on an SSH host in code-server with default settings (Docker over the SSH connection)', function () {
   let bench;
@@ -34,44 +49,38 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
   let stateDir;
   let original;
   let sshdEnv;
-  let dockerEnv;
+  let docker;
   before(async () => {
-    const docker = infra('dockerd.sh');
-    dockerEnv = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
-    const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=gpudev.session'], { env: dockerEnv, encoding: 'utf8' }).split('\n').filter(Boolean);
-    if (left.length) execFileSync('docker', ['rm', '-f', ...left], { env: dockerEnv, stdio: 'ignore' });
-
+    docker = testDocker();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-remote-'));
     stateDir = path.join(tmp, 'gpu-state');
-    fs.mkdirSync(stateDir);
-    fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
-    execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], { env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: REMOTE_SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir } });
-    original = readState(stateDir);
+    original = fakeGpuState(stateDir, REMOTE_SCENARIO);
     fakeGpuBin(path.join(tmp, 'bin'), stateDir);
 
     // Its own sshd (a fresh config: its PATH holds the state-keeping fake), beside the one other tests use.
-    sshdEnv = { GPUDEV_SSHD_DIR: `${process.env.GPUDEV_SSHD_DIR ?? '/tmp/gpudev-sshd'}-cosplay-remote`, GPUDEV_SSHD_FAKE_BIN: path.join(tmp, 'bin') };
+    sshdEnv = {
+      GPUDEV_SSHD_DIR: `${process.env.GPUDEV_SSHD_DIR ?? '/tmp/gpudev-sshd'}-cosplay-remote`,
+      GPUDEV_SSHD_FAKE_BIN: path.join(tmp, 'bin'),
+    };
     infra('sshd.sh', sshdEnv, ['stop']);
     sshdEnv.GPUDEV_SSHD_PORT = String(await freePort());
     const sshd = infra('sshd.sh', sshdEnv);
     fs.writeFileSync(path.join(sshd.SSHD_DIR, 'scenario'), REMOTE_SCENARIO);
     const hostKey = fs.readFileSync(path.join(sshd.SSHD_DIR, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
 
-    const profile = path.join(tmp, 'host-profile.json');
-    fs.writeFileSync(profile, JSON.stringify({
-      image: docker.DOCKER_IMAGE, gpuRequest: false,
-      binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/bin:/bin:ro', `${repoRoot}:${repoRoot}:ro`, `${stateDir}:${stateDir}:ro`],
-      env: {
-        PATH: path.join(repoRoot, 'test/fake-gpu/bin'), PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'), GPUDEV_FAKE_SMI_SCENARIO: REMOTE_SCENARIO,
-        GPUDEV_FAKE_GPU_STATE: stateDir, FAKE_TORCH_CLOCK_FROM_SMI: '1',
-      },
-    }));
+    const profile = writeHostProfile(path.join(tmp, 'host-profile.json'), {
+      image: docker.image,
+      stateDir,
+      scenario: REMOTE_SCENARIO,
+    });
     bench = await openWorkbench({
       scenario: 'default-l4-580.126.20',
       // No "http.proxySupport" here: the default ("override") is what broke Docker over SSH.
       settings: {
         'gpuDev.monitor.intervalMs': 600000,
-        'gpuDev.hosts': [{ name: 'lab', ssh: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}`, dockerSocket: docker.DOCKER_SOCKET }],
+        'gpuDev.hosts': [
+          { name: 'lab', ssh: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}`, dockerSocket: docker.socket },
+        ],
       },
       homeFiles: {
         '.ssh/id_ed25519': fs.readFileSync(path.join(sshd.SSHD_DIR, 'client_key')),
@@ -80,10 +89,13 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
       env: { GPUDEV_TEST_HOST_PROFILE: profile },
     });
   });
-  afterEach(function () { return reportFailure(this.currentTest, bench, 30); });
+  afterEach(function () {
+    return reportFailure(this.currentTest, bench, 30);
+  });
   after(async () => {
     await bench?.close();
     if (sshdEnv) infra('sshd.sh', sshdEnv, ['stop']);
+    if (sshdEnv) fs.rmSync(sshdEnv.GPUDEV_SSHD_DIR, { recursive: true, force: true });
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -96,18 +108,26 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     const view = webviewFrame(page);
     await view.locator('.apply', { hasText: 'Applies on lab, GPU 2' }).waitFor();
     await view.locator('button', { hasText: 'Apply' }).click();
-    const outcome = page.locator('.notifications-toasts', { hasText: /session gpudev-rtx3090-gpu2-\w+ is running on lab, GPU 2|Cosplay failed/ });
+    const outcome = page.locator('.notifications-toasts', {
+      hasText: /session gpudev-rtx3090-gpu2-\w+ is running on lab, GPU 2|Cosplay failed/,
+    });
     await outcome.waitFor({ timeout: 90_000 });
     assert.doesNotMatch(await outcome.innerText(), /Cosplay failed/);
     await treeRow(page, SESSION_ROW).waitFor();
     const rows = await gpuRows(page);
     const at = rows.findIndex((r) => SESSION_ROW.test(r.text));
-    const parent = rows.slice(0, at).reverse().find((r) => r.level === rows[at].level - 1);
+    const parent = rows
+      .slice(0, at)
+      .reverse()
+      .find((r) => r.level === rows[at].level - 1);
     assert.match(parent?.text ?? '', /2: H100 80GB HBM3/, 'the session sits under GPU 2');
-    const host = rows.slice(0, at).reverse().find((r) => r.level === rows[at].level - 2);
-    assert.match(host?.text ?? '', /^lab/, "…of lab, not of this machine");
+    const host = rows
+      .slice(0, at)
+      .reverse()
+      .find((r) => r.level === rows[at].level - 2);
+    assert.match(host?.text ?? '', /^lab/, '…of lab, not of this machine');
     assert.notDeepEqual(readState(stateDir), original, "lab's GPU settings changed");
-    const containers = execFileSync('docker', ['ps', '-q', '--filter', 'label=gpudev.session'], { env: dockerEnv, encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    const containers = docker.run('ps', '-q', '--filter', 'label=gpudev.session').split('\n').filter(Boolean);
     assert.equal(containers.length, 1, "the container runs on lab's engine");
     await bench.screenshot('cosplay-remote-session-in-tree');
   });
@@ -125,7 +145,12 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     const check = page.locator('.test-explorer .monaco-list-row', { hasText: 'nvidia-smi -L shows the target name' });
     await check.waitFor();
     await check.locator('.codicon-testing-passed-icon').waitFor();
-    assert.equal(await page.locator('.test-explorer .codicon-testing-failed-icon, .test-explorer .codicon-testing-error-icon').count(), 0);
+    assert.equal(
+      await page
+        .locator('.test-explorer .codicon-testing-failed-icon, .test-explorer .codicon-testing-error-icon')
+        .count(),
+      0,
+    );
     await bench.screenshot('cosplay-remote-verify');
   });
 
@@ -137,6 +162,6 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     await page.locator('.notifications-toasts', { hasText: /stopped and lab restored/ }).waitFor({ timeout: 60_000 });
     await treeRow(page, SESSION_ROW).waitFor({ state: 'detached' });
     assert.deepEqual(readState(stateDir), original);
-    assert.equal(execFileSync('docker', ['ps', '-aq', '--filter', 'label=gpudev.session'], { env: dockerEnv, encoding: 'utf8' }).trim(), '');
+    assert.equal(docker.run('ps', '-aq', '--filter', 'label=gpudev.session'), '');
   });
 });

@@ -3,12 +3,27 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ensureCodeServer, freePort, installExtension, repoRoot, startCodeServer, writeUserSettings } from '../../scripts/codeServer.mjs';
+import {
+  ensureCodeServer,
+  freePort,
+  installExtension,
+  repoRoot,
+  startCodeServer,
+  writeUserSettings,
+} from '../../scripts/codeServer.mjs';
 
 export const screenshotDir = path.join(repoRoot, 'test/e2e/screenshots');
 const fakeGpuBin = path.join(repoRoot, 'test/fake-gpu/bin');
 const vsix = path.join(repoRoot, 'dist/gpu-devenv.vsix');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
 
 let codeServer;
 
@@ -22,20 +37,38 @@ function pathWithoutNvidiaSmi() {
  * VS Code's server takes PATH from the user's login shell, as it would for a real user, so the
  * fake nvidia-smi is put first on PATH by that shell's profile.
  * `scenario`: a fixture name for the fake nvidia-smi, or null for a machine without the driver.
+ * `homeFiles` and `workspaceFiles`: files to write (path → content) in the home and workspace folders.
  */
-export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, env: extraEnv = {} }) {
+export async function openWorkbench({
+  scenario,
+  settings = {},
+  homeFiles = {},
+  workspaceFiles = {},
+  env: extraEnv = {},
+}) {
   codeServer ??= ensureCodeServer();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-'));
-  const dirs = { home: path.join(tmp, 'home'), userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions'), workspace: path.join(tmp, 'workspace') };
+  const dirs = {
+    home: path.join(tmp, 'home'),
+    userData: path.join(tmp, 'user-data'),
+    extensions: path.join(tmp, 'extensions'),
+    workspace: path.join(tmp, 'workspace'),
+  };
   for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
   const scenarioFile = path.join(tmp, 'gpu-scenario');
   fs.writeFileSync(scenarioFile, scenario ?? '');
   const shellPath = [...(scenario ? [fakeGpuBin] : []), ...pathWithoutNvidiaSmi()].join(':');
-  const exports = Object.entries({ PATH: shellPath, ...extraEnv }).map(([name, value]) => `export ${name}='${value}'\n`);
+  const exports = Object.entries({ PATH: shellPath, ...extraEnv }).map(
+    ([name, value]) => `export ${name}='${value}'\n`,
+  );
   fs.writeFileSync(path.join(dirs.home, '.bash_profile'), exports.join(''));
   for (const [file, content] of Object.entries(homeFiles)) {
     fs.mkdirSync(path.dirname(path.join(dirs.home, file)), { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(dirs.home, file), content, { mode: 0o600 });
+  }
+  for (const [file, content] of Object.entries(workspaceFiles)) {
+    fs.mkdirSync(path.dirname(path.join(dirs.workspace, file)), { recursive: true });
+    fs.writeFileSync(path.join(dirs.workspace, file), content);
   }
   installExtension(codeServer, vsix, dirs.extensions);
   writeUserSettings(dirs.userData, {
@@ -45,8 +78,22 @@ export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, e
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
     ...settings,
   });
-  const env = { ...process.env, ...extraEnv, HOME: dirs.home, SHELL: '/bin/bash', PATH: shellPath, GPUDEV_FAKE_SMI_SCENARIO_FILE: scenarioFile };
-  const server = await startCodeServer(codeServer, { port: await freePort(), userDataDir: dirs.userData, extensionsDir: dirs.extensions, folder: dirs.workspace, env, extraArgs: ['--log', 'debug'] });
+  const env = {
+    ...process.env,
+    ...extraEnv,
+    HOME: dirs.home,
+    SHELL: '/bin/bash',
+    PATH: shellPath,
+    GPUDEV_FAKE_SMI_SCENARIO_FILE: scenarioFile,
+  };
+  const server = await startCodeServer(codeServer, {
+    port: await freePort(),
+    userDataDir: dirs.userData,
+    extensionsDir: dirs.extensions,
+    folder: dirs.workspace,
+    env,
+    extraArgs: ['--log', 'debug'],
+  });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(server.url);
@@ -55,6 +102,9 @@ export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, e
     page,
     home: dirs.home,
     workspace: dirs.workspace,
+    /** The User settings file written at start, and the Remote ones (code-server's window is a Remote window). */
+    userSettingsFile: path.join(dirs.userData, 'User/settings.json'),
+    remoteSettingsFile: path.join(dirs.userData, 'Machine/settings.json'),
     /** Swaps the GPU the fake nvidia-smi replays, as if the machine changed under the running editor. */
     setScenario: (name) => fs.writeFileSync(scenarioFile, name),
     async screenshot(name) {
@@ -63,7 +113,9 @@ export async function openWorkbench({ scenario, settings = {}, homeFiles = {}, e
     },
     extensionLog() {
       const logs = path.join(dirs.userData, 'logs');
-      const found = fs.readdirSync(logs, { recursive: true }).find((f) => String(f).endsWith('GPU Dev Environments.log'));
+      const found = fs
+        .readdirSync(logs, { recursive: true })
+        .find((f) => String(f).endsWith('GPU Dev Environments.log'));
       return found ? fs.readFileSync(path.join(logs, String(found)), 'utf8') : '';
     },
     async close() {
@@ -80,7 +132,11 @@ export async function runFromPalette(page, title) {
   await input.waitFor();
   await input.fill(`>${title}`);
   // The command whose label is exactly the title: fuzzy matching may rank another one first.
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({
+      has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
+    });
   await row.first().click();
 }
 
@@ -112,7 +168,10 @@ export async function contextMenu(page, row, name) {
 /** Shows the GPU container (clicking its icon while it shows would close the side bar). */
 export async function openGpuContainer(page) {
   if (await page.locator('.pane-header', { hasText: 'GPUs' }).first().isVisible()) return;
-  await page.locator('.activitybar .action-item a[aria-label="GPU"], .activitybar .action-item .action-label[aria-label="GPU"]').first().click();
+  await page
+    .locator('.activitybar .action-item a[aria-label="GPU"], .activitybar .action-item .action-label[aria-label="GPU"]')
+    .first()
+    .click();
   await page.locator('.pane-header', { hasText: 'GPUs' }).first().waitFor();
 }
 
@@ -127,4 +186,5 @@ export async function expandTreeRow(page, text) {
 }
 
 /** The content frame of the newest webview panel. */
-export const webviewFrame = (page) => page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+export const webviewFrame = (page) =>
+  page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');

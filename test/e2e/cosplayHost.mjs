@@ -1,0 +1,77 @@
+// What a cosplay e2e needs of this machine: the test Docker Engine (test/infra/dockerd.sh) without
+// sessions left by an earlier run, a fake GPU whose settings are kept in a folder, and the test host
+// profile (no NVIDIA runtime here: the host's /usr in a local image, the fakes on the container's paths).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../../scripts/codeServer.mjs';
+
+/** Runs a test/infra script; its KEY=VALUE lines. */
+export const infra = (script, env = {}, args = []) =>
+  Object.fromEntries(
+    execFileSync('bash', [path.join(repoRoot, 'test/infra', script), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+      .trim()
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => line.split('=', 2)),
+  );
+
+/** The fake GPU's kept settings, file by file. */
+export const readState = (dir) =>
+  Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
+  );
+
+/** The engine (sessions of earlier runs removed), its DOCKER_HOST environment, and `docker` run against it. */
+export function testDocker() {
+  const docker = infra('dockerd.sh');
+  const env = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
+  const run = (...args) => execFileSync('docker', args, { env, encoding: 'utf8' }).trim();
+  const left = run('ps', '-aq', '--filter', 'label=gpudev.session').split('\n').filter(Boolean);
+  if (left.length) run('rm', '-f', ...left);
+  return { socket: docker.DOCKER_SOCKET, image: docker.DOCKER_IMAGE, env, run };
+}
+
+/** A fake GPU host of `scenario` keeping its settings in `stateDir` (created now), idle, and their state before anything changed. */
+export function fakeGpuState(stateDir, scenario) {
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
+  execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
+    env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: scenario, GPUDEV_FAKE_GPU_STATE: stateDir },
+  });
+  return readState(stateDir);
+}
+
+/** Writes the test host profile (GPUDEV_TEST_HOST_PROFILE) to `file`. */
+export function writeHostProfile(file, { image, stateDir, scenario }) {
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      image,
+      gpuRequest: false,
+      binds: [
+        '/usr:/usr:ro',
+        '/lib:/lib:ro',
+        '/lib64:/lib64:ro',
+        '/bin:/bin:ro',
+        `${repoRoot}:${repoRoot}:ro`,
+        `${stateDir}:${stateDir}:ro`,
+      ],
+      env: {
+        PATH: path.join(repoRoot, 'test/fake-gpu/bin'),
+        PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'),
+        GPUDEV_FAKE_SMI_SCENARIO: scenario,
+        GPUDEV_FAKE_GPU_STATE: stateDir,
+        FAKE_TORCH_CLOCK_FROM_SMI: '1',
+      },
+    }),
+  );
+  return file;
+}
