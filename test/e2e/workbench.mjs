@@ -132,11 +132,9 @@ export async function runFromPalette(page, title) {
   await input.waitFor();
   await input.fill(`>${title}`);
   // The command whose label is exactly the title: fuzzy matching may rank another one first.
-  const row = page
-    .locator('.quick-input-list .monaco-list-row')
-    .filter({
-      has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
-    });
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({
+    has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
+  });
   await row.first().click();
 }
 
