@@ -4,8 +4,9 @@
 //
 // VS Code itself drops workspace and folder values of machine-scoped settings (its WORKSPACE_SCOPES
 // and FOLDER_SCOPES leave MACHINE out): `get()` and `inspect()` never see them (checked in code-server
-// 4.139 / VS Code 1.139). In a Remote window they come from the Remote settings; local User settings
-// do not apply there (LOCAL_MACHINE_SCOPES leaves MACHINE out too). The extension still reads them as
+// 4.139 / VS Code 1.139). In a Remote window they belong in the Remote settings: desktop VS Code leaves
+// MACHINE out of the local User settings there (LOCAL_MACHINE_SCOPES), and the Settings editor lists
+// them only under Remote (code-server too, though it still applies a User value). The extension reads them as
 // `inspect().globalValue ?? defaultValue`, so a workspace value never counts even where a scope is
 // not honoured, and reads the workspace's settings files itself only to tell the user what it ignored.
 
