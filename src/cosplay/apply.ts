@@ -89,14 +89,8 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     if (plan.gpuCount !== 1)
       throw new StepFailure({ message: 'a session cosplays one GPU', hint: 'apply a plan for one GPU' });
     begin(`read GPU ${gpuIndex}`);
-    const [uuid = '', powerLimit, persistence, migMode] = (
-      await host([
-        'nvidia-smi',
-        '-i',
-        String(gpuIndex),
-        '--query-gpu=uuid,power.limit,persistence_mode,mig.mode.current',
-        '--format=csv,noheader,nounits',
-      ])
+    const [uuid = ''] = (
+      await host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid', '--format=csv,noheader,nounits'])
     )
       .trim()
       .split(/\s*,\s*/);
@@ -104,13 +98,6 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
       throw new StepFailure({
         message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'}): its changes could not be recorded`,
       });
-    const originalWatts = Math.round(Number(powerLimit));
-    if (plan.mutations.some((m) => m.change.kind === 'powerCap') && !(originalWatts > 0)) {
-      throw new StepFailure({
-        message: `GPU ${gpuIndex} does not report its power limit (${powerLimit ?? 'nothing'}), so a cap could not be undone`,
-        hint: 'plan with a host whose power limit can be read',
-      });
-    }
 
     begin(`check Docker on ${request.hostLabel}`);
     await docker.ping();
@@ -143,6 +130,25 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     release = () => lock.release();
     const store = journal;
     current = check(await store.read(uuid));
+    // The originals are read under the lock: a session stopping meanwhile may have put the GPU back.
+    const [powerLimit, persistence, migMode] = (
+      await host([
+        'nvidia-smi',
+        '-i',
+        uuid,
+        '--query-gpu=power.limit,persistence_mode,mig.mode.current',
+        '--format=csv,noheader,nounits',
+      ])
+    )
+      .trim()
+      .split(/\s*,\s*/);
+    const originalWatts = Math.round(Number(powerLimit));
+    if (plan.mutations.some((m) => m.change.kind === 'powerCap') && !(originalWatts > 0)) {
+      throw new StepFailure({
+        message: `GPU ${gpuIndex} does not report its power limit (${powerLimit ?? 'nothing'}), so a cap could not be undone`,
+        hint: 'plan with a host whose power limit can be read',
+      });
+    }
     const save = async (next: GpuJournal) => {
       current = next;
       const failed = await store.write(next);
