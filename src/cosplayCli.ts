@@ -6,7 +6,7 @@ import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { calibrateSession } from './cosplay/calibrate';
 import { localOwner, openJournals } from './cosplay/hostJournal';
-import type { Session } from './cosplay/session';
+import { sessionAge, type Session } from './cosplay/session';
 import {
   cleanUpOrphans,
   listSessions,
@@ -59,7 +59,6 @@ async function hostOf(spec: string | undefined, local: Runner): Promise<CliHost 
   return { label: spec, runner, docker: connectDocker(sshDockerTarget(runner)), close: () => runner.close() };
 }
 
-const age = (session: Session) => `${Math.max(0, Math.round((Date.now() - session.createdMs) / 60_000))} min`;
 const stateOf = (s: Session) =>
   s.unrestored
     ? `stopped — host not restored: ${s.unrestored}`
@@ -71,7 +70,7 @@ function printSessions(listing: Listing, io: Io, label: string): void {
   if (!listing.sessions.length) io.out(`no cosplay sessions on ${label}\n`);
   else
     io.out(
-      `${alignColumns([['session', 'target', 'gpu', 'owner', 'age', 'state'], ...listing.sessions.map((s) => [s.name, s.plan.targetName, String(s.gpuIndex), s.owner, age(s), stateOf(s)])], [0, 1]).join('\n')}\n`,
+      `${alignColumns([['session', 'target', 'gpu', 'owner', 'age', 'state'], ...listing.sessions.map((s) => [s.name, s.plan.targetName, String(s.gpuIndex), s.owner, sessionAge(s), stateOf(s)])], [0, 1]).join('\n')}\n`,
     );
   listing.foreign.forEach((c) => io.err(`foreign container ${c.name} (${c.state}): ${c.why}; never restored from\n`));
 }
@@ -121,7 +120,7 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
     const orphans = orphansOf(listing);
     if (verb !== 'orphans' && verb !== 'cleanup' && orphans.length)
       io.err(
-        `${orphans.length} orphaned session${orphans.length > 1 ? 's' : ''} on ${host.label} (${orphans.map((o) => `${o.name} of ${o.owner}, ${age(o)}`).join('; ')}): gpudev cosplay cleanup restores ${orphans.length > 1 ? 'them' : 'it'}\n`,
+        `${orphans.length} orphaned session${orphans.length > 1 ? 's' : ''} on ${host.label} (${orphans.map((o) => `${o.name} of ${o.owner}, ${sessionAge(o)}`).join('; ')}): gpudev cosplay cleanup restores ${orphans.length > 1 ? 'them' : 'it'}\n`,
       );
     if (verb === 'up') return await up(positional[0]!, options, flags, host, listing, io);
     if (verb === 'list' || verb === 'orphans') {
@@ -142,7 +141,7 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
       if (!orphans.length) return (io.out(`no orphans on ${host.label}\n`), 0);
       orphans.forEach((o) =>
         io.out(
-          `${o.name} (${o.owner}, ${age(o)}, GPU ${o.gpuIndex}): ${o.changes.join(', ') || 'nothing on the host'}\n`,
+          `${o.name} (${o.owner}, ${sessionAge(o)}, GPU ${o.gpuIndex}): ${o.changes.join(', ') || 'nothing on the host'}\n`,
         ),
       );
       if (!flags.has('--yes') && !(await confirm(`Restore what ${orphans.length > 1 ? 'these' : 'this'} changed?`)))

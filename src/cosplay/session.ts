@@ -115,3 +115,8 @@ export function liveSessionOf(session: Session): LiveSession {
     memoryClockShare: session.plan.memoryClockShare,
   };
 }
+
+/** How long ago a session started, as lists show it: "12 min". */
+export function sessionAge(session: Pick<Session, 'createdMs'>, now = Date.now()): string {
+  return `${Math.max(0, Math.round((now - session.createdMs) / 60_000))} min`;
+}

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
 import { localOwner, openJournals, type HostJournal } from '../cosplay/hostJournal';
 import { readTestHostProfile, type TestHostProfile } from '../cosplay/hostProfile';
-import type { Session } from '../cosplay/session';
+import { sessionAge, type Session } from '../cosplay/session';
 import { listSessions, orphansOf, sameGpu, type ForeignContainer, type SessionHost } from '../cosplay/sessions';
 import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget, type DockerEngine } from '../hosts/docker';
 import type { GpuSample } from '../hosts/gpu';
@@ -224,8 +224,7 @@ export class CosplaySessions implements vscode.Disposable {
     const stale = orphans.filter((o) => !o.unrestored);
     if (!stale.length || this.announced.has(host)) return;
     this.announced.add(host);
-    const minutes = (s: Session) => Math.max(0, Math.round((Date.now() - s.createdMs) / 60_000));
-    const what = stale.map((o) => `${o.name} of ${o.owner}, ${minutes(o)} min ago`).join('; ');
+    const what = stale.map((o) => `${o.name} of ${o.owner}, ${sessionAge(o)} ago`).join('; ');
     void vscode.window
       .showWarningMessage(
         `${stale.length} cosplay session${stale.length > 1 ? 's' : ''} on ${host} ended without restoring the host (${what}): its GPU settings are still changed.`,

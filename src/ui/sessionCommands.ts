@@ -3,7 +3,7 @@ import { fidelityReport, parseBenchOutput, ratioLevel } from '../cosplay/benchRe
 import { calibrateSession, MAX_CALIBRATION_RUNS } from '../cosplay/calibrate';
 import { describeError } from '../core/errors';
 import { SHIM_DIR } from '../cosplay/hostProfile';
-import type { Session } from '../cosplay/session';
+import { sessionAge, type Session } from '../cosplay/session';
 import { cleanUpOrphans, orphansOf, stopSession, type SessionHost } from '../cosplay/sessions';
 import { DockerFailure } from '../hosts/docker';
 import { LOCAL_HOST } from '../hosts/runner';
@@ -159,10 +159,9 @@ export class SessionCommands {
         problems: [],
       });
       if (!orphans.length) continue;
-      const age = (s: Session) => `${Math.max(0, Math.round((Date.now() - s.createdMs) / 60_000))} min`;
       const what = orphans.map(
         (s) =>
-          `${s.name} (${s.owner}, ${age(s)}, container ${s.state}): ${s.changes.join(', ') || 'nothing on the host'}`,
+          `${s.name} (${s.owner}, ${sessionAge(s)}, container ${s.state}): ${s.changes.join(', ') || 'nothing on the host'}`,
       );
       const choice = await vscode.window.showWarningMessage(
         `Clean up ${what.length} orphan${what.length > 1 ? 's' : ''} on ${name}?`,
