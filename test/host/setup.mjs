@@ -11,7 +11,7 @@ const fakeGpuBin = path.join(repoRoot, 'test/fake-gpu/bin');
 
 export function prepareHostTestFolders(tmp) {
   const dirs = Object.fromEntries(
-    ['home', 'workspace', 'extensions', 'serverData'].map((name) => [name, path.join(tmp, name)]),
+    ['home', 'workspace', 'extensions', 'serverData', 'userData'].map((name) => [name, path.join(tmp, name)]),
   );
   for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
   const reports = path.join(dirs.workspace, '.gpudev/reports');
