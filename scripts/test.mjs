@@ -1,4 +1,4 @@
-// `npm test`: every tier in order: lint, format check, typecheck, unit (mocha), shim (python3 unittest), integration (real sshd), then e2e (packaged .vsix in code-server + Chromium).
+// `npm test`: every tier in order: lint, format check, typecheck, unit (mocha), shim (python3 unittest), integration (real sshd), host (mocha inside code-server's extension host, in Chromium), then e2e (packaged .vsix in code-server + Chromium).
 // Locally, a tier whose infrastructure cannot be installed (not root) is skipped with its reason;
 // with CI=true nothing is skipped: missing infrastructure is a failure.
 import { spawn } from 'node:child_process';
@@ -84,6 +84,11 @@ async function infraTier(label, missing, steps) {
 ok =
   (await infraTier('integration', missingSshd(), [
     ['integration', 'npx', ['mocha', '--config', 'test/integration/.mocharc.json']],
+  ])) && ok;
+ok =
+  (await infraTier('host', missingBrowserTierPrerequisites(), [
+    ['build', 'node', ['esbuild.mjs']],
+    ['host', 'node', ['test/host/run.mjs']],
   ])) && ok;
 ok =
   (await infraTier('e2e', missingBrowserTierPrerequisites(), [

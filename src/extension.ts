@@ -18,9 +18,10 @@ import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
 import { onAnySample, type HostList } from './ui/hostList';
 import { addSshHost, RemoteHosts } from './ui/remoteHosts';
 import { isWorkspaceSettingsFile, noticeWorkspaceMachineSettings, readMonitorSettings } from './ui/settings';
+import { testApi, type GpuDevTestApi } from './ui/testApi';
 import { VramGauge } from './ui/vramGauge';
 
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): GpuDevTestApi | undefined {
   const started = performance.now();
   const log = vscode.window.createOutputChannel('GPU Dev Environments', { log: true });
   const runner = new LocalRunner();
@@ -188,7 +189,9 @@ export function activate(context: vscode.ExtensionContext): void {
   reservations.reload();
   reservations.setVisible(reservationsView.visible);
   void noticeWorkspaceMachineSettings();
-  log.debug(`activated in ${(performance.now() - started).toFixed(1)} ms`);
+  const activationMs = performance.now() - started;
+  log.info(`activated in ${activationMs.toFixed(1)} ms`);
+  return testApi({ activationMs, logUri: context.logUri, gpuTree: tree, reservations });
 }
 
 export function deactivate(): void {}
