@@ -191,7 +191,13 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
   void noticeWorkspaceMachineSettings();
   const activationMs = performance.now() - started;
   log.info(`activated in ${activationMs.toFixed(1)} ms`);
-  return testApi({ activationMs, logUri: context.logUri, gpuTree: tree, reservations });
+  return testApi({
+    activationMs,
+    logUri: context.logUri,
+    gpuTree: tree,
+    reservations,
+    verifyTests: verifyTests.controller,
+  });
 }
 
 export function deactivate(): void {}

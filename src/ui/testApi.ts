@@ -15,6 +15,8 @@ export interface GpuDevTestApi {
   readonly gpuTree: vscode.TreeDataProvider<GpuTreeNode>;
   /** The Reservations view's provider. */
   readonly reservations: vscode.TreeDataProvider<ReservationNode>;
+  /** The Test Explorer's "GPU Cosplay" controller: a session's item, and a child per check once verified. */
+  readonly verifyTests: vscode.TestController;
 }
 
 export function testApi(api: GpuDevTestApi, env: NodeJS.ProcessEnv = process.env): GpuDevTestApi | undefined {

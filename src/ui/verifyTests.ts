@@ -6,7 +6,7 @@ import type { CosplaySessions } from './cosplaySessions';
 
 /** Verify results in the Test Explorer: a "Cosplay: <session>" item per session, a child per check, rerunnable from there. */
 export class VerifyTests implements vscode.Disposable {
-  private readonly controller = vscode.tests.createTestController('gpuDev.cosplayVerify', 'GPU Cosplay');
+  readonly controller = vscode.tests.createTestController('gpuDev.cosplayVerify', 'GPU Cosplay');
   private readonly subscription: vscode.Disposable;
 
   constructor(

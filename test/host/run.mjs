@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ensureCodeServer, freePort, repoRoot } from '../../scripts/codeServer.mjs';
-import { hostTestEnv, prepareHostTestFolders } from './setup.mjs';
+import { fakeGpuState, testDocker, writeHostProfile } from '../e2e/cosplayHost.mjs';
+import { SCENARIO, hostTestEnv, prepareHostTestFolders } from './setup.mjs';
 
 const TIMEOUT_MS = Number(process.env.GPUDEV_HOST_TIMEOUT_MS ?? 150_000);
 const CHROMIUM_ARGS = [
@@ -40,9 +41,33 @@ const dirs = prepareHostTestFolders(tmp);
 const report = path.join(tmp, 'mocha-report.txt');
 const env = { ...process.env, ...hostTestEnv(dirs), HOME: dirs.home, SHELL: '/bin/bash', GPUDEV_HOST_REPORT: report };
 delete env.GPUDEV_FAKE_SMI_SCENARIO; // it would win over the scenario file the tests rewrite
-delete env.DOCKER_HOST; // sessions are looked for on this machine's default engine only
+delete env.DOCKER_HOST;
+// The Test Explorer test applies a session on the test engine (test/infra/dockerd.sh, which needs root),
+// a fake GPU keeping its settings in a folder of its own: the other tests' GPUs stay as the fixture says.
+if (process.getuid?.() === 0) {
+  const docker = testDocker();
+  const stateDir = path.join(tmp, 'gpu-state');
+  fakeGpuState(stateDir, SCENARIO);
+  const profile = writeHostProfile(path.join(tmp, 'host-profile.json'), {
+    image: docker.image,
+    stateDir,
+    scenario: SCENARIO,
+  });
+  Object.assign(env, {
+    DOCKER_HOST: `unix://${docker.socket}`,
+    GPUDEV_HOST_COSPLAY: JSON.stringify({ profile, stateDir }),
+  });
+}
 // The server takes the extension host's environment from the user's login shell, as it would for a real user.
-const exported = ['PATH', 'GPUDEV_TEST_API', 'GPUDEV_FAKE_SMI_SCENARIO_FILE', 'GPUDEV_HOST_REPORT', 'GPUDEV_HOST_GREP'];
+const exported = [
+  'PATH',
+  'GPUDEV_TEST_API',
+  'GPUDEV_FAKE_SMI_SCENARIO_FILE',
+  'GPUDEV_HOST_REPORT',
+  'GPUDEV_HOST_GREP',
+  'DOCKER_HOST',
+  'GPUDEV_HOST_COSPLAY',
+];
 fs.writeFileSync(
   path.join(dirs.home, '.bash_profile'),
   exported
