@@ -16,7 +16,8 @@ import { SampleHistory } from './monitor/history';
 import { GpuDetailsPanels } from './ui/gpuDetails';
 import { GpuTreeProvider, type GpuTreeNode } from './ui/gpuTree';
 import { onAnySample, type HostList } from './ui/hostList';
-import { addSshHost, RemoteHosts } from './ui/remoteHosts';
+import { addSshHost, editSshHost, removeSshHost, type HostArgument } from './ui/hostCommands';
+import { RemoteHosts } from './ui/remoteHosts';
 import { isWorkspaceSettingsFile, noticeWorkspaceMachineSettings, readMonitorSettings } from './ui/settings';
 import { testApi, type GpuDevTestApi } from './ui/testApi';
 import { VramGauge } from './ui/vramGauge';
@@ -121,7 +122,9 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
       }),
     ),
     vscode.commands.registerCommand('gpuDev.showGpuDetails', (node?: GpuTreeNode) => details.show(node)),
-    vscode.commands.registerCommand('gpuDev.addSshHost', addSshHost),
+    vscode.commands.registerCommand('gpuDev.addSshHost', () => addSshHost(runner)),
+    vscode.commands.registerCommand('gpuDev.editSshHost', (host?: HostArgument) => editSshHost(runner, host)),
+    vscode.commands.registerCommand('gpuDev.removeSshHost', (host?: HostArgument) => removeSshHost(host)),
     vscode.commands.registerCommand('gpuDev.reviewHostKey', (name: string) => remote.reviewHostKey(name)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       remote.reload();

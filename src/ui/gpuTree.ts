@@ -167,7 +167,7 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         // A different id once sampled: VS Code would otherwise keep the collapsed state of "connecting…".
         item.id = `host/${node.name}/${node.result ? 'sampled' : 'connecting'}`;
         item.iconPath = new vscode.ThemeIcon(node.name === LOCAL_HOST ? 'vm' : 'remote');
-        item.contextValue = 'host';
+        item.contextValue = node.name === LOCAL_HOST ? 'host' : 'remoteHost';
         item.description = node.description;
         return item;
       }

@@ -1,12 +1,8 @@
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { describeError, type GpuDevError } from '../core/errors';
+import type { GpuDevError } from '../core/errors';
 import { probeGpus, type GpusResult, type ProbeResult } from '../hosts/gpuProbe';
 import { streamGpus } from '../hosts/gpuStream';
 import type { Runner } from '../hosts/runner';
-import { parseHostSpec } from '../hosts/sshConfig';
 import {
   createSshRunner,
   gpudevKnownHostsFile,
@@ -159,51 +155,4 @@ export async function askToTrustHostKey(
   await trustHostKey(key.knownHostsLine);
   log.info(`trusted the host key of ${what}: ${key.description}`);
   return true;
-}
-
-async function sshConfigAliases(): Promise<string[]> {
-  const text = await fs.readFile(path.join(os.homedir(), '.ssh', 'config'), 'utf8').catch(() => '');
-  const aliases = text.split(/\r?\n/).flatMap((line) => {
-    const match = /^\s*Host\s+(.+)$/i.exec(line);
-    return match ? match[1]!.trim().split(/\s+/) : [];
-  });
-  return [...new Set(aliases.filter((alias) => !/[*?!]/.test(alias)))];
-}
-
-/** "GPU: Add SSH Host…": an alias of the user's ssh config, or user@host[:port], written to gpuDev.hosts. */
-export async function addSshHost(): Promise<void> {
-  const aliases = await sshConfigAliases();
-  const typed = '$(edit) Enter user@host[:port]…';
-  const picked = await vscode.window.showQuickPick(
-    [...aliases.map((alias) => ({ label: alias, description: 'from ~/.ssh/config' })), { label: typed }],
-    {
-      title: 'Add SSH Host',
-      placeHolder: aliases.length
-        ? 'A host from your ssh config, or type one'
-        : 'No Host entries in ~/.ssh/config: type one',
-    },
-  );
-  if (!picked) return;
-  const spec =
-    picked.label === typed
-      ? await vscode.window.showInputBox({
-          title: 'Add SSH Host',
-          prompt: 'An ssh alias or user@host[:port]',
-          placeHolder: 'alice@gpu-box:22',
-          validateInput: (value) => {
-            const parsed = parseHostSpec(value);
-            return 'message' in parsed ? describeError(parsed) : undefined;
-          },
-        })
-      : picked.label;
-  if (!spec) return;
-  // The user's own list, never the merged value: a workspace's entries must not be written into it.
-  const config = vscode.workspace.getConfiguration('gpuDev');
-  const raw = config.inspect<unknown>('hosts')?.globalValue;
-  const existing: unknown[] = Array.isArray(raw) ? raw : [];
-  const name = spec.replace(/:\d+$/, '');
-  if (parseHostEntries(existing).hosts.some((h) => h.name === name || h.ssh === spec))
-    return void vscode.window.showInformationMessage(`${name} is already in gpuDev.hosts.`);
-  // Appended to the list as it is: entries this version cannot read are kept, never dropped.
-  await config.update('hosts', [...existing, { name, ssh: spec }], vscode.ConfigurationTarget.Global);
 }

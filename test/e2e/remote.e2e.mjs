@@ -3,7 +3,16 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
-import { expandTreeRow, openGpuContainer, openWorkbench, reportFailure, treeRow, webviewFrame } from './workbench.mjs';
+import {
+  contextMenu,
+  expandTreeRow,
+  openGpuContainer,
+  openWorkbench,
+  reportFailure,
+  runFromPalette,
+  treeRow,
+  webviewFrame,
+} from './workbench.mjs';
 
 describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
   let bench;
@@ -65,5 +74,46 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
     await expandTreeRow(page, '0: H100 80GB HBM3');
     await treeRow(page, 'pid 2085037').waitFor();
     await bench.screenshot('ssh-host-processes');
+  });
+
+  /** GPU: Add SSH Host…, with `spec` typed straight into its first picker. */
+  async function addHostByTyping(page, spec) {
+    await runFromPalette(page, 'GPU: Add SSH Host…');
+    await page.locator('.quick-input-widget input').fill(spec);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'add this host' }).waitFor();
+    await page.keyboard.press('Enter');
+  }
+  const userHosts = () => JSON.parse(fs.readFileSync(bench.remoteSettingsFile, 'utf8'))['gpuDev.hosts'];
+
+  it('Add SSH Host takes what is typed in its first picker, knows the host already there, and tells hosts apart by port', async () => {
+    const { page } = bench;
+    await addHostByTyping(page, `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}`);
+    await page.locator('.notifications-toasts', { hasText: 'is already in gpuDev.hosts as "lab"' }).waitFor();
+    // Port 1: nothing listens there. A typo or a closed port is said before anything is saved.
+    await addHostByTyping(page, `${sshd.SSHD_USER}@127.0.0.1:1`);
+    const dialog = page.locator('.monaco-dialog-box', { hasText: 'could not be reached' });
+    await dialog.waitFor({ timeout: 30_000 });
+    assert.match(await dialog.innerText(), /ECONNREFUSED 127\.0\.0\.1:1/);
+    await bench.screenshot('add-ssh-host-unreachable');
+    await dialog.locator('.monaco-button', { hasText: 'Save Anyway' }).click();
+    await treeRow(page, `${sshd.SSHD_USER}@127.0.0.1:1`).first().waitFor();
+    assert.deepEqual(
+      userHosts().map((h) => h.name),
+      ['lab', `${sshd.SSHD_USER}@127.0.0.1:1`],
+    );
+  });
+
+  it("Remove SSH Host on a host's context menu takes it out of gpuDev.hosts, after asking", async () => {
+    const { page } = bench;
+    const name = `${sshd.SSHD_USER}@127.0.0.1:1`;
+    await contextMenu(page, treeRow(page, name).first(), 'Remove SSH Host');
+    const dialog = page.locator('.monaco-dialog-box', { hasText: `Remove "${name}" from gpuDev.hosts?` });
+    await dialog.locator('.monaco-button', { hasText: 'Remove' }).click();
+    await treeRow(page, name).first().waitFor({ state: 'detached' });
+    assert.deepEqual(
+      userHosts().map((h) => h.name),
+      ['lab'],
+    );
+    await treeRow(page, 'lab').filter({ hasText: '8 GPUs' }).waitFor();
   });
 });

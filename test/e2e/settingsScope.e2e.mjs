@@ -135,12 +135,13 @@ describe('Settings a cloned repository must not set (a trusted folder with .vsco
       fs.existsSync(bench.remoteSettingsFile) ? readJson(bench.remoteSettingsFile)['gpuDev.hosts'] : undefined;
     assert.equal(remoteHosts(), undefined);
     await runFromPalette(page, 'GPU: Add SSH Host…');
-    await pick(page, 'Enter user@host');
-    await page.locator('.quick-input-widget', { hasText: 'An ssh alias or user@host[:port]' }).waitFor();
     await page.locator('.quick-input-widget input').fill('alice@127.0.0.1:2299');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'add this host' }).waitFor();
     await page.keyboard.press('Enter');
+    const unreachable = page.locator('.monaco-dialog-box', { hasText: 'could not be reached' });
+    await unreachable.locator('.monaco-button', { hasText: 'Save Anyway' }).click();
     for (let waited = 0; !remoteHosts() && waited < 20_000; waited += 250) await page.waitForTimeout(250);
-    assert.deepEqual(remoteHosts(), [USER_HOST, { name: 'alice@127.0.0.1', ssh: 'alice@127.0.0.1:2299' }]);
+    assert.deepEqual(remoteHosts(), [USER_HOST, { name: 'alice@127.0.0.1:2299', ssh: 'alice@127.0.0.1:2299' }]);
     assert.deepEqual(readJson(bench.userSettingsFile)['gpuDev.hosts'], [USER_HOST], 'the User file as it was');
     assert.equal(fs.readFileSync(workspaceFile, 'utf8'), workspaceBefore, 'the workspace file is untouched');
     await treeRow(page, 'alice@127.0.0.1').first().waitFor();
