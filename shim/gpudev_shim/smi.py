@@ -1,10 +1,18 @@
 """The `nvidia-smi` of a cosplay container: runs the real one and rewrites what identifies the GPU."""
-import os
-import subprocess
-import sys
-from typing import IO, Callable, Iterable, List, Mapping, Optional, Sequence
+from __future__ import annotations
 
-from .target import Target, target_from_env
+import os
+import sys
+
+from .target import target_from_env
+
+# Imported for type checkers only: `typing` and `subprocess` would cost more than the whole rewrite
+# (this runs on every nvidia-smi call; see S1 in npm run bench).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO, Callable, Iterable, List, Mapping, Optional, Sequence
+
+    from .target import Target
 
 TABLE_OPTIONS = {"-l", "--loop", "-lms", "--loop-ms", "-i", "--id"}
 
@@ -86,7 +94,7 @@ def _frames(target: Target) -> Callable[[Iterable[str]], Iterable[str]]:
     return rewrite
 
 
-def _lines(stream: IO[bytes]) -> Iterable[str]:
+def _lines(stream: BinaryIO) -> Iterable[str]:
     for raw in iter(stream.readline, b""):
         yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
 
@@ -100,15 +108,28 @@ def main(args: List[str], env: Mapping[str, str] = os.environ, own_dir: str = ""
     rewrite = rewriter_for(args, target) if target else None
     if rewrite is None:
         os.execv(real, [real] + list(args))
-    process = subprocess.Popen([real] + list(args), stdout=subprocess.PIPE)
+    read_end, write_end = os.pipe()
+    pid = os.posix_spawn(
+        real,
+        [real] + list(args),
+        os.environ,
+        file_actions=[(os.POSIX_SPAWN_DUP2, write_end, 1), (os.POSIX_SPAWN_CLOSE, read_end)],
+    )
+    os.close(write_end)
     out = sys.stdout.buffer
     try:
-        for line in rewrite(_lines(process.stdout)):
-            out.write(line.encode("utf-8", "surrogateescape") + b"\n")
-            out.flush()
+        with os.fdopen(read_end, "rb") as real_out:
+            for line in rewrite(_lines(real_out)):
+                out.write(line.encode("utf-8", "surrogateescape") + b"\n")
+                out.flush()
     except KeyboardInterrupt:
-        process.terminate()
+        os.kill(pid, 15)
     except BrokenPipeError:
-        process.terminate()
+        os.kill(pid, 15)
         sys.stderr.close()
-    return process.wait()
+    return _exit_code(os.waitpid(pid, 0)[1])
+
+
+def _exit_code(status: int) -> int:
+    """The real binary's exit status, or minus the signal that ended it (as subprocess reports it)."""
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)

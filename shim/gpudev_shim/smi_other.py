@@ -1,6 +1,11 @@
 """Rewrites `nvidia-smi -L`, `--query-gpu` CSV and `-q` reports to show the target GPU."""
+from __future__ import annotations
+
 import re
-from typing import List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds on every nvidia-smi call
+    from typing import List, Optional
 
 from .target import Target
 

@@ -4,16 +4,26 @@ Every kept line keeps its length and its '|' positions. The name, memory total, 
 MIG mode change; used memory, utilisation, clocks and processes stay real. The "MIG devices"
 section is removed, and GI/CI ids of processes read N/A, as on a GPU without MIG.
 """
-import re
-from typing import Dict, List, Optional, Tuple
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds on every nvidia-smi call
+    from typing import Dict, List, Optional, Tuple
 
 from .target import Target
-from .text import fit_left, replace_number, splice
+from .text import digits_before, fit_left, leading_int, splice, tokens
 
-GPU_HEADER = re.compile(r"^\|\s*GPU\s+Name\b")
-RULE = re.compile(r"^\|=+")
-MIG_TITLE = re.compile(r"^\|\s*MIG devices:")
-PROCESS_TITLE = re.compile(r"^\|\s*Processes:")
+
+def _titled(line: str, title: str) -> bool:
+    return line.startswith("|") and line[1:].lstrip().startswith(title)
+
+
+def _is_gpu_header(line: str) -> bool:
+    return line.startswith("|") and line[1:].split()[:2] == ["GPU", "Name"]
+
+
+def _is_rule(line: str) -> bool:
+    return line.startswith("|=")
 
 
 def _is_table(line: str) -> bool:
@@ -28,7 +38,7 @@ def _cells(line: str) -> List[Tuple[int, int]]:
 
 def _rule_after(lines: List[str], start: int) -> Optional[int]:
     for i in range(start + 1, len(lines)):
-        if RULE.match(lines[i]):
+        if _is_rule(lines[i]):
             return i
         if not _is_table(lines[i]):
             return None
@@ -45,30 +55,58 @@ def _table_end(lines: List[str], start: int) -> int:
 def _mig_section(lines: List[str]) -> Optional[Tuple[int, int, Dict[int, int]]]:
     """Lines [start, end) of the MIG devices section (its top border and the blank line after it
     included) and the memory used per parent GPU."""
-    title = next((i for i, line in enumerate(lines) if MIG_TITLE.match(line)), None)
+    title = next((i for i, line in enumerate(lines) if _titled(line, "MIG devices:")), None)
     if title is None:
         return None
     start = title - 1 if title > 0 and lines[title - 1].startswith("+") else title
     end = _table_end(lines, title)
     used: Dict[int, int] = {}
     for line in lines[title:end]:
-        match = re.match(r"^\|\s*(\d+)\s+\d+\s+\d+\s+\d+\s*\|\s*(\d+)MiB\s*/", line)
-        if match:
-            used[int(match.group(1))] = used.get(int(match.group(1)), 0) + int(match.group(2))
+        row = _mig_row(line)
+        if row:
+            used[row[0]] = used.get(row[0], 0) + row[1]
     if end < len(lines) and lines[end].strip() == "" and start > 0 and lines[start - 1].strip() == "":
         end += 1
     return start, end, used
 
 
+def _mig_row(line: str) -> Optional[Tuple[int, int]]:
+    """A MIG device row's parent GPU and its memory used in MiB: `| 0  1  0  0 |  10MiB / ...`."""
+    cells = line.split("|")
+    if len(cells) < 3:
+        return None
+    ids, memory = cells[1].split(), cells[2].lstrip()
+    mib = memory.find("MiB")
+    used = memory[:mib] if mib > 0 else ""
+    if len(ids) != 4 or not all(i.isdigit() for i in ids) or not used.isdigit():
+        return None
+    if not memory[mib + 3:].lstrip().startswith("/"):
+        return None
+    return int(ids[0]), int(used)
+
+
+def _identity_spans(cell: str) -> Optional[Tuple[int, int, int, bool]]:
+    """In a GPU's first cell (`  0  NVIDIA H100 80GB HBM3  On`): where the name starts, its length,
+    the spaces after it, and whether a persistence-mode value follows."""
+    words = tokens(cell)
+    if not words or not cell[words[0][0]:words[0][1]].isdigit() or words[0][1] == len(cell):
+        return None
+    name_start = words[1][0] if len(words) > 1 else len(cell)
+    persistence = len(words) > 2 and cell[words[-1][0]:words[-1][1]] in ("On", "Off", "N/A")
+    before = cell[name_start:words[-1][0]] if persistence else cell[name_start:]
+    name = before.rstrip()
+    return name_start, len(name), len(before) - len(name), persistence
+
+
 def _rewrite_identity(line: str, target: Target) -> str:
     (start, end) = _cells(line)[0]
-    cell = line[start + 1:end]
-    match = re.match(r"^(\s*\d+\s+)(.*?)(\s+)(On|Off|N/A)(\s*)$", cell) or re.match(r"^(\s*\d+\s+)(.*?)(\s*)()()$", cell)
-    if not match:
+    spans = _identity_spans(line[start + 1:end])
+    if not spans:
         return line
-    name_start = start + 1 + match.start(2)
+    offset, name, spaces, persistence = spans
+    name_start = start + 1 + offset
     # nvidia-smi keeps up to two spaces before the persistence column.
-    width = len(match.group(2)) + len(match.group(3)) - (min(2, len(match.group(3))) if match.group(4) else 0)
+    width = name + spaces - (min(2, spaces) if persistence else 0)
     return line[:name_start] + fit_left(target.name, width) + line[name_start + width:]
 
 
@@ -78,13 +116,14 @@ def _rewrite_usage(line: str, target: Target, gpu: int, mig_used: Dict[int, int]
         return line
     (p_start, p_end), (m_start, m_end) = cells[0], cells[1]
     if target.tdp_w:
-        power = re.search(r"(\S+)(\s*/\s*)(\d+W)\s*$", line[p_start + 1:p_end])
-        if power:
-            line = splice(line, p_start + 1 + power.start(3), p_start + 1 + power.end(3), "{}W".format(target.tdp_w))
+        cap = _power_cap_span(line[p_start + 1:p_end])
+        if cap:
+            line = splice(line, p_start + 1 + cap[0], p_start + 1 + cap[1], "{}W".format(target.tdp_w))
     memory = line[m_start + 1:m_end]
     total = str(target.vram_mib)
-    if re.search(r"MiB\s*/\s*\d+MiB", memory):
-        line = line[:m_start + 1] + replace_number(memory, r"/\s*(\d+)MiB", total) + line[m_end:]
+    total_span = _memory_total_span(memory)
+    if total_span:
+        line = line[:m_start + 1] + splice(memory, total_span[0], total_span[1], total) + line[m_end:]
     elif memory.strip() == "N/A":
         text = "{}MiB / {}MiB ".format(mig_used.get(gpu, 0), total)
         if len(text) <= len(memory):
@@ -92,13 +131,42 @@ def _rewrite_usage(line: str, target: Target, gpu: int, mig_used: Dict[int, int]
     return line
 
 
+def _power_cap_span(cell: str) -> Optional[Tuple[int, int]]:
+    """The cap's digits (its W included) in `  70W /  700W ` (the usage before the slash may read N/A)."""
+    text = cell.rstrip()
+    if not text.endswith("W"):
+        return None
+    start = digits_before(text, len(text) - 1)
+    before = text[:start].rstrip()
+    if start == len(text) - 1 or not before.endswith("/") or not before[:-1].rstrip():
+        return None
+    return start, len(text)
+
+
+def _memory_total_span(cell: str) -> Optional[Tuple[int, int]]:
+    """The total's digits in `  1234MiB /  81559MiB `."""
+    slash = cell.find("/")
+    if slash < 0 or not cell[:slash].rstrip().endswith("MiB"):
+        return None
+    after = cell[slash + 1:]
+    start = slash + 1 + len(after) - len(after.lstrip())
+    mib = cell.find("MiB", start)
+    if mib <= start or digits_before(cell, mib) != start:
+        return None
+    return start, mib
+
+
 def _rewrite_mig_mode(line: str) -> str:
     cells = _cells(line)
     if len(cells) < 3:
         return line
     start, end = cells[2]
-    match = re.search(r"(Enabled|Disabled)\s*$", line[start + 1:end])
-    return splice(line, start + 1 + match.start(1), start + 1 + match.end(1), "Disabled") if match else line
+    text = line[start + 1:end].rstrip()
+    for mode in ("Enabled", "Disabled"):
+        if text.endswith(mode):
+            at = start + 1 + len(text) - len(mode)
+            return splice(line, at, at + len(mode), "Disabled")
+    return line
 
 
 def _rewrite_process(line: str) -> str:
@@ -106,11 +174,13 @@ def _rewrite_process(line: str) -> str:
     if not cells:
         return line
     start, end = cells[0]
-    match = re.match(r"^(\s*\d+\s+)(\d+)(\s+)(\d+)(\s+\d+\s)", line[start + 1:end])
-    if not match:
+    cell = line[start + 1:end]
+    words = tokens(cell)
+    # GPU, GI, CI and PID: numbers, the PID followed by a space.
+    if len(words) < 4 or not all(cell[a:b].isdigit() for a, b in words[:4]) or words[3][1] == len(cell):
         return line
-    for group in (4, 2):  # right to left, so earlier positions stay valid
-        line = splice(line, start + 1 + match.start(group), start + 1 + match.end(group), "N/A")
+    for a, b in (words[2], words[1]):  # right to left, so earlier positions stay valid
+        line = splice(line, start + 1 + a, start + 1 + b, "N/A")
     return line
 
 
@@ -119,7 +189,7 @@ def rewrite_table(lines: List[str], target: Target) -> List[str]:
     mig = _mig_section(lines)
     mig_used = mig[2] if mig else {}
     out = list(lines)
-    header = next((i for i, line in enumerate(out) if GPU_HEADER.match(line)), None)
+    header = next((i for i, line in enumerate(out) if _is_gpu_header(line)), None)
     rule = _rule_after(out, header) if header is not None else None
     if rule is not None:
         row, gpu = 0, -1
@@ -129,15 +199,15 @@ def rewrite_table(lines: List[str], target: Target) -> List[str]:
                 row = 0
                 continue
             if row == 0:
-                index = re.match(r"^\|\s*(\d+)\s", line)
-                gpu = int(index.group(1)) if index else -1
+                index = leading_int(line[1:])
+                gpu = index if index is not None else -1
                 out[i] = _rewrite_identity(line, target)
             elif row == 1:
                 out[i] = _rewrite_usage(line, target, gpu, mig_used)
             elif row == 2:
                 out[i] = _rewrite_mig_mode(line)
             row += 1
-    title = next((i for i, line in enumerate(out) if PROCESS_TITLE.match(line)), None)
+    title = next((i for i, line in enumerate(out) if _titled(line, "Processes:")), None)
     processes_rule = _rule_after(out, title) if title is not None else None
     if processes_rule is not None:
         for i in range(processes_rule + 1, _table_end(out, processes_rule + 1)):
@@ -149,9 +219,9 @@ def rewrite_table(lines: List[str], target: Target) -> List[str]:
 
 def frame_ends(line: str, state: Dict[str, bool]) -> bool:
     """Streaming: True at the closing border of a Processes table (the end of one frame)."""
-    if PROCESS_TITLE.match(line):
+    if _titled(line, "Processes:"):
         state["processes"] = True
-    elif state.get("processes") and RULE.match(line):
+    elif state.get("processes") and _is_rule(line):
         state["rows"] = True
     elif state.get("rows") and line.startswith("+"):
         state.clear()

@@ -2,19 +2,39 @@
 from __future__ import annotations
 
 import os
-from collections import namedtuple
 
 MIB = 1024 * 1024
 
-# A plain namedtuple, not typing.NamedTuple: this module loads at every interpreter start.
-_Fields = namedtuple("_Fields", "key name vram_bytes sm_count compute_capability tdp_w tensor expect_clock_mhz expect_power_w")
+_FIELDS = ("key", "name", "vram_bytes", "sm_count", "compute_capability", "tdp_w", "tensor", "expect_clock_mhz",
+           "expect_power_w")
 
 
-class Target(_Fields):
+class Target:
     """key, NVML name, memory in bytes, SM count, (major, minor), TDP in W, tensor precisions, and the
-    clock and power limit that verify expects on the host (None where the plan sets none)."""
+    clock and power limit that verify expects on the host (None where the plan sets none).
 
-    __slots__ = ()
+    A plain class rather than a namedtuple: this module loads at every interpreter start, and importing
+    `collections` alone costs about 2 ms there."""
+
+    __slots__ = _FIELDS
+
+    def __init__(self, **fields) -> None:
+        for field in _FIELDS:
+            setattr(self, field, fields.pop(field))
+        if fields:
+            raise TypeError(f"unknown Target fields: {', '.join(fields)}")
+
+    def _replace(self, **changes) -> Target:
+        return Target(**{**{field: getattr(self, field) for field in _FIELDS}, **changes})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, f) for f in _FIELDS))
+
+    def __repr__(self) -> str:
+        return "Target(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in _FIELDS) + ")"
 
     @property
     def vram_mib(self) -> int:

@@ -1,5 +1,7 @@
-"""Fixed-width text edits that keep a line's length, as nvidia-smi's tables need."""
-import re
+"""Fixed-width text edits that keep a line's length, as nvidia-smi's tables need.
+
+No `re` here or in the table rewriter: importing it costs more than a whole rewrite, on every
+nvidia-smi call (S1 in npm run bench)."""
 
 
 def fit_left(text: str, width: int) -> str:
@@ -21,7 +23,33 @@ def splice(line: str, start: int, end: int, new: str) -> str:
     return line[: start - take] + new + line[end:] if take == need else line
 
 
-def replace_number(line: str, pattern: str, value: str, group: int = 1) -> str:
-    """Right-aligned replacement of the `group` span of the first match of `pattern`."""
-    match = re.search(pattern, line)
-    return splice(line, match.start(group), match.end(group), value) if match else line
+def tokens(text: str) -> list:
+    """(start, end) of each run of non-space characters."""
+    spans, start = [], None
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if start is not None:
+                spans.append((start, i))
+                start = None
+        elif start is None:
+            start = i
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans
+
+
+def leading_int(text: str):
+    """The number `text` starts with (after spaces) when whitespace follows it, else None."""
+    stripped = text.lstrip()
+    digits = len(stripped) - len(stripped.lstrip("0123456789"))
+    if digits == 0 or digits == len(stripped) or not stripped[digits].isspace():
+        return None
+    return int(stripped[:digits])
+
+
+def digits_before(text: str, end: int) -> int:
+    """Where the run of digits ending at `end` starts (`end` itself when there is none)."""
+    start = end
+    while start > 0 and text[start - 1].isdigit():
+        start -= 1
+    return start
