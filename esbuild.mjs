@@ -1,5 +1,5 @@
 // Bundles the extension (node, cjs, `vscode` external), the `gpudev` CLI, and each webview (browser).
-// With --tests: the unit, integration and host tests, the benchmarks and the fake nvidia-smi into out/ instead.
+// With --tests: the unit, integration and host tests and the benchmarks into out/ instead. Both: the lab's fake GPU tools.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -46,8 +46,6 @@ const testEntries = [
   // The host tier's mocha runner, loaded by VS Code's extension host (code-server's server or @vscode/test-electron).
   'test/host/index.ts',
   'bench/index.ts',
-  'test/fake-gpu/nvidia-smi.ts',
-  'test/fake-gpu/mps-control.ts',
   // The CLI itself, for the tests that kill it mid-apply.
   'src/cli.ts',
 ];
@@ -55,8 +53,18 @@ const testEntries = [
 // A production build starts from an empty dist/: no source map of an earlier development build may ship.
 if (production) rmSync('dist', { recursive: true, force: true });
 
+// The lab's fake GPU tools (lab/fake-gpu/bin runs them): shipped in the .vsix for `gpudev lab`, and used by
+// the tests, so both builds make them.
+const fakeGpu = {
+  ...common,
+  ...node,
+  entryPoints: ['lab/fake-gpu/nvidia-smi.ts', 'lab/fake-gpu/mps-control.ts'],
+  outdir: 'dist/lab',
+};
+
 const builds = tests
   ? [
+      fakeGpu,
       {
         ...common,
         ...node,
@@ -86,6 +94,7 @@ const builds = tests
         plugins: [lazySsh2],
       },
       { ...common, ...node, entryPoints: ['src/cosplay/index.ts'], outfile: 'dist/cosplay.js' },
+      fakeGpu,
       {
         ...common,
         ...node,

@@ -41,8 +41,8 @@ printComparison({
 
 shimBenchmarks();
 
-// P1 runs a real sshd (test/infra/sshd.sh); GPUDEV_BENCH_SECONDS shortens it for a quick look.
-// P2 and P4 a real Slurm (test/infra/slurm.sh) behind the same kind of sshd. GPUDEV_BENCH=P2 runs them alone.
+// P1 runs a real sshd (lab/infra/sshd.sh); GPUDEV_BENCH_SECONDS shortens it for a quick look.
+// P2 and P4 a real Slurm (lab/infra/slurm.sh) behind the same kind of sshd. GPUDEV_BENCH=P2 runs them alone.
 void (async () => {
   if (process.env.GPUDEV_BENCH !== 'P2') await monitoringBenchmark(csv, Number(process.env.GPUDEV_BENCH_SECONDS ?? 60));
   await reservationBenchmark();

@@ -6,22 +6,26 @@ import { alignColumns } from './core/textTable';
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
 import { formatPlan } from './cosplay/planText';
 import { COSPLAY_USAGE, cosplayCommand } from './cosplayCli';
+import { LAB_USAGE, labCommand } from './labCli';
 import { RESERVE_USAGE, reserveCommand } from './reserveCli';
 import { summarizeGpu } from './hosts/gpu';
 import { probeGpus } from './hosts/gpuProbe';
 import { LocalRunner } from './hosts/runner';
+import { createSshRunner } from './hosts/sshHosts';
 
 declare const GPUDEV_VERSION: string;
 
 const USAGE = `gpudev ${GPUDEV_VERSION}: GPU Dev Environments on the command line
 
 Usage:
-  gpudev gpus [--json]      list this machine's NVIDIA GPUs (nvidia-smi)
+  gpudev gpus [--host H] [--json]
+                            list the NVIDIA GPUs of this machine or of an SSH host (nvidia-smi)
   gpudev catalog [--json]   the GPUs it knows: targets and MIG hosts, dense datasheet rates
   gpudev plan <target> --host <gpu> [--num N] [--strategy mig|mps|memory] [--json]
                             plan a cosplay of <target> on a host GPU model; changes nothing
 ${COSPLAY_USAGE}
 ${RESERVE_USAGE}
+${LAB_USAGE}
   gpudev --version
   gpudev help
 `;
@@ -31,8 +35,22 @@ interface Io {
   err(text: string): void;
 }
 
-async function listGpus(json: boolean, io: Io): Promise<number> {
-  const result = await probeGpus(new LocalRunner());
+/** `gpus [--host H] [--json]`: the GPUs of this machine, or of an ssh alias or user@host[:port]. */
+async function listGpus(args: string[], io: Io): Promise<number> {
+  const parsed = parseArgs(args, new Set(['--json']), new Set(['--host']));
+  if (typeof parsed === 'string' || parsed.positional.length) {
+    io.err(`gpudev gpus: ${typeof parsed === 'string' ? parsed : 'usage: gpudev gpus [--host H] [--json]'}\n`);
+    return 2;
+  }
+  const json = parsed.flags.has('--json');
+  const spec = parsed.options.get('--host');
+  const local = new LocalRunner();
+  const ssh = spec ? await createSshRunner({ name: spec, ssh: spec }, local) : undefined;
+  if (ssh && 'message' in ssh) {
+    io.err(`gpudev gpus: ${describeError(ssh)}\n`);
+    return 1;
+  }
+  const result = await probeGpus(ssh ?? local).finally(() => ssh?.close());
   if (json) {
     io.out(`${JSON.stringify(result, null, 2)}\n`);
     return result.kind === 'error' ? 1 : 0;
@@ -123,6 +141,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (command === 'plan') return plan(rest, io);
   if (command === 'cosplay') return cosplayCommand(rest, io);
   if (command === 'reserve') return reserveCommand(rest, io);
+  if (command === 'lab') return labCommand(rest, io);
+  if (command === 'gpus') return listGpus(rest, io);
   const unknownFlag = rest.find((arg) => arg !== '--json');
   if (command === '--version' || command === '-V') {
     io.out(`${GPUDEV_VERSION}\n`);
@@ -133,7 +153,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const commands: Record<string, (json: boolean) => number | Promise<number>> = {
-    gpus: (json) => listGpus(json, io),
     catalog: (json) => listCatalog(json, io),
   };
   const run = Object.hasOwn(commands, command) ? commands[command] : undefined;

@@ -50,3 +50,11 @@ export function withInclude(config: string, ourFile: string): string {
 export function hasInclude(config: string): boolean {
   return config.includes(INCLUDE_BEGIN);
 }
+
+/** ~/.ssh/config without our Include (and the blank line withInclude put after it); unchanged when absent. */
+export function withoutInclude(config: string): string {
+  const start = config.indexOf(`${INCLUDE_BEGIN}\n`);
+  const stop = config.indexOf(`${INCLUDE_END}\n`, start);
+  if (start < 0 || stop < 0) return config;
+  return config.slice(0, start) + config.slice(stop + INCLUDE_END.length + 1).replace(/^\n/, '');
+}

@@ -1,4 +1,4 @@
-// What a cosplay e2e needs of this machine: the test Docker Engine (test/infra/dockerd.sh) without
+// What a cosplay e2e needs of this machine: the test Docker Engine (lab/infra/dockerd.sh) without
 // sessions left by an earlier run, a fake GPU whose settings are kept in a folder, and the test host
 // profile (no NVIDIA runtime here: the host's /usr in a local image, the fakes on the container's paths).
 import { execFileSync } from 'node:child_process';
@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
 
-/** Runs a test/infra script; its KEY=VALUE lines. */
+/** Runs a lab/infra script; its KEY=VALUE lines. */
 export const infra = (script, env = {}, args = []) =>
   Object.fromEntries(
-    execFileSync('bash', [path.join(repoRoot, 'test/infra', script), ...args], {
+    execFileSync('bash', [path.join(repoRoot, 'lab/infra', script), ...args], {
       encoding: 'utf8',
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -43,7 +43,7 @@ export function testDocker() {
 export function fakeGpuState(stateDir, scenario) {
   fs.mkdirSync(stateDir, { recursive: true });
   fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
-  execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
+  execFileSync(path.join(repoRoot, 'lab/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
     env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: scenario, GPUDEV_FAKE_GPU_STATE: stateDir },
   });
   return readState(stateDir);
@@ -65,7 +65,7 @@ export function writeHostProfile(file, { image, stateDir, scenario }) {
         `${stateDir}:${stateDir}:ro`,
       ],
       env: {
-        PATH: path.join(repoRoot, 'test/fake-gpu/bin'),
+        PATH: path.join(repoRoot, 'lab/fake-gpu/bin'),
         PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'),
         GPUDEV_FAKE_SMI_SCENARIO: scenario,
         GPUDEV_FAKE_GPU_STATE: stateDir,

@@ -1,6 +1,6 @@
 // A cosplay on an SSH host, in code-server with DEFAULT settings (VS Code's proxy support on, as users
 // have it): the loopback sshd (its own, on a free port) is the host "lab", its Docker Engine the test
-// one (test/infra/dockerd.sh) through gpuDev.hosts "dockerSocket", forwarded over the host's SSH
+// one (lab/infra/dockerd.sh) through gpuDev.hosts "dockerSocket", forwarded over the host's SSH
 // connection. Apply from the plan panel → the session under that GPU → Verify passes in the Test
 // Explorer → Stop restores the fake GPU's recorded state. Everything is done through the UI.
 import * as assert from 'node:assert/strict';
@@ -29,7 +29,7 @@ function fakeGpuBin(dir, stateDir) {
   for (const tool of ['nvidia-smi', 'nvidia-cuda-mps-control']) {
     fs.writeFileSync(
       path.join(dir, tool),
-      `#!/bin/sh\nexport GPUDEV_FAKE_GPU_STATE='${stateDir}'\nexec '${path.join(repoRoot, 'test/fake-gpu/bin', tool)}' "$@"\n`,
+      `#!/bin/sh\nexport GPUDEV_FAKE_GPU_STATE='${stateDir}'\nexec '${path.join(repoRoot, 'lab/fake-gpu/bin', tool)}' "$@"\n`,
       { mode: 0o755 },
     );
   }

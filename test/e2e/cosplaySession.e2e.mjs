@@ -1,4 +1,4 @@
-// Apply a cosplay from the plan webview against a real Docker Engine (test/infra/dockerd.sh), with the
+// Apply a cosplay from the plan webview against a real Docker Engine (lab/infra/dockerd.sh), with the
 // test host profile (no NVIDIA runtime here: no DeviceRequest; the host's /usr in a local image, the fake
 // nvidia-smi and fake torch inside), then verify into the Test Explorer, benchmark, stop.
 import * as assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ const SCENARIO = 'default-h100-x8-570.133.20';
 
 /** The test engine, without sessions left by an earlier run. */
 function startDockerd() {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/dockerd.sh')], {
+  const out = execFileSync('bash', [path.join(repoRoot, 'lab/infra/dockerd.sh')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -58,7 +58,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     dockerEnv = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-gpu-state-'));
     fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
-    execFileSync(path.join(repoRoot, 'test/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
+    execFileSync(path.join(repoRoot, 'lab/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
       env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir },
     });
     original = readState(stateDir);
@@ -77,7 +77,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
           `${stateDir}:${stateDir}:ro`,
         ],
         env: {
-          PATH: path.join(repoRoot, 'test/fake-gpu/bin'),
+          PATH: path.join(repoRoot, 'lab/fake-gpu/bin'),
           PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'),
           GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
           GPUDEV_FAKE_GPU_STATE: stateDir,

@@ -18,7 +18,7 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
   let bench;
   let sshd;
   before(async () => {
-    const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh')], { encoding: 'utf8' });
+    const out = execFileSync('bash', [path.join(repoRoot, 'lab/infra/sshd.sh')], { encoding: 'utf8' });
     sshd = Object.fromEntries(
       out
         .trim()
@@ -39,7 +39,7 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
   });
   after(async () => {
     await bench?.close();
-    execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop']);
+    execFileSync('bash', [path.join(repoRoot, 'lab/infra/sshd.sh'), 'stop']);
   });
 
   it('asks before trusting an unknown host key, then lists the host and its GPUs', async () => {

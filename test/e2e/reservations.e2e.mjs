@@ -1,4 +1,4 @@
-// Reservations against a real one-node Slurm (test/infra/slurm.sh) whose login node is the loopback sshd.
+// Reservations against a real one-node Slurm (lab/infra/slurm.sh) whose login node is the loopback sshd.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,7 +17,7 @@ import {
 
 const infra = (script, env = {}) =>
   Object.fromEntries(
-    execFileSync('bash', [path.join(repoRoot, 'test/infra', script)], {
+    execFileSync('bash', [path.join(repoRoot, 'lab/infra', script)], {
       encoding: 'utf8',
       env: { ...process.env, ...env },
     })
@@ -68,7 +68,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
   });
   after(async () => {
     await bench?.close();
-    execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop'], {
+    execFileSync('bash', [path.join(repoRoot, 'lab/infra/sshd.sh'), 'stop'], {
       env: { ...process.env, ...NODE_SSHD },
     });
   });

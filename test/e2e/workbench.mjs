@@ -13,7 +13,7 @@ import {
 } from '../../scripts/codeServer.mjs';
 
 export const screenshotDir = path.join(repoRoot, 'test/e2e/screenshots');
-const fakeGpuBin = path.join(repoRoot, 'test/fake-gpu/bin');
+const fakeGpuBin = path.join(repoRoot, 'lab/fake-gpu/bin');
 const vsix = path.join(repoRoot, 'dist/gpu-devenv.vsix');
 const CHROMIUM_ARGS = [
   '--no-sandbox',

@@ -25,7 +25,7 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-for (const built of ['dist/extension.js', 'out/test/host/index.js', 'out/test/fake-gpu/nvidia-smi.js']) {
+for (const built of ['dist/extension.js', 'out/test/host/index.js', 'dist/lab/nvidia-smi.js']) {
   if (!fs.existsSync(path.join(repoRoot, built))) {
     console.error(
       `${built} is missing: run \`node esbuild.mjs && node esbuild.mjs --tests\` first (npm run test:host does)`,
@@ -42,7 +42,7 @@ const report = path.join(tmp, 'mocha-report.txt');
 const env = { ...process.env, ...hostTestEnv(dirs), HOME: dirs.home, SHELL: '/bin/bash', GPUDEV_HOST_REPORT: report };
 delete env.GPUDEV_FAKE_SMI_SCENARIO; // it would win over the scenario file the tests rewrite
 delete env.DOCKER_HOST;
-// The Test Explorer test applies a session on the test engine (test/infra/dockerd.sh, which needs root),
+// The Test Explorer test applies a session on the test engine (lab/infra/dockerd.sh, which needs root),
 // a fake GPU keeping its settings in a folder of its own: the other tests' GPUs stay as the fixture says.
 if (process.getuid?.() === 0) {
   const docker = testDocker();

@@ -7,7 +7,7 @@ import { repoRoot } from '../../scripts/codeServer.mjs';
 
 /** The fixture the fake nvidia-smi replays first: 8 H100s with processes. */
 export const SCENARIO = 'default-h100-x8-570.133.20';
-const fakeGpuBin = path.join(repoRoot, 'test/fake-gpu/bin');
+const fakeGpuBin = path.join(repoRoot, 'lab/fake-gpu/bin');
 
 export function prepareHostTestFolders(tmp) {
   const dirs = Object.fromEntries(

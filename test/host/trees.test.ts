@@ -123,7 +123,7 @@ describe('the GPUs and Reservations views, through their tree providers', functi
     // The extension's runner spawns with this extension host's environment: nvidia-smi is gone from it.
     process.env.PATH = (path ?? '')
       .split(':')
-      .filter((dir) => !dir.endsWith('test/fake-gpu/bin'))
+      .filter((dir) => !dir.endsWith('lab/fake-gpu/bin'))
       .join(':');
     try {
       await refresh();

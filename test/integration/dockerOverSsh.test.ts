@@ -1,5 +1,5 @@
-// Docker on an SSH host: the test Docker Engine (test/infra/dockerd.sh) reached through the loopback
-// sshd (test/infra/sshd.sh) over the host's one ssh2 connection, in plain Node and under VS Code's
+// Docker on an SSH host: the test Docker Engine (lab/infra/dockerd.sh) reached through the loopback
+// sshd (lab/infra/sshd.sh) over the host's one ssh2 connection, in plain Node and under VS Code's
 // patched `http` (the extension host's proxy support), where a host-named agent used to be replaced.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';

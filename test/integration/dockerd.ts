@@ -7,9 +7,9 @@ export interface Dockerd {
   readonly image: string;
 }
 
-/** Starts (or reuses) the test Docker Engine of test/infra/dockerd.sh. */
+/** Starts (or reuses) the test Docker Engine of lab/infra/dockerd.sh. */
 export function startDockerd(): Dockerd {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/dockerd.sh')], {
+  const out = execFileSync('bash', [path.join(repoRoot, 'lab/infra/dockerd.sh')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -23,5 +23,5 @@ export function startDockerd(): Dockerd {
 }
 
 export function stopDockerd(): void {
-  execFileSync('bash', [path.join(repoRoot, 'test/infra/dockerd.sh'), 'stop']);
+  execFileSync('bash', [path.join(repoRoot, 'lab/infra/dockerd.sh'), 'stop']);
 }

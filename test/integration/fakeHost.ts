@@ -17,7 +17,7 @@ import { LocalRunner, type Runner } from '../../src/hosts/runner';
 import { repoRoot } from '../unit/fixtures';
 
 export const SCENARIO = 'default-h100-x8-570.133.20';
-const fakeBin = path.join(repoRoot, 'test/fake-gpu/bin');
+const fakeBin = path.join(repoRoot, 'lab/fake-gpu/bin');
 
 export interface FakeHost {
   readonly id: number;

@@ -45,7 +45,7 @@ describe('GPU samples streamed by nvidia-smi -lms', function () {
   });
 
   it('locally: one long-lived nvidia-smi gives a sample per tick', async () => {
-    const fakeBin = path.join(repoRoot, 'test/fake-gpu/bin');
+    const fakeBin = path.join(repoRoot, 'lab/fake-gpu/bin');
     const runner = new LocalRunner({
       ...process.env,
       PATH: `${fakeBin}:${process.env.PATH}`,

@@ -6,9 +6,9 @@ import { SshRunner } from '../../src/hosts/sshRunner';
 import { repoRoot } from '../unit/fixtures';
 import type { Sshd } from './sshd';
 
-/** Starts (or reuses) the one-node Slurm cluster of test/infra/slurm.sh; the node's name. */
+/** Starts (or reuses) the one-node Slurm cluster of lab/infra/slurm.sh; the node's name. */
 export function startSlurm(): { node: string } {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/slurm.sh')], {
+  const out = execFileSync('bash', [path.join(repoRoot, 'lab/infra/slurm.sh')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -22,7 +22,7 @@ export function startSlurm(): { node: string } {
 }
 
 export function stopSlurm(): void {
-  execFileSync('bash', [path.join(repoRoot, 'test/infra/slurm.sh'), 'stop']);
+  execFileSync('bash', [path.join(repoRoot, 'lab/infra/slurm.sh'), 'stop']);
 }
 
 /** The login node's runner (the test sshd), its host key trusted. */

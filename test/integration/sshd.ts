@@ -33,9 +33,9 @@ const optionsEnv = (options?: SshdOptions) => ({
   ...(options?.authorize && { GPUDEV_SSHD_AUTHORIZE: options.authorize }),
 });
 
-/** Starts (or reuses) the loopback sshd of test/infra/sshd.sh, or another one beside it. */
+/** Starts (or reuses) the loopback sshd of lab/infra/sshd.sh, or another one beside it. */
 export function startSshd(options?: SshdOptions): Sshd {
-  const out = execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh')], {
+  const out = execFileSync('bash', [path.join(repoRoot, 'lab/infra/sshd.sh')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     env: optionsEnv(options),
@@ -57,5 +57,5 @@ export function startSshd(options?: SshdOptions): Sshd {
 }
 
 export function stopSshd(options?: SshdOptions): void {
-  execFileSync('bash', [path.join(repoRoot, 'test/infra/sshd.sh'), 'stop'], { env: optionsEnv(options) });
+  execFileSync('bash', [path.join(repoRoot, 'lab/infra/sshd.sh'), 'stop'], { env: optionsEnv(options) });
 }

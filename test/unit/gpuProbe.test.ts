@@ -8,7 +8,7 @@ import { repoRoot } from './fixtures';
 function fakeGpuHost(scenario: string): LocalRunner {
   return new LocalRunner({
     ...process.env,
-    PATH: `${path.join(repoRoot, 'test/fake-gpu/bin')}:${process.env.PATH}`,
+    PATH: `${path.join(repoRoot, 'lab/fake-gpu/bin')}:${process.env.PATH}`,
     GPUDEV_FAKE_SMI_SCENARIO: scenario,
   });
 }

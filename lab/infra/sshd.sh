@@ -4,13 +4,15 @@
 # one breaks key exchange), and prints KEY=VALUE lines for the tests. `sshd.sh stop` stops it.
 # GPUDEV_SSHD_DIR and GPUDEV_SSHD_PORT start another one beside it (a ProxyJump host, the bench's);
 # GPUDEV_SSHD_FAKE_BIN puts another fake nvidia-smi first on its PATH; GPUDEV_SSHD_AUTHORIZE names one
-# more public key to accept (a compute node's sshd accepting the login node's user key).
+# more public key to accept (a compute node's sshd accepting the login node's user key);
+# GPUDEV_SSHD_GPU_STATE keeps the fake GPUs' settings in that folder (the lab's). Without root it runs
+# as the user, for the user only.
 set -euo pipefail
 DIR=${GPUDEV_SSHD_DIR:-/tmp/gpudev-sshd}
 PORT=${GPUDEV_SSHD_PORT:-2222}
 LOG_LEVEL=${GPUDEV_SSHD_LOG_LEVEL:-INFO}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-FAKE_BIN=${GPUDEV_SSHD_FAKE_BIN:-$REPO/test/fake-gpu/bin}
+FAKE_BIN=${GPUDEV_SSHD_FAKE_BIN:-$REPO/lab/fake-gpu/bin}
 say() { echo "[gpudev] $*" >&2; }
 
 if [ "${1:-}" = stop ]; then
@@ -25,7 +27,8 @@ if [ ! -x /usr/sbin/sshd ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 openssh-server >/tmp/gpudev-apt-sshd.log 2>&1 \
     || { tail -30 /tmp/gpudev-apt-sshd.log >&2; exit 1; }
 fi
-mkdir -p "$DIR" /run/sshd
+mkdir -p "$DIR"
+if [ "$(id -u)" = 0 ]; then mkdir -p /run/sshd; fi
 [ -f "$DIR/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
 [ -f "$DIR/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/client_key"
 [ -f "$DIR/client_key_locked" ] || ssh-keygen -q -t ed25519 -N gpudev-test-passphrase -f "$DIR/client_key_locked"
@@ -44,7 +47,7 @@ UsePAM no
 LogLevel $LOG_LEVEL
 MaxStartups 100
 AcceptEnv GPUDEV_FAKE_SMI_SCENARIO GPUDEV_FAKE_GPU_STATE GPUDEV_FAKE_GPU_HOST
-SetEnv PATH=$FAKE_BIN:/usr/local/bin:/usr/bin:/bin GPUDEV_FAKE_SMI_SCENARIO_FILE=$DIR/scenario
+SetEnv PATH=$FAKE_BIN:/usr/local/bin:/usr/bin:/bin GPUDEV_FAKE_SMI_SCENARIO_FILE=$DIR/scenario${GPUDEV_SSHD_GPU_STATE:+ GPUDEV_FAKE_GPU_STATE=$GPUDEV_SSHD_GPU_STATE}
 CONFIG
 [ -f "$DIR/scenario" ] || echo default-h100-x8-570.133.20 > "$DIR/scenario"
 if ! { [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; }; then

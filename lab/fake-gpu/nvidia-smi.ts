@@ -17,7 +17,7 @@ import {
   type GpuState,
 } from './hostState';
 
-const fixtures = path.resolve(__dirname, '../../../test/fixtures/nvidia-smi');
+const fixtures = path.resolve(__dirname, '../../test/fixtures/nvidia-smi');
 const SAME_MACHINE_LISTING: Record<string, string> = { 'default-h100-x8-570.133.20': 'list-h100-80gb-hbm3-x8' };
 const FULL_QUERY: Record<string, string> = { 'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a' };
 const DRIVER_FAILURE =
