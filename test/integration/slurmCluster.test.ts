@@ -114,7 +114,10 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
       await refused({ types: ['h10'], count: 1, minutes: 30 }),
       /No GPU type "h10" on this cluster: did you mean h100/,
     );
-    assert.match(await refused({ types: ['h100'], count: 5, minutes: 30 }), /at most 4 per node in gpu, not 5/);
+    assert.match(
+      await refused({ types: ['h100'], count: 5, minutes: 30 }),
+      /No way to place 5 GPUs in gpu: they need 1 node × 5 or 5 nodes × 1, but h100 has 4 per node on 1 node/,
+    );
     assert.match(
       await refused({ types: ['a100'], count: 1, minutes: 120, partition: 'short' }),
       /02:00:00 is over the short partition's limit of 01:00:00/,
