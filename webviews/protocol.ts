@@ -168,7 +168,7 @@ export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
   /** The answer to a request that did not end in a table (an error, or a race submitted). */
   z.strictObject({ type: z.literal('result'), ok: z.boolean(), message: text }),
   /** Plan `plan` was submitted: the table stays, as what was submitted, with nothing left to submit. */
-  z.strictObject({ type: z.literal('submitted'), plan: z.number(), message: text }),
+  z.strictObject({ type: z.literal('submitted'), plan: z.number(), message: text, summary: text }),
 ]);
 
 const request = {

@@ -165,7 +165,8 @@ export class ReservePanel {
     this.post({
       type: 'submitted',
       plan: id,
-      message: `Submitted job ${jobId}: ${strategy.nodes} × ${strategy.perNode} ${strategy.type} in ${strategy.partition} for ${formatSlurmTime(strategy.minutes)} on ${state.entry.name}. It shows in the Reservations view; Dry Run again to reserve more.`,
+      message: `Submitted job ${jobId}: ${strategy.nodes} × ${strategy.perNode} ${strategy.type} in ${strategy.partition} for ${formatSlurmTime(strategy.minutes)} on ${state.entry.name}. It shows in the Reservations view.`,
+      summary: `Strategy ${index + 1} was submitted as job ${jobId}. Dry Run again to reserve more.`,
     });
     this.afterSubmit(state);
   }
@@ -191,7 +192,8 @@ export class ReservePanel {
     this.post({
       type: 'submitted',
       plan: id,
-      message: `Racing jobs ${raced.jobIds.join(', ')} on ${state.entry.name}: the first to start wins, the others are cancelled. Dry Run again to reserve more.`,
+      message: `Racing jobs ${raced.jobIds.join(', ')} on ${state.entry.name}: the first to start wins, the others are cancelled.`,
+      summary: `The top ${count} were submitted as jobs ${raced.jobIds.join(', ')}. Dry Run again to reserve more.`,
     });
     this.afterSubmit(state);
   }

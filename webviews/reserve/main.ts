@@ -191,7 +191,7 @@ function showStrategies(message: Message<'strategies'>): void {
 function showSubmitted(message: Message<'submitted'>): void {
   if (shown?.plan === message.plan) {
     shown.submitted = true;
-    strategies.querySelector('.summary')?.replaceChildren(document.createTextNode(message.message));
+    strategies.querySelector('.summary')?.replaceChildren(document.createTextNode(message.summary));
   }
   showResult({ type: 'result', ok: true, message: message.message });
 }
