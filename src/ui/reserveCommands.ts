@@ -147,16 +147,26 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
 
+/** Escape, the dialog's close and this button keep the reservation (VS Code always gives a modal a dismiss button: this is it). */
+const KEEP: vscode.MessageItem = { title: 'Keep Reservation', isCloseAffordance: true };
+const CANCEL: vscode.MessageItem = { title: 'Cancel Reservation' };
+
 export async function cancelReservation(reservations: Reservations, node: JobNode | undefined): Promise<void> {
   const state = node && reservations.get(node.cluster);
   if (!node || !state) return;
+  const { job } = node;
+  const held = job.state === 'RUNNING' ? `on ${job.nodes}, ${job.timeLeft} left` : job.state.toLowerCase();
   const choice = await vscode.window.showWarningMessage(
-    `Cancel reservation ${node.job.jobId} (${node.job.name}) on ${node.cluster}?`,
-    { modal: true, detail: 'Its GPUs go back to the cluster; anything running in the allocation stops.' },
-    'Cancel Reservation',
+    `Cancel reservation ${job.jobId} (${job.name}) on ${node.cluster}?`,
+    {
+      modal: true,
+      detail: `Job ${job.jobId} holds ${job.gres.replace(/^gres:/, '')} (${held}). Its GPUs go back to the cluster; anything running in the allocation stops.`,
+    },
+    CANCEL,
+    KEEP,
   );
-  if (choice !== 'Cancel Reservation') return;
-  const failed = await state.cluster.cancel([node.job.jobId]);
+  if (choice !== CANCEL) return;
+  const failed = await state.cluster.cancel([job.jobId]);
   if (failed) return void vscode.window.showErrorMessage(describeError(failed));
   state.watch.refresh();
 }
