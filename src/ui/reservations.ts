@@ -10,6 +10,7 @@ import { describeReason } from '../reserve/slurm/reasons';
 import { typeSummaries, type Availability } from '../reserve/slurm/sinfo';
 import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
 import { askToTrustHostKey } from './remoteHosts';
+import { JobScripts } from './reservationScripts';
 import { machineSetting } from './settings';
 
 export interface ClusterState {
@@ -89,6 +90,8 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private visible = false;
+  /** Show Job Script's read-only documents (gpudev-job:). */
+  readonly jobScripts = new JobScripts((name) => this.get(name)?.cluster);
 
   constructor(
     private readonly local: Runner,
@@ -273,5 +276,6 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
   dispose(): void {
     this.disposeClusters();
     this.changed.dispose();
+    this.jobScripts.dispose();
   }
 }

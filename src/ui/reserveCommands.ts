@@ -185,14 +185,12 @@ export async function copySshCommand(reservations: Reservations, node: JobNode |
   void vscode.window.showInformationMessage(`Copied: ${command}`);
 }
 
+/** The script Slurm holds for the job, in a read-only editor titled job-<id>.sh. */
 export async function showJobScript(reservations: Reservations, node: JobNode | undefined): Promise<void> {
-  const state = node && reservations.get(node.cluster);
-  if (!node || !state) return;
-  const script = await state.cluster.jobScript(node.job.jobId);
-  if (typeof script !== 'string') return void vscode.window.showErrorMessage(describeError(script));
-  await vscode.window.showTextDocument(
-    await vscode.workspace.openTextDocument({ content: script, language: 'shellscript' }),
-  );
+  if (!node) return;
+  const failed = await reservations.jobScripts.show(node.cluster, node.job.jobId);
+  if (failed)
+    void vscode.window.showErrorMessage(`Cannot show the script of job ${node.job.jobId}: ${describeError(failed)}`);
 }
 
 const REMOTE_SSH = 'ms-vscode-remote.remote-ssh';
