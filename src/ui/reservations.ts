@@ -94,7 +94,8 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
   readonly jobScripts = new JobScripts((name) => this.get(name)?.cluster);
 
   constructor(
-    private readonly local: Runner,
+    /** This machine (ssh -G, and ssh itself). */
+    readonly local: Runner,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
