@@ -5,6 +5,7 @@ import { describeError, type GpuDevError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { formatSlurmTime, parseDuration } from './reserve/duration';
 import { raceLosers, SlurmCluster } from './reserve/slurm/cluster';
+import { describeReason } from './reserve/slurm/reasons';
 import type { ProbedStrategy } from './reserve/slurm/strategies';
 import { LocalRunner, type Runner } from './hosts/runner';
 import { quoteArgv } from './hosts/shellQuote';
@@ -100,7 +101,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       else if (!jobs.length) io.out('no gpudev reservations\n');
       else
         io.out(
-          `${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'left', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, j.timeLeft, j.reason])], [1, 2, 3, 4, 6]).join('\n')}\n`,
+          `${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'left', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, j.timeLeft, describeReason(j.state, j.reason)])], [1, 2, 3, 4, 6]).join('\n')}\n`,
         );
       return 0;
     }

@@ -146,6 +146,10 @@ export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('strategies'),
+    /** Which dry run the table shows: Submit and Race name it, and the extension acts on that one only. */
+    plan: z.number(),
+    /** How many the race would submit (the top startable ones); 0 when fewer than 2 can start. */
+    race: z.number(),
     summary: text,
     rows: list(
       z.strictObject({
@@ -161,7 +165,10 @@ export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
       200,
     ),
   }),
+  /** The answer to a request that did not end in a table (an error, or a race submitted). */
   z.strictObject({ type: z.literal('result'), ok: z.boolean(), message: text }),
+  /** Plan `plan` was submitted: the table stays, as what was submitted, with nothing left to submit. */
+  z.strictObject({ type: z.literal('submitted'), plan: z.number(), message: text, summary: text }),
 ]);
 
 const request = {
@@ -177,8 +184,12 @@ export const FromReserveWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
   z.strictObject({ type: z.literal('selectCluster'), cluster: name }),
   z.strictObject({ type: z.literal('plan'), ...request }),
-  z.strictObject({ type: z.literal('submit'), index: z.number().check(z.int(), z.minimum(0)) }),
-  z.strictObject({ type: z.literal('race') }),
+  z.strictObject({
+    type: z.literal('submit'),
+    plan: z.number().check(z.int(), z.minimum(0)),
+    index: z.number().check(z.int(), z.minimum(0)),
+  }),
+  z.strictObject({ type: z.literal('race'), plan: z.number().check(z.int(), z.minimum(0)) }),
 ]);
 
 export type ToReserveWebview = z.infer<typeof ToReserveWebviewSchema>;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { GpuDevError } from '../core/errors';
 import type { Runner } from '../hosts/runner';
 import { resolveSshTarget } from '../hosts/sshConfig';
+import { quoteArgv } from '../hosts/shellQuote';
 import { hostBlock, upsertBlock } from '../remote/sshConfigFile';
 
 export function defaultSshConfigFile(): string {
@@ -67,9 +68,54 @@ export async function writeAttachConfig(
   const node = firstNode(request.nodes);
   if (!node || !/^[\w.-]+$/.test(node))
     return { message: `job ${request.jobId} has no node yet (${request.nodes || 'pending'})` };
-  const login = await resolveSshTarget(request.login, local, request.userSshConfig);
+  const login = await loginEntry(request, local);
   if ('message' in login) return login;
   const alias = jobAlias(request.cluster, request.jobId);
+  const target =
+    request.mode === 'job-sshd'
+      ? await jobSshd(request.jobId, alias, login.identity, loginRunner)
+      : await nodeSshd(node, `gpudev-${safe(request.cluster)}-${node}`, loginRunner);
+  if ('message' in target) return target;
+  const { keyAlias, keys, port } = target;
+  const jobBlock = hostBlock(alias, [
+    ['HostName', node],
+    ...(port ? [['Port', port] as const] : []),
+    ['ProxyJump', login.alias],
+    ...login.common,
+    ['HostKeyAlias', keyAlias],
+    ['UserKnownHostsFile', login.knownHostsFile],
+    ['StrictHostKeyChecking', 'yes'],
+  ]);
+  const existing = await fs.readFile(login.configFile, 'utf8').catch(() => '');
+  await fs.writeFile(login.configFile, upsertBlock(existing, alias, jobBlock), { mode: 0o600 });
+  const known = await fs.readFile(login.knownHostsFile, 'utf8').catch(() => '');
+  const fresh = keys.filter((line) => !known.split('\n').includes(line));
+  if (fresh.length)
+    await fs.appendFile(login.knownHostsFile, `${known && !known.endsWith('\n') ? '\n' : ''}${fresh.join('\n')}\n`, {
+      mode: 0o600,
+    });
+  return { alias, node, configFile: login.configFile, sshCommand: ['ssh', '-F', login.configFile, alias] };
+}
+
+/**
+ * The login node's Host entry `gpudev-<cluster>-login` in our file (as `ssh -G` resolves the configured
+ * login: host, port, user, keys, its own ProxyJump): what the job's entry jumps through, and what
+ * `attach: srun` runs srun on.
+ */
+export async function writeLoginEntry(
+  request: Pick<AttachRequest, 'cluster' | 'login' | 'configFile' | 'knownHostsFile' | 'userSshConfig'>,
+  local: Runner,
+): Promise<{ alias: string; configFile: string } | GpuDevError> {
+  const login = await loginEntry(request, local);
+  return 'message' in login ? login : { alias: login.alias, configFile: login.configFile };
+}
+
+async function loginEntry(
+  request: Pick<AttachRequest, 'cluster' | 'login' | 'configFile' | 'knownHostsFile' | 'userSshConfig'>,
+  local: Runner,
+) {
+  const login = await resolveSshTarget(request.login, local, request.userSshConfig);
+  if ('message' in login) return login;
   const identity = (
     await Promise.all(
       login.identityFiles.map((f) =>
@@ -80,44 +126,49 @@ export async function writeAttachConfig(
       ),
     )
   ).filter((f): f is string => !!f);
-  const target =
-    request.mode === 'job-sshd'
-      ? await jobSshd(request.jobId, alias, identity, loginRunner)
-      : await nodeSshd(node, `gpudev-${safe(request.cluster)}-${node}`, loginRunner);
-  if ('message' in target) return target;
-  const { keyAlias, keys, port } = target;
   const configFile = request.configFile ?? defaultSshConfigFile();
   const knownHostsFile = request.knownHostsFile ?? gpudevKnownHosts();
-  const loginAlias = `gpudev-${safe(request.cluster)}-login`;
+  const alias = `gpudev-${safe(request.cluster)}-login`;
   const common = [['User', login.user], ...(identity.length ? [['IdentityFile', identity] as const] : [])] as const;
-  const loginBlock = hostBlock(loginAlias, [
+  const block = hostBlock(alias, [
     ['HostName', login.host],
     ['Port', String(login.port)],
     ...common,
     ...(login.proxyJump ? [['ProxyJump', login.proxyJump] as const] : []),
     ['UserKnownHostsFile', [path.join(os.homedir(), '.ssh', 'known_hosts'), knownHostsFile]],
   ]);
-  const jobBlock = hostBlock(alias, [
-    ['HostName', node],
-    ...(port ? [['Port', port] as const] : []),
-    ['ProxyJump', loginAlias],
-    ...common,
-    ['HostKeyAlias', keyAlias],
-    ['UserKnownHostsFile', knownHostsFile],
-    ['StrictHostKeyChecking', 'yes'],
-  ]);
   await fs.mkdir(path.dirname(configFile), { recursive: true, mode: 0o700 });
   const existing = await fs.readFile(configFile, 'utf8').catch(() => '');
-  await fs.writeFile(configFile, upsertBlock(upsertBlock(existing, loginAlias, loginBlock), alias, jobBlock), {
-    mode: 0o600,
-  });
-  const known = await fs.readFile(knownHostsFile, 'utf8').catch(() => '');
-  const fresh = keys.filter((line) => !known.split('\n').includes(line));
-  if (fresh.length)
-    await fs.appendFile(knownHostsFile, `${known && !known.endsWith('\n') ? '\n' : ''}${fresh.join('\n')}\n`, {
-      mode: 0o600,
-    });
-  return { alias, node, configFile, sshCommand: ['ssh', '-F', configFile, alias] };
+  await fs.writeFile(configFile, upsertBlock(existing, alias, block), { mode: 0o600 });
+  return { alias, configFile, knownHostsFile, identity, common };
+}
+
+/**
+ * What a terminal of the reservation runs where it lands (a node of the job or the login node), one line of
+ * POSIX sh for `ssh -t host sh -c <it>`: a login shell inside the job's allocation (`srun --jobid <job>
+ * --overlap`, so SLURM_JOB_ID and the job's GPUs are set) with the job's ~/.gpudev/jobs/<job>.env sourced;
+ * when srun cannot start a step there, a plain shell that says first that it is not inside the allocation, and why.
+ */
+export function allocationShell(jobId: string, node?: string): string {
+  if (!/^\d+(_\d+)?$/.test(jobId)) throw new Error(`not a Slurm job id: ${jobId}`);
+  const step = [
+    'srun',
+    `--jobid=${jobId}`,
+    '--overlap',
+    '--nodes=1',
+    '--ntasks=1',
+    ...(node && /^[\w.-]+$/.test(node) ? [`--nodelist=${node}`] : []),
+  ];
+  const inside = `f="$HOME/.gpudev/jobs/${jobId}.env"; [ -r "$f" ] && . "$f"; exec bash -l`;
+  const notInside = [
+    `gpudev: this shell on $(hostname) is NOT inside job ${jobId}'s allocation: SLURM_JOB_ID and CUDA_VISIBLE_DEVICES are not set here,`,
+    `and ~/.gpudev/jobs/${jobId}.env is not sourced. srun --jobid=${jobId} --overlap could not start a step:`,
+  ];
+  return [
+    `if err=$(${quoteArgv([...step, 'true'])} 2>&1 </dev/null); then exec ${quoteArgv([...step, '--pty', 'bash', '-c', inside])}; fi`,
+    `printf '%s\\n' ${notInside.map((line) => `"${line}"`).join(' ')} "  $err" >&2`,
+    'exec "${SHELL:-/bin/sh}" -l',
+  ].join('; ');
 }
 
 type SshdTarget = { keyAlias: string; keys: string[]; port?: string } | GpuDevError;

@@ -6,9 +6,11 @@ import type { SshRunner } from '../hosts/sshRunner';
 import { parseClusterEntries, type ClusterEntry } from '../reserve/clusters';
 import { formatSlurmTime } from '../reserve/duration';
 import { SlurmCluster, type Reservation } from '../reserve/slurm/cluster';
+import { describeReason } from '../reserve/slurm/reasons';
 import { typeSummaries, type Availability } from '../reserve/slurm/sinfo';
 import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
 import { askToTrustHostKey } from './remoteHosts';
+import { JobScripts } from './reservationScripts';
 import { machineSetting } from './settings';
 
 export interface ClusterState {
@@ -88,9 +90,12 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private visible = false;
+  /** Show Job Script's read-only documents (gpudev-job:). */
+  readonly jobScripts = new JobScripts((name) => this.get(name)?.cluster);
 
   constructor(
-    private readonly local: Runner,
+    /** This machine (ssh -G, and ssh itself). */
+    readonly local: Runner,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
@@ -245,14 +250,15 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
     const { job } = node;
     const item = new vscode.TreeItem(`${job.jobId} ${job.name}`, vscode.TreeItemCollapsibleState.None);
     item.id = `reservation/${node.cluster}/${job.jobId}`;
+    const reason = describeReason(job.state, job.reason);
     const where =
       job.state === 'RUNNING'
         ? `${job.nodes} · ${job.timeLeft} left`
         : job.state === 'PENDING'
-          ? `${job.reason}${job.start !== 'N/A' ? ` · starts ${job.start.replace('T', ' ')}` : ''}`
-          : job.reason;
+          ? `${reason}${job.start !== 'N/A' ? ` · starts ${job.start.replace('T', ' ')}` : ''}`
+          : reason;
     item.description = `${job.state} · ${job.gres.replace(/^gres:/, '')}${where ? ` · ${where}` : ''}`;
-    item.tooltip = `Job ${job.jobId} (${job.name}) on ${node.cluster}\n${job.state}${job.nodes ? ` on ${job.nodes}` : ''}\n${job.gres} in ${job.partition}\nTime left: ${job.timeLeft}${job.reason !== 'None' ? `\nReason: ${job.reason}` : ''}`;
+    item.tooltip = `Job ${job.jobId} (${job.name}) on ${node.cluster}\n${job.state}${job.nodes ? ` on ${job.nodes}` : ''}\n${job.gres} in ${job.partition}\nTime left: ${job.timeLeft}${reason ? `\nWhy: ${reason}${reason.includes(job.reason) ? '' : ` (Slurm: ${job.reason})`}` : ''}`;
     item.iconPath = new vscode.ThemeIcon(
       job.state === 'RUNNING' ? 'pass-filled' : job.state === 'PENDING' ? 'clock' : 'circle-outline',
     );
@@ -271,5 +277,6 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
   dispose(): void {
     this.disposeClusters();
     this.changed.dispose();
+    this.jobScripts.dispose();
   }
 }

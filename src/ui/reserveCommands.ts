@@ -1,17 +1,11 @@
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
-import { quoteArgv } from '../hosts/shellQuote';
 import { formatSlurmTime, parseDuration } from '../reserve/duration';
-import type { Runner } from '../hosts/runner';
-import { hasInclude, withInclude } from '../remote/sshConfigFile';
-import { defaultSshConfigFile, firstNode, writeAttachConfig } from '../reserve/attach';
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
 import { catalogAliases } from './cosplayCommands';
 import type { ReservationNode, Reservations } from './reservations';
-import { machineSetting } from './settings';
+
+export { attachReservation, copySshCommand } from './reservationAttach';
 
 const when = (s: ProbedStrategy) =>
   s.when === 'never'
@@ -147,142 +141,34 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
 
+/** Escape, the dialog's close and this button keep the reservation (VS Code always gives a modal a dismiss button: this is it). */
+const KEEP: vscode.MessageItem = { title: 'Keep Reservation', isCloseAffordance: true };
+const CANCEL: vscode.MessageItem = { title: 'Cancel Reservation' };
+
 export async function cancelReservation(reservations: Reservations, node: JobNode | undefined): Promise<void> {
   const state = node && reservations.get(node.cluster);
   if (!node || !state) return;
+  const { job } = node;
+  const held = job.state === 'RUNNING' ? `on ${job.nodes}, ${job.timeLeft} left` : job.state.toLowerCase();
   const choice = await vscode.window.showWarningMessage(
-    `Cancel reservation ${node.job.jobId} (${node.job.name}) on ${node.cluster}?`,
-    { modal: true, detail: 'Its GPUs go back to the cluster; anything running in the allocation stops.' },
-    'Cancel Reservation',
+    `Cancel reservation ${job.jobId} (${job.name}) on ${node.cluster}?`,
+    {
+      modal: true,
+      detail: `Job ${job.jobId} holds ${job.gres.replace(/^gres:/, '')} (${held}). Its GPUs go back to the cluster; anything running in the allocation stops.`,
+    },
+    CANCEL,
+    KEEP,
   );
-  if (choice !== 'Cancel Reservation') return;
-  const failed = await state.cluster.cancel([node.job.jobId]);
+  if (choice !== CANCEL) return;
+  const failed = await state.cluster.cancel([job.jobId]);
   if (failed) return void vscode.window.showErrorMessage(describeError(failed));
   state.watch.refresh();
 }
 
-/** `ssh -J <login> <node>`: the reserved node through the login node (OpenSSH's ProxyJump). */
-export async function copySshCommand(reservations: Reservations, node: JobNode | undefined): Promise<void> {
-  const state = node && reservations.get(node.cluster);
-  if (!node || !state) return;
-  const first = firstNode(node.job.nodes);
-  if (node.job.state !== 'RUNNING' || !first)
-    return void vscode.window.showInformationMessage(
-      `Reservation ${node.job.jobId} is ${node.job.state}: it has no node yet.`,
-    );
-  const command = quoteArgv(['ssh', '-J', state.entry.login, first]);
-  await vscode.env.clipboard.writeText(command);
-  void vscode.window.showInformationMessage(`Copied: ${command}`);
-}
-
+/** The script Slurm holds for the job, in a read-only editor titled job-<id>.sh. */
 export async function showJobScript(reservations: Reservations, node: JobNode | undefined): Promise<void> {
-  const state = node && reservations.get(node.cluster);
-  if (!node || !state) return;
-  const script = await state.cluster.jobScript(node.job.jobId);
-  if (typeof script !== 'string') return void vscode.window.showErrorMessage(describeError(script));
-  await vscode.window.showTextDocument(
-    await vscode.workspace.openTextDocument({ content: script, language: 'shellscript' }),
-  );
-}
-
-const REMOTE_SSH = 'ms-vscode-remote.remote-ssh';
-const INCLUDE_CONSENT = 'gpuDev.ssh.includeConsent';
-
-/** Our file, from `gpuDev.ssh.configFile` (~ expanded), else ~/.ssh/gpudev/config. */
-function ourSshConfigFile(): string {
-  const configured = machineSetting<string>('ssh.configFile')?.trim();
-  return configured ? configured.replace(/^~(?=\/)/, os.homedir()) : defaultSshConfigFile();
-}
-
-/** Adds our Include to ~/.ssh/config once the user agreed (asked once, remembered); whether it is there. */
-async function ensureInclude(state: vscode.Memento, file: string): Promise<boolean> {
-  const userConfig = path.join(os.homedir(), '.ssh', 'config');
-  const text = await fs.readFile(userConfig, 'utf8').catch(() => '');
-  if (hasInclude(text)) return true;
-  if (state.get(INCLUDE_CONSENT) === 'never') return false;
-  const choice = await vscode.window.showInformationMessage(
-    `Let Remote-SSH and ssh find reserved nodes by name? This adds "Include ${file}" (in a marked block) at the top of ~/.ssh/config, once.`,
-    { modal: true },
-    'Add Include',
-    'Not Now',
-    'Never',
-  );
-  if (choice === 'Never') await state.update(INCLUDE_CONSENT, 'never');
-  if (choice !== 'Add Include') return false;
-  await fs.mkdir(path.dirname(userConfig), { recursive: true, mode: 0o700 });
-  await fs.writeFile(userConfig, withInclude(text, file), { mode: 0o600 });
-  return true;
-}
-
-/** "Attach": the Host entry written, then the node opened in a new window with Remote-SSH, or a terminal when it is missing. */
-export async function attachReservation(
-  reservations: Reservations,
-  node: JobNode | undefined,
-  local: Runner,
-  state: vscode.Memento,
-  log: vscode.LogOutputChannel,
-): Promise<void> {
-  const cluster = node && reservations.get(node.cluster);
-  if (!node || !cluster) return;
-  if (node.job.state !== 'RUNNING')
-    return void vscode.window.showInformationMessage(
-      `Reservation ${node.job.jobId} is ${node.job.state}: attach once it runs.`,
-    );
-  if (cluster.entry.attach === 'srun') {
-    // A shell inside the allocation itself: no sshd on the nodes needed, and no VS Code window either.
-    const terminal = vscode.window.createTerminal({
-      name: `srun ${node.job.jobId}`,
-      shellPath: 'ssh',
-      shellArgs: ['-t', cluster.entry.login, 'srun', `--jobid=${node.job.jobId}`, '--overlap', '--pty', 'bash', '-l'],
-      iconPath: new vscode.ThemeIcon('remote'),
-    });
-    terminal.show();
-    return;
-  }
-  const configFile = ourSshConfigFile();
-  const mode = cluster.entry.attach === 'job-sshd' ? 'job-sshd' : 'proxyjump';
-  const attached = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Preparing ssh to job ${node.job.jobId}` },
-    () =>
-      writeAttachConfig(
-        {
-          cluster: node.cluster,
-          login: cluster.entry.login,
-          jobId: node.job.jobId,
-          nodes: node.job.nodes,
-          configFile,
-          mode,
-        },
-        cluster.login,
-        local,
-      ),
-  );
-  if ('message' in attached)
-    return void vscode.window.showErrorMessage(`Cannot attach to ${node.job.jobId}: ${describeError(attached)}`);
-  log.info(
-    `attach ${node.job.jobId}: ${attached.alias} → ${attached.node} via ${cluster.entry.login}, in ${attached.configFile}`,
-  );
-  const included = await ensureInclude(state, configFile);
-  if (vscode.extensions.getExtension(REMOTE_SSH) && included) {
-    const home = (await cluster.login.run(['printenv', 'HOME'])).stdout.trim() || '/';
-    await vscode.commands.executeCommand(
-      'vscode.openFolder',
-      vscode.Uri.parse(`vscode-remote://ssh-remote+${attached.alias}${home}`),
-      { forceNewWindow: true },
-    );
-    return;
-  }
-  const why = !vscode.extensions.getExtension(REMOTE_SSH)
-    ? 'the Remote-SSH extension is not installed'
-    : `~/.ssh/config does not include ${configFile}, so Remote-SSH cannot find ${attached.alias}`;
-  const terminal = vscode.window.createTerminal({
-    name: `ssh ${attached.alias}`,
-    shellPath: 'ssh',
-    shellArgs: attached.sshCommand.slice(1),
-    iconPath: new vscode.ThemeIcon('remote'),
-  });
-  terminal.show();
-  void vscode.window.showInformationMessage(
-    `Opened a terminal on ${attached.node} (job ${node.job.jobId}) instead of a window: ${why}.`,
-  );
+  if (!node) return;
+  const failed = await reservations.jobScripts.show(node.cluster, node.job.jobId);
+  if (failed)
+    void vscode.window.showErrorMessage(`Cannot show the script of job ${node.job.jobId}: ${describeError(failed)}`);
 }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
+import { PanelPlans } from '../reserve/panelPlans';
 import { formatSlurmTime, parseDuration } from '../reserve/duration';
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
 import { typeSummaries } from '../reserve/slurm/sinfo';
@@ -10,7 +11,7 @@ import {
   type ToReserveWebview,
 } from '../../webviews/protocol';
 import { catalogAliases } from './cosplayCommands';
-import type { Reservations } from './reservations';
+import type { ClusterState, Reservations } from './reservations';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 type PlanMessage = Extract<FromReserveWebview, { type: 'plan' }>;
@@ -25,8 +26,8 @@ export class ReservePanel {
   }
 
   private readonly panel: vscode.WebviewPanel;
-  /** The last dry run: its request and ranked strategies, which Submit and Race act on. */
-  private planned: { request: PlanMessage; strategies: ProbedStrategy[] } | undefined;
+  /** The dry runs: the one whose table is on screen is the only one Submit and Race act on, once. */
+  private readonly plans = new PanelPlans<{ request: PlanMessage; strategies: ProbedStrategy[] }>();
 
   private constructor(
     extensionUri: vscode.Uri,
@@ -76,30 +77,36 @@ export class ReservePanel {
         })),
       });
     } else if (message.type === 'selectCluster') {
-      const state = this.reservations.get(message.cluster);
-      if (!state) return;
-      const found = await state.cluster.availability();
-      this.post(
-        'message' in found
-          ? { type: 'availability', cluster: message.cluster, error: describeError(found), rows: [], partitions: [] }
-          : {
-              type: 'availability',
-              cluster: message.cluster,
-              error: null,
-              rows: typeSummaries(found),
-              partitions: found.partitions.map((p) => ({
-                name: p.name,
-                isDefault: p.isDefault,
-                limit: p.maxMinutes === null ? 'no limit' : formatSlurmTime(p.maxMinutes),
-              })),
-            },
-      );
+      this.plans.begin(); // a table of another cluster submits nothing here
+      await this.showAvailability(message.cluster);
     } else if (message.type === 'plan') await this.plan(message);
-    else if (message.type === 'submit') await this.submit(message.index);
-    else await this.race();
+    else if (message.type === 'submit') await this.submit(message.plan, message.index);
+    else await this.race(message.plan);
+  }
+
+  private async showAvailability(cluster: string): Promise<void> {
+    const state = this.reservations.get(cluster);
+    if (!state) return;
+    const found = await state.cluster.availability();
+    this.post(
+      'message' in found
+        ? { type: 'availability', cluster, error: describeError(found), rows: [], partitions: [] }
+        : {
+            type: 'availability',
+            cluster,
+            error: null,
+            rows: typeSummaries(found),
+            partitions: found.partitions.map((p) => ({
+              name: p.name,
+              isDefault: p.isDefault,
+              limit: p.maxMinutes === null ? 'no limit' : formatSlurmTime(p.maxMinutes),
+            })),
+          },
+    );
   }
 
   private async plan(message: PlanMessage): Promise<void> {
+    const id = this.plans.begin();
     const state = this.reservations.get(message.cluster);
     const minutes = parseDuration(message.time);
     if (!state) return this.result(false, `No cluster ${message.cluster}`);
@@ -116,14 +123,13 @@ export class ReservePanel {
       ...(state.entry.account && { account: state.entry.account }),
     };
     const strategies = await state.cluster.plan(request, state.entry.costWeights, catalogAliases);
-    if ('message' in strategies) {
-      this.planned = undefined;
-      return this.result(false, describeError(strategies));
-    }
-    this.planned = { request: message, strategies };
+    if ('message' in strategies) return this.result(false, describeError(strategies));
+    if (!this.plans.settle(id, { request: message, strategies })) return;
     this.log.info(`${message.cluster}: dry run, ${strategies.length} strategies`);
     this.post({
       type: 'strategies',
+      plan: id,
+      race: raceSize(strategies),
       summary: `${message.count} GPU(s) for ${formatSlurmTime(minutes)} on ${message.cluster}: nothing was submitted.`,
       rows: strategies.map((s, index) => ({
         index,
@@ -138,39 +144,70 @@ export class ReservePanel {
     });
   }
 
-  private async submit(index: number): Promise<void> {
-    const strategy = this.planned?.strategies[index];
-    const state = this.planned && this.reservations.get(this.planned.request.cluster);
-    if (!strategy || !state) return this.result(false, 'Run a dry run first.');
+  private async submit(id: number, index: number): Promise<void> {
+    const planned = this.plans.take(id);
+    if ('refused' in planned) return this.result(false, planned.refused);
+    const strategy = planned.strategies[index];
+    const state = this.reservations.get(planned.request.cluster);
+    if (!strategy || !state || strategy.when === 'never') {
+      this.plans.finish(id, undefined);
+      return this.result(false, strategy ? `That strategy cannot run: ${strategy.reason ?? ''}` : 'No such strategy.');
+    }
     const jobId = await state.cluster.submit(
       strategy,
       `${strategy.type}x${strategy.nodes * strategy.perNode}`,
       state.entry.scratch,
       state.entry.attach === 'job-sshd',
     );
+    this.plans.finish(id, typeof jobId === 'string' ? [jobId] : undefined);
     if (typeof jobId !== 'string') return this.result(false, `Submitting failed: ${describeError(jobId)}`);
     this.log.info(`${state.entry.name}: submitted job ${jobId} from the panel`);
-    this.result(
-      true,
-      `Submitted job ${jobId}: ${strategy.nodes} × ${strategy.perNode} ${strategy.type} in ${strategy.partition}. It shows in the Reservations view.`,
-    );
-    state.watch.refresh();
-    this.reservations.setVisible(true);
+    this.post({
+      type: 'submitted',
+      plan: id,
+      message: `Submitted job ${jobId}: ${strategy.nodes} × ${strategy.perNode} ${strategy.type} in ${strategy.partition} for ${formatSlurmTime(strategy.minutes)} on ${state.entry.name}. It shows in the Reservations view.`,
+      summary: `Strategy ${index + 1} was submitted as job ${jobId}. Dry Run again to reserve more.`,
+    });
+    this.afterSubmit(state);
   }
 
-  private async race(): Promise<void> {
-    const state = this.planned && this.reservations.get(this.planned.request.cluster);
-    if (!this.planned || !state) return this.result(false, 'Run a dry run first.');
+  private async race(id: number): Promise<void> {
+    const planned = this.plans.take(id);
+    if ('refused' in planned) return this.result(false, planned.refused);
+    const state = this.reservations.get(planned.request.cluster);
+    const count = raceSize(planned.strategies);
+    if (!state || count < 2) {
+      this.plans.finish(id, undefined);
+      return this.result(false, 'A race needs at least 2 strategies that can start.');
+    }
     const raced = await state.cluster.race(
-      this.planned.strategies,
-      `x${this.planned.request.count}`,
-      3,
+      planned.strategies,
+      `x${planned.request.count}`,
+      count,
       state.entry.scratch,
       state.entry.attach === 'job-sshd',
     );
+    this.plans.finish(id, 'message' in raced ? undefined : raced.jobIds);
     if ('message' in raced) return this.result(false, `Racing failed: ${describeError(raced)}`);
-    this.result(true, `Racing jobs ${raced.jobIds.join(', ')}: the first to start wins, the others are cancelled.`);
+    this.post({
+      type: 'submitted',
+      plan: id,
+      message: `Racing jobs ${raced.jobIds.join(', ')} on ${state.entry.name}: the first to start wins, the others are cancelled.`,
+      summary: `The top ${count} were submitted as jobs ${raced.jobIds.join(', ')}. Dry Run again to reserve more.`,
+    });
+    this.afterSubmit(state);
+  }
+
+  /** The Reservations view and the panel's GPUs table show the new jobs. */
+  private afterSubmit(state: ClusterState): void {
     state.watch.refresh();
     this.reservations.setVisible(true);
+    void this.showAvailability(state.entry.name);
   }
+}
+
+/** How many a race submits: the top startable strategies, at most 3; 0 when fewer than 2 can start. */
+function raceSize(strategies: readonly ProbedStrategy[]): number {
+  const startable = strategies.filter((s) => s.when !== 'never').length;
+  return startable >= 2 ? Math.min(3, startable) : 0;
 }

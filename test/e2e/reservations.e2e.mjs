@@ -28,6 +28,26 @@ const infra = (script, env = {}) =>
 /** The compute node's sshd: port 22 of the node's address, accepting the user's key as a shared home would. */
 const NODE_SSHD = { GPUDEV_SSHD_DIR: '/tmp/gpudev-node-sshd', GPUDEV_SSHD_PORT: '22' };
 
+/** This test's gpudev jobs in the real queue (squeue on this machine: the login node is loopback). */
+const queued = (name) =>
+  execFileSync('squeue', ['-h', '-n', name, '-o', '%i %T %r'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+
+async function until(what, probe, limitMs = 30_000) {
+  for (const started = Date.now(); Date.now() - started < limitMs; await new Promise((r) => setTimeout(r, 250))) {
+    const value = await probe();
+    if (value) return value;
+  }
+  throw new Error(`never saw ${what}`);
+}
+
+/** Fills the reservation panel's form and runs a Dry Run. */
+async function dryRun(view, { types, count, time }) {
+  await view.locator('#types').fill(types);
+  await view.locator('#count').fill(String(count));
+  await view.locator('#time').fill(time);
+  await view.locator('button', { hasText: 'Dry Run' }).click();
+}
+
 /** Answers the input box titled `title` (each step of a flow replaces the last in the same widget). */
 async function answer(page, title, text) {
   await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
@@ -97,10 +117,79 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await bench.screenshot('reserve-panel-dry-run');
     await rows.first().locator('button', { hasText: 'Submit' }).click();
     await view.locator('.status.ok', { hasText: /Submitted job \d+: 1 × 2 l4 in gpu/ }).waitFor({ timeout: 30_000 });
+    assert.match(await view.locator('.summary').innerText(), /^Strategy 1 was submitted as job \d+\./);
     await treeRow(page, /gpudev-l4x2.*RUNNING · gpu:l4:2/).waitFor({ timeout: 30_000 });
     await bench.screenshot('reserve-panel-submitted');
     await contextMenu(page, treeRow(page, /gpudev-l4x2/), 'Cancel Reservation');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Reservation' }).click();
+    await treeRow(page, 'No gpudev reservations').waitFor({ timeout: 30_000 });
+  });
+
+  it("the panel's stale Submit is gone after a failed Dry Run", async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'GPU: Reserve GPUs…');
+    const view = webviewFrame(page);
+    await dryRun(view, { types: 'l4', count: 1, time: '20m' });
+    const rows = view.locator('table.strategies tbody tr');
+    await rows.first().waitFor({ timeout: 30_000 });
+    assert.equal(await rows.count(), 1);
+    assert.equal(await view.locator('button', { hasText: /^Race/ }).isVisible(), false, 'no race of one strategy');
+    await dryRun(view, { types: 'l4', count: 1, time: '90 minutes' });
+    await view.locator('.status.error', { hasText: '"90 minutes" is not a time' }).waitFor({ timeout: 30_000 });
+    assert.equal(await view.locator('table.strategies').count(), 0, 'the last table went with the new request');
+    assert.equal(await view.locator('button', { hasText: 'Submit' }).count(), 0);
+    await bench.screenshot('reserve-panel-failed-dry-run');
+    await dryRun(view, { types: '', count: 5, time: '20m' });
+    await view
+      .locator('.status.error', {
+        hasText:
+          'No way to place 5 GPUs in gpu: they need 1 node × 5 or 5 nodes × 1, but a100 and l4 have 2 per node on 1 node; h100 has 4 per node on 1 node',
+      })
+      .waitFor({ timeout: 30_000 });
+    assert.deepEqual(queued('gpudev-l4x1'), [], 'nothing was submitted');
+  });
+
+  it('a double-click submits once', async () => {
+    const { page } = bench;
+    const view = webviewFrame(page);
+    await dryRun(view, { types: 'h100', count: 3, time: '20m' });
+    const rows = view.locator('table.strategies tbody tr');
+    await rows.first().waitFor({ timeout: 30_000 });
+    await rows.first().locator('button', { hasText: 'Submit' }).dblclick();
+    const done = view.locator('.status.ok', { hasText: /Submitted job \d+: 1 × 3 h100 in gpu/ });
+    await done.waitFor({ timeout: 30_000 });
+    const jobId = /Submitted job (\d+)/.exec(await done.innerText())[1];
+    assert.equal(
+      await view.locator('.summary').innerText(),
+      `Strategy 1 was submitted as job ${jobId}. Dry Run again to reserve more.`,
+    );
+    assert.ok(await rows.first().locator('button', { hasText: 'Submit' }).isDisabled(), 'nothing left to submit');
+    await until('the GPUs table read again (3 h100 in use)', async () =>
+      /h100\s+4\s+3\s+1\s/.test(await view.locator('table.availability tr', { hasText: 'h100' }).innerText()),
+    );
+    await page.waitForTimeout(2000); // a second sbatch, had one been sent, would be queued by now
+    assert.deepEqual(
+      queued('gpudev-h100x3').map((line) => line.split(' ')[0]),
+      [jobId],
+      'one job in the queue',
+    );
+    await bench.screenshot('reserve-panel-submitted-once');
+  });
+
+  it('a pending reservation says why it waits, in words', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    const view = webviewFrame(page);
+    await dryRun(view, { types: 'h100', count: 3, time: '20m' });
+    const rows = view.locator('table.strategies tbody tr');
+    await rows.first().waitFor({ timeout: 30_000 });
+    await rows.first().locator('button', { hasText: 'Submit' }).click();
+    await view.locator('.status.ok', { hasText: /Submitted job \d+/ }).waitFor({ timeout: 30_000 });
+    const pending = treeRow(page, /PENDING · gpu:h100:3 · waiting for resources \(the GPUs are in use\)/);
+    await pending.waitFor({ timeout: 30_000 });
+    assert.doesNotMatch(await pending.innerText(), /None/);
+    await bench.screenshot('reservation-pending-reason');
+    for (const line of queued('gpudev-h100x3')) execFileSync('scancel', [line.split(' ')[0]]);
     await treeRow(page, 'No gpudev reservations').waitFor({ timeout: 30_000 });
   });
 
@@ -132,8 +221,39 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await bench.screenshot('reservation-running');
   });
 
-  it('Attach writes the ssh entry, asks once to Include it, and without Remote-SSH opens ssh in a terminal on the node', async () => {
+  it('Copy SSH Command copies ssh -F <our file> gpudev-<cluster>-<job>, and that command answers with BatchMode', async () => {
     const { page } = bench;
+    const jobId = /(\d+) gpudev-a100x2/.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
+    await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Copy SSH Command');
+    const toast = page.locator('.notifications-toasts', { hasText: /Copied: ssh -F / });
+    await toast.waitFor({ timeout: 30_000 });
+    const command = /Copied: (ssh -F \S+ \S+)/.exec(await toast.innerText())[1];
+    assert.equal(command, `ssh -F ${path.join(bench.home, '.ssh/gpudev/config')} gpudev-lab-slurm-${jobId}`);
+    const answer = execFileSync('sh', ['-c', `${command.replace(/^ssh /, 'ssh -o BatchMode=yes ')} echo answered`], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(answer.trim(), 'answered', 'the copied command reaches the node with the pinned key, no prompt');
+  });
+
+  it("Show Job Script opens the job's script read-only, its id in the title", async () => {
+    const { page } = bench;
+    const jobId = /(\d+) gpudev-a100x2/.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
+    await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Show Job Script');
+    const tab = page.locator('.tabs-container .tab', { hasText: `job-${jobId}.sh` });
+    await tab.waitFor({ timeout: 30_000 });
+    const editor = page.locator('.editor-group-container.active .monaco-editor').first();
+    await editor.locator('.view-lines', { hasText: 'gpudev holder job' }).waitFor();
+    await editor.locator('.view-lines').click();
+    await page.keyboard.type('x');
+    await page.locator('.monaco-editor-overlaymessage', { hasText: 'Cannot edit in read-only editor' }).waitFor();
+    assert.equal(await tab.evaluate((t) => t.classList.contains('dirty')), false, 'nothing to save');
+    await bench.screenshot('reservation-job-script');
+  });
+
+  it("Attach writes the ssh entry, asks once to Include it, and without Remote-SSH opens a terminal inside the job's allocation", async () => {
+    const { page } = bench;
+    const jobId = /(\d+) gpudev-a100x2/.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
     const marker = '/tmp/gpudev-e2e-attached';
     fs.rmSync(marker, { force: true });
     await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Attach');
@@ -154,19 +274,36 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
       /Host gpudev-lab-slurm-\d+\n {2}HostName \S+\n {2}ProxyJump gpudev-lab-slurm-login/,
     );
     await page.locator('.terminal-wrapper.active .xterm').click();
-    await page.waitForTimeout(1500); // the ssh session's prompt
-    await page.keyboard.type(`hostname > ${marker}; exit\n`);
+    await page.waitForTimeout(4000); // ssh, the srun step, the login shell's prompt
+    await page.keyboard.type(`echo "$(hostname) $SLURM_JOB_ID $GPUDEV_JOB" > ${marker}; exit\n`);
     for (let waited = 0; !fs.existsSync(marker) && waited < 20_000; waited += 250) await page.waitForTimeout(250);
     assert.equal(
       fs.readFileSync(marker, 'utf8').trim(),
-      execFileSync('hostname', { encoding: 'utf8' }).trim(),
-      'a shell on the reserved node',
+      `${execFileSync('hostname', { encoding: 'utf8' }).trim()} ${jobId} ${jobId}`,
+      "a shell on the reserved node, inside the job's allocation, its env file sourced",
     );
     await bench.screenshot('reservation-attached-terminal');
   });
 
-  it('Cancel Reservation asks, cancels, and says how the job ended', async () => {
+  it('Cancel Reservation asks in a modal that names the job (one button to cancel, dismissing keeps it), cancels, and says how the job ended', async () => {
     const { page } = bench;
+    const jobId = /(\d+) gpudev-a100x2/.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
+    await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Cancel Reservation');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor();
+    assert.match(
+      await dialog.innerText(),
+      new RegExp(`Cancel reservation ${jobId} \\(gpudev-a100x2\\) on lab-slurm\\?`),
+    );
+    assert.deepEqual(
+      (await dialog.locator('.monaco-button').allInnerTexts()).map((t) => t.trim()).sort(),
+      ['Cancel Reservation', 'Keep Reservation'],
+      'no bare "Cancel" beside "Cancel Reservation"',
+    );
+    await bench.screenshot('reservation-cancel-dialog');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.match(queued('gpudev-a100x2').join('\n'), new RegExp(`^${jobId} RUNNING`), 'dismissed: the job runs on');
     await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Cancel Reservation');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Reservation' }).click();
     await page

@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { LocalRunner, type Runner } from '../../src/hosts/runner';
 import { type SshRunner } from '../../src/hosts/sshRunner';
-import { writeAttachConfig } from '../../src/reserve/attach';
+import { quoteArg } from '../../src/hosts/shellQuote';
+import { allocationShell, writeAttachConfig, writeLoginEntry } from '../../src/reserve/attach';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
 import { typeSummaries } from '../../src/reserve/slurm/sinfo';
 import { ReservationWatch, type EndedJob } from '../../src/reserve/watch';
@@ -114,7 +115,10 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
       await refused({ types: ['h10'], count: 1, minutes: 30 }),
       /No GPU type "h10" on this cluster: did you mean h100/,
     );
-    assert.match(await refused({ types: ['h100'], count: 5, minutes: 30 }), /at most 4 per node in gpu, not 5/);
+    assert.match(
+      await refused({ types: ['h100'], count: 5, minutes: 30 }),
+      /No way to place 5 GPUs in gpu: they need 1 node × 5 or 5 nodes × 1, but h100 has 4 per node on 1 node/,
+    );
     assert.match(
       await refused({ types: ['a100'], count: 1, minutes: 120, partition: 'short' }),
       /02:00:00 is over the short partition's limit of 01:00:00/,
@@ -284,6 +288,53 @@ describe('attaching to a reserved node (OpenSSH through the login node)', functi
       await cluster.cancel([jobId]);
       runner.close();
       stopSshd({ dir: '/tmp/gpudev-node-sshd', port: 22 });
+    }
+  });
+});
+
+describe("a reservation's terminal inside its allocation (srun --jobid --overlap)", function () {
+  this.timeout(120_000);
+  it("through the login node's Host entry (attach: srun), the shell has the job's SLURM_JOB_ID and env file", async () => {
+    startSlurm();
+    const login = startSshd();
+    const { dir, userConfig, knownHostsFile } = openSshUser(login);
+    const runner = loginRunner(login);
+    const cluster = new SlurmCluster('hpc', runner);
+    const jobId = await holderJob(cluster, { types: ['l4'], count: 1, minutes: 10 }, 'terminal');
+    try {
+      const job = await until('the job RUNNING', async () =>
+        ((await cluster.list()) as Reservation[]).find((j) => j.jobId === jobId && j.state === 'RUNNING'),
+      );
+      await until('the env file', () =>
+        fs.existsSync(`${os.homedir()}/.gpudev/jobs/${jobId}.env`) ? true : undefined,
+      );
+      const entry = await writeLoginEntry(
+        { cluster: 'hpc', login: 'hpc-login', configFile: `${dir}/config`, knownHostsFile, userSshConfig: userConfig },
+        new LocalRunner(),
+      );
+      assert.ok(!('message' in entry), JSON.stringify(entry));
+      assert.equal(entry.alias, 'gpudev-hpc-login');
+      const shell = (id: string) =>
+        spawnSync(
+          'ssh',
+          [
+            '-o',
+            'BatchMode=yes',
+            '-F',
+            entry.configFile,
+            entry.alias,
+            `sh -c ${quoteArg(allocationShell(id, job.nodes))}`,
+          ],
+          { input: 'echo "in:$SLURM_JOB_ID:$GPUDEV_JOB:$(hostname -s)"; exit\n', encoding: 'utf8', timeout: 30_000 },
+        );
+      const inside = shell(jobId);
+      assert.match(inside.stdout, new RegExp(`^in:${jobId}:${jobId}:${job.nodes}$`, 'm'), inside.stderr);
+      const outside = shell('999999');
+      assert.match(outside.stderr, /gpudev: this shell on \S+ is NOT inside job 999999's allocation/);
+      assert.match(outside.stdout, /^in:::/m, 'a plain shell, saying so, when srun cannot start a step');
+    } finally {
+      await cluster.cancel([jobId]);
+      runner.close();
     }
   });
 });

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { formatSlurmTime, parseDuration, parseTimeLimit } from '../../src/reserve/duration';
 import { parseSinfo, typeSummaries } from '../../src/reserve/slurm/sinfo';
 import {
+  noPlacement,
   parseProbes,
   probeScript,
   rankStrategies,
@@ -80,7 +81,12 @@ describe('Slurm: durations, sinfo, strategies', () => {
     );
     assert.match(
       (strategiesFor({ types: ['a100'], count: 3, minutes: 60 }, availability) as { message: string }).message,
-      /a100: at most 2 per node in gpu, not 3/,
+      /^No way to place 3 GPUs in gpu: they need 1 node × 3 or 3 nodes × 1, but a100 has 2 per node on 1 node$/,
+    );
+    assert.equal(
+      (strategiesFor({ types: [], count: 3, minutes: 60, nodes: 2 }, availability) as { message: string }).message,
+      '3 GPUs do not split evenly over 2 nodes',
+      'said once, not once per type',
     );
     const aliases = (typed: string) => (typed === 'Hopper 80' ? ['h100-sxm', 'NVIDIA H100 80GB HBM3'] : []);
     assert.deepEqual(
@@ -102,6 +108,20 @@ describe('Slurm: durations, sinfo, strategies', () => {
     assert.match(
       (strategiesFor({ types: [], count: 1, minutes: 60, partition: 'shrot' }, availability) as { hint: string }).hint,
       /did you mean short/,
+    );
+  });
+
+  it('a request no type can hold: one sentence, the types grouped by shape, not a clause per type and split', () => {
+    const availability = parseSinfo(
+      ['vm|gpu*|gpu:h100:4,gpu:a100:2,gpu:l4:2|gpu:h100:0,gpu:a100:0,gpu:l4:0|idle|2-00:00:00|'].join('\n'),
+    );
+    assert.equal(
+      (strategiesFor({ types: [], count: 6, minutes: 60 }, availability) as { message: string }).message,
+      'No way to place 6 GPUs in gpu: they need 1 node × 6, 2 nodes × 3, 3 nodes × 2 or 6 nodes × 1, but a100 and l4 have 2 per node on 1 node; h100 has 4 per node on 1 node',
+    );
+    assert.equal(
+      noPlacement(8, 'gpu', [{ type: 'h100', perNode: 4, nodes: 1 }], [{ nodes: 4, perNode: 2 }]),
+      'No way to place 8 GPUs in gpu: they need 4 nodes × 2, but h100 has 4 per node on 1 node',
     );
   });
 

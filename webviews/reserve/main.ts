@@ -1,5 +1,6 @@
 // The reservation webview: a form (cluster, GPU types, count, time, partition), the cluster's GPUs, and
-// the strategies of a dry run with Submit on each and Race the top 3. Nodes are built with textContent only.
+// the strategies of a dry run with Submit on each and Race the Top 2 or 3 (offered when 2 or more can
+// start). One request at a time: its buttons wait for the answer. Nodes are built with textContent only.
 import { el, icon } from '../dom';
 import {
   FromReserveWebviewSchema,
@@ -44,7 +45,7 @@ nodes.type = 'number';
 nodes.min = '1';
 const dryRun = el('button', { text: 'Dry Run' });
 const race = el('button', { text: 'Race the Top 3', className: 'secondary' });
-race.disabled = true;
+race.hidden = true;
 const availability = el('section', {}, el('p', { text: 'Pick a cluster.', className: 'note' }));
 const strategies = el('section', {});
 const status = el('p', { className: 'status' });
@@ -63,19 +64,50 @@ function request(): FromReserveWebview & { type: 'plan' } {
   };
 }
 
-function busy(text: string): void {
+/** The table on screen: its plan (what Submit and Race name), its Submit buttons, whether it was submitted. */
+let shown: { plan: number; race: number; submits: HTMLButtonElement[]; submitted: boolean } | undefined;
+let inFlight = false;
+
+/** A request goes out: every button waits for its answer (a second click cannot send it twice). */
+function send(message: FromReserveWebview, text: string): void {
+  if (inFlight) return;
+  inFlight = true;
+  status.className = 'status';
   status.replaceChildren(icon('loading codicon-modifier-spin'), document.createTextNode(` ${text}`));
+  syncButtons();
+  post(message);
+}
+
+/** The answer came: the buttons work again, as far as the table on screen allows. */
+function settled(): void {
+  inFlight = false;
+  syncButtons();
+}
+
+function syncButtons(): void {
+  dryRun.disabled = inFlight;
+  race.hidden = !shown || shown.submitted || shown.race < 2;
+  race.disabled = inFlight;
+  race.textContent = `Race the Top ${shown?.race ?? 3}`;
+  for (const submit of shown?.submits ?? [])
+    submit.disabled = inFlight || shown!.submitted || submit.dataset['startable'] !== 'true';
 }
 
 dryRun.addEventListener('click', () => {
-  busy('Asking sbatch --test-only…');
-  post(request());
+  // The last table answered another request: it goes at once, whatever this one's fate.
+  shown = undefined;
+  strategies.replaceChildren();
+  send(request(), 'Asking sbatch --test-only…');
 });
 race.addEventListener('click', () => {
-  busy('Submitting the top 3…');
-  post({ type: 'race' });
+  if (shown) send({ type: 'race', plan: shown.plan }, `Submitting the top ${shown.race}…`);
 });
-cluster.addEventListener('change', () => post({ type: 'selectCluster', cluster: cluster.value }));
+cluster.addEventListener('change', () => {
+  shown = undefined;
+  strategies.replaceChildren();
+  syncButtons();
+  post({ type: 'selectCluster', cluster: cluster.value });
+});
 
 function showClusters(message: Message<'clusters'>): void {
   cluster.replaceChildren(...message.clusters.map((c) => el('option', { text: `${c.name} (${c.login})` })));
@@ -121,21 +153,19 @@ function showAvailability(message: Message<'availability'>): void {
 
 function showStrategies(message: Message<'strategies'>): void {
   status.replaceChildren();
-  const startable = message.rows.filter((r) => r.startable).length;
-  race.disabled = startable < 2;
-  race.textContent = `Race the Top ${Math.max(2, Math.min(3, startable))}`;
   const head = el(
     'tr',
     {},
     ...['#', 'GPUs', 'Partition', 'Start', 'Node', 'GPU-hours', ''].map((h) => el('th', { text: h })),
   );
+  const submits: HTMLButtonElement[] = [];
   const rows = message.rows.map((r) => {
     const submit = el('button', { text: 'Submit', className: 'secondary' });
-    submit.disabled = !r.startable;
-    submit.addEventListener('click', () => {
-      busy(`Submitting ${r.gpus}…`);
-      post({ type: 'submit', index: r.index });
-    });
+    submit.dataset['startable'] = String(r.startable);
+    submit.addEventListener('click', () =>
+      send({ type: 'submit', plan: message.plan, index: r.index }, `Submitting ${r.gpus}…`),
+    );
+    submits.push(submit);
     return el(
       'tr',
       { className: r.startable ? '' : 'unstartable' },
@@ -148,16 +178,28 @@ function showStrategies(message: Message<'strategies'>): void {
       el('td', {}, submit),
     );
   });
+  shown = { plan: message.plan, race: message.race, submits, submitted: false };
   strategies.replaceChildren(
     el('h2', { text: 'Strategies, best first' }),
-    el('p', { text: message.summary, className: 'note' }),
+    el('p', { text: message.summary, className: 'note summary' }),
     el('table', { className: 'strategies' }, el('thead', {}, head), el('tbody', {}, ...rows)),
   );
+  settled();
+}
+
+/** What was submitted replaces "nothing was submitted"; the table stays as a record, with nothing to click. */
+function showSubmitted(message: Message<'submitted'>): void {
+  if (shown?.plan === message.plan) {
+    shown.submitted = true;
+    strategies.querySelector('.summary')?.replaceChildren(document.createTextNode(message.summary));
+  }
+  showResult({ type: 'result', ok: true, message: message.message });
 }
 
 function showResult(message: Message<'result'>): void {
   status.replaceChildren(icon(message.ok ? 'pass' : 'error'), document.createTextNode(` ${message.message}`));
   status.className = `status ${message.ok ? 'ok' : 'error'}`;
+  settled();
 }
 
 document.body.replaceChildren(
@@ -190,5 +232,6 @@ window.addEventListener('message', (event: MessageEvent) => {
   if (message.data.type === 'availability') showAvailability(message.data);
   if (message.data.type === 'strategies') showStrategies(message.data);
   if (message.data.type === 'result') showResult(message.data);
+  if (message.data.type === 'submitted') showSubmitted(message.data);
 });
 post({ type: 'ready' });

@@ -5,7 +5,7 @@ import type { GpuDevError } from '../../core/errors';
 import { closest } from '../../core/suggest';
 import { quoteArgv } from '../../hosts/shellQuote';
 import { formatSlurmTime } from '../duration';
-import { typeSummaries, type Availability } from './sinfo';
+import { typeSummaries, type Availability, type TypeSummary } from './sinfo';
 
 export interface ReservationRequest {
   /** GPU types as the user typed them; empty: every type of the partition. */
@@ -94,36 +94,56 @@ export function strategiesFor(
     if (typeof type !== 'string') return type;
     if (!types.includes(type)) types.push(type);
   }
+  if (request.nodes && request.count % request.nodes)
+    return { message: `${gpus(request.count)} do not split evenly over ${request.nodes} nodes` };
+  const splits = (
+    request.nodes ? [request.nodes] : divisors(request.count).map((perNode) => request.count / perNode)
+  ).map((nodes) => ({ nodes, perNode: request.count / nodes }));
   const strategies: Strategy[] = [];
-  const problems: string[] = [];
+  const misfits: TypeSummary[] = [];
   for (const type of types) {
     const summary = summaries.find((s) => s.type === type)!;
-    const splits = request.nodes ? [request.nodes] : divisors(request.count).map((perNode) => request.count / perNode);
-    for (const nodes of splits) {
-      const perNode = request.count / nodes;
-      if (!Number.isInteger(perNode)) problems.push(`${request.count} GPUs do not split evenly over ${nodes} nodes`);
-      else if (perNode > summary.perNode)
-        problems.push(`${type}: at most ${summary.perNode} per node in ${partition.name}, not ${perNode}`);
-      else if (nodes > summary.nodes)
-        problems.push(
-          `${type}: ${summary.nodes} node${summary.nodes > 1 ? 's' : ''} in ${partition.name}, not ${nodes}`,
-        );
-      else
-        strategies.push({
-          type,
-          nodes,
-          perNode,
-          partition: partition.name,
-          minutes: request.minutes,
-          ...(request.account && { account: request.account }),
-        });
-    }
+    const fitting = splits.filter((s) => s.perNode <= summary.perNode && s.nodes <= summary.nodes);
+    if (!fitting.length) misfits.push(summary);
+    for (const { nodes, perNode } of fitting)
+      strategies.push({
+        type,
+        nodes,
+        perNode,
+        partition: partition.name,
+        minutes: request.minutes,
+        ...(request.account && { account: request.account }),
+      });
   }
-  if (!strategies.length)
-    return {
-      message: `No way to place ${request.count} GPU${request.count > 1 ? 's' : ''}: ${[...new Set(problems)].join('; ')}`,
-    };
+  if (!strategies.length) return { message: noPlacement(request.count, partition.name, misfits, splits) };
   return strategies;
+}
+
+const gpus = (count: number) => `${count} GPU${count === 1 ? '' : 's'}`;
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+const orList = (items: readonly string[]) =>
+  items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : (items[0] ?? '');
+const andList = (items: readonly string[]) =>
+  items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)}` : (items[0] ?? '');
+
+/**
+ * One sentence for a request that fits no GPU type: the types grouped by their shape (GPUs per node, nodes)
+ * and the even splits of the count that were tried — instead of one clause per type and split.
+ */
+export function noPlacement(
+  count: number,
+  partition: string,
+  types: ReadonlyArray<Pick<TypeSummary, 'type' | 'perNode' | 'nodes'>>,
+  splits: ReadonlyArray<{ nodes: number; perNode: number }>,
+): string {
+  const shapes = new Map<string, string[]>();
+  for (const t of types) {
+    const shape = `${t.perNode} per node on ${plural(t.nodes, 'node')}`;
+    shapes.set(shape, [...(shapes.get(shape) ?? []), t.type]);
+  }
+  const have = [...shapes].map(([shape, names]) => `${andList(names)} ${names.length > 1 ? 'have' : 'has'} ${shape}`);
+  const needs = orList(splits.map((s) => `${plural(s.nodes, 'node')} × ${s.perNode}`));
+  return `No way to place ${gpus(count)} in ${partition}: ${count === 1 ? 'it needs' : 'they need'} ${needs}, but ${have.join('; ')}`;
 }
 
 function divisors(n: number): number[] {
