@@ -2,6 +2,8 @@
 // them, its settings as VS Code's configuration registry holds them, its when clauses against the
 // context keys and tree items the source sets.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { contributions, repoRoot, testApi } from './host';
 import { scanFolder, scanSources, type SourceFacts } from './sourceScan';
@@ -48,6 +50,26 @@ describe('contributions of package.json, in the running extension host', functio
       [],
       'registered but not declared',
     );
+  });
+
+  it('the walkthrough: each step a command button VS Code runs, a completion event that can happen, its page', async () => {
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const steps = contributions().walkthroughs.flatMap((walkthrough) => walkthrough.steps);
+    assert.deepEqual(
+      steps.map((step) => step.id),
+      ['gpus', 'addHost', 'plan', 'apply', 'reserve', 'attach'],
+    );
+    for (const step of steps) {
+      const buttons = [...step.description.matchAll(/\]\(command:([\w.]+)\)/g)].map((m) => m[1]!);
+      assert.ok(buttons.length, `${step.id} has no command button`);
+      for (const id of buttons) assert.ok(registered.has(id), `${step.id}: ${id} is not a command`);
+      for (const event of step.completionEvents) {
+        const [kind, id] = event.split(':');
+        if (kind === 'onCommand') assert.ok(declaredCommands().includes(id!), `${step.id}: ${event}`);
+        else assert.ok(kind === 'onView' && viewIds().includes(id!), `${step.id}: ${event}`);
+      }
+      assert.ok(fs.existsSync(path.join(repoRoot(), step.media.markdown)), step.media.markdown);
+    }
   });
 
   it('every command a menu shows is declared', () => {

@@ -13,6 +13,10 @@ export interface Contributions {
   views: Record<string, Array<{ id: string }>>;
   viewsWelcome: Array<{ view: string; contents: string; when?: string }>;
   configuration: { properties: Record<string, { default?: unknown }> };
+  walkthroughs: Array<{
+    id: string;
+    steps: Array<{ id: string; description: string; media: { markdown: string }; completionEvents: string[] }>;
+  }>;
 }
 
 export function ourExtension(): vscode.Extension<GpuDevTestApi | undefined> {
