@@ -9,6 +9,7 @@ import {
   pick,
   reportFailure,
   runFromPalette,
+  treeRow,
   webviewFrame,
 } from './workbench.mjs';
 
@@ -44,7 +45,7 @@ describe('Cosplay plan in code-server', function () {
       await view.locator('table.fidelity tr', { hasText: 'Compute capability' }).innerText(),
       /sm_90, not sm_86/,
     );
-    await view.locator('code', { hasText: 'nvidia-smi mig -i {gpu} -cgi 5:0 -C' }).waitFor();
+    await view.locator('code', { hasText: 'nvidia-smi mig -i <GPU> -cgi 5:0 -C' }).waitFor();
     await view.locator('code', { hasText: 'gpudev plan rtx3090 --host h100-sxm' }).waitFor();
     assert.ok(
       await view.locator('button', { hasText: 'Apply' }).isDisabled(),
@@ -91,5 +92,28 @@ describe('Cosplay plan in code-server', function () {
     await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
     await webviewFrame(page).locator('h1', { hasText: 'Cosplay NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
     await bench.screenshot('cosplay-plan-l4-on-local-h100');
+  });
+
+  it('the plan shows GPU 2: its index in the commands, words for what apply reads back, the processes on it, the line that reproduces it', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    await contextMenu(page, treeRow(page, '2: H100 80GB HBM3'), 'Cosplay as…');
+    await pick(page, 'RTX 3090');
+    const view = webviewFrame(page);
+    await view.locator('h1', { hasText: 'Cosplay NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
+    const commands = await view.locator('ol.commands code').allInnerTexts();
+    assert.ok(commands.includes('nvidia-smi -i 2 -pm 1'), commands.join('\n'));
+    assert.ok(commands.includes('nvidia-smi mig -i 2 -cgi 5:0 -C'), commands.join('\n'));
+    assert.doesNotMatch(await view.locator('main').innerText(), /\{(gpu|mig-uuid|gpu-uuid|mps-dir)\}/);
+    assert.equal(await view.locator('p.device').innerText(), "Device: the MIG device's UUID, read back after creation");
+    await view
+      .locator('.apply', { hasText: 'Applies on This machine, GPU 2: the host changes listed below' })
+      .waitFor();
+    assert.match(
+      await view.locator('.in-use').innerText(),
+      /GPU 2 is in use \(1 process, 100 % utilisation\): \/opt\/conda\/bin\/python3 \(pid 2085213, owner unknown, 11\.5 GiB\)\. Applying changes its MIG mode, clocks or power limit under them: Apply asks before going on\./,
+    );
+    await view.locator('.command-line code', { hasText: /^gpudev cosplay up rtx3090 --gpu 2$/ }).waitFor();
+    await bench.screenshot('cosplay-plan-rtx3090-on-local-gpu2');
   });
 });
