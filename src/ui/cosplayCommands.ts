@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type * as Cosplay from '../cosplay/index';
 import { describeError } from '../core/errors';
+import { rankByTokens } from '../core/suggest';
 import { shortGpuName, type GpuSample } from '../hosts/gpu';
 import { LOCAL_HOST, type Runner } from '../hosts/runner';
 import { parseHostEntries } from '../hosts/sshHosts';
@@ -65,17 +66,54 @@ function byFamilyThenSpeed(entries: readonly GpuEntry[]): GpuEntry[] {
   );
 }
 
-async function pickTarget(): Promise<GpuEntry | undefined> {
-  const picked = await vscode.window.showQuickPick(
-    grouped(byFamilyThenSpeed(cosplay().builtinCatalog().entries), (e) => e.family),
-    {
-      title: 'Cosplay as…',
-      placeHolder: 'The GPU to develop as if on (type to filter: 3090, L4, A100…)',
-      matchOnDescription: true,
-      matchOnDetail: true,
-    },
+type TargetItem = vscode.QuickPickItem & { entry?: GpuEntry };
+
+/** Whether the picker shows anything for `typed`: a plain substring of an item's label, description or detail (VS Code's filter finds at least those). */
+function anyItemShows(items: readonly TargetItem[], typed: string): boolean {
+  const query = typed.trim().toLowerCase();
+  return items.some(
+    (item) =>
+      item.entry && [item.label, item.description, item.detail].some((text) => text?.toLowerCase().includes(query)),
   );
-  return picked?.entry;
+}
+
+/** "Did you mean RTX 3090 Ti?": the closest GPU by the tokens typed, for when nothing in the list matches. */
+function suggestionItem(entries: readonly GpuEntry[], typed: string): TargetItem | undefined {
+  const [key] = rankByTokens(
+    typed,
+    entries.map((entry) => ({ value: entry.key, names: [entry.key, entry.name, ...entry.aliases] })),
+    1,
+  );
+  const entry = entries.find((e) => e.key === key);
+  if (!entry) return undefined;
+  const plain = entry.name.replace(/^NVIDIA\s+/, '').replace(/^(GeForce|Tesla)\s+/, '');
+  return { ...entryItem(entry), label: `$(lightbulb) Did you mean ${plain}?`, alwaysShow: true };
+}
+
+async function pickTarget(): Promise<GpuEntry | undefined> {
+  const entries = byFamilyThenSpeed(cosplay().builtinCatalog().entries);
+  const items = grouped(entries, (e) => e.family);
+  const picker = vscode.window.createQuickPick<TargetItem>();
+  picker.title = 'Cosplay as…';
+  picker.placeholder = 'The GPU to develop as if on (type to filter: 3090, L4, A100…)';
+  picker.matchOnDescription = true;
+  picker.matchOnDetail = true;
+  picker.items = items;
+  picker.onDidChangeValue((typed) => {
+    const suggestion = typed.trim() && !anyItemShows(items, typed) ? suggestionItem(entries, typed) : undefined;
+    picker.items = suggestion ? [suggestion, ...items] : items;
+  });
+  return new Promise((resolve) => {
+    picker.onDidAccept(() => {
+      resolve(picker.selectedItems[0]?.entry);
+      picker.hide();
+    });
+    picker.onDidHide(() => {
+      resolve(undefined);
+      picker.dispose();
+    });
+    picker.show();
+  });
 }
 
 async function pickHostModel(): Promise<GpuEntry | undefined> {

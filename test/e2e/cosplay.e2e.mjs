@@ -116,4 +116,25 @@ describe('Cosplay plan in code-server', function () {
     await view.locator('.command-line code', { hasText: /^gpudev cosplay up rtx3090 --gpu 2$/ }).waitFor();
     await bench.screenshot('cosplay-plan-rtx3090-on-local-gpu2');
   });
+
+  it('"Cosplay as…" with a name it does not know offers "Did you mean RTX 3090 Ti?", which picks it', async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'GPU: Cosplay as…');
+    const input = page.locator('.quick-input-widget input');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await input.waitFor();
+    await input.fill('3090');
+    await rows.filter({ hasText: 'RTX 3090 Ti' }).waitFor();
+    assert.equal(await rows.filter({ hasText: 'Did you mean' }).count(), 0, 'no suggestion while the list matches');
+    await input.fill('rtx 3090ti super');
+    await rows.filter({ hasText: 'Did you mean RTX 3090 Ti?' }).waitFor();
+    assert.equal(await rows.count(), 1, 'nothing else matches');
+    await bench.screenshot('cosplay-as-did-you-mean');
+    await page.keyboard.press('Enter');
+    await pick(page, 'Plan for a host model');
+    await pick(page, 'h100-sxm');
+    await page
+      .locator('.tab', { hasText: 'Cosplay Plan: NVIDIA GeForce RTX 3090 Ti on NVIDIA H100 80GB HBM3' })
+      .waitFor();
+  });
 });
