@@ -75,6 +75,15 @@ describe('Cosplay plan in code-server', function () {
       1,
       'FP32 alone within ±10%',
     );
+    const note = (metric) =>
+      view
+        .locator('table.fidelity tbody tr')
+        .filter({ has: view.locator('td:first-child', { hasText: new RegExp(`^${metric}$`) }) })
+        .locator('td:last-child')
+        .innerText();
+    assert.equal(await note('FP32'), '', 'a match needs no note');
+    assert.match(await note('BF16 tensor'), /tensor cores of a newer architecture/);
+    assert.match(await note('Bandwidth'), /HBM bandwidth that a memory cap does not reduce/);
     assert.equal(await view.locator('table.history tbody tr').count(), 1);
     assert.match(await view.locator('table.history tbody tr').innerText(), /2026-11-23 13:30:00 UTC\s+140%/);
     await bench.screenshot('fidelity-report-recorded');
