@@ -20,12 +20,13 @@ export const PlanViewSchema = z.strictObject({
     50,
   ),
   mutations: list(z.strictObject({ description: text, command: text, gpuWide: z.boolean() }), 50),
-  device: text,
+  device: z.strictObject({ text, known: z.boolean() }),
   env: list(z.strictObject({ name: text, value: text }), 100),
   warnings: list(text, 50),
   alternatives: list(text, 10),
   commandLine: text,
   apply: z.strictObject({ enabled: z.boolean(), note: text }),
+  inUse: z.optional(text),
 });
 
 /** Extension → plan webview. */

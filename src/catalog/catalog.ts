@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import type { GpuDevError } from '../core/errors';
-import { editDistance } from '../core/suggest';
+import { rankByTokens } from '../core/suggest';
 import catalogYaml from './data/gpus.yaml';
 import { CatalogSchema, type GpuEntry } from './schema';
 
@@ -39,15 +39,13 @@ export class Catalog {
     const normalized = normalizeGpuName(query);
     const entry = normalized ? this.byNormalized.get(normalized) : undefined;
     if (entry) return { ok: true, entry };
-    const suggestions = [
-      ...new Set(
-        [...this.byNormalized.entries()]
-          .map(([name, candidate]) => ({ candidate, distance: editDistance(normalized, name) }))
-          .filter(({ distance }) => distance <= Math.max(2, Math.floor(normalized.length / 3)))
-          .sort((a, b) => a.distance - b.distance || a.candidate.key.localeCompare(b.candidate.key))
-          .map(({ candidate }) => candidate.key),
-      ),
-    ].slice(0, 3);
+    // Token-aware: "rtx 3090ti super" → rtx3090ti, which plain edit distance misses; ties in key order.
+    const suggestions = rankByTokens(
+      query,
+      [...this.entries]
+        .sort((a, b) => a.key.localeCompare(b.key))
+        .map((candidate) => ({ value: candidate.key, names: [candidate.key, candidate.name, ...candidate.aliases] })),
+    );
     return {
       ok: false,
       error: {

@@ -131,3 +131,38 @@ export function fidelityTable(target: GpuEntry, host: GpuEntry, delivered: Deliv
     },
   ];
 }
+
+const TENSOR = new Set(['bf16', 'fp16', 'tf32']);
+
+/**
+ * Why a measured ratio (measured / the target's datasheet) is outside the tolerance, and what would
+ * bring it closer where something would; '' within the tolerance or unmeasured. `metric` is the
+ * bench's (fp32, bf16, fp16, tf32, bandwidth), `strategy` the session's (mig, mps, memory).
+ */
+export function measuredNote(metric: string, ratio: number | null, strategy: string): string {
+  if (ratio === null || Math.abs(ratio - 1) <= TOLERANCE) return '';
+  const fast = ratio > 1;
+  const mig = strategy === 'mig';
+  const bigger = mig ? 'a bigger MIG profile' : 'a bigger MPS share of SMs';
+  if (metric === 'fp32') {
+    if (strategy === 'memory')
+      return fast
+        ? "a memory cap alone leaves compute at the host's full speed: a plan with MPS or MIG, which lock the clocks, comes closer"
+        : "the host's FP32 units are slower than the target's, even at full clock: no setting brings it closer";
+    return fast
+      ? "the clock lock leaves the SMs faster than the target's: Calibrate bisects the clock lock until FP32 matches"
+      : `the SMs at the locked clock do less than the target's: Calibrate raises the clock lock; at the host's maximum clock, ${bigger} comes closer`;
+  }
+  if (TENSOR.has(metric))
+    return fast
+      ? "tensor cores of a newer architecture: the clock cap that brings FP32 to the target cannot slow them enough, and nothing slows tensor cores alone; only a host of the target's architecture comes closer"
+      : `this host's tensor cores do less than the target's at this clock and SM share: ${bigger} or a higher clock lock comes closer (FP32 then runs faster too)`;
+  if (metric !== 'bandwidth') return '';
+  if (!fast)
+    return mig
+      ? "this MIG profile's share of the host's memory is slower than the target's memory: a MIG profile with more memory slices comes closer"
+      : "the host's memory is slower than the target's: no setting brings it closer";
+  return mig
+    ? "HBM bandwidth that a memory cap does not reduce (it limits how much memory there is, not how fast it is read) and whose clocks cannot be lowered: a MIG profile with fewer memory slices comes closer, where the target's VRAM still fits"
+    : "the host's whole memory bandwidth, which a memory cap does not reduce (it limits how much memory there is, not how fast it is read), and HBM clocks cannot be lowered: a MIG plan, whose memory slices share out the bandwidth, comes closer";
+}

@@ -1,5 +1,6 @@
 import type { FidelityView } from '../../webviews/protocol';
 import { historyFor, ratioLevel, type FidelityReport } from './benchReport';
+import { measuredNote } from './fidelity';
 
 /** What the fidelity webview shows for a report and the earlier ones of its target and host. */
 export function fidelityView(
@@ -19,7 +20,7 @@ export function fidelityView(
       measured: row.measured,
       ratio: row.ratio,
       predictedRatio: row.predicted !== null && row.target ? row.predicted / row.target : null,
-      note: row.note,
+      note: row.note || measuredNote(row.metric, row.ratio, report.strategy),
       level: ratioLevel(row.ratio),
     })),
     history: historyFor(report, all).map((earlier) => ({

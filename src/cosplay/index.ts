@@ -2,6 +2,7 @@
 // first use so that the catalog (yaml + zod) costs nothing at activation.
 export { builtinCatalog } from '../catalog/catalog';
 export type { GpuEntry } from '../catalog/schema';
+export { busyNote, processesOnGpu } from './busyGpu';
 export { migStateOf } from './hostCommands';
 export { planCosplay } from './planner';
 export { planView } from './planView';

@@ -110,11 +110,18 @@ export function clashWith(journal: GpuJournal, wanted: GpuWideSettings): { messa
   };
 }
 
-/** What a session changed, in the user's words: its own changes, and the GPU-wide ones while it is the GPU's last session. */
+/**
+ * What a session changed, in the user's words: its own changes, and the GPU-wide ones while it is the
+ * GPU's last session. With `undo`: what restoring the host undoes, in the order `restoreSession` does
+ * it, from the recorded originals ("power limit back to 700 W"); the container, removed after, is not
+ * a host change.
+ */
 export function changesOf(journal: GpuJournal, name: string, undo = false): string[] {
   const session = journal.sessions.find((s) => s.name === name);
   if (!session) return [];
-  const own = session.steps.filter(active).map((s) => describeChange(s.change, undo));
+  const own = session.steps
+    .filter((s) => active(s) && !(undo && s.change.kind === 'container'))
+    .map((s) => describeChange(s.change, undo));
   const last = journal.sessions.length === 1;
   const shared = last ? journal.gpuWide.filter(active).map((s) => describeChange(s.change, undo)) : [];
   return undo ? [...own.reverse(), ...shared.reverse()] : [...shared, ...own];

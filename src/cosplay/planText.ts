@@ -2,27 +2,86 @@ import { alignColumns } from '../core/textTable';
 import { TOLERANCE, type FidelityRow } from './fidelity';
 import type { CosplayPlan, HostCommand, Strategy, StrategyOption } from './planner';
 
+/** The real GPU a plan is for, and how `gpudev cosplay up` would reach it. */
+export interface PlanGpu {
+  readonly index: number;
+  readonly uuid: string | null;
+  /** `--host` of `gpudev cosplay up` (an ssh alias or user@host[:port]); absent for this machine. */
+  readonly sshTarget?: string;
+  readonly sudo?: boolean;
+  /** The session image, when the user set one. */
+  readonly image?: string;
+}
+
 export interface PlanArgs {
   readonly target: string;
+  /** The catalog key of the host model. */
   readonly host: string;
   readonly gpuCount?: number;
   readonly strategy?: Strategy;
+  /** Absent for a plan for a host model alone. */
+  readonly gpu?: PlanGpu;
 }
 
-/** The `gpudev plan …` line that reproduces a plan, every argument shell-quoted. */
+/**
+ * The line that reproduces a plan, every argument shell-quoted: `gpudev cosplay up … --gpu N` for a
+ * real GPU (what Apply does), `gpudev plan … --host <model>` for a host model.
+ */
 export function planCommandLine(args: PlanArgs): string {
   const quote = (word: string) => (/^[\w.:@%+=,/-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
-  return [
-    'gpudev',
-    'plan',
-    args.target,
-    '--host',
-    args.host,
-    ...(args.gpuCount && args.gpuCount !== 1 ? ['--num', String(args.gpuCount)] : []),
-    ...(args.strategy ? ['--strategy', args.strategy] : []),
-  ]
-    .map(quote)
-    .join(' ');
+  const strategy = args.strategy ? ['--strategy', args.strategy] : [];
+  const gpu = args.gpu;
+  const words = gpu
+    ? [
+        'gpudev',
+        'cosplay',
+        'up',
+        args.target,
+        ...(gpu.sshTarget ? ['--host', gpu.sshTarget] : []),
+        '--gpu',
+        String(gpu.index),
+        ...strategy,
+        ...(gpu.sudo ? ['--sudo'] : []),
+        ...(gpu.image ? ['--image', gpu.image] : []),
+      ]
+    : [
+        'gpudev',
+        'plan',
+        args.target,
+        '--host',
+        args.host,
+        ...(args.gpuCount && args.gpuCount !== 1 ? ['--num', String(args.gpuCount)] : []),
+        ...strategy,
+      ];
+  return words.map(quote).join(' ');
+}
+
+/** What apply reads or makes only then, in words (the planner's `{…}` placeholders). */
+const LATER_VALUES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\{mps-dir\}/g, "<the session's MPS folder>"],
+  [/\{memoryClockAtMost\d+Percent\}/g, '<memory clock>'],
+];
+
+/** A planned command as the plan panel shows it: the GPU's index when known, words for values known only when applied. */
+export function shownCommand(command: HostCommand, gpu: PlanGpu | undefined): string {
+  const fill = (word: string) =>
+    LATER_VALUES.reduce(
+      (text, [placeholder, words]) => text.replace(placeholder, words),
+      word.replace(/\{gpu\}/g, gpu ? String(gpu.index) : '<GPU>'),
+    );
+  return commandText({
+    ...command,
+    argv: command.argv.map(fill),
+    ...(command.env && { env: Object.fromEntries(Object.entries(command.env).map(([k, v]) => [k, fill(v)])) }),
+  });
+}
+
+/** The container's device in words, or its UUID when the GPU is known and no MIG device is made for it. */
+export function shownDevice(device: string, gpu: PlanGpu | undefined): { text: string; known: boolean } {
+  if (device === '{mig-uuid}') return { text: "the MIG device's UUID, read back after creation", known: false };
+  if (device === '{gpu-uuid}')
+    return gpu?.uuid ? { text: gpu.uuid, known: true } : { text: "the GPU's UUID", known: false };
+  return { text: device, known: true };
 }
 
 export function formatValue(row: FidelityRow, value: number | string | null): string {

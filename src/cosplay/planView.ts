@@ -1,6 +1,14 @@
 import { TOLERANCE } from './fidelity';
 import type { CosplayPlan } from './planner';
-import { commandText, formatValue, fp32Remark, planCommandLine, strategySummary, type PlanArgs } from './planText';
+import {
+  formatValue,
+  fp32Remark,
+  planCommandLine,
+  shownCommand,
+  shownDevice,
+  strategySummary,
+  type PlanArgs,
+} from './planText';
 
 /** Everything the plan webview shows, as plain data (it is posted to the webview and validated there). */
 export interface PlanView {
@@ -15,13 +23,16 @@ export interface PlanView {
     level: 'match' | 'off' | 'info';
   }>;
   readonly mutations: ReadonlyArray<{ description: string; command: string; gpuWide: boolean }>;
-  readonly device: string;
+  /** The GPU or MIG device the container gets: its UUID when known, else in words. */
+  readonly device: { readonly text: string; readonly known: boolean };
   readonly env: ReadonlyArray<{ name: string; value: string }>;
   readonly warnings: readonly string[];
   readonly alternatives: readonly string[];
   readonly commandLine: string;
   /** Whether the plan's Apply button works, and a sentence under it. */
   readonly apply: { readonly enabled: boolean; readonly note: string };
+  /** Who else computes on the GPU (see `busyNote`): said before anything is applied. */
+  readonly inUse?: string;
 }
 
 const MODEL_ONLY = {
@@ -29,7 +40,12 @@ const MODEL_ONLY = {
   note: 'A plan for a host model: pick a real GPU (from the GPUs view or "Cosplay as…") to apply it.',
 };
 
-export function planView(plan: CosplayPlan, args: PlanArgs, apply: PlanView['apply'] = MODEL_ONLY): PlanView {
+export function planView(
+  plan: CosplayPlan,
+  args: PlanArgs,
+  apply: PlanView['apply'] = MODEL_ONLY,
+  inUse?: string,
+): PlanView {
   return {
     title: `${plan.target.name}${plan.gpuCount > 1 ? ` ×${plan.gpuCount}` : ''} on ${plan.host.name}`,
     summary: strategySummary(plan),
@@ -48,10 +64,10 @@ export function planView(plan: CosplayPlan, args: PlanArgs, apply: PlanView['app
     })),
     mutations: plan.mutations.map((m) => ({
       description: m.description,
-      command: commandText(m.run),
+      command: shownCommand(m.run, args.gpu),
       gpuWide: m.gpuWide,
     })),
-    device: plan.container.device,
+    device: shownDevice(plan.container.device, args.gpu),
     env: Object.entries(plan.container.env).map(([name, value]) => ({ name, value })),
     warnings: [...plan.warnings],
     alternatives: plan.alternatives.map(
@@ -59,5 +75,6 @@ export function planView(plan: CosplayPlan, args: PlanArgs, apply: PlanView['app
     ),
     commandLine: planCommandLine(args),
     apply,
+    ...(inUse && { inUse }),
   };
 }

@@ -58,6 +58,8 @@ export interface Session {
   readonly state: string;
   /** What the session changed on the host, in the user's words. */
   readonly changes: readonly string[];
+  /** What stopping it undoes, in that order, from the journal's original values ("power limit back to 700 W"). */
+  readonly undoes?: readonly string[];
   /** Set when a stop could not restore the host: which step, and why. */
   readonly unrestored?: string;
   readonly journal: 'root' | 'user';

@@ -47,6 +47,7 @@ function sessionOf(
     running: container?.state === 'running',
     state: container?.state ?? 'gone',
     changes: changesOf(journal, record.name),
+    undoes: changesOf(journal, record.name, true),
     ...(record.unrestored !== undefined && { unrestored: record.unrestored }),
     journal: kind,
   };

@@ -77,7 +77,9 @@ export function gaugeView(
     return `| ${g.index} | ${escapeMarkdown(g.name)} | ${formatGiB(g.memoryUsedMiB)}/${formatGiB(g.memoryTotalMiB)} GiB${percent === null ? '' : ` (${percent.toFixed(0)}%)`} | ${escapeMarkdown(fields.get('Utilization')!)} |`;
   });
   const where = result.host === LOCAL_HOST ? '' : ` on ${result.host}`;
-  const suffix = [budget?.target, where && result.host].filter(Boolean).join(' · ');
+  // Which GPU, once the host has several: "GPU 5 · lab" (the vendor's name is in the tooltip).
+  const which = result.gpus.length > 1 ? `GPU ${gpu.index}` : '';
+  const suffix = [budget?.target, which, where && result.host].filter(Boolean).join(' · ');
   const cosplay = budget
     ? [
         `Cosplaying **${escapeMarkdown(budget.target)}**: used against its ${total} GiB, not the host's ${formatGiB(picked.memoryTotalMiB)} GiB`,

@@ -1,13 +1,18 @@
 import * as vscode from 'vscode';
 import type * as Cosplay from '../cosplay/index';
 import { describeError } from '../core/errors';
+import { rankByTokens } from '../core/suggest';
 import { shortGpuName, type GpuSample } from '../hosts/gpu';
-import type { Runner } from '../hosts/runner';
+import { LOCAL_HOST, type Runner } from '../hosts/runner';
+import { parseHostEntries } from '../hosts/sshHosts';
 import type { GpuMonitor } from '../monitor/gpuMonitor';
 import type { GpuTreeNode } from './gpuTree';
 import { applyPlan, type ApplyContext } from './applyCosplay';
 import { PlanPanel } from './planPanel';
 import { liveSessionOf } from '../cosplay/session';
+import type { PlanGpu } from '../cosplay/planText';
+import { DEFAULT_COSPLAY_IMAGE } from '../cosplay/hostProfile';
+import { machineSetting } from './settings';
 
 let loaded: typeof Cosplay | undefined;
 /** dist/cosplay.js, next to dist/extension.js, required on first use. */
@@ -61,17 +66,54 @@ function byFamilyThenSpeed(entries: readonly GpuEntry[]): GpuEntry[] {
   );
 }
 
-async function pickTarget(): Promise<GpuEntry | undefined> {
-  const picked = await vscode.window.showQuickPick(
-    grouped(byFamilyThenSpeed(cosplay().builtinCatalog().entries), (e) => e.family),
-    {
-      title: 'Cosplay as…',
-      placeHolder: 'The GPU to develop as if on (type to filter: 3090, L4, A100…)',
-      matchOnDescription: true,
-      matchOnDetail: true,
-    },
+type TargetItem = vscode.QuickPickItem & { entry?: GpuEntry };
+
+/** Whether the picker shows anything for `typed`: a plain substring of an item's label, description or detail (VS Code's filter finds at least those). */
+function anyItemShows(items: readonly TargetItem[], typed: string): boolean {
+  const query = typed.trim().toLowerCase();
+  return items.some(
+    (item) =>
+      item.entry && [item.label, item.description, item.detail].some((text) => text?.toLowerCase().includes(query)),
   );
-  return picked?.entry;
+}
+
+/** "Did you mean RTX 3090 Ti?": the closest GPU by the tokens typed, for when nothing in the list matches. */
+function suggestionItem(entries: readonly GpuEntry[], typed: string): TargetItem | undefined {
+  const [key] = rankByTokens(
+    typed,
+    entries.map((entry) => ({ value: entry.key, names: [entry.key, entry.name, ...entry.aliases] })),
+    1,
+  );
+  const entry = entries.find((e) => e.key === key);
+  if (!entry) return undefined;
+  const plain = entry.name.replace(/^NVIDIA\s+/, '').replace(/^(GeForce|Tesla)\s+/, '');
+  return { ...entryItem(entry), label: `$(lightbulb) Did you mean ${plain}?`, alwaysShow: true };
+}
+
+async function pickTarget(): Promise<GpuEntry | undefined> {
+  const entries = byFamilyThenSpeed(cosplay().builtinCatalog().entries);
+  const items = grouped(entries, (e) => e.family);
+  const picker = vscode.window.createQuickPick<TargetItem>();
+  picker.title = 'Cosplay as…';
+  picker.placeholder = 'The GPU to develop as if on (type to filter: 3090, L4, A100…)';
+  picker.matchOnDescription = true;
+  picker.matchOnDetail = true;
+  picker.items = items;
+  picker.onDidChangeValue((typed) => {
+    const suggestion = typed.trim() && !anyItemShows(items, typed) ? suggestionItem(entries, typed) : undefined;
+    picker.items = suggestion ? [suggestion, ...items] : items;
+  });
+  return new Promise((resolve) => {
+    picker.onDidAccept(() => {
+      resolve(picker.selectedItems[0]?.entry);
+      picker.hide();
+    });
+    picker.onDidHide(() => {
+      resolve(undefined);
+      picker.dispose();
+    });
+    picker.show();
+  });
 }
 
 async function pickHostModel(): Promise<GpuEntry | undefined> {
@@ -143,6 +185,41 @@ function ipcNote(plan: Cosplay.CosplayPlan): string {
     : '';
 }
 
+/** How `gpudev cosplay up` reaches the GPU: the host's ssh target, its sudo setting, the user's image. */
+function planGpu(on: NonNullable<HostChoice['on']>): PlanGpu {
+  const entry =
+    on.host === LOCAL_HOST
+      ? undefined
+      : parseHostEntries(machineSetting('hosts')).hosts.find((h) => h.name === on.host);
+  const sudo = on.host === LOCAL_HOST ? machineSetting<boolean>('cosplay.sudo') : entry?.sudo;
+  const setImage = machineSetting<string>('cosplay.image');
+  const image = setImage && setImage !== DEFAULT_COSPLAY_IMAGE ? setImage : undefined;
+  return {
+    index: on.gpu.index,
+    uuid: on.gpu.uuid,
+    ...(entry && { sshTarget: entry.ssh }),
+    ...(sudo && { sudo }),
+    ...(image && { image }),
+  };
+}
+
+/** The note naming the processes on the GPU, or undefined (also when they cannot be read: said in the log). */
+async function inUseNote(
+  runner: Runner | undefined,
+  on: NonNullable<HostChoice['on']>,
+  plan: Cosplay.CosplayPlan,
+  log: vscode.LogOutputChannel,
+): Promise<string | undefined> {
+  if (!runner || !on.gpu.uuid) return undefined;
+  const found = await cosplay().processesOnGpu(runner, on.gpu.uuid);
+  if ('message' in found) return void log.warn(`processes on GPU ${on.gpu.index} of ${on.host}: ${found.message}`);
+  return cosplay().busyNote(
+    found,
+    on.gpu,
+    plan.mutations.some((m) => m.gpuWide),
+  );
+}
+
 export interface CosplayContext extends ApplyContext {
   /** Every host of the GPUs view with its monitor, this machine first. */
   hosts(): ReadonlyArray<{ readonly name: string; readonly monitor: GpuMonitor }>;
@@ -187,6 +264,8 @@ export async function cosplayAs(
   }
   context.log.info(`planned ${target.key} on ${host.entry.key}: ${result.plan.chosen.strategy}`);
   const plan = result.plan;
+  const planArgs = { target: target.key, host: host.entry.key, ...(on && { gpu: planGpu(on) }) };
+  const inUse = on && (await inUseNote(runner, on, plan, context.log));
   if (apply && on) {
     const changes =
       plan.mutations.map((m) => `• ${m.description}${m.gpuWide ? ' (whole GPU)' : ''}`).join('\n') ||
@@ -195,7 +274,7 @@ export async function cosplayAs(
       `Cosplay ${target.name} on ${on.host}, GPU ${on.gpu.index}?`,
       {
         modal: true,
-        detail: `Host changes, each written to the host's journal first and undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, { target: target.key, host: host.entry.key }).summary})${ipcNote(plan)}.`,
+        detail: `${inUse ? `${inUse}\n\n` : ''}Host changes, each written to the host's journal first and undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, planArgs).summary})${ipcNote(plan)}.`,
       },
       'Apply',
       'Show Plan',
@@ -205,8 +284,8 @@ export async function cosplayAs(
   }
   const applicable = on && {
     enabled: true,
-    note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes above, then a container with the shim${ipcNote(plan)}.`,
+    note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes listed below, then a container with the shim${ipcNote(plan)}.`,
   };
-  const view = cosplay().planView(plan, { target: target.key, host: host.entry.key }, applicable);
+  const view = cosplay().planView(plan, planArgs, applicable, inUse);
   PlanPanel.show(context.extensionUri, view, context.log, on ? () => applyPlan(context, plan, on) : undefined);
 }

@@ -16,6 +16,12 @@ const DEV_CONTAINERS = 'ms-vscode-remote.remote-containers';
 /** A session given by its tree item or its name (from notifications and the CLI's hints). */
 export type SessionArgument = string | { readonly kind: 'session'; readonly session: Session } | undefined;
 
+/** What restoring a session undoes, in order, from its journal (what it changed, should the journal not say). */
+function restores(session: Session, separator: string): string {
+  if (session.undoes) return session.undoes.join(separator) || 'nothing to undo on the host';
+  return session.changes.length ? `undoes ${session.changes.join(separator)}` : 'nothing to undo on the host';
+}
+
 export class SessionCommands {
   constructor(
     private readonly sessions: CosplaySessions,
@@ -110,7 +116,7 @@ export class SessionCommands {
         `Stop cosplay session ${session.name}?`,
         {
           modal: true,
-          detail: `The container is stopped, then ${host.name} is restored from its journal: ${session.changes.join('; ') || 'nothing was changed'} — each undone in reverse. The container is removed once the host is restored (files outside the mounted folder are lost).`,
+          detail: `The container is stopped, then ${host.name} is restored from its journal, in this order: ${restores(session, '; ')}. The container is removed once the host is restored (files outside the mounted folder are lost).`,
         },
         'Stop',
       );
@@ -160,12 +166,11 @@ export class SessionCommands {
       });
       if (!orphans.length) continue;
       const what = orphans.map(
-        (s) =>
-          `${s.name} (${s.owner}, ${sessionAge(s)}, container ${s.state}): ${s.changes.join(', ') || 'nothing on the host'}`,
+        (s) => `${s.name} (${s.owner}, ${sessionAge(s)}, container ${s.state}): ${restores(s, ', ')}`,
       );
       const choice = await vscode.window.showWarningMessage(
         `Clean up ${what.length} orphan${what.length > 1 ? 's' : ''} on ${name}?`,
-        { modal: true, detail: `Each is restored from its host journal:\n${what.join('\n')}` },
+        { modal: true, detail: `Each is restored from its host journal, in this order:\n${what.join('\n')}` },
         'Clean Up',
       );
       if (choice !== 'Clean Up') continue;

@@ -9,6 +9,7 @@ import {
   pick,
   reportFailure,
   runFromPalette,
+  treeRow,
   webviewFrame,
 } from './workbench.mjs';
 
@@ -44,7 +45,7 @@ describe('Cosplay plan in code-server', function () {
       await view.locator('table.fidelity tr', { hasText: 'Compute capability' }).innerText(),
       /sm_90, not sm_86/,
     );
-    await view.locator('code', { hasText: 'nvidia-smi mig -i {gpu} -cgi 5:0 -C' }).waitFor();
+    await view.locator('code', { hasText: 'nvidia-smi mig -i <GPU> -cgi 5:0 -C' }).waitFor();
     await view.locator('code', { hasText: 'gpudev plan rtx3090 --host h100-sxm' }).waitFor();
     assert.ok(
       await view.locator('button', { hasText: 'Apply' }).isDisabled(),
@@ -74,6 +75,15 @@ describe('Cosplay plan in code-server', function () {
       1,
       'FP32 alone within ±10%',
     );
+    const note = (metric) =>
+      view
+        .locator('table.fidelity tbody tr')
+        .filter({ has: view.locator('td:first-child', { hasText: new RegExp(`^${metric}$`) }) })
+        .locator('td:last-child')
+        .innerText();
+    assert.equal(await note('FP32'), '', 'a match needs no note');
+    assert.match(await note('BF16 tensor'), /tensor cores of a newer architecture/);
+    assert.match(await note('Bandwidth'), /HBM bandwidth that a memory cap does not reduce/);
     assert.equal(await view.locator('table.history tbody tr').count(), 1);
     assert.match(await view.locator('table.history tbody tr').innerText(), /2026-11-23 13:30:00 UTC\s+140%/);
     await bench.screenshot('fidelity-report-recorded');
@@ -91,5 +101,49 @@ describe('Cosplay plan in code-server', function () {
     await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
     await webviewFrame(page).locator('h1', { hasText: 'Cosplay NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
     await bench.screenshot('cosplay-plan-l4-on-local-h100');
+  });
+
+  it('the plan shows GPU 2: its index in the commands, words for what apply reads back, the processes on it, the line that reproduces it', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    await contextMenu(page, treeRow(page, '2: H100 80GB HBM3'), 'Cosplay as…');
+    await pick(page, 'RTX 3090');
+    const view = webviewFrame(page);
+    await view.locator('h1', { hasText: 'Cosplay NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
+    const commands = await view.locator('ol.commands code').allInnerTexts();
+    assert.ok(commands.includes('nvidia-smi -i 2 -pm 1'), commands.join('\n'));
+    assert.ok(commands.includes('nvidia-smi mig -i 2 -cgi 5:0 -C'), commands.join('\n'));
+    assert.doesNotMatch(await view.locator('main').innerText(), /\{(gpu|mig-uuid|gpu-uuid|mps-dir)\}/);
+    assert.equal(await view.locator('p.device').innerText(), "Device: the MIG device's UUID, read back after creation");
+    await view
+      .locator('.apply', { hasText: 'Applies on This machine, GPU 2: the host changes listed below' })
+      .waitFor();
+    assert.match(
+      await view.locator('.in-use').innerText(),
+      /GPU 2 is in use \(1 process, 100 % utilisation\): \/opt\/conda\/bin\/python3 \(pid 2085213, owner unknown, 11\.5 GiB\)\. Applying changes its MIG mode, clocks or power limit under them: Apply asks before going on\./,
+    );
+    await view.locator('.command-line code', { hasText: /^gpudev cosplay up rtx3090 --gpu 2$/ }).waitFor();
+    await bench.screenshot('cosplay-plan-rtx3090-on-local-gpu2');
+  });
+
+  it('"Cosplay as…" with a name it does not know offers "Did you mean RTX 3090 Ti?", which picks it', async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'GPU: Cosplay as…');
+    const input = page.locator('.quick-input-widget input');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await input.waitFor();
+    await input.fill('3090');
+    await rows.filter({ hasText: 'RTX 3090 Ti' }).waitFor();
+    assert.equal(await rows.filter({ hasText: 'Did you mean' }).count(), 0, 'no suggestion while the list matches');
+    await input.fill('rtx 3090ti super');
+    await rows.filter({ hasText: 'Did you mean RTX 3090 Ti?' }).waitFor();
+    assert.equal(await rows.count(), 1, 'nothing else matches');
+    await bench.screenshot('cosplay-as-did-you-mean');
+    await page.keyboard.press('Enter');
+    await pick(page, 'Plan for a host model');
+    await pick(page, 'h100-sxm');
+    await page
+      .locator('.tab', { hasText: 'Cosplay Plan: NVIDIA GeForce RTX 3090 Ti on NVIDIA H100 80GB HBM3' })
+      .waitFor();
   });
 });

@@ -107,6 +107,9 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     await pick(page, 'RTX 3090');
     const view = webviewFrame(page);
     await view.locator('.apply', { hasText: 'Applies on lab, GPU 2' }).waitFor();
+    await view
+      .locator('.command-line code', { hasText: /^gpudev cosplay up rtx3090 --host \S+@127\.0\.0\.1:\d+ --gpu 2$/ })
+      .waitFor();
     await view.locator('button', { hasText: 'Apply' }).click();
     const outcome = page.locator('.notifications-toasts', {
       hasText: /session gpudev-rtx3090-gpu2-\w+ is running on lab, GPU 2|Cosplay failed/,
@@ -163,5 +166,16 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     await treeRow(page, SESSION_ROW).waitFor({ state: 'detached' });
     assert.deepEqual(readState(stateDir), original);
     assert.equal(docker.run('ps', '-aq', '--filter', 'label=gpudev.session'), '');
+  });
+
+  it("the gauge, after picking lab's GPU 5, says which GPU of which host it shows", async () => {
+    const { page } = bench;
+    await page.locator('.statusbar-item', { hasText: 'GiB' }).click();
+    const picker = page.locator('.quick-input-widget');
+    await picker.locator('.quick-input-list-row', { hasText: '5: H100 80GB HBM3' }).click();
+    const item = page.locator('.statusbar-item', { hasText: 'GPU 5 · lab' });
+    await item.waitFor({ timeout: 30_000 });
+    assert.match((await item.innerText()).trim(), /^\d+\.\d\/79\.6 GiB · GPU 5 · lab$/);
+    await bench.screenshot('gauge-remote-gpu5');
   });
 });

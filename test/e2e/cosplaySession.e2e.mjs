@@ -183,7 +183,10 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     await view.locator('svg.chart rect.bar.measured').first().waitFor();
     await view.locator('table.history tbody tr').first().waitFor();
     assert.match(
-      await view.locator('table.fidelity tr', { hasText: 'FP32' }).innerText(),
+      await view
+        .locator('table.fidelity tbody tr')
+        .filter({ has: view.locator('td:first-child', { hasText: /^FP32$/ }) })
+        .innerText(),
       /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+50\.0 TFLOPS\s+140%/,
     );
     assert.equal(saved(), 2);
@@ -211,7 +214,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const dialog = page.locator('.monaco-dialog-box', { hasText: /Stop cosplay session gpudev-rtx3090-gpu2-/ });
     assert.match(
       await dialog.innerText(),
-      /restored from its journal: persistence mode on; MIG mode on; power capped at 350 W; graphics clocks locked at \d+ MHz; 4g\.40gb GPU instance \d+ at slice 0/,
+      /restored from its journal, in this order: 4g\.40gb GPU instance \d+ at slice 0 destroyed; graphics clocks reset; power limit back to 700 W; MIG mode back off; persistence mode back (on|off)\./,
     );
     await dialog.locator('.monaco-button', { hasText: 'Stop' }).click();
     const failed = page.locator('.notifications-toasts', {
@@ -252,7 +255,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     await cleanUp.waitFor();
     assert.match(
       await cleanUp.innerText(),
-      /gpudev-l4-gpu5-\w+ \(\S+@\S+, \d+ min, container exited\): persistence mode on, MIG mode on, power capped at 200 W, 3g\.40gb GPU instance \d+ at slice 0/,
+      /gpudev-l4-gpu5-\w+ \(\S+@\S+, \d+ min, container exited\): 3g\.40gb GPU instance \d+ at slice 0 destroyed, power limit back to 700 W, MIG mode back off, persistence mode back (on|off)/,
     );
     await bench.screenshot('cosplay-clean-up-orphans');
     await cleanUp.locator('.monaco-button', { hasText: 'Clean Up' }).click();

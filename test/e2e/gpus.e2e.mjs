@@ -40,10 +40,10 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await bench.screenshot('gpus-h100x8');
   });
 
-  it('shows the first GPU in the status-bar gauge', async () => {
+  it('shows the first GPU in the status-bar gauge, saying which of the eight', async () => {
     const item = gauge(bench.page);
     await item.waitFor();
-    assert.equal((await item.innerText()).trim(), '26.3/79.6 GiB');
+    assert.equal((await item.innerText()).trim(), '26.3/79.6 GiB · GPU 0');
     assert.equal(
       (await item
         .locator('[aria-label]')
@@ -61,10 +61,10 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await picker.locator('.quick-input-list-row', { hasText: '7: H100 80GB HBM3' }).waitFor();
     await bench.screenshot('gauge-gpu-picker');
     await picker.locator('.quick-input-list-row', { hasText: '7: H100 80GB HBM3' }).click();
-    await page.locator('.statusbar-item', { hasText: '11.2/79.6 GiB' }).waitFor();
+    await page.locator('.statusbar-item', { hasText: '11.2/79.6 GiB · GPU 7' }).waitFor();
     await gauge(page).click();
     await picker.locator('.quick-input-list-row', { hasText: 'Automatic' }).click();
-    await page.locator('.statusbar-item', { hasText: '26.3/79.6 GiB' }).waitFor();
+    await page.locator('.statusbar-item', { hasText: '26.3/79.6 GiB · GPU 0' }).waitFor();
   });
 
   it('expanding a GPU lists its compute processes', async () => {
@@ -87,7 +87,7 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     const l4 = treeRow(page, '0: L4');
     await l4.waitFor();
     assert.match(await l4.innerText(), /19\.5\/22\.5 GiB · 0%/);
-    await page.locator('.statusbar-item', { hasText: '19.5/22.5 GiB' }).waitFor();
+    await page.locator('.statusbar-item', { hasText: /^\s*19\.5\/22\.5 GiB\s*$/ }).waitFor(); // one GPU: no "GPU 0"
     assert.match(bench.extensionLog(), /refresh requested/);
     console.log(`      ${/activated in [\d.]+ ms/.exec(bench.extensionLog())?.[0] ?? 'activation time not logged'}`);
     await bench.screenshot('gpus-after-refresh-l4');
@@ -105,6 +105,7 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await details.locator('td', { hasText: 'GPU-e5f404f3-cc2a-cf0c-219f-dcf1a4e223f2' }).waitFor();
     await details.locator('pre', { hasText: 'Product Name' }).waitFor();
     await details.locator('.chart canvas').first().waitFor();
+    await details.locator('h2', { hasText: 'Utilisation and memory, last minute' }).waitFor(); // not a 10-minute axis
     const samples = async () =>
       Number(/(\d+) samples/.exec(await details.locator('p.summary').first().innerText())?.[1] ?? NaN);
     const before = await samples();

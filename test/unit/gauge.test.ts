@@ -23,7 +23,7 @@ describe('gauge', () => {
       { kind: 'gpus', host: 'This machine', gpus: [gpu(0, 12595, 81920), gpu(1, 0, 81920)], problems: [], at: 0 },
       thresholds,
     )!;
-    assert.equal(view.text, '$(chip) 12.3/80.0 GiB');
+    assert.equal(view.text, '$(chip) 12.3/80.0 GiB · GPU 0', 'which of the two');
     assert.equal(view.level, 'normal');
     assert.equal(view.accessibleLabel, 'GPU 0 memory: 12.3 of 80.0 GiB used');
   });
@@ -122,10 +122,14 @@ describe('the GPU the gauge follows', () => {
     const gpus = [gpu(0, 1024, 2048), { ...gpu(1, 512, 2048), uuid: 'GPU-b' }];
     const result: ProbeResult = { kind: 'gpus', host: 'lab', gpus, problems: [], at: 0 };
     assert.equal(gpuKey(gpus[0]!), '#0');
-    assert.equal(gaugeView(result, thresholds, 'GPU-b')!.text, '$(chip) 0.5/2.0 GiB · lab');
+    assert.equal(gaugeView(result, thresholds, 'GPU-b')!.text, '$(chip) 0.5/2.0 GiB · GPU 1 · lab');
     assert.equal(gaugeView(result, thresholds, 'GPU-b')!.accessibleLabel, 'GPU 1 on lab memory: 0.5 of 2.0 GiB used');
-    assert.equal(gaugeView(result, thresholds, '#0')!.text, '$(chip) 1.0/2.0 GiB · lab');
-    assert.equal(gaugeView(result, thresholds, 'GPU-gone')!.text, '$(chip) 1.0/2.0 GiB · lab');
+    assert.equal(gaugeView(result, thresholds, '#0')!.text, '$(chip) 1.0/2.0 GiB · GPU 0 · lab');
+    assert.equal(gaugeView(result, thresholds, 'GPU-gone')!.text, '$(chip) 1.0/2.0 GiB · GPU 0 · lab');
+    const single: ProbeResult = { ...result, gpus: [gpus[1]!] };
+    assert.equal(gaugeView(single, thresholds)!.text, '$(chip) 0.5/2.0 GiB · lab', 'one GPU: the host says which');
+    const cosplayed = gaugeView(result, thresholds, 'GPU-b', () => ({ target: 'GeForce RTX 3090', vramMiB: 1024 }))!;
+    assert.equal(cosplayed.text, '$(chip) 0.5/1.0 GiB · GeForce RTX 3090 · GPU 1 · lab');
   });
 });
 

@@ -2,6 +2,7 @@
 // sampled fields, and the full `nvidia-smi -q` report. Updated live with each sample.
 import uPlot from 'uplot';
 import { el } from '../dom';
+import { spanWords, timeAxisRange } from './timeAxis';
 import {
   FromDetailsWebviewSchema,
   ToDetailsWebviewSchema,
@@ -28,6 +29,10 @@ let historyMs = 600_000;
 let chart: uPlot | undefined;
 let fieldsBody: HTMLTableSectionElement | undefined;
 let summary: HTMLElement | undefined;
+let heading: HTMLElement | undefined;
+
+const headingText = () =>
+  `Utilisation and memory, ${spanWords(data[0][0], data[0][data[0].length - 1], historyMs / 1000)}`;
 
 function fieldRows(fields: Details['fields']): HTMLTableRowElement[] {
   return fields.map((f) => el('tr', {}, el('th', { text: f.label }), el('td', { text: f.value })));
@@ -47,17 +52,28 @@ function describeSeries(): string {
   return `Last ${span < 1 ? 'minute' : `${span} min`}, ${data[0].length} samples: utilisation ${range(util, ' %', 0)}, memory ${range(memory, ' GiB', 1)}${memoryTotalGiB === null ? '' : ` of ${memoryTotalGiB.toFixed(1)} GiB`}.`;
 }
 
+/** Tick length plus the gap to its label, and a margin, in CSS pixels (uPlot's defaults are 10 and 5). */
+const TICK_AND_GAP = 10 + 5 + 6;
+
 function makeChart(container: HTMLElement): uPlot {
   const foreground = themeColor('--vscode-foreground', '#ccc');
   const grid = themeColor('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
-  const axis = { stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+  const font = `12px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
+  const measure = document.createElement('canvas').getContext('2d');
+  // Each y axis as wide as its widest label ("100 %", "80 GiB"): a fixed width clipped them.
+  const sizeOfLabels = (_u: uPlot, values: string[] | null) => {
+    if (measure) measure.font = font;
+    const widest = Math.max(0, ...(values ?? []).map((v) => measure?.measureText(v).width ?? v.length * 8));
+    return Math.ceil(widest + TICK_AND_GAP);
+  };
+  const axis = { stroke: foreground, font, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
   return new uPlot(
     {
       width: Math.max(320, container.clientWidth),
       height: 260,
       scales: {
-        // Always the whole window, the newest sample at the right edge: a few samples read as recent, not as a trend.
-        x: { time: true, range: (_u, _min, max) => [max - historyMs / 1000, max] },
+        // What it has, newest at the right edge, until the whole window is recorded (timeAxisRange).
+        x: { time: true, range: () => timeAxisRange(data[0][0], data[0][data[0].length - 1], historyMs / 1000) },
         pct: { range: [0, 100] },
         gib: { range: (_u, _min, max) => [0, memoryTotalGiB ?? Math.max(1, max)] },
       },
@@ -80,12 +96,12 @@ function makeChart(container: HTMLElement): uPlot {
       ],
       axes: [
         axis,
-        { ...axis, scale: 'pct', values: (_u, ticks) => ticks.map((t) => `${t} %`) },
+        { ...axis, scale: 'pct', size: sizeOfLabels, values: (_u, ticks) => ticks.map((t) => `${t} %`) },
         {
           ...axis,
           scale: 'gib',
           side: 1,
-          size: 70,
+          size: sizeOfLabels,
           grid: { show: false },
           values: (_u, ticks) => ticks.map((t) => `${t} GiB`),
         },
@@ -113,7 +129,7 @@ function render(details: Details): void {
       'main',
       {},
       el('h1', { text: details.title }),
-      el('h2', { text: 'Utilisation and memory, last 10 minutes' }),
+      (heading = el('h2', { text: headingText() })),
       chartBox,
       summary,
       el('h2', { text: 'Sampled fields' }),
@@ -139,6 +155,7 @@ function addSample(sample: Sample): void {
   chart?.setData(data);
   fieldsBody?.replaceChildren(...fieldRows(sample.fields));
   if (summary) summary.textContent = describeSeries();
+  if (heading) heading.textContent = headingText();
 }
 
 function showReport(report: Extract<ToDetailsWebview, { type: 'report' }>): void {

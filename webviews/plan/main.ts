@@ -52,6 +52,9 @@ function render(view: View): void {
     {},
     el('h1', { text: `Cosplay ${view.title}` }),
     el('p', { text: view.summary, className: 'summary' }),
+    ...(view.inUse
+      ? [el('p', { className: 'in-use' }, icon('warning'), document.createTextNode(` ${view.inUse}`))]
+      : []),
     applySection(view),
     fidelityTable(view),
     ...(view.warnings.length
@@ -84,7 +87,12 @@ function render(view: View): void {
       className: 'note',
     }),
     el('h2', { text: 'Container' }),
-    el('p', {}, document.createTextNode('Device '), el('code', { text: view.device })),
+    el(
+      'p',
+      { className: 'device' },
+      document.createTextNode('Device: '),
+      view.device.known ? el('code', { text: view.device.text }) : el('em', { text: view.device.text }),
+    ),
     el(
       'table',
       { className: 'env' },
