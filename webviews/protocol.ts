@@ -27,6 +27,7 @@ export const PlanViewSchema = z.strictObject({
   commandLine: text,
   apply: z.strictObject({ enabled: z.boolean(), note: text }),
   inUse: z.optional(text),
+  simulated: z.optional(text),
 });
 
 /** Extension → plan webview. */
@@ -103,6 +104,8 @@ export const FidelityViewSchema = z.strictObject({
   ),
   /** Earlier reports of the same target on the same host, oldest first: measured / target per row label. */
   history: list(z.strictObject({ at: text, ratios: z.record(z.string(), ratio) }), 200),
+  /** Set when the report's host is a simulation (the demo lab). */
+  simulated: z.optional(text),
 });
 export type FidelityView = z.infer<typeof FidelityViewSchema>;
 

@@ -5,5 +5,5 @@ export type { GpuEntry } from '../catalog/schema';
 export { busyNote, processesOnGpu } from './busyGpu';
 export { migStateOf } from './hostCommands';
 export { planCosplay } from './planner';
-export { planView } from './planView';
+export { planView, simulatedNote } from './planView';
 export type { CosplayPlan } from './planner';

@@ -33,7 +33,13 @@ export interface PlanView {
   readonly apply: { readonly enabled: boolean; readonly note: string };
   /** Who else computes on the GPU (see `busyNote`): said before anything is applied. */
   readonly inUse?: string;
+  /** Set for a simulated host (the demo lab): that nothing here is a GPU. */
+  readonly simulated?: string;
 }
+
+/** What a plan, a fidelity report or a tooltip says of a host whose GPUs are a simulation. */
+export const simulatedNote = (host: string) =>
+  `${host} is a simulation (the demo lab): its GPUs are the project's nvidia-smi stand-in, so nothing here changes or measures a GPU.`;
 
 const MODEL_ONLY = {
   enabled: false,
@@ -44,7 +50,7 @@ export function planView(
   plan: CosplayPlan,
   args: PlanArgs,
   apply: PlanView['apply'] = MODEL_ONLY,
-  inUse?: string,
+  notes: { readonly inUse?: string; readonly simulated?: string } = {},
 ): PlanView {
   return {
     title: `${plan.target.name}${plan.gpuCount > 1 ? ` ×${plan.gpuCount}` : ''} on ${plan.host.name}`,
@@ -75,6 +81,7 @@ export function planView(
     ),
     commandLine: planCommandLine(args),
     apply,
-    ...(inUse && { inUse }),
+    ...(notes.inUse && { inUse: notes.inUse }),
+    ...(notes.simulated && { simulated: notes.simulated }),
   };
 }

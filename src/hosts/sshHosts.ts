@@ -16,6 +16,8 @@ export const HostEntrySchema = z.strictObject({
   sudo: z.optional(z.boolean()),
   /** The Docker Engine's socket on that host, for cosplay sessions. */
   dockerSocket: z.optional(z.string().check(z.regex(/^\/[^\0\n]*$/), z.maxLength(300))),
+  /** Its GPUs are a simulation (the demo lab's): every view of them says so. */
+  simulated: z.optional(z.boolean()),
 });
 export type HostEntry = z.infer<typeof HostEntrySchema>;
 
@@ -25,7 +27,7 @@ export function parseHostEntries(value: unknown): { hosts: HostEntry[]; problems
     value,
     HostEntrySchema,
     'gpuDev.hosts',
-    { short: '{ name, ssh }', full: '{ name, ssh, sudo?, dockerSocket? }' },
+    { short: '{ name, ssh }', full: '{ name, ssh, sudo?, dockerSocket?, simulated? }' },
     (entry) => (entry.name === LOCAL_HOST ? `"${LOCAL_HOST}" names the local machine; choose another name` : undefined),
   );
   return { hosts: entries, problems };

@@ -6,7 +6,7 @@ import { LAB_CLUSTER, LAB_HOST, type LabState } from './labState';
 export function labSettings(state: LabState): Record<string, unknown> {
   return {
     'gpuDev.hosts': state.sshd
-      ? [{ name: LAB_HOST, ssh: LAB_HOST, ...(state.docker && { dockerSocket: state.docker.socket }) }]
+      ? [{ name: LAB_HOST, ssh: LAB_HOST, simulated: true, ...(state.docker && { dockerSocket: state.docker.socket }) }]
       : [],
     'gpuDev.clusters': state.sshd && state.slurm ? [{ name: LAB_CLUSTER, scheduler: 'slurm', login: LAB_CLUSTER }] : [],
   };

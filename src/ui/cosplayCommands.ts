@@ -12,7 +12,7 @@ import { PlanPanel } from './planPanel';
 import { liveSessionOf } from '../cosplay/session';
 import type { PlanGpu } from '../cosplay/planText';
 import { DEFAULT_COSPLAY_IMAGE } from '../cosplay/hostProfile';
-import { machineSetting } from './settings';
+import { isSimulatedHost, machineSetting } from './settings';
 
 let loaded: typeof Cosplay | undefined;
 /** dist/cosplay.js, next to dist/extension.js, required on first use. */
@@ -286,6 +286,7 @@ export async function cosplayAs(
     enabled: true,
     note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes listed below, then a container with the shim${ipcNote(plan)}.`,
   };
-  const view = cosplay().planView(plan, planArgs, applicable, inUse);
+  const simulated = on && isSimulatedHost(on.host) ? cosplay().simulatedNote(on.host) : undefined;
+  const view = cosplay().planView(plan, planArgs, applicable, { inUse, simulated });
   PlanPanel.show(context.extensionUri, view, context.log, on ? () => applyPlan(context, plan, on) : undefined);
 }

@@ -3,7 +3,9 @@
 import * as vscode from 'vscode';
 import { parseFidelityReport, reportFileName, type FidelityReport } from '../cosplay/benchReport';
 import { fidelityView } from '../cosplay/fidelityView';
+import { simulatedNote } from '../cosplay/planView';
 import { FidelityPanel } from './fidelityPanel';
+import { isSimulatedHost } from './settings';
 
 /** Opens a report (saving it first when asked) beside the earlier ones of the workspace. */
 export async function showFidelityReport(
@@ -21,12 +23,9 @@ export async function showFidelityReport(
     log.info(`fidelity report saved: ${file.fsPath}`);
   }
   const earlier = dir ? await readReports(dir) : [];
-  FidelityPanel.show(
-    extensionUri,
-    fidelityView(report, earlier, file ? vscode.workspace.asRelativePath(file) : null),
-    file,
-    log,
-  );
+  const view = fidelityView(report, earlier, file ? vscode.workspace.asRelativePath(file) : null);
+  const simulated = isSimulatedHost(report.host) ? simulatedNote(report.host) : undefined;
+  FidelityPanel.show(extensionUri, { ...view, ...(simulated && { simulated }) }, file, log);
 }
 
 /** "Open Fidelity Report…": a saved report of the workspace. */

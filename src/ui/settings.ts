@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { machineSettingsIn, type MachineSetting } from '../core/machineSettings';
 import type { GaugeThresholds } from '../monitor/gauge';
+import { parseHostEntries } from '../hosts/sshHosts';
 
 export interface MonitorSettings extends GaugeThresholds {
   readonly intervalMs: number;
@@ -85,4 +86,9 @@ export async function noticeWorkspaceMachineSettings(): Promise<void> {
 /** Whether a saved file is one of the workspace's settings files. */
 export function isWorkspaceSettingsFile(uri: vscode.Uri): boolean {
   return uri.path.endsWith('/.vscode/settings.json') || uri.toString() === vscode.workspace.workspaceFile?.toString();
+}
+
+/** Whether a host of gpuDev.hosts is marked `simulated` (the demo lab's): its views say so. */
+export function isSimulatedHost(host: string): boolean {
+  return parseHostEntries(machineSetting('hosts')).hosts.some((h) => h.name === host && h.simulated === true);
 }

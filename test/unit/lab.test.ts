@@ -22,7 +22,7 @@ const state: LabState = {
 describe('lab', () => {
   it('points the settings at what runs: the host with its engine, no cluster without Slurm', () => {
     assert.deepEqual(labSettings(state), {
-      'gpuDev.hosts': [{ name: 'lab', ssh: 'lab', dockerSocket: '/c/lab/docker/docker.sock' }],
+      'gpuDev.hosts': [{ name: 'lab', ssh: 'lab', simulated: true, dockerSocket: '/c/lab/docker/docker.sock' }],
       'gpuDev.clusters': [],
     });
     const withSlurm = { ...state, slurm: { dir: '/tmp/s', node: 'vm', startedByLab: true }, missing: [] };

@@ -3,7 +3,7 @@ import { builtinCatalog } from '../../src/catalog/catalog';
 import { busyByOthers, busyNote, processesOnGpu } from '../../src/cosplay/busyGpu';
 import { planCosplay, type CosplayPlan, type Strategy } from '../../src/cosplay/planner';
 import { planCommandLine } from '../../src/cosplay/planText';
-import { planView } from '../../src/cosplay/planView';
+import { planView, simulatedNote } from '../../src/cosplay/planView';
 import type { Runner } from '../../src/hosts/runner';
 
 const UUID = 'GPU-e5f404f3-cc2a-cf0c-219f-dcf1a4e223f2';
@@ -44,6 +44,13 @@ describe('the plan panel for a real GPU', () => {
       /CUDA_MPS_PIPE_DIRECTORY=<the session's MPS folder>\/pipe/,
     );
     assert.deepEqual(mps.device, { text: UUID, known: true }, 'without MIG the container gets the GPU itself');
+  });
+
+  it('a simulated host (the demo lab) says so; a real one says nothing of it', () => {
+    const args = { target: 'rtx3090', host: 'h100-sxm', gpu: gpu2 };
+    const lab = planView(plan('rtx3090', 'h100-sxm'), args, undefined, { simulated: simulatedNote('lab') });
+    assert.match(lab.simulated!, /^lab is a simulation \(the demo lab\): .*nothing here changes or measures a GPU/);
+    assert.equal(planView(plan('rtx3090', 'h100-sxm'), args).simulated, undefined);
   });
 
   it('a host model plan says <GPU> where the GPU goes', () => {

@@ -178,6 +178,9 @@ function render(view: FidelityView): void {
       {},
       el('h1', { text: view.title }),
       el('p', { text: view.subtitle, className: 'summary' }),
+      ...(view.simulated
+        ? [el('p', { className: 'simulated' }, icon('beaker'), document.createTextNode(` ${view.simulated}`))]
+        : []),
       chart(view.rows),
       table(view),
       el('h2', { text: 'Earlier runs (measured / target)' }),

@@ -51,6 +51,9 @@ function render(view: View): void {
     'main',
     {},
     el('h1', { text: `Cosplay ${view.title}` }),
+    ...(view.simulated
+      ? [el('p', { className: 'simulated' }, icon('beaker'), document.createTextNode(` ${view.simulated}`))]
+      : []),
     el('p', { text: view.summary, className: 'summary' }),
     ...(view.inUse
       ? [el('p', { className: 'in-use' }, icon('warning'), document.createTextNode(` ${view.inUse}`))]
