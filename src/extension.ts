@@ -8,6 +8,7 @@ import { CosplaySessions } from './ui/cosplaySessions';
 import { SessionCommands, type SessionArgument } from './ui/sessionCommands';
 import { VerifyTests } from './ui/verifyTests';
 import { Reservations, type ReservationNode } from './ui/reservations';
+import { registerPanelSerializers } from './ui/panelSerializers';
 import { ReservePanel } from './ui/reservePanel';
 import { attachReservation, cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
 
@@ -96,6 +97,7 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     reservations,
     reservationsView,
     { dispose: () => monitor.dispose() },
+    ...registerPanelSerializers(context.extensionUri, details, reservations, log),
     reservationsView.onDidChangeVisibility(({ visible }) => reservations.setVisible(visible)),
     vscode.commands.registerCommand('gpuDev.reserveGpus', () =>
       ReservePanel.show(context.extensionUri, reservations, log),

@@ -58,8 +58,19 @@ const SeriesSchema = z.strictObject({
 });
 
 /** Extension → GPU details webview: the page, then each new sample, and the `nvidia-smi -q` report when it comes. */
+/** A GPU details panel's state across a reload: the host and the GPU's key (its UUID, or its index). */
+export const DetailsRestoreSchema = z.strictObject({ host: text, key: text });
+
 export const ToDetailsWebviewSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('details'), title: text, fields, series: SeriesSchema, historyMs: z.number() }),
+  z.strictObject({
+    type: z.literal('details'),
+    title: text,
+    fields,
+    series: SeriesSchema,
+    historyMs: z.number(),
+    /** Which GPU: kept by the webview for the panel to come back after a reload. */
+    restore: DetailsRestoreSchema,
+  }),
   z.strictObject({
     type: z.literal('sample'),
     fields,

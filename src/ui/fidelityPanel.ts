@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { FidelityView } from '../../webviews/protocol';
-import { FromFidelityWebviewSchema, ToFidelityWebviewSchema } from '../../webviews/protocol';
+import { FidelityViewSchema, FromFidelityWebviewSchema, ToFidelityWebviewSchema } from '../../webviews/protocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 /** One reusable panel showing the latest fidelity report. */
@@ -21,17 +21,35 @@ export class FidelityPanel {
     current.panel.reveal();
   }
 
+  /** The panel VS Code brings back after a reload, with the report it showed (and its file, if saved here). */
+  static restore(
+    panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    state: unknown,
+    log: vscode.LogOutputChannel,
+  ): void {
+    const shown = FidelityViewSchema.safeParse((state as { view?: unknown } | undefined)?.view);
+    if (!shown.success || FidelityPanel.current) return void panel.dispose();
+    panel.webview.options = webviewOptions(extensionUri);
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const current = (FidelityPanel.current = new FidelityPanel(extensionUri, log, panel));
+    current.view = shown.data;
+    current.file = folder && shown.data.savedAs ? vscode.Uri.joinPath(folder.uri, shown.data.savedAs) : undefined;
+  }
+
   private readonly panel: vscode.WebviewPanel;
   private view: FidelityView | undefined;
   private file: vscode.Uri | undefined;
 
-  private constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel) {
-    this.panel = vscode.window.createWebviewPanel(
-      'gpuDev.fidelity',
-      'Fidelity Report',
-      vscode.ViewColumn.Active,
-      webviewOptions(extensionUri),
-    );
+  private constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel, panel?: vscode.WebviewPanel) {
+    this.panel =
+      panel ??
+      vscode.window.createWebviewPanel(
+        'gpuDev.fidelity',
+        'Fidelity Report',
+        vscode.ViewColumn.Active,
+        webviewOptions(extensionUri),
+      );
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gpu.svg');
     this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, {
       title: 'Fidelity Report',

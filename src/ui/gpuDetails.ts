@@ -5,7 +5,12 @@ import { queryGpuReport, type ProbeResult } from '../hosts/gpuProbe';
 import type { Runner } from '../hosts/runner';
 import { gpuKey } from '../monitor/gauge';
 import { HISTORY_MS, type SampleHistory } from '../monitor/history';
-import { FromDetailsWebviewSchema, ToDetailsWebviewSchema, type ToDetailsWebview } from '../../webviews/protocol';
+import {
+  DetailsRestoreSchema,
+  FromDetailsWebviewSchema,
+  ToDetailsWebviewSchema,
+  type ToDetailsWebview,
+} from '../../webviews/protocol';
 import type { GpuTreeNode } from './gpuTree';
 import { onAnySample, type HostList } from './hostList';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -57,16 +62,36 @@ export class GpuDetailsPanels implements vscode.Disposable {
         : local && (await pickGpu(local.monitor.snapshot ?? (await local.monitor.refresh())));
     const host = node?.kind === 'gpu' ? node.host : local?.name;
     if (!gpu || !host) return;
-    const id = `${host}\n${gpuKey(gpu)}`;
-    const existing = this.open.get(id);
+    const existing = this.open.get(`${host}\n${gpuKey(gpu)}`);
     if (existing) return existing.panel.reveal();
-    const title = `GPU ${gpu.index}: ${gpu.name} on ${host}`;
-    const panel = vscode.window.createWebviewPanel(
-      'gpuDev.gpuDetails',
-      `GPU ${gpu.index} · ${host}`,
-      vscode.ViewColumn.Active,
-      webviewOptions(this.extensionUri),
+    this.attach(
+      vscode.window.createWebviewPanel(
+        'gpuDev.gpuDetails',
+        `GPU ${gpu.index} · ${host}`,
+        vscode.ViewColumn.Active,
+        webviewOptions(this.extensionUri),
+      ),
+      host,
+      gpu,
     );
+  }
+
+  /** A panel VS Code restores after a reload: its GPU once the host has been sampled, else it closes. */
+  async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const restored = DetailsRestoreSchema.safeParse(state);
+    if (!restored.success) return void panel.dispose();
+    const { host, key } = restored.data;
+    const monitor = this.hosts.hosts().find((h) => h.name === host)?.monitor;
+    const sample = monitor ? (monitor.snapshot ?? (await monitor.refresh())) : undefined;
+    const gpu = sample?.kind === 'gpus' ? sample.gpus.find((g) => gpuKey(g) === key) : undefined;
+    if (!gpu) return void panel.dispose();
+    panel.webview.options = webviewOptions(this.extensionUri);
+    this.attach(panel, host, gpu);
+  }
+
+  private attach(panel: vscode.WebviewPanel, host: string, gpu: GpuSample): void {
+    const id = `${host}\n${gpuKey(gpu)}`;
+    const title = `GPU ${gpu.index}: ${gpu.name} on ${host}`;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'gpu.svg');
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, {
       title,
@@ -87,7 +112,14 @@ export class GpuDetailsPanels implements vscode.Disposable {
         memoryUsedMiB: [],
         memoryTotalMiB: gpu.memoryTotalMiB,
       };
-      this.post(open, { type: 'details', title, fields: fieldsOf(gpu), series, historyMs: HISTORY_MS });
+      this.post(open, {
+        type: 'details',
+        title,
+        fields: fieldsOf(gpu),
+        series,
+        historyMs: HISTORY_MS,
+        restore: { host, key: open.key },
+      });
       void this.sendReport(open);
     });
     panel.onDidDispose(() => {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { PlanView } from '../cosplay/planView';
-import { FromPlanWebviewSchema, ToPlanWebviewSchema } from '../../webviews/protocol';
+import { FromPlanWebviewSchema, PlanViewSchema, ToPlanWebviewSchema } from '../../webviews/protocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 /** One reusable panel showing the latest cosplay plan. */
@@ -30,6 +30,23 @@ export class PlanPanel {
     );
     PlanPanel.current = new PlanPanel(panel, extensionUri, view, log);
     PlanPanel.current.onApply = onApply;
+  }
+
+  /** The panel VS Code brings back after a reload: the plan it showed, to read; applying means planning again. */
+  static restore(
+    panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    state: unknown,
+    log: vscode.LogOutputChannel,
+  ): void {
+    const shown = PlanViewSchema.safeParse((state as { view?: unknown } | undefined)?.view);
+    if (!shown.success || PlanPanel.current) return void panel.dispose();
+    panel.webview.options = webviewOptions(extensionUri);
+    const apply = {
+      enabled: false,
+      note: 'Restored after a reload: run "Cosplay as…" again to apply (the GPU may have changed since).',
+    };
+    PlanPanel.current = new PlanPanel(panel, extensionUri, { ...shown.data, apply }, log);
   }
 
   private constructor(

@@ -25,6 +25,17 @@ export class ReservePanel {
     ReservePanel.current = new ReservePanel(extensionUri, reservations, log);
   }
 
+  /** The panel VS Code brings back after a reload: a fresh form (a dry run's table is never restored stale). */
+  static restore(
+    panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    reservations: Reservations,
+    log: vscode.LogOutputChannel,
+  ): void {
+    if (ReservePanel.current) return void panel.dispose();
+    ReservePanel.current = new ReservePanel(extensionUri, reservations, log, panel);
+  }
+
   private readonly panel: vscode.WebviewPanel;
   /** The dry runs: the one whose table is on screen is the only one Submit and Race act on, once. */
   private readonly plans = new PanelPlans<{ request: PlanMessage; strategies: ProbedStrategy[] }>();
@@ -33,11 +44,12 @@ export class ReservePanel {
     extensionUri: vscode.Uri,
     private readonly reservations: Reservations,
     private readonly log: vscode.LogOutputChannel,
+    panel?: vscode.WebviewPanel,
   ) {
-    this.panel = vscode.window.createWebviewPanel('gpuDev.reserve', 'Reserve GPUs', vscode.ViewColumn.Active, {
-      ...webviewOptions(extensionUri),
-      retainContextWhenHidden: true,
-    });
+    const options = { ...webviewOptions(extensionUri), retainContextWhenHidden: true };
+    if (panel) panel.webview.options = options;
+    this.panel =
+      panel ?? vscode.window.createWebviewPanel('gpuDev.reserve', 'Reserve GPUs', vscode.ViewColumn.Active, options);
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gpu.svg');
     this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, {
       title: 'Reserve GPUs',

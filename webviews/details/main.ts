@@ -1,7 +1,7 @@
 // The GPU details webview: utilisation and memory of the last ten minutes as a chart (uPlot), the
 // sampled fields, and the full `nvidia-smi -q` report. Updated live with each sample.
 import uPlot from 'uplot';
-import { el } from '../dom';
+import { el, vscode } from '../dom';
 import { spanWords, timeAxisRange } from './timeAxis';
 import {
   FromDetailsWebviewSchema,
@@ -10,8 +10,6 @@ import {
   type ToDetailsWebview,
 } from '../protocol';
 
-declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
-const vscode = acquireVsCodeApi();
 const post = (message: FromDetailsWebview) => vscode.postMessage(FromDetailsWebviewSchema.parse(message));
 
 type Details = Extract<ToDetailsWebview, { type: 'details' }>;
@@ -113,6 +111,7 @@ function makeChart(container: HTMLElement): uPlot {
 }
 
 function render(details: Details): void {
+  vscode.setState(details.restore);
   historyMs = details.historyMs;
   memoryTotalGiB = toGiB(details.series.memoryTotalMiB);
   data = [

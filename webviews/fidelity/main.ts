@@ -1,6 +1,6 @@
 // The fidelity report webview: per metric the target's datasheet, the plan's prediction and what the
 // bench measured, ratios coloured (±10% green), a bar chart of both ratios, and earlier runs.
-import { el, icon } from '../dom';
+import { el, icon, vscode } from '../dom';
 import {
   FromFidelityWebviewSchema,
   ToFidelityWebviewSchema,
@@ -8,8 +8,6 @@ import {
   type FromFidelityWebview,
 } from '../protocol';
 
-declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
-const vscode = acquireVsCodeApi();
 const post = (message: FromFidelityWebview) => vscode.postMessage(FromFidelityWebviewSchema.parse(message));
 
 type Row = FidelityView['rows'][number];
@@ -170,6 +168,7 @@ function history(view: FidelityView): HTMLElement[] {
 }
 
 function render(view: FidelityView): void {
+  vscode.setState({ view });
   const open = el('button', { text: 'Open Report File', className: 'secondary' });
   open.addEventListener('click', () => post({ type: 'openReportFile' }));
   document.body.replaceChildren(

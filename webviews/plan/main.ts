@@ -1,10 +1,8 @@
 // The cosplay plan webview: renders the plan the extension posts. Builds DOM nodes with
 // textContent only, so nothing in a plan can become markup.
-import { el, icon } from '../dom';
+import { el, icon, vscode } from '../dom';
 import { FromPlanWebviewSchema, ToPlanWebviewSchema, type FromPlanWebview, type ToPlanWebview } from '../protocol';
 
-declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
-const vscode = acquireVsCodeApi();
 const post = (message: FromPlanWebview) => vscode.postMessage(FromPlanWebviewSchema.parse(message));
 
 type View = Extract<ToPlanWebview, { type: 'plan' }>['view'];
@@ -45,6 +43,7 @@ function applySection(view: View): HTMLElement {
 }
 
 function render(view: View): void {
+  vscode.setState({ view });
   const copy = el('button', { text: 'Copy', className: 'secondary' });
   copy.addEventListener('click', () => post({ type: 'copyCommandLine' }));
   const main = el(

@@ -1,7 +1,7 @@
 // The reservation webview: a form (cluster, GPU types, count, time, partition), the cluster's GPUs, and
 // the strategies of a dry run with Submit on each and Race the Top 2 or 3 (offered when 2 or more can
 // start). One request at a time: its buttons wait for the answer. Nodes are built with textContent only.
-import { el, icon } from '../dom';
+import { el, icon, vscode } from '../dom';
 import {
   FromReserveWebviewSchema,
   ToReserveWebviewSchema,
@@ -9,8 +9,6 @@ import {
   type ToReserveWebview,
 } from '../protocol';
 
-declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
-const vscode = acquireVsCodeApi();
 const post = (message: FromReserveWebview) => vscode.postMessage(FromReserveWebviewSchema.parse(message));
 
 type Message<T extends ToReserveWebview['type']> = Extract<ToReserveWebview, { type: T }>;
