@@ -8,6 +8,7 @@ import { formatSlurmTime } from '../reserve/duration';
 import { SlurmCluster, type Reservation } from '../reserve/slurm/cluster';
 import { describeReason } from '../reserve/slurm/reasons';
 import { typeSummaries, type Availability } from '../reserve/slurm/sinfo';
+import { jobRow } from '../reserve/jobRow';
 import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
 import { askToTrustHostKey } from './remoteHosts';
 import { JobScripts } from './reservationScripts';
@@ -248,16 +249,11 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
       return item;
     }
     const { job } = node;
-    const item = new vscode.TreeItem(`${job.jobId} ${job.name}`, vscode.TreeItemCollapsibleState.None);
+    const row = jobRow(job);
+    const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.None);
     item.id = `reservation/${node.cluster}/${job.jobId}`;
+    item.description = row.description;
     const reason = describeReason(job.state, job.reason);
-    const where =
-      job.state === 'RUNNING'
-        ? `${job.nodes} · ${job.timeLeft} left`
-        : job.state === 'PENDING'
-          ? `${reason}${job.start !== 'N/A' ? ` · starts ${job.start.replace('T', ' ')}` : ''}`
-          : reason;
-    item.description = `${job.state} · ${job.gres.replace(/^gres:/, '')}${where ? ` · ${where}` : ''}`;
     item.tooltip = `Job ${job.jobId} (${job.name}) on ${node.cluster}\n${job.state}${job.nodes ? ` on ${job.nodes}` : ''}\n${job.gres} in ${job.partition}\nTime left: ${job.timeLeft}${reason ? `\nWhy: ${reason}${reason.includes(job.reason) ? '' : ` (Slurm: ${job.reason})`}` : ''}`;
     item.iconPath = new vscode.ThemeIcon(
       job.state === 'RUNNING' ? 'pass-filled' : job.state === 'PENDING' ? 'clock' : 'circle-outline',

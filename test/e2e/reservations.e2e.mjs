@@ -118,7 +118,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await rows.first().locator('button', { hasText: 'Submit' }).click();
     await view.locator('.status.ok', { hasText: /Submitted job \d+: 1 × 2 l4 in gpu/ }).waitFor({ timeout: 30_000 });
     assert.match(await view.locator('.summary').innerText(), /^Strategy 1 was submitted as job \d+\./);
-    await treeRow(page, /gpudev-l4x2.*RUNNING · gpu:l4:2/).waitFor({ timeout: 30_000 });
+    await treeRow(page, / left\s*gpu:l4:2 on \S+ · gpudev-l4x2/).waitFor({ timeout: 30_000 });
     await bench.screenshot('reserve-panel-submitted');
     await contextMenu(page, treeRow(page, /gpudev-l4x2/), 'Cancel Reservation');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Reservation' }).click();
@@ -185,7 +185,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await rows.first().waitFor({ timeout: 30_000 });
     await rows.first().locator('button', { hasText: 'Submit' }).click();
     await view.locator('.status.ok', { hasText: /Submitted job \d+/ }).waitFor({ timeout: 30_000 });
-    const pending = treeRow(page, /PENDING · gpu:h100:3 · waiting for resources \(the GPUs are in use\)/);
+    const pending = treeRow(page, / · pending.*waiting for resources \(the GPUs are in use\) · gpu:h100:3/);
     await pending.waitFor({ timeout: 30_000 });
     assert.doesNotMatch(await pending.innerText(), /None/);
     await bench.screenshot('reservation-pending-reason');
@@ -217,13 +217,13 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await page
       .locator('.notifications-toasts', { hasText: /Submitted reservation \d+ on lab-slurm: 1 × 2 a100/ })
       .waitFor({ timeout: 30_000 });
-    await treeRow(page, /gpudev-a100x2.*RUNNING · gpu:a100:2/).waitFor({ timeout: 30_000 });
+    await treeRow(page, / left\s*gpu:a100:2 on \S+ · gpudev-a100x2/).waitFor({ timeout: 30_000 });
     await bench.screenshot('reservation-running');
   });
 
   it('Copy SSH Command copies ssh -F <our file> gpudev-<cluster>-<job>, and that command answers with BatchMode', async () => {
     const { page } = bench;
-    const jobId = /(\d+) gpudev-a100x2/.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
+    const jobId = /^(\d+) · /.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
     await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Copy SSH Command');
     const toast = page.locator('.notifications-toasts', { hasText: /Copied: ssh -F / });
     await toast.waitFor({ timeout: 30_000 });
@@ -238,7 +238,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
 
   it("Show Job Script opens the job's script read-only, its id in the title", async () => {
     const { page } = bench;
-    const jobId = /(\d+) gpudev-a100x2/.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
+    const jobId = /^(\d+) · /.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
     await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Show Job Script');
     const tab = page.locator('.tabs-container .tab', { hasText: `job-${jobId}.sh` });
     await tab.waitFor({ timeout: 30_000 });
@@ -253,7 +253,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
 
   it("Attach writes the ssh entry, asks once to Include it, and without Remote-SSH opens a terminal inside the job's allocation", async () => {
     const { page } = bench;
-    const jobId = /(\d+) gpudev-a100x2/.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
+    const jobId = /^(\d+) · /.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
     const marker = '/tmp/gpudev-e2e-attached';
     fs.rmSync(marker, { force: true });
     await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Attach');
@@ -287,7 +287,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
 
   it('Cancel Reservation asks in a modal that names the job (one button to cancel, dismissing keeps it), cancels, and says how the job ended', async () => {
     const { page } = bench;
-    const jobId = /(\d+) gpudev-a100x2/.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
+    const jobId = /^(\d+) · /.exec(await treeRow(page, /gpudev-a100x2/).innerText())[1];
     await contextMenu(page, treeRow(page, /gpudev-a100x2/), 'Cancel Reservation');
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor();
