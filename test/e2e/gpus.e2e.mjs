@@ -119,6 +119,32 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await details.locator('p.summary', { hasText: `${before + 1} samples` }).waitFor();
     await bench.screenshot('gpu-details');
   });
+
+  it('"Edit in settings.json" on gpuDev.hosts offers an example entry to insert, not just []', async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'Preferences: Open Settings (UI)');
+    const search = page.locator('.settings-editor .suggest-input-container');
+    await search.waitFor();
+    await search.click();
+    await page.keyboard.type('gpuDev.hosts');
+    // A machine setting: code-server's window is a Remote window, so it is in the Remote settings.
+    await page.locator('.settings-editor .settings-tabs-widget .action-label', { hasText: 'Remote' }).click();
+    const setting = page.locator('.settings-editor .setting-item-contents', { hasText: 'SSH hosts whose GPUs' });
+    await setting.locator('a', { hasText: 'Edit in settings.json' }).click();
+    const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: 'SSH host' }).first();
+    await suggestion.waitFor();
+    await bench.screenshot('settings-hosts-example');
+    await suggestion.click();
+    const editor = page.locator('.editor-instance .monaco-editor .view-lines').last();
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('.monaco-editor .view-lines')].some((e) => e.textContent?.includes('"ssh"')),
+    );
+    assert.match(
+      (await editor.innerText()).replace(/\s+/g, ' '),
+      /"gpuDev\.hosts": \[ \{ "name": "lab", "ssh": "user@gpu-box\.example\.org" \}/,
+    );
+    await bench.screenshot('settings-hosts-example-inserted'); // unsaved: the last test of this window
+  });
 });
 
 describe('GPUs view and gauge in code-server, on a machine without the NVIDIA driver', function () {
