@@ -1,20 +1,13 @@
 import * as vscode from 'vscode';
 import { describeError, type GpuDevError } from '../core/errors';
-import {
-  describeGpu,
-  formatGiB,
-  memoryPercent,
-  shortGpuName,
-  summarizeGpu,
-  type GpuProcess,
-  type GpuSample,
-} from '../hosts/gpu';
+import { describeGpu, formatGiB, memoryPercent, shortGpuName, type GpuProcess, type GpuSample } from '../hosts/gpu';
 import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
 import type { Session } from '../cosplay/session';
 import type { ForeignContainer } from '../cosplay/sessions';
 import { onAnySample, type HostList } from './hostList';
+import { gpuRow } from '../monitor/gpuRow';
 import { hostStatus } from '../monitor/hostStatus';
 
 export type GpuTreeNode =
@@ -179,9 +172,10 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
           : busy
             ? vscode.TreeItemCollapsibleState.Collapsed
             : vscode.TreeItemCollapsibleState.None;
-        const item = new vscode.TreeItem(`${node.gpu.index}: ${shortGpuName(node.gpu.name)}`, state);
+        const row = gpuRow(node.gpu);
+        const item = new vscode.TreeItem(row.label, state);
         item.id = `gpu/${node.host}/${node.gpu.uuid ?? node.gpu.index}${cosplayed ? '/cosplayed' : ''}`;
-        item.description = summarizeGpu(node.gpu);
+        item.description = row.description;
         item.tooltip = gpuTooltip(node.host, node.gpu);
         const color = LEVEL_COLORS[gaugeLevel(memoryPercent(node.gpu), this.thresholds())];
         item.iconPath = new vscode.ThemeIcon('chip', color ? new vscode.ThemeColor(color) : undefined);

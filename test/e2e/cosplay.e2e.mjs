@@ -92,11 +92,7 @@ describe('Cosplay plan in code-server', function () {
   it('right-click on a GPU → "Cosplay as…" plans for that GPU', async () => {
     const { page } = bench;
     await openGpuContainer(page);
-    await contextMenu(
-      page,
-      page.locator('.pane-body .monaco-list-row', { hasText: '3: H100 80GB HBM3' }),
-      'Cosplay as…',
-    );
+    await contextMenu(page, page.locator('.pane-body .monaco-list-row', { hasText: 'GPU 3 · ' }), 'Cosplay as…');
     await pick(page, 'L4');
     await page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
     await webviewFrame(page).locator('h1', { hasText: 'Cosplay NVIDIA L4 on NVIDIA H100 80GB HBM3' }).waitFor();
@@ -106,7 +102,7 @@ describe('Cosplay plan in code-server', function () {
   it('the plan shows GPU 2: its index in the commands, words for what apply reads back, the processes on it, the line that reproduces it', async () => {
     const { page } = bench;
     await openGpuContainer(page);
-    await contextMenu(page, treeRow(page, '2: H100 80GB HBM3'), 'Cosplay as…');
+    await contextMenu(page, treeRow(page, 'GPU 2 · '), 'Cosplay as…');
     await pick(page, 'RTX 3090');
     const view = webviewFrame(page);
     await view.locator('h1', { hasText: 'Cosplay NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
@@ -140,6 +136,8 @@ describe('Cosplay plan in code-server', function () {
     assert.equal(await rows.count(), 1, 'nothing else matches');
     await bench.screenshot('cosplay-as-did-you-mean');
     await page.keyboard.press('Enter');
+    // The target picker goes once the extension hears of the pick: wait for the next one before typing.
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Cosplay on which host?' }).waitFor();
     await pick(page, 'Plan for a host model');
     await pick(page, 'h100-sxm');
     await page

@@ -103,7 +103,7 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
     const { page } = bench;
     await openGpuContainer(page);
     await treeRow(page, 'lab').filter({ hasText: '8 GPUs' }).waitFor({ timeout: 60_000 });
-    await contextMenu(page, treeRow(page, '2: H100 80GB HBM3'), 'Cosplay as…');
+    await contextMenu(page, treeRow(page, 'GPU 2 · '), 'Cosplay as…');
     await pick(page, 'RTX 3090');
     const view = webviewFrame(page);
     await view.locator('.apply', { hasText: 'Applies on lab, GPU 2' }).waitFor();
@@ -123,7 +123,7 @@ describe('Cosplay on an SSH host in code-server with default settings (Docker ov
       .slice(0, at)
       .reverse()
       .find((r) => r.level === rows[at].level - 1);
-    assert.match(parent?.text ?? '', /2: H100 80GB HBM3/, 'the session sits under GPU 2');
+    assert.match(parent?.text ?? '', /^GPU 2 · .*H100 80GB HBM3/, 'the session sits under GPU 2');
     const host = rows
       .slice(0, at)
       .reverse()

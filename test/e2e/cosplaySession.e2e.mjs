@@ -104,7 +104,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
   it('Apply in the plan webview starts a session, shown under its GPU', async () => {
     const { page } = bench;
     await openGpuContainer(page);
-    await contextMenu(page, treeRow(page, '2: H100 80GB HBM3'), 'Cosplay as…');
+    await contextMenu(page, treeRow(page, 'GPU 2 · '), 'Cosplay as…');
     await pick(page, 'RTX 3090');
     const view = webviewFrame(page);
     await view.locator('.apply', { hasText: 'Applies on This machine, GPU 2' }).waitFor();
@@ -236,6 +236,10 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const { page } = bench;
     await runFromPalette(page, 'GPU: Apply Cosplay…');
     await pick(page, 'L4');
+    // The target picker goes once the extension hears of the pick: wait for the next one before typing.
+    await page
+      .locator('.quick-input-widget .quick-input-title', { hasText: 'Apply the cosplay on which GPU?' })
+      .waitFor();
     await pick(page, 'GPU 5');
     const dialog = page.locator('.monaco-dialog-box', { hasText: 'Cosplay NVIDIA L4 on This machine, GPU 5?' });
     await dialog.waitFor();

@@ -33,10 +33,11 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await openGpuContainer(page);
     await treeRow(page, 'This machine').waitFor();
     await treeRow(page, '8 GPUs').waitFor();
-    const first = treeRow(page, '0: H100 80GB HBM3');
+    const first = treeRow(page, 'GPU 0 · ');
     await first.waitFor();
-    assert.match(await first.innerText(), /26\.3\/79\.6 GiB · 100%/);
-    await treeRow(page, '7: H100 80GB HBM3').waitFor();
+    // What matters first, where a narrow side bar does not cut it off; the model after it.
+    assert.match(await first.innerText(), /^GPU 0 · 100 % · 26\.3\/79\.6 GiB\s*H100 80GB HBM3$/);
+    await treeRow(page, 'GPU 7 · ').waitFor();
     await bench.screenshot('gpus-h100x8');
   });
 
@@ -69,13 +70,13 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
 
   it('expanding a GPU lists its compute processes', async () => {
     const { page } = bench;
-    await expandTreeRow(page, '0: H100 80GB HBM3');
+    await expandTreeRow(page, 'GPU 0 · ');
     const process = treeRow(page, 'pid 2085037');
     await process.waitFor();
     assert.match(await process.innerText(), /python3\s*pid 2085037 · 13\.0 GiB/);
     await bench.screenshot('gpu-processes');
     await page
-      .locator('.pane-body .monaco-list-row[aria-expanded="true"]', { hasText: '0: H100 80GB HBM3' })
+      .locator('.pane-body .monaco-list-row[aria-expanded="true"]', { hasText: 'GPU 0 · ' })
       .locator('.monaco-tl-twistie')
       .click();
   });
@@ -84,9 +85,9 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     const { page } = bench;
     bench.setScenario('default-l4-580.126.20');
     await runFromPalette(page, 'GPU: Refresh');
-    const l4 = treeRow(page, '0: L4');
+    const l4 = treeRow(page, 'GPU 0 · 0 % · 19.5/22.5 GiB');
     await l4.waitFor();
-    assert.match(await l4.innerText(), /19\.5\/22\.5 GiB · 0%/);
+    assert.match(await l4.innerText(), /L4$/);
     await page.locator('.statusbar-item', { hasText: /^\s*19\.5\/22\.5 GiB\s*$/ }).waitFor(); // one GPU: no "GPU 0"
     assert.match(bench.extensionLog(), /refresh requested/);
     console.log(`      ${/activated in [\d.]+ ms/.exec(bench.extensionLog())?.[0] ?? 'activation time not logged'}`);
@@ -97,8 +98,8 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     const { page } = bench;
     bench.setScenario('default-h100-x8-570.133.20');
     await runFromPalette(page, 'GPU: Refresh');
-    await treeRow(page, '0: H100 80GB HBM3').waitFor();
-    await treeRow(page, '0: H100 80GB HBM3').click();
+    await treeRow(page, 'H100 80GB HBM3').first().waitFor();
+    await treeRow(page, 'GPU 0 · ').click();
     await page.locator('.tab', { hasText: 'GPU 0 · This machine' }).waitFor();
     const details = webviewFrame(page);
     await details.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on This machine' }).waitFor();
@@ -117,6 +118,32 @@ describe('GPUs view and VRAM gauge in code-server, with an 8x H100 machine', fun
     await runFromPalette(page, 'GPU: Refresh');
     await details.locator('p.summary', { hasText: `${before + 1} samples` }).waitFor();
     await bench.screenshot('gpu-details');
+  });
+
+  it('"Edit in settings.json" on gpuDev.hosts offers an example entry to insert, not just []', async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'Preferences: Open Settings (UI)');
+    const search = page.locator('.settings-editor .suggest-input-container');
+    await search.waitFor();
+    await search.click();
+    await page.keyboard.type('gpuDev.hosts');
+    // A machine setting: code-server's window is a Remote window, so it is in the Remote settings.
+    await page.locator('.settings-editor .settings-tabs-widget .action-label', { hasText: 'Remote' }).click();
+    const setting = page.locator('.settings-editor .setting-item-contents', { hasText: 'SSH hosts whose GPUs' });
+    await setting.locator('a', { hasText: 'Edit in settings.json' }).click();
+    const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: 'SSH host' }).first();
+    await suggestion.waitFor();
+    await bench.screenshot('settings-hosts-example');
+    await suggestion.click();
+    const editor = page.locator('.editor-instance .monaco-editor .view-lines').last();
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('.monaco-editor .view-lines')].some((e) => e.textContent?.includes('"ssh"')),
+    );
+    assert.match(
+      (await editor.innerText()).replace(/\s+/g, ' '),
+      /"gpuDev\.hosts": \[ \{ "name": "lab", "ssh": "user@gpu-box\.example\.org" \}/,
+    );
+    await bench.screenshot('settings-hosts-example-inserted'); // unsaved: the last test of this window
   });
 });
 

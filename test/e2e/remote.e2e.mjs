@@ -51,8 +51,8 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
     await bench.screenshot('ssh-host-key-prompt');
     await dialog.locator('.monaco-button', { hasText: 'Trust' }).click();
     await treeRow(page, 'lab').filter({ hasText: '8 GPUs' }).waitFor();
-    await treeRow(page, '7: H100 80GB HBM3').waitFor();
-    await treeRow(page, '0: L4').waitFor();
+    await treeRow(page, 'GPU 7 · ').filter({ hasText: 'H100 80GB HBM3' }).waitFor();
+    await treeRow(page, 'GPU 0 · ').filter({ hasText: 'L4' }).waitFor();
     const trusted = fs.readFileSync(path.join(bench.home, '.ssh/gpudev/known_hosts'), 'utf8');
     assert.equal(
       trusted,
@@ -63,7 +63,7 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
 
   it("a remote GPU's details come from that host", async () => {
     const { page } = bench;
-    await treeRow(page, '0: H100 80GB HBM3').click();
+    await treeRow(page, 'GPU 0 · ').filter({ hasText: 'H100 80GB HBM3' }).click();
     const preview = webviewFrame(page);
     await preview.locator('h1', { hasText: 'GPU 0: NVIDIA H100 80GB HBM3 on lab' }).waitFor();
     await preview.locator('pre', { hasText: 'Product Name' }).waitFor();
@@ -71,7 +71,7 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
 
   it("lists a remote GPU's compute processes under it", async () => {
     const { page } = bench;
-    await expandTreeRow(page, '0: H100 80GB HBM3');
+    await expandTreeRow(page, /GPU 0 · .*H100 80GB HBM3/);
     await treeRow(page, 'pid 2085037').waitFor();
     await bench.screenshot('ssh-host-processes');
   });

@@ -108,7 +108,7 @@ describe('Settings a cloned repository must not set (a trusted folder with .vsco
   it("cosplay.sudo: true from the workspace is not used: an apply runs without sudo (with sudo the fake nvidia-smi is off sudo's PATH)", async () => {
     const { page } = bench;
     await openGpuContainer(page);
-    await contextMenu(page, treeRow(page, '2: H100 80GB HBM3'), 'Apply Cosplay…');
+    await contextMenu(page, treeRow(page, 'GPU 2 · '), 'Apply Cosplay…');
     await pick(page, 'RTX 3090');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Apply' }).click();
     const outcome = page.locator('.notifications-toasts', {
@@ -157,7 +157,7 @@ describe('Settings a cloned repository must not set (a trusted folder with .vsco
     await page.waitForTimeout(2000); // the server picks up the edited file
     await runFromPalette(page, 'Notifications: Clear All Notifications');
     await openGpuContainer(page);
-    await contextMenu(page, treeRow(page, '2: H100 80GB HBM3'), 'Apply Cosplay…');
+    await contextMenu(page, treeRow(page, 'GPU 2 · '), 'Apply Cosplay…');
     await pick(page, 'RTX 3090');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Apply' }).click();
     const outcome = page.locator('.notifications-toasts', { hasText: /is running on This machine|Cosplay failed/ });

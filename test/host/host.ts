@@ -82,6 +82,7 @@ export async function answering(
   const window = vscode.window as unknown as Record<string, unknown>;
   const names = [
     'showQuickPick',
+    'createQuickPick',
     'showInputBox',
     'showInformationMessage',
     'showWarningMessage',
@@ -107,6 +108,38 @@ export async function answering(
     });
     const chosen = picks.shift()?.(list.filter((i) => i.kind !== vscode.QuickPickItemKind.Separator));
     return chosen && (typeof (await items)[0] === 'string' ? chosen.label : chosen);
+  };
+  // A quick pick made with createQuickPick is answered the same way, once shown.
+  window.createQuickPick = () => {
+    const [accepted, hidden, changed] = [
+      new vscode.EventEmitter<void>(),
+      new vscode.EventEmitter<void>(),
+      new vscode.EventEmitter<string>(),
+    ];
+    const quickPick = {
+      title: undefined as string | undefined,
+      placeholder: undefined as string | undefined,
+      items: [] as vscode.QuickPickItem[],
+      selectedItems: [] as vscode.QuickPickItem[],
+      onDidAccept: accepted.event,
+      onDidHide: hidden.event,
+      onDidChangeValue: changed.event,
+      show: () =>
+        setTimeout(() => {
+          asked.push({
+            kind: 'quickPick',
+            title: quickPick.title ?? quickPick.placeholder ?? '',
+            items: quickPick.items.map((i) => i.label),
+          });
+          const chosen = picks.shift()?.(quickPick.items.filter((i) => i.kind !== vscode.QuickPickItemKind.Separator));
+          if (!chosen) return quickPick.hide();
+          quickPick.selectedItems = [chosen];
+          accepted.fire();
+        }),
+      hide: () => hidden.fire(),
+      dispose: () => [accepted, hidden, changed].forEach((emitter) => emitter.dispose()),
+    };
+    return quickPick;
   };
   window.showInputBox = (options?: vscode.InputBoxOptions) => {
     asked.push({ kind: 'inputBox', title: options?.title ?? options?.prompt ?? '', items: [] });
