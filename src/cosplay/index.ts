@@ -5,5 +5,6 @@ export type { GpuEntry } from '../catalog/schema';
 export { busyNote, processesOnGpu } from './busyGpu';
 export { migStateOf } from './hostCommands';
 export { planCosplay } from './planner';
-export { planView, simulatedNote } from './planView';
+export { planView } from './planView';
+export { simulatedNote } from '../hosts/sshHosts';
 export type { CosplayPlan } from './planner';

@@ -37,10 +37,6 @@ export interface PlanView {
   readonly simulated?: string;
 }
 
-/** What a plan, a fidelity report or a tooltip says of a host whose GPUs are a simulation. */
-export const simulatedNote = (host: string) =>
-  `${host} is a simulation (the demo lab): its GPUs are the project's nvidia-smi stand-in, so nothing here changes or measures a GPU.`;
-
 const MODEL_ONLY = {
   enabled: false,
   note: 'A plan for a host model: pick a real GPU (from the GPUs view or "Cosplay as…") to apply it.',

@@ -21,6 +21,10 @@ export const HostEntrySchema = z.strictObject({
 });
 export type HostEntry = z.infer<typeof HostEntrySchema>;
 
+/** What a plan, a fidelity report or a tooltip says of a host whose GPUs are a simulation. */
+export const simulatedNote = (host: string) =>
+  `${host} is a simulation (the demo lab): its GPUs are the project's nvidia-smi stand-in, so nothing here changes or measures a GPU.`;
+
 /** The valid entries, and a sentence for each invalid one (nothing is dropped silently). */
 export function parseHostEntries(value: unknown): { hosts: HostEntry[]; problems: string[] } {
   const { entries, problems } = parseNamedEntries(

@@ -3,9 +3,9 @@
 import * as vscode from 'vscode';
 import { parseFidelityReport, reportFileName, type FidelityReport } from '../cosplay/benchReport';
 import { fidelityView } from '../cosplay/fidelityView';
-import { simulatedNote } from '../cosplay/planView';
 import { FidelityPanel } from './fidelityPanel';
 import { isSimulatedHost } from './settings';
+import { simulatedNote } from '../hosts/sshHosts';
 
 /** Opens a report (saving it first when asked) beside the earlier ones of the workspace. */
 export async function showFidelityReport(

@@ -3,11 +3,13 @@ import { describeError, type GpuDevError } from '../core/errors';
 import { describeGpu, formatGiB, memoryPercent, shortGpuName, type GpuProcess, type GpuSample } from '../hosts/gpu';
 import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
+import { simulatedNote } from '../hosts/sshHosts';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
 import type { Session } from '../cosplay/session';
 import type { ForeignContainer } from '../cosplay/sessions';
 import { onAnySample, type HostList } from './hostList';
 import { gpuRow } from '../monitor/gpuRow';
+import { isSimulatedHost } from './settings';
 import { hostStatus } from '../monitor/hostStatus';
 
 export type GpuTreeNode =
@@ -162,6 +164,10 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         item.iconPath = new vscode.ThemeIcon(node.name === LOCAL_HOST ? 'vm' : 'remote');
         item.contextValue = node.name === LOCAL_HOST ? 'host' : 'remoteHost';
         item.description = node.description;
+        if (node.name !== LOCAL_HOST && isSimulatedHost(node.name)) {
+          item.description = [node.description, 'simulated'].filter(Boolean).join(' · ');
+          item.tooltip = simulatedNote(node.name);
+        }
         return item;
       }
       case 'gpu': {

@@ -160,8 +160,8 @@ describe('the GPUs and Reservations views, through their tree providers', functi
       });
       const items = await Promise.all(notices.map(item));
       assert.deepEqual(items.map(label), [
-        'gpuDev.hosts[0] is not { name, ssh, sudo?, dockerSocket? }',
-        'gpuDev.hosts[1] is not { name, ssh, sudo?, dockerSocket? }',
+        'gpuDev.hosts[0] is not { name, ssh, sudo?, dockerSocket?, simulated? }',
+        'gpuDev.hosts[1] is not { name, ssh, sudo?, dockerSocket?, simulated? }',
       ]);
       assert.deepEqual(
         items.map((i) => i.description),
@@ -172,6 +172,25 @@ describe('the GPUs and Reservations views, through their tree providers', functi
       await config.update('hosts', undefined, vscode.ConfigurationTarget.Global);
     }
     await waitFor('the notices gone', async () => !(await children()).some((n) => n.kind === 'message'));
+  });
+
+  it('a simulated host (the demo lab) says so in its row and tooltip', async () => {
+    const config = vscode.workspace.getConfiguration('gpuDev');
+    await config.update(
+      'hosts',
+      [{ name: 'lab', ssh: 'nobody@127.0.0.1:1', simulated: true }],
+      vscode.ConfigurationTarget.Global,
+    );
+    try {
+      const host = await waitFor('the lab host', async () =>
+        (await children()).find((n) => n.kind === 'host' && n.name === 'lab'),
+      );
+      const shown = await item(host);
+      assert.match(String(shown.description), /simulated$/);
+      assert.match(shown.tooltip as string, /^lab is a simulation \(the demo lab\)/);
+    } finally {
+      await config.update('hosts', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('invalid gpuDev.clusters entries are said in the Reservations view, which is empty (its welcome) without clusters', async () => {

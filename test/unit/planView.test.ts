@@ -3,7 +3,8 @@ import { builtinCatalog } from '../../src/catalog/catalog';
 import { busyByOthers, busyNote, processesOnGpu } from '../../src/cosplay/busyGpu';
 import { planCosplay, type CosplayPlan, type Strategy } from '../../src/cosplay/planner';
 import { planCommandLine } from '../../src/cosplay/planText';
-import { planView, simulatedNote } from '../../src/cosplay/planView';
+import { planView } from '../../src/cosplay/planView';
+import { simulatedNote } from '../../src/hosts/sshHosts';
 import type { Runner } from '../../src/hosts/runner';
 
 const UUID = 'GPU-e5f404f3-cc2a-cf0c-219f-dcf1a4e223f2';

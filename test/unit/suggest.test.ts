@@ -25,11 +25,13 @@ describe('did-you-mean ranking by tokens', () => {
   });
 
   it('typos still find the GPU a few edits away, ties in the order given', () => {
-    assert.deepEqual(rankByTokens('rtx 3099', [...gpus].sort((a, b) => a.value.localeCompare(b.value))), [
-      'rtx3090',
-      'rtx3060',
-      'rtx3070',
-    ]);
+    assert.deepEqual(
+      rankByTokens(
+        'rtx 3099',
+        [...gpus].sort((a, b) => a.value.localeCompare(b.value)),
+      ),
+      ['rtx3090', 'rtx3060', 'rtx3070'],
+    );
     assert.equal(rankByTokens('h10O', gpus)[0]?.startsWith('h100'), true);
   });
 
