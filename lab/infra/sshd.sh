@@ -15,11 +15,14 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 FAKE_BIN=${GPUDEV_SSHD_FAKE_BIN:-$REPO/lab/fake-gpu/bin}
 say() { echo "[gpudev] $*" >&2; }
 
-if [ "${1:-}" = stop ]; then
-  # Its connections too (children of this sshd only), as when a host goes down.
-  if [ -f "$DIR/sshd.pid" ]; then pid=$(cat "$DIR/sshd.pid"); pkill -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; rm -f "$DIR/sshd.pid"; fi
-  exit 0
-fi
+# Its connections too (children of this sshd only), as when a host goes down.
+stop() {
+  if [ -f "$DIR/sshd.pid" ]; then
+    pid=$(cat "$DIR/sshd.pid"); pkill -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; rm -f "$DIR/sshd.pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+}
+if [ "${1:-}" = stop ]; then stop; exit 0; fi
 if [ ! -x /usr/sbin/sshd ]; then
   if [ "$(id -u)" != 0 ]; then say "openssh-server is not installed (sudo apt-get install -y openssh-server)"; exit 1; fi
   say "installing openssh-server"
@@ -50,6 +53,9 @@ AcceptEnv GPUDEV_FAKE_SMI_SCENARIO GPUDEV_FAKE_GPU_STATE GPUDEV_FAKE_GPU_HOST
 SetEnv PATH=$FAKE_BIN:/usr/local/bin:/usr/bin:/bin GPUDEV_FAKE_SMI_SCENARIO_FILE=$DIR/scenario${GPUDEV_SSHD_GPU_STATE:+ GPUDEV_FAKE_GPU_STATE=$GPUDEV_SSHD_GPU_STATE}
 CONFIG
 [ -f "$DIR/scenario" ] || echo default-h100-x8-570.133.20 > "$DIR/scenario"
+# A running sshd with another configuration (another checkout's fake GPU, say) starts again with this one.
+sha1sum -c --status "$DIR/sshd_config.sha" 2>/dev/null || stop
+sha1sum "$DIR/sshd_config" > "$DIR/sshd_config.sha"
 if ! { [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; }; then
   /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/log"
   for _ in $(seq 50); do [ -f "$DIR/sshd.pid" ] && break; sleep 0.1; done

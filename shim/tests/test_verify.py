@@ -9,8 +9,8 @@ import unittest
 SHIM = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 REPO = os.path.dirname(SHIM)
 FAKES = os.path.join(SHIM, "tests", "fakes")
-FAKE_GPU_BIN = os.path.join(REPO, "test", "fake-gpu", "bin")
-FAKE_GPU_BUILT = os.path.exists(os.path.join(REPO, "out", "test", "fake-gpu", "nvidia-smi.js"))
+FAKE_GPU_BIN = os.path.join(REPO, "lab", "fake-gpu", "bin")
+FAKE_GPU_BUILT = os.path.exists(os.path.join(REPO, "dist", "lab", "nvidia-smi.js"))
 TARGET = {"GPUDEV_TARGET": "rtx3090", "GPUDEV_TARGET_NAME": "NVIDIA GeForce RTX 3090", "GPUDEV_VRAM_BYTES": str(24 * 1024 ** 3),
           "GPUDEV_SM_COUNT": "82", "GPUDEV_COMPUTE_CAP": "8.6", "GPUDEV_TDP_W": "350", "GPUDEV_TENSOR": "bf16,fp16,tf32",
           "GPUDEV_FAKE_SMI_SCENARIO": "default-h100-x8-570.133.20"}
