@@ -64,9 +64,26 @@ export class ReservePanel {
         );
       void this.handle(message.data);
     });
+    // A job starting or ending changes what is free: the table follows the queue the Reservations view watches.
+    const followQueue = reservations.onDidChangeTreeData(() => this.followQueue());
     this.panel.onDidDispose(() => {
+      followQueue.dispose();
+      clearTimeout(this.followTimer);
       ReservePanel.current = undefined;
     });
+  }
+
+  /** The cluster whose GPUs the panel shows. */
+  private cluster: string | undefined;
+  private followTimer: NodeJS.Timeout | undefined;
+
+  /** Reads the cluster's GPUs again a second after the queue changed (one read for a burst of changes). */
+  private followQueue(): void {
+    if (!this.cluster || this.followTimer) return;
+    this.followTimer = setTimeout(() => {
+      this.followTimer = undefined;
+      if (this.cluster) void this.showAvailability(this.cluster);
+    }, 1000);
   }
 
   private post(message: ToReserveWebview): void {
@@ -97,6 +114,7 @@ export class ReservePanel {
   }
 
   private async showAvailability(cluster: string): Promise<void> {
+    this.cluster = cluster;
     const state = this.reservations.get(cluster);
     if (!state) return;
     const found = await state.cluster.availability();

@@ -106,6 +106,8 @@ describe('An SSH host in the GPUs view (a real sshd on loopback)', function () {
   it("Remove SSH Host on a host's context menu takes it out of gpuDev.hosts, after asking", async () => {
     const { page } = bench;
     const name = `${sshd.SSHD_USER}@127.0.0.1:1`;
+    // Once the host has answered (here: not at all): its row is made again then, which would close a menu.
+    await treeRow(page, `Cannot reach ${name}`).waitFor({ timeout: 30_000 });
     await contextMenu(page, treeRow(page, name).first(), 'Remove SSH Host');
     const dialog = page.locator('.monaco-dialog-box', { hasText: `Remove "${name}" from gpuDev.hosts?` });
     await dialog.locator('.monaco-button', { hasText: 'Remove' }).click();
