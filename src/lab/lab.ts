@@ -100,7 +100,7 @@ export async function labUp(root: string, dir: string, io: LabIo): Promise<LabSt
     else missing.push('Docker Engine: did not start (its message is above); cosplay plans work, Apply does not');
   } else missing.push(`${needsRoot('Docker Engine', 'docker.io')}; cosplay plans work without it, Apply does not`);
 
-  let slurm: LabState['slurm'] = before && typeof before === 'object' ? before.slurm : null;
+  let slurm: LabState['slurm'] = before?.slurm ?? null;
   if (isRoot()) {
     const startedByLab = slurm?.startedByLab ?? !slurmctldRunning();
     io.say(`starting the Slurm cluster ${LAB_CLUSTER} (one node, GPUs of types h100, a100 and l4)…`);
