@@ -55,6 +55,8 @@ def rewrite_query_line(line: str, query: dict, target: Target, first: bool) -> s
             values[i] = "{:.2f}{}".format(target.tdp_w, watts)
         elif field in ("mig.mode.current", "mig.mode.pending") and values[i] not in NA:
             values[i] = "Disabled"
+        elif field == "compute_cap" and target.compute_capability and values[i] not in NA:
+            values[i] = "{}.{}".format(*target.compute_capability)
     return ", ".join(values)
 
 

@@ -51,6 +51,14 @@ class QueryTest(unittest.TestCase):
         self.assertEqual(rewrite_query_line("1024, 100, 81559, [N/A], 5.00", query, RTX3090, True), "1024, 100, 24576, [N/A], 5.00")
         self.assertEqual(rewrite_query_line("garbage", query, RTX3090, True), "garbage")
 
+    def test_compute_capability_is_the_targets(self):
+        query = {"fields": ["name", "compute_cap"], "header": True, "units": True}
+        lines = ["name, compute_cap", "NVIDIA B300 SXM6 AC, 10.3"]
+        out = [rewrite_query_line(line, query, RTX3090, i == 0) for i, line in enumerate(lines)]
+        self.assertEqual(out, ["name, compute_cap", "NVIDIA GeForce RTX 3090, 8.6"])
+        unknown = RTX3090._replace(compute_capability=None)
+        self.assertEqual(rewrite_query_line(lines[1], query, unknown, False), "NVIDIA GeForce RTX 3090, 10.3")
+
 
 class FullQueryTest(unittest.TestCase):
     def test_q_fixture(self):
