@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { FidelityView } from '../../webviews/protocol';
 import { FidelityViewSchema, FromFidelityWebviewSchema, ToFidelityWebviewSchema } from '../../webviews/protocol';
-import { webviewHtml, webviewOptions } from './webviewHtml';
+import { restoredView, webviewHtml, webviewOptions } from './webviewHtml';
 
 /** One reusable panel showing the latest fidelity report. */
 export class FidelityPanel {
@@ -28,13 +28,12 @@ export class FidelityPanel {
     state: unknown,
     log: vscode.LogOutputChannel,
   ): void {
-    const shown = FidelityViewSchema.safeParse((state as { view?: unknown } | undefined)?.view);
-    if (!shown.success || FidelityPanel.current) return void panel.dispose();
-    panel.webview.options = webviewOptions(extensionUri);
+    const view = restoredView(panel, extensionUri, state, FidelityViewSchema, FidelityPanel.current !== undefined);
+    if (!view) return;
     const folder = vscode.workspace.workspaceFolders?.[0];
     const current = (FidelityPanel.current = new FidelityPanel(extensionUri, log, panel));
-    current.view = shown.data;
-    current.file = folder && shown.data.savedAs ? vscode.Uri.joinPath(folder.uri, shown.data.savedAs) : undefined;
+    current.view = view;
+    current.file = folder && view.savedAs ? vscode.Uri.joinPath(folder.uri, view.savedAs) : undefined;
   }
 
   private readonly panel: vscode.WebviewPanel;

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { PlanView } from '../cosplay/planView';
 import { FromPlanWebviewSchema, PlanViewSchema, ToPlanWebviewSchema } from '../../webviews/protocol';
-import { webviewHtml, webviewOptions } from './webviewHtml';
+import { restoredView, webviewHtml, webviewOptions } from './webviewHtml';
 
 /** One reusable panel showing the latest cosplay plan. */
 export class PlanPanel {
@@ -39,14 +39,13 @@ export class PlanPanel {
     state: unknown,
     log: vscode.LogOutputChannel,
   ): void {
-    const shown = PlanViewSchema.safeParse((state as { view?: unknown } | undefined)?.view);
-    if (!shown.success || PlanPanel.current) return void panel.dispose();
-    panel.webview.options = webviewOptions(extensionUri);
+    const view = restoredView(panel, extensionUri, state, PlanViewSchema, PlanPanel.current !== undefined);
+    if (!view) return;
     const apply = {
       enabled: false,
       note: 'Restored after a reload: run "Cosplay as…" again to apply (the GPU may have changed since).',
     };
-    PlanPanel.current = new PlanPanel(panel, extensionUri, { ...shown.data, apply }, log);
+    PlanPanel.current = new PlanPanel(panel, extensionUri, { ...view, apply }, log);
   }
 
   private constructor(

@@ -49,3 +49,21 @@ ${links.join('\n')}
 </body>
 </html>`;
 }
+
+/**
+ * What a panel VS Code brings back after a reload showed (its webview keeps `{ view }`), the panel
+ * allowed our pages again; undefined, the panel closed, when that is not a view of `schema` or one such
+ * panel is open already (`taken`).
+ */
+export function restoredView<T>(
+  panel: vscode.WebviewPanel,
+  extensionUri: vscode.Uri,
+  state: unknown,
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+  taken: boolean,
+): T | undefined {
+  const shown = schema.safeParse((state as { view?: unknown } | undefined)?.view);
+  if (!shown.success || taken) return void panel.dispose();
+  panel.webview.options = webviewOptions(extensionUri);
+  return shown.data;
+}

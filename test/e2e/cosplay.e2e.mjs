@@ -144,4 +144,31 @@ describe('Cosplay plan in code-server', function () {
       .locator('.tab', { hasText: 'Cosplay Plan: NVIDIA GeForce RTX 3090 Ti on NVIDIA H100 80GB HBM3' })
       .waitFor();
   });
+
+  // Last: it reloads the window.
+  it('after Reload Window the plan and a GPU details panel are restored with their content', async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'GPU: Cosplay as RTX 3090');
+    await pick(page, 'Plan for a host model');
+    await pick(page, 'h100-sxm');
+    const planTab = page.locator('.tab', { hasText: 'Cosplay Plan: NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' });
+    await planTab.waitFor();
+    await webviewFrame(page).locator('h1', { hasText: 'Cosplay NVIDIA GeForce RTX 3090' }).waitFor();
+    await runFromPalette(page, 'GPU: Show GPU Details');
+    await pick(page, '3: NVIDIA H100 80GB HBM3');
+    const detailsTab = page.locator('.tab', { hasText: 'GPU 3 · This machine' });
+    await detailsTab.waitFor();
+    await webviewFrame(page).locator('h1', { hasText: 'GPU 3: NVIDIA H100 80GB HBM3 on This machine' }).waitFor();
+
+    await runFromPalette(page, 'Developer: Reload Window');
+    await page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor({ timeout: 60_000 });
+    await detailsTab.waitFor();
+    await webviewFrame(page).locator('h1', { hasText: 'GPU 3: NVIDIA H100 80GB HBM3 on This machine' }).waitFor();
+    await planTab.click();
+    const plan = webviewFrame(page);
+    await plan.locator('h1', { hasText: 'Cosplay NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3' }).waitFor();
+    await plan.locator('.apply', { hasText: 'Restored after a reload' }).waitFor();
+    assert.ok(await plan.locator('button', { hasText: 'Apply' }).isDisabled());
+    assert.match(await plan.locator('table.fidelity').innerText(), /VRAM\s+24\.0 GiB/);
+  });
 });
