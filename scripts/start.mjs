@@ -8,7 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline/promises';
-import { ensureCodeServer, freePort, installExtension, repoRoot, startCodeServer } from './codeServer.mjs';
+import {
+  ensureCodeServer,
+  freePort,
+  installExtension,
+  repoRoot,
+  startCodeServer,
+  writeUserSettings,
+} from './codeServer.mjs';
 
 const cache = process.env.GPUDEV_CACHE ?? path.join(os.homedir(), '.cache/gpudev');
 const labDir = path.join(cache, 'lab');
@@ -45,16 +52,15 @@ async function wantsLab() {
   return !/^n/i.test(answer.trim());
 }
 
+/** The profile's User settings with `settings` over them (what the user set there stays). */
 function mergeUserSettings(userDataDir, settings) {
-  const file = path.join(userDataDir, 'User/settings.json');
   let existing = {};
   try {
-    existing = JSON.parse(fs.readFileSync(file, 'utf8'));
+    existing = JSON.parse(fs.readFileSync(path.join(userDataDir, 'User/settings.json'), 'utf8'));
   } catch {
     /* first run, or not JSON: start again */
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify({ ...existing, ...settings }, null, 2));
+  writeUserSettings(userDataDir, { ...existing, ...settings });
 }
 
 await step(

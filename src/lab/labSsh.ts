@@ -1,11 +1,12 @@
 // The lab's SSH host, for OpenSSH, Remote-SSH and the product alike: Host blocks `lab` and `lab-slurm` in
 // our own ssh config file (~/.ssh/gpudev/config, Include-d from ~/.ssh/config), its host key pinned in our
 // known_hosts (StrictHostKeyChecking yes), and all of it taken out again by `down`.
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { knownHostsName } from '../hosts/knownHosts';
+import { LocalRunner } from '../hosts/runner';
+import { resolveSshTarget } from '../hosts/sshConfig';
 import { defaultSshConfigFile, gpudevKnownHosts } from '../reserve/attach';
 import { hasInclude, hostBlock, removeBlock, upsertBlock, withInclude, withoutInclude } from '../remote/sshConfigFile';
 import type { LabState } from './labState';
@@ -21,11 +22,8 @@ async function write(file: string, text: string): Promise<void> {
 /** Whether the user's own ssh config already defines `alias` (a block of ours does not count). */
 export async function labAliasTaken(alias: string): Promise<boolean> {
   if ((await read(defaultSshConfigFile())).includes(`# gpudev:begin ${alias}\n`)) return false;
-  const resolved = await new Promise<string>((resolve) =>
-    execFile('ssh', ['-G', alias], (error, stdout) => resolve(error ? '' : stdout)),
-  );
-  const hostname = /^hostname (.+)$/m.exec(resolved)?.[1];
-  return hostname !== undefined && hostname !== alias;
+  const resolved = await resolveSshTarget(alias, new LocalRunner());
+  return !('message' in resolved) && resolved.host !== alias;
 }
 
 export interface PinnedLabSsh {
