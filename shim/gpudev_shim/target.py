@@ -6,12 +6,16 @@ import os
 MIB = 1024 * 1024
 
 _FIELDS = ("key", "name", "vram_bytes", "sm_count", "compute_capability", "tdp_w", "tensor", "expect_clock_mhz",
-           "expect_power_w")
+           "expect_power_w", "count", "has_ecc", "mig_capable")
+# Fields a caller may leave out: one GPU, and ECC/MIG support unknown (None: the cells keep the host's).
+_DEFAULTS = {"count": 1, "has_ecc": None, "mig_capable": None}
 
 
 class Target:
-    """key, NVML name, memory in bytes, SM count, (major, minor), TDP in W, tensor precisions, and the
-    clock and power limit that verify expects on the host (None where the plan sets none).
+    """key, NVML name, memory in bytes, SM count, (major, minor), TDP in W, tensor precisions, the
+    clock and power limit that verify expects on the host (None where the plan sets none), how many
+    target GPUs the session shows (the i-th visible host GPU or MIG slice is target GPU i), and whether
+    the target has ECC and MIG (None where the plan does not say).
 
     A plain class rather than a namedtuple: this module loads at every interpreter start, and importing
     `collections` alone costs about 2 ms there."""
@@ -20,7 +24,7 @@ class Target:
 
     def __init__(self, **fields) -> None:
         for field in _FIELDS:
-            setattr(self, field, fields.pop(field))
+            setattr(self, field, fields.pop(field) if field in fields or field not in _DEFAULTS else _DEFAULTS[field])
         if fields:
             raise TypeError(f"unknown Target fields: {', '.join(fields)}")
 
@@ -46,6 +50,11 @@ def _int(env, name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _flag(env, name: str) -> bool | None:
+    value = env.get(name, "").strip()
+    return True if value == "1" else False if value == "0" else None
+
+
 def target_from_env(env=os.environ) -> Target | None:
     """The target, or None when the container is not a cosplay (no name or no memory size)."""
     name = env.get("GPUDEV_TARGET_NAME", "").strip()
@@ -64,4 +73,7 @@ def target_from_env(env=os.environ) -> Target | None:
         tensor=tuple(t for t in env.get("GPUDEV_TENSOR", "").replace(" ", "").split(",") if t),
         expect_clock_mhz=_int(env, "GPUDEV_EXPECT_CLOCK_MHZ"),
         expect_power_w=_int(env, "GPUDEV_EXPECT_POWER_W"),
+        count=max(1, _int(env, "GPUDEV_GPU_COUNT") or 1),
+        has_ecc=_flag(env, "GPUDEV_ECC"),
+        mig_capable=_flag(env, "GPUDEV_MIG_CAPABLE"),
     )

@@ -289,6 +289,7 @@ function envFor(
     GPUDEV_COMPUTE_CAP: target.computeCapability,
     GPUDEV_TDP_W: String(target.tdpW),
     GPUDEV_TENSOR: tensor,
+    GPUDEV_GPU_COUNT: String(gpuCount),
     ...(chosen.clockLockMHz !== null && { GPUDEV_EXPECT_CLOCK_MHZ: String(chosen.clockLockMHz) }),
     ...(powerCapW !== null && { GPUDEV_EXPECT_POWER_W: String(powerCapW) }),
     ...(chosen.mpsThreadPercent !== null && {
