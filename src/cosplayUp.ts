@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline/promises';
 import { builtinCatalog } from './catalog/catalog';
 import { describeError } from './core/errors';
+import { upProcess } from './cosplayProcess';
 import { applyCosplay, newSessionName } from './cosplay/apply';
 import type { BusyProcess } from './cosplay/busyGpu';
 import { migStateOf } from './cosplay/hostCommands';
@@ -13,7 +14,7 @@ import { DEFAULT_COSPLAY_IMAGE, readTestHostProfile, shimArchive } from './cospl
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
 import { liveSessionOf } from './cosplay/session';
 import { sameGpu, type Listing } from './cosplay/sessions';
-import type { DockerEngine } from './hosts/docker';
+import { DockerFailure, type DockerEngine } from './hosts/docker';
 import { probeGpus } from './hosts/gpuProbe';
 import { LOCAL_HOST, type Runner } from './hosts/runner';
 
@@ -34,6 +35,9 @@ export function shimRoot(): string {
   const candidates = [1, 2, 3].map((up) => path.resolve(__dirname, ...Array<string>(up).fill('..')));
   return candidates.find((dir) => fs.existsSync(path.join(dir, 'shim', 'verify.py'))) ?? candidates[0]!;
 }
+
+const dockerProblem = (error: unknown) =>
+  error instanceof DockerFailure ? error.failure.message : error instanceof Error ? error.message : String(error);
 
 /** Asks on a terminal; never on a pipe (CI, scripts), where only --force goes on. */
 async function askToGoOn(processes: readonly BusyProcess[], io: Io): Promise<boolean> {
@@ -87,6 +91,11 @@ export async function up(
   if (!planned.ok) return fail(describeError(planned.error), 1);
   const profile = await readTestHostProfile();
   const sessionName = newSessionName(target.entry.key, gpu.index);
+  const noDocker = flags.has('--no-docker') ? undefined : await host.docker.ping().then(() => undefined, dockerProblem);
+  if (flags.has('--no-docker') || noDocker) {
+    if (noDocker) io.err(`Docker is not usable on ${host.label} (${noDocker}): a process session instead\n`);
+    return upProcess(planned.plan, gpu.index, sessionName, host, shimRoot(), profile?.env, io);
+  }
   const outcome = await applyCosplay(
     {
       plan: planned.plan,

@@ -1,8 +1,14 @@
 // The Host entries that reach a process session's sshd with OpenSSH alone (and so with Remote-SSH):
 // `gpudev-<host>-<session>` on the host's loopback, jumping through the host's own entry (as `ssh -G`
 // resolves the host the user configured), its host key pinned under a HostKeyAlias in our known_hosts.
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { GpuDevError } from '../core/errors';
+import type { Runner } from '../hosts/runner';
 import type { SshTarget } from '../hosts/sshConfig';
-import { hostBlock } from './sshConfigFile';
+import { isHostKey } from '../cosplay/process/sessionFiles';
+import { hostBlock, removeBlock, upsertBlock } from './sshConfigFile';
 
 const safe = (text: string) => text.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'host';
 
@@ -54,7 +60,7 @@ export function sessionBlock(request: SessionEntryRequest): string {
 
 /** The known_hosts line that pins a session's host key under its alias. */
 export function pinnedSessionKey(alias: string, hostKey: string): string {
-  if (!/^(ssh-ed25519|ecdsa-[\w-]+|ssh-rsa) [A-Za-z0-9+/=]+$/.test(hostKey)) throw new Error('not a host key');
+  if (!isHostKey(hostKey)) throw new Error('not a host key');
   return `${alias} ${hostKey}`;
 }
 
@@ -64,4 +70,84 @@ export function withoutPinned(knownHosts: string, alias: string): string {
     .split('\n')
     .filter((line) => line.split(' ')[0] !== alias)
     .join('\n');
+}
+
+export interface SessionEntryFiles {
+  /** Our ssh config file and known_hosts (defaults in ~/.ssh/gpudev/). */
+  readonly configFile: string;
+  readonly knownHostsFile: string;
+  /** The key the session sshd lets in (made once: `sessionKeyFile`). */
+  readonly identity: string;
+}
+
+/** The key pair process sessions authorise: ours, made once beside our ssh config, so no user key is guessed at. */
+export async function sessionKey(
+  dir: string,
+  local: Runner,
+): Promise<{ file: string; publicKey: string } | GpuDevError> {
+  const file = path.join(dir, 'session_ed25519');
+  if (!(await fs.stat(`${file}.pub`).catch(() => undefined))) {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const made = await local.run([
+      'ssh-keygen',
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      'gpudev session key',
+      '-f',
+      file,
+    ]);
+    if (made.exitCode !== 0) return { message: `could not make a session key: ${made.stderr.trim()}` };
+  }
+  return { file, publicKey: (await fs.readFile(`${file}.pub`, 'utf8')).trim() };
+}
+
+/**
+ * Writes the session's entry (and, for an SSH host, the host's own entry it jumps through, as `ssh -G`
+ * resolves it) into our config, and pins its host key. `host` is null for this machine.
+ */
+export async function writeSessionEntry(
+  alias: string,
+  session: { readonly port: number; readonly hostKey: string },
+  host: SshTarget | null,
+  files: SessionEntryFiles,
+): Promise<void> {
+  const jumpBlock = host
+    ? hostJumpBlock(alias, host, host.identityFiles, [
+        path.join(os.homedir(), '.ssh', 'known_hosts'),
+        files.knownHostsFile,
+      ])
+    : '';
+  const block = sessionBlock({
+    alias,
+    port: session.port,
+    user: host?.user ?? os.userInfo().username,
+    identity: [files.identity],
+    knownHostsFile: files.knownHostsFile,
+    ...(host && { jump: `${alias}-host` }),
+  });
+  await fs.mkdir(path.dirname(files.configFile), { recursive: true, mode: 0o700 });
+  let config = await fs.readFile(files.configFile, 'utf8').catch(() => '');
+  if (jumpBlock) config = upsertBlock(config, `${alias}-host`, jumpBlock);
+  await fs.writeFile(files.configFile, upsertBlock(config, alias, block), { mode: 0o600 });
+  const known = withoutPinned(await fs.readFile(files.knownHostsFile, 'utf8').catch(() => ''), alias);
+  await fs.writeFile(
+    files.knownHostsFile,
+    `${known}${known && !known.endsWith('\n') ? '\n' : ''}${pinnedSessionKey(alias, session.hostKey)}\n`,
+    {
+      mode: 0o600,
+    },
+  );
+}
+
+/** Removes a stopped session's entries and its pinned key. */
+export async function removeSessionEntry(alias: string, files: Omit<SessionEntryFiles, 'identity'>): Promise<void> {
+  const config = await fs.readFile(files.configFile, 'utf8').catch(() => undefined);
+  if (config !== undefined)
+    await fs.writeFile(files.configFile, removeBlock(removeBlock(config, alias), `${alias}-host`), { mode: 0o600 });
+  const known = await fs.readFile(files.knownHostsFile, 'utf8').catch(() => undefined);
+  if (known !== undefined) await fs.writeFile(files.knownHostsFile, withoutPinned(known, alias), { mode: 0o600 });
 }

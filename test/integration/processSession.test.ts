@@ -2,7 +2,7 @@
 // through OpenSSH's own client and our Host entries, in a plain command and in a login shell; root-only
 // steps reported; stop leaves the user's processes and files as they were.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -72,6 +72,98 @@ describe('process sessions: a cosplay without Docker or root, reached through it
   });
   after(() => runner?.close());
 
+  /** The CLI as its own process, with a home of its own (our ssh config lands there); `killAtStep` SIGKILLs it at that step. */
+  function gpudev(
+    home: string,
+    args: readonly string[],
+    killAtStep?: number,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [path.join(repoRoot, 'out/src/cli.js'), 'cosplay', ...args], {
+        env: { ...process.env, HOME: home, GPUDEV_TEST_HOST_PROFILE: path.join(home, 'profile.json') },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (killAtStep !== undefined && (stderr.match(/^… /gm) ?? []).length >= killAtStep)
+          process.kill(-child.pid!, 'SIGKILL');
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  function cliHome(): string {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-home-'));
+    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    fs.copyFileSync(path.join(sshd.dir, 'client_key'), path.join(home, '.ssh/id_ed25519'));
+    fs.chmodSync(path.join(home, '.ssh/id_ed25519'), 0o600);
+    fs.writeFileSync(path.join(home, '.ssh/known_hosts'), `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);
+    const env = {
+      GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
+      PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'),
+      PATH: '/nowhere',
+    };
+    fs.writeFileSync(
+      path.join(home, 'profile.json'),
+      JSON.stringify({ image: 'unused', gpuRequest: false, binds: [], env }),
+    );
+    return home;
+  }
+
+  const leftovers = async () =>
+    (
+      await runner.run([
+        'sh',
+        '-c',
+        'find "$HOME/.local/state/gpudev" -path "*/mps/*" -o -path "*/sessions/*" -o -name "*.json"; pgrep -u "$(id -u)" -f "[s]tate/gpudev/(sessions|mps)/" || true',
+      ])
+    ).stdout.trim();
+
+  it('the CLI: up without Docker on the host falls back to a process session, reached by its alias; list and down; SIGKILL mid-apply then cleanup restores', async () => {
+    const home = cliHome();
+    const spec = `${user.user}@127.0.0.1:${sshd.port}`;
+    const up = await gpudev(home, ['up', 'rtx3090', '--gpu', '5', '--strategy', 'mps', '--host', spec]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /Docker is not usable on .*: a process session instead/);
+    assert.match(up.stderr, /not applied: needs root/);
+    const name = up.stdout.trim();
+    const alias = sessionAlias(spec, name);
+    assert.match(up.stderr, new RegExp(`ssh -F \\S+ ${alias}`));
+    const list = await gpudev(home, ['list', '--host', spec]);
+    assert.match(list.stdout, new RegExp(`${name} .*running \\(process session, sshd on port \\d+\\)`));
+    const config = path.join(home, '.ssh/gpudev/config');
+    const listed = spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', alias, 'nvidia-smi', '-L'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, /NVIDIA GeForce RTX 3090/);
+    assert.equal((await gpudev(home, ['ssh-config', name, '--host', spec])).stdout.trim(), alias);
+    const down = await gpudev(home, ['down', name, '--host', spec]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.doesNotMatch(fs.readFileSync(config, 'utf8'), new RegExp(alias));
+    assert.equal(await leftovers(), '');
+
+    const steps = up.stderr.split('\n').filter((line) => line.startsWith('… ')).length;
+    for (let k = 1; k <= steps; k++) {
+      await gpudev(home, ['up', 'rtx3090', '--gpu', '5', '--strategy', 'mps', '--no-docker', '--host', spec], k);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Killed as its sshd starts, the host may finish starting it: a whole, running session to stop, not an orphan.
+      const listed = JSON.parse((await gpudev(home, ['list', '--json', '--host', spec])).stdout) as {
+        sessions: { name: string; running: boolean }[];
+      };
+      for (const running of listed.sessions.filter((s) => s.running))
+        assert.equal((await gpudev(home, ['down', running.name, '--host', spec])).code, 0);
+      const cleanup = await gpudev(home, ['cleanup', '--yes', '--host', spec]);
+      assert.equal(cleanup.code, 0, `killed at step ${k}: ${cleanup.stderr}`);
+      assert.equal(await leftovers(), '', `killed at step ${k}, then cleanup`);
+    }
+  });
+
   it('applies as the user, disguises plain commands and login shells, reports root-only steps, and stops cleanly', async () => {
     const planned = planCosplay({
       target: entry('rtx3090'),
@@ -80,7 +172,6 @@ describe('process sessions: a cosplay without Docker or root, reached through it
       strategy: 'mps',
     });
     assert.ok(planned.ok);
-    const processesBefore = (await runner.run(['ps', '-u', user.user, '-o', 'comm='])).stdout.split('\n').sort();
     const name = newSessionName('rtx3090', 2);
     const outcome = await applyProcessSession(
       {
@@ -160,17 +251,6 @@ describe('process sessions: a cosplay without Docker or root, reached through it
     const stopped = await stopProcessSession({ name, gpuUuid: session.gpuUuid }, runner, 'tester@ci');
     assert.equal(stopped.failure, undefined);
     assert.equal((await runner.run(['test', '-e', session.folder])).exitCode, 1, 'the session folder is gone');
-    const left = (await runner.run(['pgrep', '-u', user.user, '-f', session.folder])).stdout.trim();
-    assert.equal(left, '', 'no process of the session is left');
-    const journal = (
-      await runner.run([
-        'sh',
-        '-c',
-        'find "$HOME/.local/state/gpudev" -path "*/mps/*" -o -path "*/sessions/*" -o -name "*.json"',
-      ])
-    ).stdout.trim();
-    assert.equal(journal, '', 'no MPS folder, session folder or journal file is left');
-    const processesAfter = (await runner.run(['ps', '-u', user.user, '-o', 'comm='])).stdout.split('\n').sort();
-    assert.deepEqual(processesAfter, processesBefore);
+    assert.equal(await leftovers(), '', 'no MPS daemon or session sshd, no MPS or session folder, no journal file');
   });
 });

@@ -178,6 +178,10 @@ export function stopScript(folder: string): string {
   ].join('\n');
 }
 
+const HOST_KEY = /^(ssh-ed25519|ecdsa-[\w-]+|ssh-rsa) [A-Za-z0-9+/=]+$/;
+/** A public host key as `<type> <base64>`: what known_hosts may pin. */
+export const isHostKey = (text: string) => HOST_KEY.test(text);
+
 export interface StartedSshd {
   readonly port: number;
   readonly pid: number;
@@ -194,6 +198,18 @@ export function parseStarted(stdout: string): StartedSshd | string {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     return `no port in its output (${stdout.trim().slice(0, 200)})`;
   if (!Number.isInteger(pid) || pid < 2) return 'no pid in its output';
-  if (!/^(ssh-ed25519|ecdsa-[\w-]+|ssh-rsa) [A-Za-z0-9+/=]+$/.test(hostKey)) return 'no host key in its output';
+  if (!isHostKey(hostKey)) return 'no host key in its output';
   return { port, pid, hostKey };
+}
+
+/** Prints each folder whose sshd still runs (its pid file's process is an sshd with that folder's config). */
+export function aliveScript(folders: readonly string[]): string {
+  return [
+    ...folders.map((folder) => {
+      const d = quoteArg(folder);
+      return `pid=$(cat ${d}/sshd.pid 2>/dev/null || true); case "$pid" in ""|*[!0-9]*) ;; *) tr "\\0" " " < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- ${quoteArg(`${folder}/sshd_config`)} && echo ${d} ;; esac`;
+    }),
+    'exit 0',
+    '',
+  ].join('\n');
 }
