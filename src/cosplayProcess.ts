@@ -6,35 +6,32 @@ import { localOwner } from './cosplay/hostJournal';
 import { shimArchive } from './cosplay/hostProfile';
 import type { CosplayPlan } from './cosplay/planner';
 import { applyProcessSession } from './cosplay/process/processSession';
-import { isHostKey } from './cosplay/process/sessionFiles';
 import type { Listing } from './cosplay/sessions';
 import type { CliHost, Io } from './cosplayUp';
 import { LocalRunner, LOCAL_HOST } from './hosts/runner';
 import { quoteArg } from './hosts/shellQuote';
-import { resolveSshTarget } from './hosts/sshConfig';
 import { defaultSshConfigFile, gpudevKnownHosts } from './reserve/attach';
-import { sessionAlias, sessionKey, writeSessionEntry } from './remote/sessionHostEntry';
+import { prepareSessionEntry, sessionKey } from './remote/sessionHostEntry';
 
 /** Our ssh config and known_hosts files, where process sessions' Host entries go. */
 export const sessionEntryFiles = () => ({ configFile: defaultSshConfigFile(), knownHostsFile: gpudevKnownHosts() });
-const files = sessionEntryFiles;
 
-async function writeEntry(
-  host: CliHost,
-  alias: string,
-  started: { port: number; hostKey: string },
-  identity: string,
-): Promise<string | undefined> {
-  const local = new LocalRunner();
-  const target = host.label === LOCAL_HOST ? null : await resolveSshTarget(host.label, local);
-  if (target && 'message' in target) return describeError(target);
-  await writeSessionEntry(alias, started, target, { ...files(), identity });
-  return undefined;
+async function entryFor(host: CliHost, sessionName: string, port: number, folder: string, hostKey?: string) {
+  return prepareSessionEntry({
+    hostLabel: host.label,
+    hostSpec: host.label === LOCAL_HOST ? null : host.label,
+    sessionName,
+    port,
+    folder,
+    ...(hostKey && { hostKey }),
+    hostRunner: host.runner,
+    local: new LocalRunner(),
+    files: sessionEntryFiles(),
+  });
 }
 
-function sayHowToEnter(alias: string, io: Io): void {
-  io.err(`ssh -F ${quoteArg(files().configFile)} ${alias}   (or Remote-SSH: Connect to Host… ${alias})\n`);
-}
+const howToEnter = (alias: string) =>
+  `ssh -F ${quoteArg(sessionEntryFiles().configFile)} ${alias}   (or Remote-SSH: Connect to Host… ${alias})\n`;
 
 export async function upProcess(
   plan: CosplayPlan,
@@ -45,7 +42,7 @@ export async function upProcess(
   extraEnv: Readonly<Record<string, string>> | undefined,
   io: Io,
 ): Promise<number> {
-  const key = await sessionKey(path.dirname(files().configFile), new LocalRunner());
+  const key = await sessionKey(path.dirname(sessionEntryFiles().configFile), new LocalRunner());
   if ('message' in key) return (io.err(`gpudev cosplay: ${describeError(key)}\n`), 1);
   const outcome = await applyProcessSession(
     {
@@ -71,11 +68,14 @@ export async function upProcess(
     );
     return 1;
   }
-  outcome.session.notApplied.forEach((note) => io.err(`${note}\n`));
-  const alias = sessionAlias(host.label, sessionName);
-  const failed = await writeEntry(host, alias, outcome.session.sshd, key.file);
-  if (failed) io.err(`gpudev cosplay: the session runs, but its Host entry could not be written: ${failed}\n`);
-  else sayHowToEnter(alias, io);
+  const { session } = outcome;
+  session.notApplied.forEach((note) => io.err(`${note}\n`));
+  const entry = await entryFor(host, sessionName, session.sshd.port, session.folder, session.sshd.hostKey);
+  io.err(
+    'message' in entry
+      ? `gpudev cosplay: the session runs, but its Host entry could not be written: ${describeError(entry)}\n`
+      : howToEnter(entry.alias),
+  );
   io.out(`${sessionName}\n`);
   return 0;
 }
@@ -85,19 +85,12 @@ export async function sshConfig(name: string, host: CliHost, listing: Listing, i
   const session = listing.sessions.find((s) => s.name === name);
   if (!session) return (io.err(`gpudev cosplay: no session ${name} on ${host.label}\n`), 2);
   if (!session.process)
-    return (io.err(`gpudev cosplay: ${name} is a container session: gpudev cosplay list shows how to reach it\n`), 2);
+    return (io.err(`gpudev cosplay: ${name} is a container session: it has no sshd of its own\n`), 2);
   if (!session.running || session.process.port === null)
     return (io.err(`gpudev cosplay: ${name}'s sshd no longer runs (an orphan: gpudev cosplay cleanup)\n`), 1);
-  const hostKey = await host.runner.run(['cut', '-d', ' ', '-f1,2', '--', `${session.process.folder}/host_key.pub`]);
-  if (!isHostKey(hostKey.stdout.trim()))
-    return (io.err(`gpudev cosplay: ${name}'s host key cannot be read (${session.process.folder}/host_key.pub)\n`), 1);
-  const started = { port: session.process.port, hostKey: hostKey.stdout.trim() };
-  const key = await sessionKey(path.dirname(files().configFile), new LocalRunner());
-  if ('message' in key) return (io.err(`gpudev cosplay: ${describeError(key)}\n`), 1);
-  const alias = sessionAlias(host.label, name);
-  const failed = await writeEntry(host, alias, started, key.file);
-  if (failed) return (io.err(`gpudev cosplay: ${failed}\n`), 1);
-  sayHowToEnter(alias, io);
-  io.out(`${alias}\n`);
+  const entry = await entryFor(host, name, session.process.port, session.process.folder);
+  if ('message' in entry) return (io.err(`gpudev cosplay: ${describeError(entry)}\n`), 1);
+  io.err(howToEnter(entry.alias));
+  io.out(`${entry.alias}\n`);
   return 0;
 }

@@ -75,7 +75,7 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     runnerOf,
   };
   const verifyTests = new VerifyTests(sessions, log);
-  const sessionCommands = new SessionCommands(sessions, context.extensionUri, log);
+  const sessionCommands = new SessionCommands(sessions, context.extensionUri, log, context.globalState);
   /** Every monitor follows the settings, the window's focus and who is looking (the view: every host; the gauge: its own). */
   const syncMonitors = () => {
     for (const { name, monitor: m } of hostList.hosts()) {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GpuDevError } from '../core/errors';
 import type { Runner } from '../hosts/runner';
-import type { SshTarget } from '../hosts/sshConfig';
+import { resolveSshTarget, type SshTarget } from '../hosts/sshConfig';
 import { isHostKey } from '../cosplay/process/sessionFiles';
 import { hostBlock, removeBlock, upsertBlock } from './sshConfigFile';
 
@@ -150,4 +150,38 @@ export async function removeSessionEntry(alias: string, files: Omit<SessionEntry
     await fs.writeFile(files.configFile, removeBlock(removeBlock(config, alias), `${alias}-host`), { mode: 0o600 });
   const known = await fs.readFile(files.knownHostsFile, 'utf8').catch(() => undefined);
   if (known !== undefined) await fs.writeFile(files.knownHostsFile, withoutPinned(known, alias), { mode: 0o600 });
+}
+
+export interface PreparedSessionEntry {
+  readonly alias: string;
+  readonly configFile: string;
+}
+
+/**
+ * A process session's Host entry ready to use: our session key made once, the host's own entry resolved
+ * by `ssh -G` (none for this machine), the session's host key read from its folder when not given.
+ */
+export async function prepareSessionEntry(request: {
+  readonly hostLabel: string;
+  /** Null for this machine. */
+  readonly hostSpec: string | null;
+  readonly sessionName: string;
+  readonly port: number;
+  readonly folder: string;
+  readonly hostKey?: string;
+  readonly hostRunner: Runner;
+  readonly local: Runner;
+  readonly files: Omit<SessionEntryFiles, 'identity'>;
+}): Promise<PreparedSessionEntry | GpuDevError> {
+  const hostKey =
+    request.hostKey ??
+    (await request.hostRunner.run(['cut', '-d', ' ', '-f1,2', '--', `${request.folder}/host_key.pub`])).stdout.trim();
+  if (!isHostKey(hostKey)) return { message: `the session's host key cannot be read (${request.folder}/host_key.pub)` };
+  const key = await sessionKey(path.dirname(request.files.configFile), request.local);
+  if ('message' in key) return key;
+  const target = request.hostSpec === null ? null : await resolveSshTarget(request.hostSpec, request.local);
+  if (target && 'message' in target) return target;
+  const alias = sessionAlias(request.hostLabel, request.sessionName);
+  await writeSessionEntry(alias, { port: request.port, hostKey }, target, { ...request.files, identity: key.file });
+  return { alias, configFile: request.files.configFile };
 }

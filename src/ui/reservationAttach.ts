@@ -30,7 +30,7 @@ function ourSshConfigFile(): string {
 }
 
 /** Adds our Include to ~/.ssh/config once the user agreed (asked once, remembered); whether it is there. */
-async function ensureInclude(state: vscode.Memento, file: string): Promise<boolean> {
+export async function ensureInclude(state: vscode.Memento, file: string): Promise<boolean> {
   const userConfig = path.join(os.homedir(), '.ssh', 'config');
   const text = await fs.readFile(userConfig, 'utf8').catch(() => '');
   if (hasInclude(text)) return true;

@@ -7,11 +7,14 @@ import { sessionAge, type Session } from '../cosplay/session';
 import { cleanUpOrphans, orphansOf, stopSession, type SessionHost } from '../cosplay/sessions';
 import { DockerFailure } from '../hosts/docker';
 import { LOCAL_HOST } from '../hosts/runner';
+import { attachedContainerUri } from '../remote/devContainerUri';
 import type { CosplayHost, CosplaySessions } from './cosplaySessions';
 import { openFidelityReport, showFidelityReport } from './fidelityReports';
+import { attachProcessSession } from './processAttach';
 import { openSessionTerminal } from './sessionTerminal';
 
 const DEV_CONTAINERS = 'ms-vscode-remote.remote-containers';
+const REMOTE_SSH = 'ms-vscode-remote.remote-ssh';
 
 /** A session given by its tree item or its name (from notifications and the CLI's hints). */
 export type SessionArgument = string | { readonly kind: 'session'; readonly session: Session } | undefined;
@@ -27,6 +30,7 @@ export class SessionCommands {
     private readonly sessions: CosplaySessions,
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    private readonly state?: vscode.Memento,
   ) {}
 
   /** The session's name: given, or asked for when several run; undefined (and said why) when none runs. */
@@ -78,27 +82,29 @@ export class SessionCommands {
   }
 
   async openTerminal(argument: SessionArgument): Promise<void> {
-    const found = await this.running(argument);
+    const resolved = await this.resolve(argument);
+    if (resolved?.session.process && this.state)
+      return attachProcessSession(resolved.session, resolved.host, this.state, true);
+    const found = resolved && (await this.running(resolved.session.name));
     if (found) openSessionTerminal(found.session.name, found.host.docker, found.containerId);
   }
 
   /** Dev Containers' "attach to running container" for sessions on this machine; a terminal otherwise. */
   async attach(argument: SessionArgument): Promise<void> {
-    const found = await this.running(argument);
+    const resolved = await this.resolve(argument);
+    if (resolved?.session.process && this.state)
+      return attachProcessSession(resolved.session, resolved.host, this.state);
+    const found = resolved && (await this.running(resolved.session.name));
     if (!found) return;
-    if (vscode.extensions.getExtension(DEV_CONTAINERS) && found.host.name === LOCAL_HOST) {
-      const authority = Buffer.from(JSON.stringify({ containerName: `/${found.session.name}` }), 'utf8').toString(
-        'hex',
-      );
-      await vscode.commands.executeCommand(
-        'vscode.openFolder',
-        vscode.Uri.parse(`vscode-remote://attached-container+${authority}/`),
-        { forceNewWindow: true },
-      );
+    const local = found.host.name === LOCAL_HOST;
+    const canNest = local || !!vscode.extensions.getExtension(REMOTE_SSH);
+    if (vscode.extensions.getExtension(DEV_CONTAINERS) && canNest) {
+      const uri = attachedContainerUri(found.session.name, '/', local ? undefined : found.host.name);
+      await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(uri), { forceNewWindow: true });
       return;
     }
     const why = vscode.extensions.getExtension(DEV_CONTAINERS)
-      ? 'Dev Containers attaches to containers of this machine only'
+      ? 'a container on an SSH host opens in a window only with Remote-SSH installed too'
       : 'the Dev Containers extension is not installed';
     void vscode.window.showInformationMessage(
       `Opened a terminal in ${found.session.name} instead of a VS Code window: ${why}.`,
