@@ -82,8 +82,8 @@ describe('process sessions', () => {
       pid: 77,
       hostKey: KEY.split(' ').slice(0, 2).join(' '),
     });
-    assert.match(String(parseStarted('port=99999\npid=1\n')), /no port/);
-    assert.match(String(parseStarted('port=22\npid=5\nhostkey=ssh-ed25519 $(x)\n')), /no host key/);
+    assert.match(parseStarted('port=99999\npid=1\n') as string, /no port/);
+    assert.match(parseStarted('port=22\npid=5\nhostkey=ssh-ed25519 $(x)\n') as string, /no host key/);
   });
 
   it('reports root-only steps with what leaving them out costs, and refuses MIG without root', () => {
