@@ -17,7 +17,7 @@ import {
   type SessionHost,
 } from './cosplay/sessions';
 import { parseVerifyReport, shown, verifySummary } from './cosplay/verifyReport';
-import { sessionEntryFiles, sshConfig } from './cosplayProcess';
+import { jobGpu, reservationHost, sessionEntryFiles, sshConfig } from './cosplayProcess';
 import { up, type CliHost, type Io } from './cosplayUp';
 import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget } from './hosts/docker';
 import { parseHostSpec } from './hosts/sshConfig';
@@ -30,6 +30,9 @@ export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N] [--strategy
                             apply a cosplay: host settings (journalled on the host first), then a container
                             with the shim; --force goes on when other users' processes run on the GPU;
                             --no-docker: a process session (the user's own MPS daemon and sshd, no root)
+  gpudev cosplay up <target> --reservation <job> --login L
+                            a process session inside a running reservation: its MPS daemon and sshd are
+                            steps of the job and end with it (list/down/ssh-config take the same options)
   gpudev cosplay ssh-config <session> [--host H]
                             a process session's Host entry in ~/.ssh/gpudev/config: prints its alias
   gpudev cosplay list [--host H] [--sudo] [--json]   the sessions, from the host's journal
@@ -47,7 +50,7 @@ export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N] [--strategy
 
 const VERBS = ['up', 'list', 'verify', 'calibrate', 'down', 'orphans', 'cleanup', 'ssh-config'];
 const FLAGS = new Set(['--json', '--sudo', '--force', '--yes', '--no-docker']);
-const VALUED = new Set(['--gpu', '--strategy', '--image', '--host']);
+const VALUED = new Set(['--gpu', '--strategy', '--image', '--host', '--reservation', '--login']);
 
 /** The host's runner and engine: this machine (DOCKER_HOST or Docker's socket) or an SSH host. */
 async function hostOf(spec: string | undefined, local: Runner): Promise<CliHost | string> {
@@ -107,8 +110,16 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
   const named = ['up', 'verify', 'calibrate', 'down', 'ssh-config'].includes(verb);
   if (named !== (positional.length === 1) || positional.length > 1)
     return fail(named ? `${verb} needs one ${verb === 'up' ? 'target' : 'session'}` : `${verb} takes no name`);
-  const host = await hostOf(options.get('--host'), new LocalRunner());
+  const job = options.get('--reservation');
+  if (job && !options.get('--login')) return fail("--reservation needs --login (the cluster's login node)");
+  const host = job
+    ? await reservationHost(job, options.get('--login')!, new LocalRunner())
+    : await hostOf(options.get('--host'), new LocalRunner());
   if (typeof host === 'string') return fail(host);
+  if (host.job && !options.has('--gpu')) {
+    const gpu = await jobGpu(host);
+    if (gpu) options.set('--gpu', gpu);
+  }
   try {
     const sudo = flags.has('--sudo');
     let journals = await openJournals(host.runner, sudo);

@@ -8,9 +8,12 @@ import type { CosplayPlan } from './cosplay/planner';
 import { applyProcessSession } from './cosplay/process/processSession';
 import type { Listing } from './cosplay/sessions';
 import type { CliHost, Io } from './cosplayUp';
-import { LocalRunner, LOCAL_HOST } from './hosts/runner';
+import { connectDocker, sshDockerTarget } from './hosts/docker';
+import { LocalRunner, LOCAL_HOST, type Runner } from './hosts/runner';
+import { createSshRunner } from './hosts/sshHosts';
+import { AllocationRunner } from './reserve/allocationRunner';
 import { quoteArg } from './hosts/shellQuote';
-import { defaultSshConfigFile, gpudevKnownHosts } from './reserve/attach';
+import { defaultSshConfigFile, firstNode, gpudevKnownHosts } from './reserve/attach';
 import { prepareSessionEntry, sessionKey } from './remote/sessionHostEntry';
 
 /** Our ssh config and known_hosts files, where process sessions' Host entries go. */
@@ -19,7 +22,8 @@ export const sessionEntryFiles = () => ({ configFile: defaultSshConfigFile(), kn
 async function entryFor(host: CliHost, sessionName: string, port: number, folder: string, hostKey?: string) {
   return prepareSessionEntry({
     hostLabel: host.label,
-    hostSpec: host.label === LOCAL_HOST ? null : host.label,
+    hostSpec: host.job ? host.job.login : host.label === LOCAL_HOST ? null : host.label,
+    ...(host.job && { node: host.job.node }),
     sessionName,
     port,
     folder,
@@ -53,6 +57,7 @@ export async function upProcess(
       owner: localOwner(),
       shimTar: await shimArchive(shimRoot, 'shim'),
       authorizedKeys: [key.publicKey],
+      ...(host.job && { jobStep: (argv, env) => host.job!.startStep(argv, env) }),
       // The test hosts' variables, but never their PATH: a process session keeps the host's own.
       ...(extraEnv && { extraEnv: Object.fromEntries(Object.entries(extraEnv).filter(([name]) => name !== 'PATH')) }),
       onStep: (step) => io.err(`… ${step}\n`),
@@ -93,4 +98,32 @@ export async function sshConfig(name: string, host: CliHost, listing: Listing, i
   io.err(howToEnter(entry.alias));
   io.out(`${entry.alias}\n`);
   return 0;
+}
+
+/** `--reservation <job> --login L`: the job's first node, every command a step inside its allocation. */
+export async function reservationHost(jobId: string, login: string, local: Runner): Promise<CliHost | string> {
+  if (!/^\d+(_\d+)?$/.test(jobId)) return `--reservation takes a Slurm job id, not ${jobId}`;
+  const runner = await createSshRunner({ name: login, ssh: login }, local);
+  if ('message' in runner) return describeError(runner);
+  const queue = await runner.run(['squeue', '-h', '-j', jobId, '-o', '%T|%N']);
+  const [state = '', nodes = ''] = queue.stdout.trim().split('|');
+  const node = firstNode(nodes);
+  if (queue.exitCode !== 0 || state !== 'RUNNING' || !node) {
+    runner.close();
+    return `job ${jobId} on ${login} is not running (${state || queue.stderr.trim() || 'not in the queue'}): cosplay needs a running reservation`;
+  }
+  const allocation = new AllocationRunner(runner, jobId, node);
+  return {
+    label: `${login}-job${jobId}`,
+    runner: allocation,
+    docker: connectDocker(sshDockerTarget(runner)),
+    job: { login, node, startStep: (argv, env) => allocation.startStep(argv, env) },
+    close: () => runner.close(),
+  };
+}
+
+/** The job's first GPU (what `--gpu` means inside a reservation when not given): Slurm's CUDA_VISIBLE_DEVICES there. */
+export async function jobGpu(host: CliHost): Promise<string | undefined> {
+  const visible = (await host.runner.run(['printenv', 'CUDA_VISIBLE_DEVICES'])).stdout.trim().split(',')[0] ?? '';
+  return /^\d+$/.test(visible) ? visible : undefined;
 }

@@ -16,7 +16,7 @@ import { liveSessionOf } from './cosplay/session';
 import { sameGpu, type Listing } from './cosplay/sessions';
 import { DockerFailure, type DockerEngine } from './hosts/docker';
 import { probeGpus } from './hosts/gpuProbe';
-import { LOCAL_HOST, type Runner } from './hosts/runner';
+import { LOCAL_HOST, type RunResult, type Runner } from './hosts/runner';
 
 export interface Io {
   out(text: string): void;
@@ -27,6 +27,12 @@ export interface CliHost {
   readonly label: string;
   readonly runner: Runner;
   readonly docker: DockerEngine;
+  /** A node of a Slurm job (`--reservation`): sessions there are process sessions whose daemons are job steps. */
+  readonly job?: {
+    readonly login: string;
+    readonly node: string;
+    startStep(argv: readonly string[], env?: Readonly<Record<string, string>>): Promise<RunResult>;
+  };
   close(): void;
 }
 
@@ -91,8 +97,9 @@ export async function up(
   if (!planned.ok) return fail(describeError(planned.error), 1);
   const profile = await readTestHostProfile();
   const sessionName = newSessionName(target.entry.key, gpu.index);
-  const noDocker = flags.has('--no-docker') ? undefined : await host.docker.ping().then(() => undefined, dockerProblem);
-  if (flags.has('--no-docker') || noDocker) {
+  const noDocker =
+    flags.has('--no-docker') || host.job ? undefined : await host.docker.ping().then(() => undefined, dockerProblem);
+  if (flags.has('--no-docker') || host.job || noDocker) {
     if (noDocker) io.err(`Docker is not usable on ${host.label} (${noDocker}): a process session instead\n`);
     return upProcess(planned.plan, gpu.index, sessionName, host, shimRoot(), profile?.env, io);
   }

@@ -43,11 +43,13 @@ export interface SessionEntryRequest {
   readonly knownHostsFile: string;
   /** Through the host's entry; absent when the session runs on this machine. */
   readonly jump?: string;
+  /** Where the session sshd listens as seen from the jump host: its loopback, or a job's node. */
+  readonly hostName?: string;
 }
 
 export function sessionBlock(request: SessionEntryRequest): string {
   return hostBlock(request.alias, [
-    ['HostName', '127.0.0.1'],
+    ['HostName', request.hostName ?? '127.0.0.1'],
     ['Port', String(request.port)],
     ['User', request.user],
     ...(request.identity.length ? [['IdentityFile', request.identity] as const] : []),
@@ -111,7 +113,7 @@ export async function sessionKey(
  */
 export async function writeSessionEntry(
   alias: string,
-  session: { readonly port: number; readonly hostKey: string },
+  session: { readonly port: number; readonly hostKey: string; readonly node?: string },
   host: SshTarget | null,
   files: SessionEntryFiles,
 ): Promise<void> {
@@ -128,6 +130,7 @@ export async function writeSessionEntry(
     identity: [files.identity],
     knownHostsFile: files.knownHostsFile,
     ...(host && { jump: `${alias}-host` }),
+    ...(session.node && { hostName: session.node }),
   });
   await fs.mkdir(path.dirname(files.configFile), { recursive: true, mode: 0o700 });
   let config = await fs.readFile(files.configFile, 'utf8').catch(() => '');
@@ -169,6 +172,8 @@ export async function prepareSessionEntry(request: {
   readonly port: number;
   readonly folder: string;
   readonly hostKey?: string;
+  /** A job's node, when the session runs in a Slurm job reached through the login node `hostSpec`. */
+  readonly node?: string;
   readonly hostRunner: Runner;
   readonly local: Runner;
   readonly files: Omit<SessionEntryFiles, 'identity'>;
@@ -182,6 +187,7 @@ export async function prepareSessionEntry(request: {
   const target = request.hostSpec === null ? null : await resolveSshTarget(request.hostSpec, request.local);
   if (target && 'message' in target) return target;
   const alias = sessionAlias(request.hostLabel, request.sessionName);
-  await writeSessionEntry(alias, { port: request.port, hostKey }, target, { ...request.files, identity: key.file });
+  const session = { port: request.port, hostKey, ...(request.node && { node: request.node }) };
+  await writeSessionEntry(alias, session, target, { ...request.files, identity: key.file });
   return { alias, configFile: request.files.configFile };
 }

@@ -3,7 +3,7 @@
 // the disguise in a session folder, and a session sshd serving that disguise. Journalled and locked
 // like a container session; the steps that need root are applied with sudo only, else reported.
 import type { GpuDevError } from '../../core/errors';
-import type { Runner } from '../../hosts/runner';
+import type { RunResult, Runner } from '../../hosts/runner';
 import { GPU_UUID, makeCommand, mpsEnv } from '../changes';
 import { runHostCommand } from '../hostCommands';
 import { HostJournal } from '../hostJournal';
@@ -11,7 +11,7 @@ import type { GpuJournal } from '../journal';
 import { concreteChange, sessionPlanOf } from '../journalTerms';
 import type { CosplayPlan, HostMutation } from '../planner';
 import { restoreSession, type RestoreOutcome } from '../restore';
-import { parseStarted, sessionFolder, startScript, type StartedSshd } from './sessionFiles';
+import { parseStarted, sessionFolder, sshdArgv, startScript, waitScript, type StartedSshd } from './sessionFiles';
 
 export interface ProcessApplyRequest {
   readonly plan: CosplayPlan;
@@ -23,6 +23,11 @@ export interface ProcessApplyRequest {
   readonly shimTar: Buffer;
   /** Public keys (OpenSSH one-line form) let into the session sshd. */
   readonly authorizedKeys: readonly string[];
+  /**
+   * Inside a Slurm job: starts a long-running program as a step of its own (detached, so it outlives this
+   * call and ends with the job). The MPS daemon and the session sshd then run in the foreground there.
+   */
+  readonly jobStep?: (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<RunResult>;
   /** More variables for the session (the test hosts' fake GPU), after the plan's. */
   readonly extraEnv?: Readonly<Record<string, string>>;
   readonly onStep?: (step: string) => void;
@@ -45,6 +50,23 @@ class StepFailure extends Error {
   constructor(readonly error: GpuDevError) {
     super(error.message);
   }
+}
+
+function launched(result: RunResult): void {
+  if (result.failure) throw new StepFailure(result.failure);
+  if (result.exitCode !== 0)
+    throw new StepFailure({
+      message: `could not start a job step: ${result.stderr.trim() || `exit ${result.exitCode}`}`,
+    });
+}
+
+/** Asks until `argv` succeeds (about 15 s at most). */
+async function waitFor(runner: Runner, argv: readonly string[], failure: string): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if ((await runner.run(argv)).exitCode === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new StepFailure({ message: failure });
 }
 
 /** What leaving a root-only change out costs, in the plan's terms. */
@@ -161,8 +183,13 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
       if (change.kind !== 'mpsDaemon') throw new Error('unreachable');
       await steps((s) => [...s, { change, state: 'intended', at: at() }]);
       await host(['mkdir', '-p', '-m', '0700', '--', `${change.folder}/pipe`, `${change.folder}/log`]);
-      const started = await runHostCommand(runner, makeCommand(change, uuid)!, false);
-      if (!started.ok) throw new StepFailure(started.error);
+      if (request.jobStep) {
+        launched(await request.jobStep(['nvidia-cuda-mps-control', '-f'], mpsEnv(change.folder)));
+        await waitFor(runner, ['test', '-e', `${change.folder}/pipe/control`], 'the MPS daemon did not start');
+      } else {
+        const started = await runHostCommand(runner, makeCommand(change, uuid)!, false);
+        if (!started.ok) throw new StepFailure(started.error);
+      }
       await steps((s) => [...s.slice(0, -1), { change, state: 'done', at: at() }]);
       Object.assign(env, mpsEnv(change.folder));
     }
@@ -171,11 +198,23 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
     const folder = sessionFolder(store.dir, sessionName);
     await host(['mkdir', '-p', '-m', '0700', '--', `${store.dir}/sessions`]);
     await steps((s) => [...s, { change: { kind: 'processSession', folder }, state: 'intended', at: at() }]);
-    const script = startScript({ folder, env, authorizedKeys: request.authorizedKeys, shimTar: request.shimTar });
+    const inJob = !!request.jobStep;
+    const script = startScript({
+      folder,
+      env,
+      authorizedKeys: request.authorizedKeys,
+      shimTar: request.shimTar,
+      inJob,
+    });
     const started = await runner.run(['sh', '-s'], { stdin: script, timeoutMs: 60_000 });
     if (started.failure) throw new StepFailure(started.failure);
-    const sshd =
-      started.exitCode === 0 ? parseStarted(started.stdout) : started.stderr.trim() || `exit ${started.exitCode}`;
+    let output = started.exitCode === 0 ? started.stdout : '';
+    if (output && request.jobStep) {
+      launched(await request.jobStep(sshdArgv(folder)));
+      const waited = await runner.run(['sh', '-s'], { stdin: waitScript(folder), timeoutMs: 30_000 });
+      output += waited.exitCode === 0 ? waited.stdout : '';
+    }
+    const sshd = output ? parseStarted(output) : started.stderr.trim() || `exit ${started.exitCode}`;
     if (typeof sshd === 'string') throw new StepFailure({ message: `the session sshd did not start: ${sshd}` });
     await steps((s) => [
       ...s.slice(0, -1),

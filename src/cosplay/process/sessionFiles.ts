@@ -38,6 +38,12 @@ export interface SessionFilesRequest {
   readonly shimTar: Buffer;
   /** sshd's path on the host; found on PATH, then in /usr/sbin, when not given. */
   readonly sshd?: string;
+  /**
+   * Inside a Slurm job: sshd listens on every interface (reached from the login node, like the job sshd
+   * of attach: job-sshd) and is not started by the script but as a step of the job (`sshdArgv`), so it
+   * ends with the job.
+   */
+  readonly inJob?: boolean;
 }
 
 /**
@@ -89,10 +95,10 @@ export function loginBashrc(folder: string): string {
 }
 
 /** The session sshd's configuration: loopback only, keys only, the session's own host key, every session through `enter`. */
-export function sshdConfig(folder: string, port: string): string {
+export function sshdConfig(folder: string, port: string, anyInterface = false): string {
   return [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    ...(anyInterface ? [] : ['ListenAddress 127.0.0.1']),
     `HostKey ${folder}/host_key`,
     `PidFile ${folder}/sshd.pid`,
     `AuthorizedKeysFile ${folder}/authorized_keys`,
@@ -119,8 +125,8 @@ function writeFile(file: string, text: string, executable = false): string[] {
 }
 
 /**
- * Makes the session folder and starts its sshd. Prints `port=N`, `pid=N` and `hostkey=<type> <key>`.
- * The port is a free one the kernel hands out; sshd starting is waited for (its pid file).
+ * Makes the session folder and starts its sshd (not `inJob`). Prints `port=N`, `pid=N` (once started)
+ * and `hostkey=<type> <key>`. The port is a free one the kernel hands out; sshd starting is waited for.
  */
 export function startScript(request: SessionFilesRequest): string {
   const { folder } = request;
@@ -143,18 +149,44 @@ export function startScript(request: SessionFilesRequest): string {
     ...writeFile(f('env.in'), envFile(folder, request.env, '@SMIDIR@')),
     `sed "s|@SMIDIR@|$smidir|g" "$d/env.in" > "$d/env.sh" && rm -f "$d/env.in"`,
     'ssh-keygen -q -t ed25519 -N "" -f "$d/host_key" </dev/null >/dev/null',
-    `port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')`,
-    ...writeFile(f('sshd_config'), sshdConfig(folder, '@PORT@')),
+    `port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("${request.inJob ? '' : '127.0.0.1'}", 0)); print(s.getsockname()[1])')`,
+    ...writeFile(f('sshd_config'), sshdConfig(folder, '@PORT@', request.inJob)),
     'sed -i "s|@PORT@|$port|" "$d/sshd_config"',
-    `sshd=${request.sshd ? quoteArg(request.sshd) : '$(command -v sshd || echo /usr/sbin/sshd)'}`,
-    '"$sshd" -f "$d/sshd_config" -E "$d/sshd.log"',
-    'i=0; while [ ! -s "$d/sshd.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
-    '[ -s "$d/sshd.pid" ] || { echo "the session sshd did not start:" >&2; tail -5 "$d/sshd.log" >&2; exit 1; }',
+    ...(request.inJob
+      ? []
+      : [
+          `sshd=${request.sshd ? quoteArg(request.sshd) : '$(command -v sshd || echo /usr/sbin/sshd)'}`,
+          '"$sshd" -f "$d/sshd_config" -E "$d/sshd.log"',
+          ...waitForSshd(),
+          'echo "pid=$(cat "$d/sshd.pid")"',
+        ]),
     'echo "port=$port"',
-    'echo "pid=$(cat "$d/sshd.pid")"',
     'echo "hostkey=$(cut -d" " -f1,2 "$d/host_key.pub")"',
     '',
   ].join('\n');
+}
+
+function waitForSshd(): string[] {
+  return [
+    'i=0; while [ ! -s "$d/sshd.pid" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done',
+    '[ -s "$d/sshd.pid" ] || { echo "the session sshd did not start:" >&2; tail -5 "$d/sshd.log" >&2; exit 1; }',
+  ];
+}
+
+/** The session sshd in the foreground, for a job step of its own (`inJob`). */
+export function sshdArgv(folder: string): string[] {
+  return [
+    'sh',
+    '-c',
+    'exec "$(command -v sshd || echo /usr/sbin/sshd)" -D -f "$1/sshd_config" -E "$1/sshd.log"',
+    'sshd',
+    folder,
+  ];
+}
+
+/** Waits for a job-step sshd's pid file, then prints `pid=N`. */
+export function waitScript(folder: string): string {
+  return ['set -eu', `d=${quoteArg(folder)}`, ...waitForSshd(), 'echo "pid=$(cat "$d/sshd.pid")"', ''].join('\n');
 }
 
 /**
