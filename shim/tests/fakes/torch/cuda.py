@@ -156,3 +156,17 @@ def synchronize():
 # FAKE_TORCH_MISSING=a,b: this torch.cuda lacks those functions, as another torch release might.
 for _name in filter(None, os.environ.get("FAKE_TORCH_MISSING", "").split(",")):
     globals().pop(_name, None)
+
+# FAKE_TORCH_FROZEN=a,b: those attributes cannot be replaced (setting them raises), so patching them fails.
+_frozen = set(filter(None, os.environ.get("FAKE_TORCH_FROZEN", "").split(",")))
+if _frozen:
+    import sys
+    import types
+
+    class _FrozenModule(types.ModuleType):
+        def __setattr__(self, name, value):
+            if name in _frozen:
+                raise AttributeError("readonly attribute " + name)
+            super().__setattr__(name, value)
+
+    sys.modules[__name__].__class__ = _FrozenModule
