@@ -10,6 +10,9 @@ from .compile_stack import compile_stack_asks
 from .target import Target
 
 PATCHED = "_gpudev_patched"
+WRAPPED = "_gpudev_wrapped"  # on each wrapper
+# What functools.lru_cache adds to a function (torch 1.13's device_count has it); kept on the wrapper.
+CACHE_METHODS = ("cache_clear", "cache_info", "cache_parameters")
 
 
 def warn(what: str, error: BaseException) -> None:
@@ -133,6 +136,16 @@ WRAPPERS: Dict[str, Callable] = {
 OPTIONAL = ("is_bf16_supported", "mem_get_info")
 
 
+def _wrapper(real: Callable, wrapper: Callable) -> Callable:
+    """The wrapper with the real function's name, module, docstring, signature and cache methods."""
+    functools.wraps(real)(wrapper)
+    for method in CACHE_METHODS:
+        if hasattr(real, method):
+            setattr(wrapper, method, getattr(real, method))
+    setattr(wrapper, WRAPPED, True)
+    return wrapper
+
+
 def _tf32_off(torch: Any) -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -150,7 +163,7 @@ def patch_torch(torch: Any, target: Target) -> None:
                 if name in OPTIONAL:
                     continue
                 raise AttributeError("torch.cuda has no " + name)
-            setattr(cuda, name, functools.wraps(real[name])(make(cuda, real, target)))
+            setattr(cuda, name, _wrapper(real[name], make(cuda, real, target)))
         except Exception as error:
             warn("torch.cuda." + name, error)
     if "tf32" not in target.tensor:
