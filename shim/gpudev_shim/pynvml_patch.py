@@ -37,6 +37,53 @@ def _wrap(module: Any, name: str, make) -> None:
         sys.stderr.write("gpudev shim: {}.{} left real ({}: {})\n".format(module.__name__, name, type(error).__name__, error))
 
 
+def _real(fn):
+    """The original NVML function under our wrappers (a star import may have copied a wrapper here)."""
+    while getattr(fn, WRAPPED, False):
+        fn = fn.__wrapped__
+    return fn
+
+
+class _Units:
+    """The session's GPUs as NVML shows them: the visible host GPUs, each replaced by its visible MIG devices
+    where MIG is on (a container given MIG slices sees their parent GPU), so target GPU i is unit i.
+    Read once, on first use after nvmlInit: MIG devices cannot change while the container runs."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+        self._units = None
+
+    def get(self):
+        if self._units is None:
+            m = self._module
+            count, by_index = _real(m.nvmlDeviceGetCount), _real(m.nvmlDeviceGetHandleByIndex)
+            units = []
+            for index in range(count()):
+                handle = by_index(index)
+                units.extend(self._mig_devices(handle) or [handle])
+            self._units = units
+        return self._units
+
+    def _mig_devices(self, handle):
+        m = self._module
+        needed = ("nvmlDeviceGetMigMode", "nvmlDeviceGetMaxMigDeviceCount", "nvmlDeviceGetMigDeviceHandleByIndex", "NVMLError")
+        if not all(hasattr(m, name) for name in needed):
+            return []
+        try:
+            if _real(m.nvmlDeviceGetMigMode)(handle)[0] != 1:
+                return []
+            slots = _real(m.nvmlDeviceGetMaxMigDeviceCount)(handle)
+        except m.NVMLError:
+            return []
+        devices = []
+        for slot in range(slots):
+            try:
+                devices.append(_real(m.nvmlDeviceGetMigDeviceHandleByIndex)(handle, slot))
+            except m.NVMLError:  # an empty slot, or a slice not given to this container
+                pass
+        return devices
+
+
 def _error(module: Any, code_name: str, fallback: int) -> BaseException:
     """NVMLError(code) as the module raises it (its __new__ picks the subclass, e.g. NVMLError_NotSupported)."""
     return module.NVMLError(getattr(module, code_name, fallback))
@@ -71,14 +118,17 @@ def patch_pynvml(pynvml: Any, target: Target) -> None:
             return (min(low, milliwatts), milliwatts) if milliwatts else (low, high)
         return get
 
+    units = _Units(pynvml)
+
     def count(real):
-        return lambda: min(real(), target.count)
+        return lambda: min(len(units.get()), target.count)
 
     def handle_by_index(real):
-        def get(index, *args, **kwargs):
-            if isinstance(index, int) and index >= target.count:
+        def get(index):
+            shown = units.get()
+            if not isinstance(index, int) or not 0 <= index < min(len(shown), target.count):
                 raise _error(pynvml, "NVML_ERROR_INVALID_ARGUMENT", 2)
-            return real(index, *args, **kwargs)
+            return shown[index]
         return get
 
     def not_supported(real):

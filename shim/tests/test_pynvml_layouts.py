@@ -17,7 +17,7 @@ def error(fn, *args):
 
 handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())]
 print(json.dumps({{
-    "count": nvml.nvmlDeviceGetCount(), "smi": smi,
+    "count": nvml.nvmlDeviceGetCount(), "smi": smi, "handles": handles,
     "names": [nvml.nvmlDeviceGetName(h).decode() for h in handles],
     "totals": [nvml.nvmlDeviceGetMemoryInfo(h).total for h in handles],
     "power": [nvml.nvmlDeviceGetPowerManagementLimit(h) for h in handles],
@@ -60,6 +60,17 @@ class PynvmlLayoutsTest(unittest.TestCase):
                 seen, _ = run_python(PROBE.format(module=module, smi=smi), a100, path=path)
                 self.assertEqual((seen["ecc"], seen["mig"]), ([1, 1], [0, 0]))
                 self.assertEqual(seen["smi"]["gpu"][0]["mig_mode"], "Disabled")
+
+    def test_two_mig_slices_of_one_gpu_are_two_target_gpus(self):
+        # A container given two MIG slices sees their parent GPU in NVML; its MIG devices are the session's GPUs.
+        slices = dict(RTX3090, GPUDEV_GPU_COUNT="2", FAKE_NVML_DEVICES="1", FAKE_NVML_MIG_DEVICES="2")
+        for layout, (module, smi, path) in LAYOUTS.items():
+            with self.subTest(layout):
+                seen, _ = run_python(PROBE.format(module=module, smi=smi), slices, path=path)
+                self.assertEqual(seen["handles"], [["mig", 0, 0], ["mig", 0, 2]])
+                self.assertEqual((seen["count"], seen["names"], seen["totals"]), (2, ["NVIDIA GeForce RTX 3090"] * 2, [24 * GIB] * 2))
+                self.assertEqual(seen["smi"]["count"], 2)
+                self.assertEqual(seen["beyond"], "NVMLError_InvalidArgument")
 
     def test_without_a_target_every_layout_is_the_real_gpu(self):
         for layout, (module, smi, path) in LAYOUTS.items():

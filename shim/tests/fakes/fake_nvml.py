@@ -1,5 +1,6 @@
 """The NVML functions of the fake pynvml layouts: FAKE_NVML_DEVICES H100s (default 1), each with 1 GiB
-in use, ECC on, MIG on. FAKE_PYNVML_STR=1 returns names as str. Errors are raised as pynvml raises them:
+in use, ECC on, MIG on; FAKE_NVML_MIG_DEVICES=N: N MIG devices of each are visible (slots 0, 2, 4, …
+of 7; the others belong to other containers). FAKE_PYNVML_STR=1 returns names as str. Errors are raised as pynvml raises them:
 NVMLError(code), whose __new__ picks the subclass (NVMLError_NotSupported, ...)."""
 import os
 
@@ -56,13 +57,13 @@ def nvmlDeviceGetHandleByIndex(index):
 
 
 def nvmlDeviceGetName(handle):
-    name = "NVIDIA H100 80GB HBM3"
+    name = "NVIDIA H100 80GB HBM3" + (" MIG 3g.40gb" if handle[0] == "mig" else "")
     return name if os.environ.get("FAKE_PYNVML_STR") else name.encode()
 
 
 def nvmlDeviceGetMemoryInfo(handle, version=None):
     _calls.append(("memory", version))
-    total = 81559 * MIB
+    total = (40448 if handle[0] == "mig" else 81559) * MIB
     return c_nvmlMemory_t(total, total - 1024 * MIB, 1024 * MIB, 0 if version is None else 512 * MIB)
 
 
@@ -84,6 +85,17 @@ def nvmlDeviceGetNumGpuCores(handle):
 
 def nvmlDeviceGetMigMode(handle):
     return [1, 1]
+
+
+def nvmlDeviceGetMaxMigDeviceCount(handle):
+    return 7
+
+
+def nvmlDeviceGetMigDeviceHandleByIndex(handle, index):
+    visible = int(os.environ.get("FAKE_NVML_MIG_DEVICES", "0"))
+    if index % 2 or index // 2 >= visible:
+        raise NVMLError(NVML_ERROR_NOT_FOUND)
+    return ("mig", handle[1], index)
 
 
 def nvmlDeviceGetEccMode(handle):
