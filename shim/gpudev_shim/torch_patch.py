@@ -134,6 +134,9 @@ WRAPPERS: Dict[str, Callable] = {
 }
 # Functions that older torch releases lack: nothing to disguise, nothing to say.
 OPTIONAL = ("is_bf16_supported", "mem_get_info")
+# What each wrapper calls besides the function it replaces.
+NEEDS = {"get_device_name": ("get_device_properties",), "get_device_capability": ("get_device_properties",),
+         "mem_get_info": ("memory_reserved",), "_lazy_init": ("is_initialized",)}
 
 
 def _wrapper(real: Callable, wrapper: Callable) -> Callable:
@@ -163,6 +166,9 @@ def patch_torch(torch: Any, target: Target) -> None:
                 if name in OPTIONAL:
                     continue
                 raise AttributeError("torch.cuda has no " + name)
+            for needed in NEEDS.get(name, ()):
+                if (real[needed] if needed in real else getattr(cuda, needed, None)) is None:
+                    raise AttributeError("torch.cuda has no " + needed)
             setattr(cuda, name, _wrapper(real[name], make(cuda, real, target)))
         except Exception as error:
             warn("torch.cuda." + name, error)

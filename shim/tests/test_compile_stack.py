@@ -80,6 +80,12 @@ class PatchFailureTest(unittest.TestCase):
         self.assertEqual(stderr.splitlines(),
                          ["gpudev shim: torch.cuda.get_device_properties left real (AttributeError: readonly attribute get_device_properties)"])
 
+    def test_a_wrapper_whose_helper_is_missing_is_not_installed(self):
+        seen, stderr = run_python(self.PROBE.replace('"props_name": c.get_device_properties(0).name, ', ""),
+                                  dict(RTX3090, FAKE_TORCH_MISSING="memory_reserved"))
+        self.assertEqual((seen["name"], seen["mem"][1]), ("NVIDIA GeForce RTX 3090", 81559 * 1024 * 1024), "mem_get_info stays real")
+        self.assertEqual(stderr.splitlines(), ["gpudev shim: torch.cuda.mem_get_info left real (AttributeError: torch.cuda has no memory_reserved)"])
+
     def test_tf32_and_memory_fraction_failures_are_one_line_each(self):
         t4 = dict(RTX3090, GPUDEV_TARGET_NAME="Tesla T4", GPUDEV_TENSOR="fp16", FAKE_TORCH_MISSING="set_per_process_memory_fraction",
                   FAKE_TORCH_NO_CUDNN="1")
