@@ -59,20 +59,27 @@ def _is_table_call(args: Sequence[str]) -> bool:
     return True
 
 
-def rewriter_for(args: Sequence[str], target: Target) -> Optional[Callable[[Iterable[str]], Iterable[str]]]:
+def rewriter_for(args: Sequence[str], target: Target, env: Mapping[str, str] = os.environ) -> Optional[Callable[[Iterable[str]], Iterable[str]]]:
     """A function from the real output's lines to the shown lines, or None to pass through.
     Each mode imports only its own rewriter: this runs on every nvidia-smi call."""
     query = query_format(args)
     if _is_table_call(args):
         return _frames(target)
-    from .smi_other import FullQueryRewriter, rewrite_list_line, rewrite_query_line
     if query is not None:
-        return lambda lines: (rewrite_query_line(line, query, target, i == 0) for i, line in enumerate(lines))
+        from .smi_other import rewrite_query, visible_slices
+        loop = any(a.split("=", 1)[0] in ("-l", "--loop", "-lms", "--loop-ms") for a in args)
+        return lambda lines: rewrite_query(lines, query, target, visible_slices(env), loop)
     if "-L" in args or "--list-gpus" in args:
-        return lambda lines: (out for out in (rewrite_list_line(line, target) for line in lines) if out is not None)
+        from .smi_other import rewrite_listing
+        return lambda lines: rewrite_listing(lines, target)
     if "-q" in args or "--query" in args:
+        if "-x" in args or "--xml-format" in args:
+            from .smi_xml import XmlRewriter as Rewriter
+        else:
+            from .smi_full import FullQueryRewriter as Rewriter  # type: ignore[assignment]
+
         def full(lines: Iterable[str]) -> Iterable[str]:
-            rewriter = FullQueryRewriter(target)
+            rewriter = Rewriter(target)
             return (out for out in (rewriter.feed(line) for line in lines) if out is not None)
         return full
     return None
@@ -105,7 +112,7 @@ def main(args: List[str], env: Mapping[str, str] = os.environ, own_dir: str = ""
         sys.stderr.write("nvidia-smi: the real nvidia-smi is not on PATH (the GPU Dev Environments shim wraps the NVIDIA driver's)\n")
         return 127
     target = target_from_env(env)
-    rewrite = rewriter_for(args, target) if target else None
+    rewrite = rewriter_for(args, target, env) if target else None
     if rewrite is None:
         os.execv(real, [real] + list(args))
     read_end, write_end = os.pipe()
