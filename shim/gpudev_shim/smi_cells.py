@@ -16,7 +16,10 @@ from .text import digits_before, fit_left, splice, tokens
 
 def cells(line: str) -> List[Tuple[int, int]]:
     """(start, end) of each cell's text between '|' characters."""
-    bars = [i for i, ch in enumerate(line) if ch == "|"]
+    bars, at = [], line.find("|")
+    while at >= 0:
+        bars.append(at)
+        at = line.find("|", at + 1)
     return list(zip(bars, bars[1:]))
 
 
