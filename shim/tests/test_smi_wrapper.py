@@ -39,6 +39,15 @@ class WrapperTest(unittest.TestCase):
         with open(self.fixture) as fixture:
             self.assertEqual(self.run_shim().stdout, fixture.read())
 
+    def test_the_xml_report_is_rewritten(self):
+        xml = os.path.join(FIXTURES, "qx-h100-80gb-hbm3-545.23.08-from-q.txt")
+        self.write_real("cat '{}'\n".format(xml))
+        out = self.run_shim("-q", "-x", env=dict(TARGET_ENV, GPUDEV_ECC="0")).stdout
+        self.assertIn("<product_name>NVIDIA GeForce RTX 3090</product_name>", out)
+        self.assertIn("<product_brand>GeForce</product_brand>", out)
+        self.assertIn("<current_ecc>N/A</current_ecc>", out)
+        self.assertNotIn("H100", out)
+
     def test_modes_it_does_not_rewrite_pass_through(self):
         self.write_real('echo "dmon $*"\n')
         self.assertEqual(self.run_shim("dmon", "-c", "1", env=TARGET_ENV).stdout, "dmon dmon -c 1\n")
