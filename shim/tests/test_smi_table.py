@@ -109,6 +109,14 @@ class DefaultTableTest(unittest.TestCase):
         processes = [line for line in out if re.search(r"python3\s+\d+MiB", line)]
         self.assertEqual([line.split()[1] for line in processes], ["0", "1"])
 
+    def test_a_gpu_keeps_its_index_mig_slices_are_numbered(self):
+        lines, _ = table("default-rtxa6000-x4-535.129.03-procs")
+        others = set(range(8, 16)) | set(range(20, 24))  # the rows of GPUs 0, 1 and 3
+        only_gpu_2 = [line for i, line in enumerate(lines) if i not in others and not re.match(r"\|\s+[013]\s+N/A", line)]
+        out = rewrite_table(only_gpu_2, GEFORCE)
+        self.assertEqual([IDENTITY.match(r[0]).group(1) for r in gpu_rows(out)], ["2"], "as `nvidia-smi -i 2` shows it")
+        self.assertEqual([line.split()[1] for line in out if "python3" in line], ["2"])
+
     def test_processes_on_mig_devices_follow_their_target_gpu_with_gi_ci_na(self):
         lines, meta = table("mig-a100-sxm4-40gb-x4-450.142.00")
         out = rewrite_table(lines, TARGETS[0]._replace(count=units(meta)))
