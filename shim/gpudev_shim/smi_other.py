@@ -142,7 +142,12 @@ def rewrite_query(lines: Iterable[str], query: dict, target: Target, slices: Lis
         for line in rows:
             yield rewrite_query_row(line, query, target)
         return
-    data = list(rows)
+    lines = list(rows)
+    width = len(query["fields"])
+    data = [line for line in lines if len(line.split(", ")) == width]
+    for line in lines:  # what is no row (an error message) passes once
+        if len(line.split(", ")) != width:
+            yield line
     share = len(slices) // len(data) if data and len(slices) > len(data) and len(slices) % len(data) == 0 else 0
     units = [(row, slices[r * share + k]) for r, row in enumerate(data) for k in range(share)] if share else [(row, None) for row in data]
     for index, (row, uuid) in enumerate(units[: target.count]):

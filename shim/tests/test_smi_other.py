@@ -96,6 +96,10 @@ class QueryTest(unittest.TestCase):
         one = query(lines, ["index", "uuid", "name", "utilization.gpu"], GEFORCE, slices=H200_SLICES)
         self.assertEqual(len(one), 2, "a one-GPU session: its first slice")
 
+    def test_an_error_passes_once(self):
+        out = query(["No devices were found"], ["index", "uuid"], GEFORCE._replace(count=2), header=False, slices=H200_SLICES)
+        self.assertEqual(out, ["No devices were found"])
+
     def test_the_session_answers_for_count_gpus_and_a_loop_streams(self):
         [(_, lines, _)] = list(fixtures("query-h100-x8-name-memtotal"))
         self.assertEqual(len(query(lines, ["name", "memory.total"], RTX3090._replace(count=2))), 3)
