@@ -152,9 +152,15 @@ function listGpus(): void {
   const all = !process.env.NVIDIA_VISIBLE_DEVICES || process.env.NVIDIA_VISIBLE_DEVICES === 'all';
   if (listing && !stateDir() && all) return void process.stdout.write(read(listing));
   const ids = uuids();
+  // A container given MIG devices sees only those of its GPU's instances.
+  const wanted = (process.env.NVIDIA_VISIBLE_DEVICES ?? '').split(',').map((d) => d.trim());
+  const seen = (state: GpuState): GpuState => {
+    const given = state.instances.filter((i) => wanted.includes(i.uuid));
+    return given.length ? { ...state, instances: given } : state;
+  };
   const lines = visible().flatMap((g) => [
     `GPU ${g.index}: ${g.name} (UUID: ${ids[g.index]})`,
-    ...migListing(settings(g) ?? ({ instances: [] } as unknown as GpuState)),
+    ...migListing(seen(settings(g) ?? ({ instances: [] } as unknown as GpuState))),
   ]);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -77,6 +77,8 @@ class FakeGpuSessionTest(unittest.TestCase):
         self.assertEqual(re.findall(r"(\d+)MiB / 24576MiB", table), ["29", "15"], "each slice's own memory use")
         listing = self.shim(scenario, "-L", **env).split("\n")[:-1]
         self.assertEqual(listing, ["GPU {}: NVIDIA GeForce RTX 3090 (UUID: {})".format(i, u) for i, u in enumerate(slices)])
+        second = self.shim(scenario, "-L", GPUDEV_GPU_COUNT="1", **dict(state, NVIDIA_VISIBLE_DEVICES=slices[1]))
+        self.assertEqual(second, "GPU 0: NVIDIA GeForce RTX 3090 (UUID: {})\n".format(slices[1]), "a session of the other slice lists its own")
         query = self.shim(scenario, "--query-gpu=index,uuid,name,mig.mode.current,utilization.gpu", "--format=csv", **env)
         self.assertEqual(query.split("\n")[:-1], ["index, uuid, name, mig.mode.current, utilization.gpu [%]"]
                          + ["{}, {}, NVIDIA GeForce RTX 3090, [N/A], 0 %".format(i, u) for i, u in enumerate(slices)])
