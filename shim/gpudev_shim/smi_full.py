@@ -2,8 +2,9 @@
 
 The name, brand, architecture, memory total and free, power limits, ECC and MIG sections follow the
 target; the host board's part and serial numbers read N/A (the target's are unknown, and nvidia-smi
-prints N/A for unknowns). A target without ECC reads as a GeForce does: ECC mode, errors and retired
-pages N/A, "Remapped Rows : N/A". No `re` (see smi_other.py).
+prints N/A for unknowns). A target without ECC reads as a GeForce does: ECC mode, errors, retired
+pages and the inforom's ECC object N/A; a target older than Ampere (no row remapping) reads
+"Remapped Rows : N/A". No `re` (see smi_other.py).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every nvidia-smi call
     from typing import List, Optional
 
-from .smi_other import ARCHITECTURES, ecc_mode, mig_mode, product_brand
+from .smi_other import ARCHITECTURES, before_row_remapping, ecc_mode, mig_mode, product_brand
 from .target import Target
 
 HOST_BOARD_LABELS = ("Board Part Number", "GPU Part Number", "FRU Part Number", "Serial Number")
@@ -62,7 +63,7 @@ class FullQueryRewriter:
         if label == "MIG Devices":
             self.skip_indent = indent
             return None
-        if label == "Remapped Rows" and self.target.has_ecc is False:
+        if label == "Remapped Rows" and before_row_remapping(self.target):
             self.skip_indent = indent
             return line.rstrip().ljust(VALUE_COLUMN) + ": N/A"
         return line

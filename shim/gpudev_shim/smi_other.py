@@ -30,6 +30,12 @@ def product_brand(name: str) -> str:
     return "NVIDIA"
 
 
+def before_row_remapping(target: Target) -> bool:
+    """Whether the target predates Ampere, whose memory row remapping nvidia-smi reports (a GeForce
+    RTX 4070 lists its remapped rows; a GTX 1070 reads N/A)."""
+    return target.compute_capability is not None and target.compute_capability < (8, 0)
+
+
 def ecc_mode(host: str, target: Target, na: str = "N/A") -> str:
     """ECC mode current/pending: N/A without ECC (as a GeForce reports it), Disabled for a target
     with ECC on a host without, else the host's."""

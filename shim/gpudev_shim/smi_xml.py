@@ -10,7 +10,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every nvidia-smi call
     from typing import List, Optional, Tuple
 
-from .smi_other import ARCHITECTURES, ecc_mode, mig_mode, product_brand
+from .smi_other import ARCHITECTURES, before_row_remapping, ecc_mode, mig_mode, product_brand
 from .target import Target
 
 HOST_BOARD = ("serial", "board_part_number", "gpu_part_number", "gpu_fru_part_number")
@@ -79,7 +79,7 @@ class XmlRewriter:
         if tag == "mig_devices":
             self.skip, self.drop_close = tag, False
             return line + "\n" + indent + "\tNone"
-        if tag == "remapped_rows" and self.target.has_ecc is False:
+        if tag == "remapped_rows" and before_row_remapping(self.target):
             self.skip, self.drop_close = tag, True
             return indent + "<remapped_rows>N/A</remapped_rows>"
         return line

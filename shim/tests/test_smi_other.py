@@ -109,7 +109,7 @@ class QueryTest(unittest.TestCase):
 
 class FullQueryTest(unittest.TestCase):
     def q_fixture(self, target):
-        [(_, lines, _)] = list(fixtures("q-"))
+        [(_, lines, _)] = list(fixtures("q-h100"))
         return lines, rewrite_full_query(lines, target)
 
     def test_q_fixture(self):
@@ -136,17 +136,32 @@ class FullQueryTest(unittest.TestCase):
         self.assertNotIn("692-2G520-0200-000", "\n".join(out))
 
     def test_a_target_without_ecc_or_mig_reads_as_a_geforce(self):
-        lines, out = self.q_fixture(GEFORCE)
+        [(_, geforce, _)] = list(fixtures("q-rtx4070"))
+        lines, out = self.q_fixture(GEFORCE._replace(compute_capability=(8, 9)))
         text = "\n".join(out)
-        section = lambda title: re.split(r"\n    (?=\S)", text.split("\n    " + title + "\n")[1])[0]  # noqa: E731
-        self.assertEqual(re.findall(r": (\S+)", section("ECC Mode")), ["N/A", "N/A"])
-        self.assertEqual(set(re.findall(r": (.+)", section("ECC Errors"))), {"N/A"})
-        self.assertEqual(set(re.findall(r": (.+)", section("Retired Pages"))), {"N/A"})
-        self.assertIn("    Remapped Rows                         : N/A", out)
-        self.assertNotIn("Bank Remap", text)
-        self.assertEqual(re.findall(r": (\S+)", section("MIG Mode")), ["N/A", "N/A"])
+
+        def values(report, title):
+            body = "\n".join(report).split("\n    " + title + "\n")[1]
+            return set(re.findall(r": (.+)", re.split(r"\n    (?=\S)", body)[0]))
+
+        for title in ("ECC Mode", "ECC Errors", "Retired Pages", "MIG Mode"):
+            self.assertEqual(values(out, title), values(geforce, title), title + " as the GeForce prints it")
+        self.assertEqual(values(out, "ECC Mode"), {"N/A"})
         self.assertIn("        ECC Object                        : N/A", out)
+        self.assertIn("Bank Remap Availability Histogram", text, "Ada remaps rows, as the RTX 4070's report shows")
+        self.assertEqual(len(out), len(lines))
+
+    def test_a_target_before_ampere_has_no_remapped_rows(self):
+        lines, out = self.q_fixture(GEFORCE._replace(compute_capability=(6, 1)))
+        self.assertIn("    Remapped Rows                         : N/A", out)
+        self.assertNotIn("Bank Remap", "\n".join(out))
         self.assertEqual(len(out), len(lines) - 10, "the remapped rows block (11 lines) is one line")
+
+    def test_the_geforce_report_itself_is_rewritten_without_change_to_its_ecc(self):
+        [(_, geforce, _)] = list(fixtures("q-rtx4070"))
+        out = rewrite_full_query(geforce, GEFORCE)
+        self.assertIn("    Product Name                          : NVIDIA GeForce RTX 3090", out)
+        self.assertEqual([o for o in out if "ECC" in o or "MIG" in o], [g for g in geforce if "ECC" in g or "MIG" in g])
 
     def test_a_target_with_ecc_and_mig_keeps_the_hosts_ecc(self):
         _, out = self.q_fixture(A100)

@@ -46,9 +46,14 @@ class XmlTest(unittest.TestCase):
         self.assertEqual([gpu.findtext("ecc_mode/" + t) for t in ("current_ecc", "pending_ecc")], ["N/A", "N/A"])
         self.assertEqual({e.text for e in gpu.find("ecc_errors").iter() if len(e) == 0}, {"N/A"})
         self.assertEqual({e.text for e in gpu.find("retired_pages").iter() if len(e) == 0}, {"N/A"})
-        self.assertEqual(gpu.findtext("remapped_rows"), "N/A")
+        self.assertEqual(gpu.findtext("remapped_rows/remapped_row_corr"), "0", "Ampere and later remap rows")
         self.assertEqual(gpu.findtext("inforom_version/ecc_object"), "N/A")
         self.assertEqual([gpu.findtext("mig_mode/" + t) for t in ("current_mig", "pending_mig")], ["N/A", "N/A"])
+
+    def test_a_target_before_ampere_has_no_remapped_rows(self):
+        out, root = rewrite(GEFORCE._replace(compute_capability=(6, 1)))
+        self.assertEqual(root.find("gpu").findtext("remapped_rows"), "N/A")
+        self.assertIn("\t\t<remapped_rows>N/A</remapped_rows>", out)
 
     def test_a_target_with_ecc_keeps_the_hosts_ecc(self):
         _, root = rewrite(A100)
