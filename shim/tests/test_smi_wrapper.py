@@ -52,6 +52,15 @@ class WrapperTest(unittest.TestCase):
         self.write_real('echo "dmon $*"\n')
         self.assertEqual(self.run_shim("dmon", "-c", "1", env=TARGET_ENV).stdout, "dmon dmon -c 1\n")
 
+    def test_a_link_to_the_shim_elsewhere_on_path_is_not_taken_for_the_real_one(self):
+        links = tempfile.mkdtemp()
+        os.symlink(os.path.abspath(os.path.join(SHIM_BIN, "nvidia-smi")), os.path.join(links, "nvidia-smi"))
+        path = os.pathsep.join([links, SHIM_BIN, self.real_dir, os.environ.get("PATH", "")])
+        result = subprocess.run([os.path.join(links, "nvidia-smi")], env=dict(os.environ, PATH=path, **TARGET_ENV),
+                                capture_output=True, text=True, timeout=20)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("NVIDIA GeForce RTX 3090", result.stdout)
+
     def test_no_real_nvidia_smi(self):
         os.remove(os.path.join(self.real_dir, "nvidia-smi"))
         result = subprocess.run([sys.executable, os.path.join(SHIM_BIN, "nvidia-smi")], env=dict(os.environ, PATH=SHIM_BIN), capture_output=True, text=True)
