@@ -42,6 +42,11 @@ def find_real(env: Mapping[str, str], own_dir: str) -> Optional[str]:
     return None
 
 
+def visible_slices(env: Mapping[str, str]) -> List[str]:
+    """The MIG devices the NVIDIA runtime gave the container (NVIDIA_VISIBLE_DEVICES), in order."""
+    return [d.strip() for d in env.get("NVIDIA_VISIBLE_DEVICES", "").split(",") if d.strip().startswith("MIG-")]
+
+
 def process_env() -> Mapping[str, str]:
     return {k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape") for k, v in posix.environ.items()}
 
@@ -81,9 +86,9 @@ def rewriter_for(args: Sequence[str], target: Target, env: Optional[Mapping[str,
     Each mode imports only its own rewriter: this runs on every nvidia-smi call."""
     query = query_format(args)
     if _is_table_call(args):
-        return _frames(target)
+        return _frames(target, len(visible_slices(process_env() if env is None else env)))
     if query is not None:
-        from .smi_other import rewrite_query, visible_slices
+        from .smi_other import rewrite_query
         loop = any(a.split("=", 1)[0] in ("-l", "--loop", "-lms", "--loop-ms") for a in args)
         slices = visible_slices(process_env() if env is None else env)
         return lambda lines: rewrite_query(lines, query, target, slices, loop)
@@ -103,7 +108,7 @@ def rewriter_for(args: Sequence[str], target: Target, env: Optional[Mapping[str,
     return None
 
 
-def _frames(target: Target) -> Callable[[Iterable[str]], Iterable[str]]:
+def _frames(target: Target, slices: int) -> Callable[[Iterable[str]], Iterable[str]]:
     from .smi_table import frame_ends, rewrite_table
 
     def rewrite(lines: Iterable[str]) -> Iterable[str]:
@@ -112,10 +117,10 @@ def _frames(target: Target) -> Callable[[Iterable[str]], Iterable[str]]:
         for line in lines:
             frame.append(line)
             if frame_ends(line, state):
-                yield from rewrite_table(frame, target)
+                yield from rewrite_table(frame, target, slices)
                 frame = []
         if frame:
-            yield from rewrite_table(frame, target)
+            yield from rewrite_table(frame, target, slices)
     return rewrite
 
 

@@ -130,11 +130,6 @@ def rewrite_query_row(line: str, query: dict, target: Target, slice_uuid: Option
     return ", ".join(values)
 
 
-def visible_slices(env: Mapping[str, str]) -> List[str]:
-    """The MIG devices the NVIDIA runtime gave the container (NVIDIA_VISIBLE_DEVICES), in order."""
-    return [d.strip() for d in env.get("NVIDIA_VISIBLE_DEVICES", "").split(",") if d.strip().startswith("MIG-")]
-
-
 def rewrite_query(lines: Iterable[str], query: dict, target: Target, slices: List[str], loop: bool) -> Iterable[str]:
     """`--query-gpu` CSV. The real one answers per GPU, also for a partitioned one: where the container
     holds more MIG devices (`slices`) than rows, each row stands for its share of them, in order; the

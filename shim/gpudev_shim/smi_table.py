@@ -95,18 +95,24 @@ def _blocks(lines: List[str], start: int, end: int) -> List[Tuple[List[str], str
     return blocks
 
 
-def _units(blocks: List[Tuple[List[str], str]], devices: List[tuple]) -> List[Tuple[int, Optional[tuple]]]:
-    """(block, MIG device or None) per target GPU: a GPU's MIG devices, else the GPU itself."""
+def _units(blocks: List[Tuple[List[str], str]], devices: List[tuple], slices: int) -> List[Tuple[int, Optional[tuple]]]:
+    """(block, MIG device or None) per target GPU: a GPU's MIG devices, else the GPU itself. Where the
+    table lists no MIG device but the container was given `slices` of them (NVIDIA_VISIBLE_DEVICES),
+    each GPU stands for its share of them, in order, without a slice's own memory use or ECC count."""
     units: List[Tuple[int, Optional[tuple]]] = []
     for b, (block, _) in enumerate(blocks):
         gpu = leading_int(block[0][1:]) if block else None
         own = [d for d in devices if d[0] == gpu]
         units.extend((b, d) for d in own) if own else units.append((b, None))
+    if not devices and units and slices > len(units) and slices % len(units) == 0:
+        share = slices // len(units)
+        units = [(b, (leading_int(blocks[b][0][0][1:]), -1, k, None, None)) for b, _ in units for k in range(share)]
     return units
 
 
-def rewrite_table(lines: List[str], target: Target) -> List[str]:
-    """One frame of the default table, rewritten. Lines not understood pass through unchanged."""
+def rewrite_table(lines: List[str], target: Target, slices: int = 0) -> List[str]:
+    """One frame of the default table, rewritten (`slices`: how many MIG devices the container was
+    given). Lines not understood pass through unchanged."""
     mig = _mig_section(lines)
     out = list(lines)
     header = next((i for i, line in enumerate(out) if _is_gpu_header(line)), None)
@@ -115,7 +121,7 @@ def rewrite_table(lines: List[str], target: Target) -> List[str]:
     if rule is not None:
         end = _table_end(out, rule + 1)
         blocks = _blocks(out, rule + 1, end)
-        units = _units(blocks, mig[2] if mig else [])[: target.count]
+        units = _units(blocks, mig[2] if mig else [], slices)[: target.count]
         if units:
             shown, rows = {}, []
             # A GPU keeps its index (a container's are 0..N-1; `-i 3` shows GPU 3); MIG slices are numbered.
@@ -125,6 +131,8 @@ def rewrite_table(lines: List[str], target: Target) -> List[str]:
                 gpu = leading_int(block[0][1:]) if block else None
                 index = position if numbered or gpu is None else gpu
                 shown[(gpu,) + (device[1:3] if device else ())] = index
+                if device and device[1] == -1:  # a slice without its row: the GPU's processes go to the first
+                    shown.setdefault((gpu,), index)
                 rows.extend(rewrite_block(block, target, index, device))
                 rows.extend([border] if border else [])
             if blocks[-1][1] and rows[-1].startswith("+"):

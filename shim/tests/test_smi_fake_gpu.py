@@ -83,6 +83,19 @@ class FakeGpuSessionTest(unittest.TestCase):
         self.assertEqual(query.split("\n")[:-1], ["index, uuid, name, mig.mode.current, utilization.gpu [%]"]
                          + ["{}, {}, NVIDIA GeForce RTX 3090, [N/A], 0 %".format(i, u) for i, u in enumerate(slices)])
 
+    def test_two_slices_on_the_8_h100_host_count_the_same_everywhere(self):
+        scenario = "default-h100-x8-570.133.20"
+        state = {"GPUDEV_FAKE_GPU_STATE": self.state}
+        self.fake(scenario, "-i", "3", "-mig", "1", **state)
+        for start in ("0", "1"):
+            self.fake(scenario, "mig", "-i", "3", "-cgi", "19:" + start, "-C", **state)
+        slices = re.findall(r"\(UUID: (MIG-[^)]+)\)", self.fake(scenario, "-L", **state))
+        env = dict(state, NVIDIA_VISIBLE_DEVICES=",".join(slices))
+        table = self.shim(scenario, **env)
+        self.assertEqual([row[0] for row in gpu_rows(table)], ["0", "1"], "the table lists no MIG device: GPU 3's row stands for both")
+        self.assertEqual(len(self.shim(scenario, "-L", **env).split("\n")[:-1]), 2)
+        self.assertEqual(len(self.shim(scenario, "--query-gpu=name", "--format=csv,noheader", **env).split("\n")[:-1]), 2)
+
     def test_the_fake_gpu_without_visible_devices_replays_the_fixture(self):
         with open(os.path.join(REPO, "test", "fixtures", "nvidia-smi", "default-h100-x8-570.133.20.txt")) as fixture:
             self.assertEqual(self.fake("default-h100-x8-570.133.20"), fixture.read())

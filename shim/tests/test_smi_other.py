@@ -1,9 +1,9 @@
 import re
 import unittest
 
-from gpudev_shim.smi import query_format
+from gpudev_shim.smi import query_format, visible_slices
 from gpudev_shim.smi_full import rewrite_full_query
-from gpudev_shim.smi_other import product_brand, rewrite_listing, rewrite_query, rewrite_query_row, visible_slices
+from gpudev_shim.smi_other import product_brand, rewrite_listing, rewrite_query, rewrite_query_row
 from tests.fixtures import A100, GEFORCE, TARGETS, fixtures
 
 RTX3090, L4 = TARGETS[0], TARGETS[1]

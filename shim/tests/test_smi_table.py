@@ -101,6 +101,19 @@ class DefaultTableTest(unittest.TestCase):
         used = re.search(r"(\d+)MiB /", row[1]).group(1)
         self.assertNotEqual(used, "675", "the slice's use, not the whole GPU's")
 
+    def test_slices_the_table_does_not_list_share_their_gpus_row(self):
+        lines, _ = table("default-rtx3090-470.63.01")
+        out = rewrite_table(lines, GEFORCE._replace(count=2), slices=2)
+        rows = gpu_rows(out)
+        self.assertEqual([IDENTITY.match(r[0]).group(1) for r in rows], ["0", "1"], "two slices of the one GPU")
+        self.assertEqual(rows[0][0][8:], rows[1][0][8:], "both on its bus")
+        self.assertEqual([line.split()[1] for line in out if "/usr/" in line], ["0", "0"], "the GPU's processes go to its first slice")
+        lines, _ = table("default-h100-x8-570.133.20")
+        self.assertEqual(len(gpu_rows(rewrite_table(lines, GEFORCE._replace(count=8), slices=8))), 8, "one slice per GPU")
+        lines, _ = table("mig-h200-570.86.15-container-2dev")
+        self.assertEqual(rewrite_table(lines, GEFORCE._replace(count=2), slices=4), rewrite_table(lines, GEFORCE._replace(count=2)),
+                         "a table that lists its MIG devices is read as it is")
+
     def test_the_session_shows_count_gpus_and_their_processes(self):
         lines, _ = table("default-rtxa6000-x4-535.129.03-procs")
         out = rewrite_table(lines, GEFORCE._replace(count=2))
