@@ -16,6 +16,7 @@ import {
   stateDir,
   type GpuState,
 } from './hostState';
+import { visibleTable } from './visibleTable';
 
 const fixtures = path.resolve(__dirname, '../../test/fixtures/nvidia-smi');
 const SAME_MACHINE_LISTING: Record<string, string> = { 'default-h100-x8-570.133.20': 'list-h100-80gb-hbm3-x8' };
@@ -145,14 +146,21 @@ function settings(gpu: TableGpu): GpuState | undefined {
     : undefined;
 }
 
-/** `-L`: the captured listing, else one made from the table, with MIG devices from the state. */
+/** `-L`: the captured listing (all GPUs visible), else one made from the table, with MIG devices from the state. */
 function listGpus(): void {
   const listing = SAME_MACHINE_LISTING[scenario];
-  if (listing && !stateDir()) return void process.stdout.write(read(listing));
+  const all = !process.env.NVIDIA_VISIBLE_DEVICES || process.env.NVIDIA_VISIBLE_DEVICES === 'all';
+  if (listing && !stateDir() && all) return void process.stdout.write(read(listing));
   const ids = uuids();
+  // A container given MIG devices sees only those of its GPU's instances.
+  const wanted = (process.env.NVIDIA_VISIBLE_DEVICES ?? '').split(',').map((d) => d.trim());
+  const seen = (state: GpuState): GpuState => {
+    const given = state.instances.filter((i) => wanted.includes(i.uuid));
+    return given.length ? { ...state, instances: given } : state;
+  };
   const lines = visible().flatMap((g) => [
     `GPU ${g.index}: ${g.name} (UUID: ${ids[g.index]})`,
-    ...migListing(settings(g) ?? ({ instances: [] } as unknown as GpuState)),
+    ...migListing(seen(settings(g) ?? ({ instances: [] } as unknown as GpuState))),
   ]);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -232,8 +240,12 @@ function loopMs(): number {
 
 const query = option('--query-gpu');
 const apps = option('--query-compute-apps');
-if (args.length === 0) process.stdout.write(tableText);
-else if (apps) queryApps(apps.split(','), option('--format') ?? 'csv');
+if (args.length === 0) {
+  const devices = process.env.NVIDIA_VISIBLE_DEVICES;
+  const seen =
+    !devices || devices === 'all' ? tableText : visibleTable(tableText, new Set(visible().map((g) => g.index)));
+  process.stdout.write(seen);
+} else if (apps) queryApps(apps.split(','), option('--format') ?? 'csv');
 else if (query && loopMs()) {
   // -lms / -l: a sample per tick until killed, from the scenario of that moment (a test may swap GPUs).
   const tick = () => {
