@@ -8,3 +8,6 @@ export { planCosplay } from './planner';
 export { planView } from './planView';
 export { simulatedNote } from '../hosts/sshHosts';
 export type { CosplayPlan } from './planner';
+export { probeHostModel } from './hostModelProbe';
+export { withHostModelNotes } from './unknownHost';
+export type { HostModel } from './unknownHost';

@@ -1,0 +1,195 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { builtinCatalog, Catalog } from '../../src/catalog/catalog';
+import { planCosplay } from '../../src/cosplay/planner';
+import { hostModelOf, smCountFromFp32, withHostModelNotes, type HostModel } from '../../src/cosplay/unknownHost';
+import { parseHostModelQuery, parseLgip, parseQReport, type HostReport } from '../../src/hosts/nvidiaSmi/hostReport';
+import { smiFixtureDir } from './fixtures';
+
+const fixture = (name: string) => fs.readFileSync(path.join(smiFixtureDir, `${name}.txt`), 'utf8');
+const catalog = builtinCatalog();
+
+function queryOf(line: string) {
+  const parsed = parseHostModelQuery(line);
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+  return parsed.query;
+}
+
+const x999: HostReport = {
+  query: queryOf(fixture('constructed-query-x999-host-model')),
+  q: parseQReport(fixture('constructed-q-x999')),
+  lgip: parseLgip(fixture('constructed-lgip-x999'), 0),
+};
+
+function modelOf(report: HostReport, from: Catalog = catalog, measured?: Parameters<typeof hostModelOf>[2]): HostModel {
+  const made = hostModelOf(report, from, measured);
+  assert.ok(made.ok, made.ok ? '' : made.error);
+  return made.model;
+}
+
+const figure = (model: HostModel, name: string) => model.figures.find((f) => f.figure === name)!;
+
+describe('host report parsers', () => {
+  it('read the host-model query line', () => {
+    assert.deepEqual(x999.query, {
+      name: 'NVIDIA X999',
+      memoryMiB: 196608,
+      maxSmClockMHz: 2100,
+      maxMemoryClockMHz: 4000,
+      powerLimitW: { min: 300, max: 1200 },
+      computeCapability: '10.3',
+      migEnabled: false,
+    });
+    assert.equal(queryOf('NVIDIA A30, 24576, 1440, 1215, [N/A], [N/A], 8.0, Enabled').powerLimitW, null);
+    assert.ok(queryOf('NVIDIA A30, 24576, 1440, 1215, [N/A], [N/A], 8.0, Enabled').migEnabled);
+    assert.ok(!parseHostModelQuery('').ok);
+    assert.ok(!parseHostModelQuery('NVIDIA A30, 24576\n').ok);
+  });
+
+  it('read architecture, ECC and the default power limit from a verbatim -q report', () => {
+    assert.deepEqual(parseQReport(fixture('q-h100-80gb-hbm3-545.23.08-a')), {
+      architecture: 'Hopper',
+      eccEnabled: true,
+      defaultPowerLimitW: 700,
+    });
+    assert.deepEqual(parseQReport(''), { architecture: null, eccEnabled: null, defaultPowerLimitW: null });
+  });
+
+  it('read the profiles of one GPU from a verbatim mig -lgip (the 7g row overflowing its column)', () => {
+    const profiles = parseLgip(fixture('lgip-h100-80gb-hbm3-x4'), 2);
+    assert.deepEqual(
+      profiles.map((p) => [p.name, p.id, p.maxInstances, p.smCount]),
+      [
+        ['1g.10gb', 19, 7, 16],
+        ['1g.10gb+me', 20, 1, 16],
+        ['1g.20gb', 15, 4, 26],
+        ['2g.20gb', 14, 3, 32],
+        ['3g.40gb', 9, 2, 60],
+        ['4g.40gb', 5, 1, 64],
+        ['7g.80gb', 0, 1, 132],
+      ],
+    );
+    assert.equal(profiles[0]!.memoryMiB, 9984);
+    assert.deepEqual(parseLgip('No MIG-supported devices found.\n', 0), []);
+  });
+});
+
+describe('unknown host models', () => {
+  it('plan a made-up NVIDIA X999 from its reports: SMs from mig -lgip, rates of its architecture', () => {
+    const model = modelOf(x999);
+    const { entry } = model;
+    assert.equal(entry.key, 'host-nvidia-x999');
+    assert.equal(entry.arch, 'blackwell-gb100');
+    assert.equal(entry.smCount, 160);
+    assert.equal(entry.fp32Tflops, (160 * 2100 * 256) / 1e6);
+    assert.ok(entry.hasEcc);
+    assert.deepEqual(entry.host!.powerLimitW, { min: 300, max: 1200 });
+    assert.deepEqual(
+      entry.host!.migProfiles.map((p) => [p.name, p.memorySlices, p.computeSlices]),
+      [
+        ['1g.24gb', 1, 1],
+        ['1g.24gb+me', 1, 1],
+        ['1g.48gb', 2, 1],
+        ['2g.48gb', 2, 2],
+        ['3g.96gb', 4, 3],
+        ['4g.96gb', 4, 4],
+        ['7g.192gb', 8, 7],
+      ],
+    );
+    assert.equal(figure(model, 'SMs').source, 'reported');
+    assert.equal(figure(model, 'architecture').source, 'reported');
+    assert.equal(figure(model, 'memory bandwidth').source, 'modelled');
+    assert.equal(figure(model, 'tensor clock').source, 'modelled');
+    assert.deepEqual(entry.unverified, ['tensor clock', 'memory bandwidth']);
+
+    const target = catalog.lookup('t4');
+    assert.ok(target.ok);
+    const planned = planCosplay({ target: target.entry, host: entry, hostGpuCount: 1 });
+    assert.ok(planned.ok, planned.ok ? '' : planned.error.message);
+    assert.equal(planned.plan.chosen.strategy, 'mig');
+    assert.equal(planned.plan.chosen.migProfile!.name, '1g.24gb');
+    const noted = withHostModelNotes(planned.plan, model);
+    assert.match(noted.warnings[0]!, /NVIDIA X999 is not in the catalog/);
+    assert.ok(
+      noted.warnings.includes(
+        'host SMs: 160 — reported (mig -lgip, the 7g.192gb profile (outside MIG the GPU may have a few more))',
+      ),
+    );
+    assert.ok(noted.warnings.some((w) => /^host memory bandwidth: .* — modelled \(as /.test(w)));
+  });
+
+  it('reproduces a known GPU it is not told about: an H100 from its verbatim -q and -lgip', () => {
+    const withoutH100 = new Catalog(catalog.entries.filter((e) => e.key !== 'h100-sxm'));
+    const model = modelOf(
+      {
+        query: queryOf('NVIDIA H100 80GB HBM3, 81559, 1980, 2619, 200.00, 700.00, 9.0, Disabled'),
+        q: parseQReport(fixture('q-h100-80gb-hbm3-545.23.08-a')),
+        lgip: parseLgip(fixture('lgip-h100-80gb-hbm3-x4'), 0),
+      },
+      withoutH100,
+    );
+    const h100 = catalog.lookup('h100-sxm');
+    assert.ok(h100.ok);
+    assert.equal(model.entry.smCount, h100.entry.smCount);
+    for (const key of ['fp32Tflops', 'bf16Fp32Acc', 'fp8'] as const) {
+      const error = Math.abs(model.entry[key]! / h100.entry[key]! - 1);
+      assert.ok(error < 0.01, `${key}: ${model.entry[key]} vs ${h100.entry[key]}`);
+    }
+    assert.equal(model.entry.tdpW, 700);
+  });
+
+  it('without MIG: SMs measured by a calibration run, else modelled on the nearest GPU of the architecture', () => {
+    const noMig: HostReport = { ...x999, lgip: [] };
+    const measured = modelOf(noMig, catalog, { fp32Tflops: 80.6, clockMHz: 1980 });
+    assert.equal(measured.entry.smCount, smCountFromFp32(80.6, 1980, 'blackwell-gb100', 'full'));
+    assert.equal(measured.entry.smCount, 159);
+    assert.equal(figure(measured, 'SMs').source, 'measured');
+    assert.equal(modelOf(noMig, catalog, { smCount: 148 }).entry.smCount, 148);
+    const modelled = modelOf(noMig);
+    assert.equal(figure(modelled, 'SMs').source, 'modelled');
+    assert.match(figure(modelled, 'SMs').from, /calibrate to measure it/);
+    assert.equal(modelled.entry.host!.migProfiles.length, 0);
+  });
+
+  it('a compute capability newer than any known takes the newest known rates, said to be modelled', () => {
+    const future = modelOf({ ...x999, query: { ...x999.query, computeCapability: '11.0' } });
+    assert.equal(future.entry.arch, 'blackwell-gb100');
+    assert.equal(figure(future, 'architecture').source, 'modelled');
+    assert.match(figure(future, 'architecture').from, /newest known one, 10\.3/);
+  });
+
+  it('a GeForce it does not know runs tensor math at half rate and has no ECC', () => {
+    const model = modelOf({
+      query: queryOf('NVIDIA GeForce RTX 5099, 32607, 2600, 14001, 400.00, 600.00, 12.0, [N/A]'),
+      q: { architecture: 'Blackwell', eccEnabled: null, defaultPowerLimitW: 575 },
+      lgip: [],
+    });
+    assert.equal(model.entry.arch, 'blackwell');
+    assert.equal(model.entry.tensorRate, 'half');
+    assert.equal(model.entry.hasEcc, false);
+    assert.equal(model.entry.tdpW, 575);
+  });
+});
+
+describe('the shim contract from the plan', () => {
+  const plan = (target: string, host: string) => {
+    const [t, h] = [catalog.lookup(target), catalog.lookup(host)];
+    assert.ok(t.ok && h.ok);
+    const planned = planCosplay({ target: t.entry, host: h.entry });
+    assert.ok(planned.ok);
+    return planned.plan.container.env;
+  };
+
+  it('sets GPUDEV_ECC and GPUDEV_MIG_CAPABLE from the target', () => {
+    assert.deepEqual(
+      [plan('rtx3090', 'h100-sxm').GPUDEV_ECC, plan('rtx3090', 'h100-sxm').GPUDEV_MIG_CAPABLE],
+      ['0', '0'],
+    );
+    assert.deepEqual(
+      [plan('a100-sxm4-40gb', 'h200').GPUDEV_ECC, plan('a100-sxm4-40gb', 'h200').GPUDEV_MIG_CAPABLE],
+      ['1', '1'],
+    );
+    assert.deepEqual([plan('l4', 'h100-sxm').GPUDEV_ECC, plan('l4', 'h100-sxm').GPUDEV_MIG_CAPABLE], ['1', '0']);
+  });
+});
