@@ -15,7 +15,7 @@ import { liveSessionOf } from './cosplay/session';
 import { sameGpu, type Listing } from './cosplay/sessions';
 import type { DockerEngine } from './hosts/docker';
 import { probeGpus } from './hosts/gpuProbe';
-import { probeHostModel } from './cosplay/hostModelProbe';
+import { probeHostModel, withHostMigProfiles } from './cosplay/hostModelProbe';
 import { hostModelNotes } from './cosplay/unknownHost';
 import { LOCAL_HOST, type Runner } from './hosts/runner';
 
@@ -78,8 +78,10 @@ export async function up(
   const hostModel = known ? undefined : await probeHostModel(host.runner, gpu.index);
   if (typeof hostModel === 'string')
     return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog: ${hostModel}`, 1);
-  const model = known ?? hostModel!.entry;
-  if (hostModel) for (const line of hostModelNotes(hostModel)) io.err(`… ${line}\n`);
+  const completed = known ? await withHostMigProfiles(host.runner, gpu.index, known) : undefined;
+  const model = completed?.entry ?? hostModel!.entry;
+  const notes = hostModel ? hostModelNotes(hostModel) : completed?.note ? [completed.note] : [];
+  for (const line of notes) io.err(`… ${line}\n`);
   const live = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
   const hostMig = await migStateOf(host.runner, gpu);
   const planned = planCosplay({

@@ -8,6 +8,5 @@ export { planCosplay } from './planner';
 export { planView } from './planView';
 export { simulatedNote } from '../hosts/sshHosts';
 export type { CosplayPlan } from './planner';
-export { probeHostModel } from './hostModelProbe';
-export { withHostModelNotes } from './unknownHost';
-export type { HostModel } from './unknownHost';
+export { probeHostModel, withHostMigProfiles } from './hostModelProbe';
+export { hostModelNotes, withPlanNotes } from './unknownHost';

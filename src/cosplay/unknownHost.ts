@@ -79,10 +79,17 @@ export function smCountFromFp32(fp32Tflops: number, clockMHz: number, arch: Arch
   return rate ? Math.round((fp32Tflops * 1e6) / (clockMHz * rate)) : 0;
 }
 
+/**
+ * Compute slices of the profile ids whose placements migPlacement knows (A100 through B200); a GPU
+ * that numbers its profiles otherwise (RTX PRO 6000 Blackwell: 1g.24gb is id 14) is left without them.
+ */
+const STANDARD_PROFILE_SLICES: Readonly<Record<number, number>> = { 19: 1, 20: 1, 15: 1, 14: 2, 9: 3, 5: 4, 0: 7 };
+
 /** MIG profiles from `-lgip`: memory slices from memory against the whole-GPU profile's eighths. */
-function migProfilesOf(lgip: readonly LgipProfile[]): MigProfile[] {
+export function migProfilesOf(lgip: readonly LgipProfile[]): MigProfile[] {
   const whole = Math.max(0, ...lgip.map((p) => p.memoryMiB));
   return lgip.flatMap((p) => {
+    if (STANDARD_PROFILE_SLICES[p.id] !== Number(/^(\d+)g/.exec(p.name)?.[1])) return [];
     const parsed = MigProfileSchema.safeParse({
       name: p.name,
       id: p.id,
@@ -209,7 +216,29 @@ export function hostModelNotes(model: HostModel): string[] {
   ];
 }
 
-/** The plan with the host model's figures said first among its warnings. */
-export function withHostModelNotes(plan: CosplayPlan, model: HostModel): CosplayPlan {
-  return { ...plan, warnings: [...hostModelNotes(model), ...plan.warnings] };
+/** The plan with `notes` (a host model's figures, MIG profiles only the GPU reported) said first among its warnings. */
+export function withPlanNotes(plan: CosplayPlan, notes: readonly string[]): CosplayPlan {
+  return notes.length ? { ...plan, warnings: [...notes, ...plan.warnings] } : plan;
+}
+
+/**
+ * A catalog host with the MIG profiles its GPU reports and the catalog lacks (no source gave them):
+ * the entry as it is when the report adds nothing.
+ */
+export function withReportedMigProfiles(
+  entry: GpuEntry,
+  lgip: readonly LgipProfile[],
+): { entry: GpuEntry; added: readonly string[] } {
+  const known = entry.host?.migProfiles ?? [];
+  const added = migProfilesOf(lgip).filter((p) => !known.some((k) => k.name === p.name));
+  if (!entry.host || added.length === 0) return { entry, added: [] };
+  return {
+    entry: { ...entry, host: { ...entry.host, migProfiles: [...known, ...added] } },
+    added: added.map((p) => p.name),
+  };
+}
+
+/** Whether the catalog's MIG profiles of a host may be incomplete: none listed, or no whole-GPU (7g) one. */
+export function migProfilesIncomplete(entry: GpuEntry): boolean {
+  return !!entry.host && !entry.host.migProfiles.some((p) => p.computeSlices === 7);
 }

@@ -33,8 +33,8 @@ type GpuEntry = Cosplay.GpuEntry;
 type HostChoice = {
   entry: GpuEntry;
   on?: { host: string; gpu: GpuSample; count: number };
-  /** Set for a GPU the catalog lacks. */
-  model?: Cosplay.HostModel;
+  /** What the plan says first: a host model's figures, or MIG profiles only the GPU reported. */
+  notes?: readonly string[];
 };
 
 function entryItem(entry: GpuEntry): vscode.QuickPickItem & { entry: GpuEntry } {
@@ -144,12 +144,15 @@ async function gpuChoice(
   count: number,
 ): Promise<HostChoice | string> {
   const entry = cosplay().builtinCatalog().byNvmlName(gpu.name);
-  if (entry) return { entry, on: { host, gpu, count } };
   const runner = context.runnerOf(host);
+  if (entry) {
+    const completed = runner ? await cosplay().withHostMigProfiles(runner, gpu.index, entry) : { entry };
+    return { entry: completed.entry, notes: completed.note ? [completed.note] : [], on: { host, gpu, count } };
+  }
   const model = runner ? await cosplay().probeHostModel(runner, gpu.index) : `${host} is not reachable`;
   return typeof model === 'string'
     ? `GPU ${gpu.index} (${gpu.name}) is not in the catalog, and its own report gives no model: ${model}`
-    : { entry: model.entry, model, on: { host, gpu, count } };
+    : { entry: model.entry, notes: cosplay().hostModelNotes(model), on: { host, gpu, count } };
 }
 
 const gpusOf = (monitor: GpuMonitor) => monitor.lastGood?.gpus ?? [];
@@ -277,7 +280,7 @@ export async function cosplayAs(
     return void vscode.window.showErrorMessage(describeError(result.error));
   }
   context.log.info(`planned ${target.key} on ${host.entry.key}: ${result.plan.chosen.strategy}`);
-  const plan = host.model ? cosplay().withHostModelNotes(result.plan, host.model) : result.plan;
+  const plan = cosplay().withPlanNotes(result.plan, host.notes ?? []);
   const planArgs = { target: target.key, host: host.entry.key, ...(on && { gpu: planGpu(on) }) };
   const inUse = on && (await inUseNote(runner, on, plan, context.log));
   if (apply && on) {

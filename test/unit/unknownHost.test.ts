@@ -3,7 +3,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builtinCatalog, Catalog } from '../../src/catalog/catalog';
 import { planCosplay } from '../../src/cosplay/planner';
-import { hostModelOf, smCountFromFp32, withHostModelNotes, type HostModel } from '../../src/cosplay/unknownHost';
+import {
+  hostModelOf,
+  migProfilesIncomplete,
+  migProfilesOf,
+  smCountFromFp32,
+  withReportedMigProfiles,
+  hostModelNotes,
+  withPlanNotes,
+  type HostModel,
+} from '../../src/cosplay/unknownHost';
 import { parseHostModelQuery, parseLgip, parseQReport, type HostReport } from '../../src/hosts/nvidiaSmi/hostReport';
 import { smiFixtureDir } from './fixtures';
 
@@ -109,7 +118,7 @@ describe('unknown host models', () => {
     assert.ok(planned.ok, planned.ok ? '' : planned.error.message);
     assert.equal(planned.plan.chosen.strategy, 'mig');
     assert.equal(planned.plan.chosen.migProfile!.name, '1g.24gb');
-    const noted = withHostModelNotes(planned.plan, model);
+    const noted = withPlanNotes(planned.plan, hostModelNotes(model));
     assert.match(noted.warnings[0]!, /NVIDIA X999 is not in the catalog/);
     assert.ok(
       noted.warnings.includes(
@@ -169,6 +178,40 @@ describe('unknown host models', () => {
     assert.equal(model.entry.tensorRate, 'half');
     assert.equal(model.entry.hasEcc, false);
     assert.equal(model.entry.tdpW, 575);
+  });
+});
+
+describe('catalog hosts whose MIG profiles no source listed in full', () => {
+  const entry = (key: string) => {
+    const found = catalog.lookup(key);
+    assert.ok(found.ok, key);
+    return found.entry;
+  };
+
+  it("are completed from what the GPU reports, the catalog's own profiles kept", () => {
+    assert.ok(migProfilesIncomplete(entry('b300')));
+    assert.ok(migProfilesIncomplete(entry('gb200')));
+    assert.ok(!migProfilesIncomplete(entry('h100-sxm')));
+    assert.ok(!migProfilesIncomplete(entry('rtx3090')), 'not a host');
+    const reported = parseLgip(fixture('constructed-lgip-x999'), 0);
+    const b300 = withReportedMigProfiles(entry('b300'), reported);
+    assert.equal(b300.entry.host!.migProfiles.length, 7);
+    assert.deepEqual(b300.added, ['1g.24gb', '1g.24gb+me', '1g.48gb', '2g.48gb', '3g.96gb', '4g.96gb', '7g.192gb']);
+    const target = planCosplay({ target: entry('rtx3090'), host: b300.entry });
+    assert.ok(target.ok && [target.plan.chosen, ...target.plan.alternatives].some((o) => o.strategy === 'mig'));
+    const gb200 = withReportedMigProfiles(entry('gb200'), [
+      { name: '1g.24gb', id: 19, maxInstances: 7, memoryMiB: 20480, smCount: 18 },
+      { name: '7g.189gb', id: 0, maxInstances: 1, memoryMiB: 189440, smCount: 152 },
+    ]);
+    assert.deepEqual(gb200.added, ['7g.189gb']);
+    assert.equal(gb200.entry.host!.migProfiles.find((p) => p.name === '1g.24gb')!.memoryMiB, 20480);
+    assert.deepEqual(withReportedMigProfiles(entry('h100-sxm'), reported).added.length, 7, 'merges by name');
+    assert.equal(withReportedMigProfiles(entry('rtx3090'), reported).added.length, 0);
+  });
+
+  it('leave out profiles numbered unlike A100-B200 (whose placements are unknown)', () => {
+    // RTX PRO 6000 Blackwell numbers its 1g.24gb profile 14 (bigstack-oss/cubecos#312).
+    assert.deepEqual(migProfilesOf([{ name: '1g.24gb', id: 14, maxInstances: 4, memoryMiB: 23675, smCount: 46 }]), []);
   });
 });
 
