@@ -14,7 +14,18 @@ import {
   type HostModel,
 } from '../../src/cosplay/unknownHost';
 import { parseHostModelQuery, parseLgip, parseQReport, type HostReport } from '../../src/hosts/nvidiaSmi/hostReport';
-import { smiFixtureDir } from './fixtures';
+import { probeHostModel, withHostMigProfiles } from '../../src/cosplay/hostModelProbe';
+import { queryHostReport } from '../../src/hosts/gpuProbe';
+import { LocalRunner } from '../../src/hosts/runner';
+import { repoRoot, smiFixtureDir } from './fixtures';
+
+/** A local runner whose PATH starts with the fake nvidia-smi replaying `scenario`. */
+const fakeGpuHost = (scenario: string) =>
+  new LocalRunner({
+    ...process.env,
+    PATH: `${path.join(repoRoot, 'lab/fake-gpu/bin')}:${process.env.PATH}`,
+    GPUDEV_FAKE_SMI_SCENARIO: scenario,
+  });
 
 const fixture = (name: string) => fs.readFileSync(path.join(smiFixtureDir, `${name}.txt`), 'utf8');
 const catalog = builtinCatalog();
@@ -178,6 +189,38 @@ describe('unknown host models', () => {
     assert.equal(model.entry.tensorRate, 'half');
     assert.equal(model.entry.hasEcc, false);
     assert.equal(model.entry.tdpW, 575);
+  });
+});
+
+describe('reading an unknown host GPU through a real process (the fake GPU)', () => {
+  it('queries, -q and mig -lgip answer for the GPU asked; the model is planned from them', async () => {
+    const runner = fakeGpuHost('constructed-default-x999-x8');
+    const reported = await queryHostReport(runner, 3);
+    assert.ok(reported.ok, reported.ok ? '' : reported.error.message);
+    assert.deepEqual(reported.report, x999);
+    const model = await probeHostModel(runner, 3);
+    assert.ok(typeof model !== 'string', typeof model === 'string' ? model : '');
+    assert.equal(model.entry.smCount, 160);
+  });
+
+  it('a GPU whose query nvidia-smi refuses gives a sentence, not a model', async () => {
+    const model = await probeHostModel(fakeGpuHost('default-h100-x8-570.133.20'), 0);
+    assert.equal(typeof model, 'string');
+    assert.match(
+      model as string,
+      /nvidia-smi --query-gpu failed on This machine: Field "clocks\.max\.sm" is not a valid field/,
+    );
+  });
+
+  it('a catalog host without its MIG profiles takes the ones the GPU reports', async () => {
+    const b300 = catalog.lookup('b300');
+    assert.ok(b300.ok);
+    const completed = await withHostMigProfiles(fakeGpuHost('constructed-default-x999-x8'), 1, b300.entry);
+    assert.equal(completed.entry.host!.migProfiles.length, 7);
+    assert.match(completed.note!, /^MIG profiles 1g\.24gb, .*7g\.192gb of NVIDIA B300 SXM6 AC: reported by the GPU/);
+    const h100 = catalog.lookup('h100-sxm');
+    assert.ok(h100.ok);
+    assert.equal((await withHostMigProfiles(fakeGpuHost('default-h100-x8-570.133.20'), 0, h100.entry)).note, undefined);
   });
 });
 
