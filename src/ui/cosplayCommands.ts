@@ -123,9 +123,10 @@ async function pickTarget(): Promise<GpuEntry | undefined> {
 
 async function pickHostModel(): Promise<GpuEntry | undefined> {
   const entries = cosplay().builtinCatalog().entries;
-  const ordered = [...entries.filter((e) => e.host), ...entries.filter((e) => !e.host)];
+  const hasMig = (e: GpuEntry) => !!e.host?.migProfiles.length;
+  const ordered = [...entries.filter(hasMig), ...entries.filter((e) => !hasMig(e))];
   const picked = await vscode.window.showQuickPick(
-    grouped(ordered, (e) => (e.host ? 'Hosts with MIG' : 'Other GPUs (MPS or memory cap)')),
+    grouped(ordered, (e) => (hasMig(e) ? 'Hosts with MIG' : 'Other GPUs (MPS or memory cap)')),
     {
       title: 'Plan for a host model',
       placeHolder: 'The big GPU that will play the part',

@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builtinCatalog, Catalog } from '../../src/catalog/catalog';
 import { planCosplay } from '../../src/cosplay/planner';
+import { formatPlan } from '../../src/cosplay/planText';
+import { planView } from '../../src/cosplay/planView';
 import {
   hostModelOf,
   migProfilesIncomplete,
@@ -137,6 +139,24 @@ describe('unknown host models', () => {
       ),
     );
     assert.ok(noted.warnings.some((w) => /^host memory bandwidth: .* — modelled \(as /.test(w)));
+  });
+
+  it('the plan text and the plan view list every host figure with where it came from', () => {
+    const model = modelOf(x999);
+    const target = catalog.lookup('rtx3090');
+    assert.ok(target.ok);
+    const planned = planCosplay({ target: target.entry, host: model.entry });
+    assert.ok(planned.ok);
+    const plan = withPlanNotes(planned.plan, hostModelNotes(model));
+    const args = { target: 'rtx3090', host: model.entry.key, gpu: { index: 0, uuid: null } };
+    const text = formatPlan(plan, args);
+    const view = planView(plan, args);
+    for (const f of model.figures) {
+      const line = `host ${f.figure}: ${f.value} — ${f.source} (${f.from})`;
+      assert.ok(text.includes(line), `text lacks: ${line}`);
+      assert.ok(view.warnings.includes(line), `view lacks: ${line}`);
+    }
+    assert.match(text, /on NVIDIA X999: /);
   });
 
   it('reproduces a known GPU it is not told about: an H100 from its verbatim -q and -lgip', () => {
