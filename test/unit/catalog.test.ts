@@ -205,6 +205,16 @@ describe('GPUs added for current hardware (issue 15)', () => {
     });
   }
 
+  it("a locked clock never runs tensor math above its rated clock (the H20's capped tensor rate holds)", () => {
+    const h20 = entry('h20');
+    const locked = predictThroughput(h20, { clockMHz: 1500 });
+    assert.equal(locked.fp32, (78 * 1500 * 256) / 1e6);
+    assert.ok(Math.abs(locked.bf16Fp32Acc! / h20.bf16Fp32Acc! - 1) < 0.03);
+    const h100 = entry('h100-sxm');
+    assert.equal(predictThroughput(h100, { clockMHz: 1980 }).bf16Fp32Acc, predictThroughput(h100).bf16Fp32Acc);
+    assert.equal(predictThroughput(h100, { clockMHz: 1200 }).bf16Fp32Acc, (132 * 1200 * 4096) / 1e6);
+  });
+
   it('GeForce parts have no ECC; data centre and workstation parts do', () => {
     for (const gpu of catalog.entries) assert.equal(gpu.hasEcc, !gpu.family.startsWith('GeForce'), gpu.key);
   });
