@@ -165,6 +165,7 @@ const ADDED_TARGETS = [
   'rtx5060ti-8gb',
   'a2',
   'a16',
+  'gb10',
 ];
 
 describe('GPUs added for current hardware (issue 15)', () => {
@@ -177,7 +178,9 @@ describe('GPUs added for current hardware (issue 15)', () => {
   for (const key of ADDED_TARGETS) {
     it(`plans ${key} as a target, with its ECC and MIG features in the shim's environment`, () => {
       const target = entry(key);
-      for (const host of ['h100-sxm', 'b200']) {
+      const hosts = ['h100-sxm', 'b200'].filter((h) => entry(h).vramMiB >= target.vramMiB);
+      assert.ok(hosts.length > 0);
+      for (const host of hosts) {
         const planned = planCosplay({ target, host: entry(host) });
         assert.ok(planned.ok, `${key} on ${host}: ${planned.ok ? '' : planned.error.message}`);
         assert.equal(planned.plan.container.env.GPUDEV_ECC, target.hasEcc ? '1' : '0');
@@ -215,8 +218,9 @@ describe('GPUs added for current hardware (issue 15)', () => {
     assert.equal(predictThroughput(h100, { clockMHz: 1200 }).bf16Fp32Acc, (132 * 1200 * 4096) / 1e6);
   });
 
-  it('GeForce parts have no ECC; data centre and workstation parts do', () => {
-    for (const gpu of catalog.entries) assert.equal(gpu.hasEcc, !gpu.family.startsWith('GeForce'), gpu.key);
+  it('GeForce parts (and the GB10, LPDDR5X shared with its CPU) have no ECC; data centre and workstation parts do', () => {
+    for (const gpu of catalog.entries)
+      assert.equal(gpu.hasEcc, !gpu.family.startsWith('GeForce') && gpu.key !== 'gb10', gpu.key);
   });
 
   it('the 8 GB RTX 5060 Ti prints the same NVML name as the 16 GB one, which answers it', () => {
