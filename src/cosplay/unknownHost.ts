@@ -50,6 +50,8 @@ function archOf(report: HostReport): { arch: Arch; source: FigureSource; from: s
   const said = report.q.architecture ? `${report.q.architecture}, ` : '';
   if (cc && ARCH_BY_CC[cc])
     return { arch: ARCH_BY_CC[cc], source: 'reported', from: `${said}compute capability ${cc}` };
+  const named = cc ? undefined : archByName(report.q.architecture, report.query.name);
+  if (named) return { arch: named, source: 'reported', from: `${said}no compute capability reported` };
   const below = Object.keys(ARCH_BY_CC)
     .filter((known) => !cc || ccValue(known) <= ccValue(cc))
     .sort((a, b) => ccValue(b) - ccValue(a))[0]!;
@@ -58,6 +60,20 @@ function archOf(report: HostReport): { arch: Arch; source: FigureSource; from: s
     source: 'modelled',
     from: `${said}compute capability ${cc ?? 'not reported'}: rates of the newest known one, ${below}`,
   };
+}
+
+/** The architecture `-q` names, where the query gave no compute capability (drivers before 510). */
+function archByName(architecture: string | null, name: string): Arch | undefined {
+  const datacenter = !/GeForce|RTX|TITAN|Quadro/.test(name);
+  const byName: Readonly<Record<string, Arch>> = {
+    Volta: 'volta',
+    Turing: 'turing',
+    Ampere: datacenter && /A100|A800|A30\b/.test(name) ? 'ampere-ga100' : 'ampere',
+    'Ada Lovelace': 'ada',
+    Hopper: 'hopper',
+    Blackwell: datacenter ? 'blackwell-gb100' : 'blackwell',
+  };
+  return architecture ? byName[architecture] : undefined;
 }
 
 function tensorRateOf(name: string, arch: Arch): TensorRate {

@@ -199,6 +199,22 @@ describe('unknown host models', () => {
     assert.match(figure(future, 'architecture').from, /newest known one, 10\.3/);
   });
 
+  it('without a compute capability (older drivers) the architecture -q names picks the rates', () => {
+    const hopper = modelOf({
+      ...x999,
+      query: { ...x999.query, computeCapability: null },
+      q: { ...x999.q, architecture: 'Hopper' },
+    });
+    assert.equal(hopper.entry.arch, 'hopper');
+    assert.equal(figure(hopper, 'architecture').source, 'reported');
+    const unnamed = modelOf({
+      ...x999,
+      query: { ...x999.query, computeCapability: null },
+      q: { ...x999.q, architecture: null },
+    });
+    assert.equal(figure(unnamed, 'architecture').source, 'modelled');
+  });
+
   it('a GeForce it does not know runs tensor math at half rate and has no ECC', () => {
     const model = modelOf({
       query: queryOf('NVIDIA GeForce RTX 5099, 32607, 2600, 14001, 400.00, 600.00, 12.0, [N/A]'),
