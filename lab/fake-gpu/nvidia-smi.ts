@@ -20,7 +20,15 @@ import { visibleTable } from './visibleTable';
 
 const fixtures = path.resolve(__dirname, '../../test/fixtures/nvidia-smi');
 const SAME_MACHINE_LISTING: Record<string, string> = { 'default-h100-x8-570.133.20': 'list-h100-80gb-hbm3-x8' };
-const FULL_QUERY: Record<string, string> = { 'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a' };
+const FULL_QUERY: Record<string, string> = {
+  'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a',
+  'NVIDIA X999': 'constructed-q-x999',
+};
+// A GPU the catalog lacks (constructed fixtures, see the README): the host-model query and `mig -lgip`.
+const HOST_MODEL_QUERY: Record<string, string> = { 'NVIDIA X999': 'constructed-query-x999-host-model' };
+const PROFILES: Record<string, string> = { 'NVIDIA X999': 'constructed-lgip-x999' };
+const HOST_MODEL_FIELDS =
+  'name,memory.total,clocks.max.sm,clocks.max.mem,power.min_limit,power.max_limit,compute_cap,mig.mode.current';
 const DRIVER_FAILURE =
   "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n";
 
@@ -256,10 +264,16 @@ else if (query && loopMs()) {
   };
   tick();
   setInterval(tick, loopMs());
-} else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
+} else if (query === HOST_MODEL_FIELDS && HOST_MODEL_QUERY[selected()[0]?.name ?? ''])
+  process.stdout.write(read(HOST_MODEL_QUERY[selected()[0]!.name]!).repeat(selected().length));
+else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
 else if (args[0] === '-L') listGpus();
 else if (args[0] === 'mig' && args.includes('-lgi')) listGpuInstances();
-else if (args[0] === '-q') {
+else if (args[0] === 'mig' && args.includes('-lgip')) {
+  const gpu = selected()[0]!;
+  const profiles = PROFILES[gpu.name] ?? fail('No MIG-supported devices found.', 6);
+  process.stdout.write(read(profiles).replace(/^\| {3}0 /gm, `|   ${gpu.index} `));
+} else if (args[0] === '-q') {
   const full = FULL_QUERY[table.gpus[0]?.name ?? ''] ?? fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
   process.stdout.write(read(full));
 } else if (!change()) fail(`fake nvidia-smi: arguments not replayed: ${args.join(' ')}`);
