@@ -124,7 +124,7 @@ export class SshRunner implements Runner {
   }
 
   hold(argv: readonly string[], handlers: StreamHandlers): HeldProgram {
-    const pending: string[] = [];
+    const pending: Array<string | Uint8Array> = [];
     let closed = false;
     let channel: ClientChannel | undefined;
     this.openStreaming(argv, handlers, (opened) => {
@@ -152,6 +152,7 @@ export class SshRunner implements Runner {
       let stderr = '';
       opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
       opened.stderr.on('data', (chunk: Buffer) => {
+        handlers.onStderr?.(chunk.toString('utf8'));
         if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
       });
       opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
