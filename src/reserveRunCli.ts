@@ -91,8 +91,8 @@ function runAndWait(
         ...(what.node && { node: what.node }),
       },
       {
-        onStdout: io.out,
-        onStderr: io.err,
+        onStdout: (text) => io.out(text),
+        onStderr: (text) => io.err(text),
         onEnd: ({ exitCode, error }) => {
           if (error) io.err(`gpudev reserve run: ${describeError(error)}\n`);
           else io.err(`gpudev: exit code ${exitCode ?? 'none (the step was killed)'}\n`);

@@ -95,8 +95,8 @@ export function startStep(login: Runner, request: StepRequest, handlers: RunHand
     return { runId: request.runId, signal };
   }
   const program = login.hold(['sh', '-s'], {
-    onData: handlers.onStdout,
-    onStderr: handlers.onStderr,
+    onData: (text) => handlers.onStdout(text),
+    onStderr: (text) => handlers.onStderr(text),
     onEnd: (end) =>
       handlers.onEnd(
         end.failure
