@@ -105,36 +105,54 @@ export function syncScript(
   ].join('; ')}\n`;
 }
 
-/** Runs the script, sends `payload` once it is ready; how it ended and the bytes written. */
-function sendScript(login: Runner, script: string, payload: Buffer, timeoutMs: number) {
-  return new Promise<{ result: RunResult; bytes: number }>((resolve) => {
-    const bytes = Buffer.byteLength(script);
-    if (!login.hold)
-      return resolve({
-        result: { exitCode: null, stdout: '', stderr: '', failure: { message: `${login.label} cannot sync` } },
-        bytes,
-      });
-    let stdout = '';
-    let sent = false;
-    const timer = setTimeout(
-      () => resolve({ result: { exitCode: null, stdout, stderr: '', timedOut: true }, bytes }),
-      timeoutMs,
-    );
-    const program = login.hold(['sh', '-s'], {
-      onData: (text) => {
-        stdout += text;
-        if (sent || !stdout.includes(`${READY}\n`)) return;
-        sent = true;
-        program.write(payload);
-        program.close();
-      },
-      onEnd: (end) => {
-        clearTimeout(timer);
-        resolve({ result: { ...end, stdout }, bytes: bytes + (sent ? payload.length : 0) });
-      },
-    });
-    program.write(script);
+interface Sent {
+  readonly result: RunResult;
+  readonly bytes: number;
+}
+
+/**
+ * `sh -s` started at once (the exec's round trip overlaps the work here); `send` then writes the script,
+ * and the payload once the script says it is ready. `abandon` ends it unused.
+ */
+function openShell(login: Runner) {
+  let ended: ((end: RunResult) => void) | undefined;
+  let early: RunResult | undefined;
+  let onStdout: (text: string) => void = () => undefined;
+  const program = login.hold?.(['sh', '-s'], {
+    onData: (text) => onStdout(text),
+    onEnd: (end) => (ended ? ended(end) : (early = end)),
   });
+  return {
+    abandon: () => program?.close(),
+    send: (script: string, payload: Buffer, timeoutMs: number) =>
+      new Promise<Sent>((resolve) => {
+        const bytes = Buffer.byteLength(script);
+        if (!program)
+          return resolve({
+            result: { exitCode: null, stdout: '', stderr: '', failure: { message: `${login.label} cannot sync` } },
+            bytes,
+          });
+        let stdout = '';
+        let sent = false;
+        const timer = setTimeout(
+          () => resolve({ result: { exitCode: null, stdout, stderr: '', timedOut: true }, bytes }),
+          timeoutMs,
+        );
+        onStdout = (text) => {
+          stdout += text;
+          if (sent || !stdout.includes(`${READY}\n`)) return;
+          sent = true;
+          program.write(payload);
+          program.close();
+        };
+        ended = (end) => {
+          clearTimeout(timer);
+          resolve({ result: { ...end, stdout }, bytes: bytes + (sent ? payload.length : 0) });
+        };
+        if (early) return ended(early);
+        program.write(script);
+      }),
+  };
 }
 
 async function archive(root: string, files: readonly string[], manifest: Manifest): Promise<Buffer> {
@@ -152,10 +170,15 @@ async function archive(root: string, files: readonly string[], manifest: Manifes
 export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | GpuDevError> {
   const bad = checkRemoteDir(request.remoteDir);
   if (bad) return bad;
-  const list = await workspaceFiles(request.root, request.local, request);
-  if ('message' in list) return list;
-  const manifest = await statFiles(request.root, list.files);
   const record = await loadRecord(request.recordFile);
+  // With a record, the remote shell starts while the workspace is listed: one exec, overlapped.
+  let shell = openShell(request.login);
+  const list = await workspaceFiles(request.root, request.local, request);
+  if ('message' in list) {
+    shell.abandon();
+    return list;
+  }
+  const manifest = await statFiles(request.root, list.files);
   const token = newToken();
   let execs = 0;
   const send = async (previous: Manifest | undefined, gzip: boolean) => {
@@ -166,13 +189,8 @@ export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | 
       gzip,
     });
     const payload = gzip ? gzipSync(tar) : tar;
-    execs++;
-    const { result, bytes } = await sendScript(
-      request.login,
-      script,
-      payload,
-      60_000 + Math.ceil(payload.length / 1000),
-    );
+    if (execs++) shell = openShell(request.login);
+    const { result, bytes } = await shell.send(script, payload, 60_000 + Math.ceil(payload.length / 1000));
     const fileBytes = changed.reduce((sum, f) => sum + manifest[f]!.size, 0);
     return { result, changed, deleted: previous ? deleted : [], bytes, fileBytes };
   };
