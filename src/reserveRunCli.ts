@@ -71,9 +71,13 @@ function runAndWait(
     let step: StartedStep | undefined;
     let presses = 0;
     const onInterrupt = () => {
+      if (!step) {
+        io.err('\ngpudev: stopped before the command started\n');
+        return finish(130);
+      }
       presses++;
       io.err(`\ngpudev: ${presses === 1 ? 'interrupting (SIGINT; Ctrl-C again kills it)' : 'killing'} the step\n`);
-      void step?.signal(presses === 1 ? 'INT' : 'KILL').then((error) => error && io.err(`gpudev: ${error.message}\n`));
+      void step.signal(presses === 1 ? 'INT' : 'KILL').then((error) => error && io.err(`gpudev: ${error.message}\n`));
     };
     process.on('SIGINT', onInterrupt);
     const finish = (code: number) => {

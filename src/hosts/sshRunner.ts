@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import type { GpuDevError } from '../core/errors';
 import { fingerprint, keyTypeOf, knownHostsName, verifyHostKey, type HostKeyVerdict } from './knownHosts';
@@ -150,10 +151,14 @@ export class SshRunner implements Runner {
     void this.openChannel(argv).then((opened) => {
       if (isResult(opened)) return handlers.onEnd(opened);
       let stderr = '';
-      opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
+      // A character split between two chunks is decoded whole.
+      const stdoutText = new StringDecoder('utf8');
+      const stderrText = new StringDecoder('utf8');
+      opened.on('data', (chunk: Buffer) => handlers.onData(stdoutText.write(chunk)));
       opened.stderr.on('data', (chunk: Buffer) => {
-        handlers.onStderr?.(chunk.toString('utf8'));
-        if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
+        const text = stderrText.write(chunk);
+        handlers.onStderr?.(text);
+        if (stderr.length < 64 * 1024) stderr += text;
       });
       opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
       onOpen(opened);

@@ -83,6 +83,7 @@ function openRunTerminal(
   const close = new vscode.EventEmitter<number | void>();
   let step: StartedStep | undefined;
   let ended = false;
+  let closed = false;
   let presses = 0;
   const finish = (line: string) => {
     ended = true;
@@ -120,10 +121,12 @@ function openRunTerminal(
           ),
       ).then((started) => {
         if ('message' in started) finish(`${RED}gpudev: ${describeError(started)}${RESET}`);
+        else if (closed) void started.signal('KILL');
         else step = started;
       });
     },
     close: () => {
+      closed = true;
       if (!ended) void step?.signal('KILL');
     },
     handleInput: (data) => {

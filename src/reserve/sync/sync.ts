@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import type { GpuDevError } from '../../core/errors';
 import type { RunResult, Runner } from '../../hosts/runner';
 import { quoteArgv } from '../../hosts/shellQuote';
@@ -83,6 +84,7 @@ export function recordFileFor(
 }
 
 const READY = 'gpudev-sync-ready';
+const gzipAsync = promisify(gzipCallback);
 
 /**
  * The one line `sh -s` runs. It says READY once it has read itself, and only then is the archive sent on
@@ -188,14 +190,20 @@ export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | 
       ...(previous && record && { expect: record.token, deleted }),
       gzip,
     });
-    const payload = gzip ? gzipSync(tar) : tar;
+    const payload = gzip ? await gzipAsync(tar) : tar;
     if (execs++) shell = openShell(request.login);
     const { result, bytes } = await shell.send(script, payload, 60_000 + Math.ceil(payload.length / 1000));
     const fileBytes = changed.reduce((sum, f) => sum + manifest[f]!.size, 0);
     return { result, changed, deleted: previous ? deleted : [], bytes, fileBytes };
   };
   let gzip = true;
-  let attempt = await send(record?.files, gzip);
+  let attempt: Awaited<ReturnType<typeof send>>;
+  try {
+    attempt = await send(record?.files, gzip);
+  } catch (error) {
+    shell.abandon();
+    return { message: `cannot pack the workspace: ${(error as Error).message}` };
+  }
   if (attempt.result.exitCode === NO_GZIP) attempt = await send(record?.files, (gzip = false));
   const full = !record || attempt.result.exitCode === STALE;
   if (record && attempt.result.exitCode === STALE) attempt = await send(undefined, gzip);
