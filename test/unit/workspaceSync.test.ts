@@ -23,6 +23,7 @@ function workspace(git: boolean) {
   write('node_modules/m/index.js', 'skipped outside git\n');
   write('.gitignore', 'out/\n');
   if (git) execFileSync('git', ['init', '-q', root]);
+  made.push(root, `${root}-remote`, `${root}-record.json`);
   return { root, write, remote: path.join(root, '..', `${path.basename(root)}-remote`) };
 }
 
@@ -31,7 +32,11 @@ const ok = (report: SyncReport | { message: string }): SyncReport => {
   return report;
 };
 
+const made: string[] = [];
+
 describe('workspace sync (real tar and gzip through sh -s on this machine)', () => {
+  after(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
   it('git-aware list: tracked and untracked-not-ignored; outside git a walk that skips caches', async () => {
     const git = workspace(true);
     assert.deepEqual(await workspaceFiles(git.root, local), {
