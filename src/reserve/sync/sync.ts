@@ -173,7 +173,7 @@ export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | 
   const bad = checkRemoteDir(request.remoteDir);
   if (bad) return bad;
   const record = await loadRecord(request.recordFile);
-  // With a record, the remote shell starts while the workspace is listed: one exec, overlapped.
+  // The remote shell starts while the workspace is listed and packed: one exec, its round trip overlapped.
   let shell = openShell(request.login);
   const list = await workspaceFiles(request.root, request.local, request);
   if ('message' in list) {
