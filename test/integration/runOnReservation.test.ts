@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +8,7 @@ import type { SshRunner } from '../../src/hosts/sshRunner';
 import { runOnReservation, type StartedStep } from '../../src/reserve/runOnReservation';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
 import type { SyncReport } from '../../src/reserve/sync/sync';
+import { repoRoot } from '../unit/fixtures';
 import { loginRunner, startSlurm } from './slurm';
 import { startSshd } from './sshd';
 
@@ -197,5 +198,42 @@ describe('Run on a reservation (real Slurm through a real sshd)', function () {
     assert.ok(ran.endedAt < 30_000, 'it stopped well before its 60 s sleep');
     const steps = execFileSync('squeue', ['-h', '-s', '-j', jobId, '-o', '%j'], { encoding: 'utf8' });
     assert.doesNotMatch(steps, /gpudev-run-/, 'no step of ours is left');
+  });
+
+  it("gpudev reserve run: the output on its stdout, Ctrl-C (SIGINT to the CLI) interrupts the step, its exit code is the command's", async () => {
+    // The login node is this machine (--login local): Slurm's own commands, no SSH.
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(repoRoot, 'out/src/cli.js'),
+        'reserve',
+        'run',
+        jobId,
+        '--login',
+        'local',
+        '--dir',
+        remoteDir,
+        '--',
+        'python3',
+        'loop.py',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    let interrupted = false;
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (interrupted || !stdout.includes('started')) return;
+      interrupted = true;
+      child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, stderr);
+    assert.match(stdout, /^interrupted$/m);
+    assert.match(stderr, /gpudev: synced \d+ of \d+ files \(\d+ bytes\) to /);
+    assert.match(stderr, /gpudev: interrupting \(SIGINT; Ctrl-C again kills it\) the step/);
+    assert.match(stderr, /gpudev: exit code 130/);
   });
 });
