@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
 import { contextMenu, openGpuContainer, openWorkbench, reportFailure, treeRow } from './workbench.mjs';
@@ -63,13 +64,15 @@ describe('Run on Reservation (real Slurm behind a loopback sshd, packaged extens
   after(async () => {
     await bench?.close();
     if (jobId) cli('reserve', 'cancel', jobId);
+    // The synced copy in the login user's home (the login node is this machine).
+    fs.rmSync(path.join(os.homedir(), 'gpudev/workspace'), { recursive: true, force: true });
   });
 
   it("Run on Reservation prints the remote output in a terminal, and the command's exit code", async () => {
     const { page } = bench;
     await openGpuContainer(page);
     const row = treeRow(page, new RegExp(`^${jobId} · \\S+ left`));
-    await row.waitFor({ timeout: 60_000 });
+    await row.waitFor({ timeout: 150_000 }); // the one shared cluster may be busy with other tests for a while
     await contextMenu(page, row, 'Run on Reservation…');
     await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Run on Reservation' }).waitFor();
     await page.locator('.quick-input-widget input').fill('python3 hello.py');
@@ -85,5 +88,23 @@ describe('Run on Reservation (real Slurm behind a loopback sshd, packaged extens
       "the program's own colours reach the terminal",
     );
     await bench.screenshot('run-on-reservation-terminal');
+  });
+
+  it("a Python editor's title bar runs that file on the reservation", async () => {
+    const { page } = bench;
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('hello.py');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hello.py' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active', { hasText: 'hello.py' }).waitFor();
+    await page.locator('.editor-actions .action-label[aria-label^="Run on Reservation"]').click();
+    const input = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Run on Reservation' }).waitFor();
+    assert.equal(await input.inputValue(), 'python3 hello.py', "the editor's file, proposed");
+    await page.keyboard.press('Enter');
+    const terminal = page.locator('.terminal-wrapper.active .xterm-rows');
+    await terminal.filter({ hasText: /gpudev: sent 0 of \d+ files/ }).waitFor({ timeout: 60_000 });
+    await terminal.filter({ hasText: 'gpudev: exit code 5' }).waitFor({ timeout: 30_000 });
+    await bench.screenshot('run-on-reservation-editor-title');
   });
 });
