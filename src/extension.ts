@@ -10,6 +10,7 @@ import { VerifyTests } from './ui/verifyTests';
 import { Reservations, type ReservationNode } from './ui/reservations';
 import { registerPanelSerializers } from './ui/panelSerializers';
 import { ReservePanel } from './ui/reservePanel';
+import { runOnReservationCommand } from './ui/runTerminal';
 import { attachReservation, cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
@@ -111,6 +112,9 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     vscode.commands.registerCommand('gpuDev.showJobScript', (node?: JobNode) => showJobScript(reservations, node)),
     vscode.commands.registerCommand('gpuDev.attachReservation', (node?: JobNode) =>
       attachReservation(reservations, node, runner, context.globalState, log),
+    ),
+    vscode.commands.registerCommand('gpuDev.runOnReservation', (arg?: JobNode | vscode.Uri) =>
+      runOnReservationCommand(reservations, arg, runner, context.globalState, log),
     ),
     onAnySample(hostList, (result) => {
       history.record(result);

@@ -12,6 +12,7 @@ import { quoteArgv } from './hosts/shellQuote';
 import { writeAttachConfig } from './reserve/attach';
 import { parseHostSpec } from './hosts/sshConfig';
 import { createSshRunner } from './hosts/sshHosts';
+import { RESERVE_RUN_USAGE, reserveRunCommand } from './reserveRunCli';
 
 export const RESERVE_USAGE = `  gpudev reserve plan [--gpu h100,a100] [--count N] [--time 2h] [--partition P] [--nodes K] [--account A] [--login L] [--json]
                             every way to get the GPUs, probed with sbatch --test-only in one round trip, best first
@@ -23,7 +24,8 @@ export const RESERVE_USAGE = `  gpudev reserve plan [--gpu h100,a100] [--count N
   gpudev reserve ssh-config <job id> [--login L] [--attach job-sshd]
                             a Host entry gpudev-<login>-<job> in ~/.ssh/gpudev/config (ProxyJump through
                             the login node, the node's host key pinned); prints how to ssh there
-                            (--login: the login node, an ssh alias or user@host[:port]; default this machine)`;
+                            (--login: the login node, an ssh alias or user@host[:port]; default this machine)
+${RESERVE_RUN_USAGE}`;
 
 interface Io {
   out(text: string): void;
@@ -74,6 +76,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
     return code;
   };
   const [verb, ...rest] = args;
+  if (verb === 'run') return reserveRunCommand(rest, io);
   const parsed = parseArgs(rest, new Set(['--json']), VALUED);
   if (typeof parsed === 'string') return fail(parsed);
   const { positional, options } = parsed;
