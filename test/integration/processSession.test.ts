@@ -70,6 +70,10 @@ describe('process sessions: a cosplay without Docker or root, reached through it
       },
     });
   });
+  // A run that failed half-way leaves its sessions: the test user starts from nothing.
+  beforeEach(() =>
+    runner.run(['sh', '-c', 'pkill -u "$(id -u)" -f "[s]tate/gpudev/sessions/"; rm -rf "$HOME/.local/state/gpudev"']),
+  );
   after(() => runner?.close());
 
   /** The CLI as its own process, with a home of its own (our ssh config lands there); `killAtStep` SIGKILLs it at that step. */
@@ -151,7 +155,8 @@ describe('process sessions: a cosplay without Docker or root, reached through it
     const steps = up.stderr.split('\n').filter((line) => line.startsWith('… ')).length;
     for (let k = 1; k <= steps; k++) {
       await gpudev(home, ['up', 'rtx3090', '--gpu', '5', '--strategy', 'mps', '--no-docker', '--host', spec], k);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // What the host was still running for the killed CLI (its start script) finishes first.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
       // Killed as its sshd starts, the host may finish starting it: a whole, running session to stop, not an orphan.
       const listed = JSON.parse((await gpudev(home, ['list', '--json', '--host', spec])).stdout) as {
         sessions: { name: string; running: boolean }[];
@@ -238,7 +243,8 @@ describe('process sessions: a cosplay without Docker or root, reached through it
       assert.equal(done.status, 0, done.stderr);
       return done.stdout;
     };
-    assert.match(ssh('nvidia-smi', '-L'), /^GPU 0: NVIDIA GeForce RTX 3090 /m);
+    // The host's index, as `nvidia-smi -i` there knows it; only the session's GPU is listed.
+    assert.match(ssh('nvidia-smi', '-L'), /^GPU 2: NVIDIA GeForce RTX 3090 [^\n]*\n$/);
     assert.match(ssh('bash', '-lc', "'nvidia-smi -L'"), /NVIDIA GeForce RTX 3090/);
     assert.match(ssh('nvidia-smi'), /NVIDIA GeForce RTX 3090/);
     const memory = ssh(

@@ -29,6 +29,8 @@ describe('process sessions inside a Slurm reservation', function () {
       path.join(home, '.ssh/config'),
       `Host hpc-login\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.dir}/client_key\n`,
     );
+    fs.copyFileSync(path.join(sshd.dir, 'client_key'), path.join(home, '.ssh/id_ed25519'));
+    fs.chmodSync(path.join(home, '.ssh/id_ed25519'), 0o600);
     fs.writeFileSync(path.join(home, '.ssh/known_hosts'), `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);
     const env = { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes') };
     fs.writeFileSync(

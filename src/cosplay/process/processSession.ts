@@ -166,6 +166,7 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
       ...plan.container.env,
       ...request.extraEnv,
       CUDA_VISIBLE_DEVICES: uuid,
+      GPUDEV_HOST_GPUS: uuid,
       GPUDEV_SESSION: sessionName,
     };
     delete env.GPUDEV_EXPECT_CLOCK_MHZ;
@@ -198,6 +199,7 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
     const folder = sessionFolder(store.dir, sessionName);
     await host(['mkdir', '-p', '-m', '0700', '--', `${store.dir}/sessions`]);
     await steps((s) => [...s, { change: { kind: 'processSession', folder }, state: 'intended', at: at() }]);
+    await host(['mkdir', '-m', '0700', '--', folder]);
     const inJob = !!request.jobStep;
     const script = startScript({
       folder,

@@ -138,7 +138,9 @@ export function startScript(request: SessionFilesRequest): string {
     'set -eu',
     'umask 077',
     `d=${quoteArg(folder)}`,
-    'mkdir -p "$d"',
+    // The folder is made (journalled) before this runs, and never again here: a clean-up that removed
+    // it while this script still ran (its client killed) makes the rest fail instead of coming back.
+    'cd "$d"',
     `printf '%s' ${quoteArg(request.shimTar.toString('base64'))} | base64 -d | tar -x -f - -C "$d"`,
     'smi=$(command -v nvidia-smi || true)',
     // Kept on PATH after login files reset it; a folder name sed or the shell could misread is dropped.
