@@ -1,0 +1,127 @@
+// Python packages a workspace declares: requirements*.txt, pyproject.toml ([project], optional
+// dependencies, Poetry), setup.py / setup.cfg, environment.yml, Dockerfile `RUN pip install`; else imports.
+import type { WorkspaceFile } from './scan';
+import { matchesWithLines } from './findings';
+
+export interface PackageRef {
+  /** Normalised as PyPI does: lower case, `_`/`.` → `-`. */
+  readonly name: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+export const normalizePackage = (name: string) => name.toLowerCase().replace(/[_.]+/g, '-');
+
+/** A requirement specifier's name: "torch>=2.1 ; python_version>'3'" → "torch", "peft[extras]" → "peft". */
+function requirementName(spec: string): string | undefined {
+  const match = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(spec);
+  return match && !spec.trimStart().startsWith('-') ? normalizePackage(match[1]!) : undefined;
+}
+
+function fromRequirementLines(file: WorkspaceFile): PackageRef[] {
+  return file.text.split('\n').flatMap((raw, i) => {
+    const name = requirementName(raw.replace(/#.*/, ''));
+    return name ? [{ name, file: file.path, line: i + 1 }] : [];
+  });
+}
+
+/** Quoted requirement strings inside a list: `dependencies = ["torch>=2", "peft"]`, `install_requires=[...]`. */
+function fromQuotedList(file: WorkspaceFile, start: RegExp): PackageRef[] {
+  const found: PackageRef[] = [];
+  for (const { match } of matchesWithLines(file.text, start)) {
+    const open = file.text.indexOf('[', match.index + match[0].length - 1);
+    const close = file.text.indexOf(']', open);
+    if (open === -1 || close === -1) continue;
+    const body = file.text.slice(open, close);
+    for (const item of matchesWithLines(body, /["']([^"'\n]+)["']/)) {
+      const name = requirementName(item.match[1]!);
+      if (name) found.push({ name, file: file.path, line: item.line + lineBefore(file.text, open) });
+    }
+  }
+  return found;
+}
+
+const lineBefore = (text: string, index: number) => text.slice(0, index).split('\n').length - 1;
+
+/** `[tool.poetry.dependencies]` tables and setup.cfg's `install_requires =` block: one `name = …` per line. */
+function fromTableLines(file: WorkspaceFile, header: RegExp, keyed: boolean): PackageRef[] {
+  const found: PackageRef[] = [];
+  let inside = false;
+  file.text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '');
+    if (/^\s*\[/.test(line)) inside = header.test(line.trim());
+    else if (!keyed && /^\S/.test(line)) inside = header.test(line.trim());
+    else if (inside) {
+      const spec = keyed ? /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*=/.exec(line)?.[1] : line.trim();
+      const name = spec ? requirementName(spec) : undefined;
+      if (name && name !== 'python') found.push({ name, file: file.path, line: i + 1 });
+    }
+  });
+  return found;
+}
+
+function fromPipInstall(file: WorkspaceFile): PackageRef[] {
+  const found: PackageRef[] = [];
+  for (const { match, line } of matchesWithLines(file.text, /pip3?\s+install\s+([^\n&;|]*(?:\\\n[^\n&;|]*)*)/)) {
+    for (const word of match[1]!.replace(/\\\n/g, ' ').split(/\s+/)) {
+      const name = word.startsWith('-') ? undefined : requirementName(word.replace(/^["']|["']$/g, ''));
+      if (name && !word.includes('/') && !word.endsWith('.txt')) found.push({ name, file: file.path, line });
+    }
+  }
+  return found;
+}
+
+/** Top-level imports, mapped to the package that provides them where the names differ. */
+const IMPORT_PACKAGES: Record<string, string> = { sklearn: 'scikit-learn', cv2: 'opencv-python', PIL: 'pillow' };
+
+function fromImports(file: WorkspaceFile): PackageRef[] {
+  const found: PackageRef[] = [];
+  for (const { match, line } of matchesWithLines(
+    file.text,
+    /^\s*(?:from\s+([A-Za-z_]\w*)[\w.]*\s+import|import\s+([A-Za-z_]\w*))/m,
+  )) {
+    const module = (match[1] ?? match[2])!;
+    found.push({ name: normalizePackage(IMPORT_PACKAGES[module] ?? module), file: file.path, line });
+  }
+  return found;
+}
+
+export function declaredPackages(files: readonly WorkspaceFile[]): { packages: PackageRef[]; fromImports: boolean } {
+  const packages: PackageRef[] = [];
+  for (const file of files) {
+    const base = file.path.split('/').pop()!;
+    if (/^requirements.*\.(txt|in)$/i.test(base)) packages.push(...fromRequirementLines(file));
+    else if (base === 'pyproject.toml') {
+      packages.push(...fromQuotedList(file, /^\s*dependencies\s*=\s*\[/m));
+      packages.push(...fromQuotedList(file, /^\s*[A-Za-z0-9_-]+\s*=\s*\[(?=[^\]]*["'])/m).filter(isNotBuildDep(file)));
+      packages.push(...fromTableLines(file, /^\[tool\.poetry\.(group\.[\w-]+\.)?dependencies\]$/, true));
+    } else if (base === 'setup.py') packages.push(...fromQuotedList(file, /install_requires\s*=\s*\[/));
+    else if (base === 'setup.cfg') packages.push(...fromTableLines(file, /^install_requires\s*=/, false));
+    else if (/^environment.*\.ya?ml$/.test(base)) packages.push(...fromEnvironmentYml(file));
+    else if (/^(Dockerfile|Containerfile)/.test(base) || base.endsWith('.dockerfile') || base.endsWith('.sh'))
+      packages.push(...fromPipInstall(file));
+  }
+  if (packages.length) return { packages: dedupe(packages), fromImports: false };
+  return { packages: dedupe(files.filter((f) => f.path.endsWith('.py')).flatMap(fromImports)), fromImports: true };
+}
+
+/** `[build-system] requires = [...]` names build tools, not what the code runs with. */
+const isNotBuildDep = (file: WorkspaceFile) => (ref: PackageRef) => {
+  const before = file.text.split('\n').slice(0, ref.line);
+  const header = before.reverse().find((l) => /^\s*\[/.test(l)) ?? '';
+  return /^\s*\[project\.optional-dependencies\]/.test(header);
+};
+
+function fromEnvironmentYml(file: WorkspaceFile): PackageRef[] {
+  return file.text.split('\n').flatMap((raw, i) => {
+    const item = /^\s*-\s+(?:pip:\s*)?([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(raw.replace(/#.*/, ''));
+    const name = item ? normalizePackage(item[1]!.split('=')[0]!) : undefined;
+    return name && name !== 'pip' && name !== 'python' ? [{ name, file: file.path, line: i + 1 }] : [];
+  });
+}
+
+function dedupe(refs: PackageRef[]): PackageRef[] {
+  const seen = new Map<string, PackageRef>();
+  for (const ref of refs) if (!seen.has(ref.name)) seen.set(ref.name, ref);
+  return [...seen.values()];
+}
