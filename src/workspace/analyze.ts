@@ -33,7 +33,7 @@ export interface Analysis {
   readonly assumptions: readonly string[];
 }
 
-const TRAINING = new Set(['deepspeed', 'accelerate', 'lightning', 'pytorch-lightning', 'megatron-core']);
+const TRAINING = new Set(['deepspeed', 'lightning', 'pytorch-lightning', 'megatron-core']);
 const FINETUNE = new Set(['trl', 'peft', 'unsloth', 'axolotl', 'llamafactory']);
 const INFERENCE = new Set([
   'vllm',
@@ -48,7 +48,9 @@ export function analyzeWorkspace(files: readonly WorkspaceFile[], config?: Gpude
   const findings: Finding[] = [];
   const assumptions: string[] = [];
   const note = <T>(facts: readonly Fact<T>[]): Fact<T> | undefined => {
-    findings.push(...facts.map((f) => f.finding));
+    for (const { finding } of facts)
+      if (!findings.some((f) => f.file === finding.file && f.line === finding.line && f.what === finding.what))
+        findings.push(finding);
     return facts[0];
   };
   const { packages, fromImports } = declaredPackages(files);
@@ -145,6 +147,8 @@ function workloadOf(
     names.has('diffusers')
   )
     return 'inference';
+  // accelerate also places models for inference (device_map): a weaker sign than a training script's name.
+  if (names.has('accelerate')) return 'training';
   return assumed(
     assumptions,
     'interactive',

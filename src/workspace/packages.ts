@@ -62,7 +62,7 @@ function fromTableLines(file: WorkspaceFile, header: RegExp, keyed: boolean): Pa
 
 function fromPipInstall(file: WorkspaceFile): PackageRef[] {
   const found: PackageRef[] = [];
-  for (const { match, line } of matchesWithLines(file.text, /pip3?\s+install\s+([^\n&;|]*(?:\\\n[^\n&;|]*)*)/)) {
+  for (const { match, line } of matchesWithLines(file.text, /pip3?\s+install\s+([^\n&;|\\]*(?:\\\n[^\n&;|\\]*)*)/)) {
     for (const word of match[1]!.replace(/\\\n/g, ' ').split(/\s+/)) {
       const name = word.startsWith('-') ? undefined : requirementName(word.replace(/^["']|["']$/g, ''));
       if (name && !word.includes('/') && !word.endsWith('.txt')) found.push({ name, file: file.path, line });
