@@ -116,6 +116,7 @@ export function isRelevantPackage(name: string): boolean {
     FINETUNE.has(name) ||
     INFERENCE.has(name) ||
     [
+      'accelerate',
       'torch',
       'transformers',
       'diffusers',

@@ -1,7 +1,7 @@
 // Python packages a workspace declares: requirements*.txt, pyproject.toml ([project], optional
 // dependencies, Poetry), setup.py / setup.cfg, environment.yml, Dockerfile `RUN pip install`; else imports.
 import type { WorkspaceFile } from './scan';
-import { matchesWithLines } from './findings';
+import { lineOf, matchesWithLines } from './findings';
 
 export interface PackageRef {
   /** Normalised as PyPI does: lower case, `_`/`.` → `-`. */
@@ -62,10 +62,13 @@ function fromTableLines(file: WorkspaceFile, header: RegExp, keyed: boolean): Pa
 
 function fromPipInstall(file: WorkspaceFile): PackageRef[] {
   const found: PackageRef[] = [];
-  for (const { match, line } of matchesWithLines(file.text, /pip3?\s+install\s+([^\n&;|\\]*(?:\\\n[^\n&;|\\]*)*)/)) {
-    for (const word of match[1]!.replace(/\\\n/g, ' ').split(/\s+/)) {
-      const name = word.startsWith('-') ? undefined : requirementName(word.replace(/^["']|["']$/g, ''));
-      if (name && !word.includes('/') && !word.endsWith('.txt')) found.push({ name, file: file.path, line });
+  for (const { match } of matchesWithLines(file.text, /pip3?\s+install\s+([^\n&;|\\]*(?:\\\n[^\n&;|\\]*)*)/)) {
+    const argsAt = match.index + match[0].length - match[1]!.length;
+    for (const word of matchesWithLines(match[1]!, /[^\s\\]+/)) {
+      const text = word.match[0];
+      const name = text.startsWith('-') ? undefined : requirementName(text.replace(/^["']|["']$/g, ''));
+      if (name && !text.includes('/') && !text.endsWith('.txt'))
+        found.push({ name, file: file.path, line: lineOf(file.text, argsAt + word.match.index) });
     }
   }
   return found;

@@ -91,5 +91,6 @@ function taskName(name: string): string {
 }
 
 export function skyPilotYaml(task: SkyPilotTask): string {
-  return stringify(task, { lineWidth: 0 });
+  // YAML 1.1 as SkyPilot reads it (PyYAML): ambiguous scalars such as `.` or `on` come out quoted.
+  return stringify(task, { lineWidth: 0, version: '1.1' });
 }
