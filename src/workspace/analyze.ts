@@ -97,7 +97,7 @@ export function analyzeWorkspace(files: readonly WorkspaceFile[], config?: Gpude
     ...(sharding ? { sharding } : {}),
     ...((config?.image ?? image) ? { image: config?.image ?? image } : {}),
     packages,
-    findings,
+    findings: findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line),
     assumptions,
   };
 }

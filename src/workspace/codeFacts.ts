@@ -26,7 +26,7 @@ export interface CodeFacts {
   readonly image: Fact<string>[];
 }
 
-const STRING = String.raw`["']([A-Za-z0-9][A-Za-z0-9._/-]{1,200})["']`;
+const STRING = String.raw`["']([A-Za-z0-9._][A-Za-z0-9._/-]{1,200})["']`;
 const NUMBER = String.raw`(\d{1,7})`;
 
 interface Rule<K extends keyof CodeFacts> {
@@ -271,7 +271,7 @@ export function readCodeFacts(files: readonly WorkspaceFile[]): CodeFacts {
       for (const { match, line } of matchesWithLines(file.text, r.pattern)) {
         const value = r.value(match);
         if (value === null) continue;
-        const what = r.what(value as never, match);
+        const what = r.what(value, match);
         if (r.key === 'lora') {
           const rank = /\br\s*=\s*(\d{1,5})/.exec(file.text.slice(match.index, match.index + 600));
           facts.lora.push({

@@ -14,7 +14,9 @@ import type { Analysis } from './analyze';
 import type { Precision } from './config';
 
 export interface EstimatePart {
+  /** Rounded to 0.01 GiB; `bytes` is exact. */
   readonly gib: number;
+  readonly bytes: number;
   readonly formula: string;
 }
 
@@ -37,7 +39,7 @@ export function estimateMemory(analysis: Analysis, memoryGiB?: number): Estimate
   const unknowns = [...analysis.assumptions];
   const parts: Record<string, EstimatePart> = {};
   const add = (name: string, bytes: number, formula: string) => {
-    parts[name] = { gib: bytes / GIB, formula };
+    parts[name] = { gib: bytes / GIB, bytes: Math.round(bytes), formula };
   };
   const model = analysis.model;
   const shape = model?.shape;
@@ -168,7 +170,7 @@ function assumedOptimizer(unknowns: string[]): 'adamw' {
 const divided = (n: number) => (n > 1 ? ` ÷ ${n} GPUs` : '');
 const round = (gib: number) => Math.round(gib * 100) / 100;
 const roundParts = (parts: Record<string, EstimatePart>) =>
-  Object.fromEntries(Object.entries(parts).map(([k, p]) => [k, { gib: round(p.gib), formula: p.formula }]));
+  Object.fromEntries(Object.entries(parts).map(([k, p]) => [k, { ...p, gib: round(p.gib) }]));
 
 /** 7.24e9 → "7.24B", 4.2e6 → "4.2M". */
 export function fmt(params: number): string {

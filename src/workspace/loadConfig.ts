@@ -94,7 +94,7 @@ function knownKeys(path: readonly (string | number)[]): string[] {
 
 function unwrap(schema: z.ZodType): z.ZodType & { shape?: unknown } {
   let current = schema as z.ZodType & { unwrap?: () => z.ZodType; shape?: unknown };
-  while (!('shape' in current) && typeof current.unwrap === 'function') current = current.unwrap() as typeof current;
+  while (!('shape' in current) && typeof current.unwrap === 'function') current = current.unwrap();
   return current;
 }
 
@@ -105,4 +105,7 @@ const at = (line: number, column: number, message: string): ConfigProblem => ({
   endColumn: column + 1,
   message,
 });
-const fail = (problems: ConfigProblem[]): ConfigResult => ({ ok: false, problems });
+const fail = (problems: ConfigProblem[]): ConfigResult => ({
+  ok: false,
+  problems: problems.sort((a, b) => a.line - b.line || a.column - b.column),
+});

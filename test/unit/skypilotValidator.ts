@@ -26,7 +26,7 @@ export function pythonRegex(source: string): RegExp {
 const ajv = new Ajv({
   strict: false,
   allErrors: true,
-  code: { regExp: (pattern: string) => pythonRegex(pattern) as never },
+  code: { regExp: Object.assign((pattern: string) => pythonRegex(pattern), { code: 'pythonRegex' }) },
 });
 for (const keyword of ['case_insensitive_enum', 'case_sensitive_enum']) {
   const insensitive = keyword === 'case_insensitive_enum';
@@ -56,7 +56,7 @@ export function skyPilotErrors(task: unknown): string[] {
   for (const key of ['envs', 'secrets'])
     if (config[key] && typeof config[key] === 'object')
       config[key] = Object.fromEntries(
-        Object.entries(config[key] as object).map(([k, v]) => [String(k), v === null ? null : pyStr(v)]),
+        Object.entries(config[key]).map(([k, v]) => [String(k), v === null ? null : pyStr(v)]),
       );
   const errors = validateTask(config) ? [] : describe('task', validateTask.errors);
   if (config.resources && typeof config.resources === 'object') {
