@@ -22,6 +22,8 @@ import { RemoteHosts } from './ui/remoteHosts';
 import { isWorkspaceSettingsFile, noticeWorkspaceMachineSettings, readMonitorSettings } from './ui/settings';
 import { testApi, type GpuDevTestApi } from './ui/testApi';
 import { VramGauge } from './ui/vramGauge';
+import { AnalyzePanel, exportSkyPilot, type AnalyzeActions } from './ui/analyzePanel';
+import { analyzedWorkspace, registerGpudevYaml } from './ui/gpudevYaml';
 
 export function activate(context: vscode.ExtensionContext): GpuDevTestApi | undefined {
   const started = performance.now();
@@ -189,6 +191,41 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
         remote.reload(); // syncs through onDidChange
       else syncMonitors();
     }),
+  );
+  // The workspace's `.gpudev.yaml` and its analysis (issue 17): the panel, the CodeLens, the commands.
+  const workspaceActions: AnalyzeActions = {
+    cosplay: (target) => cosplayAs(cosplayContext, target),
+    reserve: (report) => {
+      const gpu = report.config?.gpu;
+      const wanted = [
+        gpu?.types?.join(', ') ?? report.reserve.join(', '),
+        gpu?.count && `× ${gpu.count}`,
+        report.config?.time,
+      ]
+        .filter(Boolean)
+        .join(' ');
+      if (wanted) void vscode.window.showInformationMessage(`From the workspace: reserve ${wanted}`);
+      ReservePanel.show(context.extensionUri, reservations, log);
+      return Promise.resolve();
+    },
+  };
+  const fromWorkspace = (
+    act: (found: NonNullable<Awaited<ReturnType<typeof analyzedWorkspace>>>) => Promise<unknown>,
+  ) => analyzedWorkspace().then((found) => found && act(found));
+  context.subscriptions.push(
+    ...registerGpudevYaml(),
+    vscode.commands.registerCommand('gpuDev.analyzeWorkspace', () =>
+      AnalyzePanel.show(context.extensionUri, workspaceActions, log),
+    ),
+    vscode.commands.registerCommand('gpuDev.cosplayFromWorkspace', () =>
+      fromWorkspace(({ report }) => cosplayAs(cosplayContext, report.target ?? undefined)),
+    ),
+    vscode.commands.registerCommand('gpuDev.reserveFromWorkspace', () =>
+      fromWorkspace(({ report }) => workspaceActions.reserve(report)),
+    ),
+    vscode.commands.registerCommand('gpuDev.exportSkyPilot', () =>
+      fromWorkspace(({ folder, report }) => exportSkyPilot(folder, report)),
+    ),
   );
   remote.reload();
   reservations.reload();
