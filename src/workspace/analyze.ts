@@ -72,6 +72,10 @@ export function analyzeWorkspace(files: readonly WorkspaceFile[], config?: Gpude
   const image = note(facts.image)?.value;
 
   const names = new Set(packages.map((p) => p.name));
+  if (names.has('vllm'))
+    assumptions.push(
+      'vLLM reserves gpu_memory_utilization (0.9) of the card whatever it needs: this is the least it needs',
+    );
   const workload = config?.workload ?? workloadOf(names, files, loraFact !== undefined, assumptions);
   const model = modelOf(config, modelFact?.value, files, findings, assumptions);
   const precision =

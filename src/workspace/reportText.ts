@@ -44,7 +44,7 @@ export function formatReport(report: WorkspaceReport): string {
       [0, 2],
     ),
     '',
-    `fits       ${report.fits.length ? report.fits.join(', ') : 'no catalog GPU: shard it (gpu.count) or quantize'}`,
+    `fits       ${fitsLine(report.fits)}`,
     `develop against  ${report.target ?? '—'}`,
     ...(report.reserve.length ? [`reserve    ${report.reserve.join(', ')}`] : []),
     ...(e.unknowns.length ? ['', 'unknown:', ...e.unknowns.map((u) => `  - ${u}`)] : []),
@@ -54,4 +54,12 @@ export function formatReport(report: WorkspaceReport): string {
     ...(report.skipped.length ? ['', 'skipped:', ...report.skipped.map((s) => `  ${s}`)] : []),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+const SHOWN_FITS = 12;
+
+function fitsLine(fits: readonly string[]): string {
+  if (!fits.length) return 'no catalog GPU: shard it (gpu.count) or quantize';
+  const more = fits.length - SHOWN_FITS;
+  return `${fits.slice(0, SHOWN_FITS).join(', ')}${more > 0 ? ` (+${more} faster; --json lists all)` : ''}`;
 }
