@@ -2,7 +2,6 @@
 // is) so that activation never parses the catalog, YAML or the full zod.
 import { basename } from 'node:path';
 import { builtinCatalog } from '../catalog/catalog';
-import { usableGiB } from './fits';
 import type { WorkspaceReport } from './report';
 import { skyPilotTask, skyPilotYaml } from './skypilot';
 import type { AnalyzeViewSchema } from '../../webviews/protocol';
@@ -60,7 +59,7 @@ export function analyzeView(report: WorkspaceReport, folder: string, hasConfig: 
     fits: report.fits.flatMap((key) => {
       const found = catalog.lookup(key);
       return found.ok
-        ? [{ key, name: shortName(found.entry.name), vramGiB: Math.round(usableGiB(found.entry) * 10) / 10 }]
+        ? [{ key, name: shortName(found.entry.name), vramGiB: Math.round(found.entry.vramMiB / 1024) }]
         : [];
     }),
     target: report.target,
