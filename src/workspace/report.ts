@@ -1,5 +1,5 @@
 // A directory → its analysis, estimate and fits: what `gpudev analyze`, the panel and the CodeLens show.
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Catalog } from '../catalog/catalog';
@@ -32,13 +32,19 @@ export function analyzeDirectory(dir: string, catalog: Catalog, gresTypes: reado
   const configPath = join(dir, CONFIG_FILE);
   let config: GpudevConfig | undefined;
   let configProblems: readonly ConfigProblem[] = [];
-  if (existsSync(configPath)) {
+  if (lexists(configPath)) {
     const text = readBounded(configPath);
     const parsed = typeof text === 'string' ? parseGpudevConfig(text) : undefined;
     if (parsed?.ok) config = parsed.config;
     else
       configProblems = parsed?.problems ?? [
-        { line: 1, column: 1, endLine: 1, endColumn: 1, message: `${CONFIG_FILE}: not read` },
+        {
+          line: 1,
+          column: 1,
+          endLine: 1,
+          endColumn: 1,
+          message: `not read: ${typeof text === 'string' ? '' : text.why}`,
+        },
       ];
   }
   const analysis = analyzeWorkspace(
@@ -90,3 +96,12 @@ export function configFromReport(report: WorkspaceReport): string {
   const header = `# GPU Dev Environments: this workspace's GPU environment (docs/workspace.md). Commit it.\n# Estimate: ${report.estimate.totalGiB} GiB per GPU; fits ${report.fits.slice(0, 4).join(', ') || 'no catalog GPU'}.\n`;
   return header + stringify(config, { lineWidth: 0 });
 }
+
+const lexists = (path: string) => {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};

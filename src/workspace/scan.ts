@@ -81,7 +81,10 @@ export function scanWorkspace(root: string): ScanResult {
 
 /** The file's text, or why it was not read (over 1 MiB, binary). Reads at most 1 MiB whatever the file claims. */
 export function readBounded(path: string): string | { why: string } {
-  const size = lstatSync(path).size;
+  const stat = lstatSync(path);
+  // A link may point at /dev/zero, a FIFO would block the read: regular files only.
+  if (!stat.isFile()) return { why: stat.isSymbolicLink() ? 'a symbolic link, not followed' : 'not a regular file' };
+  const size = stat.size;
   if (size > MAX_FILE_BYTES) return { why: `${(size / 1024 / 1024).toFixed(0)} MiB, over the 1 MiB limit` };
   const fd = openSync(path, 'r');
   try {

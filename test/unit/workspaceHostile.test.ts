@@ -79,6 +79,13 @@ describe('hostile workspaces: nothing executed, bounded time', () => {
     assert.match(err.join(''), /\.gpudev\.yaml:1:1: YAML: .*limited to 100 expansions/);
   });
 
+  it('a .gpudev.yaml that links to /dev/zero is not read (no hang, no 1 MiB of NULs)', () => {
+    symlinkSync('/dev/zero', join(dir, '.gpudev.yaml'));
+    const { io, err } = capture();
+    assert.equal(analyzeCommand([dir], io), 1);
+    assert.match(err.join(''), /\.gpudev\.yaml:1:1: not read: a symbolic link, not followed/);
+  });
+
   it('$(...) in .gpudev.yaml run/setup is data: never run by analyze or init', () => {
     const marker = join(dir, 'PWNED');
     writeFileSync(join(dir, '.gpudev.yaml'), `run: "$(touch ${marker})"\nsetup: "\`touch ${marker}\`"\n`);
