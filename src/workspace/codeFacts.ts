@@ -26,6 +26,9 @@ export interface CodeFacts {
   readonly image: Fact<string>[];
 }
 
+/** The same fact read more often than this in one file is no more true. */
+const MATCHES_PER_RULE = 10;
+
 const STRING = String.raw`["']([A-Za-z0-9._][A-Za-z0-9._/-]{1,200})["']`;
 const NUMBER = String.raw`(\d{1,7})`;
 
@@ -268,7 +271,7 @@ export function readCodeFacts(files: readonly WorkspaceFile[]): CodeFacts {
   for (const file of files) {
     for (const r of RULES) {
       if (!r.files.test(file.path)) continue;
-      for (const { match, line } of matchesWithLines(file.text, r.pattern)) {
+      for (const { match, line } of matchesWithLines(file.text, r.pattern, MATCHES_PER_RULE)) {
         const value = r.value(match);
         if (value === null) continue;
         const what = r.what(value, match);

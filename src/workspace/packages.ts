@@ -25,23 +25,38 @@ function fromRequirementLines(file: WorkspaceFile): PackageRef[] {
   });
 }
 
+const MAX_REFS = 300;
+
+/** How far a requirement list may run past its `[`: a list without `]` is not read to the end of the file. */
+const MAX_LIST = 20_000;
+
 /** Quoted requirement strings inside a list: `dependencies = ["torch>=2", "peft"]`, `install_requires=[...]`. */
-function fromQuotedList(file: WorkspaceFile, start: RegExp): PackageRef[] {
+function fromQuotedList(
+  file: WorkspaceFile,
+  start: RegExp,
+  keep: (line: number) => boolean = () => true,
+): PackageRef[] {
   const found: PackageRef[] = [];
-  for (const { match } of matchesWithLines(file.text, start)) {
+  for (const { match, line } of matchesWithLines(file.text, start)) {
     const open = file.text.indexOf('[', match.index + match[0].length - 1);
-    const close = file.text.indexOf(']', open);
-    if (open === -1 || close === -1) continue;
-    const body = file.text.slice(open, close);
-    for (const item of matchesWithLines(body, /["']([^"'\n]+)["']/)) {
+    if (open === -1 || !keep(line)) continue;
+    const window = file.text.slice(open, open + MAX_LIST);
+    const close = window.indexOf(']');
+    if (close === -1) continue;
+    const openLine = lineOf(file.text, open, { index: match.index, line });
+    for (const item of matchesWithLines(window.slice(0, close), /["']([^"'\n]+)["']/)) {
       const name = requirementName(item.match[1]!);
-      if (name) found.push({ name, file: file.path, line: item.line + lineBefore(file.text, open) });
+      if (name) found.push({ name, file: file.path, line: openLine + item.line - 1 });
     }
   }
   return found;
 }
 
-const lineBefore = (text: string, index: number) => text.slice(0, index).split('\n').length - 1;
+/** The TOML table each line is in (`[project.optional-dependencies]`), by 1-based line. */
+function tomlTables(text: string): string[] {
+  let table = '';
+  return ['', ...text.split('\n').map((line) => (/^\s*\[/.test(line) ? (table = line.trim()) : table))];
+}
 
 /** `[tool.poetry.dependencies]` tables and setup.cfg's `install_requires =` block: one `name = …` per line. */
 function fromTableLines(file: WorkspaceFile, header: RegExp, keyed: boolean): PackageRef[] {
@@ -62,13 +77,17 @@ function fromTableLines(file: WorkspaceFile, header: RegExp, keyed: boolean): Pa
 
 function fromPipInstall(file: WorkspaceFile): PackageRef[] {
   const found: PackageRef[] = [];
-  for (const { match } of matchesWithLines(file.text, /pip3?\s+install\s+([^\n&;|\\]*(?:\\\n[^\n&;|\\]*)*)/)) {
+  for (const { match, line } of matchesWithLines(file.text, /pip3?\s+install\s+([^\n&;|\\]*(?:\\\n[^\n&;|\\]*)*)/)) {
     const argsAt = match.index + match[0].length - match[1]!.length;
     for (const word of matchesWithLines(match[1]!, /[^\s\\]+/)) {
       const text = word.match[0];
       const name = text.startsWith('-') ? undefined : requirementName(text.replace(/^["']|["']$/g, ''));
       if (name && !text.includes('/') && !text.endsWith('.txt'))
-        found.push({ name, file: file.path, line: lineOf(file.text, argsAt + word.match.index) });
+        found.push({
+          name,
+          file: file.path,
+          line: lineOf(file.text, argsAt + word.match.index, { index: match.index, line }),
+        });
     }
   }
   return found;
@@ -91,29 +110,29 @@ function fromImports(file: WorkspaceFile): PackageRef[] {
 
 export function declaredPackages(files: readonly WorkspaceFile[]): { packages: PackageRef[]; fromImports: boolean } {
   const packages: PackageRef[] = [];
+  // At most MAX_REFS a file: a generated 1 MiB list is not a thousand findings.
+  const add = (refs: readonly PackageRef[]) => {
+    for (const ref of refs.slice(0, MAX_REFS)) packages.push(ref);
+  };
   for (const file of files) {
     const base = file.path.split('/').pop()!;
-    if (/^requirements.*\.(txt|in)$/i.test(base)) packages.push(...fromRequirementLines(file));
+    if (/^requirements.*\.(txt|in)$/i.test(base)) add(fromRequirementLines(file));
     else if (base === 'pyproject.toml') {
-      packages.push(...fromQuotedList(file, /^\s*dependencies\s*=\s*\[/m));
-      packages.push(...fromQuotedList(file, /^\s*[A-Za-z0-9_-]+\s*=\s*\[(?=[^\]]*["'])/m).filter(isNotBuildDep(file)));
-      packages.push(...fromTableLines(file, /^\[tool\.poetry\.(group\.[\w-]+\.)?dependencies\]$/, true));
-    } else if (base === 'setup.py') packages.push(...fromQuotedList(file, /install_requires\s*=\s*\[/));
-    else if (base === 'setup.cfg') packages.push(...fromTableLines(file, /^install_requires\s*=/, false));
-    else if (/^environment.*\.ya?ml$/.test(base)) packages.push(...fromEnvironmentYml(file));
+      add(fromQuotedList(file, /^\s*dependencies\s*=\s*\[/m));
+      // [project.optional-dependencies] lists; not [build-system] requires, which names build tools.
+      const tables = tomlTables(file.text);
+      const optional = (line: number) => tables[line] === '[project.optional-dependencies]';
+      add(fromQuotedList(file, /^\s*[A-Za-z0-9_-]+\s*=\s*\[/m, optional));
+      add(fromTableLines(file, /^\[tool\.poetry\.(group\.[\w-]+\.)?dependencies\]$/, true));
+    } else if (base === 'setup.py') add(fromQuotedList(file, /install_requires\s*=\s*\[/));
+    else if (base === 'setup.cfg') add(fromTableLines(file, /^install_requires\s*=/, false));
+    else if (/^environment.*\.ya?ml$/.test(base)) add(fromEnvironmentYml(file));
     else if (/^(Dockerfile|Containerfile)/.test(base) || base.endsWith('.dockerfile') || base.endsWith('.sh'))
-      packages.push(...fromPipInstall(file));
+      add(fromPipInstall(file));
   }
   if (packages.length) return { packages: dedupe(packages), fromImports: false };
   return { packages: dedupe(files.filter((f) => f.path.endsWith('.py')).flatMap(fromImports)), fromImports: true };
 }
-
-/** `[build-system] requires = [...]` names build tools, not what the code runs with. */
-const isNotBuildDep = (file: WorkspaceFile) => (ref: PackageRef) => {
-  const before = file.text.split('\n').slice(0, ref.line);
-  const header = before.reverse().find((l) => /^\s*\[/.test(l)) ?? '';
-  return /^\s*\[project\.optional-dependencies\]/.test(header);
-};
 
 function fromEnvironmentYml(file: WorkspaceFile): PackageRef[] {
   return file.text.split('\n').flatMap((raw, i) => {

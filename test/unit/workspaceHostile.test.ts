@@ -62,6 +62,19 @@ describe('hostile workspaces: nothing executed, bounded time', () => {
     assert.ok(!JSON.stringify(report.findings).includes('touch'), JSON.stringify(report.findings));
   });
 
+  it('1 MiB files full of matches, lists that never close: one pass each, bounded time', () => {
+    const fill = (line: string) => line.repeat(Math.floor(1000_000 / line.length));
+    writeFileSync(join(dir, 'train.py'), fill('m = AutoModel.from_pretrained("org/model-7b", load_in_4bit=True)\n'));
+    writeFileSync(join(dir, 'pyproject.toml'), `[project.optional-dependencies]\n${fill('a = ["torch", \n')}`);
+    writeFileSync(join(dir, 'Dockerfile'), fill('RUN pip install torch \\\n'));
+    writeFileSync(join(dir, 'requirements.txt'), fill('x'));
+    const started = Date.now();
+    const report = analyzeDirectory(dir, builtinCatalog());
+    assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+    assert.equal(report.model?.name, 'org/model-7b');
+    assert.equal(report.findings.find((f) => f.what === 'loads model org/model-7b')?.line, 1);
+  });
+
   it('a YAML alias bomb in .gpudev.yaml: a clear error with its line, fast; the analysis goes on without it', () => {
     const levels = 'abcdefghij'.split('');
     const lines = [`a: &a [${Array(10).fill('"lol"').join(',')}]`];
