@@ -90,6 +90,7 @@ export function exportCommand(args: string[], io: Io): number {
     gpuCount: report.gpuCount,
     ...(report.config ? { config: report.config } : {}),
     ...(report.analysis.image ? { image: report.analysis.image } : {}),
+    entry: report.entry,
   });
   if ('error' in task) {
     io.err(`gpudev export skypilot: ${String(task.error)}\n`);

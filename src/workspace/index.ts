@@ -78,6 +78,7 @@ export function skyPilotExport(report: WorkspaceReport, folder: string): { yaml:
     gpuCount: report.gpuCount,
     ...(report.config ? { config: report.config } : {}),
     ...(report.analysis.image ? { image: report.analysis.image } : {}),
+    entry: report.entry,
   });
   return 'error' in task ? { error: String(task.error) } : { yaml: skyPilotYaml(task) };
 }

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import type { Catalog } from '../catalog/catalog';
 import { analyzeWorkspace, type Analysis } from './analyze';
 import { CONFIG_FILE, type GpudevConfig } from './config';
+import { entryCommands, type EntryCommands } from './entry';
 import { estimateMemory, type Estimate } from './estimate';
 import type { Finding } from './findings';
 import { fittingGpus } from './fits';
@@ -25,6 +26,8 @@ export interface WorkspaceReport {
   readonly config: GpudevConfig | null;
   readonly configProblems: readonly ConfigProblem[];
   readonly analysis: Analysis;
+  /** `setup:` / `run:` found at the workspace root, for `init` and the SkyPilot export. */
+  readonly entry: EntryCommands;
 }
 
 export function analyzeDirectory(dir: string, catalog: Catalog, gresTypes: readonly string[] = []): WorkspaceReport {
@@ -70,6 +73,7 @@ export function analyzeDirectory(dir: string, catalog: Catalog, gresTypes: reado
     config: config ?? null,
     configProblems,
     analysis,
+    entry: entryCommands(files),
   };
 }
 
@@ -91,6 +95,7 @@ export function configFromReport(report: WorkspaceReport): string {
     ...(a.sequence ? { sequence: a.sequence } : {}),
     gpu: { count: a.gpuCount, ...(report.target ? { target: report.target } : {}) },
     ...(a.image ? { image: a.image } : {}),
+    ...report.entry,
     sync: { exclude: ['.git', '.venv', '__pycache__', 'checkpoints', 'outputs', 'wandb'] },
   };
   const header = `# GPU Dev Environments: this workspace's GPU environment (docs/workspace.md). Commit it.\n# Estimate: ${report.estimate.totalGiB} GiB per GPU; fits ${report.fits.slice(0, 4).join(', ') || 'no catalog GPU'}.\n`;

@@ -52,6 +52,8 @@ export interface SkyPilotInput {
   readonly gpuCount: number;
   readonly config?: GpudevConfig;
   readonly image?: string;
+  /** What the workspace root suggests where `.gpudev.yaml` says nothing. */
+  readonly entry?: { readonly setup?: string; readonly run?: string };
 }
 
 export type SkyPilotTask = Record<string, unknown>;
@@ -79,8 +81,8 @@ export function skyPilotTask(input: SkyPilotInput): SkyPilotTask | { error: stri
     ...(numNodes > 1 ? { num_nodes: numNodes } : {}),
     resources,
     ...(config?.env && Object.keys(config.env).length ? { envs: config.env } : {}),
-    ...(config?.setup ? { setup: config.setup } : {}),
-    run: config?.run ?? 'echo "set run: in .gpudev.yaml"',
+    ...((config?.setup ?? input.entry?.setup) ? { setup: config?.setup ?? input.entry?.setup } : {}),
+    run: config?.run ?? input.entry?.run ?? 'echo "set run: in .gpudev.yaml"',
   };
 }
 

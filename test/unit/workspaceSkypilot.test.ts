@@ -42,6 +42,7 @@ describe('SkyPilot export', () => {
         fits: report.fits,
         gpuCount: report.gpuCount,
         ...(report.analysis.image ? { image: report.analysis.image } : {}),
+        entry: report.entry,
       });
       assert.ok(!('error' in task), JSON.stringify(task));
       const text = skyPilotYaml(task);
@@ -77,6 +78,16 @@ describe('SkyPilot export', () => {
       run: 'torchrun --nproc_per_node=8 train.py',
     });
     assert.deepEqual(skyPilotYamlErrors(skyPilotYaml(task)), []);
+  });
+
+  it('without .gpudev.yaml, setup and run come from the workspace root', () => {
+    const report = analyzeDirectory(`${workspaces}/vllm-server`, builtinCatalog());
+    const task = skyPilotTask({ name: 'vllm-server', fits: report.fits, gpuCount: 1, entry: report.entry });
+    assert.ok(!('error' in task));
+    assert.equal(task.setup, 'pip install -r requirements.txt');
+    assert.equal(task.run, 'python serve.py');
+    const ddp = analyzeDirectory(`${workspaces}/torchrun-ddp`, builtinCatalog()).entry;
+    assert.deepEqual(ddp, { run: 'bash launch.sh' });
   });
 
   it('says so when no GPU SkyPilot rents fits', () => {
