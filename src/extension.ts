@@ -196,16 +196,14 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
   const workspaceActions: AnalyzeActions = {
     cosplay: (target) => cosplayAs(cosplayContext, target),
     reserve: (report) => {
-      const gpu = report.config?.gpu;
-      const wanted = [
-        gpu?.types?.join(', ') ?? report.reserve.join(', '),
-        gpu?.count && `× ${gpu.count}`,
-        report.config?.time,
-      ]
-        .filter(Boolean)
-        .join(' ');
-      if (wanted) void vscode.window.showInformationMessage(`From the workspace: reserve ${wanted}`);
-      ReservePanel.show(context.extensionUri, reservations, log);
+      const config = report.config;
+      const types = config?.gpu?.types ?? report.reserve;
+      ReservePanel.show(context.extensionUri, reservations, log, {
+        ...(config?.cluster && { cluster: config.cluster }),
+        ...(types.length && { types: types.join(', ') }),
+        count: config?.gpu?.count ?? report.gpuCount,
+        ...(config?.time && { time: config.time }),
+      });
       return Promise.resolve();
     },
   };

@@ -140,6 +140,15 @@ export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('clusters'),
     clusters: list(z.strictObject({ name, login: name, partitions: list(name, 50) }), 50),
+    /** The form's values from the workspace's `.gpudev.yaml` (docs/workspace.md), where it names them. */
+    prefill: z.optional(
+      z.strictObject({
+        cluster: z.optional(name),
+        types: z.optional(text),
+        count: z.optional(z.number()),
+        time: z.optional(name),
+      }),
+    ),
   }),
   z.strictObject({
     type: z.literal('availability'),

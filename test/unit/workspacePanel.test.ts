@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { AnalyzeViewSchema, FromAnalyzeWebviewSchema } from '../../webviews/protocol';
+import { AnalyzeViewSchema, FromAnalyzeWebviewSchema, ToReserveWebviewSchema } from '../../webviews/protocol';
 import { analyzeDirectory, analyzeView, builtinCatalog, lensSummary } from '../../src/workspace/index';
 
 const folder = 'test/fixtures/workspaces/vllm-server';
@@ -27,5 +27,13 @@ describe('the analyze panel and the .gpudev.yaml CodeLens', () => {
     assert.ok(FromAnalyzeWebviewSchema.safeParse({ type: 'open', file: 'serve.py', line: 5 }).success);
     assert.ok(!FromAnalyzeWebviewSchema.safeParse({ type: 'open', file: 'serve.py', line: 0 }).success);
     assert.ok(!FromAnalyzeWebviewSchema.safeParse({ type: 'run', command: 'x' }).success);
+  });
+
+  it('the reservation panel takes the workspace’s types, count, time and cluster as its form values', () => {
+    const clusters = [{ name: 'lab', login: 'lab', partitions: [] }];
+    const prefill = { cluster: 'lab', types: 'a100, l40s', count: 2, time: '2h' };
+    assert.ok(ToReserveWebviewSchema.safeParse({ type: 'clusters', clusters, prefill }).success);
+    assert.ok(ToReserveWebviewSchema.safeParse({ type: 'clusters', clusters }).success);
+    assert.ok(!ToReserveWebviewSchema.safeParse({ type: 'clusters', clusters, prefill: { nodes: 3 } }).success);
   });
 });
