@@ -20,7 +20,7 @@ describe('the analyze panel and the .gpudev.yaml CodeLens', () => {
   });
 
   it('the CodeLens: the need and the first fits', () => {
-    assert.equal(lensSummary(report), 'needs 22.45 GiB · fits RTX 3090, RTX 3090 Ti, V100-PCIE-32GB +19');
+    assert.equal(lensSummary(report), 'needs 22.45 GiB · fits RTX 3090, RTX 3090 Ti, RTX A5000 +38');
   });
 
   it('the webview may ask to open a line only as a positive integer', () => {
