@@ -109,3 +109,7 @@ class Event:
 
 def synchronize():
     pass
+
+
+def set_device(device):
+    pass
