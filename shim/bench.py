@@ -15,7 +15,7 @@ import sys
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
 from gpudev_shim.bench_core import (  # noqa: E402
-    GEMM_PRECISIONS, allreduce_bytes, allreduce_skip_reason, best_of, bus_gbs, copy_bytes, copy_gbs, gemm_shapes,
+    GEMM_PRECISIONS, allreduce_bytes, driver_version, allreduce_skip_reason, best_of, bus_gbs, copy_bytes, copy_gbs, gemm_shapes,
     gemm_tflops, median, skipped_precisions)
 from gpudev_shim.target import target_from_env  # noqa: E402
 
@@ -133,13 +133,14 @@ def allreduce(torch, target, samples):
 
 def versions(torch):
     """What the efficiency depends on besides the GPU: torch, the CUDA it was built with, the driver."""
-    driver = None
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True, timeout=30).stdout
-        driver = out.split()[0] if out.split() else None
-    except (OSError, subprocess.TimeoutExpired):
-        pass
+    def smi(*args):
+        try:
+            return subprocess.run(["nvidia-smi", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  universal_newlines=True, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    query = smi("--query-gpu=driver_version", "--format=csv,noheader")
+    driver = driver_version(query, "" if driver_version(query, "") else smi())
     return {"torch": getattr(torch, "__version__", None), "cuda": getattr(getattr(torch, "version", None), "cuda", None),
             "driver": driver}
 

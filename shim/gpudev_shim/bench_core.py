@@ -1,5 +1,6 @@
 """The arithmetic of bench.py, apart from torch: GEMM shapes, rates, medians, the best of a sweep, and
 all-reduce bus bandwidth."""
+import re
 from typing import List, Optional, Sequence, Tuple
 
 from .target import Target
@@ -93,3 +94,13 @@ def allreduce_skip_reason(has_distributed: bool, has_nccl: bool, devices: int) -
     if devices < 2:
         return "{} GPU visible: an all-reduce needs at least 2".format(devices)
     return None
+
+
+def driver_version(query_output: str, table: str) -> Optional[str]:
+    """The driver version from `nvidia-smi --query-gpu=driver_version` or, where that field is not
+    answered, from the default table's header ("Driver Version: 535.104.12")."""
+    first = query_output.strip().split("\n")[0].strip() if query_output.strip() else ""
+    if re.match(r"^\d+(\.\d+)+$", first):
+        return first
+    found = re.search(r"Driver Version:\s*(\d+(?:\.\d+)+)", table)
+    return found.group(1) if found else None

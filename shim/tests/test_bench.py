@@ -5,7 +5,7 @@ import sys
 import unittest
 
 from gpudev_shim.bench_core import (NON_SQUARE, allreduce_bytes, allreduce_skip_reason, best_of, bus_gbs, copy_bytes,
-                                    copy_gbs, gemm_bytes, gemm_shapes, gemm_size, gemm_tflops, median,
+                                    copy_gbs, driver_version, gemm_bytes, gemm_shapes, gemm_size, gemm_tflops, median,
                                     skipped_precisions)
 from tests.fixtures import target
 
@@ -60,6 +60,12 @@ class BenchCoreTest(unittest.TestCase):
         t4 = target("Tesla T4", 15360, 70)._replace(tensor=("fp16",))
         self.assertEqual(skipped_precisions(t4), ["tf32", "bf16"])
 
+    def test_the_driver_version_from_the_query_or_the_table(self):
+        self.assertEqual(driver_version("570.133.20\n570.133.20\n", ""), "570.133.20")
+        table = "| NVIDIA-SMI 535.104.12             Driver Version: 535.104.12   CUDA Version: 12.2     |"
+        self.assertEqual(driver_version('Field "driver_version" is not a valid field to query.', table), "535.104.12")
+        self.assertIsNone(driver_version("", ""))
+
     def test_why_an_all_reduce_is_not_measured(self):
         self.assertIsNone(allreduce_skip_reason(True, True, 2))
         self.assertIn("torch.distributed is not available", allreduce_skip_reason(False, False, 8))
@@ -102,6 +108,12 @@ class BenchTest(unittest.TestCase):
         self.assertEqual(report["versions"]["torch"], "0.0-fake")
         self.assertEqual(report["versions"]["cuda"], "12.6-fake")
         self.assertIn("driver", report["versions"])
+
+    def test_the_driver_version_from_a_real_nvidia_smi_table(self):
+        lab = os.path.join(SHIM, "..", "lab", "fake-gpu", "bin")
+        env = dict(self.RTX3090, PATH=lab + os.pathsep + os.environ["PATH"], GPUDEV_FAKE_SMI_SCENARIO="default-h100-535.104.12")
+        _, report = bench(env, args=("--only", "versions"))
+        self.assertEqual(report["versions"]["driver"], "535.104.12")
 
     def test_a_target_without_bf16_or_tf32(self):
         _, report = bench(dict(self.RTX3090, GPUDEV_TARGET_NAME="Tesla T4", GPUDEV_TENSOR="fp16"))

@@ -69,6 +69,8 @@ export type CalibrationOutcome =
       readonly withinTolerance: boolean;
       /** The FP32 calibration aimed at: the target's datasheet × the host's efficiency where usable. */
       readonly aim: number;
+      /** The target's datasheet FP32. */
+      readonly datasheet: number;
       /** Why the aim is the datasheet, where it is. */
       readonly aimNote?: string;
       readonly efficiency?: EfficiencyRecord;
@@ -188,9 +190,18 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
       best,
       withinTolerance: Math.abs(best.fp32 / aim - 1) <= TOLERANCE,
       aim,
+      datasheet: target,
       ...(note && { aimNote: note }),
       efficiency,
     };
   });
   return 'ok' in outcome ? outcome : fail(outcome.message, runs, outcome.hint);
+}
+
+/** "aim 28.5 TFLOPS: the datasheet's 35.6 × the host's 80% efficiency", or why the datasheet. */
+export function aimText(outcome: Extract<CalibrationOutcome, { ok: true }>): string {
+  const efficiency = outcome.efficiency?.efficiency.fp32;
+  return outcome.aimNote || efficiency === undefined
+    ? `aim ${outcome.aim.toFixed(1)} TFLOPS, ${outcome.aimNote ?? 'the datasheet'}`
+    : `aim ${outcome.aim.toFixed(1)} TFLOPS: the datasheet's ${outcome.datasheet} × the host's ${Math.round(efficiency * 100)}% efficiency`;
 }
