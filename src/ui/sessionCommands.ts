@@ -230,8 +230,8 @@ export class SessionCommands {
     const ratio = fp32?.achievableRatio ?? fp32?.ratio ?? null;
     if (fp32 && ratio !== null && ratioLevel(ratio) === 'off') {
       const against = fp32.achievable
-        ? `its achievable ${fp32.achievable.toFixed(1)} TFLOPS (datasheet ${fp32.target} × this host's efficiency)`
-        : `its datasheet ${fp32.target} TFLOPS`;
+        ? `achievable ${fp32.achievable.toFixed(1)} TFLOPS (datasheet ${fp32.target} × this host's efficiency)`
+        : `datasheet ${fp32.target} TFLOPS`;
       const choice = await vscode.window.showInformationMessage(
         `FP32 measured ${Math.round(ratio * 100)}% of the ${report.targetName}'s ${against}. Calibrate the clock lock?`,
         'Calibrate',
