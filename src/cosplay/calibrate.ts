@@ -124,9 +124,14 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
     const versions = await benchVersions(host, containerId);
     if (isError(versions)) return versions;
     const stored = await store.find(session.plan.host, versions);
-    const efficiency = stored ?? (await measureUnthrottled(session, host, journal, store));
-    if (isError(efficiency)) return { message: `the un-throttled run failed: ${efficiency.message}` };
-    const { aim, note } = calibrationAim(target, efficiency);
+    const measured = stored ?? (await measureUnthrottled(session, host, journal, store));
+    if (isError(measured) && 'unrestored' in measured) return measured;
+    const efficiency = isError(measured) ? undefined : measured;
+    const aimed = calibrationAim(target, efficiency);
+    const { aim } = aimed;
+    const note = isError(measured)
+      ? `aimed at the datasheet: the host's efficiency could not be measured: ${measured.message}`
+      : aimed.note;
     const { setClock } = gpuControls(host, session.gpuUuid);
     const existing = journal.gpuWide.find((s) => s.change.kind === 'clockLock' && s.state !== 'undone');
     const before = existing?.change.kind === 'clockLock' ? existing.change.mhz : null;
@@ -192,7 +197,7 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
       aim,
       datasheet: target,
       ...(note && { aimNote: note }),
-      efficiency,
+      ...(efficiency && { efficiency }),
     };
   });
   return 'ok' in outcome ? outcome : fail(outcome.message, runs, outcome.hint);

@@ -77,6 +77,9 @@ export async function withGpuToOneself<T>(
   }
 }
 
+/** Set when the run's clock lock or power cap could not be put back: the session is not as applied. */
+export type UnthrottledError = GpuDevError & { readonly unrestored?: true };
+
 /**
  * One bench run with the clock lock and power cap lifted, then both put back; the efficiency it
  * gives is saved in `store`. The caller holds the host lock with the GPU to itself.
@@ -86,7 +89,7 @@ export async function measureUnthrottled(
   host: SessionHost,
   journal: GpuJournal,
   store: EfficiencyStore,
-): Promise<EfficiencyRecord | GpuDevError> {
+): Promise<EfficiencyRecord | UnthrottledError> {
   if (!session.containerId) return { message: `${session.name} has no container` };
   const active = journal.gpuWide.filter((s) => s.state !== 'undone').map((s) => s.change);
   const clock = active.find((c) => c.kind === 'clockLock');
@@ -106,7 +109,10 @@ export async function measureUnthrottled(
   const clockBack = await setClock(clock?.kind === 'clockLock' ? clock.mhz : null);
   for (const back of [powerBack, clockBack])
     if (back && !back.ok)
-      return { message: `the session's clock lock or power cap could not be put back: ${back.error.message}` };
+      return {
+        message: `the session's clock lock or power cap could not be put back: ${back.error.message}`,
+        unrestored: true,
+      };
   if (isError(output)) return output;
   const record = efficiencyRecord(output, session.plan, session.name, new Date());
   if (typeof record === 'string') return { message: record };
