@@ -194,10 +194,13 @@ export function fidelityNote(row: RatioRow, strategy: string): string {
     const note = measuredNote(row.metric, row.ratio, strategy);
     return note && row.achievableNote ? `${note} (no achievable rate to compare with: ${row.achievableNote})` : note;
   }
+  const efficiency = row.efficiency ?? null;
   const notes: string[] = [];
-  if (isOff(row.ratio) && row.efficiency != null)
+  if (isOff(row.ratio) && efficiency !== null)
     notes.push(
-      `${percent(row.ratio)} of the datasheet: no GPU reaches its datasheet; this host reaches ${percent(row.efficiency)} of its own peak un-throttled, so the target's achievable rate is ${percent(row.efficiency)} of its datasheet`,
+      row.ratio < 1
+        ? `${percent(row.ratio)} of the datasheet: no GPU reaches its datasheet; this host reaches ${percent(efficiency)} of its own peak un-throttled, so the target's achievable rate is ${percent(efficiency)} of its datasheet`
+        : `${percent(row.ratio)} of the datasheet (this host reaches ${percent(efficiency)} of its own peak un-throttled)`,
     );
   if (isOff(achievable))
     notes.push(`${percent(achievable)} of achievable: ${measuredNote(row.metric, achievable, strategy)}`);

@@ -163,7 +163,7 @@ function chart(rows: readonly Row[]): SVGSVGElement {
     }),
     svg(
       'text',
-      { x: plot.left + 306, y: legend },
+      { x: plot.left + 306, y: legend, class: 'axis' },
       document.createTextNode('measured / achievable (green within ±10%, orange outside)'),
     ),
   );
