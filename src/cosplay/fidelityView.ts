@@ -40,7 +40,8 @@ export function versionsLine(report: FidelityReport): string {
     ? `torch ${v.torch ?? '?'} · CUDA ${v.cuda ?? '?'} · driver ${v.driver ?? '?'}`
     : 'torch, CUDA and driver versions not recorded';
   const from = report.efficiencyFrom;
+  const applied = report.rows.some((r) => r.achievable != null) ? '' : ', not applied: see the notes';
   return from
-    ? `${software} · efficiency measured un-throttled in ${from.session} (${from.strategy}) at ${from.at.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}`
+    ? `${software} · efficiency measured un-throttled in ${from.session} (${from.strategy}) at ${from.at.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}${applied}`
     : `${software} · no efficiency measured: achievable rates not shown`;
 }
