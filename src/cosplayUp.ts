@@ -15,6 +15,8 @@ import { liveSessionOf } from './cosplay/session';
 import { sameGpu, type Listing } from './cosplay/sessions';
 import type { DockerEngine } from './hosts/docker';
 import { probeGpus } from './hosts/gpuProbe';
+import { probeHostModel, withHostMigProfiles } from './cosplay/hostModelProbe';
+import { hostModelNotes } from './cosplay/unknownHost';
 import { LOCAL_HOST, type Runner } from './hosts/runner';
 
 export interface Io {
@@ -72,8 +74,14 @@ export async function up(
       `${host.label} has no GPU ${options.get('--gpu')} (it has ${probe.gpus.map((g) => g.index).join(', ')})`,
       2,
     );
-  const model = catalog.byNvmlName(gpu.name);
-  if (!model) return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog yet`, 1);
+  const known = catalog.byNvmlName(gpu.name);
+  const hostModel = known ? undefined : await probeHostModel(host.runner, gpu.index);
+  if (typeof hostModel === 'string')
+    return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog: ${hostModel}`, 1);
+  const completed = known ? await withHostMigProfiles(host.runner, gpu.index, known) : undefined;
+  const model = completed?.entry ?? hostModel!.entry;
+  const notes = hostModel ? hostModelNotes(hostModel) : completed?.note ? [completed.note] : [];
+  for (const line of notes) io.err(`… ${line}\n`);
   const live = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
   const hostMig = await migStateOf(host.runner, gpu);
   const planned = planCosplay({

@@ -106,7 +106,7 @@ class BenchTest(unittest.TestCase):
         _, report = bench(self.RTX3090, args=("--only", "versions"))
         self.assertEqual(report["results"], [])
         self.assertEqual(report["versions"]["torch"], "0.0-fake")
-        self.assertEqual(report["versions"]["cuda"], "12.6-fake")
+        self.assertEqual(report["versions"]["cuda"], "12.4")
         self.assertIn("driver", report["versions"])
 
     def test_the_driver_version_from_a_real_nvidia_smi_table(self):

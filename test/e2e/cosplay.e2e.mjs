@@ -95,7 +95,7 @@ describe('Cosplay plan in code-server', function () {
     await runFromPalette(page, 'GPU: Open Fidelity Report…');
     await pick(page, '2026-12-03T15:00');
     const view = webviewFrame(page);
-    await view.locator('p.versions', { hasText: 'torch 0.0-fake · CUDA 12.6-fake · driver 535.104.12' }).waitFor();
+    await view.locator('p.versions', { hasText: 'torch 0.0-fake · CUDA 12.4 · driver 535.104.12' }).waitFor();
     const row = (metric) =>
       view
         .locator('table.fidelity tbody tr')

@@ -190,7 +190,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
       /FP32\s+35\.6 TFLOPS\s+—\s+32\.4 TFLOPS\s+50\.0 TFLOPS\s+140%\s+—\s+.*no achievable rate to compare with: the host measured 154% of its modelled peak un-throttled/,
       "the stand-in's torch runs a MIG slice at a whole H100's rates: the datasheet stands",
     );
-    await view.locator('p.versions', { hasText: /torch 0\.0-fake · CUDA 12\.6-fake · driver \d+\.\d+/ }).waitFor();
+    await view.locator('p.versions', { hasText: /torch 0\.0-fake · CUDA 12\.4 · driver \d+\.\d+/ }).waitFor();
     assert.equal(saved(), 2);
     await bench.screenshot('cosplay-fidelity-report');
   });

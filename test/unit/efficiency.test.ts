@@ -87,7 +87,7 @@ describe("the host's efficiency", () => {
     if (typeof record === 'string') assert.fail(record);
     assert.deepEqual(
       [record.hostModel, record.driver, record.torch, record.cuda],
-      ['h100-sxm', '535.104.12', '0.0-fake', '12.6-fake'],
+      ['h100-sxm', '535.104.12', '0.0-fake', '12.4'],
     );
     assert.ok(Math.abs(record.efficiency.fp32! - 50 / 66.90816) < 1e-6);
     assert.ok(Math.abs(record.efficiency.bf16! - 800 / 989.42976) < 1e-6);
@@ -142,7 +142,7 @@ describe('a fidelity report with both ratios', () => {
     assert.ok(Math.abs(fp32.achievable! - 35.6 * (50 / 66.90816)) < 1e-6);
     assert.ok(Math.abs(fp32.ratio! - 26.515 / 35.6) < 0.001, 'off against the datasheet');
     assert.ok(Math.abs(fp32.achievableRatio! - 1) < 0.01, 'on target against what the target achieves');
-    assert.deepEqual(computed.versions, { torch: '0.0-fake', cuda: '12.6-fake', driver: '535.104.12' });
+    assert.deepEqual(computed.versions, { torch: '0.0-fake', cuda: '12.4', driver: '535.104.12' });
     assert.equal(computed.efficiencyFrom?.session, 'gpudev-rtx3090-gpu0-0001');
     assert.match(fp32.shape ?? '', /^\d+×\d+×\d+$/);
     const allReduce = computed.rows.find((r) => r.metric === 'allreduce')!;

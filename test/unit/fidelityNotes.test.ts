@@ -79,7 +79,7 @@ describe('fidelity report notes with an achievable rate', () => {
   it('shows the torch, CUDA and driver versions and where the efficiency came from', () => {
     assert.equal(
       view.versions,
-      'torch 0.0-fake · CUDA 12.6-fake · driver 535.104.12 · efficiency measured un-throttled in gpudev-rtx3090-gpu0-0001 (memory) at 2026-12-03 15:00:00 UTC',
+      'torch 0.0-fake · CUDA 12.4 · driver 535.104.12 · efficiency measured un-throttled in gpudev-rtx3090-gpu0-0001 (memory) at 2026-12-03 15:00:00 UTC',
     );
     assert.match(fidelityView(recorded, [], null).versions!, /versions not recorded · no efficiency measured/);
   });
