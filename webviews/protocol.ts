@@ -97,6 +97,8 @@ const ratio = z.nullable(z.number());
 export const FidelityViewSchema = z.strictObject({
   title: text,
   subtitle: text,
+  /** torch, CUDA and driver versions, and where the efficiency came from. */
+  versions: z.optional(text),
   savedAs: z.nullable(text),
   rows: list(
     z.strictObject({
@@ -108,6 +110,9 @@ export const FidelityViewSchema = z.strictObject({
       /** measured / target and predicted / target */
       ratio,
       predictedRatio: ratio,
+      /** target × the host's efficiency, and measured / that */
+      achievable: measure,
+      achievableRatio: ratio,
       note: text,
       level: z.enum(['match', 'off', 'none']),
     }),
