@@ -4,7 +4,7 @@ import * as readline from 'node:readline/promises';
 import { parseArgs } from './core/cliArgs';
 import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
-import { calibrateSession } from './cosplay/calibrate';
+import { aimText, calibrateSession } from './cosplay/calibrate';
 import { localOwner, openJournals } from './cosplay/hostJournal';
 import { sessionAge, type Session } from './cosplay/session';
 import {
@@ -212,7 +212,7 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
       );
       if (!outcome.ok) return fail(`${describeError(outcome.error)}; the clock lock is as it was`, 1);
       io.out(
-        `${session.name}: clocks locked at ${outcome.best.clockMHz} MHz give ${outcome.best.fp32.toFixed(1)} TFLOPS FP32${outcome.withinTolerance ? '' : ' (still more than 10% off)'}\n`,
+        `${session.name}: clocks locked at ${outcome.best.clockMHz} MHz give ${outcome.best.fp32.toFixed(1)} TFLOPS FP32 (${aimText(outcome)})${outcome.withinTolerance ? '' : ' (still more than 10% off)'}\n`,
       );
       return outcome.withinTolerance ? 0 : 1;
     }

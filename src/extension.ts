@@ -23,6 +23,8 @@ import { RemoteHosts } from './ui/remoteHosts';
 import { isWorkspaceSettingsFile, noticeWorkspaceMachineSettings, readMonitorSettings } from './ui/settings';
 import { testApi, type GpuDevTestApi } from './ui/testApi';
 import { VramGauge } from './ui/vramGauge';
+import { AnalyzePanel, exportSkyPilot, type AnalyzeActions } from './ui/analyzePanel';
+import { analyzedWorkspace, registerGpudevYaml } from './ui/gpudevYaml';
 
 export function activate(context: vscode.ExtensionContext): GpuDevTestApi | undefined {
   const started = performance.now();
@@ -193,6 +195,39 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
         remote.reload(); // syncs through onDidChange
       else syncMonitors();
     }),
+  );
+  // The workspace's `.gpudev.yaml` and its analysis (issue 17): the panel, the CodeLens, the commands.
+  const workspaceActions: AnalyzeActions = {
+    cosplay: (target) => cosplayAs(cosplayContext, target),
+    reserve: (report) => {
+      const config = report.config;
+      const types = config?.gpu?.types ?? report.reserve;
+      ReservePanel.show(context.extensionUri, reservations, log, {
+        ...(config?.cluster && { cluster: config.cluster }),
+        ...(types.length && { types: types.join(', ') }),
+        count: config?.gpu?.count ?? report.gpuCount,
+        ...(config?.time && { time: config.time }),
+      });
+      return Promise.resolve();
+    },
+  };
+  const fromWorkspace = (
+    act: (found: NonNullable<Awaited<ReturnType<typeof analyzedWorkspace>>>) => Promise<unknown>,
+  ) => analyzedWorkspace().then((found) => found && act(found));
+  context.subscriptions.push(
+    ...registerGpudevYaml(),
+    vscode.commands.registerCommand('gpuDev.analyzeWorkspace', () =>
+      AnalyzePanel.show(context.extensionUri, workspaceActions, log),
+    ),
+    vscode.commands.registerCommand('gpuDev.cosplayFromWorkspace', () =>
+      fromWorkspace(({ report }) => cosplayAs(cosplayContext, report.target ?? undefined)),
+    ),
+    vscode.commands.registerCommand('gpuDev.reserveFromWorkspace', () =>
+      fromWorkspace(({ report }) => workspaceActions.reserve(report)),
+    ),
+    vscode.commands.registerCommand('gpuDev.exportSkyPilot', () =>
+      fromWorkspace(({ folder, report }) => exportSkyPilot(folder, report)),
+    ),
   );
   remote.reload();
   reservations.reload();

@@ -15,15 +15,29 @@ import type { ClusterState, Reservations } from './reservations';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 type PlanMessage = Extract<FromReserveWebview, { type: 'plan' }>;
+export type ReservePrefill = NonNullable<Extract<ToReserveWebview, { type: 'clusters' }>['prefill']>;
 
 /** The reservation panel: the form, the cluster's GPUs, a dry run's strategies, Submit and Race. One at a time. */
 export class ReservePanel {
   private static current: ReservePanel | undefined;
 
-  static show(extensionUri: vscode.Uri, reservations: Reservations, log: vscode.LogOutputChannel): void {
-    if (ReservePanel.current) return ReservePanel.current.panel.reveal();
+  /** `prefill`: the form's values from the workspace's `.gpudev.yaml`, for "Reserve GPUs for the Workspace". */
+  static show(
+    extensionUri: vscode.Uri,
+    reservations: Reservations,
+    log: vscode.LogOutputChannel,
+    prefill?: ReservePrefill,
+  ): void {
+    if (ReservePanel.current) {
+      ReservePanel.current.prefill = prefill;
+      if (prefill) void ReservePanel.current.handle({ type: 'ready' });
+      return ReservePanel.current.panel.reveal();
+    }
     ReservePanel.current = new ReservePanel(extensionUri, reservations, log);
+    ReservePanel.current.prefill = prefill;
   }
+
+  private prefill: ReservePrefill | undefined;
 
   /** The panel VS Code brings back after a reload: a fresh form (a dry run's table is never restored stale). */
   static restore(
@@ -104,6 +118,7 @@ export class ReservePanel {
           login: c.entry.login,
           partitions: c.entry.partitions ?? [],
         })),
+        ...(this.prefill && { prefill: this.prefill }),
       });
     } else if (message.type === 'selectCluster') {
       this.plans.begin(); // a table of another cluster submits nothing here
