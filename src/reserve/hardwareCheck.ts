@@ -16,7 +16,7 @@ export interface HardwareMismatch {
 
 /** `gres:gpu:a100_80:1`, `gpu:a100_80:1(IDX:0)` → a100_80 (undefined for untyped GPUs). */
 export function askedType(gres: string): string | undefined {
-  return /(?:^|[,:])gpu:([^:,(]+):\d+/.exec(gres.replace(/^gres:/, ''))?.[1];
+  return /(?:^|[,:/])gpu:([^:,(]+):\d+/.exec(gres.replace(/^gres:/, ''))?.[1];
 }
 
 /** The mismatch of a job whose recorded GPUs are not the catalog GPU of its GRES type; undefined when they are or nobody knows. */

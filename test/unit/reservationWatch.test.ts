@@ -46,7 +46,7 @@ function manualTimers() {
 }
 
 describe('reservation watch', () => {
-  it('polls at the setting's pace; 5 s while a submit settles or a start is a minute away; 5 min hidden', async () => {
+  it("polls at the setting's pace; 5 s while a submit settles or a start is a minute away; 5 min hidden", async () => {
     let clock = 1_000_000;
     const soon = (ms: number): Reservation => ({ ...job('2', 'PENDING'), startsAt: clock + ms });
     const answers: Array<Reservation[]> = [
@@ -98,7 +98,7 @@ describe('reservation watch', () => {
     ]);
     clock += t.delay()!;
     await t.next();
-    assert.equal(t.delay(), 45_000, 'a warning is due within 5 minutes: the setting's pace, hidden or not');
+    assert.equal(t.delay(), 45_000, "a warning is due within 5 minutes: the setting's pace, hidden or not");
     watch.stop();
     const floor = new ReservationWatch(
       { list: () => Promise.resolve([]), finalState: () => Promise.resolve('') },
@@ -113,12 +113,12 @@ describe('reservation watch', () => {
     floor.stop();
   });
 
-  it('a warning is due within minutes: a threshold or the end inside the window, inside the job's limit', () => {
+  it("a warning is due within minutes: a threshold or the end inside the window, inside the job's limit", () => {
     assert.equal(warningWithin([job('1', 'RUNNING', '40:00')], 5), false);
     assert.equal(warningWithin([job('1', 'RUNNING', '34:00')], 5), true);
     assert.equal(warningWithin([job('1', 'RUNNING', '3:00')], 5), true, 'its end');
     assert.equal(warningWithin([job('1', 'PENDING', '34:00')], 5), false);
-    assert.equal(warningWithin([job('1', 'RUNNING', '29:30', '', '30:00')], 0.4), false, 'not its own limit');
+    assert.equal(warningWithin([job('1', 'RUNNING', '29:30', '', '30:00')], 0.4), false, 'not at its own limit');
   });
 
   it('a job that leaves the queue is reported with its final state; a cluster that stops answering loses nothing', async () => {
@@ -143,7 +143,7 @@ describe('reservation watch', () => {
     await t.next();
     assert.match(watch.error!.message, /Unable to contact slurm controller/);
     assert.equal(watch.reservations.length, 2, 'the jobs stay as last seen while slurmctld is away');
-    assert.equal(t.delay(), 30_000, 'the setting's pace while the cluster is away');
+    assert.equal(t.delay(), 30_000, "the setting's pace while the cluster is away");
     await t.next();
     assert.equal(watch.error, undefined);
     assert.deepEqual(ended, []);

@@ -18,7 +18,7 @@ export interface GresGpu {
 
 const norm = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '');
 const MIG = /^(?:(.*?)[_-])?(\d)g\.(\d+)gb$/i;
-const VARIANT = /^(.*?)[_-]?(\d+)g(?:b)?$|^(.*?)[_-](nvl|sxm\d?|pcie)$/i;
+const VARIANT = /^(.*?)[_-](\d+)(?:gb?)?$|^(.*?)[_-](nvl|sxm\d?|pcie)$/i;
 
 function named(aliases: GpuAliases, ...candidates: string[]): { key: string; name: string } | undefined {
   for (const candidate of candidates) {
@@ -58,11 +58,7 @@ export function describeGres(type: string, aliases: GpuAliases): string {
  * The cluster's GRES types for what the user typed: the one equal to it (case and punctuation aside),
  * else every whole-GPU type that is the same catalog GPU, else every MIG type of that profile ("1g.10gb").
  */
-export function resolveGresType(
-  typed: string,
-  types: readonly string[],
-  aliases: GpuAliases,
-): string[] | GpuDevError {
+export function resolveGresType(typed: string, types: readonly string[], aliases: GpuAliases): string[] | GpuDevError {
   const wanted = norm(typed);
   const exact = wanted ? types.filter((t) => norm(t) === wanted) : [];
   if (exact.length) return exact;

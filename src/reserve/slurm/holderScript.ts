@@ -53,4 +53,3 @@ export function holderScript(scratch?: string, jobSshd = false): string {
     '',
   ].join('\n');
 }
-

@@ -1,7 +1,13 @@
 // GPU availability from `sinfo -N -O …` (one line per node and partition), parsed defensively.
 import { parseTimeLimit } from '../duration';
 
-export const SINFO_ARGV = ['sinfo', '-h', '-N', '-O', 'NodeHost:|,Partition:|,Gres:|,GresUsed:|,StateLong:|,Time:|,CPUs:|,Memory:|'];
+export const SINFO_ARGV = [
+  'sinfo',
+  '-h',
+  '-N',
+  '-O',
+  'NodeHost:|,Partition:|,Gres:|,GresUsed:|,StateLong:|,Time:|,CPUs:|,Memory:|',
+];
 
 export interface NodeGpus {
   readonly node: string;

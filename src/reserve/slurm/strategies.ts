@@ -95,9 +95,7 @@ export function strategiesFor(
     const fitting = splits.filter((s) => s.perNode <= summary.perNode && s.nodes <= summary.nodes);
     if (!fitting.length) misfits.push(summary);
     const gpu = gresGpu(type, aliases);
-    const described = gpu.mig
-      ? `${gpu.mig.profile} MIG slice${gpu.name ? ` of ${gpu.name}` : ''}`
-      : (gpu.name ?? '');
+    const described = gpu.mig ? `${gpu.mig.profile} MIG slice${gpu.name ? ` of ${gpu.name}` : ''}` : (gpu.name ?? '');
     for (const { nodes, perNode } of fitting)
       strategies.push({
         type,
