@@ -7,6 +7,7 @@ import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
 import { CosplaySessions } from './ui/cosplaySessions';
 import { SessionCommands, type SessionArgument } from './ui/sessionCommands';
 import { VerifyTests } from './ui/verifyTests';
+import { pollSeconds } from './ui/reservationChecks';
 import { Reservations, type ReservationNode } from './ui/reservations';
 import { registerPanelSerializers } from './ui/panelSerializers';
 import { ReservePanel } from './ui/reservePanel';
@@ -185,6 +186,7 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
       settings = readMonitorSettings();
       gauge.update(settings);
       if (event.affectsConfiguration('gpuDev.clusters')) reservations.reload();
+      if (event.affectsConfiguration('gpuDev.reservations.pollSeconds')) reservations.setPollSeconds(pollSeconds());
       if (event.affectsConfiguration('gpuDev.hosts'))
         remote.reload(); // syncs through onDidChange
       else syncMonitors();
