@@ -13,7 +13,7 @@ export function jobRow(job: Reservation): { label: string; description: string }
     const found = recordedSummary(job);
     return {
       label: `${job.jobId} · ${job.timeLeft} left`,
-      description: rest(`${gres} on ${job.nodes}`, found ? `has ${found}` : '', job.name),
+      description: rest(`${gres} on ${job.nodes}`, job.name, found ? `has ${found}` : ''),
     };
   }
   if (job.state === 'PENDING') {

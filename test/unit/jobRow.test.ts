@@ -40,7 +40,7 @@ describe('a reservation row', () => {
 
   it('a running one says what GPUs its nodes really have', () => {
     const gpus = [{ node: 'gpu07', name: 'NVIDIA L4', memoryMiB: 23034, uuid: 'GPU-1' }];
-    assert.equal(jobRow(job({ gpus })).description, 'gpu:h100:2 on gpu07 · has NVIDIA L4 ×1 · gpudev-h100x2');
+    assert.equal(jobRow(job({ gpus })).description, 'gpu:h100:2 on gpu07 · gpudev-h100x2 · has NVIDIA L4 ×1');
   });
 
   it('any other state by name', () => {
