@@ -1,7 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { builtinCatalog } from '../../src/catalog/catalog';
 import { askedType, describeMismatch, hardwareMismatch, recordedSummary } from '../../src/reserve/hardwareCheck';
-import { parseJobs, type Reservation } from '../../src/reserve/slurm/cluster';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LIST_SCRIPT, parseJobs, type Reservation } from '../../src/reserve/slurm/cluster';
 import { localTime, parseClock, slurmTime } from '../../src/reserve/slurm/clusterClock';
 import { describeGres, gresGpu, resolveGresType } from '../../src/reserve/slurm/gresTypes';
 import { parseSinfo } from '../../src/reserve/slurm/sinfo';
@@ -133,5 +137,40 @@ describe('recorded GPUs and the hardware check', () => {
     assert.equal(describeMismatch(mismatch), 'job 41 asked for a100_80 (NVIDIA A100-SXM4-80GB) but vm has NVIDIA L4');
     assert.equal(hardwareMismatch(askedL4, aliases), undefined);
     assert.equal(recordedSummary(askedL4), 'NVIDIA L4 ×1');
+  });
+});
+
+describe("the watch's listing script (sh -s, a squeue that predates --me)", () => {
+  it('falls back to squeue -u $USER, prints the clock and the recorded GPUs, all through sh -s', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-list-'));
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.mkdirSync(path.join(dir, 'home/.gpudev/jobs/77'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'home/.gpudev/jobs/77/gpus-n1.csv'), 'NVIDIA H100 80GB HBM3, 81559, GPU-abc-1\n');
+    fs.writeFileSync(
+      path.join(dir, 'bin/squeue'),
+      [
+        '#!/bin/sh',
+        `echo "$*" >> ${JSON.stringify(path.join(dir, 'calls'))}`,
+        'case "$*" in *--me*) echo "squeue: unrecognized option \'--me\'" >&2; exit 1 ;; esac',
+        'echo "77|gpudev-h100x1|RUNNING|n1|gres/gpu:h100:1|59:00|None|2026-12-03T03:29:00|gpu|gpudev|1:00:00|1"',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const result = spawnSync('sh', ['-s'], {
+      input: LIST_SCRIPT,
+      encoding: 'utf8',
+      env: { PATH: `${dir}/bin:/usr/bin:/bin`, HOME: path.join(dir, 'home'), USER: 'alice' },
+    });
+    const calls = fs.readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n');
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(
+      calls.map((c) => c.split(' -o ')[0]),
+      ['-h --me', '-h -u alice'],
+    );
+    const [job] = parseJobs(result.stdout);
+    assert.equal(job!.jobId, '77');
+    assert.match(job!.clusterZone!, /^[+-]\d{4}$/);
+    assert.deepEqual(job!.gpus, [{ node: 'n1', name: 'NVIDIA H100 80GB HBM3', memoryMiB: 81559, uuid: 'GPU-abc-1' }]);
   });
 });
