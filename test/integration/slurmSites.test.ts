@@ -9,11 +9,15 @@ import { builtinCatalog } from '../../src/catalog/catalog';
 import type { Runner } from '../../src/hosts/runner';
 import { SshRunner } from '../../src/hosts/sshRunner';
 import { quoteArg } from '../../src/hosts/shellQuote';
+import { probeGpus } from '../../src/hosts/gpuProbe';
+import { LocalRunner } from '../../src/hosts/runner';
 import { allocationShell } from '../../src/reserve/attach';
+import { reservationNodeRunner } from '../../src/reserve/nodeRunner';
 import { hardwareMismatch } from '../../src/reserve/hardwareCheck';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
 import { ReservationWatch, type Timers } from '../../src/reserve/watch';
-import { loginRunner, startSlurm } from './slurm';
+import { repoRoot } from '../unit/fixtures';
+import { loginRunner, openSshUser, startSlurm } from './slurm';
 import { startSshd, type Sshd } from './sshd';
 
 const catalog = (typed: string) => {
@@ -155,6 +159,52 @@ describe('Slurm sites unlike the test one (real slurmctld, slurmd, sshd)', funct
       await cluster.cancel([retried]);
     } finally {
       fs.writeFileSync(scenario, saved);
+    }
+  });
+
+  it("a reservation's node as a host: through the login node to the job's sshd, its key pinned, its GPUs read", async () => {
+    const plan = await cluster.plan({ types: ['l4'], count: 1, minutes: 30 }, {}, catalog);
+    assert.ok(!('message' in plan));
+    const jobId = await cluster.submit(plan[0]!, 'node-host', undefined, true);
+    assert.ok(typeof jobId === 'string', JSON.stringify(jobId));
+    submitted.push(jobId);
+    const job = await running(cluster, jobId);
+    const { dir, userConfig, knownHostsFile } = openSshUser(sshd);
+    const node = await reservationNodeRunner(
+      {
+        cluster: 'sites',
+        login: 'hpc-login',
+        jobId,
+        nodes: job.nodes,
+        configFile: `${dir}/config`,
+        knownHostsFile,
+        userSshConfig: userConfig,
+        mode: 'job-sshd',
+      },
+      login,
+      new LocalRunner(),
+      [knownHostsFile],
+    );
+    assert.ok(!('message' in node), JSON.stringify(node));
+    try {
+      const where = await node.runner.run(['sh', '-c', 'echo "$(hostname -s) $SSH_CONNECTION"']);
+      assert.equal(where.exitCode, 0, where.stderr || where.failure?.message);
+      assert.match(where.stdout, new RegExp(`^${job.nodes} `), 'a shell on the reserved node');
+      // The job's sshd gives its sessions the system PATH: the fake nvidia-smi is on the node, by its path.
+      const fake = path.join(repoRoot, 'lab/fake-gpu/bin');
+      const gpus = await probeGpus({
+        label: node.runner.label,
+        run: (argv, options) =>
+          node.runner.run(
+            ['env', `PATH=${fake}:/usr/bin:/bin`, 'GPUDEV_FAKE_SMI_SCENARIO=default-l4-525.105.17', ...argv],
+            options,
+          ),
+      });
+      assert.equal(gpus.kind, 'gpus', JSON.stringify(gpus));
+      assert.deepEqual(gpus.kind === 'gpus' && gpus.gpus.map((g) => g.name), ['NVIDIA L4']);
+    } finally {
+      node.runner.close();
+      await cluster.cancel([jobId]);
     }
   });
 
