@@ -19,6 +19,8 @@ export async function reservationNodeRunner(
   login: Runner,
   local: Runner,
   knownHostsFiles: readonly string[] = [path.join(os.homedir(), '.ssh', 'known_hosts'), gpudevKnownHostsFile()],
+  /** What the runner is called (the GPUs view's host name); the alias by default. */
+  label?: string,
 ): Promise<{ runner: SshRunner; attached: Attached } | GpuDevError> {
   const attached = await writeAttachConfig(request, login, local);
   if ('message' in attached) return attached;
@@ -27,7 +29,7 @@ export async function reservationNodeRunner(
     `${attached.alias}.known_hosts`,
   );
   await fs.writeFile(jobKnownHosts, `${attached.nodeKnownHosts.join('\n')}\n`, { mode: 0o600 });
-  const runner = await createSshRunner({ name: attached.alias, ssh: attached.alias }, local, {
+  const runner = await createSshRunner({ name: label ?? attached.alias, ssh: attached.alias }, local, {
     configFile: attached.configFile,
     knownHostsFiles: [...knownHostsFiles, jobKnownHosts],
   });

@@ -121,6 +121,8 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await view.locator('.status.ok', { hasText: /Submitted job \d+: 1 × 2 l4 in gpu/ }).waitFor({ timeout: 30_000 });
     assert.match(await view.locator('.summary').innerText(), /^Strategy 1 was submitted as job \d+\./);
     await treeRow(page, / left\s*gpu:l4:2 on \S+ · gpudev-l4x2/).waitFor({ timeout: 30_000 });
+    // Its node joins the GPUs view as a host (through the login node to the node's sshd), its GPUs read there.
+    await treeRow(page, /lab-slurm job \d+ \(\S+\)\s*8 GPUs/).waitFor({ timeout: 30_000 });
     await bench.screenshot('reserve-panel-submitted');
     await contextMenu(page, treeRow(page, /gpudev-l4x2/), 'Cancel Reservation');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Reservation' }).click();
