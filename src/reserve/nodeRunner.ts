@@ -21,7 +21,7 @@ export async function reservationNodeRunner(
   knownHostsFiles: readonly string[] = [path.join(os.homedir(), '.ssh', 'known_hosts'), gpudevKnownHostsFile()],
   /** What the runner is called (the GPUs view's host name); the alias by default. */
   label?: string,
-): Promise<{ runner: SshRunner; attached: Attached } | GpuDevError> {
+): Promise<{ runner: SshRunner; attached: Attached; jobKnownHosts: string } | GpuDevError> {
   const attached = await writeAttachConfig(request, login, local);
   if ('message' in attached) return attached;
   const jobKnownHosts = path.join(
@@ -33,5 +33,5 @@ export async function reservationNodeRunner(
     configFile: attached.configFile,
     knownHostsFiles: [...knownHostsFiles, jobKnownHosts],
   });
-  return 'message' in runner ? runner : { runner, attached };
+  return 'message' in runner ? runner : { runner, attached, jobKnownHosts };
 }

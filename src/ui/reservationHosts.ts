@@ -1,6 +1,7 @@
 // Every running reservation's node as a host of the GPUs view (and the gauge's host list): reached
 // through the login node's ProxyJump, or the job's own sshd (attach: job-sshd), its GPUs streamed like
 // any SSH host's. Clusters with attach: srun have no sshd on their nodes to reach, so none of theirs.
+import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { probeGpus, type GpusResult, type ProbeResult } from '../hosts/gpuProbe';
 import { streamGpus } from '../hosts/gpuStream';
@@ -20,6 +21,8 @@ interface NodeHost {
   readonly job: Reservation;
   readonly monitor: GpuMonitor;
   runner?: SshRunner;
+  /** The node's keys under its own name, for this connection only: removed with the host. */
+  knownHostsFile?: string;
 }
 
 /** "hpc job 4242 (gpu07)": what the GPUs view calls a reservation's node. */
@@ -60,10 +63,7 @@ export class ReservationHosts implements vscode.Disposable {
         .map((job) => ({ key: `${name}/${job.jobId}/${job.nodes}`, cluster, job }));
     });
     const keep = this.hosts.filter((h) => wanted.some((w) => w.key === h.key));
-    for (const gone of this.hosts.filter((h) => !keep.includes(h))) {
-      gone.monitor.dispose();
-      gone.runner?.close();
-    }
+    for (const gone of this.hosts.filter((h) => !keep.includes(h))) this.close(gone);
     const fresh = wanted.filter((w) => !keep.some((h) => h.key === w.key)).map((w) => this.host(w));
     const before = this.hosts.length;
     this.hosts = [...keep, ...fresh];
@@ -99,12 +99,20 @@ export class ReservationHosts implements vscode.Disposable {
       );
       if ('message' in node) return { kind: 'error', host: host.name, error: node, at: Date.now(), retry: false };
       host.runner = node.runner;
+      host.knownHostsFile = node.jobKnownHosts;
     }
     return probeGpus(host.runner, { processes: this.wantsProcesses(), fresh });
   }
 
+  private close(host: NodeHost): void {
+    host.monitor.dispose();
+    host.runner?.close();
+    if (host.knownHostsFile) void fs.rm(host.knownHostsFile, { force: true });
+  }
+
   dispose(): void {
     this.subscription.dispose();
+    // The hosts' known_hosts files stay for the next window (their jobs may still run).
     for (const h of this.hosts) {
       h.monitor.dispose();
       h.runner?.close();
