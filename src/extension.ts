@@ -7,6 +7,8 @@ import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
 import { CosplaySessions } from './ui/cosplaySessions';
 import { SessionCommands, type SessionArgument } from './ui/sessionCommands';
 import { VerifyTests } from './ui/verifyTests';
+import { pollSeconds } from './ui/reservationChecks';
+import { ReservationHosts } from './ui/reservationHosts';
 import { Reservations, type ReservationNode } from './ui/reservations';
 import { registerPanelSerializers } from './ui/panelSerializers';
 import { ReservePanel } from './ui/reservePanel';
@@ -43,10 +45,16 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     },
   );
   const remote: RemoteHosts = new RemoteHosts(log, runner, () => settings.intervalMs, wantsProcesses);
+  const reservations = new Reservations(runner, log);
+  // Running reservations' nodes join the hosts of the GPUs view and the gauge.
+  const reservationHosts = new ReservationHosts(reservations, runner, log, () => settings.intervalMs, wantsProcesses);
+  const hostsChanged = new vscode.EventEmitter<void>();
+  remote.onDidChange(() => hostsChanged.fire());
+  reservationHosts.onDidChange(() => hostsChanged.fire());
   const hostList: HostList = {
-    hosts: () => [{ name: runner.label, monitor }, ...remote.list()],
+    hosts: () => [{ name: runner.label, monitor }, ...remote.list(), ...reservationHosts.list()],
     notices: () => remote.notices,
-    onDidChange: remote.onDidChange,
+    onDidChange: hostsChanged.event,
   };
   const sessions = new CosplaySessions(
     {
@@ -63,13 +71,13 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     log,
   );
   const tree = new GpuTreeProvider(hostList, () => settings, sessions);
-  const reservations = new Reservations(runner, log);
   const reservationsView = vscode.window.createTreeView('gpuDev.reservations', { treeDataProvider: reservations });
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
   const gauge = new VramGauge(hostList, settings, context.workspaceState, sessions);
   const history = new SampleHistory();
   const details = new GpuDetailsPanels(context.extensionUri, hostList, history, (name) => runnerOf(name), log);
-  const runnerOf = (name: string) => (name === runner.label ? runner : remote.runnerOf(name));
+  const runnerOf = (name: string) =>
+    name === runner.label ? runner : (remote.runnerOf(name) ?? reservationHosts.runnerOf(name));
   const cosplayContext: CosplayContext = {
     extensionUri: context.extensionUri,
     sessions,
@@ -139,6 +147,10 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
       reservations.reload();
     }),
     remote.onDidChange(syncMonitors),
+    reservationHosts,
+    reservationHosts.onDidChange(syncMonitors),
+    reservationHosts.onDidChange(() => history.keepHosts(hostList.hosts().map((h) => h.name))),
+    hostsChanged,
     gauge.onDidChangeTarget(syncMonitors),
     details.onDidChangeWatchers(syncMonitors),
     vscode.commands.registerCommand('gpuDev.chooseGaugeGpu', () => gauge.choose()),
@@ -191,6 +203,7 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
       settings = readMonitorSettings();
       gauge.update(settings);
       if (event.affectsConfiguration('gpuDev.clusters')) reservations.reload();
+      if (event.affectsConfiguration('gpuDev.reservations.pollSeconds')) reservations.setPollSeconds(pollSeconds());
       if (event.affectsConfiguration('gpuDev.hosts'))
         remote.reload(); // syncs through onDidChange
       else syncMonitors();

@@ -5,6 +5,8 @@ import { describeError, type GpuDevError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { formatSlurmTime, parseDuration } from './reserve/duration';
 import { raceLosers, SlurmCluster } from './reserve/slurm/cluster';
+import { describeMismatch, hardwareMismatch, recordedSummary } from './reserve/hardwareCheck';
+import { localTime } from './reserve/slurm/clusterClock';
 import { describeReason } from './reserve/slurm/reasons';
 import type { ProbedStrategy } from './reserve/slurm/strategies';
 import { LocalRunner, type Runner } from './hosts/runner';
@@ -49,17 +51,23 @@ function strategyTable(strategies: readonly ProbedStrategy[]): string {
   const rows = strategies.map((s, i) => [
     String(i + 1),
     s.type,
+    s.gpu ?? '',
     `${s.nodes} × ${s.perNode}`,
     s.partition,
-    s.when === 'never' ? '—' : s.when === 'now' ? 'now' : s.start!.toISOString().replace('T', ' ').slice(0, 16),
+    s.when === 'never' ? '—' : s.when === 'now' ? 'now' : localTime(s.start!),
     s.nodeList ?? '',
     s.cost.toFixed(1),
     s.reason ?? '',
   ]);
   return alignColumns(
-    [['#', 'gpu', 'nodes × gpus', 'partition', 'start', 'on', 'gpu-hours', 'why not'], ...rows],
-    [1, 3, 5, 7],
+    [['#', 'gres', 'gpu', 'nodes × gpus', 'partition', 'start', 'on', 'gpu-hours', 'why not'], ...rows],
+    [1, 2, 4, 6, 8],
   ).join('\n');
+}
+
+function catalogNames(typed: string): readonly string[] {
+  const found = builtinCatalog().lookup(typed);
+  return found.ok ? [found.entry.key, found.entry.name, ...found.entry.aliases] : [];
 }
 
 async function loginRunner(spec: string | undefined): Promise<{ runner: Runner; close(): void } | GpuDevError> {
@@ -104,8 +112,12 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       else if (!jobs.length) io.out('no gpudev reservations\n');
       else
         io.out(
-          `${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'left', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, j.timeLeft, describeReason(j.state, j.reason)])], [1, 2, 3, 4, 6]).join('\n')}\n`,
+          `${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'has', 'left', 'starts', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, recordedSummary(j) ?? '', j.timeLeft, j.state === 'PENDING' && typeof j.startsAt === 'number' ? localTime(new Date(j.startsAt)) : '', describeReason(j.state, j.reason)])], [1, 2, 3, 4, 5, 7, 8]).join('\n')}\n`,
         );
+      for (const job of jobs) {
+        const mismatch = hardwareMismatch(job, catalogNames);
+        if (mismatch) io.err(`warning: ${describeMismatch(mismatch)}\n`);
+      }
       return 0;
     }
     if (verb === 'cancel')
@@ -151,10 +163,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       ...(options.has('--partition') && { partition: options.get('--partition')! }),
       ...(options.has('--account') && { account: options.get('--account')! }),
     };
-    const strategies = await cluster.plan(request, {}, (typed) => {
-      const found = builtinCatalog().lookup(typed);
-      return found.ok ? [found.entry.key, found.entry.name, ...found.entry.aliases] : [];
-    });
+    const strategies = await cluster.plan(request, {}, catalogNames);
     if ('message' in strategies) return done(strategies);
     if (verb === 'plan') {
       io.out(

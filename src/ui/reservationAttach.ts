@@ -24,7 +24,7 @@ const REMOTE_SSH = 'ms-vscode-remote.remote-ssh';
 const INCLUDE_CONSENT = 'gpuDev.ssh.includeConsent';
 
 /** Our file, from `gpuDev.ssh.configFile` (~ expanded), else ~/.ssh/gpudev/config. */
-function ourSshConfigFile(): string {
+export function ourSshConfigFile(): string {
   const configured = machineSetting<string>('ssh.configFile')?.trim();
   return configured ? configured.replace(/^~(?=\/)/, os.homedir()) : defaultSshConfigFile();
 }

@@ -10,6 +10,7 @@ import {
   type FromReserveWebview,
   type ToReserveWebview,
 } from '../../webviews/protocol';
+import { localTime, zoneName } from '../reserve/slurm/clusterClock';
 import { catalogAliases } from './cosplayCommands';
 import type { ClusterState, Reservations } from './reservations';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -178,12 +179,18 @@ export class ReservePanel {
       summary: `${message.count} GPU(s) for ${formatSlurmTime(minutes)} on ${message.cluster}: nothing was submitted.`,
       rows: strategies.map((s, index) => ({
         index,
-        gpus: `${s.nodes} × ${s.perNode} ${s.type}`,
+        gpus: `${s.nodes} × ${s.perNode} ${s.type}${s.gpu ? ` (${s.gpu})` : ''}`,
         partition: s.partition,
         node: s.nodeList ?? '',
         cost: s.cost.toFixed(1),
         startable: s.when !== 'never',
-        start: s.when === 'now' ? 'now' : s.start ? s.start.toLocaleString() : '',
+        // Read in the cluster's zone, shown in this machine's (the zone said after).
+        start:
+          s.when === 'now'
+            ? 'now'
+            : s.start
+              ? `${localTime(s.start)}${s.clusterZone ? ` (cluster ${zoneName(s.clusterZone)})` : ''}`
+              : '',
         reason: s.reason ?? '',
       })),
     });
