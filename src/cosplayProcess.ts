@@ -106,6 +106,10 @@ export async function reservationHost(jobId: string, login: string, local: Runne
   const runner = await createSshRunner({ name: login, ssh: login }, local);
   if ('message' in runner) return describeError(runner);
   const queue = await runner.run(['squeue', '-h', '-j', jobId, '-o', '%T|%N']);
+  if (queue.failure) {
+    runner.close();
+    return describeError(queue.failure);
+  }
   const [state = '', nodes = ''] = queue.stdout.trim().split('|');
   const node = firstNode(nodes);
   if (queue.exitCode !== 0 || state !== 'RUNNING' || !node) {

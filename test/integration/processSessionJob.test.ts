@@ -25,10 +25,6 @@ describe('process sessions inside a Slurm reservation', function () {
     login = loginRunner(sshd);
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-job-home-'));
     fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.writeFileSync(
-      path.join(home, '.ssh/config'),
-      `Host hpc-login\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.dir}/client_key\n`,
-    );
     fs.copyFileSync(path.join(sshd.dir, 'client_key'), path.join(home, '.ssh/id_ed25519'));
     fs.chmodSync(path.join(home, '.ssh/id_ed25519'), 0o600);
     fs.writeFileSync(path.join(home, '.ssh/known_hosts'), `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);
@@ -40,7 +36,7 @@ describe('process sessions inside a Slurm reservation', function () {
     const submitted = await login.run([
       'sbatch',
       '--parsable',
-      '--job-name=gpudev-process-session-test',
+      '--job-name=process-session-test',
       '--gres=gpu:h100:1',
       '--time=10',
       '--wrap',
@@ -73,11 +69,13 @@ describe('process sessions inside a Slurm reservation', function () {
     });
 
   it('runs its sshd as a step of the job, reached through the login node; scancel ends it; cleanup clears the orphan', async () => {
-    const where = ['--reservation', jobId, '--login', 'hpc-login'];
+    // The login node as user@host:port: OpenSSH reads ~/.ssh/config from the passwd home, not this test's HOME.
+    const loginSpec = `${sshd.user}@127.0.0.1:${sshd.port}`;
+    const where = ['--reservation', jobId, '--login', loginSpec];
     const up = await gpudev(['up', 'rtx3090', '--strategy', 'mps', ...where]);
     assert.equal(up.code, 0, up.stderr);
     const name = up.stdout.trim();
-    const alias = sessionAlias(`hpc-login-job${jobId}`, name);
+    const alias = sessionAlias(`${loginSpec}-job${jobId}`, name);
     const listed = JSON.parse((await gpudev(['list', '--json', ...where])).stdout) as {
       sessions: { name: string; running: boolean; process?: { port: number } }[];
     };
@@ -106,9 +104,9 @@ describe('process sessions inside a Slurm reservation', function () {
       await new Promise((resolve) => setTimeout(resolve, 250));
     assert.notEqual((await login.run(['kill', '-0', sshdPid])).exitCode, 0, 'the sshd ended with the job');
     jobId = '';
-    const orphans = await gpudev(['orphans', '--host', 'hpc-login']);
+    const orphans = await gpudev(['orphans', '--host', loginSpec]);
     assert.match(orphans.stdout, new RegExp(`${name} .*orphan \\(its sshd is gone\\)`));
-    const cleanup = await gpudev(['cleanup', '--yes', '--host', 'hpc-login']);
+    const cleanup = await gpudev(['cleanup', '--yes', '--host', loginSpec]);
     assert.equal(cleanup.code, 0, cleanup.stderr);
     assert.match(cleanup.stdout, new RegExp(`${name}: restored`));
   });
