@@ -78,10 +78,9 @@ function sessionOf(
 export async function listSessions(docker: DockerEngine, journals: readonly HostJournal[]): Promise<Listing> {
   const problems: string[] = [];
   // A host without Docker still lists its process sessions; its container sessions are then `unknown`, never orphans.
+  let dockerProblem: string | undefined;
   const containers = await docker.list(LABEL.session).catch((error: unknown) => {
-    problems.push(
-      `Docker could not be asked for containers: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    dockerProblem = `Docker could not be asked for containers: ${error instanceof Error ? error.message : String(error)}`;
     return undefined;
   });
   const sessions: Session[] = [];
@@ -106,6 +105,7 @@ export async function listSessions(docker: DockerEngine, journals: readonly Host
       }
     }
   }
+  if (dockerProblem && sessions.some((s) => s.state === 'unknown')) problems.push(dockerProblem);
   const looked = new Set(journals.map((j) => j.kind));
   const foreign = (containers ?? [])
     .filter((c) => !owned.has(c.id))

@@ -117,12 +117,10 @@ export async function writeSessionEntry(
   host: SshTarget | null,
   files: SessionEntryFiles,
 ): Promise<void> {
-  const jumpBlock = host
-    ? hostJumpBlock(alias, host, host.identityFiles, [
-        path.join(os.homedir(), '.ssh', 'known_hosts'),
-        files.knownHostsFile,
-      ])
-    : '';
+  // Only the keys that exist: OpenSSH warns about every IdentityFile it cannot find.
+  const identity = host ? await existing(host.identityFiles) : [];
+  const knownHosts = [path.join(os.homedir(), '.ssh', 'known_hosts'), files.knownHostsFile];
+  const jumpBlock = host ? hostJumpBlock(alias, host, identity, knownHosts) : '';
   const block = sessionBlock({
     alias,
     port: session.port,
@@ -144,6 +142,18 @@ export async function writeSessionEntry(
       mode: 0o600,
     },
   );
+}
+
+async function existing(files: readonly string[]): Promise<string[]> {
+  const found = await Promise.all(
+    files.map((f) =>
+      fs.access(f).then(
+        () => f,
+        () => undefined,
+      ),
+    ),
+  );
+  return found.filter((f): f is string => f !== undefined);
 }
 
 /** Removes a stopped session's entries and its pinned key. */
