@@ -2,7 +2,7 @@
 // through OpenSSH's own client and our Host entries, in a plain command and in a login shell; root-only
 // steps reported; stop leaves the user's processes and files as they were.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import { applyProcessSession, stopProcessSession } from '../../src/cosplay/proce
 import { SshRunner } from '../../src/hosts/sshRunner';
 import { hostJumpBlock, pinnedSessionKey, sessionAlias, sessionBlock } from '../../src/remote/sessionHostEntry';
 import { repoRoot } from '../unit/fixtures';
+import { cliHome, gpudevCosplay } from './cliHome';
 import { SCENARIO } from './fakeHost';
 import { startSshd, type Sshd } from './sshd';
 
@@ -76,47 +77,7 @@ describe('process sessions: a cosplay without Docker or root, reached through it
   );
   after(() => runner?.close());
 
-  /** The CLI as its own process, with a home of its own (our ssh config lands there); `killAtStep` SIGKILLs it at that step. */
-  function gpudev(
-    home: string,
-    args: readonly string[],
-    killAtStep?: number,
-  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [path.join(repoRoot, 'out/src/cli.js'), 'cosplay', ...args], {
-        env: { ...process.env, HOME: home, GPUDEV_TEST_HOST_PROFILE: path.join(home, 'profile.json') },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        if (killAtStep !== undefined && (stderr.match(/^… /gm) ?? []).length >= killAtStep)
-          process.kill(-child.pid!, 'SIGKILL');
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
-
-  function cliHome(): string {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-home-'));
-    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.copyFileSync(path.join(sshd.dir, 'client_key'), path.join(home, '.ssh/id_ed25519'));
-    fs.chmodSync(path.join(home, '.ssh/id_ed25519'), 0o600);
-    fs.writeFileSync(path.join(home, '.ssh/known_hosts'), `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);
-    const env = {
-      GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
-      PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'),
-      PATH: '/nowhere',
-    };
-    fs.writeFileSync(
-      path.join(home, 'profile.json'),
-      JSON.stringify({ image: 'unused', gpuRequest: false, binds: [], env }),
-    );
-    return home;
-  }
+  const gpudev = gpudevCosplay;
 
   const leftovers = async () =>
     (
@@ -128,7 +89,7 @@ describe('process sessions: a cosplay without Docker or root, reached through it
     ).stdout.trim();
 
   it('the CLI: up without Docker on the host falls back to a process session, reached by its alias; list and down; SIGKILL mid-apply then cleanup restores', async () => {
-    const home = cliHome();
+    const home = cliHome(sshd);
     const spec = `${user.user}@127.0.0.1:${sshd.port}`;
     const up = await gpudev(home, ['up', 'rtx3090', '--gpu', '5', '--strategy', 'mps', '--host', spec]);
     assert.equal(up.code, 0, up.stderr);

@@ -2,14 +2,11 @@
 // (scontrol listpids), reached through the login node with OpenSSH's own client; scancel ends it, and
 // the session is then an orphan that cleanup clears.
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { SshRunner } from '../../src/hosts/sshRunner';
 import { sessionAlias } from '../../src/remote/sessionHostEntry';
-import { repoRoot } from '../unit/fixtures';
-import { SCENARIO } from './fakeHost';
+import { cliHome, gpudevCosplay } from './cliHome';
 import { loginRunner, startSlurm } from './slurm';
 import { startSshd, type Sshd } from './sshd';
 
@@ -23,16 +20,7 @@ describe('process sessions inside a Slurm reservation', function () {
     sshd = startSshd();
     startSlurm();
     login = loginRunner(sshd);
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-job-home-'));
-    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.copyFileSync(path.join(sshd.dir, 'client_key'), path.join(home, '.ssh/id_ed25519'));
-    fs.chmodSync(path.join(home, '.ssh/id_ed25519'), 0o600);
-    fs.writeFileSync(path.join(home, '.ssh/known_hosts'), `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);
-    const env = { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes') };
-    fs.writeFileSync(
-      path.join(home, 'profile.json'),
-      JSON.stringify({ image: 'unused', gpuRequest: false, binds: [], env }),
-    );
+    home = cliHome(sshd);
     const submitted = await login.run([
       'sbatch',
       '--parsable',
@@ -55,18 +43,7 @@ describe('process sessions inside a Slurm reservation', function () {
     login?.close();
   });
 
-  const gpudev = (args: readonly string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(repoRoot, 'out/src/cli.js'), 'cosplay', ...args], {
-        env: { ...process.env, HOME: home, GPUDEV_TEST_HOST_PROFILE: path.join(home, 'profile.json') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  const gpudev = (args: readonly string[]) => gpudevCosplay(home, args);
 
   it('runs its sshd as a step of the job, reached through the login node; scancel ends it; cleanup clears the orphan', async () => {
     // The login node as user@host:port: OpenSSH reads ~/.ssh/config from the passwd home, not this test's HOME.
