@@ -58,8 +58,7 @@ export async function upProcess(
       shimTar: await shimArchive(shimRoot, 'shim'),
       authorizedKeys: [key.publicKey],
       ...(host.job && { jobStep: (argv, env) => host.job!.startStep(argv, env) }),
-      // The test hosts' variables, but never their PATH: a process session keeps the host's own.
-      ...(extraEnv && { extraEnv: Object.fromEntries(Object.entries(extraEnv).filter(([name]) => name !== 'PATH')) }),
+      ...(extraEnv && { extraEnv }),
       onStep: (step) => io.err(`… ${step}\n`),
     },
     host.runner,

@@ -13,6 +13,7 @@ import { Reservations, type ReservationNode } from './ui/reservations';
 import { registerPanelSerializers } from './ui/panelSerializers';
 import { ReservePanel } from './ui/reservePanel';
 import { runOnReservationCommand } from './ui/runTerminal';
+import { cosplayOnReservation } from './ui/reservationCosplay';
 import { attachReservation, cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
@@ -122,6 +123,9 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     vscode.commands.registerCommand('gpuDev.showJobScript', (node?: JobNode) => showJobScript(reservations, node)),
     vscode.commands.registerCommand('gpuDev.attachReservation', (node?: JobNode) =>
       attachReservation(reservations, node, runner, context.globalState, log),
+    ),
+    vscode.commands.registerCommand('gpuDev.cosplayOnReservation', (node?: JobNode) =>
+      cosplayOnReservation(reservations, node, context.extensionUri, context.globalState, log),
     ),
     vscode.commands.registerCommand('gpuDev.runOnReservation', (arg?: JobNode | vscode.Uri) =>
       runOnReservationCommand(reservations, arg, runner, context.globalState, log),

@@ -16,7 +16,7 @@ import { isSimulatedHost, machineSetting } from './settings';
 
 let loaded: typeof Cosplay | undefined;
 /** dist/cosplay.js, next to dist/extension.js, required on first use. */
-function cosplay(): typeof Cosplay {
+export function cosplay(): typeof Cosplay {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   loaded ??= require('./cosplay.js') as typeof Cosplay;
   return loaded;

@@ -38,25 +38,37 @@ export async function attachProcessSession(
   });
   if ('message' in entry)
     return void vscode.window.showErrorMessage(`Cannot attach to ${session.name}: ${describeError(entry)}`);
-  const included = !terminal && (await ensureInclude(state, entry.configFile));
+  const home = session.process.folder.replace(/\/\.local\/state\/gpudev\/sessions\/.*$/, '') || '/';
+  await openSessionWindow({ ...entry, home, session: session.name, state, terminal });
+}
+
+/**
+ * Opens a process session by its Host entry: a Remote-SSH window on it once our Include is in
+ * ~/.ssh/config (asked once), otherwise — or with `terminal` — a terminal through the same entry.
+ */
+export async function openSessionWindow(request: {
+  readonly alias: string;
+  readonly configFile: string;
+  /** The folder the window opens: the user's home on the host. */
+  readonly home: string;
+  readonly session: string;
+  readonly state: vscode.Memento;
+  readonly terminal?: boolean;
+}): Promise<void> {
+  const { alias, configFile, session } = request;
+  const included = !request.terminal && (await ensureInclude(request.state, configFile));
   if (vscode.extensions.getExtension(REMOTE_SSH) && included) {
-    const home = session.process.folder.replace(/\/\.local\/state\/gpudev\/sessions\/.*$/, '') || '/';
-    await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(sshRemoteUri(entry.alias, home)), {
+    await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(sshRemoteUri(alias, request.home)), {
       forceNewWindow: true,
     });
     return;
   }
+  vscode.window
+    .createTerminal({ name: `GPU: ${session}`, shellPath: 'ssh', shellArgs: ['-F', configFile, alias] })
+    .show();
+  if (request.terminal) return;
   const why = !vscode.extensions.getExtension(REMOTE_SSH)
     ? 'the Remote-SSH extension is not installed'
-    : `~/.ssh/config does not include ${entry.configFile}, so Remote-SSH cannot find ${entry.alias}`;
-  vscode.window
-    .createTerminal({
-      name: `GPU: ${session.name}`,
-      shellPath: 'ssh',
-      shellArgs: ['-F', entry.configFile, entry.alias],
-    })
-    .show();
-  void vscode.window.showInformationMessage(
-    `Opened a terminal in ${session.name} instead of a VS Code window: ${why}.`,
-  );
+    : `~/.ssh/config does not include ${configFile}, so Remote-SSH cannot find ${alias}`;
+  void vscode.window.showInformationMessage(`Opened a terminal in ${session} instead of a VS Code window: ${why}.`);
 }

@@ -28,7 +28,7 @@ export interface ProcessApplyRequest {
    * call and ends with the job). The MPS daemon and the session sshd then run in the foreground there.
    */
   readonly jobStep?: (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<RunResult>;
-  /** More variables for the session (the test hosts' fake GPU), after the plan's. */
+  /** More variables for the session (the test hosts' fake GPU), after the plan's; never `PATH`, which stays the host's. */
   readonly extraEnv?: Readonly<Record<string, string>>;
   readonly onStep?: (step: string) => void;
 }
@@ -164,7 +164,7 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
 
     const env: Record<string, string> = {
       ...plan.container.env,
-      ...request.extraEnv,
+      ...Object.fromEntries(Object.entries(request.extraEnv ?? {}).filter(([name]) => name !== 'PATH')),
       CUDA_VISIBLE_DEVICES: uuid,
       GPUDEV_HOST_GPUS: uuid,
       GPUDEV_SESSION: sessionName,

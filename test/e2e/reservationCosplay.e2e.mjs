@@ -1,0 +1,101 @@
+// Cosplay inside a running reservation, in the packaged extension: a real one-node Slurm whose login node
+// is the loopback sshd. Cosplay as RTX 3090 on the job's row → the plan → Apply → a terminal through the
+// session's Host entry (code-server has no Remote-SSH), where nvidia-smi -L shows the target.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { repoRoot } from '../../scripts/codeServer.mjs';
+import { contextMenu, openGpuContainer, openWorkbench, reportFailure, treeRow } from './workbench.mjs';
+
+const infra = (script) =>
+  Object.fromEntries(
+    execFileSync('bash', [path.join(repoRoot, 'lab/infra', script)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2)),
+  );
+const cli = (...args) =>
+  execFileSync('node', [path.join(repoRoot, 'dist/cli.js'), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+
+describe('Cosplay as… inside a reservation (real Slurm behind a loopback sshd, packaged extension)', function () {
+  let bench;
+  let jobId;
+  const listed = path.join(os.tmpdir(), `gpudev-e2e-reservation-cosplay-${process.pid}.txt`);
+  before(async () => {
+    infra('slurm.sh');
+    const sshd = infra('sshd.sh');
+    const hostKey = fs
+      .readFileSync(path.join(sshd.SSHD_DIR, 'host_key.pub'), 'utf8')
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' ');
+    jobId = cli('reserve', 'submit', '--time', '15m').trim();
+    const profile = path.join(os.tmpdir(), `gpudev-e2e-reservation-cosplay-${process.pid}.json`);
+    // The session's shells get only what its env file says: the fake GPU's scenario comes from the test profile.
+    const env = { GPUDEV_FAKE_SMI_SCENARIO: 'default-h100-x8-570.133.20' };
+    fs.writeFileSync(profile, JSON.stringify({ image: 'unused', gpuRequest: false, binds: [], env }));
+    bench = await openWorkbench({
+      scenario: 'default-h100-x8-570.133.20',
+      settings: {
+        'gpuDev.monitor.intervalMs': 600000,
+        'terminal.integrated.gpuAcceleration': 'off',
+        'gpuDev.clusters': [
+          { name: 'lab-slurm', scheduler: 'slurm', login: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}` },
+        ],
+      },
+      env: { GPUDEV_TEST_HOST_PROFILE: profile },
+      homeFiles: {
+        '.ssh/id_ed25519': fs.readFileSync(path.join(sshd.SSHD_DIR, 'client_key')),
+        '.ssh/gpudev/known_hosts': `[127.0.0.1]:${sshd.SSHD_PORT} ${hostKey}\n`,
+      },
+    });
+  });
+  afterEach(function () {
+    return reportFailure(this.currentTest, bench, 20);
+  });
+  after(async () => {
+    await bench?.close();
+    if (jobId) cli('reserve', 'cancel', jobId);
+    fs.rmSync(listed, { force: true });
+    // The session ended with the job: its folders and journal entry (the login user's, this machine's) go.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    cli('cosplay', 'cleanup', '--yes');
+  });
+
+  it('Cosplay as RTX 3090 on a running reservation: plan, Apply, a terminal in the session where nvidia-smi shows the target', async () => {
+    const { page } = bench;
+    await openGpuContainer(page);
+    const row = treeRow(page, new RegExp(`^${jobId} · \\S+ left`));
+    await row.waitFor({ timeout: 150_000 }); // the one shared cluster may be busy with other tests for a while
+    await contextMenu(page, row, 'Cosplay as… (inside the reservation)');
+    await page.locator('.quick-input-widget input').fill('RTX 3090');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'RTX 3090' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('.monaco-dialog-box', { hasText: `inside job ${jobId}?` });
+    await dialog.waitFor({ timeout: 60_000 });
+    const detail = await dialog.innerText();
+    assert.match(detail, /Cosplay NVIDIA GeForce RTX 3090 on NVIDIA H100 80GB HBM3/);
+    assert.match(detail, /A process session: MPS/);
+    assert.match(detail, /not applied: needs root — lock graphics clocks/);
+    await bench.screenshot('reservation-cosplay-plan');
+    await dialog.locator('.monaco-button', { hasText: 'Apply' }).click();
+    await page
+      .locator('.notification-toast', {
+        hasText: /instead of a VS Code window: the Remote-SSH extension is not installed/,
+      })
+      .waitFor({ timeout: 90_000 });
+    await page.locator('.terminal-wrapper.active .xterm').click();
+    await page.waitForTimeout(2000); // the session's shell starting through the login node
+    await page.keyboard.type(`nvidia-smi -L | tee ${listed}\n`);
+    for (let waited = 0; !fs.existsSync(listed) && waited < 30_000; waited += 250) await page.waitForTimeout(250);
+    await page.waitForTimeout(500);
+    assert.match(fs.readFileSync(listed, 'utf8'), /^GPU \d+: NVIDIA GeForce RTX 3090 \(UUID: GPU-/);
+    await bench.screenshot('reservation-cosplay-terminal');
+  });
+});
