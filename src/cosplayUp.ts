@@ -10,7 +10,8 @@ import type { BusyProcess } from './cosplay/busyGpu';
 import { migStateOf } from './cosplay/hostCommands';
 import { localOwner } from './cosplay/hostJournal';
 import { DEFAULT_COSPLAY_IMAGE, readTestHostProfile, shimArchive } from './cosplay/hostProfile';
-import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
+import { gpuIndicesOf, planMultiCosplay, type GpuSlot } from './cosplay/multiPlan';
+import { STRATEGIES, type Strategy } from './cosplay/planner';
 import { liveSessionOf } from './cosplay/session';
 import { sameGpu, type Listing } from './cosplay/sessions';
 import type { DockerEngine } from './hosts/docker';
@@ -65,32 +66,42 @@ export async function up(
   if (strategy && !STRATEGIES.includes(strategy)) return fail(`--strategy must be one of ${STRATEGIES.join(', ')}`, 2);
   const probe = await probeGpus(host.runner);
   if (probe.kind !== 'gpus') return fail(describeError(probe.error), 1);
-  const gpuIndex = Number(options.get('--gpu') ?? 0);
-  const gpu = probe.gpus.find((g) => g.index === gpuIndex);
-  if (!gpu)
-    return fail(
-      `${host.label} has no GPU ${options.get('--gpu')} (it has ${probe.gpus.map((g) => g.index).join(', ')})`,
-      2,
-    );
-  const model = catalog.byNvmlName(gpu.name);
-  if (!model) return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog yet`, 1);
-  const live = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
-  const hostMig = await migStateOf(host.runner, gpu);
-  const planned = planCosplay({
-    target: target.entry,
-    host: model,
-    hostGpuCount: probe.gpus.length,
-    strategy,
-    liveSessions: live,
-    hostMig,
-  });
+  const indices = gpuIndicesOf(options.get('--gpu'), options.get('--num'));
+  if (typeof indices === 'string') return fail(indices, 2);
+  const missingGpu = indices.find((i) => !probe.gpus.some((g) => g.index === i));
+  if (missingGpu !== undefined)
+    return fail(`${host.label} has no GPU ${missingGpu} (it has ${probe.gpus.map((g) => g.index).join(', ')})`, 2);
+  const slots: GpuSlot[] = [];
+  let model: ReturnType<typeof catalog.byNvmlName>;
+  for (const index of new Set(indices)) {
+    const gpu = probe.gpus.find((g) => g.index === index)!;
+    const found = catalog.byNvmlName(gpu.name);
+    if (!found) return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog yet`, 1);
+    if (model && found.key !== model.key)
+      return fail(`GPU ${gpu.index} is a ${gpu.name}, GPU ${indices[0]} a ${model.name}: a session's GPUs must be one model`, 2);
+    model = found;
+    const liveSessions = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
+    const hostMig = await migStateOf(host.runner, gpu);
+    slots.push(...indices.filter((i) => i === index).map(() => ({ index, hostMig, liveSessions })));
+  }
+  const order = (slot: GpuSlot) => indices.indexOf(slot.index);
+  const planned = planMultiCosplay(
+    { target: target.entry, host: model!, hostGpuCount: probe.gpus.length, strategy },
+    slots.sort((a, b) => order(a) - order(b)),
+  );
   if (!planned.ok) return fail(describeError(planned.error), 1);
+  planned.warnings.forEach((w) => io.err(`warning: ${w}\n`));
+  const first = planned.gpus[0]!;
   const profile = await readTestHostProfile();
-  const sessionName = newSessionName(target.entry.key, gpu.index);
+  const sessionName = newSessionName(
+    target.entry.key,
+    planned.gpus.length > 1 ? planned.gpus.map((g) => g.gpuIndex) : first.gpuIndex,
+  );
   const outcome = await applyCosplay(
     {
-      plan: planned.plan,
-      gpuIndex: gpu.index,
+      plan: first.plan,
+      gpuIndex: first.gpuIndex,
+      gpus: planned.gpus,
       hostLabel: host.label,
       sessionName,
       sudo: flags.has('--sudo'),

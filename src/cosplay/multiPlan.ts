@@ -70,8 +70,10 @@ export function planMultiCosplay(
     const first = planned.values().next().value?.plan;
     if (first && differs(first, plan))
       return refuse(
-        `GPU ${slot.index} would get ${settingsText(plan)}, GPU ${slots[0]!.index} ${settingsText(first)}: a session's GPUs must all be cosplayed alike`,
-        'pick GPUs in the same MIG state, or give --strategy',
+        `${earlier ? `slice ${earlier.slices + 1} of GPU ${slot.index}` : `GPU ${slot.index}`} would get ${settingsText(plan)}, GPU ${slots[0]!.index} ${settingsText(first)}: a session's GPUs must all be cosplayed alike`,
+        earlier
+          ? 'ask for fewer slices, or free MIG instances on that GPU'
+          : 'pick GPUs in the same MIG state, or give --strategy',
       );
     const instance = plan.mutations.find((m) => m.change.kind === 'gpuInstance');
     if (instance?.change.kind === 'gpuInstance' && plan.chosen.migProfile)
