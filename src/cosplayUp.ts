@@ -78,7 +78,10 @@ export async function up(
     const found = catalog.byNvmlName(gpu.name);
     if (!found) return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog yet`, 1);
     if (model && found.key !== model.key)
-      return fail(`GPU ${gpu.index} is a ${gpu.name}, GPU ${indices[0]} a ${model.name}: a session's GPUs must be one model`, 2);
+      return fail(
+        `GPU ${gpu.index} is a ${gpu.name}, GPU ${indices[0]} a ${model.name}: a session's GPUs must be one model`,
+        2,
+      );
     model = found;
     const liveSessions = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
     const hostMig = await migStateOf(host.runner, gpu);

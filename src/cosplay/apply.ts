@@ -55,11 +55,7 @@ export type ApplyOutcome =
     };
 
 /** A session name Docker accepts as a container name, unique enough to never collide. */
-export function newSessionName(
-  targetKey: string,
-  gpuIndex: number | readonly number[],
-  random = Math.random,
-): string {
+export function newSessionName(targetKey: string, gpuIndex: number | readonly number[], random = Math.random): string {
   const suffix = Math.floor(random() * 0x10000)
     .toString(16)
     .padStart(4, '0');

@@ -30,9 +30,9 @@ export interface ApplyStep {
   readonly request: ApplyRequest;
   readonly store: HostJournal;
   /** Starts a step (says it; throws when cancelled). */
-  begin(description: string): void;
+  readonly begin: (description: string) => void;
   /** A host command's stdout, or a StepFailure. */
-  host(args: readonly string[]): Promise<string>;
+  readonly host: (args: readonly string[]) => Promise<string>;
 }
 
 export class GpuApply {
@@ -78,9 +78,17 @@ export class GpuApply {
         hint: 'plan with a host whose power limit can be read',
       });
     const memoryMHz = await this.memoryClock();
-    this.originals = { persistence: persistence === 'Enabled', migMode: migMode === 'Enabled', originalWatts, memoryMHz };
+    this.originals = {
+      persistence: persistence === 'Enabled',
+      migMode: migMode === 'Enabled',
+      originalWatts,
+      memoryMHz,
+    };
     const clash = clashWith(this.current, wantedSettings(plan, memoryMHz));
-    if (clash) throw new StepFailure(this.sessionGpus.length > 1 ? { ...clash, message: `GPU ${index}: ${clash.message}` } : clash);
+    if (clash)
+      throw new StepFailure(
+        this.sessionGpus.length > 1 ? { ...clash, message: `GPU ${index}: ${clash.message}` } : clash,
+      );
     const joining = this.current.sessions.length > 0;
     // One MPS daemon serves every GPU of the session: the first GPU's record holds it.
     const primary = this.sessionGpus.length === 0 || this.sessionGpus[0] === uuid;
@@ -104,7 +112,10 @@ export class GpuApply {
           startedAt: new Date().toISOString(),
           hostLabel: request.hostLabel,
           gpuIndex: this.gpu.gpuIndex,
-          plan: { ...sessionPlanOf(this.plan, this.uuid), ...(this.sessionGpus.length > 1 && { gpus: [...this.sessionGpus] }) },
+          plan: {
+            ...sessionPlanOf(this.plan, this.uuid),
+            ...(this.sessionGpus.length > 1 && { gpus: [...this.sessionGpus] }),
+          },
           steps: [],
         },
       ],

@@ -8,3 +8,5 @@ export { planCosplay } from './planner';
 export { planView } from './planView';
 export { simulatedNote } from '../hosts/sshHosts';
 export type { CosplayPlan } from './planner';
+export { planMultiCosplay } from './multiPlan';
+export type { GpuSlot, PlannedGpu } from './multiPlan';

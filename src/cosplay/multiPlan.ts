@@ -100,7 +100,13 @@ export function planMultiCosplay(
     ...g,
     plan:
       gpuCount > 1
-        ? { ...g.plan, fidelity: [...g.plan.fidelity, interconnectRow(g.plan.target, g.plan.host, g.plan.chosen.migProfile !== null)] }
+        ? {
+            ...g.plan,
+            fidelity: [
+              ...g.plan.fidelity,
+              interconnectRow(g.plan.target, g.plan.host, g.plan.chosen.migProfile !== null),
+            ],
+          }
         : g.plan,
   }));
   const mig = gpus[0]!.plan.chosen.migProfile !== null;

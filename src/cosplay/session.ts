@@ -126,3 +126,10 @@ export function liveSessionOf(session: Session): LiveSession {
 export function sessionAge(session: Pick<Session, 'createdMs'>, now = Date.now()): string {
   return `${Math.max(0, Math.round((now - session.createdMs) / 60_000))} min`;
 }
+
+/** The session's GPUs in words: "GPU 2", "GPUs 0, 1". */
+export function sessionGpusText(session: Pick<Session, 'gpuIndex' | 'gpus'>): string {
+  return session.gpus && session.gpus.length > 1
+    ? `GPUs ${session.gpus.map((g) => g.index).join(', ')}`
+    : `GPU ${session.gpuIndex}`;
+}

@@ -115,12 +115,20 @@ function joinGpus(parts: readonly Session[]): Session[] {
     const rank = (s: Session) => (order.includes(s.gpuUuid) ? order.indexOf(s.gpuUuid) : order.length);
     const sorted = [...records].sort((a, b) => rank(a) - rank(b));
     const lead = sorted.find((s) => s.containerId !== null) ?? sorted[0]!;
-    const said = (s: Session, list: readonly string[] | undefined) => (list ?? []).map((c) => `GPU ${s.gpuIndex}: ${c}`);
+    const said = (s: Session, list: readonly string[] | undefined) =>
+      (list ?? []).map((c) => `GPU ${s.gpuIndex}: ${c}`);
     const unrestored = sorted.flatMap((s) => (s.unrestored ? [`GPU ${s.gpuIndex}: ${s.unrestored}`] : []));
     return {
       ...lead,
       gpus: sorted.map((s) => ({ index: s.gpuIndex, uuid: s.gpuUuid })),
-      plan: { ...lead.plan, device: sorted.map((s) => s.plan.device ?? '').filter(Boolean).join(',') || null },
+      plan: {
+        ...lead.plan,
+        device:
+          sorted
+            .map((s) => s.plan.device ?? '')
+            .filter(Boolean)
+            .join(',') || null,
+      },
       changes: sorted.flatMap((s) => said(s, s.changes)),
       undoes: sorted.flatMap((s) => said(s, s.undoes)),
       ...(unrestored.length && { unrestored: unrestored.join('; ') }),

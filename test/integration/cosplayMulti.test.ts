@@ -85,7 +85,7 @@ describe('multi-GPU cosplay sessions with a real Docker Engine', function () {
         journal.gpuWide.map((s) => `${s.change.kind}:${s.state}`),
         ['persistence:done', 'clockLock:done', 'powerCap:done'],
       );
-      assert.deepEqual(journal.sessions[0]!.plan.gpus, [session.gpuUuid, session.gpus![1]!.uuid]);
+      assert.deepEqual(journal.sessions[0]!.plan.gpus, [session.gpuUuid, session.gpus?.[1]?.uuid]);
     }
     const primary = journals.find((j) => j.gpuUuid === session.gpuUuid)!;
     const other = journals.find((j) => j.gpuUuid !== session.gpuUuid)!;
@@ -152,10 +152,10 @@ describe('multi-GPU cosplay sessions with a real Docker Engine', function () {
       'echo "$NVIDIA_VISIBLE_DEVICES"; echo "$GPUDEV_GPU_COUNT"; nvidia-smi -L',
     ]);
     const [visible, count, ...listing] = env.stdout.split('\n');
-    assert.equal(visible, devices.join(','), 'both MIG devices are the container\'s');
+    assert.equal(visible, devices.join(','), "both MIG devices are the container's");
     assert.equal(count, '2');
     assert.match(listing.join('\n'), /^GPU 5: NVIDIA GeForce RTX 3060/m);
-    assert.doesNotMatch(listing.join('\n'), /MIG/, 'the host\'s MIG devices stay hidden');
+    assert.doesNotMatch(listing.join('\n'), /MIG/, "the host's MIG devices stay hidden");
 
     const stopped = await stopSession(session, await sessionHost(host, docker));
     assert.equal(stopped.failure, undefined);

@@ -32,4 +32,3 @@ export function failing(
   ) as unknown as DockerEngine;
   return { runner: wrappedRunner, docker: wrappedDocker, calls: () => calls };
 }
-

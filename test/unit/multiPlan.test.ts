@@ -55,7 +55,9 @@ describe('multi-GPU plans', () => {
     const l4 = interconnect(ok(planned('l4', 'l40s', [{ index: 0 }, { index: 1 }], 'memory')))!;
     assert.equal(l4.verdict, 'both talk over PCIe: collectives close to a real pair');
     assert.equal(
-      ok(planned('rtx3090', 'h100-sxm', [{ index: 0 }])).gpus[0]!.plan.fidelity.some((r) => r.metric === 'Interconnect'),
+      ok(planned('rtx3090', 'h100-sxm', [{ index: 0 }])).gpus[0]!.plan.fidelity.some(
+        (r) => r.metric === 'Interconnect',
+      ),
       false,
       'one GPU has no interconnect row',
     );
@@ -80,7 +82,17 @@ describe('multi-GPU plans', () => {
   it('slices are placed around the instances already on the GPU; too many slices are refused naming the GPU', () => {
     const { instances } = parseMigInstances(smiFixtures('lgi-h100-80gb-hbm3-7x1g')[0]!.text);
     const full = { enabled: true, instances: instances.slice(0, 2) };
-    const two = ok(planned('t4', 'h100-sxm', [{ index: 0, hostMig: full }, { index: 0, hostMig: full }], 'mig'));
+    const two = ok(
+      planned(
+        't4',
+        'h100-sxm',
+        [
+          { index: 0, hostMig: full },
+          { index: 0, hostMig: full },
+        ],
+        'mig',
+      ),
+    );
     assert.equal(two.gpus[0]!.slices, 2);
     const three = planned(
       't4',
@@ -91,7 +103,12 @@ describe('multi-GPU plans', () => {
     assert.ok(!three.ok);
     assert.match(three.error.message, /^slice 3 of GPU 0 would get MIG 1g.20gb.*, GPU 0 MIG 2g.20gb/);
     const crowded = { enabled: true, instances: instances.slice(0, 5) };
-    const none = planned('t4', 'h100-sxm', [0, 0].map((index) => ({ index, hostMig: crowded })), 'mig');
+    const none = planned(
+      't4',
+      'h100-sxm',
+      [0, 0].map((index) => ({ index, hostMig: crowded })),
+      'mig',
+    );
     assert.ok(!none.ok);
     assert.match(none.error.message, /^GPU 0 \(slice 2\): no MIG profile .* is free/);
   });
@@ -100,13 +117,19 @@ describe('multi-GPU plans', () => {
     const twice = planned('rtx3090', 'h100-sxm', [{ index: 0 }, { index: 0 }], 'mps');
     assert.ok(!twice.ok);
     assert.match(twice.error.message, /GPU 0 is listed 2 times: .*need MIG slices, and its plan uses mps/);
-    const mixed = planned('rtx4090', 'h100-sxm', [{ index: 0 }, { index: 1, hostMig: { enabled: true, instances: [] } }]);
+    const mixed = planned('rtx4090', 'h100-sxm', [
+      { index: 0 },
+      { index: 1, hostMig: { enabled: true, instances: [] } },
+    ]);
     assert.ok(!mixed.ok);
     assert.match(mixed.error.message, /^GPU 1 would get MIG .*, GPU 0 mps.*must all be cosplayed alike/);
     const live = [{ name: 'gpudev-other-gpu1-0000', clockLockMHz: 1000, powerCapW: 300 }];
     const clash = planned('rtx3090', 'h100-sxm', [{ index: 0 }, { index: 1, liveSessions: live }], 'mps');
     assert.ok(!clash.ok);
-    assert.match(clash.error.message, /^GPU 1: session "gpudev-other-gpu1-0000" on this GPU already set clocks 1000 MHz/);
+    assert.match(
+      clash.error.message,
+      /^GPU 1: session "gpudev-other-gpu1-0000" on this GPU already set clocks 1000 MHz/,
+    );
     const many = planMultiCosplay(
       { target: gpu('rtx3090'), host: gpu('h100-sxm'), hostGpuCount: 2 },
       [0, 1, 2].map((index) => ({ index })),
