@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builtinCatalog } from '../../src/catalog/catalog';
@@ -9,7 +10,8 @@ import type { Strategy } from '../../src/cosplay/planner';
 import { cleanUpOrphans, listSessions, orphansOf, stopSession } from '../../src/cosplay/sessions';
 import { connectDocker, type DockerEngine } from '../../src/hosts/docker';
 import { startDockerd, type Dockerd } from './dockerd';
-import { applied, applyRequest, fakeHost, removeContainers, sessionHost, type FakeHost } from './fakeHost';
+import { applied, applyRequest, fakeHost, removeContainers, sessionHost, testProfile, type FakeHost } from './fakeHost';
+import { repoRoot } from '../unit/fixtures';
 import { failing } from './failing';
 
 function entry(key: string) {
@@ -40,6 +42,21 @@ async function multiRequest(
     gpus: planned.gpus,
     sessionName: newSessionName(target, indices),
   };
+}
+
+/** The built CLI on the fake host (its test container profile), from the host user's home. */
+function gpudev(host: FakeHost, dockerd: Dockerd, args: readonly string[]) {
+  const profile = path.join(host.home, 'profile.json');
+  fs.writeFileSync(profile, JSON.stringify(testProfile(dockerd.image, host)));
+  const env = { ...host.env, DOCKER_HOST: `unix://${dockerd.socketPath}`, GPUDEV_TEST_HOST_PROFILE: profile };
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, 'out/src/cli.js'), 'cosplay', ...args],
+      { env, cwd: host.home },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 const journalOf = (host: FakeHost, file: string) =>
@@ -225,6 +242,25 @@ describe('multi-GPU cosplay sessions with a real Docker Engine', function () {
     );
     const { cleaned, failures } = await cleanUpOrphans(orphans, context);
     assert.deepEqual([cleaned, failures], [[session.name], []]);
+    assert.deepEqual(host.state(), original);
+    assert.deepEqual(host.journalFiles(), []);
+  });
+
+  it('gpudev cosplay up --num 2 --gpu 1, list shows GPUs 1,2, down restores both', async () => {
+    const original = host.state();
+    const up = await gpudev(host, dockerd, ['up', 'rtx3090', '--num', '2', '--gpu', '1', '--strategy', 'mps']);
+    assert.equal(up.code, 0, up.stderr);
+    const name = up.stdout.trim();
+    assert.match(name, /^gpudev-rtx3090-gpu1-2-[0-9a-f]{4}$/);
+    assert.match(up.stderr, /… GPU 2: lock graphics clocks at 1965 MHz/);
+    const list = await gpudev(host, dockerd, ['list']);
+    assert.match(list.stdout, new RegExp(`${name}\\s+NVIDIA GeForce RTX 3090\\s+1,2\\s+`));
+    const refused = await gpudev(host, dockerd, ['up', 'rtx3090', '--gpu', '1,1', '--strategy', 'mps']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /GPU 1 is listed 2 times/);
+    const down = await gpudev(host, dockerd, ['down', name]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /GPU 2: power limit back to 700 W/);
     assert.deepEqual(host.state(), original);
     assert.deepEqual(host.journalFiles(), []);
   });
