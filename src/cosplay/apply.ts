@@ -85,7 +85,7 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
   try {
     if (planned.some((g) => g.plan.gpuCount !== gpuCount))
       throw new StepFailure({
-        message: `the plan cosplays ${planned[0]!.plan.gpuCount} GPUs; ${gpuCount} were given to apply it on`,
+        message: `the plan cosplays ${planned[0]!.plan.gpuCount} GPUs; ${gpuCount === 1 ? 'one was' : `${gpuCount} were`} given to apply it on`,
         hint: 'plan the session for its GPUs (gpudev cosplay up --num N)',
       });
     const uuids: string[] = [];

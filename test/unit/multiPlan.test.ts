@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { builtinCatalog } from '../../src/catalog/catalog';
 import type { GpuEntry } from '../../src/catalog/schema';
 import { pairLink } from '../../src/cosplay/interconnect';
+import { planCommandLine } from '../../src/cosplay/planText';
 import { gpuIndicesOf, planMultiCosplay, type GpuSlot, type MultiPlanResult } from '../../src/cosplay/multiPlan';
 import type { Strategy } from '../../src/cosplay/planner';
 import { parseMigInstances } from '../../src/hosts/nvidiaSmi/migInstances';
@@ -147,5 +148,10 @@ describe('multi-GPU plans', () => {
     assert.match(String(gpuIndicesOf('1,3', '3')), /--num 3 does not match the 2 GPUs/);
     assert.match(String(gpuIndicesOf('a', undefined)), /--gpu takes GPU indices/);
     assert.match(String(gpuIndicesOf(undefined, '0')), /--num must be a whole number/);
+    assert.equal(
+      planCommandLine({ target: 'rtx3090', host: 'h100-sxm', gpu: { index: 2, uuid: null }, gpuList: [2, 2] }),
+      'gpudev cosplay up rtx3090 --gpu 2,2',
+      'the plan panel line reproduces the slices',
+    );
   });
 });
