@@ -35,6 +35,33 @@ export function planMultiCosplay(
   base: Omit<PlanRequest, 'gpuCount' | 'hostMig' | 'liveSessions'>,
   slots: readonly GpuSlot[],
 ): MultiPlanResult {
+  // Several whole GPUs and no strategy asked for: MPS before MIG, so that one process sees every GPU.
+  const distinct = new Set(slots.map((s) => s.index)).size === slots.length;
+  if (!base.strategy && slots.length > 1 && distinct && !slots.some((s) => s.hostMig?.enabled)) {
+    const mps = planSlots({ ...base, strategy: 'mps' }, slots);
+    const any = planSlots(base, slots);
+    if (mps.ok && any.ok && any.gpus[0]!.plan.chosen.migProfile) return withWarning(mps, MPS_OVER_MIG);
+    if (any.ok || !mps.ok) return any;
+    return mps;
+  }
+  return planSlots(base, slots);
+}
+
+const MPS_OVER_MIG =
+  'MPS rather than MIG for several GPUs: one CUDA process sees only one MIG device; --strategy mig for MIG instances (one process per GPU)';
+
+function withWarning(result: Extract<MultiPlanResult, { ok: true }>, warning: string): MultiPlanResult {
+  return {
+    ...result,
+    gpus: result.gpus.map((g) => ({ ...g, plan: { ...g.plan, warnings: [...g.plan.warnings, warning] } })),
+    warnings: [...result.warnings, warning],
+  };
+}
+
+function planSlots(
+  base: Omit<PlanRequest, 'gpuCount' | 'hostMig' | 'liveSessions'>,
+  slots: readonly GpuSlot[],
+): MultiPlanResult {
   const refuse = (message: string, hint?: string): MultiPlanResult => ({ ok: false, error: { message, hint } });
   if (slots.length === 0) return refuse('no GPU to cosplay');
   const gpuCount = slots.length;

@@ -44,6 +44,17 @@ describe('multi-GPU plans', () => {
     assert.deepEqual(result.warnings, []);
   });
 
+  it('several whole GPUs without a strategy: MPS before MIG (one process sees every GPU), said; MIG when asked', () => {
+    const auto = ok(planned('rtx3090', 'h100-sxm', [{ index: 0 }, { index: 1 }]));
+    assert.equal(auto.gpus[0]!.plan.chosen.strategy, 'mps');
+    assert.match(auto.warnings[0]!, /^MPS rather than MIG for several GPUs: one CUDA process sees only one MIG device/);
+    const mig = ok(planned('rtx3090', 'h100-sxm', [{ index: 0 }, { index: 1 }], 'mig'));
+    assert.equal(mig.gpus[0]!.plan.chosen.strategy, 'mig');
+    assert.match(mig.warnings[0]!, /one CUDA process sees only the first MIG device/);
+    const one = ok(planned('rtx3090', 'h100-sxm', [{ index: 0 }]));
+    assert.equal(one.gpus[0]!.plan.chosen.strategy, 'mig', 'one GPU plans as before');
+  });
+
   it("the interconnect row: a 3090 pair's NVLink bridge against the H100s' NVLink4; a 4090 pair has none", () => {
     const h100 = interconnect(ok(planned('rtx3090', 'h100-sxm', [{ index: 0 }, { index: 1 }], 'memory')))!;
     assert.equal(h100.target, 'NVLink bridge; PCIe 4.0 x16');
