@@ -7,6 +7,7 @@ import { monitoringBenchmark } from './monitoring';
 import { attachBenchmark, reservationBenchmark } from './reservation';
 import { smiFixtureDir } from '../test/unit/fixtures';
 import { shimBenchmarks } from './shim';
+import { torchImportBenchmark } from './torchImport';
 
 const table = fs.readFileSync(path.join(smiFixtureDir, 'default-h200-x8-580.95.05.txt'), 'utf8');
 
@@ -40,6 +41,7 @@ printComparison({
 });
 
 shimBenchmarks();
+torchImportBenchmark();
 
 // P1 runs a real sshd (lab/infra/sshd.sh); GPUDEV_BENCH_SECONDS shortens it for a quick look.
 // P2 and P4 a real Slurm (lab/infra/slurm.sh) behind the same kind of sshd. GPUDEV_BENCH=P2 runs them alone.

@@ -81,6 +81,22 @@ async function infraTier(label, missing, steps) {
   return passed;
 }
 
+/** Debian's python3-torch for the shim's real-torch tier: installing it needs root unless it is there already. */
+function missingRealTorch() {
+  if (process.platform !== 'linux' || !fs.existsSync('/usr/bin/python3')) return "Debian's python3 is not here";
+  if (process.getuid?.() === 0 || fs.existsSync('/usr/lib/python3/dist-packages/torch')) return null;
+  return 'python3-torch is not installed and installing it needs root (sudo apt-get install python3-torch)';
+}
+
+ok =
+  (await infraTier('torch', missingRealTorch(), [
+    ['install python3-torch', 'bash', ['test/infra/torch.sh']],
+    [
+      'torch',
+      '/usr/bin/python3',
+      ['-m', 'unittest', 'discover', '-s', 'shim/tests', '-t', 'shim', '-p', 'realtorch_*.py'],
+    ],
+  ])) && ok;
 ok =
   (await infraTier('integration', missingSshd(), [
     ['integration', 'npx', ['mocha', '--config', 'test/integration/.mocharc.json']],

@@ -16,6 +16,8 @@ import { liveSessionOf } from './cosplay/session';
 import { sameGpu, type Listing } from './cosplay/sessions';
 import type { DockerEngine } from './hosts/docker';
 import { probeGpus } from './hosts/gpuProbe';
+import { probeHostModel, withHostMigProfiles } from './cosplay/hostModelProbe';
+import { hostModelNotes } from './cosplay/unknownHost';
 import { LOCAL_HOST, type Runner } from './hosts/runner';
 
 export interface Io {
@@ -71,39 +73,46 @@ export async function up(
   const missingGpu = indices.find((i) => !probe.gpus.some((g) => g.index === i));
   if (missingGpu !== undefined)
     return fail(`${host.label} has no GPU ${missingGpu} (it has ${probe.gpus.map((g) => g.index).join(', ')})`, 2);
+  // The model is planned from the first GPU (from the catalog, or from what it reports when the
+  // catalog lacks it); every other GPU of the session must report the same name.
+  const first = probe.gpus.find((g) => g.index === indices[0])!;
+  const known = catalog.byNvmlName(first.name);
+  const hostModel = known ? undefined : await probeHostModel(host.runner, first.index);
+  if (typeof hostModel === 'string')
+    return fail(`GPU ${first.index} (${first.name}) is not in the catalog: ${hostModel}`, 1);
+  const completed = known ? await withHostMigProfiles(host.runner, first.index, known) : undefined;
+  const model = completed?.entry ?? hostModel!.entry;
+  const notes = hostModel ? hostModelNotes(hostModel) : completed?.note ? [completed.note] : [];
+  for (const line of notes) io.err(`… ${line}\n`);
   const slots: GpuSlot[] = [];
-  let model: ReturnType<typeof catalog.byNvmlName>;
   for (const index of new Set(indices)) {
     const gpu = probe.gpus.find((g) => g.index === index)!;
-    const found = catalog.byNvmlName(gpu.name);
-    if (!found) return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog yet`, 1);
-    if (model && found.key !== model.key)
+    if (gpu.name !== first.name)
       return fail(
-        `GPU ${gpu.index} is a ${gpu.name}, GPU ${indices[0]} a ${model.name}: a session's GPUs must be one model`,
+        `GPU ${gpu.index} is a ${gpu.name}, GPU ${first.index} a ${first.name}: a session's GPUs must be one model`,
         2,
       );
-    model = found;
     const liveSessions = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
     const hostMig = await migStateOf(host.runner, gpu);
     slots.push(...indices.filter((i) => i === index).map(() => ({ index, hostMig, liveSessions })));
   }
   const order = (slot: GpuSlot) => indices.indexOf(slot.index);
   const planned = planMultiCosplay(
-    { target: target.entry, host: model!, hostGpuCount: probe.gpus.length, strategy },
+    { target: target.entry, host: model, hostGpuCount: probe.gpus.length, strategy },
     slots.sort((a, b) => order(a) - order(b)),
   );
   if (!planned.ok) return fail(describeError(planned.error), 1);
   planned.warnings.forEach((w) => io.err(`warning: ${w}\n`));
-  const first = planned.gpus[0]!;
+  const lead = planned.gpus[0]!;
   const profile = await readTestHostProfile();
   const sessionName = newSessionName(
     target.entry.key,
-    planned.gpus.length > 1 ? planned.gpus.map((g) => g.gpuIndex) : first.gpuIndex,
+    planned.gpus.length > 1 ? planned.gpus.map((g) => g.gpuIndex) : lead.gpuIndex,
   );
   const outcome = await applyCosplay(
     {
-      plan: first.plan,
-      gpuIndex: first.gpuIndex,
+      plan: lead.plan,
+      gpuIndex: lead.gpuIndex,
       gpus: planned.gpus,
       hostLabel: host.label,
       sessionName,

@@ -16,10 +16,19 @@ import {
   stateDir,
   type GpuState,
 } from './hostState';
+import { visibleTable } from './visibleTable';
 
 const fixtures = path.resolve(__dirname, '../../test/fixtures/nvidia-smi');
 const SAME_MACHINE_LISTING: Record<string, string> = { 'default-h100-x8-570.133.20': 'list-h100-80gb-hbm3-x8' };
-const FULL_QUERY: Record<string, string> = { 'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a' };
+const FULL_QUERY: Record<string, string> = {
+  'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a',
+  'NVIDIA X999': 'constructed-q-x999',
+};
+// A GPU the catalog lacks (constructed fixtures, see the README): the host-model query and `mig -lgip`.
+const HOST_MODEL_QUERY: Record<string, string> = { 'NVIDIA X999': 'constructed-query-x999-host-model' };
+const PROFILES: Record<string, string> = { 'NVIDIA X999': 'constructed-lgip-x999' };
+const HOST_MODEL_FIELDS =
+  'name,memory.total,clocks.max.sm,clocks.max.mem,power.min_limit,power.max_limit,compute_cap,mig.mode.current';
 const DRIVER_FAILURE =
   "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n";
 
@@ -145,14 +154,21 @@ function settings(gpu: TableGpu): GpuState | undefined {
     : undefined;
 }
 
-/** `-L`: the captured listing, else one made from the table, with MIG devices from the state. */
+/** `-L`: the captured listing (all GPUs visible), else one made from the table, with MIG devices from the state. */
 function listGpus(): void {
   const listing = SAME_MACHINE_LISTING[scenario];
-  if (listing && !stateDir()) return void process.stdout.write(read(listing));
+  const all = !process.env.NVIDIA_VISIBLE_DEVICES || process.env.NVIDIA_VISIBLE_DEVICES === 'all';
+  if (listing && !stateDir() && all) return void process.stdout.write(read(listing));
   const ids = uuids();
+  // A container given MIG devices sees only those of its GPU's instances.
+  const wanted = (process.env.NVIDIA_VISIBLE_DEVICES ?? '').split(',').map((d) => d.trim());
+  const seen = (state: GpuState): GpuState => {
+    const given = state.instances.filter((i) => wanted.includes(i.uuid));
+    return given.length ? { ...state, instances: given } : state;
+  };
   const lines = visible().flatMap((g) => [
     `GPU ${g.index}: ${g.name} (UUID: ${ids[g.index]})`,
-    ...migListing(settings(g) ?? ({ instances: [] } as unknown as GpuState)),
+    ...migListing(seen(settings(g) ?? ({ instances: [] } as unknown as GpuState))),
   ]);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -232,8 +248,12 @@ function loopMs(): number {
 
 const query = option('--query-gpu');
 const apps = option('--query-compute-apps');
-if (args.length === 0) process.stdout.write(tableText);
-else if (apps) queryApps(apps.split(','), option('--format') ?? 'csv');
+if (args.length === 0) {
+  const devices = process.env.NVIDIA_VISIBLE_DEVICES;
+  const seen =
+    !devices || devices === 'all' ? tableText : visibleTable(tableText, new Set(visible().map((g) => g.index)));
+  process.stdout.write(seen);
+} else if (apps) queryApps(apps.split(','), option('--format') ?? 'csv');
 else if (query && loopMs()) {
   // -lms / -l: a sample per tick until killed, from the scenario of that moment (a test may swap GPUs).
   const tick = () => {
@@ -244,10 +264,16 @@ else if (query && loopMs()) {
   };
   tick();
   setInterval(tick, loopMs());
-} else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
+} else if (query === HOST_MODEL_FIELDS && HOST_MODEL_QUERY[selected()[0]?.name ?? ''])
+  process.stdout.write(read(HOST_MODEL_QUERY[selected()[0]!.name]!).repeat(selected().length));
+else if (query) queryGpu(query.split(','), option('--format') ?? 'csv');
 else if (args[0] === '-L') listGpus();
 else if (args[0] === 'mig' && args.includes('-lgi')) listGpuInstances();
-else if (args[0] === '-q') {
+else if (args[0] === 'mig' && args.includes('-lgip')) {
+  const gpu = selected()[0]!;
+  const profiles = PROFILES[gpu.name] ?? fail('No MIG-supported devices found.', 6);
+  process.stdout.write(read(profiles).replace(/^\| {3}0 /gm, `|   ${gpu.index} `));
+} else if (args[0] === '-q') {
   const full = FULL_QUERY[table.gpus[0]?.name ?? ''] ?? fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
   process.stdout.write(read(full));
 } else if (!change()) fail(`fake nvidia-smi: arguments not replayed: ${args.join(' ')}`);

@@ -12,16 +12,23 @@ from .target import Target, target_from_env
 
 
 def _patch(name: str, module, target: Target) -> None:
-    """Patches torch or pynvml; the patch code itself is imported only when that module is."""
-    if name == "torch":
-        from .torch_patch import patch_torch
-        patch_torch(module, target)
-    else:
-        from .pynvml_patch import patch_pynvml
-        patch_pynvml(module, target)
+    """Patches torch or a pynvml module; the patch code itself is imported only when that module is.
+    Whatever goes wrong, the import itself succeeds (unpatched) and one line on stderr says so."""
+    try:
+        if name == "torch":
+            from .torch_patch import patch_torch
+            patch_torch(module, target)
+        else:
+            from .pynvml_patch import patch_pynvml
+            patch_pynvml(module, target)
+    except Exception as error:
+        sys.stderr.write("gpudev shim: {} left real ({}: {})\n".format(name, type(error).__name__, error))
 
 
-PATCHED_MODULES = ("torch", "pynvml")
+# pynvml 11.x is a package whose nvml and smi modules each hold their own copies of the functions
+# (`from pynvml.nvml import *`); nvidia-ml-py (12.x, 13.x) is one pynvml module, and pynvml 12.x's
+# nvidia_smi moved to pynvml_utils.smi.
+PATCHED_MODULES = ("torch", "pynvml", "pynvml.nvml", "pynvml.smi", "pynvml_utils.smi")
 
 
 class _PatchingLoader:

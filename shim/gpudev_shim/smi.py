@@ -1,13 +1,14 @@
 """The `nvidia-smi` of a cosplay container: runs the real one and rewrites what identifies the GPU."""
 from __future__ import annotations
 
-import os
+import io
+import posix
 import sys
 
 from .target import target_from_env
 
-# Imported for type checkers only: `typing` and `subprocess` would cost more than the whole rewrite
-# (this runs on every nvidia-smi call; see S1 in npm run bench).
+# `posix` rather than `os`, which with what it imports costs about 1 ms at every call; `typing` and
+# `subprocess` would cost more than the whole rewrite (this runs on every nvidia-smi call; S1 in npm run bench).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import BinaryIO, Callable, Iterable, List, Mapping, Optional, Sequence
@@ -17,16 +18,37 @@ if TYPE_CHECKING:
 TABLE_OPTIONS = {"-l", "--loop", "-lms", "--loop-ms", "-i", "--id"}
 
 
+def _file_id(path: str) -> Optional[tuple]:
+    """(device, inode) of an executable regular file, following links; None for anything else."""
+    try:
+        st = posix.stat(path)
+    except OSError:
+        return None
+    regular = st.st_mode & 0o170000 == 0o100000
+    return (st.st_dev, st.st_ino) if regular and posix.access(path, posix.X_OK) else None
+
+
 def find_real(env: Mapping[str, str], own_dir: str) -> Optional[str]:
-    """The first `nvidia-smi` on PATH that is not this shim."""
-    own = os.path.realpath(own_dir)
-    for directory in env.get("PATH", "").split(os.pathsep):
-        if not directory or os.path.realpath(directory) == own:
+    """The first `nvidia-smi` on PATH that is not this shim (by file identity: a directory or link
+    that leads back to the shim is skipped too)."""
+    own = _file_id(own_dir.rstrip("/") + "/nvidia-smi")
+    for directory in env.get("PATH", "").split(":"):
+        if not directory:
             continue
-        candidate = os.path.join(directory, "nvidia-smi")
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        candidate = directory.rstrip("/") + "/nvidia-smi"
+        found = _file_id(candidate)
+        if found is not None and found != own:
             return candidate
     return None
+
+
+def visible_slices(env: Mapping[str, str]) -> List[str]:
+    """The MIG devices the NVIDIA runtime gave the container (NVIDIA_VISIBLE_DEVICES), in order."""
+    return [d.strip() for d in env.get("NVIDIA_VISIBLE_DEVICES", "").split(",") if d.strip().startswith("MIG-")]
+
+
+def process_env() -> Mapping[str, str]:
+    return {k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape") for k, v in posix.environ.items()}
 
 
 def query_format(args: Sequence[str]) -> Optional[dict]:
@@ -59,26 +81,34 @@ def _is_table_call(args: Sequence[str]) -> bool:
     return True
 
 
-def rewriter_for(args: Sequence[str], target: Target) -> Optional[Callable[[Iterable[str]], Iterable[str]]]:
+def rewriter_for(args: Sequence[str], target: Target, env: Optional[Mapping[str, str]] = None) -> Optional[Callable[[Iterable[str]], Iterable[str]]]:
     """A function from the real output's lines to the shown lines, or None to pass through.
     Each mode imports only its own rewriter: this runs on every nvidia-smi call."""
     query = query_format(args)
     if _is_table_call(args):
-        return _frames(target)
-    from .smi_other import FullQueryRewriter, rewrite_list_line, rewrite_query_line
+        return _frames(target, len(visible_slices(process_env() if env is None else env)))
     if query is not None:
-        return lambda lines: (rewrite_query_line(line, query, target, i == 0) for i, line in enumerate(lines))
+        from .smi_other import rewrite_query
+        loop = any(a.split("=", 1)[0] in ("-l", "--loop", "-lms", "--loop-ms") for a in args)
+        slices = visible_slices(process_env() if env is None else env)
+        return lambda lines: rewrite_query(lines, query, target, slices, loop)
     if "-L" in args or "--list-gpus" in args:
-        return lambda lines: (out for out in (rewrite_list_line(line, target) for line in lines) if out is not None)
+        from .smi_other import rewrite_listing
+        return lambda lines: rewrite_listing(lines, target)
     if "-q" in args or "--query" in args:
+        if "-x" in args or "--xml-format" in args:
+            from .smi_xml import XmlRewriter as Rewriter
+        else:
+            from .smi_full import FullQueryRewriter as Rewriter  # type: ignore[assignment]
+
         def full(lines: Iterable[str]) -> Iterable[str]:
-            rewriter = FullQueryRewriter(target)
+            rewriter = Rewriter(target)
             return (out for out in (rewriter.feed(line) for line in lines) if out is not None)
         return full
     return None
 
 
-def _frames(target: Target) -> Callable[[Iterable[str]], Iterable[str]]:
+def _frames(target: Target, slices: int) -> Callable[[Iterable[str]], Iterable[str]]:
     from .smi_table import frame_ends, rewrite_table
 
     def rewrite(lines: Iterable[str]) -> Iterable[str]:
@@ -87,10 +117,10 @@ def _frames(target: Target) -> Callable[[Iterable[str]], Iterable[str]]:
         for line in lines:
             frame.append(line)
             if frame_ends(line, state):
-                yield from rewrite_table(frame, target)
+                yield from rewrite_table(frame, target, slices)
                 frame = []
         if frame:
-            yield from rewrite_table(frame, target)
+            yield from rewrite_table(frame, target, slices)
     return rewrite
 
 
@@ -99,37 +129,38 @@ def _lines(stream: BinaryIO) -> Iterable[str]:
         yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
 
 
-def main(args: List[str], env: Mapping[str, str] = os.environ, own_dir: str = "") -> int:
+def main(args: List[str], env: Optional[Mapping[str, str]] = None, own_dir: str = "") -> int:
+    env = process_env() if env is None else env
     real = find_real(env, own_dir)
     if real is None:
         sys.stderr.write("nvidia-smi: the real nvidia-smi is not on PATH (the GPU Dev Environments shim wraps the NVIDIA driver's)\n")
         return 127
     target = target_from_env(env)
-    rewrite = rewriter_for(args, target) if target else None
+    rewrite = rewriter_for(args, target, env) if target else None
     if rewrite is None:
-        os.execv(real, [real] + list(args))
-    read_end, write_end = os.pipe()
-    pid = os.posix_spawn(
+        posix.execv(real, [real] + list(args))
+    read_end, write_end = posix.pipe()
+    pid = posix.posix_spawn(
         real,
         [real] + list(args),
-        os.environ,
-        file_actions=[(os.POSIX_SPAWN_DUP2, write_end, 1), (os.POSIX_SPAWN_CLOSE, read_end)],
+        posix.environ,
+        file_actions=[(posix.POSIX_SPAWN_DUP2, write_end, 1), (posix.POSIX_SPAWN_CLOSE, read_end)],
     )
-    os.close(write_end)
+    posix.close(write_end)
     out = sys.stdout.buffer
     try:
-        with os.fdopen(read_end, "rb") as real_out:
+        with io.open(read_end, "rb") as real_out:
             for line in rewrite(_lines(real_out)):
                 out.write(line.encode("utf-8", "surrogateescape") + b"\n")
                 out.flush()
     except KeyboardInterrupt:
-        os.kill(pid, 15)
+        posix.kill(pid, 15)
     except BrokenPipeError:
-        os.kill(pid, 15)
+        posix.kill(pid, 15)
         sys.stderr.close()
-    return _exit_code(os.waitpid(pid, 0)[1])
+    return _exit_code(posix.waitpid(pid, 0)[1])
 
 
 def _exit_code(status: int) -> int:
     """The real binary's exit status, or minus the signal that ended it (as subprocess reports it)."""
-    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+    return posix.WEXITSTATUS(status) if posix.WIFEXITED(status) else -posix.WTERMSIG(status)

@@ -1,133 +1,155 @@
-"""Rewrites `nvidia-smi -L`, `--query-gpu` CSV and `-q` reports to show the target GPU."""
-from __future__ import annotations
+"""Rewrites `nvidia-smi -L` and `--query-gpu` CSV to show the target GPUs, and what every mode shares:
+the target's brand, architecture and its ECC/MIG values.
 
-import re
+No `re` here: importing it costs more than a whole rewrite, on every nvidia-smi call (S1 in npm run bench).
+Target GPU i is the i-th visible unit: a MIG device where the host GPU is partitioned, else the GPU.
+"""
+from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every nvidia-smi call
-    from typing import List, Optional
+    from typing import Iterable, List, Mapping, Optional
 
 from .target import Target
 
 NA = ("[N/A]", "N/A", "[Not Supported]")
-
-
-def rewrite_list_line(line: str, target: Target) -> Optional[str]:
-    """`-L`: the target's name, UUID kept; MIG sub-lines (None) dropped."""
-    if re.match(r"^\s+MIG\s", line):
-        return None
-    match = re.match(r"^(GPU \d+: )(.*?)( \(UUID: .*)$", line)
-    return match.group(1) + target.name + match.group(3) if match else line
-
-
-POWER_FIELDS = {"power.limit", "enforced.power.limit", "power.default_limit", "power.max_limit", "power.min_limit"}
-
-
-def rewrite_query_line(line: str, query: dict, target: Target, first: bool) -> str:
-    """One CSV line of a `--query-gpu` answer. The header (first line unless noheader) passes."""
-    if first and query["header"]:
-        return line
-    values = line.split(", ")
-    fields = query["fields"]
-    if len(values) != len(fields):
-        return line
-    mib = " MiB" if query["units"] else ""
-    watts = " W" if query["units"] else ""
-    by_field = dict(zip(fields, values))
-
-    def number(field: str) -> Optional[float]:
-        match = re.match(r"^\s*([\d.]+)", by_field.get(field, ""))
-        return float(match.group(1)) if match else None
-
-    for i, field in enumerate(fields):
-        if field in ("name", "gpu_name"):
-            values[i] = target.name
-        elif field == "memory.total":
-            values[i] = "{}{}".format(target.vram_mib, mib)
-        elif field == "memory.free":
-            used = number("memory.used")
-            real_free = number("memory.free")
-            free = target.vram_mib - int(used) if used is not None else target.vram_mib
-            if real_free is not None:
-                free = min(free, int(real_free))
-            values[i] = "{}{}".format(max(0, free), mib)
-        elif field in POWER_FIELDS and target.tdp_w and values[i] not in NA:
-            values[i] = "{:.2f}{}".format(target.tdp_w, watts)
-        elif field in ("mig.mode.current", "mig.mode.pending") and values[i] not in NA:
-            values[i] = "Disabled"
-        elif field == "compute_cap" and target.compute_capability and values[i] not in NA:
-            values[i] = "{}.{}".format(*target.compute_capability)
-    return ", ".join(values)
-
-
-Q_POWER = re.compile(r"^(\s*)(Power Limit|Current Power Limit|Requested Power Limit|Default Power Limit|Enforced Power Limit|Min Power Limit|Max Power Limit)(\s*: )(\d[\d.]*) W\s*$")
-
-
 # What nvidia-smi -q prints as "Product Architecture", by compute capability major.minor.
-ARCHITECTURES = {(7, 0): "Volta", (7, 5): "Turing", (8, 0): "Ampere", (8, 6): "Ampere", (8, 7): "Ampere", (8, 9): "Ada Lovelace", (9, 0): "Hopper", (10, 0): "Blackwell", (12, 0): "Blackwell"}
-# Lines that name the host's own board: the target's are unknown, and nvidia-smi prints N/A for unknowns.
-HOST_BOARD_LABELS = ("Board Part Number", "GPU Part Number", "FRU Part Number", "Serial Number")
+ARCHITECTURES = {(7, 0): "Volta", (7, 5): "Turing", (8, 0): "Ampere", (8, 6): "Ampere", (8, 7): "Ampere",
+                 (8, 9): "Ada Lovelace", (9, 0): "Hopper", (10, 0): "Blackwell", (10, 3): "Blackwell",
+                 (12, 0): "Blackwell", (12, 1): "Blackwell"}
 
 
 def product_brand(name: str) -> str:
     """The brand nvidia-smi reports for a product name."""
     if "GeForce" in name:
         return "GeForce"
-    if re.search(r"RTX (A\d+|\d+ Ada)", name):
+    after = name.partition("RTX ")[2].split()
+    if after and (after[0] == "PRO" or after[0][:1] == "A" and after[0][1:].isdigit()
+                  or after[0].isdigit() and after[1:2] == ["Ada"]):
         return "NVIDIA RTX"
     return "NVIDIA"
 
 
-class FullQueryRewriter:
-    """`nvidia-smi -q` (and `-d MEMORY,POWER,...`), line by line."""
+def before_row_remapping(target: Target) -> bool:
+    """Whether the target predates Ampere, whose memory row remapping nvidia-smi reports (a GeForce
+    RTX 4070 lists its remapped rows; a GTX 1070 reads N/A)."""
+    return target.compute_capability is not None and target.compute_capability < (8, 0)
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
-        self.block = ""
-        self.used_mib: Optional[int] = None
-        self.skip_indent: Optional[int] = None
 
-    def feed(self, line: str) -> Optional[str]:
-        indent = len(line) - len(line.lstrip(" "))
-        if self.skip_indent is not None:
-            if line.strip() and indent > self.skip_indent:
-                return None
-            self.skip_indent = None
-        key, sep, value = line.partition(" : ")
-        label = key.strip()
-        if not sep and label:
-            self.block = label
-            if label == "MIG Devices":
-                self.skip_indent = indent
-                return None
-            return line
-        if label == "Product Name":
-            return key + sep + self.target.name
-        if label == "Product Brand":
-            return key + sep + product_brand(self.target.name)
-        if label == "Product Architecture" and self.target.compute_capability in ARCHITECTURES:
-            return key + sep + ARCHITECTURES[self.target.compute_capability]
-        if label in HOST_BOARD_LABELS:
-            return key + sep + "N/A"
-        if self.block == "FB Memory Usage":
-            if label == "Total":
-                return key + sep + "{} MiB".format(self.target.vram_mib)
-            if label == "Used":
-                match = re.match(r"(\d+)", value.strip())
-                self.used_mib = int(match.group(1)) if match else None
-            if label == "Free" and self.used_mib is not None:
-                return key + sep + "{} MiB".format(max(0, self.target.vram_mib - self.used_mib))
-        if self.block == "MIG Mode" and label in ("Current", "Pending"):
-            return key + sep + "Disabled"
-        power = Q_POWER.match(line)
-        if power and self.target.tdp_w:
-            watts = self.target.tdp_w
-            if power.group(2) == "Min Power Limit":
-                watts = min(watts, float(power.group(4)))
-            return power.group(1) + power.group(2) + power.group(3) + "{:.2f} W".format(watts)
+def ecc_mode(host: str, target: Target, na: str = "N/A") -> str:
+    """ECC mode current/pending: N/A without ECC (as a GeForce reports it), Disabled for a target
+    with ECC on a host without, else the host's."""
+    if target.has_ecc is False:
+        return na
+    return "Disabled" if target.has_ecc and host in NA else host
+
+
+def mig_mode(host: str, target: Target, na: str = "N/A") -> str:
+    """MIG mode current/pending: N/A for a target without MIG, Disabled for a MIG-capable one (never
+    partitioned); unknown: Disabled unless the host has no MIG either."""
+    if target.mig_capable is False:
+        return na
+    return "Disabled" if target.mig_capable or host not in NA else host
+
+
+def _uuid(line: str) -> Optional[str]:
+    at = line.rfind("(UUID: ")
+    return line[at + 7:-1] if at >= 0 and line.endswith(")") else None
+
+
+def rewrite_listing(lines: Iterable[str], target: Target) -> List[str]:
+    """`-L`: one `GPU i: <target> (UUID: ...)` per target GPU, a MIG device's UUID where it is a slice
+    (the UUID CUDA and `-i` know it by); lines that are no GPU pass through in place."""
+    out: List[str] = []
+    units: List[List[str]] = []  # per GPU: its index and UUID, then its MIG devices' UUIDs
+    first = None
+    for line in lines:
+        uuid = _uuid(line)
+        if line.startswith("GPU ") and uuid:
+            units.append([line[4:line.find(":")], uuid])
+            first = len(out) if first is None else first
+        elif line.lstrip().startswith("MIG ") and uuid and units:
+            units[-1].append(uuid)
+        else:
+            out.append(line)
+    # A GPU keeps its index (as in the table); MIG slices are numbered.
+    numbered = any(len(gpu) > 2 for gpu in units)
+    shown_units = [(gpu[0], u) for gpu in units for u in (gpu[2:] or gpu[1:2])]
+    shown = ["GPU {}: {} (UUID: {})".format(i if numbered else index, target.name, u)
+             for i, (index, u) in enumerate(shown_units[: target.count])]
+    return out[:first] + shown + out[first:] if first is not None else out
+
+
+POWER_FIELDS = {"power.limit", "enforced.power.limit", "power.default_limit", "power.max_limit", "power.min_limit"}
+
+
+def _number(text: str) -> Optional[float]:
+    value = text.strip().split(" ")[0]
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def rewrite_query_row(line: str, query: dict, target: Target, slice_uuid: Optional[str] = None, index: int = 0) -> str:
+    """One CSV row of a `--query-gpu` answer; where it stands for a MIG slice, as target GPU `index`
+    with the slice's UUID."""
+    values = line.split(", ")
+    fields = query["fields"]
+    if len(values) != len(fields):
         return line
+    mib = " MiB" if query["units"] else ""
+    by_field = dict(zip(fields, values))
+    for i, field in enumerate(fields):
+        value = values[i]
+        if field in ("name", "gpu_name"):
+            values[i] = target.name
+        elif field == "memory.total":
+            values[i] = "{}{}".format(target.vram_mib, mib)
+        elif field == "memory.free":
+            used = _number(by_field.get("memory.used", ""))
+            real_free = _number(value)
+            free = target.vram_mib - int(used) if used is not None else target.vram_mib
+            if real_free is not None:
+                free = min(free, int(real_free))
+            values[i] = "{}{}".format(max(0, free), mib)
+        elif field in POWER_FIELDS and target.tdp_w and value not in NA:
+            values[i] = "{:.2f}{}".format(target.tdp_w, " W" if query["units"] else "")
+        elif field in ("mig.mode.current", "mig.mode.pending"):
+            values[i] = mig_mode(value, target, "[N/A]")
+        elif field in ("ecc.mode.current", "ecc.mode.pending"):
+            values[i] = ecc_mode(value, target, "[N/A]")
+        elif field == "compute_cap" and target.compute_capability and value not in NA:
+            values[i] = "{}.{}".format(*target.compute_capability)
+        elif field == "utilization.gpu" and value in NA:
+            values[i] = "0 %" if query["units"] else "0"  # the host has none in MIG mode; see docs/shim.md
+        elif field == "index" and slice_uuid:
+            values[i] = str(index)
+        elif field in ("uuid", "gpu_uuid") and slice_uuid:
+            values[i] = slice_uuid
+    return ", ".join(values)
 
 
-def rewrite_full_query(lines: List[str], target: Target) -> List[str]:
-    rewriter = FullQueryRewriter(target)
-    return [out for out in (rewriter.feed(line) for line in lines) if out is not None]
+def rewrite_query(lines: Iterable[str], query: dict, target: Target, slices: List[str], loop: bool) -> Iterable[str]:
+    """`--query-gpu` CSV. The real one answers per GPU, also for a partitioned one: where the container
+    holds more MIG devices (`slices`) than rows, each row stands for its share of them, in order; the
+    first `target.count` are shown. A loop (`-l`) streams row by row, without that expansion."""
+    rows = iter(lines)
+    if query["header"]:
+        for line in rows:
+            yield line
+            break
+    if loop:
+        for line in rows:
+            yield rewrite_query_row(line, query, target)
+        return
+    lines = list(rows)
+    width = len(query["fields"])
+    data = [line for line in lines if len(line.split(", ")) == width]
+    for line in lines:  # what is no row (an error message) passes once
+        if len(line.split(", ")) != width:
+            yield line
+    share = len(slices) // len(data) if data and len(slices) > len(data) and len(slices) % len(data) == 0 else 0
+    units = [(row, slices[r * share + k]) for r, row in enumerate(data) for k in range(share)] if share else [(row, None) for row in data]
+    for index, (row, uuid) in enumerate(units[: target.count]):
+        yield rewrite_query_row(row, query, target, uuid, index)

@@ -1,8 +1,6 @@
 """The GPU a container pretends to be, read from the GPUDEV_* variables the extension sets."""
 from __future__ import annotations
 
-import os
-
 MIB = 1024 * 1024
 
 _FIELDS = ("key", "name", "vram_bytes", "sm_count", "compute_capability", "tdp_w", "tensor", "expect_clock_mhz",
@@ -55,8 +53,13 @@ def _flag(env, name: str) -> bool | None:
     return True if value == "1" else False if value == "0" else None
 
 
-def target_from_env(env=os.environ) -> Target | None:
-    """The target, or None when the container is not a cosplay (no name or no memory size)."""
+def target_from_env(env=None) -> Target | None:
+    """The target, or None when the container is not a cosplay (no name or no memory size); `env`
+    defaults to the process's (imported here only then: nvidia-smi's shim starts without `os`)."""
+    if env is None:
+        import os
+
+        env = os.environ
     name = env.get("GPUDEV_TARGET_NAME", "").strip()
     vram = _int(env, "GPUDEV_VRAM_BYTES")
     if not name or not vram:

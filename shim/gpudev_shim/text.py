@@ -25,16 +25,11 @@ def splice(line: str, start: int, end: int, new: str) -> str:
 
 def tokens(text: str) -> list:
     """(start, end) of each run of non-space characters."""
-    spans, start = [], None
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if start is not None:
-                spans.append((start, i))
-                start = None
-        elif start is None:
-            start = i
-    if start is not None:
-        spans.append((start, len(text)))
+    spans, at = [], 0
+    for word in text.split():
+        start = text.find(word, at)
+        at = start + len(word)
+        spans.append((start, at))
     return spans
 
 

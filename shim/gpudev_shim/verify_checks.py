@@ -171,11 +171,32 @@ def verify(env: Mapping[str, str], shim_bin: str, run: Optional[Run] = None, imp
     real = find_real(env, shim_bin)
     report.add("path.real-found", "the real nvidia-smi is found behind the shim", "a path", real, real is not None)
     if real is None:
-        for id in ("smi.table.name", "smi.list.name", "smi.query.name", "smi.q.name", "smi.table.memory", "smi.q.memory", "smi.query.memory", "smi.mig-hidden"):
+        for id in ("smi.table.name", "smi.list.name", "smi.query.name", "smi.q.name", "smi.table.memory", "smi.q.memory", "smi.query.memory", "smi.mig-hidden",
+                   "smi.gpu-count", "smi.ecc-mig"):
             report.skip(id, id, "no real nvidia-smi: no GPU here")
     else:
         _smi_checks(report, target, run)
+        smi_session_checks(report, target, run)
     _torch_checks(report, target, importer)
     _pynvml_checks(report, target, importer)
     _host_checks(report, target, env, real, run)
     return report
+
+
+def smi_session_checks(report: Report, target: Target, run: Run) -> None:
+    """The session's GPU count in every nvidia-smi form, and the table's ECC and MIG cells per the target."""
+    _, table = run(["nvidia-smi"])
+    _, listing = run(["nvidia-smi", "-L"])
+    _, query = run(["nvidia-smi", "--query-gpu=mig.mode.current", "--format=csv,noheader"])
+    rows = re.findall(r"^\|\s+\d+\s+.+?\s+(?:On|Off|N/A)\s+\|\s+[0-9A-Fa-f]{4,8}:\S+\s+\S+\s+\|\s+(\S+) \|\n.*\n\|.*\|\s+(\S+) \|$", table, re.M)
+    counts = {"table": len(rows), "list": len(re.findall(r"^GPU \d+: ", listing, re.M)), "query": len([l for l in query.splitlines() if l.strip()])}
+    report.add("smi.gpu-count", "nvidia-smi shows the session's GPUs (table, -L, --query-gpu)", target.count, counts,
+               all(n == target.count for n in counts.values()))
+    if target.has_ecc is None and target.mig_capable is None:
+        report.skip("smi.ecc-mig", "ECC and MIG cells per the target", "the plan does not say whether the target has ECC or MIG")
+        return
+    want_ecc = "N/A" if target.has_ecc is False else None
+    want_mig = {False: "N/A", True: "Disabled"}.get(target.mig_capable)
+    ok = bool(rows) and all((want_ecc is None or ecc == want_ecc) and (want_mig is None or mig == want_mig) for ecc, mig in rows)
+    report.add("smi.ecc-mig", "the table's Volatile Uncorr. ECC and MIG M. cells per the target", [want_ecc or "the host's", want_mig or "the host's"],
+               rows, ok)

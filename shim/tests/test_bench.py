@@ -65,7 +65,7 @@ class BenchTest(unittest.TestCase):
         self.assertEqual([r["metric"] for r in report["results"]], ["fp16", "bandwidth"])
 
     def test_without_torch_or_target_it_says_why_and_fails(self):
-        code, report = bench(self.RTX3090, pythonpath=(SHIM,))
+        code, report = bench(self.RTX3090, pythonpath=(SHIM, os.path.join(SHIM, "tests", "no_torch")))
         self.assertEqual(code, 1)
         self.assertIn("torch is not installed", report["error"])
         code, report = bench({})

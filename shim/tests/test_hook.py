@@ -18,10 +18,9 @@ T4 = dict(RTX3090, GPUDEV_TARGET="t4", GPUDEV_TARGET_NAME="Tesla T4", GPUDEV_VRA
 PROBE = """
 import json, sys, torch, pynvml
 c = torch.cuda
-props = c.get_device_properties(0)
-h = pynvml.nvmlDeviceGetHandleByIndex(0)
 before = dict(c.fractions)
-c.init()
+props = c.get_device_properties(0)  # initialises CUDA, as torch's does
+h = pynvml.nvmlDeviceGetHandleByIndex(0)
 print(json.dumps({
   "name": c.get_device_name(), "props_name": props.name, "isinstance": isinstance(props, c._CudaDeviceProperties),
   "total_memory": props.total_memory, "sms": props.multi_processor_count, "cc": list(c.get_device_capability()),

@@ -39,9 +39,27 @@ class WrapperTest(unittest.TestCase):
         with open(self.fixture) as fixture:
             self.assertEqual(self.run_shim().stdout, fixture.read())
 
+    def test_the_xml_report_is_rewritten(self):
+        xml = os.path.join(FIXTURES, "qx-h100-80gb-hbm3-545.23.08-from-q.txt")
+        self.write_real("cat '{}'\n".format(xml))
+        out = self.run_shim("-q", "-x", env=dict(TARGET_ENV, GPUDEV_ECC="0")).stdout
+        self.assertIn("<product_name>NVIDIA GeForce RTX 3090</product_name>", out)
+        self.assertIn("<product_brand>GeForce</product_brand>", out)
+        self.assertIn("<current_ecc>N/A</current_ecc>", out)
+        self.assertNotIn("H100", out)
+
     def test_modes_it_does_not_rewrite_pass_through(self):
         self.write_real('echo "dmon $*"\n')
         self.assertEqual(self.run_shim("dmon", "-c", "1", env=TARGET_ENV).stdout, "dmon dmon -c 1\n")
+
+    def test_a_link_to_the_shim_elsewhere_on_path_is_not_taken_for_the_real_one(self):
+        links = tempfile.mkdtemp()
+        os.symlink(os.path.abspath(os.path.join(SHIM_BIN, "nvidia-smi")), os.path.join(links, "nvidia-smi"))
+        path = os.pathsep.join([links, SHIM_BIN, self.real_dir, os.environ.get("PATH", "")])
+        result = subprocess.run([os.path.join(links, "nvidia-smi")], env=dict(os.environ, PATH=path, **TARGET_ENV),
+                                capture_output=True, text=True, timeout=20)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("NVIDIA GeForce RTX 3090", result.stdout)
 
     def test_no_real_nvidia_smi(self):
         os.remove(os.path.join(self.real_dir, "nvidia-smi"))

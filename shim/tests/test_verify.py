@@ -50,7 +50,7 @@ class VerifyTest(unittest.TestCase):
         self.assertEqual(checks["smi.list.name"]["actual"], ["NVIDIA H100 80GB HBM3"] * 8)
 
     def test_what_cannot_run_is_skipped_with_its_reason_never_passed(self):
-        _, checks, _ = verify(TARGET, path=(os.path.join(SHIM, "bin"),), pythonpath=(SHIM,))
+        _, checks, _ = verify(TARGET, path=(os.path.join(SHIM, "bin"),), pythonpath=(SHIM, os.path.join(SHIM, "tests", "no_torch")))
         self.assertEqual(checks["path.real-found"]["status"], "fail")
         self.assertEqual(checks["smi.table.name"]["detail"], "no real nvidia-smi: no GPU here")
         for id in ("smi.q.memory", "torch.name", "torch.alloc-over", "pynvml.name"):

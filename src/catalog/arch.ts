@@ -46,7 +46,12 @@ const RATES: Readonly<Record<Arch, Partial<Record<TensorRate, Rates>>>> = {
     full: { fp32: 256, fp16Fp32Acc: 1024, bf16Fp32Acc: 1024, tf32: 512, fp8: 2048 },
   },
   hopper: { full: { fp32: 256, fp16Fp32Acc: 4096, bf16Fp32Acc: 4096, tf32: 2048, fp8: 8192 } },
-  blackwell: { half: { fp32: 256, fp16Fp32Acc: 512, bf16Fp32Acc: 512, tf32: 256, fp8: 1024 } },
+  // GB20x (sm_120): GeForce at half rate, RTX PRO Blackwell at full rate (RTX PRO Blackwell datasheets).
+  blackwell: {
+    half: { fp32: 256, fp16Fp32Acc: 512, bf16Fp32Acc: 512, tf32: 256, fp8: 1024 },
+    full: { fp32: 256, fp16Fp32Acc: 1024, bf16Fp32Acc: 1024, tf32: 512, fp8: 2048 },
+  },
+  // GB100/GB110 (sm_100 B200/GB200, sm_103 B300/GB300): the same dense rates per SM up to FP8.
   'blackwell-gb100': { full: { fp32: 256, fp16Fp32Acc: 8192, bf16Fp32Acc: 8192, tf32: 4096, fp8: 16384 } },
 };
 

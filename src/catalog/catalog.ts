@@ -23,6 +23,8 @@ export class Catalog {
       for (const name of [entry.key, entry.name, ...entry.aliases]) {
         const normalized = normalizeGpuName(name);
         const existing = this.byNormalized.get(normalized);
+        // One NVML name for two memory sizes (RTX 5060 Ti 8/16 GB): the first listed answers it.
+        if (existing && existing !== entry && name === entry.name && existing.name === name) continue;
         if (existing && existing !== entry)
           throw new Error(`catalog: "${name}" names both ${existing.key} and ${entry.key}`);
         this.byNormalized.set(normalized, entry);

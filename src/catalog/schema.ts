@@ -21,6 +21,8 @@ export const HostSchema = z
     migProfiles: z.array(MigProfileSchema).default([]),
     /** `nvidia-smi -pl` range; null where no source gives it. */
     powerLimitW: z.object({ min: positive, max: positive }).strict().nullable(),
+    /** Graphics clocks `nvidia-smi -lgc` accepts (SUPPORTED_CLOCKS); null where no source gives them. */
+    clockRangeMHz: z.object({ min: positive, max: positive }).strict().nullable().default(null),
   })
   .strict();
 
@@ -49,6 +51,8 @@ export const GpuEntrySchema = z
     tf32: tflops,
     fp8: tflops,
     tdpW: positive,
+    /** ECC memory: what the disguise shows in ECC cells and `-q` (GeForce parts have none). */
+    hasEcc: z.boolean(),
     l2MiB: positive.nullable(),
     sources: z.array(z.string().url()).min(1),
     /** Fields the reference marks as not re-checked against their source. */

@@ -290,6 +290,8 @@ function envFor(
     GPUDEV_TDP_W: String(target.tdpW),
     GPUDEV_TENSOR: tensor,
     GPUDEV_GPU_COUNT: String(gpuCount),
+    GPUDEV_ECC: target.hasEcc ? '1' : '0',
+    GPUDEV_MIG_CAPABLE: target.host?.migProfiles.length ? '1' : '0',
     ...(chosen.clockLockMHz !== null && { GPUDEV_EXPECT_CLOCK_MHZ: String(chosen.clockLockMHz) }),
     ...(powerCapW !== null && { GPUDEV_EXPECT_POWER_W: String(powerCapW) }),
     ...(chosen.mpsThreadPercent !== null && {

@@ -1,6 +1,13 @@
 import type { GpuDevError } from '../core/errors';
 import type { GpuSample } from './gpu';
 import {
+  hostModelQueryArgs,
+  parseHostModelQuery,
+  parseLgip,
+  parseQReport,
+  type HostReport,
+} from './nvidiaSmi/hostReport';
+import {
   MONITOR_FIELDS,
   monitorQueryArgs,
   parseQueryCsv,
@@ -145,4 +152,28 @@ export async function queryGpuReport(
     ? 'nvidia-smi not found'
     : firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.exitCode}`;
   return { ok: false, error: { message: `nvidia-smi -q failed on ${runner.label}: ${said}` } };
+}
+
+/**
+ * What GPU `index` reports of its model (query, `-q`, `mig -lgip`), for planning on a GPU the catalog
+ * lacks. A GPU without MIG answers `mig -lgip` with an error: then it has no profiles.
+ */
+export async function queryHostReport(
+  runner: Runner,
+  index: number,
+): Promise<{ ok: true; report: HostReport } | { ok: false; error: GpuDevError }> {
+  const [query, full, lgip] = await Promise.all([
+    runner.run(['nvidia-smi', ...hostModelQueryArgs(index)]),
+    queryGpuReport(runner, index),
+    runner.run(['nvidia-smi', 'mig', '-lgip', '-i', String(index)]),
+  ]);
+  if (query.failure) return { ok: false, error: query.failure };
+  const parsed = query.exitCode === 0 ? parseHostModelQuery(query.stdout) : undefined;
+  if (!parsed?.ok) {
+    const said = parsed?.error ?? (firstLine(query.stderr) || firstLine(query.stdout) || `exit code ${query.exitCode}`);
+    return { ok: false, error: { message: `nvidia-smi --query-gpu failed on ${runner.label}: ${said}` } };
+  }
+  if (!full.ok) return full;
+  const profiles = lgip.exitCode === 0 ? parseLgip(lgip.stdout, index) : [];
+  return { ok: true, report: { query: parsed.query, q: parseQReport(full.text), lgip: profiles } };
 }

@@ -31,7 +31,12 @@ export function catalogAliases(typed: string): readonly string[] {
 
 type GpuEntry = Cosplay.GpuEntry;
 /** The catalog model to plan for, and the real GPU when there is one (a plan for a model alone cannot be applied). */
-type HostChoice = { entry: GpuEntry; on?: { host: string; gpu: GpuSample; count: number } };
+type HostChoice = {
+  entry: GpuEntry;
+  on?: { host: string; gpu: GpuSample; count: number };
+  /** What the plan says first: a host model's figures, or MIG profiles only the GPU reported. */
+  notes?: readonly string[];
+};
 
 function entryItem(entry: GpuEntry): vscode.QuickPickItem & { entry: GpuEntry } {
   const tensor = entry.bf16Fp32Acc ?? entry.fp16Fp32Acc;
@@ -119,9 +124,10 @@ async function pickTarget(): Promise<GpuEntry | undefined> {
 
 async function pickHostModel(): Promise<GpuEntry | undefined> {
   const entries = cosplay().builtinCatalog().entries;
-  const ordered = [...entries.filter((e) => e.host), ...entries.filter((e) => !e.host)];
+  const hasMig = (e: GpuEntry) => !!e.host?.migProfiles.length;
+  const ordered = [...entries.filter(hasMig), ...entries.filter((e) => !hasMig(e))];
   const picked = await vscode.window.showQuickPick(
-    grouped(ordered, (e) => (e.host ? 'Hosts with MIG' : 'Other GPUs (MPS or memory cap)')),
+    grouped(ordered, (e) => (hasMig(e) ? 'Hosts with MIG' : 'Other GPUs (MPS or memory cap)')),
     {
       title: 'Plan for a host model',
       placeHolder: 'The big GPU that will play the part',
@@ -132,11 +138,23 @@ async function pickHostModel(): Promise<GpuEntry | undefined> {
   return picked?.entry;
 }
 
-function gpuChoice(host: string, gpu: GpuSample, count: number): HostChoice | string {
+/** A GPU the catalog lacks is planned from what it reports (its figures marked in the plan). */
+async function gpuChoice(
+  context: CosplayContext,
+  host: string,
+  gpu: GpuSample,
+  count: number,
+): Promise<HostChoice | string> {
   const entry = cosplay().builtinCatalog().byNvmlName(gpu.name);
-  return entry
-    ? { entry, on: { host, gpu, count } }
-    : `GPU ${gpu.index} (${gpu.name}) is not in the catalog yet: plan for a host model instead`;
+  const runner = context.runnerOf(host);
+  if (entry) {
+    const completed = runner ? await cosplay().withHostMigProfiles(runner, gpu.index, entry) : { entry };
+    return { entry: completed.entry, notes: completed.note ? [completed.note] : [], on: { host, gpu, count } };
+  }
+  const model = runner ? await cosplay().probeHostModel(runner, gpu.index) : `${host} is not reachable`;
+  return typeof model === 'string'
+    ? `GPU ${gpu.index} (${gpu.name}) is not in the catalog, and its own report gives no model: ${model}`
+    : { entry: model.entry, notes: cosplay().hostModelNotes(model), on: { host, gpu, count } };
 }
 
 const gpusOf = (monitor: GpuMonitor) => monitor.lastGood?.gpus ?? [];
@@ -174,7 +192,7 @@ async function pickHost(context: CosplayContext, applying: boolean): Promise<Hos
     const entry = await pickHostModel();
     return entry && { entry };
   }
-  const choice = gpuChoice(picked.host!, picked.gpu, picked.count!);
+  const choice = await gpuChoice(context, picked.host!, picked.gpu, picked.count!);
   if (typeof choice === 'string') return void vscode.window.showWarningMessage(choice);
   return choice;
 }
@@ -245,7 +263,7 @@ export async function cosplayAs(
   let host: HostChoice | undefined;
   if (node?.kind === 'gpu') {
     const monitor = context.hosts().find((h) => h.name === node.host)?.monitor;
-    const choice = gpuChoice(node.host, node.gpu, monitor ? gpusOf(monitor).length : 1);
+    const choice = await gpuChoice(context, node.host, node.gpu, monitor ? gpusOf(monitor).length : 1);
     if (typeof choice === 'string') return void vscode.window.showWarningMessage(choice);
     host = choice;
   } else host = await pickHost(context, apply);
@@ -269,7 +287,7 @@ export async function cosplayAs(
     return void vscode.window.showErrorMessage(describeError(result.error));
   }
   context.log.info(`planned ${target.key} on ${host.entry.key}: ${result.plan.chosen.strategy}`);
-  const plan = result.plan;
+  const plan = cosplay().withPlanNotes(result.plan, host.notes ?? []);
   const planArgs = {
     target: target.key,
     host: host.entry.key,

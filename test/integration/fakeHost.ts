@@ -33,14 +33,14 @@ export interface FakeHost {
   journalFiles(): string[];
 }
 
-export async function fakeHost(id = 0): Promise<FakeHost> {
+export async function fakeHost(id = 0, scenario = SCENARIO): Promise<FakeHost> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-gpu-'));
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-home-'));
   const env = {
     ...process.env,
     HOME: home,
     PATH: `${fakeBin}:${process.env.PATH}`,
-    GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
+    GPUDEV_FAKE_SMI_SCENARIO: scenario,
     GPUDEV_FAKE_GPU_STATE: stateDir,
     GPUDEV_FAKE_GPU_HOST: String(id),
   };

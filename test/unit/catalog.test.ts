@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { PRECISIONS } from '../../src/catalog/arch';
 import { builtinCatalog, normalizeGpuName, parseCatalog } from '../../src/catalog/catalog';
+import { planCosplay } from '../../src/cosplay/planner';
 import { datasheetThroughput, predictThroughput } from '../../src/cosplay/roofline';
 import { smiFixtures } from './fixtures';
 
@@ -21,6 +22,18 @@ describe('GPU catalog', () => {
         'h100-nvl',
         'h200',
         'b200',
+        'b300',
+        'gb300',
+        'gb200',
+        'gh200',
+        'gh200-144gb',
+        'h20',
+        'h800',
+        'a800-sxm4-80gb',
+        'a800-pcie-80gb',
+        'l20',
+        'rtxpro6000-server',
+        'rtxpro6000',
       ],
     );
   });
@@ -117,6 +130,111 @@ describe('GPU catalog', () => {
     assert.deepEqual(bf16('rtx3090'), [71, 71]);
     assert.deepEqual(bf16('rtx4090'), [165.2, 165.2]);
     assert.deepEqual(bf16('a10'), [125, 125]);
+  });
+});
+
+const ADDED_HOSTS = [
+  'b300',
+  'gb300',
+  'gb200',
+  'gh200',
+  'gh200-144gb',
+  'h20',
+  'h800',
+  'a800-sxm4-80gb',
+  'a800-pcie-80gb',
+  'l20',
+  'rtxpro6000-server',
+  'rtxpro6000',
+];
+const ADDED_TARGETS = [
+  'rtxa2000',
+  'rtxa2000-12gb',
+  'rtxa4000',
+  'rtxa4500',
+  'rtxa5000',
+  'rtx2000ada',
+  'rtx4000ada',
+  'rtx4500ada',
+  'rtx5000ada',
+  'rtxpro4000',
+  'rtxpro4500',
+  'rtxpro5000',
+  'rtx5060',
+  'rtx5060ti',
+  'rtx5060ti-8gb',
+  'a2',
+  'a16',
+  'gb10',
+];
+
+describe('GPUs added for current hardware (issue 15)', () => {
+  const entry = (key: string) => {
+    const found = catalog.lookup(key);
+    assert.ok(found.ok, key);
+    return found.entry;
+  };
+
+  for (const key of ADDED_TARGETS) {
+    it(`plans ${key} as a target, with its ECC and MIG features in the shim's environment`, () => {
+      const target = entry(key);
+      const hosts = ['h100-sxm', 'b200'].filter((h) => entry(h).vramMiB >= target.vramMiB);
+      assert.ok(hosts.length > 0);
+      for (const host of hosts) {
+        const planned = planCosplay({ target, host: entry(host) });
+        assert.ok(planned.ok, `${key} on ${host}: ${planned.ok ? '' : planned.error.message}`);
+        assert.equal(planned.plan.container.env.GPUDEV_ECC, target.hasEcc ? '1' : '0');
+        assert.equal(planned.plan.container.env.GPUDEV_MIG_CAPABLE, '0');
+        assert.equal(planned.plan.container.env.GPUDEV_TARGET_NAME, target.name);
+      }
+    });
+  }
+
+  for (const key of ADDED_HOSTS) {
+    it(`plans on ${key} as a host, by MIG where it has a profile big enough`, () => {
+      const host = entry(key);
+      for (const target of ['rtx3090', 't4', 'l4']) {
+        const planned = planCosplay({ target: entry(target), host });
+        assert.ok(planned.ok, `${target} on ${key}: ${planned.ok ? '' : planned.error.message}`);
+        const fitting = host.host!.migProfiles.some(
+          (p) => !p.name.endsWith('+me') && p.memoryMiB >= entry(target).vramMiB,
+        );
+        assert.equal(
+          [planned.plan.chosen, ...planned.plan.alternatives].some((o) => o.strategy === 'mig'),
+          fitting,
+          `${target} on ${key}`,
+        );
+      }
+    });
+  }
+
+  it("a locked clock never runs tensor math above its rated clock (the H20's capped tensor rate holds)", () => {
+    const h20 = entry('h20');
+    const locked = predictThroughput(h20, { clockMHz: 1500 });
+    assert.equal(locked.fp32, (78 * 1500 * 256) / 1e6);
+    assert.ok(Math.abs(locked.bf16Fp32Acc! / h20.bf16Fp32Acc! - 1) < 0.03);
+    const h100 = entry('h100-sxm');
+    assert.equal(predictThroughput(h100, { clockMHz: 1980 }).bf16Fp32Acc, predictThroughput(h100).bf16Fp32Acc);
+    assert.equal(predictThroughput(h100, { clockMHz: 1200 }).bf16Fp32Acc, (132 * 1200 * 4096) / 1e6);
+  });
+
+  it('GeForce parts (and the GB10, LPDDR5X shared with its CPU) have no ECC; data centre and workstation parts do', () => {
+    for (const gpu of catalog.entries)
+      assert.equal(gpu.hasEcc, !gpu.family.startsWith('GeForce') && gpu.key !== 'gb10', gpu.key);
+  });
+
+  it('the 8 GB RTX 5060 Ti prints the same NVML name as the 16 GB one, which answers it', () => {
+    assert.equal(entry('rtx5060ti-8gb').name, entry('rtx5060ti').name);
+    assert.equal(catalog.byNvmlName('NVIDIA GeForce RTX 5060 Ti')!.key, 'rtx5060ti');
+    assert.equal(entry('5060 Ti 8GB').vramMiB, 8192);
+  });
+
+  it('finds the new GPUs by their NVML names, keys and aliases, and says "did you mean" near them', () => {
+    assert.equal(catalog.byNvmlName('NVIDIA B300 SXM6 AC')!.key, 'b300');
+    assert.equal(entry('RTX PRO 6000').key, 'rtxpro6000');
+    assert.equal(entry('rtx 4000 ada').key, 'rtx4000ada');
+    const missed = catalog.lookup('rtx pro 6001');
+    assert.ok(!missed.ok && /did you mean rtxpro6000/.test(missed.error.hint!), missed.ok ? '' : missed.error.hint);
   });
 });
 

@@ -1,15 +1,29 @@
 """Fake torch for shim tests: what the shim patches, on an H100. Importing it imports pynvml
-mid-load, as real libraries on top of torch do."""
+mid-load, as real libraries on top of torch do. torch.compile is wired as in torch 2.x: Dynamo's
+frame evaluation (torch._dynamo.eval_frame) around Inductor (torch._inductor), which compiles
+kernels with Triton (the fake `triton` package next to this one) for the capability it reads."""
 import os
 import subprocess
 
 import pynvml  # noqa: F401
 
-from . import backends, cuda  # noqa: F401
+from . import backends, cuda, version  # noqa: F401
 
 __version__ = "0.0-fake"
 
 uint8 = "uint8"
+
+
+class device:
+    def __init__(self, type, index=None):
+        if ":" in type:
+            type, index = type.split(":")[0], int(type.split(":")[1])
+        self.type, self.index = type, index
+
+
+def compile(model):
+    from torch._dynamo.eval_frame import optimize
+    return optimize(model)
 
 
 def empty(size, dtype=None, device=None):
@@ -61,3 +75,7 @@ def matmul(a, b):
 
 def empty_like(tensor):
     return Tensor(tensor.n, tensor.dtype)
+
+
+if os.environ.get("FAKE_TORCH_NO_CUDA_ATTRIBUTE") == "1":  # a torch the shim cannot patch at all
+    del cuda

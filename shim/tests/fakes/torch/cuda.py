@@ -1,3 +1,7 @@
+"""Fake torch.cuda: H100s (FAKE_TORCH_DEVICES of them). Its functions call each other through the
+module's globals, as torch.cuda's do (get_device_name and get_device_capability go through
+get_device_properties, which checks the index against device_count), and a loaded kernel must fit
+the device (a cubin for sm_XY runs on an X.Z device with Z >= Y, as CUDA's binary compatibility says)."""
 import os
 
 MIB = 1024 * 1024
@@ -38,28 +42,66 @@ def is_initialized():
 
 def _lazy_init():
     global _initialized
-    _initialized = True
+    if not _initialized:
+        _initialized = True
+        _check_cubins()
 
 
 def init():
     _lazy_init()
 
 
+def _index(device):
+    if device is None:
+        return current_device()
+    if isinstance(device, str):
+        return int(device.split(":")[1]) if ":" in device else current_device()
+    return getattr(device, "index", device) if not isinstance(device, int) else device
+
+
 def get_device_properties(device):
-    return _devices[device]
+    _lazy_init()
+    index = _index(device)
+    if index < 0 or index >= device_count():
+        raise AssertionError("Invalid device id")
+    return _devices[index]
 
 
 def get_device_name(device=None):
-    return _devices[device or 0].name
+    return get_device_properties(device).name
 
 
 def get_device_capability(device=None):
-    p = _devices[device or 0]
-    return (p.major, p.minor)
+    prop = get_device_properties(device)
+    return prop.major, prop.minor
+
+
+def get_arch_list():
+    return ["sm_80", "sm_86", "sm_90"]
+
+
+arch_checks = []
+
+
+def _check_cubins():
+    """What torch.cuda does at init: compares each device's capability with the arch list."""
+    for index in range(device_count()):
+        major, minor = get_device_capability(index)
+        supported = any(int(arch[3:]) // 10 == major for arch in get_arch_list())
+        arch_checks.append([get_device_name(index), major, minor, supported])
+
+
+def load_kernel(arch):
+    """Loads a cubin built for `arch` ("sm_86") on the current device, or fails as CUDA does."""
+    prop = _devices[current_device()]
+    major, minor = int(arch[3:-1]), int(arch[-1])
+    if major != prop.major or minor > prop.minor:
+        raise RuntimeError("CUDA error: no kernel image is available for execution on the device")
+    return arch
 
 
 def mem_get_info(device=None):
-    return real_free, _devices[device or 0].total_memory
+    return real_free, _devices[_index(device)].total_memory
 
 
 def memory_reserved(device=None):
@@ -67,7 +109,7 @@ def memory_reserved(device=None):
 
 
 def set_per_process_memory_fraction(fraction, device=None):
-    fractions[device or 0] = fraction
+    fractions[_index(device)] = fraction
 
 
 def is_bf16_supported(including_emulation=True):
@@ -109,3 +151,22 @@ class Event:
 
 def synchronize():
     pass
+
+
+# FAKE_TORCH_MISSING=a,b: this torch.cuda lacks those functions, as another torch release might.
+for _name in filter(None, os.environ.get("FAKE_TORCH_MISSING", "").split(",")):
+    globals().pop(_name, None)
+
+# FAKE_TORCH_FROZEN=a,b: those attributes cannot be replaced (setting them raises), so patching them fails.
+_frozen = set(filter(None, os.environ.get("FAKE_TORCH_FROZEN", "").split(",")))
+if _frozen:
+    import sys
+    import types
+
+    class _FrozenModule(types.ModuleType):
+        def __setattr__(self, name, value):
+            if name in _frozen:
+                raise AttributeError("readonly attribute " + name)
+            super().__setattr__(name, value)
+
+    sys.modules[__name__].__class__ = _FrozenModule

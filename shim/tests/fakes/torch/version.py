@@ -1,0 +1,2 @@
+cuda = "12.4"
+hip = None

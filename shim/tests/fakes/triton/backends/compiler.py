@@ -1,0 +1,7 @@
+import typing
+
+
+class GPUTarget(typing.NamedTuple):
+    backend: str
+    arch: int
+    warp_size: int
