@@ -7,7 +7,7 @@ import { DockerFailure, type DockerEngine } from '../hosts/docker';
 import type { Runner } from '../hosts/runner';
 import { check, GpuApply, StepFailure } from './applyGpu';
 import type { BusyProcess } from './busyGpu';
-import { GPU_UUID } from './changes';
+import { GPU_UUID, inLockOrder } from './changes';
 import { containerSpec } from './container';
 import { runHostCommand } from './hostCommands';
 import { HostJournal, type GpuLock } from './hostJournal';
@@ -130,7 +130,7 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     const store = journal;
     const context = { runner, request, store, begin, host: (args: readonly string[]) => host(args) };
     planned.forEach((g, i) => gpus.push(new GpuApply(g, uuids[i]!, several ? uuids : [], context)));
-    for (const gpu of [...gpus].sort((a, b) => a.uuid.localeCompare(b.uuid))) {
+    for (const gpu of inLockOrder(uuids).map((uuid) => gpus.find((g) => g.uuid === uuid)!)) {
       const index = gpu.gpu.gpuIndex;
       begin(`wait for GPU ${index}'s lock on ${request.hostLabel}`);
       locks.push(
@@ -183,7 +183,7 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
       hostLabel: request.hostLabel,
       gpuIndex: primary.gpu.gpuIndex,
       gpuUuid: primary.uuid,
-      ...(several && { gpus: gpus.map((g) => ({ index: g.gpu.gpuIndex, uuid: g.uuid })) }),
+      ...(gpus.length > 1 && { gpus: gpus.map((g) => ({ index: g.gpu.gpuIndex, uuid: g.uuid })) }),
       createdMs: Date.now(),
       plan: { ...plan, device: devices.join(',') },
       containerId: id,

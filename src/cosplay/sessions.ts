@@ -5,6 +5,7 @@
 import type { GpuDevError } from '../core/errors';
 import type { ContainerInfo, DockerEngine } from '../hosts/docker';
 import type { Runner } from '../hosts/runner';
+import { inLockOrder } from './changes';
 import type { HostJournal } from './hostJournal';
 import { SHIM_DIR } from './hostProfile';
 import { changesOf, expectationsOf, type GpuJournal, type JournalSession } from './journal';
@@ -166,7 +167,7 @@ async function underLocks<T>(
 ): Promise<T | GpuDevError> {
   const locks: { release(): void }[] = [];
   try {
-    for (const uuid of [...gpuUuids].sort()) {
+    for (const uuid of inLockOrder(gpuUuids)) {
       const lock = await host.journal.lock(uuid, `${host.owner} (${action})`, host.onWait);
       if ('message' in lock) return lock;
       locks.push(lock);

@@ -207,6 +207,27 @@ describe('multi-GPU cosplay sessions with a real Docker Engine', function () {
     assert.deepEqual(host.state(), during, 'GPU 2 untouched');
   });
 
+  it('two 2-GPU applies at once over the same GPUs in opposite orders both finish (locks in UUID order), sharing them', async () => {
+    const original = host.state();
+    const requests = [
+      await multiRequest('rtx3090', [2, 3], 'mps', dockerd.image, host),
+      await multiRequest('rtx3090', [3, 2], 'mps', dockerd.image, host),
+    ];
+    const outcomes = await Promise.all(requests.map((r) => applyCosplay(r, host.runner, docker)));
+    const sessions = outcomes.map((o) => applied(o).session);
+    assert.deepEqual(
+      sessions.map((s) => s.gpus?.map((g) => g.index)),
+      [
+        [2, 3],
+        [3, 2],
+      ],
+    );
+    const context = await sessionHost(host, docker);
+    for (const session of sessions) assert.equal((await stopSession(session, context)).failure, undefined);
+    assert.deepEqual(host.state(), original);
+    assert.deepEqual(host.journalFiles(), []);
+  });
+
   it('a failure at every step of a 2-GPU apply leaves both GPUs, the journals and Docker as they were', async () => {
     const request = await multiRequest('rtx3090', [6, 7], 'mps', dockerd.image, host);
     const counted = failing(host.runner, docker, 0);
