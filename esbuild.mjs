@@ -82,7 +82,7 @@ const builds = tests
         ...node,
         entryPoints: ['src/extension.ts'],
         outfile: 'dist/extension.js',
-        external: ['vscode', './cosplay.js', '*.node'],
+        external: ['vscode', './cosplay.js', './workspace.js', '*.node'],
         plugins: [lazySsh2, lazyDockerode],
       },
       { ...common, ...node, entryPoints: [createRequire(import.meta.url).resolve('ssh2')], outfile: 'dist/ssh2.js' },
@@ -94,6 +94,7 @@ const builds = tests
         plugins: [lazySsh2],
       },
       { ...common, ...node, entryPoints: ['src/cosplay/index.ts'], outfile: 'dist/cosplay.js' },
+      { ...common, ...node, entryPoints: ['src/workspace/index.ts'], outfile: 'dist/workspace.js' },
       fakeGpu,
       {
         ...common,

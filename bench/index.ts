@@ -7,6 +7,7 @@ import { monitoringBenchmark } from './monitoring';
 import { attachBenchmark, reservationBenchmark } from './reservation';
 import { smiFixtureDir } from '../test/unit/fixtures';
 import { shimBenchmarks } from './shim';
+import { syncBenchmark } from './sync';
 import { torchImportBenchmark } from './torchImport';
 
 const table = fs.readFileSync(path.join(smiFixtureDir, 'default-h200-x8-580.95.05.txt'), 'utf8');
@@ -45,8 +46,11 @@ torchImportBenchmark();
 
 // P1 runs a real sshd (lab/infra/sshd.sh); GPUDEV_BENCH_SECONDS shortens it for a quick look.
 // P2 and P4 a real Slurm (lab/infra/slurm.sh) behind the same kind of sshd. GPUDEV_BENCH=P2 runs them alone.
+// P6 the sshd alone; GPUDEV_BENCH=P6 runs it alone.
 void (async () => {
+  if (process.env.GPUDEV_BENCH === 'P6') return syncBenchmark();
   if (process.env.GPUDEV_BENCH !== 'P2') await monitoringBenchmark(csv, Number(process.env.GPUDEV_BENCH_SECONDS ?? 60));
   await reservationBenchmark();
   await attachBenchmark();
+  await syncBenchmark();
 })();

@@ -1,19 +1,27 @@
 #!/usr/bin/env python3
 """Measures this container's GPU as the cosplay delivers it: GEMM TFLOPS (FP32 with TF32 off, TF32,
-FP16, BF16) and device-to-device copy bandwidth, timed with CUDA events after a warm-up, sized to the
-target's memory. `--json` prints raw samples and medians; `--samples N` (default 10); `--only fp32,bandwidth`
-measures those metrics alone (calibration runs FP32 only)."""
+FP16, BF16) as the best of a mamf-style sweep of shapes sized to the target's memory, device-to-device
+copy bandwidth, and, with torch.distributed and 2 or more GPUs visible, all-reduce bus bandwidth; each
+timed with CUDA events after a warm-up. The torch, CUDA and driver versions come with the results.
+`--json` prints raw samples, medians and every shape's median; `--samples N` (default 10);
+`--only fp32,bandwidth` measures those metrics alone (calibration runs FP32 only; `--only versions`
+measures nothing)."""
 import json
 import os
+import socket
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
-from gpudev_shim.bench_core import GEMM_PRECISIONS, copy_bytes, copy_gbs, gemm_size, gemm_tflops, median, skipped_precisions  # noqa: E402
+from gpudev_shim.bench_core import (  # noqa: E402
+    GEMM_PRECISIONS, allreduce_bytes, driver_version, allreduce_skip_reason, best_of, bus_gbs, copy_bytes, copy_gbs, gemm_shapes,
+    gemm_tflops, median, skipped_precisions)
 from gpudev_shim.target import target_from_env  # noqa: E402
 
 WARMUP = 3
 ITERATIONS = 5
+RANK_TIMEOUT_S = 300
 
 
 def timed(torch, work, samples):
@@ -33,9 +41,19 @@ def timed(torch, work, samples):
     return results
 
 
-def run(torch, target, samples, only=None):
-    results, skipped = [], {p: "the target has no {} tensor path".format(p.upper()) for p in skipped_precisions(target)}
-    wanted = lambda metric: only is None or metric in only  # noqa: E731
+def gemm_sweep(torch, target, dtype, element_bytes, samples):
+    sweep = []
+    for m, n, k in gemm_shapes(target, element_bytes):
+        a = torch.randn(m, k, device="cuda", dtype=dtype)
+        b = torch.randn(k, n, device="cuda", dtype=dtype)
+        rates = [gemm_tflops((m, n, k), ms) for ms in timed(torch, lambda: torch.matmul(a, b), samples)]
+        sweep.append({"shape": [m, n, k], "samples": rates, "median": median(rates)})
+        del a, b
+    return sweep
+
+
+def gemms(torch, target, samples, wanted, skipped):
+    results = []
     matmul_flags = torch.backends.cuda.matmul
     saved = matmul_flags.allow_tf32
     try:
@@ -43,37 +61,124 @@ def run(torch, target, samples, only=None):
             if precision in skipped or not wanted(precision):
                 continue
             matmul_flags.allow_tf32 = precision == "tf32"
-            n = gemm_size(target, element_bytes)
-            dtype = getattr(torch, dtype_name)
-            a = torch.randn(n, n, device="cuda", dtype=dtype)
-            b = torch.randn(n, n, device="cuda", dtype=dtype)
-            ms = timed(torch, lambda: torch.matmul(a, b), samples)
-            rates = [gemm_tflops(n, m) for m in ms]
-            results.append({"metric": precision, "unit": "TFLOPS", "size": n, "samples": rates, "median": median(rates)})
-            del a, b
+            sweep = gemm_sweep(torch, target, getattr(torch, dtype_name), element_bytes, samples)
+            best = best_of(sweep)
+            results.append({"metric": precision, "unit": "TFLOPS", "shape": best["shape"], "samples": best["samples"],
+                            "median": best["median"], "sweep": [{"shape": s["shape"], "median": s["median"]} for s in sweep]})
     finally:
         matmul_flags.allow_tf32 = saved
-    if not wanted("bandwidth"):
-        return results, skipped
+    return results
+
+
+def bandwidth(torch, target, samples):
     nbytes = copy_bytes(target)
     source = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
     destination = torch.empty_like(source)
-    ms = timed(torch, lambda: destination.copy_(source), samples)
-    rates = [copy_gbs(nbytes, m) for m in ms]
-    results.append({"metric": "bandwidth", "unit": "GB/s", "size": nbytes, "samples": rates, "median": median(rates)})
+    rates = [copy_gbs(nbytes, ms) for ms in timed(torch, lambda: destination.copy_(source), samples)]
+    return {"metric": "bandwidth", "unit": "GB/s", "size": nbytes, "samples": rates, "median": median(rates)}
+
+
+def allreduce_rank(torch, target, rank, world, samples):
+    """One rank of the all-reduce (a process per GPU, as NCCL expects); rank 0 prints its timings."""
+    import torch.distributed as dist
+    torch.cuda.set_device(rank)
+    dist.init_process_group("nccl", rank=rank, world_size=world)
+    try:
+        tensor = torch.empty(allreduce_bytes(target) // 4, dtype=torch.float32, device="cuda")
+        ms = timed(torch, lambda: dist.all_reduce(tensor), samples)
+    finally:
+        dist.destroy_process_group()
+    if rank == 0:
+        print(json.dumps({"milliseconds": ms}))
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def allreduce(torch, target, samples):
+    """All-reduce bus bandwidth across every visible GPU, or why it was not measured."""
+    try:
+        import torch.distributed as dist
+        has_distributed, has_nccl = dist.is_available(), dist.is_nccl_available()
+    except ImportError:
+        has_distributed, has_nccl = False, False
+    world = torch.cuda.device_count()
+    reason = allreduce_skip_reason(has_distributed, has_nccl, world)
+    if reason:
+        return None, reason
+    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()))
+    ranks = [subprocess.Popen([sys.executable, os.path.realpath(__file__), "--allreduce-rank", str(rank), "--world",
+                               str(world), "--samples", str(samples)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True) for rank in range(world)]
+    outputs = []
+    try:
+        for process in ranks:
+            outputs.append(process.communicate(timeout=RANK_TIMEOUT_S))
+    except subprocess.TimeoutExpired:
+        for process in ranks:
+            process.kill()
+        return None, "the all-reduce ranks did not finish in {} s".format(RANK_TIMEOUT_S)
+    failed = [(rank, err) for rank, (process, (_, err)) in enumerate(zip(ranks, outputs)) if process.returncode]
+    if failed:
+        rank, err = failed[0]
+        return None, "all-reduce rank {} failed: {}".format(rank, (err.strip().splitlines() or ["no output"])[-1])
+    nbytes = allreduce_bytes(target)
+    rates = [bus_gbs(nbytes, ms, world) for ms in json.loads(outputs[0][0])["milliseconds"]]
+    return {"metric": "allreduce", "unit": "GB/s", "size": nbytes, "ranks": world, "samples": rates,
+            "median": median(rates)}, None
+
+
+def versions(torch):
+    """What the efficiency depends on besides the GPU: torch, the CUDA it was built with, the driver."""
+    def smi(*args):
+        try:
+            return subprocess.run(["nvidia-smi", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  universal_newlines=True, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    query = smi("--query-gpu=driver_version", "--format=csv,noheader")
+    driver = driver_version(query, "" if driver_version(query, "") else smi())
+    return {"torch": getattr(torch, "__version__", None), "cuda": getattr(getattr(torch, "version", None), "cuda", None),
+            "driver": driver}
+
+
+def run(torch, target, samples, only=None):
+    skipped = {p: "the target has no {} tensor path".format(p.upper()) for p in skipped_precisions(target)}
+    wanted = lambda metric: only is None or metric in only  # noqa: E731
+    results = gemms(torch, target, samples, wanted, skipped)
+    if wanted("bandwidth"):
+        results.append(bandwidth(torch, target, samples))
+    if wanted("allreduce"):
+        result, reason = allreduce(torch, target, samples)
+        if result:
+            results.append(result)
+        else:
+            skipped["allreduce"] = reason
     return results, skipped
 
 
+def argument(argv, name, default):
+    return argv[argv.index(name) + 1] if name in argv else default
+
+
 def main(argv):
-    samples = int(argv[argv.index("--samples") + 1]) if "--samples" in argv else 10
+    samples = int(argument(argv, "--samples", "10"))
     only = set(argv[argv.index("--only") + 1].split(",")) if "--only" in argv else None
     target = target_from_env(os.environ)
+    if "--allreduce-rank" in argv:
+        import torch
+        allreduce_rank(torch, target, int(argument(argv, "--allreduce-rank", "0")), int(argument(argv, "--world", "1")), samples)
+        return 0
     report = {"target": target.name if target else None, "results": [], "skipped": {}, "error": None}
     try:
         import torch
     except ImportError as error:
         report["error"] = "torch is not installed ({})".format(error)
     else:
+        report["versions"] = versions(torch)
         if target is None:
             report["error"] = "not a cosplay: GPUDEV_TARGET_NAME and GPUDEV_VRAM_BYTES are not set"
         elif not torch.cuda.is_available():
@@ -85,7 +190,8 @@ def main(argv):
         print(json.dumps(report, indent=2))
     else:
         for result in report["results"]:
-            print("{:<10} {:>10.1f} {:<7} (median of {}, size {})".format(result["metric"], result["median"], result["unit"], len(result["samples"]), result["size"]))
+            where = "x".join(map(str, result["shape"])) if "shape" in result else "{} bytes".format(result["size"])
+            print("{:<10} {:>10.1f} {:<7} (median of {}, {})".format(result["metric"], result["median"], result["unit"], len(result["samples"]), where))
         for metric, reason in report["skipped"].items():
             print("{:<10} skipped: {}".format(metric, reason))
         if report["error"]:

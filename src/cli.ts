@@ -9,6 +9,7 @@ import { formatPlan } from './cosplay/planText';
 import { COSPLAY_USAGE, cosplayCommand } from './cosplayCli';
 import { LAB_USAGE, labCommand } from './labCli';
 import { RESERVE_USAGE, reserveCommand } from './reserveCli';
+import { analyzeCommand, exportCommand, initCommand, WORKSPACE_USAGE } from './workspaceCli';
 import { summarizeGpu } from './hosts/gpu';
 import { probeGpus } from './hosts/gpuProbe';
 import { LocalRunner } from './hosts/runner';
@@ -27,6 +28,7 @@ Usage:
 ${COSPLAY_USAGE}
 ${RESERVE_USAGE}
 ${LAB_USAGE}
+${WORKSPACE_USAGE}
   gpudev --version
   gpudev help
 `;
@@ -150,6 +152,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (command === 'reserve') return reserveCommand(rest, io);
   if (command === 'lab') return labCommand(rest, io);
   if (command === 'gpus') return listGpus(rest, io);
+  if (command === 'analyze') return analyzeCommand(rest, io);
+  if (command === 'init') return initCommand(rest, io);
+  if (command === 'export') return exportCommand(rest, io);
   const unknownFlag = rest.find((arg) => arg !== '--json');
   if (command === '--version' || command === '-V') {
     io.out(`${GPUDEV_VERSION}\n`);

@@ -4,7 +4,7 @@ import * as readline from 'node:readline/promises';
 import { parseArgs } from './core/cliArgs';
 import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
-import { calibrateSession } from './cosplay/calibrate';
+import { aimText, calibrateSession } from './cosplay/calibrate';
 import { localOwner, openJournals } from './cosplay/hostJournal';
 import { sessionAge, type Session } from './cosplay/session';
 import {
@@ -17,17 +17,26 @@ import {
   type SessionHost,
 } from './cosplay/sessions';
 import { parseVerifyReport, shown, verifySummary } from './cosplay/verifyReport';
+import { jobGpu, reservationHost, sessionEntryFiles, sshConfig } from './cosplayProcess';
 import { up, type CliHost, type Io } from './cosplayUp';
 import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget } from './hosts/docker';
 import { parseHostSpec } from './hosts/sshConfig';
+import { removeSessionEntry, sessionAlias } from './remote/sessionHostEntry';
 import { createSshRunner } from './hosts/sshHosts';
 import { LocalRunner, LOCAL_HOST, type Runner } from './hosts/runner';
 
 export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N[,M…]] [--num N] [--strategy mig|mps|memory] [--image I] [--sudo] [--force] [--host H]
+                            [--no-docker]
                             apply a cosplay: host settings (journalled on the host first), then a container
                             with the shim; --force goes on when other users' processes run on the GPU;
                             --num N: N target GPUs in one container (GPUs --gpu, --gpu+1, …; or list them
-                            with --gpu 0,1 — an index twice: two MIG slices of that GPU)
+                            with --gpu 0,1 — an index twice: two MIG slices of that GPU);
+                            --no-docker: a process session (the user's own MPS daemon and sshd, no root)
+  gpudev cosplay up <target> --reservation <job> --login L
+                            a process session inside a running reservation: its MPS daemon and sshd are
+                            steps of the job and end with it (list/down/ssh-config take the same options)
+  gpudev cosplay ssh-config <session> [--host H]
+                            a process session's Host entry in ~/.ssh/gpudev/config: prints its alias
   gpudev cosplay list [--host H] [--sudo] [--json]   the sessions, from the host's journal
   gpudev cosplay verify <session> [--host H] run the shim's checks in a session
   gpudev cosplay calibrate <session> [--host H]
@@ -41,9 +50,9 @@ export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N[,M…]] [--n
                             (--host: an ssh alias or user@host[:port]; default this machine;
                              --sudo: also the sessions applied with sudo, whose journal is root's)`;
 
-const VERBS = ['up', 'list', 'verify', 'calibrate', 'down', 'orphans', 'cleanup'];
-const FLAGS = new Set(['--json', '--sudo', '--force', '--yes']);
-const VALUED = new Set(['--gpu', '--num', '--strategy', '--image', '--host']);
+const VERBS = ['up', 'list', 'verify', 'calibrate', 'down', 'orphans', 'cleanup', 'ssh-config'];
+const FLAGS = new Set(['--json', '--sudo', '--force', '--yes', '--no-docker']);
+const VALUED = new Set(['--gpu', '--num', '--strategy', '--image', '--host', '--reservation', '--login']);
 
 /** The host's runner and engine: this machine (DOCKER_HOST or Docker's socket) or an SSH host. */
 async function hostOf(spec: string | undefined, local: Runner): Promise<CliHost | string> {
@@ -65,8 +74,14 @@ const stateOf = (s: Session) =>
   s.unrestored
     ? `stopped — host not restored: ${s.unrestored}`
     : s.running
-      ? 'running'
-      : `orphan (container ${s.state})`;
+      ? s.process
+        ? `running (process session, sshd on port ${s.process.port ?? '?'})`
+        : 'running'
+      : s.state === 'unknown'
+        ? 'unknown (Docker cannot be asked)'
+        : s.process
+          ? 'orphan (its sshd is gone)'
+          : `orphan (container ${s.state})`;
 
 function printSessions(listing: Listing, io: Io, label: string): void {
   if (!listing.sessions.length) io.out(`no cosplay sessions on ${label}\n`);
@@ -94,11 +109,19 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
   if (typeof parsed === 'string') return fail(parsed);
   const { positional, options, flags } = parsed;
   if (!verb || !VERBS.includes(verb)) return fail(`usage:\n${COSPLAY_USAGE}`);
-  const named = ['up', 'verify', 'calibrate', 'down'].includes(verb);
+  const named = ['up', 'verify', 'calibrate', 'down', 'ssh-config'].includes(verb);
   if (named !== (positional.length === 1) || positional.length > 1)
     return fail(named ? `${verb} needs one ${verb === 'up' ? 'target' : 'session'}` : `${verb} takes no name`);
-  const host = await hostOf(options.get('--host'), new LocalRunner());
+  const job = options.get('--reservation');
+  if (job && !options.get('--login')) return fail("--reservation needs --login (the cluster's login node)");
+  const host = job
+    ? await reservationHost(job, options.get('--login')!, new LocalRunner())
+    : await hostOf(options.get('--host'), new LocalRunner());
   if (typeof host === 'string') return fail(host);
+  if (host.job && !options.has('--gpu')) {
+    const gpu = await jobGpu(host);
+    if (gpu) options.set('--gpu', gpu);
+  }
   try {
     const sudo = flags.has('--sudo');
     let journals = await openJournals(host.runner, sudo);
@@ -125,6 +148,7 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
         `${orphans.length} orphaned session${orphans.length > 1 ? 's' : ''} on ${host.label} (${orphans.map((o) => `${o.name} of ${o.owner}, ${sessionAge(o)}`).join('; ')}): gpudev cosplay cleanup restores ${orphans.length > 1 ? 'them' : 'it'}\n`,
       );
     if (verb === 'up') return await up(positional[0]!, options, flags, host, listing, io);
+    if (verb === 'ssh-config') return await sshConfig(positional[0]!, host, listing, io);
     if (verb === 'list' || verb === 'orphans') {
       const shownListing = verb === 'orphans' ? { ...listing, sessions: orphans } : listing;
       if (flags.has('--json'))
@@ -172,6 +196,7 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
           `${session.name} stopped, host not restored: ${outcome.failure} (gpudev cosplay cleanup retries)`,
           1,
         );
+      if (session.process) await removeSessionEntry(sessionAlias(host.label, session.name), sessionEntryFiles());
       io.out(
         `${session.name} stopped; ${host.label} restored${outcome.undone.length ? ` (${outcome.undone.join(', ')})` : ''}\n`,
       );
@@ -189,7 +214,7 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
       );
       if (!outcome.ok) return fail(`${describeError(outcome.error)}; the clock lock is as it was`, 1);
       io.out(
-        `${session.name}: clocks locked at ${outcome.best.clockMHz} MHz give ${outcome.best.fp32.toFixed(1)} TFLOPS FP32${outcome.withinTolerance ? '' : ' (still more than 10% off)'}\n`,
+        `${session.name}: clocks locked at ${outcome.best.clockMHz} MHz give ${outcome.best.fp32.toFixed(1)} TFLOPS FP32 (${aimText(outcome)})${outcome.withinTolerance ? '' : ' (still more than 10% off)'}\n`,
       );
       return outcome.withinTolerance ? 0 : 1;
     }

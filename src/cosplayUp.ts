@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline/promises';
 import { builtinCatalog } from './catalog/catalog';
 import { describeError } from './core/errors';
+import { upProcess } from './cosplayProcess';
 import { applyCosplay, newSessionName } from './cosplay/apply';
 import type { BusyProcess } from './cosplay/busyGpu';
 import { migStateOf } from './cosplay/hostCommands';
@@ -14,11 +15,11 @@ import { gpuIndicesOf, planMultiCosplay, type GpuSlot } from './cosplay/multiPla
 import { STRATEGIES, type Strategy } from './cosplay/planner';
 import { liveSessionOf } from './cosplay/session';
 import { sameGpu, type Listing } from './cosplay/sessions';
-import type { DockerEngine } from './hosts/docker';
+import { DockerFailure, type DockerEngine } from './hosts/docker';
 import { probeGpus } from './hosts/gpuProbe';
 import { probeHostModel, withHostMigProfiles } from './cosplay/hostModelProbe';
 import { hostModelNotes } from './cosplay/unknownHost';
-import { LOCAL_HOST, type Runner } from './hosts/runner';
+import { LOCAL_HOST, type RunResult, type Runner } from './hosts/runner';
 
 export interface Io {
   out(text: string): void;
@@ -29,6 +30,12 @@ export interface CliHost {
   readonly label: string;
   readonly runner: Runner;
   readonly docker: DockerEngine;
+  /** A node of a Slurm job (`--reservation`): sessions there are process sessions whose daemons are job steps. */
+  readonly job?: {
+    readonly login: string;
+    readonly node: string;
+    startStep(argv: readonly string[], env?: Readonly<Record<string, string>>): Promise<RunResult>;
+  };
   close(): void;
 }
 
@@ -37,6 +44,9 @@ export function shimRoot(): string {
   const candidates = [1, 2, 3].map((up) => path.resolve(__dirname, ...Array<string>(up).fill('..')));
   return candidates.find((dir) => fs.existsSync(path.join(dir, 'shim', 'verify.py'))) ?? candidates[0]!;
 }
+
+const dockerProblem = (error: unknown) =>
+  error instanceof DockerFailure ? error.failure.message : error instanceof Error ? error.message : String(error);
 
 /** Asks on a terminal; never on a pipe (CI, scripts), where only --force goes on. */
 async function askToGoOn(processes: readonly BusyProcess[], io: Io): Promise<boolean> {
@@ -109,6 +119,14 @@ export async function up(
     target.entry.key,
     planned.gpus.length > 1 ? planned.gpus.map((g) => g.gpuIndex) : lead.gpuIndex,
   );
+  const noDocker =
+    flags.has('--no-docker') || host.job ? undefined : await host.docker.ping().then(() => undefined, dockerProblem);
+  if (flags.has('--no-docker') || host.job || noDocker) {
+    if (noDocker) io.err(`Docker is not usable on ${host.label} (${noDocker}): a process session instead\n`);
+    if (planned.gpus.length > 1 || lead.slices > 1)
+      return fail('a process session (no Docker) cosplays one GPU: several GPUs need Docker on the host', 1);
+    return upProcess(lead.plan, lead.gpuIndex, sessionName, host, shimRoot(), profile?.env, io);
+  }
   const outcome = await applyCosplay(
     {
       plan: lead.plan,

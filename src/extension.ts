@@ -7,9 +7,12 @@ import { cosplayAs, type CosplayContext } from './ui/cosplayCommands';
 import { CosplaySessions } from './ui/cosplaySessions';
 import { SessionCommands, type SessionArgument } from './ui/sessionCommands';
 import { VerifyTests } from './ui/verifyTests';
+import { pollSeconds } from './ui/reservationChecks';
+import { ReservationHosts } from './ui/reservationHosts';
 import { Reservations, type ReservationNode } from './ui/reservations';
 import { registerPanelSerializers } from './ui/panelSerializers';
 import { ReservePanel } from './ui/reservePanel';
+import { runOnReservationCommand } from './ui/runTerminal';
 import { attachReservation, cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
@@ -22,6 +25,8 @@ import { RemoteHosts } from './ui/remoteHosts';
 import { isWorkspaceSettingsFile, noticeWorkspaceMachineSettings, readMonitorSettings } from './ui/settings';
 import { testApi, type GpuDevTestApi } from './ui/testApi';
 import { VramGauge } from './ui/vramGauge';
+import { AnalyzePanel, exportSkyPilot, type AnalyzeActions } from './ui/analyzePanel';
+import { analyzedWorkspace, registerGpudevYaml } from './ui/gpudevYaml';
 
 export function activate(context: vscode.ExtensionContext): GpuDevTestApi | undefined {
   const started = performance.now();
@@ -40,10 +45,16 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     },
   );
   const remote: RemoteHosts = new RemoteHosts(log, runner, () => settings.intervalMs, wantsProcesses);
+  const reservations = new Reservations(runner, log);
+  // Running reservations' nodes join the hosts of the GPUs view and the gauge.
+  const reservationHosts = new ReservationHosts(reservations, runner, log, () => settings.intervalMs, wantsProcesses);
+  const hostsChanged = new vscode.EventEmitter<void>();
+  remote.onDidChange(() => hostsChanged.fire());
+  reservationHosts.onDidChange(() => hostsChanged.fire());
   const hostList: HostList = {
-    hosts: () => [{ name: runner.label, monitor }, ...remote.list()],
+    hosts: () => [{ name: runner.label, monitor }, ...remote.list(), ...reservationHosts.list()],
     notices: () => remote.notices,
-    onDidChange: remote.onDidChange,
+    onDidChange: hostsChanged.event,
   };
   const sessions = new CosplaySessions(
     {
@@ -60,13 +71,13 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     log,
   );
   const tree = new GpuTreeProvider(hostList, () => settings, sessions);
-  const reservations = new Reservations(runner, log);
   const reservationsView = vscode.window.createTreeView('gpuDev.reservations', { treeDataProvider: reservations });
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
   const gauge = new VramGauge(hostList, settings, context.workspaceState, sessions);
   const history = new SampleHistory();
   const details = new GpuDetailsPanels(context.extensionUri, hostList, history, (name) => runnerOf(name), log);
-  const runnerOf = (name: string) => (name === runner.label ? runner : remote.runnerOf(name));
+  const runnerOf = (name: string) =>
+    name === runner.label ? runner : (remote.runnerOf(name) ?? reservationHosts.runnerOf(name));
   const cosplayContext: CosplayContext = {
     extensionUri: context.extensionUri,
     sessions,
@@ -75,7 +86,7 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     runnerOf,
   };
   const verifyTests = new VerifyTests(sessions, log);
-  const sessionCommands = new SessionCommands(sessions, context.extensionUri, log);
+  const sessionCommands = new SessionCommands(sessions, context.extensionUri, log, context.globalState);
   /** Every monitor follows the settings, the window's focus and who is looking (the view: every host; the gauge: its own). */
   const syncMonitors = () => {
     for (const { name, monitor: m } of hostList.hosts()) {
@@ -112,6 +123,9 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     vscode.commands.registerCommand('gpuDev.attachReservation', (node?: JobNode) =>
       attachReservation(reservations, node, runner, context.globalState, log),
     ),
+    vscode.commands.registerCommand('gpuDev.runOnReservation', (arg?: JobNode | vscode.Uri) =>
+      runOnReservationCommand(reservations, arg, runner, context.globalState, log),
+    ),
     onAnySample(hostList, (result) => {
       history.record(result);
       if (result.kind === 'gpus') sessions.noteSample(result.host);
@@ -133,6 +147,10 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
       reservations.reload();
     }),
     remote.onDidChange(syncMonitors),
+    reservationHosts,
+    reservationHosts.onDidChange(syncMonitors),
+    reservationHosts.onDidChange(() => history.keepHosts(hostList.hosts().map((h) => h.name))),
+    hostsChanged,
     gauge.onDidChangeTarget(syncMonitors),
     details.onDidChangeWatchers(syncMonitors),
     vscode.commands.registerCommand('gpuDev.chooseGaugeGpu', () => gauge.choose()),
@@ -188,10 +206,44 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
       settings = readMonitorSettings();
       gauge.update(settings);
       if (event.affectsConfiguration('gpuDev.clusters')) reservations.reload();
+      if (event.affectsConfiguration('gpuDev.reservations.pollSeconds')) reservations.setPollSeconds(pollSeconds());
       if (event.affectsConfiguration('gpuDev.hosts'))
         remote.reload(); // syncs through onDidChange
       else syncMonitors();
     }),
+  );
+  // The workspace's `.gpudev.yaml` and its analysis (issue 17): the panel, the CodeLens, the commands.
+  const workspaceActions: AnalyzeActions = {
+    cosplay: (target) => cosplayAs(cosplayContext, target),
+    reserve: (report) => {
+      const config = report.config;
+      const types = config?.gpu?.types ?? report.reserve;
+      ReservePanel.show(context.extensionUri, reservations, log, {
+        ...(config?.cluster && { cluster: config.cluster }),
+        ...(types.length && { types: types.join(', ') }),
+        count: config?.gpu?.count ?? report.gpuCount,
+        ...(config?.time && { time: config.time }),
+      });
+      return Promise.resolve();
+    },
+  };
+  const fromWorkspace = (
+    act: (found: NonNullable<Awaited<ReturnType<typeof analyzedWorkspace>>>) => Promise<unknown>,
+  ) => analyzedWorkspace().then((found) => found && act(found));
+  context.subscriptions.push(
+    ...registerGpudevYaml(),
+    vscode.commands.registerCommand('gpuDev.analyzeWorkspace', () =>
+      AnalyzePanel.show(context.extensionUri, workspaceActions, log),
+    ),
+    vscode.commands.registerCommand('gpuDev.cosplayFromWorkspace', () =>
+      fromWorkspace(({ report }) => cosplayAs(cosplayContext, report.target ?? undefined)),
+    ),
+    vscode.commands.registerCommand('gpuDev.reserveFromWorkspace', () =>
+      fromWorkspace(({ report }) => workspaceActions.reserve(report)),
+    ),
+    vscode.commands.registerCommand('gpuDev.exportSkyPilot', () =>
+      fromWorkspace(({ folder, report }) => exportSkyPilot(folder, report)),
+    ),
   );
   remote.reload();
   reservations.reload();

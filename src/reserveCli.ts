@@ -5,6 +5,8 @@ import { describeError, type GpuDevError } from './core/errors';
 import { alignColumns } from './core/textTable';
 import { formatSlurmTime, parseDuration } from './reserve/duration';
 import { raceLosers, SlurmCluster } from './reserve/slurm/cluster';
+import { describeMismatch, hardwareMismatch, recordedSummary } from './reserve/hardwareCheck';
+import { localTime } from './reserve/slurm/clusterClock';
 import { describeReason } from './reserve/slurm/reasons';
 import type { ProbedStrategy } from './reserve/slurm/strategies';
 import { LocalRunner, type Runner } from './hosts/runner';
@@ -12,6 +14,7 @@ import { quoteArgv } from './hosts/shellQuote';
 import { writeAttachConfig } from './reserve/attach';
 import { parseHostSpec } from './hosts/sshConfig';
 import { createSshRunner } from './hosts/sshHosts';
+import { RESERVE_RUN_USAGE, reserveRunCommand } from './reserveRunCli';
 
 export const RESERVE_USAGE = `  gpudev reserve plan [--gpu h100,a100] [--count N] [--time 2h] [--partition P] [--nodes K] [--account A] [--login L] [--json]
                             every way to get the GPUs, probed with sbatch --test-only in one round trip, best first
@@ -23,7 +26,8 @@ export const RESERVE_USAGE = `  gpudev reserve plan [--gpu h100,a100] [--count N
   gpudev reserve ssh-config <job id> [--login L] [--attach job-sshd]
                             a Host entry gpudev-<login>-<job> in ~/.ssh/gpudev/config (ProxyJump through
                             the login node, the node's host key pinned); prints how to ssh there
-                            (--login: the login node, an ssh alias or user@host[:port]; default this machine)`;
+                            (--login: the login node, an ssh alias or user@host[:port]; default this machine)
+${RESERVE_RUN_USAGE}`;
 
 interface Io {
   out(text: string): void;
@@ -47,17 +51,23 @@ function strategyTable(strategies: readonly ProbedStrategy[]): string {
   const rows = strategies.map((s, i) => [
     String(i + 1),
     s.type,
+    s.gpu ?? '',
     `${s.nodes} × ${s.perNode}`,
     s.partition,
-    s.when === 'never' ? '—' : s.when === 'now' ? 'now' : s.start!.toISOString().replace('T', ' ').slice(0, 16),
+    s.when === 'never' ? '—' : s.when === 'now' ? 'now' : localTime(s.start!),
     s.nodeList ?? '',
     s.cost.toFixed(1),
     s.reason ?? '',
   ]);
   return alignColumns(
-    [['#', 'gpu', 'nodes × gpus', 'partition', 'start', 'on', 'gpu-hours', 'why not'], ...rows],
-    [1, 3, 5, 7],
+    [['#', 'gres', 'gpu', 'nodes × gpus', 'partition', 'start', 'on', 'gpu-hours', 'why not'], ...rows],
+    [1, 2, 4, 6, 8],
   ).join('\n');
+}
+
+function catalogNames(typed: string): readonly string[] {
+  const found = builtinCatalog().lookup(typed);
+  return found.ok ? [found.entry.key, found.entry.name, ...found.entry.aliases] : [];
 }
 
 async function loginRunner(spec: string | undefined): Promise<{ runner: Runner; close(): void } | GpuDevError> {
@@ -74,6 +84,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
     return code;
   };
   const [verb, ...rest] = args;
+  if (verb === 'run') return reserveRunCommand(rest, io);
   const parsed = parseArgs(rest, new Set(['--json']), VALUED);
   if (typeof parsed === 'string') return fail(parsed);
   const { positional, options } = parsed;
@@ -101,8 +112,12 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       else if (!jobs.length) io.out('no gpudev reservations\n');
       else
         io.out(
-          `${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'left', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, j.timeLeft, describeReason(j.state, j.reason)])], [1, 2, 3, 4, 6]).join('\n')}\n`,
+          `${alignColumns([['job', 'name', 'state', 'nodes', 'gpus', 'has', 'left', 'starts', 'reason'], ...jobs.map((j) => [j.jobId, j.name, j.state, j.nodes, j.gres, recordedSummary(j) ?? '', j.timeLeft, j.state === 'PENDING' && typeof j.startsAt === 'number' ? localTime(new Date(j.startsAt)) : '', describeReason(j.state, j.reason)])], [1, 2, 3, 4, 5, 7, 8]).join('\n')}\n`,
         );
+      for (const job of jobs) {
+        const mismatch = hardwareMismatch(job, catalogNames);
+        if (mismatch) io.err(`warning: ${describeMismatch(mismatch)}\n`);
+      }
       return 0;
     }
     if (verb === 'cancel')
@@ -148,10 +163,7 @@ export async function reserveCommand(args: readonly string[], io: Io): Promise<n
       ...(options.has('--partition') && { partition: options.get('--partition')! }),
       ...(options.has('--account') && { account: options.get('--account')! }),
     };
-    const strategies = await cluster.plan(request, {}, (typed) => {
-      const found = builtinCatalog().lookup(typed);
-      return found.ok ? [found.entry.key, found.entry.name, ...found.entry.aliases] : [];
-    });
+    const strategies = await cluster.plan(request, {}, catalogNames);
     if ('message' in strategies) return done(strategies);
     if (verb === 'plan') {
       io.out(

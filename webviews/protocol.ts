@@ -97,6 +97,8 @@ const ratio = z.nullable(z.number());
 export const FidelityViewSchema = z.strictObject({
   title: text,
   subtitle: text,
+  /** torch, CUDA and driver versions, and where the efficiency came from. */
+  versions: z.optional(text),
   savedAs: z.nullable(text),
   rows: list(
     z.strictObject({
@@ -108,6 +110,9 @@ export const FidelityViewSchema = z.strictObject({
       /** measured / target and predicted / target */
       ratio,
       predictedRatio: ratio,
+      /** target × the host's efficiency, and measured / that */
+      achievable: measure,
+      achievableRatio: ratio,
       note: text,
       level: z.enum(['match', 'off', 'none']),
     }),
@@ -140,6 +145,15 @@ export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('clusters'),
     clusters: list(z.strictObject({ name, login: name, partitions: list(name, 50) }), 50),
+    /** The form's values from the workspace's `.gpudev.yaml` (docs/workspace.md), where it names them. */
+    prefill: z.optional(
+      z.strictObject({
+        cluster: z.optional(name),
+        types: z.optional(text),
+        count: z.optional(z.number()),
+        time: z.optional(name),
+      }),
+    ),
   }),
   z.strictObject({
     type: z.literal('availability'),
@@ -209,3 +223,37 @@ export const FromReserveWebviewSchema = z.discriminatedUnion('type', [
 
 export type ToReserveWebview = z.infer<typeof ToReserveWebviewSchema>;
 export type FromReserveWebview = z.infer<typeof FromReserveWebviewSchema>;
+
+/** The workspace analysis panel ("GPU: Analyze Workspace"): its view, posted whole. */
+export const AnalyzeViewSchema = z.strictObject({
+  folder: text,
+  summary: text,
+  totalGiB: z.number(),
+  range: text,
+  parts: list(z.strictObject({ name: text, gib: z.number(), formula: text }), 20),
+  unknowns: list(text, 50),
+  fits: list(z.strictObject({ key: text, name: text, vramGiB: z.number() }), 100),
+  target: z.nullable(text),
+  reserve: list(text, 32),
+  findings: list(z.strictObject({ file: text, line: z.number(), what: text }), 500),
+  skipped: list(text, 200),
+  hasConfig: z.boolean(),
+});
+
+/** Extension → analyze webview. */
+export const ToAnalyzeWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('analysis'), view: AnalyzeViewSchema }),
+]);
+
+/** Analyze webview → extension. */
+export const FromAnalyzeWebviewSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ type: z.literal('open'), file: text, line: z.number().check(z.int(), z.minimum(1)) }),
+  z.strictObject({ type: z.literal('writeConfig') }),
+  z.strictObject({ type: z.literal('cosplay'), target: text }),
+  z.strictObject({ type: z.literal('reserve') }),
+  z.strictObject({ type: z.literal('exportSkyPilot') }),
+]);
+
+export type ToAnalyzeWebview = z.infer<typeof ToAnalyzeWebviewSchema>;
+export type FromAnalyzeWebview = z.infer<typeof FromAnalyzeWebviewSchema>;

@@ -248,10 +248,14 @@ function loopMs(): number {
 
 const query = option('--query-gpu');
 const apps = option('--query-compute-apps');
-if (args.length === 0) {
+const onlyOne = args.length === 2 && (args[0] === '-i' || args[0] === '--id');
+if (args.length === 0 || onlyOne) {
+  // The table of the visible GPUs, or with `-i` of that one GPU (as a process session's shim asks).
   const devices = process.env.NVIDIA_VISIBLE_DEVICES;
   const seen =
-    !devices || devices === 'all' ? tableText : visibleTable(tableText, new Set(visible().map((g) => g.index)));
+    !onlyOne && (!devices || devices === 'all')
+      ? tableText
+      : visibleTable(tableText, new Set(selected().map((g) => g.index)));
   process.stdout.write(seen);
 } else if (apps) queryApps(apps.split(','), option('--format') ?? 'csv');
 else if (query && loopMs()) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real one-node Slurm cluster for the integration tests, idempotent: installs slurm-wlm and munge as
-# root when missing, writes slurm.conf with fake GRES GPUs (4 h100, 2 a100, 2 l4 on this machine, backed by
-# plain files), starts munged, slurmctld and slurmd, and waits until the node is idle. Prints KEY=VALUE
+# root when missing, writes slurm.conf with fake GRES GPUs (4 h100, 2 a100, 2 l4, and one each of a10, l40s,
+# rtx6000, rtx6000ada, a100_80, plus 2 MIG slices a100_1g.10gb on this machine, backed by plain files, and
+# a partition `spare` with a second node that is always down), starts munged, slurmctld and slurmd, and waits until the node is idle. Prints KEY=VALUE
 # lines. `slurm.sh stop` stops the daemons.
 set -euo pipefail
 DIR=${GPUDEV_SLURM_DIR:-/tmp/gpudev-slurm}
@@ -24,7 +25,7 @@ mkdir -p "$DIR/state" "$DIR/spool" /run/munge /etc/slurm
 chown munge:munge /run/munge
 [ -f /etc/munge/munge.key ] || { mkdir -p /etc/munge; dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null; chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key; }
 pgrep -x munged >/dev/null || sudo -u munge /usr/sbin/munged 2>/dev/null || runuser -u munge -- /usr/sbin/munged
-touch "$DIR"/nvidia{0..7}
+touch "$DIR"/nvidia{0..14}
 cat > /etc/slurm/slurm.conf <<CONFIG
 ClusterName=gpudev
 SlurmctldHost=$HOST
@@ -48,15 +49,25 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=$DIR/jobcomp.txt
 ReturnToService=2
 MinJobAge=30
-NodeName=$HOST CPUs=$(nproc) RealMemory=2000 Gres=gpu:h100:4,gpu:a100:2,gpu:l4:2 State=UNKNOWN
+NodeName=$HOST CPUs=$(nproc) RealMemory=2000 Gres=gpu:h100:4,gpu:a100:2,gpu:l4:2,gpu:a10:1,gpu:l40s:1,gpu:rtx6000:1,gpu:rtx6000ada:1,gpu:a100_80:1,gpu:a100_1g.10gb:2 State=UNKNOWN
 PartitionName=gpu Nodes=$HOST Default=YES MaxTime=2-00:00:00 State=UP
 PartitionName=short Nodes=$HOST MaxTime=01:00:00 State=UP
+# A node that never answers (TEST-NET address), so a job may exclude $HOST and still be accepted (it pends).
+NodeName=gpudev-spare NodeAddr=192.0.2.1 CPUs=2 RealMemory=2000 Gres=gpu:a100_80:1 State=DOWN
+PartitionName=spare Nodes=$HOST,gpudev-spare MaxTime=01:00:00 State=UP
 CONFIG
 cat > /etc/slurm/gres.conf <<CONFIG
 AutoDetect=off
 NodeName=$HOST Name=gpu Type=h100 File=$DIR/nvidia[0-3]
 NodeName=$HOST Name=gpu Type=a100 File=$DIR/nvidia[4-5]
 NodeName=$HOST Name=gpu Type=l4 File=$DIR/nvidia[6-7]
+NodeName=$HOST Name=gpu Type=a10 File=$DIR/nvidia8
+NodeName=$HOST Name=gpu Type=l40s File=$DIR/nvidia9
+NodeName=$HOST Name=gpu Type=rtx6000 File=$DIR/nvidia10
+NodeName=$HOST Name=gpu Type=rtx6000ada File=$DIR/nvidia11
+NodeName=$HOST Name=gpu Type=a100_80 File=$DIR/nvidia12
+NodeName=$HOST Name=gpu Type=a100_1g.10gb File=$DIR/nvidia[13-14]
+NodeName=gpudev-spare Name=gpu Type=a100_80 Count=1
 CONFIG
 # A running cluster with another configuration (an older checkout's) starts again with this one.
 if ! sha1sum -c --status "$DIR/slurm.conf.sha" 2>/dev/null; then stop; sleep 0.5; fi

@@ -35,7 +35,7 @@ if [ "$(id -u)" = 0 ]; then mkdir -p /run/sshd; fi
 [ -f "$DIR/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
 [ -f "$DIR/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/client_key"
 [ -f "$DIR/client_key_locked" ] || ssh-keygen -q -t ed25519 -N gpudev-test-passphrase -f "$DIR/client_key_locked"
-cat "$DIR/client_key.pub" "$DIR/client_key_locked.pub" ${GPUDEV_SSHD_AUTHORIZE:+"$GPUDEV_SSHD_AUTHORIZE"} > "$DIR/authorized_keys" && chmod 600 "$DIR/authorized_keys"
+cat "$DIR/client_key.pub" "$DIR/client_key_locked.pub" ${GPUDEV_SSHD_AUTHORIZE:+"$GPUDEV_SSHD_AUTHORIZE"} > "$DIR/authorized_keys" && chmod 644 "$DIR/authorized_keys"
 cat > "$DIR/sshd_config" <<CONFIG
 Port $PORT
 ListenAddress 127.0.0.1

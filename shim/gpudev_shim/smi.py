@@ -94,7 +94,8 @@ def rewriter_for(args: Sequence[str], target: Target, env: Optional[Mapping[str,
         return lambda lines: rewrite_query(lines, query, target, slices, loop)
     if "-L" in args or "--list-gpus" in args:
         from .smi_other import rewrite_listing
-        return lambda lines: rewrite_listing(lines, target)
+        only = [u for u in (env or process_env()).get("GPUDEV_HOST_GPUS", "").split(",") if u.strip()]
+        return lambda lines: rewrite_listing(lines, target, only)
     if "-q" in args or "--query" in args:
         if "-x" in args or "--xml-format" in args:
             from .smi_xml import XmlRewriter as Rewriter
@@ -106,6 +107,17 @@ def rewriter_for(args: Sequence[str], target: Target, env: Optional[Mapping[str,
             return (out for out in (rewriter.feed(line) for line in lines) if out is not None)
         return full
     return None
+
+
+def pointed_at_session(args: Sequence[str], env: Mapping[str, str]) -> List[str]:
+    """A process session's GPU (GPUDEV_HOST_GPUS, no container around it): nvidia-smi there sees every
+    GPU of the host, so a table, query or `-q` call that names none is pointed at the session's with
+    `-i` (`-L` is filtered by UUID instead, in rewrite_listing)."""
+    ids = env.get("GPUDEV_HOST_GPUS", "").strip()
+    named = any(a.split("=", 1)[0] in ("-i", "--id") for a in args)
+    if not ids or named or "-L" in args or "--list-gpus" in args:
+        return list(args)
+    return list(args) + ["-i", ids]
 
 
 def _frames(target: Target, slices: int) -> Callable[[Iterable[str]], Iterable[str]]:
@@ -142,7 +154,7 @@ def main(args: List[str], env: Optional[Mapping[str, str]] = None, own_dir: str 
     read_end, write_end = posix.pipe()
     pid = posix.posix_spawn(
         real,
-        [real] + list(args),
+        [real] + pointed_at_session(args, env),
         posix.environ,
         file_actions=[(posix.POSIX_SPAWN_DUP2, write_end, 1), (posix.POSIX_SPAWN_CLOSE, read_end)],
     )

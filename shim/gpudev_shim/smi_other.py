@@ -8,7 +8,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every nvidia-smi call
-    from typing import Iterable, List, Mapping, Optional
+    from typing import Iterable, List, Mapping, Optional, Sequence
 
 from .target import Target
 
@@ -57,9 +57,10 @@ def _uuid(line: str) -> Optional[str]:
     return line[at + 7:-1] if at >= 0 and line.endswith(")") else None
 
 
-def rewrite_listing(lines: Iterable[str], target: Target) -> List[str]:
+def rewrite_listing(lines: Iterable[str], target: Target, only: Sequence[str] = ()) -> List[str]:
     """`-L`: one `GPU i: <target> (UUID: ...)` per target GPU, a MIG device's UUID where it is a slice
-    (the UUID CUDA and `-i` know it by); lines that are no GPU pass through in place."""
+    (the UUID CUDA and `-i` know it by); lines that are no GPU pass through in place. With `only` (a
+    process session's GPUs), the host's other GPUs are left out."""
     out: List[str] = []
     units: List[List[str]] = []  # per GPU: its index and UUID, then its MIG devices' UUIDs
     first = None
@@ -73,6 +74,8 @@ def rewrite_listing(lines: Iterable[str], target: Target) -> List[str]:
         else:
             out.append(line)
     # A GPU keeps its index (as in the table); MIG slices are numbered.
+    if only:
+        units = [gpu for gpu in units if gpu[1] in only]
     numbered = any(len(gpu) > 2 for gpu in units)
     shown_units = [(gpu[0], u) for gpu in units for u in (gpu[2:] or gpu[1:2])]
     shown = ["GPU {}: {} (UUID: {})".format(i if numbered else index, target.name, u)

@@ -185,3 +185,24 @@ class FullQueryTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ProcessSessionGpuTest(unittest.TestCase):
+    """A process session sees every host GPU: calls are pointed at its own (GPUDEV_HOST_GPUS)."""
+
+    def test_calls_that_name_no_gpu_get_the_sessions(self):
+        from gpudev_shim.smi import pointed_at_session
+        env = {"GPUDEV_HOST_GPUS": "GPU-aaaa"}
+        self.assertEqual(pointed_at_session([], env), ["-i", "GPU-aaaa"])
+        self.assertEqual(pointed_at_session(["--query-gpu=name", "--format=csv"], env)[-2:], ["-i", "GPU-aaaa"])
+        self.assertEqual(pointed_at_session(["-i", "3"], env), ["-i", "3"])
+        self.assertEqual(pointed_at_session(["-L"], env), ["-L"])
+        self.assertEqual(pointed_at_session([], {}), [])
+
+    def test_listing_keeps_only_the_sessions_gpu(self):
+        from gpudev_shim.smi_other import rewrite_listing
+        lines = ["GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-00000000-0000-0000-0000-000000000000)",
+                 "GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-11111111-1111-1111-1111-111111111111)"]
+        shown = rewrite_listing(lines, GEFORCE,
+                                ["GPU-11111111-1111-1111-1111-111111111111"])
+        self.assertEqual(shown, ["GPU 1: NVIDIA GeForce RTX 3090 (UUID: GPU-11111111-1111-1111-1111-111111111111)"])

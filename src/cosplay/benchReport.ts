@@ -1,8 +1,16 @@
-// What shim/bench.py --json measures, compared with the target's datasheet and the plan's prediction,
-// and the reports kept under .gpudev/reports/ as JSON (one file per run).
+// What shim/bench.py --json measures, compared with the target's datasheet, its achievable rate (the
+// datasheet × the host's measured efficiency) and the plan's prediction, and the reports kept under
+// .gpudev/reports/ as JSON (one file per run).
 import * as z from 'zod/mini';
+import { usableEfficiency, type EfficiencyRecord } from './efficiency';
 import { TOLERANCE } from './fidelity';
 import type { Expected, Session } from './session';
+
+const VersionsSchema = z.object({
+  torch: z.nullable(z.string()),
+  cuda: z.nullable(z.string()),
+  driver: z.nullable(z.string()),
+});
 
 const BenchOutputSchema = z.object({
   target: z.nullable(z.string()),
@@ -11,12 +19,18 @@ const BenchOutputSchema = z.object({
     z.object({
       metric: z.string(),
       unit: z.string(),
-      size: z.number(),
+      /** Bytes per copy or all-reduce. */
+      size: z.optional(z.number()),
+      /** The best GEMM shape, M N K. */
+      shape: z.optional(z.array(z.number())),
+      sweep: z.optional(z.array(z.object({ shape: z.array(z.number()), median: z.number() }))),
+      ranks: z.optional(z.number()),
       samples: z.array(z.number()),
       median: z.number(),
     }),
   ),
   skipped: z.record(z.string(), z.string()),
+  versions: z.optional(VersionsSchema),
   error: z.nullable(z.string()),
 });
 export type BenchOutput = z.infer<typeof BenchOutputSchema>;
@@ -43,6 +57,14 @@ export const FidelityRowSchema = z.strictObject({
   measured: z.nullable(z.number()),
   /** measured / target */
   ratio: z.nullable(z.number()),
+  /** target × the host's efficiency, and measured / that; absent in reports made before efficiency. */
+  achievable: z.optional(z.nullable(z.number())),
+  achievableRatio: z.optional(z.nullable(z.number())),
+  efficiency: z.optional(z.nullable(z.number())),
+  /** Why there is no achievable target where there is none. */
+  achievableNote: z.optional(z.string()),
+  /** The best GEMM shape, M×N×K. */
+  shape: z.optional(z.string()),
   note: z.string(),
 });
 export type MeasuredRow = z.infer<typeof FidelityRowSchema>;
@@ -57,26 +79,69 @@ export const FidelityReportSchema = z.strictObject({
   hostModel: z.string(),
   strategy: z.string(),
   device: z.optional(z.string()),
+  versions: z.optional(
+    z.strictObject({ torch: z.nullable(z.string()), cuda: z.nullable(z.string()), driver: z.nullable(z.string()) }),
+  ),
+  /** Where the efficiency came from: the un-throttled run of (host model, driver, torch). */
+  efficiencyFrom: z.optional(z.strictObject({ at: z.string(), session: z.string(), strategy: z.string() })),
   rows: z.array(FidelityRowSchema),
   samples: z.record(z.string(), z.array(z.number())),
 });
 export type FidelityReport = z.infer<typeof FidelityReportSchema>;
 
-/** Within ±10% of the datasheet counts as a match. */
+/** Within ±10% counts as a match. */
 export function ratioLevel(ratio: number | null): 'match' | 'off' | 'none' {
   if (ratio === null) return 'none';
   return Math.abs(ratio - 1) <= TOLERANCE ? 'match' : 'off';
 }
 
-function rowOf(expected: Expected, output: BenchOutput): MeasuredRow {
+function rowOf(expected: Expected, output: BenchOutput, record: EfficiencyRecord | undefined): MeasuredRow {
   const result = output.results.find((r) => r.metric === expected.metric);
   const measured = result?.median ?? null;
   const ratio = measured !== null && expected.target ? measured / expected.target : null;
   const note = result ? '' : (output.skipped[expected.metric] ?? 'not measured');
-  return { ...expected, measured, ratio, note };
+  const efficiency = usableEfficiency(record, expected.metric);
+  const achievable = typeof efficiency === 'number' && expected.target ? expected.target * efficiency : null;
+  return {
+    ...expected,
+    measured,
+    ratio,
+    achievable,
+    achievableRatio: measured !== null && achievable ? measured / achievable : null,
+    efficiency: typeof efficiency === 'number' ? efficiency : null,
+    ...(typeof efficiency === 'string' && { achievableNote: efficiency }),
+    ...(result?.shape && { shape: result.shape.join('×') }),
+    note,
+  };
 }
 
-export function fidelityReport(session: Session, output: BenchOutput, at: Date): FidelityReport {
+/** All-reduce bus bandwidth: no datasheet figure to compare with (the plan's interconnect row says what links there are). */
+function allReduceRow(output: BenchOutput): MeasuredRow[] {
+  const result = output.results.find((r) => r.metric === 'allreduce');
+  const skipped = output.skipped.allreduce;
+  if (!result && skipped === undefined) return [];
+  return [
+    {
+      metric: 'allreduce',
+      label: 'All-reduce bus bandwidth',
+      unit: 'GB/s',
+      target: null,
+      predicted: null,
+      measured: result?.median ?? null,
+      ratio: null,
+      note: result
+        ? `${result.ranks ?? '?'} GPUs, ${Math.round((result.size ?? 0) / 2 ** 20)} MiB per GPU; bus bandwidth as nccl-tests computes it: algbw × 2(n-1)/n`
+        : `not measured: ${skipped}`,
+    },
+  ];
+}
+
+export function fidelityReport(
+  session: Session,
+  output: BenchOutput,
+  at: Date,
+  efficiency?: EfficiencyRecord,
+): FidelityReport {
   return {
     version: 1,
     at: at.toISOString(),
@@ -87,7 +152,11 @@ export function fidelityReport(session: Session, output: BenchOutput, at: Date):
     hostModel: session.plan.host,
     strategy: session.plan.strategy,
     ...(output.device && { device: output.device }),
-    rows: session.plan.expected.map((expected) => rowOf(expected, output)),
+    ...(output.versions && { versions: output.versions }),
+    ...(efficiency && {
+      efficiencyFrom: { at: efficiency.at, session: efficiency.session, strategy: efficiency.strategy },
+    }),
+    rows: [...session.plan.expected.map((expected) => rowOf(expected, output, efficiency)), ...allReduceRow(output)],
     samples: Object.fromEntries(output.results.map((r) => [r.metric, r.samples])),
   };
 }

@@ -1,16 +1,22 @@
-// Calibration: when the measured FP32 is off the target's, bisect the graphics clock lock (a bounded
-// number of FP32-only bench runs) under the GPU's host lock, keep the clock that comes closest, and
-// record it in the host journal (the clock lock is journalled before the first run changes it).
+// Calibration: when the measured FP32 is off the target's achievable rate (its datasheet × the host's
+// efficiency, measured un-throttled once per host model, driver and torch), bisect the graphics clock
+// lock (a bounded number of FP32-only bench runs) under the GPU's host lock, between a quarter of the
+// clock the session runs at and that clock, keep the clock that comes closest, and record it in the
+// host journal (the clock lock is journalled before the first run changes it). Calibration only ever
+// slows the GPU from where it stands; it never lifts the throttle.
 import type { GpuDevError } from '../core/errors';
-import { DockerFailure } from '../hosts/docker';
-import { parseBenchOutput } from './benchReport';
-import { argv } from './changes';
+import {
+  fileEfficiencyStore,
+  predictedAtClock,
+  usableEfficiency,
+  type EfficiencyRecord,
+  type EfficiencyStore,
+} from './efficiency';
 import { TOLERANCE } from './fidelity';
-import { runHostCommand } from './hostCommands';
-import { SHIM_DIR } from './hostProfile';
 import type { GpuJournal, GpuWideStep } from './journal';
 import type { Session } from './session';
 import type { SessionHost } from './sessions';
+import { benchVersions, gpuControls, isError, measureUnthrottled, runBench, withGpuToOneself } from './unthrottled';
 
 export const MAX_CALIBRATION_RUNS = 7;
 const CLOCK_STEP_MHZ = 15;
@@ -37,7 +43,8 @@ export async function bisectClock(
 ): Promise<{ runs: CalibrationRun[]; best?: CalibrationRun; error?: GpuDevError }> {
   const runs: CalibrationRun[] = [];
   let low = snap(lowMHz);
-  let high = snap(highMHz);
+  // Rounded down: the search never ends above the clock it started from.
+  let high = Math.floor(highMHz / CLOCK_STEP_MHZ) * CLOCK_STEP_MHZ;
   const best = () => [...runs].sort((a, b) => Math.abs(a.fp32 - target) - Math.abs(b.fp32 - target))[0];
   while (runs.length < maxRuns && high - low >= CLOCK_STEP_MHZ) {
     const clockMHz = runs.length === 0 ? high : snap((low + high) / 2);
@@ -60,17 +67,38 @@ export type CalibrationOutcome =
       readonly runs: readonly CalibrationRun[];
       readonly best: CalibrationRun;
       readonly withinTolerance: boolean;
+      /** The FP32 calibration aimed at: the target's datasheet × the host's efficiency where usable. */
+      readonly aim: number;
+      /** The target's datasheet FP32. */
+      readonly datasheet: number;
+      /** Why the aim is the datasheet, where it is. */
+      readonly aimNote?: string;
+      readonly efficiency?: EfficiencyRecord;
     }
   | { readonly ok: false; readonly error: GpuDevError; readonly runs: readonly CalibrationRun[] };
 
 export interface CalibrationRequest {
   readonly session: Session;
   readonly onRun?: (run: CalibrationRun, index: number) => void;
+  /** Where the host's efficiency is kept: ~/.cache/gpudev/efficiency.json unless given. */
+  readonly efficiency?: EfficiencyStore;
+}
+
+/** The FP32 to aim at: the target's datasheet scaled by the host's un-throttled efficiency where usable. */
+export function calibrationAim(
+  datasheet: number,
+  record: EfficiencyRecord | undefined,
+): { aim: number; note?: string } {
+  const efficiency = usableEfficiency(record, 'fp32');
+  return typeof efficiency === 'number'
+    ? { aim: datasheet * efficiency }
+    : { aim: datasheet, note: `aimed at the datasheet: ${efficiency}` };
 }
 
 /** Calibrates a running session's clock lock; on failure the GPU's clocks are put back as they were. */
 export async function calibrateSession(request: CalibrationRequest, host: SessionHost): Promise<CalibrationOutcome> {
   const { session } = request;
+  const store = request.efficiency ?? fileEfficiencyStore();
   const fail = (message: string, runs: readonly CalibrationRun[] = [], hint?: string): CalibrationOutcome => ({
     ok: false,
     error: { message, hint },
@@ -86,32 +114,25 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
     );
   if (!session.running || !session.containerId) return fail(`${session.name} is not running`);
   const containerId = session.containerId;
-  const lock = await host.journal.lock(session.gpuUuid, `${host.owner} (calibrate ${session.name})`, host.onWait);
-  if ('message' in lock) return fail(lock.message);
-  try {
-    const read = await host.journal.read(session.gpuUuid);
-    if ('message' in read) return fail(read.message);
-    const other = read.sessions.find((s) => s.name !== session.name);
-    if (other)
-      return fail(
-        `session "${other.name}" (${other.owner}) shares this GPU: its clocks would change too`,
-        [],
-        'stop it first, or calibrate that one',
-      );
-    if (!read.sessions.some((s) => s.name === session.name))
-      return fail(`the host journal no longer records ${session.name}`);
+  let runs: CalibrationRun[] = [];
+  const outcome = await withGpuToOneself(session, host, 'calibrate', async (read) => {
     let journal: GpuJournal = read;
     const save = async (next: GpuJournal) => {
       journal = next;
       return host.journal.write(next);
     };
-    const uuid = session.gpuUuid;
-    const setClock = (mhz: number | null) =>
-      runHostCommand(
-        host.runner,
-        { argv: mhz === null ? argv.resetClocks(uuid) : argv.lockClocks(uuid, String(mhz)) },
-        host.journal.sudo,
-      );
+    const versions = await benchVersions(host, containerId);
+    if (isError(versions)) return versions;
+    const stored = await store.find(session.plan.host, versions);
+    const measured = stored ?? (await measureUnthrottled(session, host, journal, store));
+    if (isError(measured) && 'unrestored' in measured) return measured;
+    const efficiency = isError(measured) ? undefined : measured;
+    const aimed = calibrationAim(target, efficiency);
+    const { aim } = aimed;
+    const note = isError(measured)
+      ? `aimed at the datasheet: the host's efficiency could not be measured: ${measured.message}`
+      : aimed.note;
+    const { setClock } = gpuControls(host, session.gpuUuid);
     const existing = journal.gpuWide.find((s) => s.change.kind === 'clockLock' && s.state !== 'undone');
     const before = existing?.change.kind === 'clockLock' ? existing.change.mhz : null;
     // Journalled before the first run changes the clock, so a crash mid-way leaves an undoable record.
@@ -121,11 +142,12 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
       at: new Date().toISOString(),
       by: existing?.by ?? session.name,
     });
+    const top = before ?? boost;
     const recorded = await save({
       ...journal,
-      gpuWide: existing ? journal.gpuWide : [...journal.gpuWide, entry(Math.round(boost), 'intended')],
+      gpuWide: existing ? journal.gpuWide : [...journal.gpuWide, entry(Math.round(top), 'intended')],
     });
-    if (recorded) return fail(recorded.message);
+    if (recorded) return recorded;
     const putBack = async () => {
       await setClock(before);
       if (!existing)
@@ -137,48 +159,54 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
     const measure = async (clockMHz: number): Promise<number | GpuDevError> => {
       const locked = await setClock(clockMHz);
       if (!locked.ok) return locked.error;
-      try {
-        const result = await host.docker.exec(containerId, [
-          'python3',
-          `${SHIM_DIR}/bench.py`,
-          '--json',
-          '--only',
-          'fp32',
-          '--samples',
-          '3',
-        ]);
-        const parsed = parseBenchOutput(result.stdout);
-        const fp32 = parsed.ok ? parsed.output.results.find((r) => r.metric === 'fp32')?.median : undefined;
-        return fp32 ?? { message: parsed.ok ? 'bench.py measured no FP32' : parsed.error };
-      } catch (error) {
-        return error instanceof DockerFailure ? error.failure : { message: String(error) };
-      }
+      const output = await runBench(host, containerId, ['--only', 'fp32', '--samples', '3']);
+      if (isError(output)) return output;
+      return output.results.find((r) => r.metric === 'fp32')?.median ?? { message: 'bench.py measured no FP32' };
     };
     let index = 0;
-    const { runs, best, error } = await bisectClock(target, boost / 4, boost, async (clock) => {
+    const search = await bisectClock(aim, top / 4, top, async (clock) => {
       const fp32 = await measure(clock);
       if (typeof fp32 === 'number') request.onRun?.({ clockMHz: clock, fp32 }, index++);
       return fp32;
     });
+    runs = search.runs;
+    const { best, error } = search;
     if (error || !best) {
       await putBack();
-      return fail(`calibration stopped: ${error?.message ?? 'nothing was measured'}`, runs);
+      return { message: `calibration stopped: ${error?.message ?? 'nothing was measured'}` };
     }
     const locked = await setClock(best.clockMHz);
     if (!locked.ok) {
       await putBack();
-      return fail(`could not lock the best clock (${best.clockMHz} MHz): ${locked.error.message}`, runs);
+      return { message: `could not lock the best clock (${best.clockMHz} MHz): ${locked.error.message}` };
     }
     const gpuWide = journal.gpuWide.map((s) =>
       s.change.kind === 'clockLock' && s.state !== 'undone' ? entry(best.clockMHz, 'done') : s,
     );
+    // The plan's predictions follow the clock lock, so the un-throttled peak stays derivable from them.
     const sessions = journal.sessions.map((s) =>
-      s.name === session.name ? { ...s, plan: { ...s.plan, clockLockMHz: best.clockMHz } } : s,
+      s.name === session.name ? { ...s, plan: predictedAtClock(s.plan, best.clockMHz) } : s,
     );
     const saved = await save({ ...journal, gpuWide, sessions });
-    if (saved) return fail(`the calibrated clock could not be recorded: ${saved.message}`, runs);
-    return { ok: true, runs, best, withinTolerance: Math.abs(best.fp32 / target - 1) <= TOLERANCE };
-  } finally {
-    lock.release();
-  }
+    if (saved) return { message: `the calibrated clock could not be recorded: ${saved.message}` };
+    return {
+      ok: true as const,
+      runs,
+      best,
+      withinTolerance: Math.abs(best.fp32 / aim - 1) <= TOLERANCE,
+      aim,
+      datasheet: target,
+      ...(note && { aimNote: note }),
+      ...(efficiency && { efficiency }),
+    };
+  });
+  return 'ok' in outcome ? outcome : fail(outcome.message, runs, outcome.hint);
+}
+
+/** "aim 28.5 TFLOPS: the datasheet's 35.6 × the host's 80% efficiency", or why the datasheet. */
+export function aimText(outcome: Extract<CalibrationOutcome, { ok: true }>): string {
+  const efficiency = outcome.efficiency?.efficiency.fp32;
+  return outcome.aimNote || efficiency === undefined
+    ? `aim ${outcome.aim.toFixed(1)} TFLOPS, ${outcome.aimNote ?? 'the datasheet'}`
+    : `aim ${outcome.aim.toFixed(1)} TFLOPS: the datasheet's ${outcome.datasheet} × the host's ${Math.round(efficiency * 100)}% efficiency`;
 }

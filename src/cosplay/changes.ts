@@ -33,6 +33,13 @@ export const ChangeSchema = z.discriminatedUnion('kind', [
   }),
   // The folder is checked against the journal's own MPS root where it is used (`mpsFolderOk`).
   z.strictObject({ kind: z.literal('mpsDaemon'), folder: z.string().check(z.regex(/^\/[\w./-]{1,400}$/)) }),
+  // A process session's folder (checked against the journal's own folder where used: `sessionFolderOk`) and its sshd.
+  z.strictObject({
+    kind: z.literal('processSession'),
+    folder: z.string().check(z.regex(/^\/[\w./-]{1,400}$/)),
+    port: z.optional(int(1, 65535)),
+    pid: z.optional(int(2, 2 ** 31)),
+  }),
   z.strictObject({
     kind: z.literal('container'),
     name: z.string().check(z.regex(SESSION_NAME)),
@@ -103,6 +110,7 @@ export function makeCommand(change: Change, gpuUuid: string): HostCommand | null
     case 'mpsDaemon':
       return argv.mpsStart(change.folder);
     case 'container':
+    case 'processSession':
       return null;
   }
 }
@@ -133,6 +141,7 @@ export function undoCommands(change: Change, gpuUuid: string): HostCommand[] {
     case 'mpsDaemon':
       return [argv.mpsQuit(change.folder), cmd(['rm', '-rf', '--', change.folder])];
     case 'container':
+    case 'processSession':
       return [];
   }
 }
@@ -162,5 +171,9 @@ export function describeChange(change: Change, undo = false): string {
       return undo ? 'MPS daemon stopped and its folder removed' : `MPS daemon on ${change.folder}`;
     case 'container':
       return undo ? `container ${change.name} removed` : `container ${change.name}`;
+    case 'processSession':
+      return undo
+        ? 'session sshd stopped and its folder removed'
+        : `session sshd${change.port ? ` on port ${change.port}` : ''} and the disguise in ${change.folder}`;
   }
 }

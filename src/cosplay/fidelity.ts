@@ -166,3 +166,43 @@ export function measuredNote(metric: string, ratio: number | null, strategy: str
     ? "HBM bandwidth that a memory cap does not reduce (it limits how much memory there is, not how fast it is read) and whose clocks cannot be lowered: a MIG profile with fewer memory slices comes closer, where the target's VRAM still fits"
     : "the host's whole memory bandwidth, which a memory cap does not reduce (it limits how much memory there is, not how fast it is read), and HBM clocks cannot be lowered: a MIG plan, whose memory slices share out the bandwidth, comes closer";
 }
+
+/** What a report row carries for its notes. */
+export interface RatioRow {
+  readonly metric: string;
+  /** measured / the target's datasheet */
+  readonly ratio: number | null;
+  /** measured / the target's achievable rate (datasheet × the host's efficiency) */
+  readonly achievableRatio?: number | null;
+  readonly efficiency?: number | null;
+  /** Why there is no achievable rate. */
+  readonly achievableNote?: string;
+}
+
+const isOff = (ratio: number | null | undefined): ratio is number =>
+  ratio !== null && ratio !== undefined && Math.abs(ratio - 1) > TOLERANCE;
+const percent = (ratio: number) => `${Math.round(ratio * 100)}%`;
+
+/**
+ * A note on every ratio outside the tolerance: against the datasheet, why (the efficiency every GPU
+ * has, or what the cosplay does), and against the achievable rate, what would bring it closer; ''
+ * where both are within it.
+ */
+export function fidelityNote(row: RatioRow, strategy: string): string {
+  const achievable = row.achievableRatio ?? null;
+  if (achievable === null) {
+    const note = measuredNote(row.metric, row.ratio, strategy);
+    return note && row.achievableNote ? `${note} (no achievable rate to compare with: ${row.achievableNote})` : note;
+  }
+  const efficiency = row.efficiency ?? null;
+  const notes: string[] = [];
+  if (isOff(row.ratio) && efficiency !== null)
+    notes.push(
+      row.ratio < 1
+        ? `${percent(row.ratio)} of the datasheet: no GPU reaches its datasheet; this host reaches ${percent(efficiency)} of its own peak un-throttled, so the target's achievable rate is ${percent(efficiency)} of its datasheet`
+        : `${percent(row.ratio)} of the datasheet (this host reaches ${percent(efficiency)} of its own peak un-throttled)`,
+    );
+  if (isOff(achievable))
+    notes.push(`${percent(achievable)} of achievable: ${measuredNote(row.metric, achievable, strategy)}`);
+  return notes.join('; ');
+}

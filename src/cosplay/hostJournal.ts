@@ -23,7 +23,7 @@ export interface GpuLock {
 
 export class HostJournal {
   private constructor(
-    private readonly runner: Runner,
+    readonly runner: Runner,
     readonly dir: string,
     readonly sudo: boolean,
   ) {}

@@ -30,11 +30,9 @@ export const DEFAULT_COSPLAY_IMAGE = 'pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runt
 /** Where the shim lives in the container; its nvidia-smi goes first on PATH, its sitecustomize on PYTHONPATH. */
 export const SHIM_DIR = '/opt/gpudev/shim';
 
-/** The shim as the container gets it, to unpack at `/`: `shim/` without its tests, at SHIM_DIR. */
-export function shimArchive(extensionRoot: string): Promise<Buffer> {
+/** The shim as the container gets it, to unpack at `/`: `shim/` without its tests, at SHIM_DIR (or at `prefix`). */
+export function shimArchive(extensionRoot: string, prefix = SHIM_DIR.slice(1)): Promise<Buffer> {
   const skip = (relative: string) =>
     relative === 'tests' || relative.endsWith('__pycache__') || relative.endsWith('.pyc');
-  return tarFolder(path.join(extensionRoot, 'shim'), SHIM_DIR.slice(1), skip, (relative) =>
-    relative.startsWith('bin/'),
-  );
+  return tarFolder(path.join(extensionRoot, 'shim'), prefix, skip, (relative) => relative.startsWith('bin/'));
 }

@@ -7,11 +7,13 @@ import type { Runner } from '../hosts/runner';
 import { argv, describeChange, mpsFolderOk, undoCommands, type Change } from './changes';
 import { runHostCommand } from './hostCommands';
 import type { HostJournal } from './hostJournal';
+import { sessionFolderOk, stopScript } from './process/sessionFiles';
 import type { GpuJournal, Step } from './journal';
 
 export interface RestoreContext {
   readonly runner: Runner;
-  readonly docker: DockerEngine;
+  /** Absent for process sessions, which have no container. */
+  readonly docker?: DockerEngine;
   readonly journal: HostJournal;
 }
 
@@ -54,6 +56,7 @@ async function undo(step: Step, journal: GpuJournal, context: RestoreContext): P
   const uuid = journal.gpuUuid;
   const failed = (error: GpuDevError): Undone => ({ ok: false, error });
   if (change.kind === 'container') {
+    if (!context.docker) return failed({ message: `no Docker to remove container ${change.name} with` });
     try {
       await context.docker.remove(change.id ?? change.name);
       return { ok: true };
@@ -92,6 +95,17 @@ async function undo(step: Step, journal: GpuJournal, context: RestoreContext): P
     const [quit, remove] = undoCommands(change, uuid);
     await runHostCommand(context.runner, quit!, context.journal.sudo); // the daemon may be gone already: only the removal must succeed
     return runAll(context, [remove!]);
+  }
+  if (change.kind === 'processSession') {
+    if (!sessionFolderOk(change.folder, context.journal.dir))
+      return failed({
+        message: `the session folder ${change.folder} is not under ${context.journal.dir}/sessions: left alone`,
+      });
+    const stopped = await context.runner.run(['sh', '-s'], { stdin: stopScript(change.folder) });
+    if (stopped.failure) return failed(stopped.failure);
+    return stopped.exitCode === 0
+      ? { ok: true }
+      : failed({ message: `could not stop the session: ${stopped.stderr.trim() || `exit ${stopped.exitCode}`}` });
   }
   return runAll(context, undoCommands(change, uuid));
 }
@@ -137,7 +151,7 @@ export async function restoreSession(
   };
   const container = session.steps.find((s) => s.change.kind === 'container' && s.state !== 'undone');
   if (container?.change.kind === 'container')
-    await context.docker.stop(container.change.id ?? container.change.name).catch(() => undefined);
+    await context.docker?.stop(container.change.id ?? container.change.name).catch(() => undefined);
 
   const last = current.sessions.length === 1;
   const own = session.steps
@@ -227,7 +241,7 @@ export async function restoreAcrossGpus(
       ?.steps.find((s) => s.change.kind === 'container' && s.state !== 'undone')?.change;
   const holder = journals.find((j) => container(j) !== undefined);
   const held = holder && container(holder);
-  if (held?.kind === 'container') await context.docker.stop(held.id ?? held.name).catch(() => undefined);
+  if (held?.kind === 'container') await context.docker?.stop(held.id ?? held.name).catch(() => undefined);
   const undone: string[] = [];
   const kept: string[] = [];
   const failures: string[] = [];

@@ -58,8 +58,10 @@ export interface Session {
   /** Null when the container was never made or is gone. */
   readonly containerId: string | null;
   readonly running: boolean;
-  /** Docker's state of the container (running, exited…), or `gone`. */
+  /** Docker's state of the container (running, exited…), `gone`, or `unknown` while Docker cannot be asked. */
   readonly state: string;
+  /** A process session (no container): its sshd's port on the host's loopback while it runs. */
+  readonly process?: { readonly folder: string; readonly port: number | null };
   /** What the session changed on the host, in the user's words. */
   readonly changes: readonly string[];
   /** What stopping it undoes, in that order, from the journal's original values ("power limit back to 700 W"). */

@@ -9,6 +9,7 @@ import { inLockOrder } from './changes';
 import type { HostJournal } from './hostJournal';
 import { SHIM_DIR } from './hostProfile';
 import { changesOf, expectationsOf, type GpuJournal, type JournalSession } from './journal';
+import { aliveScript } from './process/sessionFiles';
 import { restoreAcrossGpus, type RestoreOutcome } from './restore';
 import { LABEL, labelsOf, type Session } from './session';
 
@@ -29,13 +30,28 @@ export interface Listing {
 }
 
 const containerStep = (session: JournalSession) => session.steps.find((s) => s.change.kind === 'container')?.change;
+const processStep = (session: JournalSession) => {
+  const change = session.steps.find((s) => s.change.kind === 'processSession' && s.state !== 'undone')?.change;
+  return change?.kind === 'processSession' ? change : undefined;
+};
+
+/** The process sessions' folders whose sshd still runs, asked on the host in one command. */
+async function aliveFolders(store: HostJournal, records: readonly JournalSession[]): Promise<Set<string>> {
+  const folders = records.flatMap((r) => processStep(r)?.folder ?? []);
+  if (!folders.length) return new Set();
+  const done = await store.runner.run(['sh', '-s'], { stdin: aliveScript(folders) });
+  return new Set(done.stdout.split('\n').filter((line) => folders.includes(line)));
+}
 
 function sessionOf(
   journal: GpuJournal,
   record: JournalSession,
   kind: 'root' | 'user',
   container: ContainerInfo | undefined,
+  state: { dockerAsked: boolean; alive: ReadonlySet<string> },
 ): Session {
+  const process = processStep(record);
+  const running = process ? state.alive.has(process.folder) : container?.state === 'running';
   return {
     name: record.name,
     owner: record.owner,
@@ -45,8 +61,13 @@ function sessionOf(
     createdMs: Date.parse(record.startedAt) || 0,
     plan: record.plan,
     containerId: container?.id ?? null,
-    running: container?.state === 'running',
-    state: container?.state ?? 'gone',
+    running,
+    state: process
+      ? running
+        ? 'running'
+        : 'gone'
+      : (container?.state ?? (state.dockerAsked || !containerStep(record) ? 'gone' : 'unknown')),
+    ...(process && { process: { folder: process.folder, port: running ? (process.port ?? null) : null } }),
     changes: changesOf(journal, record.name),
     undoes: changesOf(journal, record.name, true),
     ...(record.unrestored !== undefined && { unrestored: record.unrestored }),
@@ -56,18 +77,24 @@ function sessionOf(
 
 /** Every session the given journals record (one per journal kind), and the labelled containers none of them owns. */
 export async function listSessions(docker: DockerEngine, journals: readonly HostJournal[]): Promise<Listing> {
-  const containers = await docker.list(LABEL.session);
-  const sessions: Session[] = [];
   const problems: string[] = [];
+  // A host without Docker still lists its process sessions; its container sessions are then `unknown`, never orphans.
+  let dockerProblem: string | undefined;
+  const containers = await docker.list(LABEL.session).catch((error: unknown) => {
+    dockerProblem = `Docker could not be asked for containers: ${error instanceof Error ? error.message : String(error)}`;
+    return undefined;
+  });
+  const sessions: Session[] = [];
   const owned = new Set<string>();
   for (const store of journals) {
     const { journals: files, problems: unreadable } = await store.list();
     problems.push(...unreadable);
     const parts: Session[] = [];
     for (const journal of files) {
+      const alive = await aliveFolders(store, journal.sessions);
       for (const record of journal.sessions) {
         const id = containerStep(record);
-        const container = containers.find(
+        const container = containers?.find(
           (c) =>
             id?.kind === 'container' &&
             c.id === id.id &&
@@ -76,13 +103,14 @@ export async function listSessions(docker: DockerEngine, journals: readonly Host
             labelsOf(c)?.journal === store.kind,
         );
         if (container) owned.add(container.id);
-        parts.push(sessionOf(journal, record, store.kind, container));
+        parts.push(sessionOf(journal, record, store.kind, container, { dockerAsked: !!containers, alive }));
       }
     }
     sessions.push(...joinGpus(parts));
   }
+  if (dockerProblem && sessions.some((s) => s.state === 'unknown')) problems.push(dockerProblem);
   const looked = new Set(journals.map((j) => j.kind));
-  const foreign = containers
+  const foreign = (containers ?? [])
     .filter((c) => !owned.has(c.id))
     .map((c): ForeignContainer => {
       const claim = labelsOf(c);
@@ -206,9 +234,9 @@ export async function stopSession(
   return 'message' in done ? { undone: [], kept: [], failure: done.message } : done;
 }
 
-/** Sessions without a running container: their host changes are still in place. */
+/** Sessions without a running container (or session sshd): their host changes are still in place. */
 export function orphansOf(listing: Listing): Session[] {
-  return listing.sessions.filter((s) => !s.running);
+  return listing.sessions.filter((s) => !s.running && s.state !== 'unknown');
 }
 
 /**
@@ -225,10 +253,16 @@ export async function cleanUpOrphans(
     const done = await underLocks(host, gpuUuidsOf(orphan), `clean up ${orphan.name}`, async (all) => {
       const journals = all.filter((j) => j.sessions.some((s) => s.name === orphan.name));
       if (!journals.length) return 'gone';
-      const ids = journals.map((j) => containerStep(j.sessions.find((s) => s.name === orphan.name)!));
-      const containers = await host.docker.list(LABEL.session);
-      if (ids.some((id) => id?.kind === 'container' && containers.some((c) => c.id === id.id && c.state === 'running')))
-        return 'running';
+      const records = journals.map((j) => j.sessions.find((s) => s.name === orphan.name)!);
+      const ids = records.map(containerStep).filter((id) => id?.kind === 'container');
+      if (ids.length) {
+        const containers = await host.docker.list(LABEL.session);
+        if (
+          ids.some((id) => id?.kind === 'container' && containers.some((c) => c.id === id.id && c.state === 'running'))
+        )
+          return 'running';
+      }
+      if ((await aliveFolders(host.journal, records)).size) return 'running';
       return (await restoreAcrossGpus(journals, orphan.name, host)).outcome;
     });
     if (typeof done === 'string') continue;

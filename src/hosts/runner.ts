@@ -26,6 +26,8 @@ export interface RunResult {
 /** Where a long-running program's output goes: its stdout as it comes, then how it ended (stdout empty). */
 export interface StreamHandlers {
   onData(text: string): void;
+  /** Its stderr as it comes, when given (it is also collected into the end's `stderr`). */
+  onStderr?(text: string): void;
   onEnd(end: RunResult): void;
 }
 
@@ -39,7 +41,7 @@ export interface OutputStream {
  * process or its connection dies (so a lock it holds is never left behind by a crash).
  */
 export interface HeldProgram {
-  write(text: string): void;
+  write(text: string | Uint8Array): void;
   close(): void;
 }
 
@@ -117,6 +119,7 @@ export class LocalRunner implements Runner {
     };
     child.stdout!.setEncoding('utf8').on('data', (text: string) => handlers.onData(text));
     child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      handlers.onStderr?.(text);
       if (stderr.length < 64 * 1024) stderr += text;
     });
     child.on('error', (error: NodeJS.ErrnoException) =>

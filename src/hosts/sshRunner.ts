@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import type { GpuDevError } from '../core/errors';
 import { fingerprint, keyTypeOf, knownHostsName, verifyHostKey, type HostKeyVerdict } from './knownHosts';
@@ -124,7 +125,7 @@ export class SshRunner implements Runner {
   }
 
   hold(argv: readonly string[], handlers: StreamHandlers): HeldProgram {
-    const pending: string[] = [];
+    const pending: Array<string | Uint8Array> = [];
     let closed = false;
     let channel: ClientChannel | undefined;
     this.openStreaming(argv, handlers, (opened) => {
@@ -150,9 +151,14 @@ export class SshRunner implements Runner {
     void this.openChannel(argv).then((opened) => {
       if (isResult(opened)) return handlers.onEnd(opened);
       let stderr = '';
-      opened.on('data', (chunk: Buffer) => handlers.onData(chunk.toString('utf8')));
+      // A character split between two chunks is decoded whole.
+      const stdoutText = new StringDecoder('utf8');
+      const stderrText = new StringDecoder('utf8');
+      opened.on('data', (chunk: Buffer) => handlers.onData(stdoutText.write(chunk)));
       opened.stderr.on('data', (chunk: Buffer) => {
-        if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
+        const text = stderrText.write(chunk);
+        handlers.onStderr?.(text);
+        if (stderr.length < 64 * 1024) stderr += text;
       });
       opened.on('close', (code: number | null) => handlers.onEnd(exitResult(code, '', stderr)));
       onOpen(opened);

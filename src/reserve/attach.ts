@@ -57,6 +57,8 @@ export interface Attached {
   readonly configFile: string;
   /** What opens a shell there with OpenSSH alone. */
   readonly sshCommand: string[];
+  /** The node's pinned keys under its own name (`[node]:port` off port 22), for a client without HostKeyAlias. */
+  readonly nodeKnownHosts: string[];
 }
 
 /** Writes the Host entries and pins the node's keys; `loginRunner` runs on the login node, `local` here (`ssh -G`). */
@@ -94,7 +96,14 @@ export async function writeAttachConfig(
     await fs.appendFile(login.knownHostsFile, `${known && !known.endsWith('\n') ? '\n' : ''}${fresh.join('\n')}\n`, {
       mode: 0o600,
     });
-  return { alias, node, configFile: login.configFile, sshCommand: ['ssh', '-F', login.configFile, alias] };
+  const named = port && port !== '22' ? `[${node}]:${port}` : node;
+  return {
+    alias,
+    node,
+    configFile: login.configFile,
+    sshCommand: ['ssh', '-F', login.configFile, alias],
+    nodeKnownHosts: keys.map((line) => `${named} ${line.split(' ').slice(1).join(' ')}`),
+  };
 }
 
 /**

@@ -1,11 +1,18 @@
-// Watching a cluster's gpudev jobs: squeue with backoff (1 s, doubling to 5 s while nothing changes),
-// the final state of a job that left the queue (scontrol, then sacct), and expiry warnings.
+// Watching a cluster's gpudev jobs politely (many sites forbid sub-minute polling): squeue every
+// `gpuDev.reservations.pollSeconds` (30, at least 10); every 5 s only while a submitted or cancelled job
+// settles or a pending job is expected to start within a minute; every 5 minutes while the view is hidden
+// and no warning is due. Also the final state of a job that left the queue, and expiry warnings.
 import type { GpuDevError } from '../core/errors';
 import { parseDuration } from './duration';
 import type { Reservation } from './slurm/cluster';
 
-export const FIRST_DELAY_MS = 1000;
-export const MAX_DELAY_MS = 5000;
+export const SETTLE_DELAY_MS = 5000;
+export const HIDDEN_DELAY_MS = 5 * 60_000;
+export const DEFAULT_POLL_SECONDS = 30;
+export const MIN_POLL_SECONDS = 10;
+/** How long after a submit or cancel the watch looks every 5 s (less once two polls agree). */
+const SETTLE_WINDOW_MS = 60_000;
+const SOON_MS = 60_000;
 /** Minutes before the end at which the user is warned, once each. */
 export const WARN_AT_MINUTES = [30, 15, 5] as const;
 
@@ -36,9 +43,15 @@ export class ReservationWatch {
   error: GpuDevError | undefined;
   /** When `reservations` was read. */
   sampledAt = 0;
-  private delay = FIRST_DELAY_MS;
+  /** Set for as long as the last poll's delay: what the schedule decided, for tests and the log. */
+  delayMs = 0;
   private timer: unknown;
   private running = false;
+  private visible = true;
+  private polling = false;
+  private pollMs: number;
+  private settleUntil = 0;
+  private unchangedPolls = 0;
 
   constructor(
     private readonly cluster: WatchedCluster,
@@ -48,7 +61,27 @@ export class ReservationWatch {
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     },
     private readonly now: () => number = Date.now,
-  ) {}
+    pollSeconds = DEFAULT_POLL_SECONDS,
+  ) {
+    this.pollMs = pollMs(pollSeconds);
+  }
+
+  /** The view was shown or hidden: a hidden one is polled every 5 minutes while no warning is due. */
+  setVisible(visible: boolean): void {
+    if (visible === this.visible) return;
+    this.visible = visible;
+    if (visible && this.running) this.reschedule(0);
+  }
+
+  setPollSeconds(seconds: number): void {
+    this.pollMs = pollMs(seconds);
+    if (this.running) this.reschedule(this.nextDelay());
+  }
+
+  private reschedule(delay: number): void {
+    this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => void this.poll(), delay);
+  }
 
   start(): void {
     if (this.running) return;
@@ -61,20 +94,37 @@ export class ReservationWatch {
     this.timers.clearTimeout(this.timer);
   }
 
-  /** Polls at once (after a submit or cancel) and starts the backoff again. */
+  /** Polls at once (after a submit or cancel), then every 5 s while the jobs settle. */
   refresh(): void {
     this.timers.clearTimeout(this.timer);
-    this.delay = FIRST_DELAY_MS;
+    this.settleUntil = this.now() + SETTLE_WINDOW_MS;
+    this.unchangedPolls = 0;
     void this.poll();
   }
 
+  /** The delay before the next poll, by what is about to change. */
+  nextDelay(): number {
+    const now = this.now();
+    if (this.error) return this.pollMs;
+    if (now < this.settleUntil) return SETTLE_DELAY_MS;
+    const startingSoon = this.reservations.some(
+      (j) => j.state === 'PENDING' && typeof j.startsAt === 'number' && Math.abs(j.startsAt - now) <= SOON_MS,
+    );
+    if (startingSoon) return SETTLE_DELAY_MS;
+    const elapsedMinutes = (now - this.sampledAt) / 60_000;
+    if (!this.visible && !warningWithin(this.reservations, HIDDEN_DELAY_MS / 60_000 + elapsedMinutes))
+      return HIDDEN_DELAY_MS;
+    return this.pollMs;
+  }
+
   private async poll(): Promise<void> {
-    const listed = await this.cluster.list();
+    if (this.polling) return;
+    this.polling = true;
+    const listed = await this.cluster.list().finally(() => (this.polling = false));
     if (!this.running) return;
     if ('message' in listed) {
       const first = this.error === undefined;
       this.error = listed;
-      this.delay = MAX_DELAY_MS;
       if (first) this.onChange([]);
     } else {
       const reaped = (await this.cluster.reap?.(listed)) ?? [];
@@ -93,11 +143,28 @@ export class ReservationWatch {
       this.reservations = jobs;
       this.sampledAt = this.now();
       this.error = undefined;
-      this.delay = changed ? FIRST_DELAY_MS : Math.min(MAX_DELAY_MS, this.delay * 2);
+      this.unchangedPolls = changed ? 0 : this.unchangedPolls + 1;
+      if (this.unchangedPolls >= 2) this.settleUntil = 0;
       this.onChange(ended);
     }
-    if (this.running) this.timer = this.timers.setTimeout(() => void this.poll(), this.delay);
+    if (this.running) {
+      this.delayMs = this.nextDelay();
+      this.reschedule(this.delayMs);
+    }
   }
+}
+
+const pollMs = (seconds: number) =>
+  Math.max(MIN_POLL_SECONDS, Number.isFinite(seconds) ? seconds : DEFAULT_POLL_SECONDS) * 1000;
+
+/** Whether a running job crosses a warning threshold (or its end) within `minutes`. */
+export function warningWithin(jobs: readonly Reservation[], minutes: number): boolean {
+  return jobs.some((job) => {
+    const left = job.state === 'RUNNING' ? minutesLeft(job.timeLeft) : null;
+    if (left === null) return false;
+    const limit = minutesLeft(job.timeLimit);
+    return [...WARN_AT_MINUTES, 0].some((t) => (limit === null || limit > t) && left > t && left - t <= minutes);
+  });
 }
 
 /** squeue's %L ("1-02:03:04", "25:00", "UNLIMITED") in minutes; null when there is no limit. */

@@ -24,13 +24,13 @@ const REMOTE_SSH = 'ms-vscode-remote.remote-ssh';
 const INCLUDE_CONSENT = 'gpuDev.ssh.includeConsent';
 
 /** Our file, from `gpuDev.ssh.configFile` (~ expanded), else ~/.ssh/gpudev/config. */
-function ourSshConfigFile(): string {
+export function ourSshConfigFile(): string {
   const configured = machineSetting<string>('ssh.configFile')?.trim();
   return configured ? configured.replace(/^~(?=\/)/, os.homedir()) : defaultSshConfigFile();
 }
 
 /** Adds our Include to ~/.ssh/config once the user agreed (asked once, remembered); whether it is there. */
-async function ensureInclude(state: vscode.Memento, file: string): Promise<boolean> {
+export async function ensureInclude(state: vscode.Memento, file: string): Promise<boolean> {
   const userConfig = path.join(os.homedir(), '.ssh', 'config');
   const text = await fs.readFile(userConfig, 'utf8').catch(() => '');
   if (hasInclude(text)) return true;

@@ -9,7 +9,9 @@ import { SlurmCluster, type Reservation } from '../reserve/slurm/cluster';
 import { describeReason } from '../reserve/slurm/reasons';
 import { typeSummaries, type Availability } from '../reserve/slurm/sinfo';
 import { jobRow } from '../reserve/jobRow';
+import { zoneName } from '../reserve/slurm/clusterClock';
 import { dueWarnings, ReservationWatch, type EndedJob } from '../reserve/watch';
+import { hardwareWarnings, jobTooltipLines, pollSeconds } from './reservationChecks';
 import { askToTrustHostKey } from './remoteHosts';
 import { JobScripts } from './reservationScripts';
 import { machineSetting } from './settings';
@@ -119,8 +121,15 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
           entry,
           cluster,
           login,
-          watch: new ReservationWatch(cluster, (ended) => this.onWatched(state, ended)),
+          watch: new ReservationWatch(
+            cluster,
+            (ended) => this.onWatched(state, ended),
+            undefined,
+            undefined,
+            pollSeconds(),
+          ),
         } as ClusterState & { login: LoginRunner };
+        state.watch.setVisible(this.visible);
         return state;
       });
     }
@@ -140,7 +149,13 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
 
   setVisible(visible: boolean): void {
     this.visible = visible;
+    this.clusters.forEach((c) => c.watch.setVisible(visible));
     this.sync();
+  }
+
+  /** gpuDev.reservations.pollSeconds changed. */
+  setPollSeconds(seconds: number): void {
+    this.clusters.forEach((c) => c.watch.setPollSeconds(seconds));
   }
 
   /** Watched while the view shows, or while a reservation is known (its expiry warnings must come). */
@@ -179,6 +194,7 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
           }
         });
     }
+    hardwareWarnings(state, this.warned, () => state.watch.refresh());
     this.sync();
     this.changed.fire();
   }
@@ -254,7 +270,15 @@ export class Reservations implements vscode.TreeDataProvider<ReservationNode>, v
     item.id = `reservation/${node.cluster}/${job.jobId}`;
     item.description = row.description;
     const reason = describeReason(job.state, job.reason);
-    item.tooltip = `Job ${job.jobId} (${job.name}) on ${node.cluster}\n${job.state}${job.nodes ? ` on ${job.nodes}` : ''}\n${job.gres} in ${job.partition}\nTime left: ${job.timeLeft}${reason ? `\nWhy: ${reason}${reason.includes(job.reason) ? '' : ` (Slurm: ${job.reason})`}` : ''}`;
+    item.tooltip = [
+      `Job ${job.jobId} (${job.name}) on ${node.cluster}`,
+      `${job.state}${job.nodes ? ` on ${job.nodes}` : ''}`,
+      `${job.gres} in ${job.partition}`,
+      `Time left: ${job.timeLeft}`,
+      ...(reason ? [`Why: ${reason}${reason.includes(job.reason) ? '' : ` (Slurm: ${job.reason})`}`] : []),
+      ...jobTooltipLines(job),
+      ...(job.clusterZone ? [`Times in this machine's zone; the cluster's is ${zoneName(job.clusterZone)}`] : []),
+    ].join('\n');
     item.iconPath = new vscode.ThemeIcon(
       job.state === 'RUNNING' ? 'pass-filled' : job.state === 'PENDING' ? 'clock' : 'circle-outline',
     );

@@ -93,7 +93,7 @@ export async function reserveGpus(reservations: Reservations, log: vscode.LogOut
       ...planned.map((s) => ({
         label: `${s.nodes} × ${s.perNode} ${s.type}`,
         description: `${s.partition} · ${when(s)}`,
-        detail: `${s.cost.toFixed(1)} GPU-hours · ${formatSlurmTime(s.minutes)}`,
+        detail: `${s.gpu ? `${s.gpu} · ` : ''}${s.cost.toFixed(1)} GPU-hours · ${formatSlurmTime(s.minutes)}`,
         strategy: s,
       })),
     ],

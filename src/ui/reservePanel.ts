@@ -10,20 +10,35 @@ import {
   type FromReserveWebview,
   type ToReserveWebview,
 } from '../../webviews/protocol';
+import { localTime, zoneName } from '../reserve/slurm/clusterClock';
 import { catalogAliases } from './cosplayCommands';
 import type { ClusterState, Reservations } from './reservations';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 type PlanMessage = Extract<FromReserveWebview, { type: 'plan' }>;
+export type ReservePrefill = NonNullable<Extract<ToReserveWebview, { type: 'clusters' }>['prefill']>;
 
 /** The reservation panel: the form, the cluster's GPUs, a dry run's strategies, Submit and Race. One at a time. */
 export class ReservePanel {
   private static current: ReservePanel | undefined;
 
-  static show(extensionUri: vscode.Uri, reservations: Reservations, log: vscode.LogOutputChannel): void {
-    if (ReservePanel.current) return ReservePanel.current.panel.reveal();
+  /** `prefill`: the form's values from the workspace's `.gpudev.yaml`, for "Reserve GPUs for the Workspace". */
+  static show(
+    extensionUri: vscode.Uri,
+    reservations: Reservations,
+    log: vscode.LogOutputChannel,
+    prefill?: ReservePrefill,
+  ): void {
+    if (ReservePanel.current) {
+      ReservePanel.current.prefill = prefill;
+      if (prefill) void ReservePanel.current.handle({ type: 'ready' });
+      return ReservePanel.current.panel.reveal();
+    }
     ReservePanel.current = new ReservePanel(extensionUri, reservations, log);
+    ReservePanel.current.prefill = prefill;
   }
+
+  private prefill: ReservePrefill | undefined;
 
   /** The panel VS Code brings back after a reload: a fresh form (a dry run's table is never restored stale). */
   static restore(
@@ -104,6 +119,7 @@ export class ReservePanel {
           login: c.entry.login,
           partitions: c.entry.partitions ?? [],
         })),
+        ...(this.prefill && { prefill: this.prefill }),
       });
     } else if (message.type === 'selectCluster') {
       this.plans.begin(); // a table of another cluster submits nothing here
@@ -163,12 +179,18 @@ export class ReservePanel {
       summary: `${message.count} GPU(s) for ${formatSlurmTime(minutes)} on ${message.cluster}: nothing was submitted.`,
       rows: strategies.map((s, index) => ({
         index,
-        gpus: `${s.nodes} × ${s.perNode} ${s.type}`,
+        gpus: `${s.nodes} × ${s.perNode} ${s.type}${s.gpu ? ` (${s.gpu})` : ''}`,
         partition: s.partition,
         node: s.nodeList ?? '',
         cost: s.cost.toFixed(1),
         startable: s.when !== 'never',
-        start: s.when === 'now' ? 'now' : s.start ? s.start.toLocaleString() : '',
+        // Read in the cluster's zone, shown in this machine's (the zone said after).
+        start:
+          s.when === 'now'
+            ? 'now'
+            : s.start
+              ? `${localTime(s.start)}${s.clusterZone ? ` (cluster ${zoneName(s.clusterZone)})` : ''}`
+              : '',
         reason: s.reason ?? '',
       })),
     });

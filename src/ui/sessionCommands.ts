@@ -1,17 +1,22 @@
 import * as vscode from 'vscode';
-import { fidelityReport, parseBenchOutput, ratioLevel } from '../cosplay/benchReport';
-import { calibrateSession, MAX_CALIBRATION_RUNS } from '../cosplay/calibrate';
+import { fidelityReport, parseBenchOutput, ratioLevel, type BenchOutput } from '../cosplay/benchReport';
+import { aimText, calibrateSession, MAX_CALIBRATION_RUNS } from '../cosplay/calibrate';
+import { fileEfficiencyStore, type EfficiencyRecord } from '../cosplay/efficiency';
+import { efficiencyFor } from '../cosplay/unthrottled';
 import { describeError } from '../core/errors';
 import { SHIM_DIR } from '../cosplay/hostProfile';
 import { sessionAge, type Session } from '../cosplay/session';
 import { cleanUpOrphans, orphansOf, stopSession, type SessionHost } from '../cosplay/sessions';
 import { DockerFailure } from '../hosts/docker';
 import { LOCAL_HOST } from '../hosts/runner';
+import { attachedContainerUri } from '../remote/devContainerUri';
 import type { CosplayHost, CosplaySessions } from './cosplaySessions';
 import { openFidelityReport, showFidelityReport } from './fidelityReports';
+import { attachProcessSession } from './processAttach';
 import { openSessionTerminal } from './sessionTerminal';
 
 const DEV_CONTAINERS = 'ms-vscode-remote.remote-containers';
+const REMOTE_SSH = 'ms-vscode-remote.remote-ssh';
 
 /** A session given by its tree item or its name (from notifications and the CLI's hints). */
 export type SessionArgument = string | { readonly kind: 'session'; readonly session: Session } | undefined;
@@ -27,6 +32,7 @@ export class SessionCommands {
     private readonly sessions: CosplaySessions,
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    private readonly state?: vscode.Memento,
   ) {}
 
   /** The session's name: given, or asked for when several run; undefined (and said why) when none runs. */
@@ -78,27 +84,29 @@ export class SessionCommands {
   }
 
   async openTerminal(argument: SessionArgument): Promise<void> {
-    const found = await this.running(argument);
+    const resolved = await this.resolve(argument);
+    if (resolved?.session.process && this.state)
+      return attachProcessSession(resolved.session, resolved.host, this.state, true);
+    const found = resolved && (await this.running(resolved.session.name));
     if (found) openSessionTerminal(found.session.name, found.host.docker, found.containerId);
   }
 
   /** Dev Containers' "attach to running container" for sessions on this machine; a terminal otherwise. */
   async attach(argument: SessionArgument): Promise<void> {
-    const found = await this.running(argument);
+    const resolved = await this.resolve(argument);
+    if (resolved?.session.process && this.state)
+      return attachProcessSession(resolved.session, resolved.host, this.state);
+    const found = resolved && (await this.running(resolved.session.name));
     if (!found) return;
-    if (vscode.extensions.getExtension(DEV_CONTAINERS) && found.host.name === LOCAL_HOST) {
-      const authority = Buffer.from(JSON.stringify({ containerName: `/${found.session.name}` }), 'utf8').toString(
-        'hex',
-      );
-      await vscode.commands.executeCommand(
-        'vscode.openFolder',
-        vscode.Uri.parse(`vscode-remote://attached-container+${authority}/`),
-        { forceNewWindow: true },
-      );
+    const local = found.host.name === LOCAL_HOST;
+    const canNest = local || !!vscode.extensions.getExtension(REMOTE_SSH);
+    if (vscode.extensions.getExtension(DEV_CONTAINERS) && canNest) {
+      const uri = attachedContainerUri(found.session.name, '/', local ? undefined : found.host.name);
+      await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(uri), { forceNewWindow: true });
       return;
     }
     const why = vscode.extensions.getExtension(DEV_CONTAINERS)
-      ? 'Dev Containers attaches to containers of this machine only'
+      ? 'a container on an SSH host opens in a window only with Remote-SSH installed too'
       : 'the Dev Containers extension is not installed';
     void vscode.window.showInformationMessage(
       `Opened a terminal in ${found.session.name} instead of a VS Code window: ${why}.`,
@@ -221,16 +229,48 @@ export class SessionCommands {
     );
     const parsed = parseBenchOutput(stdout);
     if (!parsed.ok) return void vscode.window.showErrorMessage(`Benchmark of ${session.name} failed: ${parsed.error}`);
-    const report = fidelityReport(session, parsed.output, new Date());
+    const efficiency = await this.hostEfficiency(found, parsed.output);
+    const report = fidelityReport(session, parsed.output, new Date(), efficiency);
     await showFidelityReport(this.extensionUri, this.log, report, true);
     const fp32 = report.rows.find((r) => r.metric === 'fp32');
-    if (fp32?.ratio != null && ratioLevel(fp32.ratio) === 'off') {
+    const ratio = fp32?.achievableRatio ?? fp32?.ratio ?? null;
+    if (fp32 && ratio !== null && ratioLevel(ratio) === 'off') {
+      const against = fp32.achievable
+        ? `achievable ${fp32.achievable.toFixed(1)} TFLOPS (datasheet ${fp32.target} × this host's efficiency)`
+        : `datasheet ${fp32.target} TFLOPS`;
       const choice = await vscode.window.showInformationMessage(
-        `FP32 measured ${Math.round(fp32.ratio * 100)}% of the ${report.targetName}'s ${fp32.target} TFLOPS. Calibrate the clock lock?`,
+        `FP32 measured ${Math.round(ratio * 100)}% of the ${report.targetName}'s ${against}. Calibrate the clock lock?`,
         'Calibrate',
       );
       if (choice === 'Calibrate') await this.calibrate(session.name);
     }
+  }
+
+  /** The host's efficiency for the container's versions: stored, or measured un-throttled now (once per host model, driver and torch). */
+  private async hostEfficiency(
+    found: { session: Session; host: CosplayHost },
+    output: BenchOutput,
+  ): Promise<EfficiencyRecord | undefined> {
+    const { session, host } = found;
+    const store = fileEfficiencyStore();
+    const versions = output.versions ?? {};
+    const stored = await store.find(session.plan.host, versions);
+    if (stored) return stored;
+    const measured = await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Measuring the host's own efficiency with ${session.name}'s clock lock and power cap lifted (once per host model, driver and torch)`,
+      },
+      async (progress) => {
+        const context = await this.sessionHost(host, session, progress);
+        return context && efficiencyFor(session, context, store, versions);
+      },
+    );
+    if (measured && 'message' in measured)
+      void vscode.window.showWarningMessage(
+        `No achievable rates in this report: the host's efficiency could not be measured: ${describeError(measured)}`,
+      );
+    return measured && !('message' in measured) ? measured : undefined;
   }
 
   /** Bisects the session's clock lock against FP32 (a few short bench runs), then records it in its labels. */
@@ -278,7 +318,7 @@ export class SessionCommands {
       ? ''
       : ' — still more than 10% off: the strategy cannot reach the target (see the plan)';
     const next = await vscode.window.showInformationMessage(
-      `${session.name}: clocks locked at ${best.clockMHz} MHz give ${best.fp32.toFixed(1)} TFLOPS FP32 after ${outcome.runs.length} runs${verdict}.`,
+      `${session.name}: clocks locked at ${best.clockMHz} MHz give ${best.fp32.toFixed(1)} TFLOPS FP32 after ${outcome.runs.length} runs (${aimText(outcome)})${verdict}.`,
       'Benchmark Again',
     );
     if (next === 'Benchmark Again') await this.benchmark(session.name);

@@ -68,7 +68,8 @@ describe('Cosplay plan in code-server', function () {
     await view.locator('h1', { hasText: 'Fidelity: NVIDIA GeForce RTX 3090 on This machine' }).waitFor();
     assert.match(
       await view.locator('table.fidelity tr.level-match', { hasText: 'FP32' }).innerText(),
-      /FP32\s+35\.6 TFLOPS\s+32\.4 TFLOPS\s+35\.2 TFLOPS\s+99%/,
+      /FP32\s+35\.6 TFLOPS\s+—\s+32\.4 TFLOPS\s+35\.2 TFLOPS\s+99%\s+—/,
+      'a report made before efficiency: no achievable rate',
     );
     assert.equal(
       await view.locator('svg.chart rect.bar.measured.level-match:not(.legend)').count(),
@@ -87,6 +88,33 @@ describe('Cosplay plan in code-server', function () {
     assert.equal(await view.locator('table.history tbody tr').count(), 1);
     assert.match(await view.locator('table.history tbody tr').innerText(), /2026-11-23 13:30:00 UTC\s+140%/);
     await bench.screenshot('fidelity-report-recorded');
+  });
+
+  it('a recorded report with both ratios: against the datasheet and against the achievable rate', async () => {
+    const { page } = bench;
+    await runFromPalette(page, 'GPU: Open Fidelity Report…');
+    await pick(page, '2026-12-03T15:00');
+    const view = webviewFrame(page);
+    await view.locator('p.versions', { hasText: 'torch 0.0-fake · CUDA 12.4 · driver 535.104.12' }).waitFor();
+    const row = (metric) =>
+      view
+        .locator('table.fidelity tbody tr')
+        .filter({ has: view.locator('td:first-child', { hasText: new RegExp(`^${metric}$`) }) });
+    assert.match(
+      await row('FP32').innerText(),
+      /FP32\s+35\.6 TFLOPS\s+26\.6 TFLOPS\s+35\.5 TFLOPS\s+26\.5 TFLOPS\s+74%\s+100%\s+74% of the datasheet: no GPU reaches its datasheet; this host reaches 75% of its own peak un-throttled/,
+    );
+    assert.equal(await row('FP32').getAttribute('class'), 'level-match', 'judged against the achievable rate');
+    assert.equal(await row('FP32').locator('td.ratio.level-off').count(), 1, 'the datasheet ratio is off');
+    assert.equal(await row('FP32').locator('td.ratio.level-match').count(), 1, 'the achievable one matches');
+    assert.match(await row('BF16 tensor').locator('td:last-child').innerText(), /% of achievable: tensor cores/);
+    assert.match(await row('All-reduce bus bandwidth').innerText(), /not measured: 1 GPU visible/);
+    assert.equal(
+      await view.locator('svg.chart rect.bar.achievable.level-match:not(.legend)').count(),
+      1,
+      'FP32 alone at its achievable rate',
+    );
+    await bench.screenshot('fidelity-report-both-ratios');
   });
 
   it('right-click on a GPU → "Cosplay as…" plans for that GPU', async () => {

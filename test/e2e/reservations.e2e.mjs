@@ -73,6 +73,8 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
       scenario: 'default-h100-x8-570.133.20',
       settings: {
         'gpuDev.monitor.intervalMs': 600000,
+        // The fastest pace allowed: jobs cancelled behind the extension's back (scancel) show within 10 s.
+        'gpuDev.reservations.pollSeconds': 10,
         'gpuDev.clusters': [
           { name: 'lab-slurm', scheduler: 'slurm', login: `${sshd.SSHD_USER}@127.0.0.1:${sshd.SSHD_PORT}` },
         ],
@@ -112,13 +114,15 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await rows.first().waitFor({ timeout: 30_000 });
     assert.deepEqual(
       (await rows.allInnerTexts()).map((t) => t.split('\t').slice(1, 3).join(' ')),
-      ['1 × 2 l4 gpu', '1 × 2 h100 gpu'],
+      ['1 × 2 l4 (NVIDIA L4) gpu', '1 × 2 h100 (NVIDIA H100 80GB HBM3) gpu'],
     );
     await bench.screenshot('reserve-panel-dry-run');
     await rows.first().locator('button', { hasText: 'Submit' }).click();
     await view.locator('.status.ok', { hasText: /Submitted job \d+: 1 × 2 l4 in gpu/ }).waitFor({ timeout: 30_000 });
     assert.match(await view.locator('.summary').innerText(), /^Strategy 1 was submitted as job \d+\./);
     await treeRow(page, / left\s*gpu:l4:2 on \S+ · gpudev-l4x2/).waitFor({ timeout: 30_000 });
+    // Its node joins the GPUs view as a host (through the login node to the node's sshd), its GPUs read there.
+    await treeRow(page, /lab-slurm job \d+ \(\S+\)\s*8 GPUs/).waitFor({ timeout: 30_000 });
     await bench.screenshot('reserve-panel-submitted');
     await contextMenu(page, treeRow(page, /gpudev-l4x2/), 'Cancel Reservation');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Reservation' }).click();
@@ -143,7 +147,7 @@ describe('Reservations on Slurm (real slurmctld behind a loopback sshd)', functi
     await view
       .locator('.status.error', {
         hasText:
-          'No way to place 5 GPUs in gpu: they need 1 node × 5 or 5 nodes × 1, but a100 and l4 have 2 per node on 1 node; h100 has 4 per node on 1 node',
+          'No way to place 5 GPUs in gpu: they need 1 node × 5 or 5 nodes × 1, but a10, a100_80, l40s, rtx6000 and rtx6000ada have 1 per node on 1 node; a100, a100_1g.10gb and l4 have 2 per node on 1 node; h100 has 4 per node on 1 node',
       })
       .waitFor({ timeout: 30_000 });
     assert.deepEqual(queued('gpudev-l4x1'), [], 'nothing was submitted');

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyCosplay } from '../../src/cosplay/apply';
 import { calibrateSession, MAX_CALIBRATION_RUNS } from '../../src/cosplay/calibrate';
+import { memoryEfficiencyStore } from '../../src/cosplay/efficiency';
 import { HostJournal, ROOT_JOURNAL_DIR } from '../../src/cosplay/hostJournal';
 import { listSessions, stopSession, verifyOutput } from '../../src/cosplay/sessions';
 import { parseVerifyReport } from '../../src/cosplay/verifyReport';
@@ -116,8 +117,14 @@ describe('calibrating a session against a real Docker Engine', function () {
     );
     assert.equal(session.plan.clockLockMHz, null, 'the MIG plan locks no clock');
     const context = await sessionHost(host, docker);
-    const outcome = await calibrateSession({ session }, context);
+    const efficiency = memoryEfficiencyStore();
+    const outcome = await calibrateSession({ session, efficiency }, context);
     if (!outcome.ok) assert.fail(outcome.error.message);
+    assert.match(
+      outcome.aimNote ?? '',
+      /the host measured \d+% of its modelled peak un-throttled: the host's model is off/,
+      "the stand-in's torch runs a MIG slice at a whole H100's rates: aimed at the datasheet",
+    );
     assert.ok(outcome.runs.length <= MAX_CALIBRATION_RUNS);
     assert.ok(outcome.withinTolerance && Math.abs(outcome.best.fp32 / 35.6 - 1) <= 0.02, JSON.stringify(outcome.runs));
     const [listed] = (await listSessions(docker, [context.journal])).sessions;
@@ -130,6 +137,50 @@ describe('calibrating a session against a real Docker Engine', function () {
       verify.report.checks.find((c) => c.id === 'host.clock')?.status,
       'pass',
       'verify checks the calibrated clock',
+    );
+    assert.equal((await stopSession(listed, context)).failure, undefined);
+    assert.deepEqual(host.state(), original);
+  });
+
+  it("measures the host's efficiency un-throttled once, then aims at the achievable rate, never above the clock it started from", async () => {
+    const host = await fakeHost(6);
+    const original = host.state();
+    const request = await applyRequest({ target: 'rtx3090', gpu: 2, strategy: 'memory', image: dockerd.image, host });
+    const { session } = applied(
+      await applyCosplay(
+        { ...request, extraEnv: { ...request.extraEnv, FAKE_TORCH_CLOCK_FROM_SMI: '1' } },
+        host.runner,
+        docker,
+      ),
+    );
+    const capped = host.state();
+    const context = await sessionHost(host, docker);
+    const efficiency = memoryEfficiencyStore();
+    const outcome = await calibrateSession({ session, efficiency }, context);
+    if (!outcome.ok) assert.fail(outcome.error.message);
+    // Un-throttled, the stand-in's torch does 50 TFLOPS FP32 on a whole H100 whose model says 66.9.
+    const [record] = efficiency.records;
+    assert.deepEqual([record?.hostModel, record?.driver, record?.torch], ['h100-sxm', '570.133.20', '0.0-fake']);
+    assert.ok(Math.abs(record!.efficiency.fp32! - 50 / 66.90816) < 1e-3, JSON.stringify(record));
+    assert.ok(Math.abs(outcome.aim - 35.6 * record!.efficiency.fp32!) < 1e-9);
+    assert.ok(Math.abs(outcome.best.fp32 / outcome.aim - 1) <= 0.02, JSON.stringify(outcome.runs));
+    assert.ok(outcome.runs.every((r) => r.clockMHz <= 1980));
+    assert.ok(outcome.best.clockMHz < 1200, 'the throttle the datasheet comparison removed: about 1050 MHz');
+    const [listed] = (await listSessions(docker, [context.journal])).sessions;
+    assert.equal(listed?.plan.clockLockMHz, outcome.best.clockMHz);
+    assert.ok(
+      Math.abs(listed.plan.expected[0]!.predicted! - (66.90816 * outcome.best.clockMHz) / 1980) < 1e-6,
+      "the plan's prediction follows the clock",
+    );
+    const powers = (state: Record<string, unknown>) =>
+      Object.values(state).map((gpu) => (gpu as { powerLimitW?: number }).powerLimitW);
+    assert.deepEqual(powers(host.state()), powers(capped), 'the power cap is back after the un-throttled run');
+    const again = await calibrateSession({ session: listed, efficiency }, context);
+    if (!again.ok) assert.fail(again.error.message);
+    assert.equal(efficiency.records.length, 1, 'measured once per host model, driver and torch');
+    assert.ok(
+      again.runs.every((r) => r.clockMHz <= outcome.best.clockMHz),
+      'never above the clock it started from',
     );
     assert.equal((await stopSession(listed, context)).failure, undefined);
     assert.deepEqual(host.state(), original);

@@ -76,18 +76,22 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
     assert.deepEqual(
       typeSummaries(availability, 'gpu').map((s) => [s.type, s.total, s.perNode]),
       [
+        ['a10', 1, 1],
         ['a100', 2, 2],
+        ['a100_1g.10gb', 2, 2],
+        ['a100_80', 1, 1],
         ['h100', 4, 4],
         ['l4', 2, 2],
+        ['l40s', 1, 1],
+        ['rtx6000', 1, 1],
+        ['rtx6000ada', 1, 1],
       ],
     );
-    assert.deepEqual(
-      availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]),
-      [
-        ['gpu', true, 2880],
-        ['short', false, 60],
-      ],
-    );
+    assert.deepEqual(availability.partitions.map((p) => [p.name, p.isDefault, p.maxMinutes]).sort(), [
+      ['gpu', true, 2880],
+      ['short', false, 60],
+      ['spare', false, 60],
+    ]);
   });
 
   it('probes every strategy of a request in one SSH exec, ranked', async () => {
@@ -113,7 +117,7 @@ describe('Slurm through a login node over SSH (real slurmctld, slurmd, munge, ss
     };
     assert.match(
       await refused({ types: ['h10'], count: 1, minutes: 30 }),
-      /No GPU type "h10" on this cluster: did you mean h100/,
+      /No GPU type "h10" on this cluster: did you mean a10, h100, a100\? it has a10, a100, /,
     );
     assert.match(
       await refused({ types: ['h100'], count: 5, minutes: 30 }),
@@ -180,12 +184,19 @@ describe('watching reservations on a real Slurm', function () {
     const jobId = await holderJob(cluster, { types: ['h100'], count: 1, minutes: 15 }, 'watched');
     const ended: EndedJob[] = [];
     let sawError = false;
-    const watch = new ReservationWatch(cluster, (e) => {
-      ended.push(...e);
-      if (watch.error) sawError = true;
-    });
+    const watch = new ReservationWatch(
+      cluster,
+      (e) => {
+        ended.push(...e);
+        if (watch.error) sawError = true;
+      },
+      undefined,
+      undefined,
+      10,
+    );
     try {
       watch.start();
+      watch.refresh(); // as after a submit: every 5 s while it settles
       await until('the job RUNNING in the watch', () =>
         watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING') ? true : undefined,
       );
@@ -193,12 +204,14 @@ describe('watching reservations on a real Slurm', function () {
         '-c',
         'pid=$(cat /tmp/gpudev-slurm/slurmctld.pid); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done',
       ]);
+      watch.refresh();
       await until('the watch to notice slurmctld is away', () => (sawError ? true : undefined));
       assert.ok(
         watch.reservations.some((j) => j.jobId === jobId),
         'the job is kept while slurmctld is away',
       );
       startSlurm();
+      watch.refresh();
       await until('the watch back', () =>
         watch.error === undefined && watch.reservations.some((j) => j.jobId === jobId && j.state === 'RUNNING')
           ? true
@@ -398,13 +411,17 @@ describe("the holder job's environment", function () {
       );
       const sourced = execFileSync(
         'bash',
-        ['-c', `. ${file}; echo "$GPUDEV_JOB|$MASTER_ADDR|$MASTER_PORT|$NODE_RANK|$NNODES|$OMP_NUM_THREADS|$HF_HOME"`],
+        [
+          '-c',
+          `. ${file}; echo "$GPUDEV_JOB|$MASTER_ADDR|$MASTER_PORT|$NODE_RANK|$NNODES|$OMP_NUM_THREADS|$HF_HOME|$VLLM_CACHE_DIR|$TRITON_CACHE_DIR|$TOKENIZERS_PARALLELISM"`,
+        ],
         { encoding: 'utf8', env: { ...process.env, USER: os.userInfo().username } },
       ).trim();
       const host = execFileSync('hostname', ['-s'], { encoding: 'utf8' }).trim();
       assert.equal(
         sourced,
-        `${jobId}|${host}|${29500 + (Number(jobId) % 1000)}|0|1|1|/tmp/gpudev-scratch/${os.userInfo().username}/hf`,
+        `${jobId}|${host}|${29500 + (Number(jobId) % 1000)}|0|1|1|/tmp/gpudev-scratch/${os.userInfo().username}/hf` +
+          `|/tmp/gpudev-scratch/${os.userInfo().username}/vllm|/tmp/gpudev-scratch/${os.userInfo().username}/triton|false`,
       );
       await cluster.cancel([jobId]);
       await until('the env file gone with the job', () => (fs.existsSync(file) ? undefined : true));

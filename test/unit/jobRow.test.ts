@@ -30,6 +30,17 @@ describe('a reservation row', () => {
       description: 'waiting for resources (the GPUs are in use) · gpu:h100:2 · gpudev-h100x2',
     });
     assert.equal(jobRow(job({ state: 'PENDING', start: 'N/A', reason: 'None' })).label, '4242 · pending');
+    const startsAt = new Date(2026, 11, 3, 21, 15).getTime();
+    assert.equal(
+      jobRow(job({ state: 'PENDING', start: '2026-12-03T10:15:00', startsAt, clusterZone: '-1100' })).label,
+      '4242 · pending, starts 2026-12-03 21:15',
+      "read in the cluster's zone, shown in this machine's",
+    );
+  });
+
+  it('a running one says what GPUs its nodes really have', () => {
+    const gpus = [{ node: 'gpu07', name: 'NVIDIA L4', memoryMiB: 23034, uuid: 'GPU-1' }];
+    assert.equal(jobRow(job({ gpus })).description, 'gpu:h100:2 on gpu07 · gpudev-h100x2 · has NVIDIA L4 ×1');
   });
 
   it('any other state by name', () => {

@@ -2,7 +2,14 @@ import * as assert from 'node:assert/strict';
 import type { GpuDevError } from '../../src/core/errors';
 import { parseClusterEntries } from '../../src/reserve/clusters';
 import { raceLosers, type Reservation } from '../../src/reserve/slurm/cluster';
-import { dueWarnings, FIRST_DELAY_MS, MAX_DELAY_MS, ReservationWatch, type EndedJob } from '../../src/reserve/watch';
+import {
+  dueWarnings,
+  HIDDEN_DELAY_MS,
+  ReservationWatch,
+  SETTLE_DELAY_MS,
+  warningWithin,
+  type EndedJob,
+} from '../../src/reserve/watch';
 
 const job = (jobId: string, state: string, timeLeft = '1:00:00', nodes = '', timeLimit = '2:00:00'): Reservation => ({
   jobId,
@@ -39,33 +46,79 @@ function manualTimers() {
 }
 
 describe('reservation watch', () => {
-  it('polls at 1 s, doubling to 5 s while nothing changes, back to 1 s on a change', async () => {
+  it("polls at the setting's pace; 5 s while a submit settles or a start is a minute away; 5 min hidden", async () => {
+    let clock = 1_000_000;
+    const soon = (ms: number): Reservation => ({ ...job('2', 'PENDING'), startsAt: clock + ms });
     const answers: Array<Reservation[]> = [
-      [job('1', 'PENDING')],
-      [job('1', 'PENDING')],
-      [job('1', 'PENDING')],
-      [job('1', 'PENDING')],
-      [job('1', 'PENDING')],
-      [job('1', 'RUNNING', '59:00', 'n1')],
+      [job('1', 'RUNNING')], // start: the setting (45 s)
+      [job('1', 'RUNNING')], // refresh after a submit: settling
+      [job('1', 'RUNNING'), job('2', 'PENDING')],
+      [job('1', 'RUNNING'), job('2', 'PENDING')],
+      [job('1', 'RUNNING'), job('2', 'PENDING')], // two polls agree: settled
+      [job('1', 'RUNNING'), soon(50_000)], // expected within a minute
+      [job('1', 'RUNNING'), soon(10 * 60_000)],
+      [job('1', 'RUNNING')], // hidden, no warning due
+      [job('1', 'RUNNING', '33:00')], // hidden, the 30-minute warning due within 5 minutes
     ];
     const t = manualTimers();
-    let changes = 0;
     const watch = new ReservationWatch(
       { list: () => Promise.resolve(answers.shift() ?? []), finalState: () => Promise.resolve('COMPLETED') },
-      () => changes++,
+      () => undefined,
       t.timers,
+      () => clock,
+      45,
     );
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
     watch.start();
-    await new Promise((resolve) => setImmediate(resolve));
+    await settle();
     const delays = [t.delay()];
+    watch.refresh();
+    await settle();
+    delays.push(t.delay());
     for (let i = 0; i < 5; i++) {
+      clock += t.delay()!;
       await t.next();
       delays.push(t.delay());
     }
-    assert.deepEqual(delays, [FIRST_DELAY_MS, 2000, 4000, MAX_DELAY_MS, MAX_DELAY_MS, FIRST_DELAY_MS]);
-    assert.equal(watch.reservations[0]!.state, 'RUNNING');
-    assert.equal(changes, 6);
+    watch.setVisible(false);
+    for (let i = 0; i < 1; i++) {
+      clock += t.delay()!;
+      await t.next();
+      delays.push(t.delay());
+    }
+    assert.deepEqual(delays, [
+      45_000,
+      SETTLE_DELAY_MS,
+      SETTLE_DELAY_MS,
+      SETTLE_DELAY_MS,
+      45_000,
+      SETTLE_DELAY_MS,
+      45_000,
+      HIDDEN_DELAY_MS,
+    ]);
+    clock += t.delay()!;
+    await t.next();
+    assert.equal(t.delay(), 45_000, "a warning is due within 5 minutes: the setting's pace, hidden or not");
     watch.stop();
+    const floor = new ReservationWatch(
+      { list: () => Promise.resolve([]), finalState: () => Promise.resolve('') },
+      () => undefined,
+      t.timers,
+      () => clock,
+      2,
+    );
+    floor.start();
+    await settle();
+    assert.equal(t.delay(), 10_000, 'never faster than 10 s');
+    floor.stop();
+  });
+
+  it("a warning is due within minutes: a threshold or the end inside the window, inside the job's limit", () => {
+    assert.equal(warningWithin([job('1', 'RUNNING', '40:00')], 5), false);
+    assert.equal(warningWithin([job('1', 'RUNNING', '34:00')], 5), true);
+    assert.equal(warningWithin([job('1', 'RUNNING', '3:00')], 5), true, 'its end');
+    assert.equal(warningWithin([job('1', 'PENDING', '34:00')], 5), false);
+    assert.equal(warningWithin([job('1', 'RUNNING', '29:30', '', '30:00')], 0.4), false, 'not at its own limit');
   });
 
   it('a job that leaves the queue is reported with its final state; a cluster that stops answering loses nothing', async () => {
@@ -90,7 +143,7 @@ describe('reservation watch', () => {
     await t.next();
     assert.match(watch.error!.message, /Unable to contact slurm controller/);
     assert.equal(watch.reservations.length, 2, 'the jobs stay as last seen while slurmctld is away');
-    assert.equal(t.delay(), MAX_DELAY_MS);
+    assert.equal(t.delay(), 30_000, "the setting's pace while the cluster is away");
     await t.next();
     assert.equal(watch.error, undefined);
     assert.deepEqual(ended, []);

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { builtinCatalog } from '../../src/catalog/catalog';
 import { formatSlurmTime, parseDuration, parseTimeLimit } from '../../src/reserve/duration';
 import { parseSinfo, typeSummaries } from '../../src/reserve/slurm/sinfo';
 import {
@@ -67,7 +68,15 @@ describe('Slurm: durations, sinfo, strategies', () => {
 
   it('every shape of a request, or the first thing wrong with it', () => {
     const availability = parseSinfo(SINFO);
-    const shapes = strategiesFor({ types: ['H100 80GB HBM3'], count: 8, minutes: 60 }, availability) as Strategy[];
+    const catalog = (typed: string) => {
+      const found = builtinCatalog().lookup(typed);
+      return found.ok ? [found.entry.key, found.entry.name, ...found.entry.aliases] : [];
+    };
+    const shapes = strategiesFor(
+      { types: ['H100 80GB HBM3'], count: 8, minutes: 60 },
+      availability,
+      catalog,
+    ) as Strategy[];
     assert.deepEqual(
       shapes.map((s) => `${s.nodes}x${s.perNode}`),
       ['1x8', '2x4'],
@@ -88,7 +97,8 @@ describe('Slurm: durations, sinfo, strategies', () => {
       '3 GPUs do not split evenly over 2 nodes',
       'said once, not once per type',
     );
-    const aliases = (typed: string) => (typed === 'Hopper 80' ? ['h100-sxm', 'NVIDIA H100 80GB HBM3'] : []);
+    const aliases = (typed: string) =>
+      typed === 'Hopper 80' || typed === 'h100' ? ['h100-sxm', 'NVIDIA H100 80GB HBM3'] : [];
     assert.deepEqual(
       (strategiesFor({ types: ['Hopper 80'], count: 1, minutes: 60 }, availability, aliases) as Strategy[]).map(
         (s) => s.type,

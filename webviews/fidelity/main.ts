@@ -1,5 +1,6 @@
-// The fidelity report webview: per metric the target's datasheet, the plan's prediction and what the
-// bench measured, ratios coloured (±10% green), a bar chart of both ratios, and earlier runs.
+// The fidelity report webview: per metric the target's datasheet and achievable rate (datasheet × the
+// host's efficiency), the plan's prediction and what the bench measured, ratios coloured (±10% green,
+// against the achievable rate where there is one), a bar chart of the ratios, and earlier runs.
 import { el, icon, vscode } from '../dom';
 import {
   FromFidelityWebviewSchema,
@@ -15,6 +16,9 @@ const SVG = 'http://www.w3.org/2000/svg';
 const number = (value: number | null, unit: string) =>
   value === null ? '—' : `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
 const percent = (ratio: number | null) => (ratio === null ? '—' : `${Math.round(ratio * 100)}%`);
+/** ±10% is a match, as in the extension's reports. */
+const levelOf = (ratio: number | null): Row['level'] =>
+  ratio === null ? 'none' : Math.abs(ratio - 1) <= 0.1 ? 'match' : 'off';
 
 function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
@@ -31,24 +35,36 @@ function table(view: FidelityView): HTMLElement {
   const head = el(
     'tr',
     {},
-    ...['Metric', 'Target (datasheet)', 'Plan predicts', 'Measured', 'Measured / target', 'Note'].map((h) =>
-      el('th', { text: h }),
-    ),
+    ...[
+      'Metric',
+      'Target (datasheet)',
+      'Target (achievable)',
+      'Plan predicts',
+      'Measured',
+      'Measured / datasheet',
+      'Measured / achievable',
+      'Note',
+    ].map((h) => el('th', { text: h })),
   );
+  const ratioCell = (ratio: number | null, level: Row['level']) =>
+    el(
+      'td',
+      { className: `num ratio level-${level}` },
+      icon(level === 'match' ? 'pass' : level === 'off' ? 'warning' : 'circle-slash'),
+      document.createTextNode(` ${percent(ratio)}`),
+    );
+
   const rows = view.rows.map((row) =>
     el(
       'tr',
       { className: `level-${row.level}` },
       el('td', { text: row.label }),
       el('td', { text: number(row.target, row.unit), className: 'num' }),
+      el('td', { text: number(row.achievable, row.unit), className: 'num achievable' }),
       el('td', { text: number(row.predicted, row.unit), className: 'num' }),
       el('td', { text: number(row.measured, row.unit), className: 'num' }),
-      el(
-        'td',
-        { className: 'num ratio' },
-        icon(row.level === 'match' ? 'pass' : row.level === 'off' ? 'warning' : 'circle-slash'),
-        document.createTextNode(` ${percent(row.ratio)}`),
-      ),
+      ratioCell(row.ratio, levelOf(row.ratio)),
+      ratioCell(row.achievableRatio, levelOf(row.achievableRatio)),
       el('td', { text: row.note }),
     ),
   );
@@ -61,9 +77,11 @@ function table(view: FidelityView): HTMLElement {
  */
 function chart(rows: readonly Row[]): SVGSVGElement {
   const shownRows = rows.filter((r) => r.target !== null);
-  const ratios = shownRows.flatMap((r) => [r.ratio, r.predictedRatio]).filter((r): r is number => r !== null && r > 0);
+  const ratios = shownRows
+    .flatMap((r) => [r.ratio, r.predictedRatio, r.achievableRatio])
+    .filter((r): r is number => r !== null && r > 0);
   const span = Math.max(1, ...ratios.map((r) => Math.ceil(Math.abs(Math.log2(r)))));
-  const width = 120 * shownRows.length + 70;
+  const width = 160 * shownRows.length + 70;
   const plot = { left: 54, top: 14, bottom: 214 };
   const y = (ratio: number) => plot.top + ((plot.bottom - plot.top) * (span - Math.log2(ratio))) / (2 * span);
   const ticks = Array.from({ length: 2 * span + 1 }, (_, i) => 2 ** (i - span));
@@ -79,7 +97,7 @@ function chart(rows: readonly Row[]): SVGSVGElement {
     ]),
   ];
   shownRows.forEach((row, i) => {
-    const x = plot.left + 20 + i * 120;
+    const x = plot.left + 20 + i * 160;
     const bar = (ratio: number | null, offset: number, kind: string) =>
       ratio === null || ratio <= 0
         ? []
@@ -92,9 +110,15 @@ function chart(rows: readonly Row[]): SVGSVGElement {
                 y: Math.min(y(ratio), y(1) - 1.5),
                 width: 36,
                 height: Math.max(3, Math.abs(y(ratio) - y(1))),
-                class: `bar ${kind} level-${kind === 'measured' ? row.level : 'none'}`,
+                class: `bar ${kind} level-${kind === 'predicted' ? 'none' : levelOf(ratio)}`,
               },
-              svg('title', {}, document.createTextNode(`${row.label} ${kind}: ${percent(ratio)} of the datasheet`)),
+              svg(
+                'title',
+                {},
+                document.createTextNode(
+                  `${row.label} ${kind}: ${percent(ratio)} of the ${kind === 'achievable' ? 'achievable rate' : 'datasheet'}`,
+                ),
+              ),
             ),
             svg(
               'text',
@@ -110,9 +134,10 @@ function chart(rows: readonly Row[]): SVGSVGElement {
     parts.push(
       ...bar(row.predictedRatio, 0, 'predicted'),
       ...bar(row.ratio, 40, 'measured'),
+      ...bar(row.achievableRatio, 80, 'achievable'),
       svg(
         'text',
-        { x: x + 38, y: plot.bottom + 18, class: 'axis', 'text-anchor': 'middle' },
+        { x: x + 58, y: plot.bottom + 18, class: 'axis', 'text-anchor': 'middle' },
         document.createTextNode(row.label),
       ),
     );
@@ -128,10 +153,18 @@ function chart(rows: readonly Row[]): SVGSVGElement {
       height: 12,
       class: 'legend bar measured level-match',
     }),
+    svg('text', { x: plot.left + 136, y: legend, class: 'axis' }, document.createTextNode('measured / datasheet')),
+    svg('rect', {
+      x: plot.left + 290,
+      y: legend - 10,
+      width: 12,
+      height: 12,
+      class: 'legend bar achievable level-match',
+    }),
     svg(
       'text',
-      { x: plot.left + 136, y: legend, class: 'axis' },
-      document.createTextNode('measured (green within ±10%, orange outside)'),
+      { x: plot.left + 306, y: legend, class: 'axis' },
+      document.createTextNode('measured / achievable (green within ±10%, orange outside)'),
     ),
   );
   const height = legend + 8;
@@ -143,7 +176,8 @@ function chart(rows: readonly Row[]): SVGSVGElement {
       height,
       class: 'chart',
       role: 'img',
-      'aria-label': 'Measured and predicted throughput as a share of the target datasheet, log scale',
+      'aria-label':
+        'Predicted and measured throughput as a share of the target datasheet and of its achievable rate, log scale',
     },
     ...parts,
   );
@@ -177,6 +211,7 @@ function render(view: FidelityView): void {
       {},
       el('h1', { text: view.title }),
       el('p', { text: view.subtitle, className: 'summary' }),
+      ...(view.versions ? [el('p', { text: view.versions, className: 'versions' })] : []),
       ...(view.simulated
         ? [el('p', { className: 'simulated' }, icon('beaker'), document.createTextNode(` ${view.simulated}`))]
         : []),

@@ -112,7 +112,12 @@ function showClusters(message: Message<'clusters'>): void {
   message.clusters.forEach((c, i) => {
     (cluster.options[i] as HTMLOptionElement).value = c.name;
   });
-  if (message.clusters[0]) post({ type: 'selectCluster', cluster: message.clusters[0].name });
+  const prefill = message.prefill;
+  if (prefill?.types !== undefined) types.value = prefill.types;
+  if (prefill?.count !== undefined) count.value = String(prefill.count);
+  if (prefill?.time !== undefined) time.value = prefill.time;
+  if (prefill?.cluster && message.clusters.some((c) => c.name === prefill.cluster)) cluster.value = prefill.cluster;
+  if (message.clusters[0]) post({ type: 'selectCluster', cluster: cluster.value || message.clusters[0].name });
   else availability.replaceChildren(el('p', { text: 'No cluster in gpuDev.clusters yet.', className: 'note' }));
 }
 

@@ -2,8 +2,12 @@
 // holder jobs tagged `gpudev` (name and comment), listing and cancelling them.
 import type { GpuDevError } from '../../core/errors';
 import type { RunResult, Runner } from '../../hosts/runner';
-import { quoteArg } from '../../hosts/shellQuote';
 import { SCRATCH } from '../clusters';
+import { CLOCK_LINE, parseClock, slurmTime, withoutClock } from './clusterClock';
+import { holderScript } from './holderScript';
+import { parseRecordedGpus, RECORDED_GPUS_LINES, type RecordedGpu } from './recordedGpus';
+
+export { holderScript } from './holderScript';
 import { parseSinfo, SINFO_ARGV, type Availability } from './sinfo';
 import {
   parseProbes,
@@ -31,56 +35,53 @@ export interface Reservation {
   readonly reason: string;
   readonly start: string;
   readonly partition: string;
+  /** `start` read in the cluster's zone (epoch ms); null when Slurm gave none. */
+  readonly startsAt?: number | null;
+  /** The login node's UTC offset ("-1100"), when it printed one. */
+  readonly clusterZone?: string;
+  /** How many nodes the job has or asks for (squeue %D). */
+  readonly nodeCount?: number;
+  /** The GPUs the holder job found on its nodes (nvidia-smi), once it has run. */
+  readonly gpus?: readonly RecordedGpu[];
 }
 
-const SQUEUE_FORMAT = '%i|%j|%T|%N|%b|%L|%r|%S|%P|%k|%l';
+const SQUEUE_FORMAT = '%i|%j|%T|%N|%b|%L|%r|%S|%P|%k|%l|%D';
+const NAME_PREFIX = `${TAG}-`;
 
 /**
- * attach: job-sshd — a user-level sshd for the job on its first node: a host key made for the job, a free
- * port, the user's keys plus the one the extension copies in (.gpudev/jobs/<job>/authorized_keys); Slurm
- * stops it with the job.
+ * One script for the watch: the clock, this user's jobs (`--me` needs Slurm 20.02; older ones get
+ * `-u $USER`), and the GPUs the holder jobs recorded on their nodes.
  */
-const JOB_SSHD = [
-  'd="$HOME/.gpudev/jobs/$SLURM_JOB_ID"; mkdir -p "$d"; chmod 700 "$d"',
-  'ssh-keygen -q -t ed25519 -N \'\' -f "$d/host_key" </dev/null',
-  'port=$(python3 -c \'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])\' 2>/dev/null) || port=$((20000 + SLURM_JOB_ID % 20000))',
-  'printf \'%s\\n\' "Port $port" "HostKey $d/host_key" "PidFile $d/sshd.pid" "AuthorizedKeysFile .ssh/authorized_keys .gpudev/jobs/$SLURM_JOB_ID/authorized_keys" \\',
-  '  "PasswordAuthentication no" "KbdInteractiveAuthentication no" "UsePAM no" "StrictModes no" > "$d/sshd_config"',
-  '"$(command -v sshd || echo /usr/sbin/sshd)" -D -f "$d/sshd_config" -E "$d/sshd.log" &',
-  'echo "$port" > "$d/port"',
-];
+export const LIST_SCRIPT = [
+  CLOCK_LINE,
+  `squeue -h --me -o '${SQUEUE_FORMAT}' 2>/dev/null || squeue -h -u "$USER" -o '${SQUEUE_FORMAT}' || exit $?`,
+  ...RECORDED_GPUS_LINES,
+].join('\n');
 
-/**
- * The holder job: writes the job's environment to ~/.gpudev/jobs/<job>.env (a shell on any of its nodes
- * sources it: rendezvous for multi-node runs, threads per task, caches on scratch), then keeps the
- * allocation until its time limit.
- */
-export function holderScript(scratch?: string, jobSshd = false): string {
-  const caches = scratch
-    ? [
-        `  s=${quoteArg(scratch.replace(/\/+$/, ''))}`,
-        '  echo "export HF_HOME=$s/hf PIP_CACHE_DIR=$s/pip TORCH_HOME=$s/torch XDG_CACHE_HOME=$s/cache"',
-      ]
-    : [];
-  return [
-    '#!/bin/sh',
-    '# gpudev holder job: keeps these GPUs allocated until the time limit or scancel.',
-    'mkdir -p "$HOME/.gpudev/jobs"',
-    '{',
-    '  echo "export GPUDEV_JOB=$SLURM_JOB_ID SLURM_JOB_ID=$SLURM_JOB_ID NNODES=${SLURM_JOB_NUM_NODES:-1}"',
-    '  echo "export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1) MASTER_PORT=$((29500 + SLURM_JOB_ID % 1000))"',
-    '  echo "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-${SLURM_CPUS_ON_NODE:-1}}"',
-    // Evaluated where the file is sourced: this node's place in the job's node list.
-    String.raw`  echo "export NODE_RANK=\$(( \$(scontrol show hostnames '$SLURM_JOB_NODELIST' | grep -nx \"\$(hostname -s)\" | cut -d: -f1) - 1 ))"`,
-    ...caches,
-    '} > "$HOME/.gpudev/jobs/$SLURM_JOB_ID.env"',
-    ...(jobSshd ? JOB_SSHD : []),
-    // Cancelled or at its time limit Slurm sends TERM: the job's files go with it.
-    'trap \'rm -rf "$HOME/.gpudev/jobs/$SLURM_JOB_ID" "$HOME/.gpudev/jobs/$SLURM_JOB_ID.env"; exit 0\' TERM INT',
-    'sleep 2147483647 &',
-    'wait',
-    '',
-  ].join('\n');
+/** squeue's lines of our jobs (tagged by comment, or by name where a submit plugin rewrote the comment). */
+export function parseJobs(output: string): Reservation[] {
+  const clock = parseClock(output);
+  const recorded = parseRecordedGpus(output);
+  return withoutClock(output)
+    .split('\n')
+    .map((line) => line.split('|'))
+    .filter((f) => f.length >= 11 && (f[9] === TAG || f[1]!.startsWith(NAME_PREFIX)))
+    .map(([jobId, name, state, nodes, gres, timeLeft, reason, start, partition, , timeLimit, nodeCount]) => ({
+      jobId: jobId!,
+      name: name!,
+      state: state!,
+      nodes: nodes!,
+      gres: gres!,
+      timeLeft: timeLeft!,
+      reason: reason!,
+      start: start!,
+      partition: partition!,
+      timeLimit: timeLimit!,
+      startsAt: slurmTime(start!, clock)?.getTime() ?? null,
+      ...(clock && { clusterZone: clock.zone }),
+      ...(/^\d+$/.test(nodeCount ?? '') && { nodeCount: Number(nodeCount) }),
+      ...(recorded.has(jobId!) && { gpus: recorded.get(jobId!)! }),
+    }));
 }
 
 function failure(result: RunResult, what: string): GpuDevError | undefined {
@@ -134,7 +135,7 @@ export class SlurmCluster {
     if ('message' in availability) return availability;
     const strategies = strategiesFor(request, availability, aliases);
     if ('message' in strategies) return strategies;
-    const result = await this.login.run(['sh', '-c', probeScript(strategies)], { timeoutMs: 60_000 });
+    const result = await this.login.run(['sh', '-s'], { stdin: probeScript(strategies), timeoutMs: 60_000 });
     const failed = failure(result, 'sbatch --test-only');
     if (failed) return failed;
     return rankStrategies(
@@ -201,25 +202,10 @@ export class SlurmCluster {
 
   /** This user's jobs tagged gpudev. */
   async list(): Promise<Reservation[] | GpuDevError> {
-    const result = await this.login.run(['squeue', '-h', '--me', '-o', SQUEUE_FORMAT]);
+    const result = await this.login.run(['sh', '-s'], { stdin: LIST_SCRIPT });
     const failed = failure(result, 'squeue');
     if (failed) return failed;
-    return result.stdout
-      .split('\n')
-      .map((line) => line.split('|'))
-      .filter((f) => f.length >= 11 && f[9] === TAG)
-      .map(([jobId, name, state, nodes, gres, timeLeft, reason, start, partition, , timeLimit]) => ({
-        jobId: jobId!,
-        name: name!,
-        state: state!,
-        nodes: nodes!,
-        gres: gres!,
-        timeLeft: timeLeft!,
-        reason: reason!,
-        start: start!,
-        partition: partition!,
-        timeLimit: timeLimit!,
-      }));
+    return parseJobs(result.stdout);
   }
 
   /** How a job that left the queue ended: scontrol while slurmctld remembers it, else sacct (which may be off). */
@@ -239,6 +225,45 @@ export class SlurmCluster {
     if (!/^\d+(_\d+)?$/.test(jobId)) return { message: `"${jobId}" is not a Slurm job id` };
     const result = await this.login.run(['scontrol', 'write', 'batch_script', jobId, '-']);
     return failure(result, 'scontrol write batch_script') ?? result.stdout;
+  }
+
+  /**
+   * A job again, as it was asked for (its own batch script, partition, GPUs, nodes and time limit), with
+   * `exclude` left out (`--exclude`); the old one is cancelled once the new one is in. The new job's id.
+   */
+  async retryExcluding(job: Reservation, exclude: readonly string[]): Promise<string | GpuDevError> {
+    const bad = exclude.find((node) => !/^[\w.-]+$/.test(node));
+    if (bad !== undefined || !exclude.length) return { message: `"${bad ?? ''}" is not a node name` };
+    const gres = /gpu(?::[^:,(]+)?:\d+/.exec(job.gres)?.[0];
+    if (!gres) return { message: `job ${job.jobId} asks for no GPUs (${job.gres || 'no GRES'})` };
+    const script = await this.jobScript(job.jobId);
+    if (typeof script !== 'string') return script;
+    const argv = [
+      'sbatch',
+      '--parsable',
+      '--job-name',
+      job.name,
+      '--comment',
+      TAG,
+      '--output',
+      '/dev/null',
+      '--partition',
+      job.partition,
+      '--nodes',
+      String(job.nodeCount ?? 1),
+      '--gres',
+      gres,
+      '--time',
+      job.timeLimit,
+      '--exclude',
+      exclude.join(','),
+    ];
+    const result = await this.login.run(argv, { stdin: script });
+    const failed = failure(result, 'sbatch');
+    if (failed) return failed;
+    const jobId = /^(\d+)/.exec(result.stdout.trim())?.[1];
+    if (!jobId) return { message: `sbatch printed no job id: ${result.stdout.trim().slice(0, 200)}` };
+    return (await this.cancel([job.jobId])) ?? jobId;
   }
 
   async cancel(jobIds: readonly string[]): Promise<GpuDevError | undefined> {

@@ -1,12 +1,21 @@
 // GPU availability from `sinfo -N -O …` (one line per node and partition), parsed defensively.
 import { parseTimeLimit } from '../duration';
 
-export const SINFO_ARGV = ['sinfo', '-h', '-N', '-O', 'NodeHost:|,Partition:|,Gres:|,GresUsed:|,StateLong:|,Time:|'];
+export const SINFO_ARGV = [
+  'sinfo',
+  '-h',
+  '-N',
+  '-O',
+  'NodeHost:|,Partition:|,Gres:|,GresUsed:|,StateLong:|,Time:|,CPUs:|,Memory:|',
+];
 
 export interface NodeGpus {
   readonly node: string;
   readonly partitions: readonly string[];
   readonly state: string;
+  /** The node's CPUs and memory (MiB) where sinfo gave them. */
+  readonly cpus?: number;
+  readonly memoryMiB?: number;
   /** Per GPU type (lower case; "gpu" when the cluster gives none). */
   readonly gpus: ReadonlyArray<{ readonly type: string; readonly total: number; readonly used: number }>;
 }
@@ -52,7 +61,13 @@ function gresCounts(text: string): Map<string, number> {
 }
 
 export function parseSinfo(text: string): Availability {
-  type NodeEntry = { partitions: string[]; state: string; gpus: Map<string, { total: number; used: number }> };
+  type NodeEntry = {
+    partitions: string[];
+    state: string;
+    cpus?: number;
+    memoryMiB?: number;
+    gpus: Map<string, { total: number; used: number }>;
+  };
   const byNode = new Map<string, NodeEntry>();
   const partitions = new Map<string, Partition>();
   const problems: string[] = [];
@@ -60,7 +75,7 @@ export function parseSinfo(text: string): Availability {
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean)) {
-    const [node, partition, gres, used, state, time] = line.split('|');
+    const [node, partition, gres, used, state, time, cpus, memory] = line.split('|');
     if (!node || !partition || gres === undefined || used === undefined || !state || time === undefined) {
       problems.push(`sinfo line not understood: ${line.slice(0, 120)}`);
       continue;
@@ -69,6 +84,8 @@ export function parseSinfo(text: string): Availability {
     partitions.set(name, { name, isDefault: partition.endsWith('*'), maxMinutes: parseTimeLimit(time) });
     const entry: NodeEntry = byNode.get(node) ?? { partitions: [], state, gpus: new Map() };
     entry.partitions.push(name);
+    if (/^\d+$/.test(cpus ?? '')) entry.cpus = Number(cpus);
+    if (/^\d+$/.test(memory ?? '')) entry.memoryMiB = Number(memory);
     const usedCounts = gresCounts(used);
     for (const [type, total] of gresCounts(gres)) entry.gpus.set(type, { total, used: usedCounts.get(type) ?? 0 });
     byNode.set(node, entry);
@@ -78,6 +95,8 @@ export function parseSinfo(text: string): Availability {
       node,
       partitions: e.partitions,
       state: e.state,
+      ...(e.cpus !== undefined && { cpus: e.cpus }),
+      ...(e.memoryMiB !== undefined && { memoryMiB: e.memoryMiB }),
       gpus: [...e.gpus].map(([type, c]) => ({ type, ...c })),
     })),
     partitions: [...partitions.values()],

@@ -5,7 +5,11 @@ import type { GpuDevError } from '../../core/errors';
 import { closest } from '../../core/suggest';
 import { quoteArgv } from '../../hosts/shellQuote';
 import { formatSlurmTime } from '../duration';
+import { CLOCK_LINE, parseClock, slurmTime } from './clusterClock';
+import { gresGpu, resolveGresType, type GpuAliases } from './gresTypes';
 import { typeSummaries, type Availability, type TypeSummary } from './sinfo';
+
+export type { GpuAliases } from './gresTypes';
 
 export interface ReservationRequest {
   /** GPU types as the user typed them; empty: every type of the partition. */
@@ -20,6 +24,11 @@ export interface ReservationRequest {
 
 export interface Strategy {
   readonly type: string;
+  /** Which catalog GPU the GRES type is ("NVIDIA L40S", "1g.10gb MIG slice of …"); "" or absent when not known. */
+  readonly gpu?: string;
+  /** For MIG slices: a slice's share of the node, which sites enforce (QOSMaxCpuPerJobLimit). */
+  readonly cpusPerTask?: number;
+  readonly memMiB?: number;
   readonly nodes: number;
   readonly perNode: number;
   readonly partition: string;
@@ -35,28 +44,8 @@ export interface ProbedStrategy extends Strategy {
   readonly reason?: string;
   /** GPU-hours weighted by the type's cost. */
   readonly cost: number;
-}
-
-const norm = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '');
-
-/** Other names of a GPU (the catalog's key, NVML name and aliases for "3090" or "A100 SXM4 80GB"). */
-export type GpuAliases = (typed: string) => readonly string[];
-
-/**
- * The cluster's GRES type for what the user typed: case and punctuation aside, or named inside it
- * ("H100 80GB" → h100), or through one of the GPU's other names ("3090" → rtx3090).
- */
-function resolveType(typed: string, types: readonly string[], aliases: GpuAliases): string | GpuDevError {
-  const wanted = norm(typed);
-  const match = (name: string) =>
-    types.find((t) => norm(t) === norm(name)) ?? types.find((t) => norm(t) && norm(name).includes(norm(t)));
-  const found = wanted ? (match(typed) ?? aliases(typed).map(match).find(Boolean)) : undefined;
-  if (found) return found;
-  const suggestions = closest(wanted, types.map(norm));
-  return {
-    message: `No GPU type "${typed}" on this cluster`,
-    hint: suggestions.length ? `did you mean ${suggestions.join(', ')}?` : `it has ${types.join(', ') || 'no GPUs'}`,
-  };
+  /** The login node's UTC offset ("+0100") when it printed one. */
+  readonly clusterZone?: string;
 }
 
 /** The strategies to probe, or the first thing wrong with the request (nothing has been submitted). */
@@ -90,9 +79,9 @@ export function strategiesFor(
   const known = summaries.map((s) => s.type);
   const types: string[] = [];
   for (const typed of request.types.length ? request.types : known) {
-    const type = resolveType(typed, known, aliases);
-    if (typeof type !== 'string') return type;
-    if (!types.includes(type)) types.push(type);
+    const resolved = resolveGresType(typed, known, aliases);
+    if ('message' in resolved) return resolved;
+    for (const type of resolved) if (!types.includes(type)) types.push(type);
   }
   if (request.nodes && request.count % request.nodes)
     return { message: `${gpus(request.count)} do not split evenly over ${request.nodes} nodes` };
@@ -105,9 +94,13 @@ export function strategiesFor(
     const summary = summaries.find((s) => s.type === type)!;
     const fitting = splits.filter((s) => s.perNode <= summary.perNode && s.nodes <= summary.nodes);
     if (!fitting.length) misfits.push(summary);
+    const gpu = gresGpu(type, aliases);
+    const described = gpu.mig ? `${gpu.mig.profile} MIG slice${gpu.name ? ` of ${gpu.name}` : ''}` : (gpu.name ?? '');
     for (const { nodes, perNode } of fitting)
       strategies.push({
         type,
+        gpu: described,
+        ...(gpu.mig && sliceShare(availability, partition.name, type, gpu.mig.slices * perNode)),
         nodes,
         perNode,
         partition: partition.name,
@@ -117,6 +110,38 @@ export function strategiesFor(
   }
   if (!strategies.length) return { message: noPlacement(request.count, partition.name, misfits, splits) };
   return strategies;
+}
+
+const MIB_PER_GIB = 1024;
+
+/**
+ * CPUs and memory for `slices` sevenths of a GPU on the type's smallest node: the node's share per
+ * whole GPU (its GPUs counted with MIG slices folded back into GPUs) times the slices, at least 1 CPU
+ * and 1 GiB.
+ */
+function sliceShare(
+  availability: Availability,
+  partition: string,
+  type: string,
+  slices: number,
+): { cpusPerTask: number; memMiB: number } {
+  const shares = availability.nodes
+    .filter((n) => n.partitions.includes(partition) && n.gpus.some((g) => g.type === type))
+    .map((n) => {
+      const whole = n.gpus.reduce((sum, g) => {
+        const mig = /(\d)g\.\d+gb$/i.exec(g.type);
+        return sum + (mig ? (g.total * Number(mig[1])) / 7 : g.total);
+      }, 0);
+      const perGpu = Math.max(1, Math.ceil(whole));
+      return {
+        cpus: Math.floor(((n.cpus ?? 1) * slices) / 7 / perGpu),
+        mem: Math.floor(((n.memoryMiB ?? MIB_PER_GIB) * slices) / 7 / perGpu),
+        maxMem: n.memoryMiB ?? MIB_PER_GIB,
+      };
+    });
+  const cpus = Math.max(1, Math.min(...shares.map((s) => s.cpus)));
+  const maxMem = Math.min(...shares.map((s) => s.maxMem));
+  return { cpusPerTask: cpus, memMiB: Math.min(maxMem, Math.max(MIB_PER_GIB, ...shares.map((s) => s.mem))) };
 }
 
 const gpus = (count: number) => `${count} GPU${count === 1 ? '' : 's'}`;
@@ -163,6 +188,8 @@ export function sbatchOptions(strategy: Strategy): string[] {
     `gpu:${strategy.type}:${strategy.perNode}`,
     '--time',
     formatSlurmTime(strategy.minutes),
+    ...(strategy.cpusPerTask ? ['--cpus-per-task', String(strategy.cpusPerTask)] : []),
+    ...(strategy.memMiB ? ['--mem', `${strategy.memMiB}M`] : []),
     ...(strategy.account ? ['--account', strategy.account] : []),
   ];
 }
@@ -181,16 +208,22 @@ export function probeScript(strategies: readonly Strategy[]): string {
   const report = strategies.map(
     (_, i) => `printf '%s\\n' '${MARK} ${i}'; cat "$d/${i}"; printf '%s\\n' "${MARK}-exit $(cat "$d/${i}.exit")"`,
   );
-  return ['d=$(mktemp -d) || exit 1', ...probes, 'wait', ...report, 'rm -rf "$d"'].join('\n');
+  return [CLOCK_LINE, 'd=$(mktemp -d) || exit 1', ...probes, 'wait', ...report, 'rm -rf "$d"'].join('\n');
 }
 
-/** The probes' output, back onto their strategies; `weights` per GPU type (default 1). */
+/**
+ * The probes' output, back onto their strategies; `weights` per GPU type (default 1). Start times are
+ * read in the login node's zone and compared with its clock, when the output has them (else `now`).
+ */
 export function parseProbes(
   output: string,
   strategies: readonly Strategy[],
   now: Date,
   weights: Readonly<Record<string, number>> = {},
 ): ProbedStrategy[] {
+  const clock = parseClock(output);
+  const clusterNow = clock?.epochMs ?? now.getTime();
+  const zone = clock ? { clusterZone: clock.zone } : {};
   const sections = new Map<number, string>();
   let current: number | undefined;
   for (const line of output.split('\n')) {
@@ -212,16 +245,16 @@ export function parseProbes(
           .map((l) => l.replace(/^(sbatch: error: |allocation failure: )/, '').trim())
           .filter(Boolean)
           .pop() ?? 'no answer from sbatch --test-only';
-      return { ...strategy, start: null, nodeList: null, when: 'never' as const, reason, cost };
+      return { ...strategy, start: null, nodeList: null, when: 'never' as const, reason, cost, ...zone };
     }
-    const start = new Date(started[1]!);
-    const valid = !Number.isNaN(start.getTime());
+    const start = slurmTime(started[1]!, clock);
     return {
       ...strategy,
-      start: valid ? start : null,
+      start,
       nodeList: started[2]!,
-      when: valid && start.getTime() - now.getTime() <= 60_000 ? ('now' as const) : ('later' as const),
+      when: start && start.getTime() - clusterNow <= 60_000 ? ('now' as const) : ('later' as const),
       cost,
+      ...zone,
     };
   });
 }

@@ -55,8 +55,9 @@ _SCALE = _clock_scale()
 
 
 class Tensor:
-    def __init__(self, n, dtype):
+    def __init__(self, n, dtype, shape=None):
         self.n, self.dtype = n, dtype
+        self.shape = tuple(shape) if shape else (n, n)
 
     def copy_(self, other):
         cuda._clock_ms += 2 * other.n / COPY_BYTES_PER_S * 1e3
@@ -64,13 +65,14 @@ class Tensor:
 
 
 def randn(*shape, device=None, dtype=None):
-    return Tensor(shape[0], dtype)
+    return Tensor(shape[0], dtype, shape)
 
 
 def matmul(a, b):
     rate = RATES["tf32"] if a.dtype == "float32" and backends.cuda.matmul.allow_tf32 else RATES[a.dtype]
-    cuda._clock_ms += 2 * a.n ** 3 / (rate * _SCALE) * 1e3
-    return Tensor(a.n, a.dtype)
+    (m, k), n = a.shape, b.shape[1]
+    cuda._clock_ms += 2 * m * n * k / (rate * _SCALE) * 1e3
+    return Tensor(m, a.dtype, (m, n))
 
 
 def empty_like(tensor):

@@ -153,6 +153,10 @@ def synchronize():
     pass
 
 
+def set_device(device):
+    pass
+
+
 # FAKE_TORCH_MISSING=a,b: this torch.cuda lacks those functions, as another torch release might.
 for _name in filter(None, os.environ.get("FAKE_TORCH_MISSING", "").split(",")):
     globals().pop(_name, None)

@@ -1,0 +1,90 @@
+// A process session inside a running Slurm reservation, through the CLI: its sshd is a step of the job
+// (scontrol listpids), reached through the login node with OpenSSH's own client; scancel ends it, and
+// the session is then an orphan that cleanup clears.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import type { SshRunner } from '../../src/hosts/sshRunner';
+import { sessionAlias } from '../../src/remote/sessionHostEntry';
+import { cliHome, gpudevCosplay } from './cliHome';
+import { loginRunner, startSlurm } from './slurm';
+import { startSshd, type Sshd } from './sshd';
+
+describe('process sessions inside a Slurm reservation', function () {
+  this.timeout(120_000);
+  let sshd: Sshd;
+  let login: SshRunner;
+  let home: string;
+  let jobId = '';
+  before(async () => {
+    sshd = startSshd();
+    startSlurm();
+    login = loginRunner(sshd);
+    home = cliHome(sshd);
+    const submitted = await login.run([
+      'sbatch',
+      '--parsable',
+      '--job-name=process-session-test',
+      '--gres=gpu:h100:1',
+      '--time=10',
+      '--wrap',
+      'sleep 600',
+    ]);
+    jobId = submitted.stdout.trim().split(';')[0]!;
+    assert.match(jobId, /^\d+$/, submitted.stderr);
+    for (let i = 0; i < 60; i++) {
+      if ((await login.run(['squeue', '-h', '-j', jobId, '-o', '%T'])).stdout.trim() === 'RUNNING') return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.fail(`job ${jobId} did not start`);
+  });
+  after(async () => {
+    if (jobId) await login.run(['scancel', jobId]);
+    login?.close();
+  });
+
+  const gpudev = (args: readonly string[]) => gpudevCosplay(home, args);
+
+  it('runs its sshd as a step of the job, reached through the login node; scancel ends it; cleanup clears the orphan', async () => {
+    // The login node as user@host:port: OpenSSH reads ~/.ssh/config from the passwd home, not this test's HOME.
+    const loginSpec = `${sshd.user}@127.0.0.1:${sshd.port}`;
+    const where = ['--reservation', jobId, '--login', loginSpec];
+    const up = await gpudev(['up', 'rtx3090', '--strategy', 'mps', ...where]);
+    assert.equal(up.code, 0, up.stderr);
+    const name = up.stdout.trim();
+    const alias = sessionAlias(`${loginSpec}-job${jobId}`, name);
+    const listed = JSON.parse((await gpudev(['list', '--json', ...where])).stdout) as {
+      sessions: { name: string; running: boolean; process?: { port: number } }[];
+    };
+    const session = listed.sessions.find((s) => s.name === name);
+    assert.ok(session?.running && session.process?.port, JSON.stringify(listed));
+    const sshdPid = (
+      await login.run(['sh', '-c', `pgrep -f -- "-D -f .*/${name}/sshd_config" | head -1`])
+    ).stdout.trim();
+    const jobPids = (await login.run(['scontrol', 'listpids', jobId])).stdout;
+    assert.match(
+      jobPids,
+      new RegExp(`^${sshdPid}\\s`, 'm'),
+      `the session sshd ${sshdPid} is one of job ${jobId}'s processes`,
+    );
+
+    const config = path.join(home, '.ssh/gpudev/config');
+    const ssh = spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', alias, 'nvidia-smi', '-L'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(ssh.status, 0, ssh.stderr);
+    assert.match(ssh.stdout, /NVIDIA GeForce RTX 3090/);
+
+    await login.run(['scancel', jobId]);
+    for (let i = 0; i < 40 && (await login.run(['kill', '-0', sshdPid])).exitCode === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.notEqual((await login.run(['kill', '-0', sshdPid])).exitCode, 0, 'the sshd ended with the job');
+    jobId = '';
+    const orphans = await gpudev(['orphans', '--host', loginSpec]);
+    assert.match(orphans.stdout, new RegExp(`${name} .*orphan \\(its sshd is gone\\)`));
+    const cleanup = await gpudev(['cleanup', '--yes', '--host', loginSpec]);
+    assert.equal(cleanup.code, 0, cleanup.stderr);
+    assert.match(cleanup.stdout, new RegExp(`${name}: restored`));
+  });
+});
