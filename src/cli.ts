@@ -3,6 +3,7 @@ import type { GpuEntry } from './catalog/schema';
 import { parseArgs } from './core/cliArgs';
 import { describeError } from './core/errors';
 import { alignColumns } from './core/textTable';
+import { planMultiCosplay } from './cosplay/multiPlan';
 import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
 import { formatPlan } from './cosplay/planText';
 import { COSPLAY_USAGE, cosplayCommand } from './cosplayCli';
@@ -118,12 +119,18 @@ function plan(args: string[], io: Io): number {
   const host = catalog.lookup(options.get('--host')!);
   for (const found of [target, host]) if (!found.ok) return fail(describeError(found.error));
   if (!target.ok || !host.ok) return 2;
-  const result = planCosplay({
-    target: target.entry,
-    host: host.entry,
-    gpuCount,
-    strategy: strategy as Strategy | undefined,
-  });
+  const request = { target: target.entry, host: host.entry, strategy: strategy as Strategy | undefined };
+  // Several GPUs: planned as a session of them (each GPU alike, the interconnect row).
+  const several =
+    Number.isInteger(gpuCount) && gpuCount > 1
+      ? planMultiCosplay(
+          request,
+          Array.from({ length: gpuCount }, (_, index) => ({ index })),
+        )
+      : undefined;
+  const result = several?.ok
+    ? { ok: true as const, plan: several.gpus[0]!.plan }
+    : (several ?? planCosplay({ ...request, gpuCount }));
   if (!result.ok) {
     io.err(`gpudev plan: ${describeError(result.error)}\n`);
     return 1;

@@ -25,10 +25,12 @@ import { removeSessionEntry, sessionAlias } from './remote/sessionHostEntry';
 import { createSshRunner } from './hosts/sshHosts';
 import { LocalRunner, LOCAL_HOST, type Runner } from './hosts/runner';
 
-export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N] [--strategy mig|mps|memory] [--image I] [--sudo] [--force] [--host H]
+export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N[,M…]] [--num N] [--strategy mig|mps|memory] [--image I] [--sudo] [--force] [--host H]
                             [--no-docker]
                             apply a cosplay: host settings (journalled on the host first), then a container
                             with the shim; --force goes on when other users' processes run on the GPU;
+                            --num N: N target GPUs in one container (GPUs --gpu, --gpu+1, …; or list them
+                            with --gpu 0,1 — an index twice: two MIG slices of that GPU);
                             --no-docker: a process session (the user's own MPS daemon and sshd, no root)
   gpudev cosplay up <target> --reservation <job> --login L
                             a process session inside a running reservation: its MPS daemon and sshd are
@@ -50,7 +52,7 @@ export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N] [--strategy
 
 const VERBS = ['up', 'list', 'verify', 'calibrate', 'down', 'orphans', 'cleanup', 'ssh-config'];
 const FLAGS = new Set(['--json', '--sudo', '--force', '--yes', '--no-docker']);
-const VALUED = new Set(['--gpu', '--strategy', '--image', '--host', '--reservation', '--login']);
+const VALUED = new Set(['--gpu', '--num', '--strategy', '--image', '--host', '--reservation', '--login']);
 
 /** The host's runner and engine: this machine (DOCKER_HOST or Docker's socket) or an SSH host. */
 async function hostOf(spec: string | undefined, local: Runner): Promise<CliHost | string> {
@@ -85,7 +87,7 @@ function printSessions(listing: Listing, io: Io, label: string): void {
   if (!listing.sessions.length) io.out(`no cosplay sessions on ${label}\n`);
   else
     io.out(
-      `${alignColumns([['session', 'target', 'gpu', 'owner', 'age', 'state'], ...listing.sessions.map((s) => [s.name, s.plan.targetName, String(s.gpuIndex), s.owner, sessionAge(s), stateOf(s)])], [0, 1]).join('\n')}\n`,
+      `${alignColumns([['session', 'target', 'gpu', 'owner', 'age', 'state'], ...listing.sessions.map((s) => [s.name, s.plan.targetName, s.gpus?.map((g) => g.index).join(',') ?? String(s.gpuIndex), s.owner, sessionAge(s), stateOf(s)])], [0, 1]).join('\n')}\n`,
     );
   listing.foreign.forEach((c) => io.err(`foreign container ${c.name} (${c.state}): ${c.why}; never restored from\n`));
 }

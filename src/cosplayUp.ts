@@ -11,7 +11,8 @@ import type { BusyProcess } from './cosplay/busyGpu';
 import { migStateOf } from './cosplay/hostCommands';
 import { localOwner } from './cosplay/hostJournal';
 import { DEFAULT_COSPLAY_IMAGE, readTestHostProfile, shimArchive } from './cosplay/hostProfile';
-import { planCosplay, STRATEGIES, type Strategy } from './cosplay/planner';
+import { gpuIndicesOf, planMultiCosplay, type GpuSlot } from './cosplay/multiPlan';
+import { STRATEGIES, type Strategy } from './cosplay/planner';
 import { liveSessionOf } from './cosplay/session';
 import { sameGpu, type Listing } from './cosplay/sessions';
 import { DockerFailure, type DockerEngine } from './hosts/docker';
@@ -77,44 +78,60 @@ export async function up(
   if (strategy && !STRATEGIES.includes(strategy)) return fail(`--strategy must be one of ${STRATEGIES.join(', ')}`, 2);
   const probe = await probeGpus(host.runner);
   if (probe.kind !== 'gpus') return fail(describeError(probe.error), 1);
-  const gpuIndex = Number(options.get('--gpu') ?? 0);
-  const gpu = probe.gpus.find((g) => g.index === gpuIndex);
-  if (!gpu)
-    return fail(
-      `${host.label} has no GPU ${options.get('--gpu')} (it has ${probe.gpus.map((g) => g.index).join(', ')})`,
-      2,
-    );
-  const known = catalog.byNvmlName(gpu.name);
-  const hostModel = known ? undefined : await probeHostModel(host.runner, gpu.index);
+  const indices = gpuIndicesOf(options.get('--gpu'), options.get('--num'));
+  if (typeof indices === 'string') return fail(indices, 2);
+  const missingGpu = indices.find((i) => !probe.gpus.some((g) => g.index === i));
+  if (missingGpu !== undefined)
+    return fail(`${host.label} has no GPU ${missingGpu} (it has ${probe.gpus.map((g) => g.index).join(', ')})`, 2);
+  // The model is planned from the first GPU (from the catalog, or from what it reports when the
+  // catalog lacks it); every other GPU of the session must report the same name.
+  const first = probe.gpus.find((g) => g.index === indices[0])!;
+  const known = catalog.byNvmlName(first.name);
+  const hostModel = known ? undefined : await probeHostModel(host.runner, first.index);
   if (typeof hostModel === 'string')
-    return fail(`GPU ${gpu.index} (${gpu.name}) is not in the catalog: ${hostModel}`, 1);
-  const completed = known ? await withHostMigProfiles(host.runner, gpu.index, known) : undefined;
+    return fail(`GPU ${first.index} (${first.name}) is not in the catalog: ${hostModel}`, 1);
+  const completed = known ? await withHostMigProfiles(host.runner, first.index, known) : undefined;
   const model = completed?.entry ?? hostModel!.entry;
   const notes = hostModel ? hostModelNotes(hostModel) : completed?.note ? [completed.note] : [];
   for (const line of notes) io.err(`… ${line}\n`);
-  const live = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
-  const hostMig = await migStateOf(host.runner, gpu);
-  const planned = planCosplay({
-    target: target.entry,
-    host: model,
-    hostGpuCount: probe.gpus.length,
-    strategy,
-    liveSessions: live,
-    hostMig,
-  });
+  const slots: GpuSlot[] = [];
+  for (const index of new Set(indices)) {
+    const gpu = probe.gpus.find((g) => g.index === index)!;
+    if (gpu.name !== first.name)
+      return fail(
+        `GPU ${gpu.index} is a ${gpu.name}, GPU ${first.index} a ${first.name}: a session's GPUs must be one model`,
+        2,
+      );
+    const liveSessions = listing.sessions.filter((s) => sameGpu(s, gpu.index, gpu.uuid)).map(liveSessionOf);
+    const hostMig = await migStateOf(host.runner, gpu);
+    slots.push(...indices.filter((i) => i === index).map(() => ({ index, hostMig, liveSessions })));
+  }
+  const order = (slot: GpuSlot) => indices.indexOf(slot.index);
+  const planned = planMultiCosplay(
+    { target: target.entry, host: model, hostGpuCount: probe.gpus.length, strategy },
+    slots.sort((a, b) => order(a) - order(b)),
+  );
   if (!planned.ok) return fail(describeError(planned.error), 1);
+  planned.warnings.forEach((w) => io.err(`warning: ${w}\n`));
+  const lead = planned.gpus[0]!;
   const profile = await readTestHostProfile();
-  const sessionName = newSessionName(target.entry.key, gpu.index);
+  const sessionName = newSessionName(
+    target.entry.key,
+    planned.gpus.length > 1 ? planned.gpus.map((g) => g.gpuIndex) : lead.gpuIndex,
+  );
   const noDocker =
     flags.has('--no-docker') || host.job ? undefined : await host.docker.ping().then(() => undefined, dockerProblem);
   if (flags.has('--no-docker') || host.job || noDocker) {
     if (noDocker) io.err(`Docker is not usable on ${host.label} (${noDocker}): a process session instead\n`);
-    return upProcess(planned.plan, gpu.index, sessionName, host, shimRoot(), profile?.env, io);
+    if (planned.gpus.length > 1 || lead.slices > 1)
+      return fail('a process session (no Docker) cosplays one GPU: several GPUs need Docker on the host', 1);
+    return upProcess(lead.plan, lead.gpuIndex, sessionName, host, shimRoot(), profile?.env, io);
   }
   const outcome = await applyCosplay(
     {
-      plan: planned.plan,
-      gpuIndex: gpu.index,
+      plan: lead.plan,
+      gpuIndex: lead.gpuIndex,
+      gpus: planned.gpus,
       hostLabel: host.label,
       sessionName,
       sudo: flags.has('--sudo'),

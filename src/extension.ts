@@ -166,6 +166,9 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     vscode.commands.registerCommand('gpuDev.applyCosplay', (node?: GpuTreeNode) =>
       cosplayAs(cosplayContext, undefined, node, true),
     ),
+    vscode.commands.registerCommand('gpuDev.cosplaySeveralAs', (node?: GpuTreeNode) =>
+      cosplayAs(cosplayContext, undefined, node, false, true),
+    ),
     vscode.commands.registerCommand('gpuDev.openSessionTerminal', (session?: SessionArgument) =>
       sessionCommands.openTerminal(session),
     ),

@@ -1,23 +1,27 @@
-// Apply: checks that need no change first (GPU, Docker, the NVIDIA runtime, the image), then under the
-// GPU's host lock each change journalled on the host before it is made, then the container. Any
-// failure (or a cancel) undoes what was made, from the journal, in reverse.
+// Apply: checks that need no change first (GPUs, Docker, the NVIDIA runtime, the image), then under
+// the host locks of the session's GPUs (taken in UUID order, so two applies never wait on each other)
+// each change journalled on the host before it is made, then one container with every device. Any
+// failure (or a cancel) undoes what was made, from the journals, in reverse.
 import type { GpuDevError } from '../core/errors';
 import { DockerFailure, type DockerEngine } from '../hosts/docker';
 import type { Runner } from '../hosts/runner';
-import { busyByOthers, type BusyProcess } from './busyGpu';
-import { GPU_UUID, makeCommand, type Change } from './changes';
+import { check, GpuApply, StepFailure } from './applyGpu';
+import type { BusyProcess } from './busyGpu';
+import { GPU_UUID, inLockOrder } from './changes';
 import { containerSpec } from './container';
-import { createdGpuInstance, memoryClockAtMost, migUuidsOf, runHostCommand } from './hostCommands';
-import { HostJournal } from './hostJournal';
-import { clashWith, type GpuJournal } from './journal';
-import { concreteChange, sessionPlanOf, wantedSettings } from './journalTerms';
-import type { CosplayPlan, HostMutation } from './planner';
-import { restoreSession } from './restore';
+import { runHostCommand } from './hostCommands';
+import { HostJournal, type GpuLock } from './hostJournal';
+import type { PlannedGpu } from './multiPlan';
+import type { CosplayPlan } from './planner';
+import { restoreAcrossGpus } from './restore';
 import type { Session } from './session';
 
 export interface ApplyRequest {
+  /** The plan of a one-GPU session (of the first GPU when `gpus` is given: its target and container settings). */
   readonly plan: CosplayPlan;
   readonly gpuIndex: number;
+  /** A multi-GPU session: every host GPU with its plan (planMultiCosplay), the first holding the container. */
+  readonly gpus?: readonly PlannedGpu[];
   readonly hostLabel: string;
   readonly sessionName: string;
   /** Who applies it, as the journal and the lock name them: user@machine. */
@@ -50,27 +54,19 @@ export type ApplyOutcome =
       readonly undoFailures: readonly string[];
     };
 
-class StepFailure extends Error {
-  constructor(readonly error: GpuDevError) {
-    super(error.message);
-  }
-}
-/** A value, or the error it is thrown as. */
-const check = <T extends object>(value: T | GpuDevError): T => {
-  if ('message' in value && typeof value.message === 'string') throw new StepFailure(value);
-  return value as T;
-};
-
 /** A session name Docker accepts as a container name, unique enough to never collide. */
-export function newSessionName(targetKey: string, gpuIndex: number, random = Math.random): string {
+export function newSessionName(targetKey: string, gpuIndex: number | readonly number[], random = Math.random): string {
   const suffix = Math.floor(random() * 0x10000)
     .toString(16)
     .padStart(4, '0');
-  return `gpudev-${targetKey.replace(/[^a-zA-Z0-9_.-]/g, '-')}-gpu${gpuIndex}-${suffix}`;
+  const gpus = typeof gpuIndex === 'number' ? String(gpuIndex) : gpuIndex.join('-');
+  return `gpudev-${targetKey.replace(/[^a-zA-Z0-9_.-]/g, '-')}-gpu${gpus}-${suffix}`;
 }
 
 export async function applyCosplay(request: ApplyRequest, runner: Runner, docker: DockerEngine): Promise<ApplyOutcome> {
-  const { plan, gpuIndex, sessionName, sudo } = request;
+  const { sessionName, sudo } = request;
+  const planned = request.gpus ?? [{ gpuIndex: request.gpuIndex, plan: request.plan, slices: 1 }];
+  const several = planned.length > 1 || planned[0]!.slices > 1;
   let step = 'check the plan';
   const begin = (description: string) => {
     if (request.signal?.aborted) throw new StepFailure({ message: 'cancelled' });
@@ -82,22 +78,32 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     if (!done.ok) throw new StepFailure(done.error);
     return done.stdout;
   };
+  const gpuCount = planned.reduce((sum, g) => sum + g.slices, 0);
   let journal: HostJournal | undefined;
-  let current: GpuJournal | undefined;
-  let release: (() => void) | undefined;
+  const gpus: GpuApply[] = [];
+  const locks: GpuLock[] = [];
   try {
-    if (plan.gpuCount !== 1)
-      throw new StepFailure({ message: 'a session cosplays one GPU', hint: 'apply a plan for one GPU' });
-    begin(`read GPU ${gpuIndex}`);
-    const [uuid = ''] = (
-      await host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid', '--format=csv,noheader,nounits'])
-    )
-      .trim()
-      .split(/\s*,\s*/);
-    if (!GPU_UUID.test(uuid))
+    if (planned.some((g) => g.plan.gpuCount !== gpuCount))
       throw new StepFailure({
-        message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'}): its changes could not be recorded`,
+        message: `the plan cosplays ${planned[0]!.plan.gpuCount} GPUs; ${gpuCount === 1 ? 'one was' : `${gpuCount} were`} given to apply it on`,
+        hint: 'plan the session for its GPUs (gpudev cosplay up --num N)',
       });
+    const uuids: string[] = [];
+    for (const { gpuIndex } of planned) {
+      begin(`read GPU ${gpuIndex}`);
+      const [uuid = ''] = (
+        await host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid', '--format=csv,noheader,nounits'])
+      )
+        .trim()
+        .split(/\s*,\s*/);
+      if (!GPU_UUID.test(uuid))
+        throw new StepFailure({
+          message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'}): its changes could not be recorded`,
+        });
+      if (uuids.includes(uuid)) throw new StepFailure({ message: `GPU ${gpuIndex} is given twice (${uuid})` });
+      uuids.push(uuid);
+    }
+    const indices = planned.map((g) => g.gpuIndex).join(', ');
 
     begin(`check Docker on ${request.hostLabel}`);
     await docker.ping();
@@ -115,167 +121,75 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
       );
     }
     if (request.gpuRequest) {
-      // Before anything on the host changes: a runtime that cannot hand out this GPU fails here, not after MIG mode.
-      begin(`check that containers can use GPU ${gpuIndex}`);
-      await docker.checkGpuAccess(request.image, uuid);
+      // Before anything on the host changes: a runtime that cannot hand out a GPU fails here, not after MIG mode.
+      begin(`check that containers can use GPU${several ? 's' : ''} ${indices}`);
+      for (const uuid of uuids) await docker.checkGpuAccess(request.image, uuid);
     }
 
-    begin(`wait for GPU ${gpuIndex}'s lock on ${request.hostLabel}`);
     journal = check(await HostJournal.open(runner, sudo));
-    const lock = check(
-      await journal.lock(uuid, `${request.owner} (apply ${sessionName})`, (heldBy) =>
-        request.onStep?.(`waiting for GPU ${gpuIndex}: locked by ${heldBy}`),
-      ),
-    );
-    release = () => lock.release();
     const store = journal;
-    current = check(await store.read(uuid));
-    // The originals are read under the lock: a session stopping meanwhile may have put the GPU back.
-    const [powerLimit, persistence, migMode] = (
-      await host([
-        'nvidia-smi',
-        '-i',
-        uuid,
-        '--query-gpu=power.limit,persistence_mode,mig.mode.current',
-        '--format=csv,noheader,nounits',
-      ])
-    )
-      .trim()
-      .split(/\s*,\s*/);
-    const originalWatts = Math.round(Number(powerLimit));
-    if (plan.mutations.some((m) => m.change.kind === 'powerCap') && !(originalWatts > 0)) {
-      throw new StepFailure({
-        message: `GPU ${gpuIndex} does not report its power limit (${powerLimit ?? 'nothing'}), so a cap could not be undone`,
-        hint: 'plan with a host whose power limit can be read',
-      });
+    const context = { runner, request, store, begin, host: (args: readonly string[]) => host(args) };
+    planned.forEach((g, i) => gpus.push(new GpuApply(g, uuids[i]!, several ? uuids : [], context)));
+    for (const gpu of inLockOrder(uuids).map((uuid) => gpus.find((g) => g.uuid === uuid)!)) {
+      const index = gpu.gpu.gpuIndex;
+      begin(`wait for GPU ${index}'s lock on ${request.hostLabel}`);
+      locks.push(
+        check(
+          await store.lock(gpu.uuid, `${request.owner} (apply ${sessionName})`, (heldBy) =>
+            request.onStep?.(`waiting for GPU ${index}: locked by ${heldBy}`),
+          ),
+        ),
+      );
     }
-    const save = async (next: GpuJournal) => {
-      current = next;
-      const failed = await store.write(next);
-      if (failed) throw new StepFailure(failed);
-    };
-
-    const memoryMHz = await memoryClockFor(plan, uuid, host);
-    const joining = current.sessions.length > 0;
-    const clash = clashWith(current, wantedSettings(plan, memoryMHz));
-    if (clash) throw new StepFailure(clash);
-    const changes = plan.mutations.filter((m) => !(m.gpuWide && joining));
-    if (changes.some((m) => m.gpuWide)) await refuseIfBusy(runner, uuid, gpuIndex, request);
-
-    const sessionPlan = sessionPlanOf(plan, uuid);
-    await save({
-      ...current,
-      sessions: [
-        ...current.sessions,
-        {
-          name: sessionName,
-          owner: request.owner,
-          startedAt: new Date().toISOString(),
-          hostLabel: request.hostLabel,
-          gpuIndex,
-          plan: sessionPlan,
-          steps: [],
-        },
-      ],
-    });
-    const record = async (mutation: HostMutation | null, change: Change, state: 'intended' | 'done') => {
-      const at = new Date().toISOString();
-      const session = current!.sessions.find((s) => s.name === sessionName)!;
-      const replaceLast = state === 'done';
-      if (mutation?.gpuWide) {
-        const gpuWide = replaceLast
-          ? [...current!.gpuWide.slice(0, -1), { change, state, at, by: sessionName }]
-          : [...current!.gpuWide, { change, state, at, by: sessionName }];
-        return save({ ...current!, gpuWide });
-      }
-      const steps = replaceLast
-        ? [...session.steps.slice(0, -1), { change, state, at }]
-        : [...session.steps, { change, state, at }];
-      return save({
-        ...current!,
-        sessions: current!.sessions.map((s) => (s.name === sessionName ? { ...s, steps } : s)),
-      });
-    };
-
-    let migUuid: string | undefined;
-    for (const mutation of changes) {
-      begin(mutation.description);
-      let change = concreteChange(mutation, {
-        persistence: persistence === 'Enabled',
-        migMode: migMode === 'Enabled',
-        originalWatts,
-        memoryMHz,
-        mpsFolder: `${store.mpsRoot}/${sessionName}`,
-      });
-      await record(mutation, change, 'intended');
-      if (change.kind === 'mpsDaemon')
-        await host(['mkdir', '-p', '-m', '0700', '--', `${change.folder}/pipe`, `${change.folder}/log`]);
-      const before = change.kind === 'gpuInstance' ? migUuidsOf(await host(['nvidia-smi', '-L']), gpuIndex) : [];
-      const resume = change.kind === 'migMode' ? request.pauseMonitor?.() : undefined;
-      const command = makeCommand(change, uuid)!;
-      const stdout = await runHostCommand(runner, command, sudo).finally(() => resume?.());
-      if (!stdout.ok) throw new StepFailure(stdout.error);
-      if (change.kind === 'gpuInstance') {
-        const gi = createdGpuInstance(stdout.stdout);
-        if (gi === null)
-          throw new StepFailure({
-            message: `nvidia-smi did not say which GPU instance it created: ${stdout.stdout.trim().slice(0, 200)}`,
-          });
-        const created = migUuidsOf(await host(['nvidia-smi', '-L']), gpuIndex).filter((u) => !before.includes(u));
-        change = { ...change, gi: Number(gi), ...(created.length === 1 && { migUuid: created[0] }) };
-        await record(mutation, change, 'done');
-        if (created.length !== 1)
-          throw new StepFailure({ message: `expected one new MIG device on GPU ${gpuIndex}, found ${created.length}` });
-        migUuid = created[0];
-      } else {
-        await record(mutation, change, 'done');
-      }
-    }
+    // The originals are read under the locks: a session stopping meanwhile may have put a GPU back.
+    // Every GPU is checked before any changes, so a clash on the last leaves the first untouched.
+    for (const gpu of gpus) await gpu.prepare();
+    const devices: string[] = [];
+    for (const gpu of gpus) devices.push(...(await gpu.make()));
 
     begin('create the container');
-    const device = plan.chosen.migProfile ? migUuid! : uuid;
-    await save({
-      ...current,
-      sessions: current.sessions.map((s) => (s.name === sessionName ? { ...s, plan: { ...s.plan, device } } : s)),
-    });
+    const primary = gpus[0]!;
     const workspace =
       request.workspace && (await runner.run(['test', '-d', request.workspace])).exitCode === 0
         ? request.workspace
         : undefined;
     const imageEnv = (await docker.imageEnv(request.image)) ?? [];
-    const mps = current.sessions
-      .find((s) => s.name === sessionName)!
-      .steps.find((s) => s.change.kind === 'mpsDaemon')?.change;
-    await record(null, { kind: 'container', name: sessionName }, 'intended');
+    const mps = gpus
+      .flatMap((g) => g.ownRecord?.steps ?? [])
+      .map((s) => s.change)
+      .filter((c) => c.kind === 'mpsDaemon');
+    await primary.record(null, { kind: 'container', name: sessionName }, 'intended');
     const id = await docker.create(
       containerSpec(request, {
-        uuid,
-        device,
+        uuid: primary.uuid,
+        device: devices.join(','),
         imageEnv,
         workspace,
         journal: store.kind,
         journalDir: store.dir,
-        mpsFolder: mps?.kind === 'mpsDaemon' ? mps.folder : undefined,
+        mpsFolder: mps[0]?.kind === 'mpsDaemon' ? mps[0].folder : undefined,
       }),
     );
-    await record(null, { kind: 'container', name: sessionName, id }, 'done');
+    await primary.record(null, { kind: 'container', name: sessionName, id }, 'done');
     begin('copy the shim into the container');
     await docker.putArchive(id, '/', request.shimTar);
     begin('start the container');
     await docker.start(id);
     await docker.waitRunning(id);
+    const plan = primary.ownRecord!.plan;
     const session: Session = {
       name: sessionName,
       owner: request.owner,
       hostLabel: request.hostLabel,
-      gpuIndex,
-      gpuUuid: uuid,
+      gpuIndex: primary.gpu.gpuIndex,
+      gpuUuid: primary.uuid,
+      ...(gpus.length > 1 && { gpus: gpus.map((g) => ({ index: g.gpu.gpuIndex, uuid: g.uuid })) }),
       createdMs: Date.now(),
-      plan: { ...sessionPlan, device },
+      plan: { ...plan, device: devices.join(',') },
       containerId: id,
       running: true,
       state: 'running',
-      changes: changes.map((m) => m.description),
+      changes: gpus.flatMap((g) => g.descriptions()),
       journal: store.kind,
     };
     return { ok: true, session };
@@ -287,38 +201,13 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
           ? error.failure
           : { message: (error as Error).message };
     const undoFailures: string[] = [];
-    if (journal && current?.sessions.some((s) => s.name === sessionName)) {
-      const { outcome } = await restoreSession(current, sessionName, { runner, docker, journal });
+    const recorded = gpus.flatMap((g) => (g.current && g.ownRecord ? [g.current] : []));
+    if (journal && recorded.length) {
+      const { outcome } = await restoreAcrossGpus(recorded, sessionName, { runner, docker, journal });
       if (outcome.failure) undoFailures.push(outcome.failure);
     }
     return { ok: false, error: failure, failedStep: step, restored: undoFailures.length === 0, undoFailures };
   } finally {
-    release?.();
+    locks.reverse().forEach((lock) => lock.release());
   }
-}
-
-/** The memory clock to lock (MHz), read from the GPU's supported clocks, when the plan locks one. */
-async function memoryClockFor(
-  plan: CosplayPlan,
-  uuid: string,
-  host: (args: readonly string[]) => Promise<string>,
-): Promise<number | null> {
-  const planned = plan.mutations.find((m) => m.change.kind === 'memoryClockLock')?.change;
-  if (planned?.kind !== 'memoryClockLock') return null;
-  const clock = memoryClockAtMost(
-    await host(['nvidia-smi', '-i', uuid, '--query-supported-clocks=memory', '--format=csv,noheader,nounits']),
-    planned.percent,
-  );
-  if (clock === null) throw new StepFailure({ message: `GPU ${uuid} reports no supported memory clocks` });
-  return clock;
-}
-
-async function refuseIfBusy(runner: Runner, uuid: string, gpuIndex: number, request: ApplyRequest): Promise<void> {
-  const busy = check(await busyByOthers(runner, uuid));
-  if (!busy.length) return;
-  if (await request.confirmBusy?.(busy)) return;
-  throw new StepFailure({
-    message: `GPU ${gpuIndex} has processes of other users: ${busy.map((p) => `${p.pid} (${p.user ?? 'owner unknown'}, ${p.name})`).join(', ')}; changing its MIG mode, clocks or power would affect them`,
-    hint: 'wait until they finish, pick another GPU, or go on anyway (--force)',
-  });
 }

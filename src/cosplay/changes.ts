@@ -10,6 +10,11 @@ export const MIG_UUID = /^MIG-[0-9a-fA-F-]{20,40}$|^MIG-GPU-[0-9a-fA-F-]{36}\/\d
 export const SESSION_NAME = /^gpudev-[a-zA-Z0-9_.-]{1,100}$/;
 export const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 
+/** The order GPUs' host locks are taken in by every apply, stop and clean-up, so none waits on another in a cycle. */
+export function inLockOrder(gpuUuids: readonly string[]): string[] {
+  return [...gpuUuids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
 
 export const ChangeSchema = z.discriminatedUnion('kind', [

@@ -8,5 +8,7 @@ export { planCosplay } from './planner';
 export { planView } from './planView';
 export { simulatedNote } from '../hosts/sshHosts';
 export type { CosplayPlan } from './planner';
+export { planMultiCosplay } from './multiPlan';
+export type { GpuSlot, PlannedGpu } from './multiPlan';
 export { probeHostModel, withHostMigProfiles } from './hostModelProbe';
 export { hostModelNotes, withPlanNotes } from './unknownHost';

@@ -21,6 +21,8 @@ export interface PlanArgs {
   readonly strategy?: Strategy;
   /** Absent for a plan for a host model alone. */
   readonly gpu?: PlanGpu;
+  /** A session of several host GPUs (an index twice: MIG slices of it), the first being `gpu`. */
+  readonly gpuList?: readonly number[];
 }
 
 /**
@@ -39,7 +41,7 @@ export function planCommandLine(args: PlanArgs): string {
         args.target,
         ...(gpu.sshTarget ? ['--host', gpu.sshTarget] : []),
         '--gpu',
-        String(gpu.index),
+        args.gpuList && args.gpuList.length > 1 ? args.gpuList.join(',') : String(gpu.index),
         ...strategy,
         ...(gpu.sudo ? ['--sudo'] : []),
         ...(gpu.image ? ['--image', gpu.image] : []),

@@ -220,3 +220,43 @@ export async function restoreSession(
   }
   return { journal: current, outcome: { undone, kept } };
 }
+
+/**
+ * Restores a session on every GPU it changed (the caller holds all their locks): its container stopped
+ * first, then each GPU without the container, then the one whose journal holds it (which removes it).
+ * When a GPU cannot be restored the container's GPU is left as it is, so the session stays listed to retry.
+ */
+export async function restoreAcrossGpus(
+  journals: readonly GpuJournal[],
+  name: string,
+  context: RestoreContext,
+): Promise<{ journals: GpuJournal[]; outcome: RestoreOutcome }> {
+  if (journals.length === 1) {
+    const { journal, outcome } = await restoreSession(journals[0]!, name, context);
+    return { journals: [journal], outcome };
+  }
+  const container = (journal: GpuJournal) =>
+    journal.sessions
+      .find((s) => s.name === name)
+      ?.steps.find((s) => s.change.kind === 'container' && s.state !== 'undone')?.change;
+  const holder = journals.find((j) => container(j) !== undefined);
+  const held = holder && container(holder);
+  if (held?.kind === 'container') await context.docker?.stop(held.id ?? held.name).catch(() => undefined);
+  const undone: string[] = [];
+  const kept: string[] = [];
+  const failures: string[] = [];
+  const restored: GpuJournal[] = [];
+  for (const journal of [...journals.filter((j) => j !== holder), ...(holder ? [holder] : [])]) {
+    if (journal === holder && failures.length) {
+      restored.push(journal);
+      continue;
+    }
+    const gpu = `GPU ${journal.sessions.find((s) => s.name === name)?.gpuIndex ?? journal.gpuUuid}`;
+    const { journal: after, outcome } = await restoreSession(journal, name, context);
+    restored.push(after);
+    undone.push(...outcome.undone.map((u) => `${gpu}: ${u}`));
+    kept.push(...outcome.kept.map((k) => `${gpu}: ${k}`));
+    if (outcome.failure) failures.push(`${gpu}: ${outcome.failure}`);
+  }
+  return { journals: restored, outcome: { undone, kept, ...(failures.length && { failure: failures.join('; ') }) } };
+}

@@ -39,6 +39,8 @@ export const SessionPlanSchema = z.strictObject({
   /** The host GPU's boost clock: the top of the range calibration searches. */
   boostClockMHz: z.optional(z.number()),
   expected: z.array(ExpectedSchema),
+  /** A session of several GPUs: all of them, by UUID, in order; the first one's record holds the container. */
+  gpus: z.optional(z.array(z.string().check(z.regex(GPU_UUID))).check(z.maxLength(64))),
 });
 export type SessionPlan = z.infer<typeof SessionPlanSchema>;
 
@@ -49,6 +51,8 @@ export interface Session {
   readonly hostLabel: string;
   readonly gpuIndex: number;
   readonly gpuUuid: string;
+  /** A session of several GPUs: every one (the first is `gpuIndex`/`gpuUuid`, whose journal holds the container). */
+  readonly gpus?: readonly { readonly index: number; readonly uuid: string }[];
   readonly createdMs: number;
   readonly plan: SessionPlan;
   /** Null when the container was never made or is gone. */
@@ -123,4 +127,11 @@ export function liveSessionOf(session: Session): LiveSession {
 /** How long ago a session started, as lists show it: "12 min". */
 export function sessionAge(session: Pick<Session, 'createdMs'>, now = Date.now()): string {
   return `${Math.max(0, Math.round((now - session.createdMs) / 60_000))} min`;
+}
+
+/** The session's GPUs in words: "GPU 2", "GPUs 0, 1". */
+export function sessionGpusText(session: Pick<Session, 'gpuIndex' | 'gpus'>): string {
+  return session.gpus && session.gpus.length > 1
+    ? `GPUs ${session.gpus.map((g) => g.index).join(', ')}`
+    : `GPU ${session.gpuIndex}`;
 }

@@ -5,11 +5,12 @@
 import type { GpuDevError } from '../core/errors';
 import type { ContainerInfo, DockerEngine } from '../hosts/docker';
 import type { Runner } from '../hosts/runner';
+import { inLockOrder } from './changes';
 import type { HostJournal } from './hostJournal';
 import { SHIM_DIR } from './hostProfile';
 import { changesOf, expectationsOf, type GpuJournal, type JournalSession } from './journal';
 import { aliveScript } from './process/sessionFiles';
-import { restoreSession, type RestoreOutcome } from './restore';
+import { restoreAcrossGpus, type RestoreOutcome } from './restore';
 import { LABEL, labelsOf, type Session } from './session';
 
 export interface ForeignContainer {
@@ -88,6 +89,7 @@ export async function listSessions(docker: DockerEngine, journals: readonly Host
   for (const store of journals) {
     const { journals: files, problems: unreadable } = await store.list();
     problems.push(...unreadable);
+    const parts: Session[] = [];
     for (const journal of files) {
       const alive = await aliveFolders(store, journal.sessions);
       for (const record of journal.sessions) {
@@ -101,9 +103,10 @@ export async function listSessions(docker: DockerEngine, journals: readonly Host
             labelsOf(c)?.journal === store.kind,
         );
         if (container) owned.add(container.id);
-        sessions.push(sessionOf(journal, record, store.kind, container, { dockerAsked: !!containers, alive }));
+        parts.push(sessionOf(journal, record, store.kind, container, { dockerAsked: !!containers, alive }));
       }
     }
+    sessions.push(...joinGpus(parts));
   }
   if (dockerProblem && sessions.some((s) => s.state === 'unknown')) problems.push(dockerProblem);
   const looked = new Set(journals.map((j) => j.kind));
@@ -128,9 +131,49 @@ export async function listSessions(docker: DockerEngine, journals: readonly Host
   return { sessions, foreign, problems };
 }
 
+/**
+ * A session of several GPUs has a record in each GPU's journal: joined into one, led by the record
+ * holding the container (else the first GPU its plan names), each change said with its GPU.
+ */
+function joinGpus(parts: readonly Session[]): Session[] {
+  const byName = new Map<string, Session[]>();
+  for (const part of parts) byName.set(part.name, [...(byName.get(part.name) ?? []), part]);
+  return [...byName.values()].map((records) => {
+    if (records.length === 1 && !records[0]!.plan.gpus) return records[0]!;
+    const order = records[0]!.plan.gpus ?? [];
+    const rank = (s: Session) => (order.includes(s.gpuUuid) ? order.indexOf(s.gpuUuid) : order.length);
+    const sorted = [...records].sort((a, b) => rank(a) - rank(b));
+    const lead = sorted.find((s) => s.containerId !== null) ?? sorted[0]!;
+    const said = (s: Session, list: readonly string[] | undefined) =>
+      (list ?? []).map((c) => `GPU ${s.gpuIndex}: ${c}`);
+    const unrestored = sorted.flatMap((s) => (s.unrestored ? [`GPU ${s.gpuIndex}: ${s.unrestored}`] : []));
+    return {
+      ...lead,
+      gpus: sorted.map((s) => ({ index: s.gpuIndex, uuid: s.gpuUuid })),
+      plan: {
+        ...lead.plan,
+        device:
+          sorted
+            .map((s) => s.plan.device ?? '')
+            .filter(Boolean)
+            .join(',') || null,
+      },
+      changes: sorted.flatMap((s) => said(s, s.changes)),
+      undoes: sorted.flatMap((s) => said(s, s.undoes)),
+      ...(unrestored.length && { unrestored: unrestored.join('; ') }),
+    };
+  });
+}
+
+/** The GPUs a session changed, by UUID: one, or each of a multi-GPU session's. */
+export function gpuUuidsOf(session: Pick<Session, 'gpuUuid' | 'gpus'>): string[] {
+  return session.gpus?.map((g) => g.uuid) ?? [session.gpuUuid];
+}
+
 /** Whether a session runs on this GPU: by UUID (indices are only unique per host). */
 export function sameGpu(session: Session, gpuIndex: number, gpuUuid: string | null): boolean {
-  return gpuUuid ? session.gpuUuid === gpuUuid : session.gpuIndex === gpuIndex;
+  const gpus = session.gpus ?? [{ index: session.gpuIndex, uuid: session.gpuUuid }];
+  return gpus.some((g) => (gpuUuid ? g.uuid === gpuUuid : g.index === gpuIndex));
 }
 
 export interface SessionHost {
@@ -143,20 +186,29 @@ export interface SessionHost {
   readonly onWait?: (heldBy: string) => void;
 }
 
-/** Runs `work` on the GPU's journal under its host lock. */
-async function underLock<T>(
+/** Runs `work` on the GPUs' journals under their host locks, taken in UUID order (as apply takes them). */
+async function underLocks<T>(
   host: SessionHost,
-  gpuUuid: string,
+  gpuUuids: readonly string[],
   action: string,
-  work: (journal: GpuJournal) => Promise<T>,
+  work: (journals: GpuJournal[]) => Promise<T>,
 ): Promise<T | GpuDevError> {
-  const lock = await host.journal.lock(gpuUuid, `${host.owner} (${action})`, host.onWait);
-  if ('message' in lock) return lock;
+  const locks: { release(): void }[] = [];
   try {
-    const journal = await host.journal.read(gpuUuid);
-    return 'message' in journal ? journal : await work(journal);
+    for (const uuid of inLockOrder(gpuUuids)) {
+      const lock = await host.journal.lock(uuid, `${host.owner} (${action})`, host.onWait);
+      if ('message' in lock) return lock;
+      locks.push(lock);
+    }
+    const journals: GpuJournal[] = [];
+    for (const uuid of gpuUuids) {
+      const journal = await host.journal.read(uuid);
+      if ('message' in journal) return journal;
+      journals.push(journal);
+    }
+    return await work(journals);
   } finally {
-    lock.release();
+    locks.reverse().forEach((lock) => lock.release());
   }
 }
 
@@ -166,17 +218,18 @@ async function underLock<T>(
  * restore leaves it listed as "host not restored", to retry.
  */
 export async function stopSession(
-  session: Pick<Session, 'name' | 'gpuUuid'>,
+  session: Pick<Session, 'name' | 'gpuUuid' | 'gpus'>,
   host: SessionHost,
 ): Promise<RestoreOutcome> {
-  const done = await underLock(host, session.gpuUuid, `stop ${session.name}`, async (journal) => {
-    if (!journal.sessions.some((s) => s.name === session.name))
+  const done = await underLocks(host, gpuUuidsOf(session), `stop ${session.name}`, async (all) => {
+    const journals = all.filter((j) => j.sessions.some((s) => s.name === session.name));
+    if (!journals.length)
       return {
         undone: [],
         kept: [],
         failure: `the host journal no longer records ${session.name}: nothing to restore`,
       };
-    return (await restoreSession(journal, session.name, host)).outcome;
+    return (await restoreAcrossGpus(journals, session.name, host)).outcome;
   });
   return 'message' in done ? { undone: [], kept: [], failure: done.message } : done;
 }
@@ -197,16 +250,20 @@ export async function cleanUpOrphans(
   const cleaned: string[] = [];
   const failures: string[] = [];
   for (const orphan of orphans) {
-    const done = await underLock(host, orphan.gpuUuid, `clean up ${orphan.name}`, async (journal) => {
-      const record = journal.sessions.find((s) => s.name === orphan.name);
-      if (!record) return 'gone';
-      const id = containerStep(record);
-      if (id?.kind === 'container') {
+    const done = await underLocks(host, gpuUuidsOf(orphan), `clean up ${orphan.name}`, async (all) => {
+      const journals = all.filter((j) => j.sessions.some((s) => s.name === orphan.name));
+      if (!journals.length) return 'gone';
+      const records = journals.map((j) => j.sessions.find((s) => s.name === orphan.name)!);
+      const ids = records.map(containerStep).filter((id) => id?.kind === 'container');
+      if (ids.length) {
         const containers = await host.docker.list(LABEL.session);
-        if (containers.some((c) => c.id === id.id && c.state === 'running')) return 'running';
+        if (
+          ids.some((id) => id?.kind === 'container' && containers.some((c) => c.id === id.id && c.state === 'running'))
+        )
+          return 'running';
       }
-      if ((await aliveFolders(host.journal, [record])).size) return 'running';
-      return (await restoreSession(journal, orphan.name, host)).outcome;
+      if ((await aliveFolders(host.journal, records)).size) return 'running';
+      return (await restoreAcrossGpus(journals, orphan.name, host)).outcome;
     });
     if (typeof done === 'string') continue;
     if ('message' in done) failures.push(`${orphan.name}: ${done.message}`);

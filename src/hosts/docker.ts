@@ -268,7 +268,7 @@ export function connectDocker(target: DockerTarget): DockerEngine {
             DeviceRequests:
               spec.gpu === null
                 ? []
-                : [{ Driver: 'nvidia', DeviceIDs: [spec.gpu], Capabilities: [['gpu', 'compute', 'utility']] }],
+                : [{ Driver: 'nvidia', DeviceIDs: spec.gpu.split(','), Capabilities: [['gpu', 'compute', 'utility']] }],
           },
         });
         return container.id;

@@ -3,6 +3,7 @@ import { applyCosplay, newSessionName } from '../cosplay/apply';
 import type { BusyProcess } from '../cosplay/busyGpu';
 import { localOwner } from '../cosplay/hostJournal';
 import { DEFAULT_COSPLAY_IMAGE, shimArchive } from '../cosplay/hostProfile';
+import type { PlannedGpu } from '../cosplay/multiPlan';
 import type { CosplayPlan } from '../cosplay/planner';
 import type { Session } from '../cosplay/session';
 import { describeError } from '../core/errors';
@@ -41,11 +42,15 @@ async function confirmBusyGpu(on: ApplyTarget, processes: readonly BusyProcess[]
   return choice === 'Change It Anyway';
 }
 
-/** Applies a plan with a cancellable progress notification; says which step failed and whether the host was restored. */
+/**
+ * Applies a plan with a cancellable progress notification; says which step failed and whether the
+ * host was restored. `gpus`: a session of several GPUs (`plan` is then the one shown for all of them).
+ */
 export async function applyPlan(
   context: ApplyContext,
   plan: CosplayPlan,
   on: ApplyTarget,
+  gpus?: readonly PlannedGpu[],
 ): Promise<Session | undefined> {
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showErrorMessage(
@@ -60,18 +65,21 @@ export async function applyPlan(
   }
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
   const image = host.testProfile?.image ?? (machineSetting<string>('cosplay.image') || DEFAULT_COSPLAY_IMAGE);
-  const title = `Cosplay ${plan.target.name} on ${on.host}, GPU ${on.gpu.index}`;
+  const indices = gpus ? gpus.flatMap((g) => Array<number>(g.slices).fill(g.gpuIndex)) : [on.gpu.index];
+  const where = `GPU ${[...new Set(indices)].join(', ')}`;
+  const title = `Cosplay ${plan.target.name}${indices.length > 1 ? ` ×${indices.length}` : ''} on ${on.host}, ${where}`;
   const outcome = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
     async (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
-      const sessionName = newSessionName(plan.target.key, on.gpu.index);
+      const sessionName = newSessionName(plan.target.key, gpus && gpus.length > 1 ? indices : on.gpu.index);
       context.log.info(`${title}: applying as ${sessionName} (image ${image})`);
       return applyCosplay(
         {
-          plan,
+          plan: gpus?.[0]?.plan ?? plan,
           gpuIndex: on.gpu.index,
+          ...(gpus && { gpus }),
           hostLabel: on.host,
           sessionName,
           image,
@@ -116,7 +124,7 @@ export async function applyPlan(
   context.log.info(`${session.name} is running`);
   void vscode.window
     .showInformationMessage(
-      `${plan.target.name} session ${session.name} is running on ${on.host}, GPU ${on.gpu.index}.`,
+      `${plan.target.name} session ${session.name} is running on ${on.host}, ${where}.`,
       'Open Terminal',
       'Verify',
     )

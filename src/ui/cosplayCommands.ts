@@ -8,6 +8,7 @@ import { parseHostEntries } from '../hosts/sshHosts';
 import type { GpuMonitor } from '../monitor/gpuMonitor';
 import type { GpuTreeNode } from './gpuTree';
 import { applyPlan, type ApplyContext } from './applyCosplay';
+import { planSeveral } from './cosplaySeveral';
 import { PlanPanel } from './planPanel';
 import { liveSessionOf } from '../cosplay/session';
 import type { PlanGpu } from '../cosplay/planText';
@@ -246,13 +247,14 @@ export interface CosplayContext extends ApplyContext {
 
 /**
  * "Cosplay as…": target, host, then the plan in its panel (nothing changes until its Apply); with
- * `apply`, straight to applying it ("Apply Cosplay…").
+ * `apply`, straight to applying it ("Apply Cosplay…"); with `several`, a count of target GPUs too.
  */
 export async function cosplayAs(
   context: CosplayContext,
   targetKey?: string,
   node?: GpuTreeNode,
   apply = false,
+  several = false,
 ): Promise<void> {
   const catalog = cosplay().builtinCatalog();
   const found = targetKey ? catalog.lookup(targetKey) : undefined;
@@ -275,21 +277,30 @@ export async function cosplayAs(
         .filter((s) => s.running)
         .map(liveSessionOf)
     : undefined;
-  const result = cosplay().planCosplay({ target, host: host.entry, hostGpuCount: on?.count, hostMig, liveSessions });
+  const multi = several && on ? await planSeveral(cosplay(), context, target, host.entry, on) : undefined;
+  if (several && !multi) return;
+  const result = multi
+    ? { ok: true as const, plan: multi.shown }
+    : cosplay().planCosplay({ target, host: host.entry, hostGpuCount: on?.count, hostMig, liveSessions });
   if (!result.ok) {
     context.log.info(`plan refused: ${describeError(result.error)}`);
     return void vscode.window.showErrorMessage(describeError(result.error));
   }
   context.log.info(`planned ${target.key} on ${host.entry.key}: ${result.plan.chosen.strategy}`);
   const plan = cosplay().withPlanNotes(result.plan, host.notes ?? []);
-  const planArgs = { target: target.key, host: host.entry.key, ...(on && { gpu: planGpu(on) }) };
+  const planArgs = {
+    target: target.key,
+    host: host.entry.key,
+    ...(on && { gpu: planGpu(on) }),
+    ...(multi && { gpuList: multi.indices }),
+  };
   const inUse = on && (await inUseNote(runner, on, plan, context.log));
   if (apply && on) {
     const changes =
       plan.mutations.map((m) => `• ${m.description}${m.gpuWide ? ' (whole GPU)' : ''}`).join('\n') ||
       '• none: a container only';
     const choice = await vscode.window.showWarningMessage(
-      `Cosplay ${target.name} on ${on.host}, GPU ${on.gpu.index}?`,
+      `Cosplay ${target.name}${multi ? ` ×${plan.gpuCount}` : ''} on ${on.host}, GPU ${multi ? multi.indices.join(', ') : on.gpu.index}?`,
       {
         modal: true,
         detail: `${inUse ? `${inUse}\n\n` : ''}Host changes, each written to the host's journal first and undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, planArgs).summary})${ipcNote(plan)}.`,
@@ -297,14 +308,19 @@ export async function cosplayAs(
       'Apply',
       'Show Plan',
     );
-    if (choice === 'Apply') return void (await applyPlan(context, plan, on));
+    if (choice === 'Apply') return void (await applyPlan(context, plan, on, multi?.gpus));
     if (choice !== 'Show Plan') return;
   }
   const applicable = on && {
     enabled: true,
-    note: `Applies on ${on.host}, GPU ${on.gpu.index}: the host changes listed below, then a container with the shim${ipcNote(plan)}.`,
+    note: `Applies on ${on.host}, GPU ${multi ? multi.indices.join(', ') : on.gpu.index}: the host changes listed below, then a container with the shim${ipcNote(plan)}.`,
   };
   const simulated = on && isSimulatedHost(on.host) ? cosplay().simulatedNote(on.host) : undefined;
   const view = cosplay().planView(plan, planArgs, applicable, { inUse, simulated });
-  PlanPanel.show(context.extensionUri, view, context.log, on ? () => applyPlan(context, plan, on) : undefined);
+  PlanPanel.show(
+    context.extensionUri,
+    view,
+    context.log,
+    on ? () => applyPlan(context, plan, on, multi?.gpus) : undefined,
+  );
 }

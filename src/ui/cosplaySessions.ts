@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
 import { localOwner, openJournals, type HostJournal } from '../cosplay/hostJournal';
 import { readTestHostProfile, type TestHostProfile } from '../cosplay/hostProfile';
-import { sessionAge, type Session } from '../cosplay/session';
+import { sessionAge, sessionGpusText, type Session } from '../cosplay/session';
 import { listSessions, orphansOf, sameGpu, type ForeignContainer, type SessionHost } from '../cosplay/sessions';
 import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget, type DockerEngine } from '../hosts/docker';
 import type { GpuSample } from '../hosts/gpu';
@@ -168,7 +168,7 @@ export class CosplaySessions implements vscode.Disposable {
     const picked = await vscode.window.showQuickPick(
       running.map((s) => ({
         label: s.session.name,
-        description: `${s.session.plan.targetName} on ${s.host}, GPU ${s.session.gpuIndex}`,
+        description: `${s.session.plan.targetName} on ${s.host}, ${sessionGpusText(s.session)}`,
       })),
       { placeHolder: 'Which cosplay session?' },
     );

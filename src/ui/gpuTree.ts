@@ -5,7 +5,7 @@ import type { ProbeResult } from '../hosts/gpuProbe';
 import { LOCAL_HOST } from '../hosts/runner';
 import { simulatedNote } from '../hosts/sshHosts';
 import { gaugeLevel, type GaugeThresholds } from '../monitor/gauge';
-import type { Session } from '../cosplay/session';
+import { sessionGpusText, type Session } from '../cosplay/session';
 import type { ForeignContainer } from '../cosplay/sessions';
 import { onAnySample, type HostList } from './hostList';
 import { gpuRow } from '../monitor/gpuRow';
@@ -202,7 +202,8 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
       case 'session': {
         const { session } = node;
         const item = new vscode.TreeItem(shortGpuName(session.plan.targetName), vscode.TreeItemCollapsibleState.None);
-        item.id = `session/${node.host}/${session.name}`;
+        // A session of several GPUs is shown under each: one item per GPU.
+        item.id = `session/${node.host}/${session.name}${session.gpus ? `/gpu${node.gpu}` : ''}`;
         const state = session.unrestored
           ? 'stopped — host not restored'
           : session.running
@@ -211,7 +212,7 @@ export class GpuTreeProvider implements vscode.TreeDataProvider<GpuTreeNode>, vs
         item.description = [node.verified, 'cosplay', state].filter(Boolean).join(' · ');
         item.tooltip = [
           session.name,
-          `${session.plan.targetName} on ${session.plan.host} (${session.plan.strategy}), GPU ${session.gpuIndex} of ${node.host}`,
+          `${session.plan.targetName} on ${session.plan.host} (${session.plan.strategy}), ${sessionGpusText(session)} of ${node.host}`,
           `Applied by ${session.owner}${session.journal === 'root' ? ' with sudo' : ''}; container ${session.state}`,
           ...(session.unrestored
             ? [`Host not restored: ${session.unrestored} — Retry Restore tries again`]
