@@ -111,7 +111,10 @@ export async function cosplayOnReservation(
           authorizedKeys: [key.publicKey],
           jobStep: (argv, env) => allocation.startStep(argv, env),
           ...(profile && { extraEnv: profile.env }),
-          onStep: (step) => progress.report({ message: step }),
+          onStep: (step) => {
+            log.info(`cosplay in job ${jobId}: ${step}`);
+            progress.report({ message: step });
+          },
         },
         allocation,
       );

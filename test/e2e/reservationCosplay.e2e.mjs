@@ -57,7 +57,7 @@ describe('Cosplay as… inside a reservation (real Slurm behind a loopback sshd,
     });
   });
   afterEach(function () {
-    return reportFailure(this.currentTest, bench, 20);
+    return reportFailure(this.currentTest, bench, 40);
   });
   after(async () => {
     await bench?.close();
@@ -89,7 +89,7 @@ describe('Cosplay as… inside a reservation (real Slurm behind a loopback sshd,
       .locator('.notification-toast', {
         hasText: /instead of a VS Code window: the Remote-SSH extension is not installed/,
       })
-      .waitFor({ timeout: 90_000 });
+      .waitFor({ timeout: 150_000 });
     await page.locator('.terminal-wrapper.active .xterm').click();
     await page.waitForTimeout(2000); // the session's shell starting through the login node
     await page.keyboard.type(`nvidia-smi -L | tee ${listed}\n`);
