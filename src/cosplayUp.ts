@@ -107,8 +107,17 @@ export async function up(
     slots.push(...indices.filter((i) => i === index).map(() => ({ index, hostMig, liveSessions })));
   }
   const order = (slot: GpuSlot) => indices.indexOf(slot.index);
+  const noDocker =
+    flags.has('--no-docker') || host.job ? undefined : await host.docker.ping().then(() => undefined, dockerProblem);
+  const processSession = flags.has('--no-docker') || !!host.job || !!noDocker;
+  // Without Docker there is no root either, so no MIG slice: MPS unless the user chose.
   const planned = planMultiCosplay(
-    { target: target.entry, host: model, hostGpuCount: probe.gpus.length, strategy },
+    {
+      target: target.entry,
+      host: model,
+      hostGpuCount: probe.gpus.length,
+      strategy: strategy ?? (processSession ? 'mps' : undefined),
+    },
     slots.sort((a, b) => order(a) - order(b)),
   );
   if (!planned.ok) return fail(describeError(planned.error), 1);
@@ -119,9 +128,7 @@ export async function up(
     target.entry.key,
     planned.gpus.length > 1 ? planned.gpus.map((g) => g.gpuIndex) : lead.gpuIndex,
   );
-  const noDocker =
-    flags.has('--no-docker') || host.job ? undefined : await host.docker.ping().then(() => undefined, dockerProblem);
-  if (flags.has('--no-docker') || host.job || noDocker) {
+  if (processSession) {
     if (noDocker) io.err(`Docker is not usable on ${host.label} (${noDocker}): a process session instead\n`);
     if (planned.gpus.length > 1 || lead.slices > 1)
       return fail('a process session (no Docker) cosplays one GPU: several GPUs need Docker on the host', 1);
