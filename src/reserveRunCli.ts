@@ -6,6 +6,7 @@ import { LocalRunner, type Runner } from './hosts/runner';
 import { parseHostSpec } from './hosts/sshConfig';
 import { createSshRunner } from './hosts/sshHosts';
 import { firstNode } from './reserve/attach';
+import { syncExcludeOf } from './workspace/syncExclude';
 import { runOnReservation, type StartedStep } from './reserve/runOnReservation';
 import { SlurmCluster } from './reserve/slurm/cluster';
 
@@ -84,9 +85,16 @@ function runAndWait(
       process.off('SIGINT', onInterrupt);
       resolve(code);
     };
+    const root = what.options.get('--workspace') ?? process.cwd();
+    const exclude = syncExcludeOf(root);
+    if (typeof exclude === 'string') {
+      io.err(`gpudev reserve run: ${exclude}\n`);
+      return finish(2);
+    }
     void runOnReservation(
       {
-        root: what.options.get('--workspace') ?? process.cwd(),
+        root,
+        ...(exclude && { exclude }),
         jobId: what.jobId,
         command: what.command,
         login: what.login,

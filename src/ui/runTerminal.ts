@@ -3,6 +3,7 @@
 // terminal (a Pseudoterminal: Ctrl-C interrupts the step, twice kills it; the exit code shown at the end).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { workspaceModule } from './analyzePanel';
 import { describeError } from '../core/errors';
 import type { Runner } from '../hosts/runner';
 import { createSshRunner } from '../hosts/sshHosts';
@@ -95,9 +96,12 @@ function openRunTerminal(
     onDidClose: close.event,
     open: () => {
       write.fire(`${CYAN}gpudev: syncing ${path.basename(root)} to ${login.label}…${RESET}\r\n`);
+      const exclude = workspaceModule().syncExcludeOf(root);
+      if (typeof exclude === 'string') return finish(`${RED}gpudev: ${exclude}${RESET}`);
       void runOnReservation(
         {
           root,
+          ...(exclude && { exclude }),
           jobId: job.jobId,
           command,
           login,

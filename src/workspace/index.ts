@@ -12,6 +12,7 @@ export type AnalyzeView = z.infer<typeof AnalyzeViewSchema>;
 export { parseGpudevConfig, type ConfigProblem } from './loadConfig';
 export { analyzeDirectory, configFromReport, type WorkspaceReport } from './report';
 export { CONFIG_FILE } from './config';
+export { syncExcludeOf } from './syncExclude';
 export { builtinCatalog };
 
 const PART_NAMES: Record<string, string> = {
