@@ -4,6 +4,7 @@ import { MONITOR_FIELDS, parseQueryCsv, toGpuSamples } from '../src/hosts/nvidia
 import { parseSmiTable } from '../src/hosts/nvidiaSmi/table';
 import { medianNsPerCall, printComparison } from './measure';
 import { monitoringBenchmark } from './monitoring';
+import { processSessionBenchmark } from './processSession';
 import { attachBenchmark, reservationBenchmark } from './reservation';
 import { smiFixtureDir } from '../test/unit/fixtures';
 import { shimBenchmarks } from './shim';
@@ -46,11 +47,13 @@ torchImportBenchmark();
 
 // P1 runs a real sshd (lab/infra/sshd.sh); GPUDEV_BENCH_SECONDS shortens it for a quick look.
 // P2 and P4 a real Slurm (lab/infra/slurm.sh) behind the same kind of sshd. GPUDEV_BENCH=P2 runs them alone.
-// P6 the sshd alone; GPUDEV_BENCH=P6 runs it alone.
+// P6 the sshd alone; GPUDEV_BENCH=P6 runs it alone. P7 the sshd and the test user (root makes it); GPUDEV_BENCH=P7.
 void (async () => {
   if (process.env.GPUDEV_BENCH === 'P6') return syncBenchmark();
+  if (process.env.GPUDEV_BENCH === 'P7') return processSessionBenchmark();
   if (process.env.GPUDEV_BENCH !== 'P2') await monitoringBenchmark(csv, Number(process.env.GPUDEV_BENCH_SECONDS ?? 60));
   await reservationBenchmark();
   await attachBenchmark();
   await syncBenchmark();
+  await processSessionBenchmark();
 })();

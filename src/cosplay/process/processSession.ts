@@ -112,15 +112,19 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
     const refused = processRefusal(plan);
     if (refused) throw new StepFailure(refused);
     begin(`read GPU ${gpuIndex}`);
-    const uuid = (await host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid', '--format=csv,noheader']))
-      .trim()
-      .split('\n')[0]!
-      .trim();
+    // The journal folder is opened (checked, made) while the GPU answers: each is a round trip of its own.
+    const [smi, opened] = await Promise.all([
+      host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid', '--format=csv,noheader']).catch(
+        (error: unknown) => error as Error,
+      ),
+      HostJournal.open(runner, false),
+    ]);
+    if (smi instanceof Error) throw smi;
+    const uuid = smi.trim().split('\n')[0]!.trim();
     if (!GPU_UUID.test(uuid))
       throw new StepFailure({ message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'})` });
 
     begin(`wait for GPU ${gpuIndex}'s lock on ${request.hostLabel}`);
-    const opened = await HostJournal.open(runner, false);
     if ('message' in opened) throw new StepFailure(opened);
     journal = opened;
     const store = opened;
@@ -146,6 +150,19 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
 
     const rootOnly = plan.mutations.filter((m) => m.change.kind !== 'mpsDaemon');
     const notApplied = rootOnly.map((m) => notAppliedNote(m, plan));
+    const mps = plan.mutations.find((m) => m.change.kind === 'mpsDaemon');
+    const mpsChange =
+      mps &&
+      concreteChange(mps, {
+        persistence: false,
+        migMode: false,
+        originalWatts: 0,
+        memoryMHz: null,
+        mpsFolder: `${store.mpsRoot}/${sessionName}`,
+      });
+    if (mpsChange && mpsChange.kind !== 'mpsDaemon') throw new Error('unreachable');
+    // Each journal write is a round trip: the session comes in with its first step intended, and a step
+    // done goes in with the next one intended.
     await save({
       ...current,
       sessions: [
@@ -157,7 +174,7 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
           hostLabel: request.hostLabel,
           gpuIndex,
           plan: { ...sessionPlanOf(plan, uuid), device: uuid, clockLockMHz: null, powerCapW: null },
-          steps: [],
+          steps: mpsChange ? [{ change: mpsChange, state: 'intended', at: at() }] : [],
         },
       ],
     });
@@ -171,35 +188,25 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
     };
     delete env.GPUDEV_EXPECT_CLOCK_MHZ;
     delete env.GPUDEV_EXPECT_POWER_W;
-    const mps = plan.mutations.find((m) => m.change.kind === 'mpsDaemon');
-    if (mps) {
+    if (mps && mpsChange?.kind === 'mpsDaemon') {
       begin(mps.description);
-      const change = concreteChange(mps, {
-        persistence: false,
-        migMode: false,
-        originalWatts: 0,
-        memoryMHz: null,
-        mpsFolder: `${store.mpsRoot}/${sessionName}`,
-      });
-      if (change.kind !== 'mpsDaemon') throw new Error('unreachable');
-      await steps((s) => [...s, { change, state: 'intended', at: at() }]);
-      await host(['mkdir', '-p', '-m', '0700', '--', `${change.folder}/pipe`, `${change.folder}/log`]);
+      await host(['mkdir', '-p', '-m', '0700', '--', `${mpsChange.folder}/pipe`, `${mpsChange.folder}/log`]);
       if (request.jobStep) {
-        launched(await request.jobStep(['nvidia-cuda-mps-control', '-f'], mpsEnv(change.folder)));
-        await waitFor(runner, ['test', '-e', `${change.folder}/pipe/control`], 'the MPS daemon did not start');
+        launched(await request.jobStep(['nvidia-cuda-mps-control', '-f'], mpsEnv(mpsChange.folder)));
+        await waitFor(runner, ['test', '-e', `${mpsChange.folder}/pipe/control`], 'the MPS daemon did not start');
       } else {
-        const started = await runHostCommand(runner, makeCommand(change, uuid)!, false);
+        const started = await runHostCommand(runner, makeCommand(mpsChange, uuid)!, false);
         if (!started.ok) throw new StepFailure(started.error);
       }
-      await steps((s) => [...s.slice(0, -1), { change, state: 'done', at: at() }]);
-      Object.assign(env, mpsEnv(change.folder));
+      Object.assign(env, mpsEnv(mpsChange.folder));
     }
 
     begin(`start the session's sshd on ${request.hostLabel}`);
     const folder = sessionFolder(store.dir, sessionName);
-    await host(['mkdir', '-p', '-m', '0700', '--', `${store.dir}/sessions`]);
-    await steps((s) => [...s, { change: { kind: 'processSession', folder }, state: 'intended', at: at() }]);
-    await host(['mkdir', '-m', '0700', '--', folder]);
+    await steps((s) => [
+      ...s.map((step) => (step.state === 'intended' ? { ...step, state: 'done' as const, at: at() } : step)),
+      { change: { kind: 'processSession', folder }, state: 'intended', at: at() },
+    ]);
     const inJob = !!request.jobStep;
     const script = startScript({
       folder,

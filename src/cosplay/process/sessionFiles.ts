@@ -125,7 +125,7 @@ function writeFile(file: string, text: string, executable = false): string[] {
 }
 
 /**
- * Makes the session folder and starts its sshd (not `inJob`). Prints `port=N`, `pid=N` (once started)
+ * Makes the session folder (and the sessions folder above it) and starts its sshd (not `inJob`). Prints `port=N`, `pid=N` (once started)
  * and `hostkey=<type> <key>`. The port is a free one the kernel hands out; sshd starting is waited for.
  */
 export function startScript(request: SessionFilesRequest): string {
@@ -138,8 +138,10 @@ export function startScript(request: SessionFilesRequest): string {
     'set -eu',
     'umask 077',
     `d=${quoteArg(folder)}`,
-    // The folder is made (journalled) before this runs, and never again here: a clean-up that removed
-    // it while this script still ran (its client killed) makes the rest fail instead of coming back.
+    // The folder is journalled before this runs and made here once (no -p): a clean-up that removed it
+    // while this script still ran (its client killed) makes the rest fail instead of coming back.
+    'mkdir -p -m 0700 -- "${d%/*}"',
+    'mkdir -m 0700 -- "$d"',
     'cd "$d"',
     `printf '%s' ${quoteArg(request.shimTar.toString('base64'))} | base64 -d | tar -x -f - -C "$d"`,
     'smi=$(command -v nvidia-smi || true)',
