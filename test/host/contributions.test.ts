@@ -10,7 +10,7 @@ import { scanFolder, scanSources, type SourceFacts } from './sourceScan';
 import { parseWhen } from './whenClause';
 
 /** Context keys VS Code itself sets, that our when clauses use. */
-const VSCODE_CONTEXT_KEYS = new Set(['view', 'viewItem']);
+const VSCODE_CONTEXT_KEYS = new Set(['view', 'viewItem', 'editorLangId', 'resourceScheme', 'isWorkspaceTrusted']);
 
 describe('contributions of package.json, in the running extension host', function () {
   let facts: SourceFacts;
