@@ -162,6 +162,13 @@ describe('contributions of package.json, in the running extension host', functio
           item.contextValue = busy ? 'busy' : 'idle';
           item.contextValue = \`job.\${state}\`;`,
       },
+      {
+        file: 'other.ts',
+        text: `
+          const percent = (ratio: number) => \`\${Math.round(ratio * 100)}%\`;
+          export const share = (part: number) => percent(part / 2);
+          function scoped() { const outer = (n: number) => n; return outer(1 + 1); }`,
+      },
     ]);
     assert.deepEqual([...scanned.settings.keys()].sort(), [
       'changed',
