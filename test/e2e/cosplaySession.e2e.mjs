@@ -154,7 +154,8 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const written = path.join(bench.workspace, 'from-the-session.txt');
     for (let waited = 0; !fs.existsSync(written) && waited < 20_000; waited += 250) await page.waitForTimeout(250);
     await page.waitForTimeout(500);
-    assert.match(fs.readFileSync(written, 'utf8'), /^GPU 2: NVIDIA GeForce RTX 3090 \(UUID: GPU-/);
+    // The session is a MIG slice of GPU 2: the shim lists each slice as GPU 0, 1, … with its MIG- UUID (docs/shim.md).
+    assert.match(fs.readFileSync(written, 'utf8'), /^GPU 0: NVIDIA GeForce RTX 3090 \(UUID: MIG-[^)]+\)\n$/);
     await bench.screenshot('cosplay-session-terminal');
   });
 

@@ -67,7 +67,9 @@ describe("commands, through VS Code's command service", function () {
       vscode.commands.executeCommand('gpuDev.openFidelityReport'),
     );
     assert.equal(asked.length, 1);
+    // test/fixtures/reports: three recorded reports of the same session.
     assert.deepEqual(asked[0]!.items, [
+      'NVIDIA GeForce RTX 3090 on This machine',
       'NVIDIA GeForce RTX 3090 on This machine',
       'NVIDIA GeForce RTX 3090 on This machine',
     ]);

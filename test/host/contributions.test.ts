@@ -10,7 +10,7 @@ import { scanFolder, scanSources, type SourceFacts } from './sourceScan';
 import { parseWhen } from './whenClause';
 
 /** Context keys VS Code itself sets, that our when clauses use. */
-const VSCODE_CONTEXT_KEYS = new Set(['view', 'viewItem']);
+const VSCODE_CONTEXT_KEYS = new Set(['view', 'viewItem', 'editorLangId', 'resourceScheme', 'isWorkspaceTrusted']);
 
 describe('contributions of package.json, in the running extension host', function () {
   let facts: SourceFacts;
@@ -161,6 +161,13 @@ describe('contributions of package.json, in the running extension host', functio
           void vscode.commands.executeCommand('setContext', 'gpuDev.someKey', true);
           item.contextValue = busy ? 'busy' : 'idle';
           item.contextValue = \`job.\${state}\`;`,
+      },
+      {
+        file: 'other.ts',
+        text: `
+          const percent = (ratio: number) => \`\${Math.round(ratio * 100)}%\`;
+          export const share = (part: number) => percent(part / 2);
+          function scoped() { const outer = (n: number) => n; return outer(1 + 1); }`,
       },
     ]);
     assert.deepEqual([...scanned.settings.keys()].sort(), [

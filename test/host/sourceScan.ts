@@ -36,18 +36,58 @@ const calleeName = (call: ts.CallExpression): string | undefined =>
       ? call.expression.name.text
       : undefined;
 
+interface Reader {
+  readonly name: string;
+  readonly index: number;
+  /** The function declaration or variable declarator that names it. */
+  readonly declaration: ts.Node;
+}
+
 /** The enclosing function that has `name` among its parameters, and the name it is called by. */
-function readerFunction(node: ts.Node, name: string): { name: string; index: number } | undefined {
+function readerFunction(node: ts.Node, name: string): Reader | undefined {
   for (let at: ts.Node | undefined = node.parent; at; at = at.parent) {
     if (!ts.isFunctionLike(at)) continue;
     const index = at.parameters.findIndex((p) => ts.isIdentifier(p.name) && p.name.text === name);
     if (index < 0) continue;
     const named = ts.isFunctionDeclaration(at) || ts.isMethodDeclaration(at) ? at.name : undefined;
-    const declarator = ts.isVariableDeclaration(at.parent) ? at.parent.name : undefined;
-    const id = named ?? declarator;
-    return id && ts.isIdentifier(id) ? { name: id.text, index } : undefined;
+    const declarator = ts.isVariableDeclaration(at.parent) ? at.parent : undefined;
+    const id = named ?? declarator?.name;
+    return id && ts.isIdentifier(id) ? { name: id.text, index, declaration: declarator ?? at } : undefined;
   }
   return undefined;
+}
+
+/** What `name` refers to where `node` stands: the nearest declaration of it in an enclosing block, function or file. */
+function declarationOf(node: ts.Node, name: string): ts.Node | undefined {
+  const declares = (statement: ts.Statement): ts.Node | undefined => {
+    if (ts.isFunctionDeclaration(statement) && statement.name?.text === name) return statement;
+    if (ts.isVariableStatement(statement))
+      return statement.declarationList.declarations.find((d) => ts.isIdentifier(d.name) && d.name.text === name);
+    if (ts.isImportDeclaration(statement) && statement.importClause) {
+      const bindings = statement.importClause.namedBindings;
+      const named = bindings && ts.isNamedImports(bindings) ? bindings.elements : [];
+      return named.find((element) => element.name.text === name);
+    }
+    return undefined;
+  };
+  for (let at: ts.Node | undefined = node.parent; at; at = at.parent) {
+    if (ts.isBlock(at) || ts.isSourceFile(at)) {
+      const found = at.statements.map(declares).find((d) => d !== undefined);
+      if (found) return found;
+    }
+    if (ts.isFunctionLike(at)) {
+      const parameter = at.parameters.find((p) => ts.isIdentifier(p.name) && p.name.text === name);
+      if (parameter) return parameter;
+    }
+  }
+  return undefined;
+}
+
+/** Whether a call by the reader's name calls the reader: not when a different local declaration of that name is in scope. */
+function callsReader(call: ts.CallExpression, reader: Reader): boolean {
+  if (!ts.isIdentifier(call.expression)) return true;
+  const declaration = declarationOf(call, reader.name);
+  return declaration === undefined || declaration === reader.declaration || ts.isImportSpecifier(declaration);
 }
 
 /**
@@ -75,13 +115,13 @@ export function scanSources(files: ReadonlyArray<{ file: string; text: string }>
     facts.settings.set(key, [...(facts.settings.get(key) ?? []), where(node)]);
   };
   // Reader functions: name → [parameter index, section prefix]; found in one pass, used in the next ones.
-  const readers = new Map<string, { index: number; section: string }>();
+  const readers = new Map<string, Reader & { section: string }>();
   /** A key argument: a literal (a read), a parameter (its function becomes a reader), or neither (unresolved). */
   const keyArgument = (arg: ts.Expression | undefined, section: string, at: ts.Node): boolean => {
     const key = literal(arg);
     if (key !== undefined) return (addSetting(section ? `${section}.${key}` : key, at), false);
     const reader = arg && ts.isIdentifier(arg) ? readerFunction(at, arg.text) : undefined;
-    if (reader && !readers.has(reader.name)) return (readers.set(reader.name, { index: reader.index, section }), true);
+    if (reader && !readers.has(reader.name)) return (readers.set(reader.name, { ...reader, section }), true);
     if (!reader) facts.unresolved.push(`${where(at)}: ${at.getText().slice(0, 80)}`);
     return false;
   };
@@ -136,7 +176,7 @@ export function scanSources(files: ReadonlyArray<{ file: string; text: string }>
     for (const { source } of sources) {
       const visit = (node: ts.Node): void => {
         const reader = ts.isCallExpression(node) ? known.get(calleeName(node) ?? '') : undefined;
-        if (reader && ts.isCallExpression(node) && !seen.has(node)) {
+        if (reader && ts.isCallExpression(node) && !seen.has(node) && callsReader(node, reader)) {
           seen.add(node);
           grew = keyArgument(node.arguments[reader.index], reader.section, node) || grew;
         }

@@ -1,6 +1,7 @@
-// The subset of VS Code's when-clause language package.json uses: terms joined by &&, each `key`,
-// `!key`, `key == value`, `key != value` or `key =~ /regex/`. Anything else is refused, so a clause
-// this cannot read fails the host tier instead of passing unchecked.
+// The subset of VS Code's when-clause language package.json uses, as VS Code hands it to extensions
+// (normalized: `(a || b) && c` becomes `a && c || b && c`): alternatives joined by ||, each of terms
+// joined by &&, each `key`, `!key`, `key == value`, `key != value` or `key =~ /regex/`. Anything else
+// (parentheses) is refused, so a clause this cannot read fails the host tier instead of passing unchecked.
 
 export interface WhenTerm {
   readonly key: string;
@@ -9,11 +10,22 @@ export interface WhenTerm {
   readonly regex?: RegExp;
 }
 
-/** The literal clauses `true` and `false` have no key. */
+/** Every term of every alternative; the literal clauses `true` and `false` have no key. */
 export function parseWhen(clause: string): WhenTerm[] {
-  if (/\|\||[()]/.test(clause.replace(/\/.*?[^\\]\//g, '')))
-    throw new Error(`when clause not understood (|| or parentheses): ${clause}`);
-  return clause.split('&&').flatMap((raw): WhenTerm[] => {
+  return alternatives(clause).flat();
+}
+
+/** The clause's alternatives (joined by ||), each the terms that must all hold (joined by &&). */
+export function alternatives(clause: string): WhenTerm[][] {
+  const withoutRegexes = clause.replace(/\/.*?[^\\]\//g, '');
+  if (/[()]/.test(withoutRegexes)) throw new Error(`when clause not understood (parentheses): ${clause}`);
+  if (/\|\|/.test(clause) !== /\|\|/.test(withoutRegexes))
+    throw new Error(`when clause not understood (|| inside a regex): ${clause}`);
+  return clause.split('||').map((alternative) => conjunction(alternative, clause));
+}
+
+function conjunction(alternative: string, clause: string): WhenTerm[] {
+  return alternative.split('&&').flatMap((raw): WhenTerm[] => {
     const term = raw.trim();
     if (term === 'true' || term === 'false') return [];
     const regex = /^([\w.-]+)\s*=~\s*\/(.*)\/([a-z]*)$/.exec(term);
@@ -28,20 +40,27 @@ export function parseWhen(clause: string): WhenTerm[] {
 
 /** Whether a clause holds in a context of string values (absent keys are undefined). */
 export function holds(clause: string, context: Readonly<Record<string, string | undefined>>): boolean {
-  if (clause.trim() === 'false') return false;
-  return parseWhen(clause).every((term) => {
-    const value = context[term.key];
-    switch (term.op) {
-      case 'true':
-        return Boolean(value);
-      case 'false':
-        return !value;
-      case '==':
-        return value === term.value;
-      case '!=':
-        return value !== term.value;
-      case '=~':
-        return value !== undefined && term.regex!.test(value);
-    }
-  });
+  alternatives(clause); // refuses what it cannot read
+  return clause
+    .split('||')
+    .some(
+      (alternative) =>
+        alternative.trim() !== 'false' && conjunction(alternative, clause).every((term) => termHolds(term, context)),
+    );
+}
+
+function termHolds(term: WhenTerm, context: Readonly<Record<string, string | undefined>>): boolean {
+  const value = context[term.key];
+  switch (term.op) {
+    case 'true':
+      return Boolean(value);
+    case 'false':
+      return !value;
+    case '==':
+      return value === term.value;
+    case '!=':
+      return value !== term.value;
+    case '=~':
+      return value !== undefined && term.regex!.test(value);
+  }
 }
