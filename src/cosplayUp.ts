@@ -6,6 +6,8 @@ import * as readline from 'node:readline/promises';
 import { builtinCatalog } from './catalog/catalog';
 import { describeError } from './core/errors';
 import { upProcess } from './cosplayProcess';
+import { readWorkspaceConfig } from './workspace/readConfig';
+import { sessionDefaults } from './workspace/sessionDefaults';
 import { applyCosplay, newSessionName } from './cosplay/apply';
 import type { BusyProcess } from './cosplay/busyGpu';
 import { migStateOf } from './cosplay/hostCommands';
@@ -124,6 +126,10 @@ export async function up(
   planned.warnings.forEach((w) => io.err(`warning: ${w}\n`));
   const lead = planned.gpus[0]!;
   const profile = await readTestHostProfile();
+  // The workspace's environment (.gpudev.yaml in the working folder): its image, env and setup.
+  const config = readWorkspaceConfig(process.cwd());
+  if (typeof config === 'string') return fail(config, 2);
+  const fromWorkspace = config && sessionDefaults(config);
   const sessionName = newSessionName(
     target.entry.key,
     planned.gpus.length > 1 ? planned.gpus.map((g) => g.gpuIndex) : lead.gpuIndex,
@@ -132,7 +138,15 @@ export async function up(
     if (noDocker) io.err(`Docker is not usable on ${host.label} (${noDocker}): a process session instead\n`);
     if (planned.gpus.length > 1 || lead.slices > 1)
       return fail('a process session (no Docker) cosplays one GPU: several GPUs need Docker on the host', 1);
-    return upProcess(lead.plan, lead.gpuIndex, sessionName, host, shimRoot(), profile?.env, io);
+    return upProcess(
+      lead.plan,
+      lead.gpuIndex,
+      sessionName,
+      host,
+      shimRoot(),
+      { ...fromWorkspace?.env, ...profile?.env },
+      io,
+    );
   }
   const outcome = await applyCosplay(
     {
@@ -143,12 +157,12 @@ export async function up(
       sessionName,
       sudo: flags.has('--sudo'),
       owner: localOwner(),
-      image: profile?.image ?? options.get('--image') ?? DEFAULT_COSPLAY_IMAGE,
+      image: profile?.image ?? options.get('--image') ?? fromWorkspace?.image ?? DEFAULT_COSPLAY_IMAGE,
       shimTar: await shimArchive(shimRoot()),
       workspace: host.label === LOCAL_HOST ? process.cwd() : undefined,
       gpuRequest: !profile,
       extraBinds: profile?.binds,
-      extraEnv: profile?.env,
+      extraEnv: { ...fromWorkspace?.env, ...profile?.env },
       confirmBusy: async (processes) => flags.has('--force') || askToGoOn(processes, io),
       onStep: (step) => io.err(`… ${step}\n`),
     },
@@ -163,6 +177,12 @@ export async function up(
         : `host not restored: ${outcome.undoFailures.join('; ')}\n(gpudev cosplay cleanup retries)\n`,
     );
     return 1;
+  }
+  if (fromWorkspace?.setup) {
+    io.err(`… .gpudev.yaml's setup in ${sessionName}\n`);
+    const setup = await host.docker.exec(outcome.session.containerId!, ['sh', '-lc', fromWorkspace.setup]);
+    io.err(setup.stdout + setup.stderr);
+    if (setup.exitCode !== 0) io.err(`gpudev cosplay: the setup failed (exit ${setup.exitCode}); the session runs\n`);
   }
   io.out(`${sessionName}\n`);
   return 0;

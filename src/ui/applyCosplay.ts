@@ -7,9 +7,11 @@ import type { PlannedGpu } from '../cosplay/multiPlan';
 import type { CosplayPlan } from '../cosplay/planner';
 import type { Session } from '../cosplay/session';
 import { describeError } from '../core/errors';
+import type { DockerEngine } from '../hosts/docker';
 import type { GpuSample } from '../hosts/gpu';
 import type { CosplaySessions } from './cosplaySessions';
 import { machineSetting } from './settings';
+import { workspaceSession } from './workspaceDefaults';
 
 export interface ApplyContext {
   readonly extensionUri: vscode.Uri;
@@ -42,6 +44,22 @@ async function confirmBusyGpu(on: ApplyTarget, processes: readonly BusyProcess[]
   return choice === 'Change It Anyway';
 }
 
+/** `.gpudev.yaml`'s `setup` once in the new session's container (a login shell there); a failure is said, the session stays. */
+async function runSetup(context: ApplyContext, docker: DockerEngine, session: Session, setup: string): Promise<void> {
+  const done = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Running .gpudev.yaml's setup in ${session.name}` },
+    () => docker.exec(session.containerId!, ['sh', '-lc', setup]).catch((error: unknown) => error as Error),
+  );
+  if (done instanceof Error || done.exitCode !== 0) {
+    const why =
+      done instanceof Error ? done.message : `exit ${done.exitCode}: ${done.stderr.trim().split('\n').pop() ?? ''}`;
+    context.log.warn(`${session.name}: setup failed (${why})`);
+    void vscode.window.showWarningMessage(`.gpudev.yaml's setup failed in ${session.name} (${why}); the session runs.`);
+    return;
+  }
+  context.log.info(`${session.name}: setup done\n${done.stdout.slice(-4000)}`);
+}
+
 /**
  * Applies a plan with a cancellable progress notification; says which step failed and whether the
  * host was restored. `gpus`: a session of several GPUs (`plan` is then the one shown for all of them).
@@ -64,7 +82,13 @@ export async function applyPlan(
     return undefined;
   }
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
-  const image = host.testProfile?.image ?? (machineSetting<string>('cosplay.image') || DEFAULT_COSPLAY_IMAGE);
+  const fromWorkspace = await workspaceSession();
+  const image =
+    host.testProfile?.image ??
+    fromWorkspace?.image ??
+    (machineSetting<string>('cosplay.image') || DEFAULT_COSPLAY_IMAGE);
+  if (fromWorkspace?.ignored.length)
+    context.log.warn(`.gpudev.yaml env: ${fromWorkspace.ignored.join(', ')} left out (the plan sets them)`);
   const indices = gpus ? gpus.flatMap((g) => Array<number>(g.slices).fill(g.gpuIndex)) : [on.gpu.index];
   const where = `GPU ${[...new Set(indices)].join(', ')}`;
   const title = `Cosplay ${plan.target.name}${indices.length > 1 ? ` ×${indices.length}` : ''} on ${on.host}, ${where}`;
@@ -91,7 +115,7 @@ export async function applyPlan(
           workspace: folder,
           gpuRequest: !host.testProfile,
           extraBinds: host.testProfile?.binds,
-          extraEnv: host.testProfile?.env,
+          extraEnv: { ...fromWorkspace?.env, ...host.testProfile?.env },
           signal: abort.signal,
           onStep: (step) => {
             context.log.info(`${sessionName}: ${step}`);
@@ -122,6 +146,7 @@ export async function applyPlan(
   }
   const session = outcome.session;
   context.log.info(`${session.name} is running`);
+  if (fromWorkspace?.setup && session.containerId) await runSetup(context, host.docker, session, fromWorkspace.setup);
   void vscode.window
     .showInformationMessage(
       `${plan.target.name} session ${session.name} is running on ${on.host}, ${where}.`,

@@ -14,6 +14,7 @@ import { liveSessionOf } from '../cosplay/session';
 import type { PlanGpu } from '../cosplay/planText';
 import { DEFAULT_COSPLAY_IMAGE } from '../cosplay/hostProfile';
 import { isSimulatedHost, machineSetting } from './settings';
+import { workspaceTarget } from './workspaceDefaults';
 
 let loaded: typeof Cosplay | undefined;
 /** dist/cosplay.js, next to dist/extension.js, required on first use. */
@@ -96,9 +97,18 @@ function suggestionItem(entries: readonly GpuEntry[], typed: string): TargetItem
   return { ...entryItem(entry), label: `$(lightbulb) Did you mean ${plain}?`, alwaysShow: true };
 }
 
+/** The target picker; the workspace's `.gpudev.yaml` target, when it names one, first and selected. */
 async function pickTarget(): Promise<GpuEntry | undefined> {
-  const entries = byFamilyThenSpeed(cosplay().builtinCatalog().entries);
-  const items = grouped(entries, (e) => e.family);
+  const catalog = cosplay().builtinCatalog();
+  const entries = byFamilyThenSpeed(catalog.entries);
+  const configured = await workspaceTarget();
+  const found = configured ? catalog.lookup(configured) : undefined;
+  const items: TargetItem[] = [
+    ...(found?.ok
+      ? [{ label: 'This workspace (.gpudev.yaml)', kind: vscode.QuickPickItemKind.Separator }, entryItem(found.entry)]
+      : []),
+    ...grouped(entries, (e) => e.family),
+  ];
   const picker = vscode.window.createQuickPick<TargetItem>();
   picker.title = 'Cosplay as…';
   picker.placeholder = 'The GPU to develop as if on (type to filter: 3090, L4, A100…)';

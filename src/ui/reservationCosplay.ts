@@ -17,14 +17,20 @@ import { defaultSshConfigFile, firstNode, gpudevKnownHosts } from '../reserve/at
 import { prepareSessionEntry, sessionKey } from '../remote/sessionHostEntry';
 import { cosplay } from './cosplayCommands';
 import { openSessionWindow } from './processAttach';
+import { workspaceTarget } from './workspaceDefaults';
 import type { ReservationNode, Reservations } from './reservations';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
 
+/** A target GPU; the workspace's `.gpudev.yaml` target, when it names one, first. */
 async function pickTarget(): Promise<GpuEntry | undefined> {
+  const configured = await workspaceTarget();
+  const found = configured ? cosplay().builtinCatalog().lookup(configured) : undefined;
+  const rank = (e: GpuEntry) => (found?.ok && found.entry === e ? 0 : 1);
   const targets = cosplay()
     .builtinCatalog()
-    .entries.filter((e) => !e.host);
+    .entries.filter((e) => !e.host)
+    .sort((a, b) => rank(a) - rank(b));
   const picked = await vscode.window.showQuickPick(
     targets.map((entry) => ({
       label: shortGpuName(entry.name),

@@ -13,6 +13,7 @@ export { parseGpudevConfig, type ConfigProblem } from './loadConfig';
 export { analyzeDirectory, configFromReport, type WorkspaceReport } from './report';
 export { CONFIG_FILE } from './config';
 export { syncExcludeOf } from './syncExclude';
+export { sessionDefaults, type SessionDefaults } from './sessionDefaults';
 export { builtinCatalog };
 
 const PART_NAMES: Record<string, string> = {
