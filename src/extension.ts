@@ -227,6 +227,7 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
         ...(types.length && { types: types.join(', ') }),
         count: config?.gpu?.count ?? report.gpuCount,
         ...(config?.time && { time: config.time }),
+        ...(config?.partition && { partition: config.partition }),
       });
       return Promise.resolve();
     },

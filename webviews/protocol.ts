@@ -152,6 +152,7 @@ export const ToReserveWebviewSchema = z.discriminatedUnion('type', [
         types: z.optional(text),
         count: z.optional(z.number()),
         time: z.optional(name),
+        partition: z.optional(name),
       }),
     ),
   }),

@@ -107,12 +107,16 @@ cluster.addEventListener('change', () => {
   post({ type: 'selectCluster', cluster: cluster.value });
 });
 
+/** `.gpudev.yaml`'s partition, chosen once the cluster's partitions are known. */
+let wantedPartition: string | undefined;
+
 function showClusters(message: Message<'clusters'>): void {
   cluster.replaceChildren(...message.clusters.map((c) => el('option', { text: `${c.name} (${c.login})` })));
   message.clusters.forEach((c, i) => {
     (cluster.options[i] as HTMLOptionElement).value = c.name;
   });
   const prefill = message.prefill;
+  wantedPartition = prefill?.partition;
   if (prefill?.types !== undefined) types.value = prefill.types;
   if (prefill?.count !== undefined) count.value = String(prefill.count);
   if (prefill?.time !== undefined) time.value = prefill.time;
@@ -130,6 +134,7 @@ function showAvailability(message: Message<'availability'>): void {
   message.partitions.forEach((p, i) => {
     (partition.options[i + 1] as HTMLOptionElement).value = p.name;
   });
+  if (wantedPartition && message.partitions.some((p) => p.name === wantedPartition)) partition.value = wantedPartition;
   if (message.error)
     return void availability.replaceChildren(
       el('p', { className: 'error' }, icon('warning'), document.createTextNode(` ${message.error}`)),
