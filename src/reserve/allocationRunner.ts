@@ -25,6 +25,9 @@ export function stepArgv(jobId: string, node: string | undefined, argv: readonly
 
 export class AllocationRunner implements Runner {
   readonly label: string;
+  /** As the login node's runner can (a lock needs `hold`). */
+  readonly stream?: (argv: readonly string[], handlers: StreamHandlers) => OutputStream;
+  readonly hold?: (argv: readonly string[], handlers: StreamHandlers) => HeldProgram;
 
   constructor(
     private readonly login: Runner,
@@ -32,20 +35,12 @@ export class AllocationRunner implements Runner {
     readonly node?: string,
   ) {
     this.label = `job ${jobId}${node ? ` on ${node}` : ''} (via ${login.label})`;
+    if (login.stream) this.stream = (argv, handlers) => login.stream!(stepArgv(jobId, node, argv), handlers);
+    if (login.hold) this.hold = (argv, handlers) => login.hold!(stepArgv(jobId, node, argv), handlers);
   }
 
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
     return this.login.run(stepArgv(this.jobId, this.node, argv), options);
-  }
-
-  stream(argv: readonly string[], handlers: StreamHandlers): OutputStream {
-    if (!this.login.stream) throw new Error(`${this.login.label} cannot stream`);
-    return this.login.stream(stepArgv(this.jobId, this.node, argv), handlers);
-  }
-
-  hold(argv: readonly string[], handlers: StreamHandlers): HeldProgram {
-    if (!this.login.hold) throw new Error(`${this.login.label} cannot hold a program`);
-    return this.login.hold(stepArgv(this.jobId, this.node, argv), handlers);
   }
 
   /**

@@ -56,8 +56,10 @@ export async function openSessionWindow(request: {
   readonly terminal?: boolean;
 }): Promise<void> {
   const { alias, configFile, session } = request;
-  const included = !request.terminal && (await ensureInclude(request.state, configFile));
-  if (vscode.extensions.getExtension(REMOTE_SSH) && included) {
+  // Our Include is asked for only where Remote-SSH could use it.
+  const remoteSsh = !request.terminal && !!vscode.extensions.getExtension(REMOTE_SSH);
+  const included = remoteSsh && (await ensureInclude(request.state, configFile));
+  if (included) {
     await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(sshRemoteUri(alias, request.home)), {
       forceNewWindow: true,
     });

@@ -12,6 +12,8 @@ import { applyProcessSession, notAppliedNote, processRefusal } from '../cosplay/
 import { shortGpuName } from '../hosts/gpu';
 import { probeGpus } from '../hosts/gpuProbe';
 import { LocalRunner } from '../hosts/runner';
+import { createSshRunner } from '../hosts/sshHosts';
+import type { SshRunner } from '../hosts/sshRunner';
 import { AllocationRunner } from '../reserve/allocationRunner';
 import { defaultSshConfigFile, firstNode, gpudevKnownHosts } from '../reserve/attach';
 import { prepareSessionEntry, sessionKey } from '../remote/sessionHostEntry';
@@ -76,7 +78,29 @@ export async function cosplayOnReservation(
     return void vscode.window.showInformationMessage(`Job ${jobId} is not running yet: cosplay needs its node.`);
   const target = await pickTarget();
   if (!target) return;
-  const allocation = new AllocationRunner(cluster.login, jobId, jobNode);
+  // A connection of its own to the login node: the session's lock is a program held open there.
+  const login = await createSshRunner({ name: cluster.entry.name, ssh: cluster.entry.login }, new LocalRunner());
+  if ('message' in login)
+    return void vscode.window.showErrorMessage(`Cannot reach ${cluster.entry.login}: ${describeError(login)}`);
+  try {
+    await cosplayInJob(node, { runner: login, spec: cluster.entry.login }, jobNode, target, extensionUri, state, log);
+  } finally {
+    login.close();
+  }
+}
+
+async function cosplayInJob(
+  node: JobNode,
+  login: { readonly runner: SshRunner; readonly spec: string },
+  jobNode: string,
+  target: GpuEntry,
+  extensionUri: vscode.Uri,
+  state: vscode.Memento,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
+  const { jobId } = node.job;
+  const allocation = new AllocationRunner(login.runner, jobId, jobNode);
+  const loginSpec = login.spec;
   const planned = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Planning ${target.name} inside job ${jobId}` },
     () => planInJob(allocation, target),
@@ -130,7 +154,7 @@ export async function cosplayOnReservation(
         };
       const entry = await prepareSessionEntry({
         hostLabel: label,
-        hostSpec: cluster.entry.login,
+        hostSpec: loginSpec,
         node: jobNode,
         sessionName,
         port: applied.session.sshd.port,
