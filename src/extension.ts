@@ -14,6 +14,7 @@ import { registerPanelSerializers } from './ui/panelSerializers';
 import { ReservePanel } from './ui/reservePanel';
 import { runOnReservationCommand } from './ui/runTerminal';
 import { cosplayOnReservation } from './ui/reservationCosplay';
+import { workspaceReservePrefill } from './ui/workspaceDefaults';
 import { attachReservation, cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
@@ -111,8 +112,8 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     { dispose: () => monitor.dispose() },
     ...registerPanelSerializers(context.extensionUri, details, reservations, log),
     reservationsView.onDidChangeVisibility(({ visible }) => reservations.setVisible(visible)),
-    vscode.commands.registerCommand('gpuDev.reserveGpus', () =>
-      ReservePanel.show(context.extensionUri, reservations, log),
+    vscode.commands.registerCommand('gpuDev.reserveGpus', async () =>
+      ReservePanel.show(context.extensionUri, reservations, log, await workspaceReservePrefill()),
     ),
     vscode.commands.registerCommand('gpuDev.quickReserveGpus', () => reserveGpus(reservations, log)),
     vscode.commands.registerCommand('gpuDev.refreshReservations', () => reservations.refresh()),

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { SessionDefaults } from '../workspace/sessionDefaults';
 import { workspaceModule } from './analyzePanel';
+import type { ReservePrefill } from './reservePanel';
 
 /** The first workspace folder's `.gpudev.yaml`, when it is there and reads cleanly. */
 async function workspaceConfig() {
@@ -28,4 +29,18 @@ export async function workspaceTarget(): Promise<string | undefined> {
 export async function workspaceSession(): Promise<SessionDefaults | undefined> {
   const config = await workspaceConfig();
   return config && workspaceModule().sessionDefaults(config);
+}
+
+/** The reservation form's values the workspace's `.gpudev.yaml` names (GPU: Reserve GPUs… starts from them). */
+export async function workspaceReservePrefill(): Promise<ReservePrefill | undefined> {
+  const config = await workspaceConfig();
+  if (!config) return undefined;
+  const prefill: ReservePrefill = {
+    ...(config.cluster && { cluster: config.cluster }),
+    ...(config.gpu?.types?.length && { types: config.gpu.types.join(', ') }),
+    ...(config.gpu?.count && { count: config.gpu.count }),
+    ...(config.time && { time: config.time }),
+    ...(config.partition && { partition: config.partition }),
+  };
+  return Object.keys(prefill).length ? prefill : undefined;
 }
