@@ -9,6 +9,7 @@ import { check, GpuApply, StepFailure } from './applyGpu';
 import type { BusyProcess } from './busyGpu';
 import { GPU_UUID, inLockOrder } from './changes';
 import { containerSpec } from './container';
+import { SHIM_DIR } from './hostProfile';
 import { runHostCommand } from './hostCommands';
 import { HostJournal, type GpuLock } from './hostJournal';
 import type { PlannedGpu } from './multiPlan';
@@ -176,6 +177,10 @@ export async function applyCosplay(request: ApplyRequest, runner: Runner, docker
     begin('start the container');
     await docker.start(id);
     await docker.waitRunning(id);
+    // Bytecode once, as the container's own user: otherwise a user who cannot write there compiles the
+    // shim again at every nvidia-smi call (tens of milliseconds). Its exit status does not matter.
+    begin('compile the shim');
+    await docker.exec(id, ['python3', '-m', 'compileall', '-q', SHIM_DIR]);
     const plan = primary.ownRecord!.plan;
     const session: Session = {
       name: sessionName,

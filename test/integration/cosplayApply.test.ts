@@ -44,6 +44,7 @@ describe('cosplay sessions with a real Docker Engine and the host journal', func
         'create the container',
         'copy the shim into the container',
         'start the container',
+        'compile the shim',
       ],
     );
     assert.notDeepEqual(host.state(), original, 'clocks and power changed while the session runs');
