@@ -125,8 +125,9 @@ function writeFile(file: string, text: string, executable = false): string[] {
 }
 
 /**
- * Makes the session folder (and the sessions folder above it) and starts its sshd (not `inJob`). Prints `port=N`, `pid=N` (once started)
- * and `hostkey=<type> <key>`. The port is a free one the kernel hands out; sshd starting is waited for.
+ * Makes the session folder (and the sessions folder above it) and starts its sshd (not `inJob`).
+ * Prints `port=N`, `pid=N` (once started) and `hostkey=<type> <key>`. The port is a free one the
+ * kernel hands out; sshd starting is waited for.
  */
 export function startScript(request: SessionFilesRequest): string {
   const { folder } = request;
