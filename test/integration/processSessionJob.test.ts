@@ -54,13 +54,13 @@ describe('process sessions inside a Slurm reservation', function () {
     const name = up.stdout.trim();
     const alias = sessionAlias(`${loginSpec}-job${jobId}`, name);
     const listed = JSON.parse((await gpudev(['list', '--json', ...where])).stdout) as {
-      sessions: { name: string; running: boolean; process?: { port: number } }[];
+      sessions: { name: string; running: boolean; process?: { port: number; folder: string } }[];
     };
     const session = listed.sessions.find((s) => s.name === name);
     assert.ok(session?.running && session.process?.port, JSON.stringify(listed));
-    const sshdPid = (
-      await login.run(['sh', '-c', `pgrep -f -- "-D -f .*/${name}/sshd_config" | head -1`])
-    ).stdout.trim();
+    // The pid the session folder records (what stop signals), not a search that can find the searching shell.
+    const sshdPid = (await login.run(['cat', `${session.process.folder}/sshd.pid`])).stdout.trim();
+    assert.match(sshdPid, /^\d+$/);
     const jobPids = (await login.run(['scontrol', 'listpids', jobId])).stdout;
     assert.match(
       jobPids,
