@@ -41,6 +41,11 @@ describe('process sessions inside a Slurm reservation', function () {
   after(async () => {
     if (jobId) await login.run(['scancel', jobId]);
     login?.close();
+    // Also after a failure: the login user's journal is what later tests see on this host.
+    if (jobId && home) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await gpudev(['cleanup', '--yes', '--host', `${sshd.user}@127.0.0.1:${sshd.port}`]);
+    }
   });
 
   const gpudev = (args: readonly string[]) => gpudevCosplay(home, args);
