@@ -18,7 +18,7 @@ import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster'
 import { ReservationWatch, type Timers } from '../../src/reserve/watch';
 import { repoRoot } from '../unit/fixtures';
 import { loginRunner, openSshUser, startSlurm } from './slurm';
-import { startSshd, type Sshd } from './sshd';
+import { startSshd, stopSshd, type Sshd } from './sshd';
 
 const catalog = (typed: string) => {
   const found = builtinCatalog().lookup(typed);
@@ -258,6 +258,11 @@ describe('Slurm sites unlike the test one (real slurmctld, slurmd, sshd)', funct
 
 const SHELL_USER = 'gpudevsh';
 
+const shellsSshd = {
+  dir: `${process.env.GPUDEV_SSHD_DIR ?? '/tmp/gpudev-sshd'}-shells`,
+  port: Number(process.env.GPUDEV_SSHD_PORT ?? 2222) + 5,
+};
+
 describe('login shells that are not sh: tcsh, then fish (real sshd, real Slurm)', function () {
   this.timeout(180_000);
   let sshd: Sshd;
@@ -269,13 +274,12 @@ describe('login shells that are not sh: tcsh, then fish (real sshd, real Slurm)'
     startSlurm();
     // A user of its own, so no one else's login shell changes; a second sshd whose keys file it can read.
     spawnSync('useradd', ['-m', '-p', '*', '-s', '/usr/bin/tcsh', SHELL_USER]); // '*': no password, not locked
-    sshd = startSshd({
-      dir: `${process.env.GPUDEV_SSHD_DIR ?? '/tmp/gpudev-sshd'}-shells`,
-      port: Number(process.env.GPUDEV_SSHD_PORT ?? 2222) + 1,
-    });
+    // Not port + 1: that is the ProxyJump test's jump sshd (2223), which must not find this one there.
+    sshd = startSshd(shellsSshd);
     fs.chmodSync(path.join(sshd.dir, 'authorized_keys'), 0o644);
   });
   after(() => {
+    stopSshd(shellsSshd);
     spawnSync('scancel', ['-u', SHELL_USER]);
     spawnSync('userdel', ['-r', SHELL_USER]);
   });
