@@ -98,7 +98,7 @@ function suggestionItem(entries: readonly GpuEntry[], typed: string): TargetItem
 }
 
 /** The target picker; the workspace's `.gpudev.yaml` target, when it names one, first and selected. */
-async function pickTarget(): Promise<GpuEntry | undefined> {
+export async function pickTarget(): Promise<GpuEntry | undefined> {
   const catalog = cosplay().builtinCatalog();
   const entries = byFamilyThenSpeed(catalog.entries);
   const configured = await workspaceTarget();

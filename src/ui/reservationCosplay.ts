@@ -9,7 +9,6 @@ import { newSessionName } from '../cosplay/apply';
 import { localOwner } from '../cosplay/hostJournal';
 import { readTestHostProfile, shimArchive } from '../cosplay/hostProfile';
 import { applyProcessSession, notAppliedNote, processRefusal } from '../cosplay/process/processSession';
-import { shortGpuName } from '../hosts/gpu';
 import { probeGpus } from '../hosts/gpuProbe';
 import { LocalRunner } from '../hosts/runner';
 import { createSshRunner } from '../hosts/sshHosts';
@@ -17,32 +16,11 @@ import type { SshRunner } from '../hosts/sshRunner';
 import { AllocationRunner } from '../reserve/allocationRunner';
 import { defaultSshConfigFile, firstNode, gpudevKnownHosts } from '../reserve/attach';
 import { prepareSessionEntry, sessionKey } from '../remote/sessionHostEntry';
-import { cosplay } from './cosplayCommands';
+import { cosplay, pickTarget } from './cosplayCommands';
 import { openSessionWindow } from './processAttach';
-import { workspaceTarget } from './workspaceDefaults';
 import type { ReservationNode, Reservations } from './reservations';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
-
-/** A target GPU; the workspace's `.gpudev.yaml` target, when it names one, first. */
-async function pickTarget(): Promise<GpuEntry | undefined> {
-  const configured = await workspaceTarget();
-  const found = configured ? cosplay().builtinCatalog().lookup(configured) : undefined;
-  const rank = (e: GpuEntry) => (found?.ok && found.entry === e ? 0 : 1);
-  const targets = cosplay()
-    .builtinCatalog()
-    .entries.filter((e) => !e.host)
-    .sort((a, b) => rank(a) - rank(b));
-  const picked = await vscode.window.showQuickPick(
-    targets.map((entry) => ({
-      label: shortGpuName(entry.name),
-      description: `${(entry.vramMiB / 1024).toFixed(0)} GiB · ${entry.fp32Tflops} TFLOPS FP32`,
-      entry,
-    })),
-    { title: 'Cosplay as… (inside the reservation)', matchOnDescription: true },
-  );
-  return picked?.entry;
-}
 
 /** The plan for the job's first GPU on its first node: MPS rather than MIG, which needs root. */
 async function planInJob(allocation: AllocationRunner, target: GpuEntry) {

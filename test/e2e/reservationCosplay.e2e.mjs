@@ -2,25 +2,11 @@
 // is the loopback sshd. Cosplay as RTX 3090 on the job's row → the plan → Apply → a terminal through the
 // session's Host entry (code-server has no Remote-SSH), where nvidia-smi -L shows the target.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { repoRoot } from '../../scripts/codeServer.mjs';
+import { cli, infra } from './labTools.mjs';
 import { contextMenu, openGpuContainer, openWorkbench, reportFailure, treeRow } from './workbench.mjs';
-
-const infra = (script) =>
-  Object.fromEntries(
-    execFileSync('bash', [path.join(repoRoot, 'lab/infra', script)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map((line) => line.split('=', 2)),
-  );
-const cli = (...args) =>
-  execFileSync('node', [path.join(repoRoot, 'dist/cli.js'), ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
 
 describe('Cosplay as… inside a reservation (real Slurm behind a loopback sshd, packaged extension)', function () {
   let bench;

@@ -1,25 +1,11 @@
 // Run on Reservation in the packaged extension: a real one-node Slurm (lab/infra/slurm.sh) whose login node
 // is the loopback sshd; the workspace synced there, the command run inside the job, its output in a terminal.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { repoRoot } from '../../scripts/codeServer.mjs';
+import { cli, infra } from './labTools.mjs';
 import { contextMenu, openGpuContainer, openWorkbench, reportFailure, treeRow } from './workbench.mjs';
-
-const infra = (script) =>
-  Object.fromEntries(
-    execFileSync('bash', [path.join(repoRoot, 'lab/infra', script)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map((line) => line.split('=', 2)),
-  );
-const cli = (...args) =>
-  execFileSync('node', [path.join(repoRoot, 'dist/cli.js'), ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
 
 describe('Run on Reservation (real Slurm behind a loopback sshd, packaged extension)', function () {
   let bench;

@@ -1,0 +1,19 @@
+// The e2e files' way to the lab's infrastructure and the CLI: `infra('slurm.sh')` starts (or reuses) one
+// part of lab/infra and returns its KEY=VALUE lines; `cli(...)` runs the built gpudev CLI.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { repoRoot } from '../../scripts/codeServer.mjs';
+
+export const infra = (script) =>
+  Object.fromEntries(
+    execFileSync('bash', [path.join(repoRoot, 'lab/infra', script)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2)),
+  );
+
+export const cli = (...args) =>
+  execFileSync('node', [path.join(repoRoot, 'dist/cli.js'), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
