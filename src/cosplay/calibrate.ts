@@ -116,15 +116,13 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
   const containerId = session.containerId;
   let runs: CalibrationRun[] = [];
   const outcome = await withGpuToOneself(session, host, 'calibrate', async (read) => {
-    let journal: GpuJournal = read;
-    const save = async (next: GpuJournal) => {
-      journal = next;
-      return host.journal.write(next);
-    };
+    // The bench runs on the session's first GPU; every GPU of the session gets the clock found there.
+    const gpus = read.map((journal) => new GpuClockLock(journal, session.name, host, boost));
+    const primary = gpus[0]!;
     const versions = await benchVersions(host, containerId);
     if (isError(versions)) return versions;
     const stored = await store.find(session.plan.host, versions);
-    const measured = stored ?? (await measureUnthrottled(session, host, journal, store));
+    const measured = stored ?? (await measureUnthrottled(session, host, primary.journal, store));
     if (isError(measured) && 'unrestored' in measured) return measured;
     const efficiency = isError(measured) ? undefined : measured;
     const aimed = calibrationAim(target, efficiency);
@@ -132,39 +130,25 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
     const note = isError(measured)
       ? `aimed at the datasheet: the host's efficiency could not be measured: ${measured.message}`
       : aimed.note;
-    const { setClock } = gpuControls(host, session.gpuUuid);
-    const existing = journal.gpuWide.find((s) => s.change.kind === 'clockLock' && s.state !== 'undone');
-    const before = existing?.change.kind === 'clockLock' ? existing.change.mhz : null;
-    // Journalled before the first run changes the clock, so a crash mid-way leaves an undoable record.
-    const entry = (mhz: number, state: GpuWideStep['state']): GpuWideStep => ({
-      change: { kind: 'clockLock', mhz },
-      state,
-      at: new Date().toISOString(),
-      by: existing?.by ?? session.name,
-    });
-    const top = before ?? boost;
-    const recorded = await save({
-      ...journal,
-      gpuWide: existing ? journal.gpuWide : [...journal.gpuWide, entry(Math.round(top), 'intended')],
-    });
-    if (recorded) return recorded;
     const putBack = async () => {
-      await setClock(before);
-      if (!existing)
-        await save({
-          ...journal,
-          gpuWide: journal.gpuWide.filter((s) => !(s.change.kind === 'clockLock' && s.state === 'intended')),
-        });
+      for (const gpu of gpus) await gpu.putBack();
     };
+    for (const gpu of gpus) {
+      const recorded = await gpu.recordIntended();
+      if (recorded) {
+        await putBack();
+        return recorded;
+      }
+    }
     const measure = async (clockMHz: number): Promise<number | GpuDevError> => {
-      const locked = await setClock(clockMHz);
+      const locked = await primary.set(clockMHz);
       if (!locked.ok) return locked.error;
       const output = await runBench(host, containerId, ['--only', 'fp32', '--samples', '3']);
       if (isError(output)) return output;
       return output.results.find((r) => r.metric === 'fp32')?.median ?? { message: 'bench.py measured no FP32' };
     };
     let index = 0;
-    const search = await bisectClock(aim, top / 4, top, async (clock) => {
+    const search = await bisectClock(aim, primary.top / 4, primary.top, async (clock) => {
       const fp32 = await measure(clock);
       if (typeof fp32 === 'number') request.onRun?.({ clockMHz: clock, fp32 }, index++);
       return fp32;
@@ -175,20 +159,17 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
       await putBack();
       return { message: `calibration stopped: ${error?.message ?? 'nothing was measured'}` };
     }
-    const locked = await setClock(best.clockMHz);
-    if (!locked.ok) {
-      await putBack();
-      return { message: `could not lock the best clock (${best.clockMHz} MHz): ${locked.error.message}` };
+    for (const gpu of gpus) {
+      const locked = await gpu.set(best.clockMHz);
+      if (!locked.ok) {
+        await putBack();
+        return { message: `could not lock the best clock (${best.clockMHz} MHz): ${locked.error.message}` };
+      }
     }
-    const gpuWide = journal.gpuWide.map((s) =>
-      s.change.kind === 'clockLock' && s.state !== 'undone' ? entry(best.clockMHz, 'done') : s,
-    );
-    // The plan's predictions follow the clock lock, so the un-throttled peak stays derivable from them.
-    const sessions = journal.sessions.map((s) =>
-      s.name === session.name ? { ...s, plan: predictedAtClock(s.plan, best.clockMHz) } : s,
-    );
-    const saved = await save({ ...journal, gpuWide, sessions });
-    if (saved) return { message: `the calibrated clock could not be recorded: ${saved.message}` };
+    for (const gpu of gpus) {
+      const saved = await gpu.recordDone(best.clockMHz);
+      if (saved) return { message: `the calibrated clock could not be recorded: ${saved.message}` };
+    }
     return {
       ok: true as const,
       runs,
@@ -201,6 +182,77 @@ export async function calibrateSession(request: CalibrationRequest, host: Sessio
     };
   });
   return 'ok' in outcome ? outcome : fail(outcome.message, runs, outcome.hint);
+}
+
+/**
+ * One GPU's clock lock while a session is calibrated: journalled before the first run changes it,
+ * then either put back as it was or recorded at the calibrated clock (the session's predictions with it).
+ */
+class GpuClockLock {
+  private readonly existing: GpuWideStep | undefined;
+  private readonly before: number | null;
+  private readonly controls: ReturnType<typeof gpuControls>;
+  /** The clock the GPU runs at now: calibration never ends above it. */
+  readonly top: number;
+
+  constructor(
+    public journal: GpuJournal,
+    private readonly sessionName: string,
+    private readonly host: SessionHost,
+    boostMHz: number,
+  ) {
+    this.existing = journal.gpuWide.find((s) => s.change.kind === 'clockLock' && s.state !== 'undone');
+    this.before = this.existing?.change.kind === 'clockLock' ? this.existing.change.mhz : null;
+    this.top = this.before ?? boostMHz;
+    this.controls = gpuControls(host, journal.gpuUuid);
+  }
+
+  set(mhz: number) {
+    return this.controls.setClock(Math.min(mhz, Math.floor(this.top)));
+  }
+
+  recordIntended(): Promise<GpuDevError | undefined> {
+    if (this.existing) return Promise.resolve(undefined);
+    return this.save({
+      ...this.journal,
+      gpuWide: [...this.journal.gpuWide, this.entry(Math.round(this.top), 'intended')],
+    });
+  }
+
+  async putBack(): Promise<void> {
+    await this.controls.setClock(this.before);
+    if (!this.existing)
+      await this.save({
+        ...this.journal,
+        gpuWide: this.journal.gpuWide.filter((s) => !(s.change.kind === 'clockLock' && s.state === 'intended')),
+      });
+  }
+
+  recordDone(mhz: number): Promise<GpuDevError | undefined> {
+    const locked = Math.min(mhz, Math.floor(this.top));
+    const gpuWide = this.journal.gpuWide.map((s) =>
+      s.change.kind === 'clockLock' && s.state !== 'undone' ? this.entry(locked, 'done') : s,
+    );
+    // The plan's predictions follow the clock lock, so the un-throttled peak stays derivable from them.
+    const sessions = this.journal.sessions.map((s) =>
+      s.name === this.sessionName ? { ...s, plan: predictedAtClock(s.plan, locked) } : s,
+    );
+    return this.save({ ...this.journal, gpuWide, sessions });
+  }
+
+  private entry(mhz: number, state: GpuWideStep['state']): GpuWideStep {
+    return {
+      change: { kind: 'clockLock', mhz },
+      state,
+      at: new Date().toISOString(),
+      by: this.existing?.by ?? this.sessionName,
+    };
+  }
+
+  private async save(next: GpuJournal): Promise<GpuDevError | undefined> {
+    this.journal = next;
+    return this.host.journal.write(next);
+  }
 }
 
 /** "aim 28.5 TFLOPS: the datasheet's 35.6 × the host's 80% efficiency", or why the datasheet. */

@@ -187,7 +187,7 @@ export interface SessionHost {
 }
 
 /** Runs `work` on the GPUs' journals under their host locks, taken in UUID order (as apply takes them). */
-async function underLocks<T>(
+export async function underLocks<T>(
   host: SessionHost,
   gpuUuids: readonly string[],
   action: string,

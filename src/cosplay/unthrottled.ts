@@ -11,7 +11,7 @@ import { runHostCommand } from './hostCommands';
 import { SHIM_DIR } from './hostProfile';
 import type { GpuJournal } from './journal';
 import type { Session } from './session';
-import type { SessionHost } from './sessions';
+import { gpuUuidsOf, underLocks, type SessionHost } from './sessions';
 
 /** The metrics the efficiency run measures (all-reduce has no modelled peak). */
 const UNTHROTTLED_METRICS = 'fp32,tf32,fp16,bf16,bandwidth';
@@ -49,32 +49,30 @@ export function gpuControls(host: SessionHost, uuid: string) {
 }
 
 /**
- * Runs `work` with the GPU's journal under its host lock, refusing when another session shares the
- * GPU (GPU-wide clocks and power would change for it too) or the journal no longer has the session.
+ * Runs `work` with the journals of the session's GPUs (its first GPU first) under their host locks,
+ * refusing when another session shares one of them (GPU-wide clocks and power would change for it
+ * too) or a journal no longer has the session.
  */
 export async function withGpuToOneself<T>(
   session: Session,
   host: SessionHost,
   purpose: string,
-  work: (journal: GpuJournal) => Promise<T | GpuDevError>,
+  work: (journals: [GpuJournal, ...GpuJournal[]]) => Promise<T | GpuDevError>,
 ): Promise<T | GpuDevError> {
-  const lock = await host.journal.lock(session.gpuUuid, `${host.owner} (${purpose} ${session.name})`, host.onWait);
-  if ('message' in lock) return lock;
-  try {
-    const read = await host.journal.read(session.gpuUuid);
-    if ('message' in read) return read;
-    const other = read.sessions.find((s) => s.name !== session.name);
-    if (other)
-      return {
-        message: `session "${other.name}" (${other.owner}) shares this GPU: its clocks would change too`,
-        hint: `stop it first, or ${purpose} that one`,
-      };
-    if (!read.sessions.some((s) => s.name === session.name))
-      return { message: `the host journal no longer records ${session.name}` };
-    return await work(read);
-  } finally {
-    lock.release();
-  }
+  const uuids = [...new Set(gpuUuidsOf(session))];
+  return underLocks(host, uuids, `${purpose} ${session.name}`, async (journals) => {
+    for (const journal of journals) {
+      const other = journal.sessions.find((s) => s.name !== session.name);
+      if (other)
+        return {
+          message: `session "${other.name}" (${other.owner}) shares this GPU: its clocks would change too`,
+          hint: `stop it first, or ${purpose} that one`,
+        };
+      if (!journal.sessions.some((s) => s.name === session.name))
+        return { message: `the host journal no longer records ${session.name}` };
+    }
+    return work(journals as [GpuJournal, ...GpuJournal[]]);
+  });
 }
 
 /** Set when the run's clock lock or power cap could not be put back: the session is not as applied. */
@@ -129,7 +127,7 @@ export async function efficiencyFor(
 ): Promise<EfficiencyRecord | GpuDevError> {
   const stored = await store.find(session.plan.host, versions);
   if (stored) return stored;
-  return withGpuToOneself(session, host, 'measure efficiency for', (journal) =>
+  return withGpuToOneself(session, host, 'measure efficiency for', ([journal]) =>
     measureUnthrottled(session, host, journal, store),
   );
 }

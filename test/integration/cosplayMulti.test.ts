@@ -2,47 +2,25 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { builtinCatalog } from '../../src/catalog/catalog';
-import { applyCosplay, newSessionName, type ApplyRequest } from '../../src/cosplay/apply';
+import { applyCosplay } from '../../src/cosplay/apply';
+import { calibrateSession } from '../../src/cosplay/calibrate';
+import { memoryEfficiencyStore } from '../../src/cosplay/efficiency';
 import type { GpuJournal } from '../../src/cosplay/journal';
-import { planMultiCosplay } from '../../src/cosplay/multiPlan';
-import type { Strategy } from '../../src/cosplay/planner';
 import { cleanUpOrphans, listSessions, orphansOf, stopSession } from '../../src/cosplay/sessions';
 import { connectDocker, type DockerEngine } from '../../src/hosts/docker';
 import { startDockerd, type Dockerd } from './dockerd';
-import { applied, applyRequest, fakeHost, removeContainers, sessionHost, testProfile, type FakeHost } from './fakeHost';
+import {
+  applied,
+  applyRequest,
+  fakeHost,
+  multiRequest,
+  removeContainers,
+  sessionHost,
+  testProfile,
+  type FakeHost,
+} from './fakeHost';
 import { repoRoot } from '../unit/fixtures';
 import { failing } from './failing';
-
-function entry(key: string) {
-  const found = builtinCatalog().lookup(key);
-  if (!found.ok) throw new Error(found.error.message);
-  return found.entry;
-}
-
-/** An apply request for a session of the fake host's GPUs `indices` (an index twice: two MIG slices of it). */
-async function multiRequest(
-  target: string,
-  indices: number[],
-  strategy: Strategy,
-  image: string,
-  host: FakeHost,
-): Promise<ApplyRequest> {
-  const planned = planMultiCosplay(
-    { target: entry(target), host: entry('h100-sxm'), hostGpuCount: 8, strategy },
-    indices.map((index) => ({ index })),
-  );
-  if (!planned.ok) throw new Error(planned.error.message);
-  const single = await applyRequest({ target, gpu: indices[0]!, strategy, image, host });
-  const first = planned.gpus[0]!;
-  return {
-    ...single,
-    plan: first.plan,
-    gpuIndex: first.gpuIndex,
-    gpus: planned.gpus,
-    sessionName: newSessionName(target, indices),
-  };
-}
 
 /** The built CLI on the fake host (its test container profile), from the host user's home. */
 function gpudev(host: FakeHost, dockerd: Dockerd, args: readonly string[]) {
@@ -143,6 +121,30 @@ describe('multi-GPU cosplay sessions with a real Docker Engine', function () {
     assert.deepEqual(host.state(), original);
     assert.deepEqual(host.journalFiles(), []);
     assert.equal((await docker.list('gpudev.session')).length, 0);
+  });
+
+  it('calibrating 2× RTX 3090 locks both GPUs at the clock found on the first, each journalled; stop restores both', async () => {
+    const original = host.state();
+    const request = await multiRequest('rtx3090', [2, 3], 'memory', dockerd.image, host);
+    const extraEnv = { ...request.extraEnv, FAKE_TORCH_CLOCK_FROM_SMI: '1' };
+    const { session } = applied(await applyCosplay({ ...request, extraEnv }, host.runner, docker));
+    const context = await sessionHost(host, docker);
+    const outcome = await calibrateSession({ session, efficiency: memoryEfficiencyStore() }, context);
+    if (!outcome.ok) assert.fail(outcome.error.message);
+    const best = outcome.best.clockMHz;
+    assert.ok(best < 1965, `throttled below the plan's lock: ${best} MHz`);
+    const clocks = (file: string) => (host.state()[file] as { clocks?: string }).clocks;
+    assert.deepEqual([clocks('gpu2.json'), clocks('gpu3.json')], [`${best},${best}`, `${best},${best}`]);
+    for (const file of host.journalFiles()) {
+      const journal = journalOf(host, file);
+      assert.deepEqual(
+        journal.gpuWide.filter((s) => s.change.kind === 'clockLock').map((s) => [s.change, s.state]),
+        [[{ kind: 'clockLock', mhz: best }, 'done']],
+      );
+      assert.equal(journal.sessions[0]!.plan.clockLockMHz, best);
+    }
+    assert.equal((await stopSession(session, context)).failure, undefined);
+    assert.deepEqual(host.state(), original);
   });
 
   it('two MIG slices of one H100 in one container: both instances made, 2 target GPUs seen; stop destroys both', async () => {

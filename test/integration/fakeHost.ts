@@ -10,6 +10,7 @@ import { newSessionName } from '../../src/cosplay/apply';
 import type { TestHostProfile } from '../../src/cosplay/hostProfile';
 import { shimArchive } from '../../src/cosplay/hostProfile';
 import { HostJournal } from '../../src/cosplay/hostJournal';
+import { planMultiCosplay } from '../../src/cosplay/multiPlan';
 import { planCosplay, type Strategy } from '../../src/cosplay/planner';
 import type { SessionHost } from '../../src/cosplay/sessions';
 import type { DockerEngine } from '../../src/hosts/docker';
@@ -145,4 +146,28 @@ export async function removeContainers(docker: DockerEngine): Promise<void> {
 export function applied(outcome: ApplyOutcome): Extract<ApplyOutcome, { ok: true }> {
   if (!outcome.ok) assert.fail(`apply failed at "${outcome.failedStep}": ${outcome.error.message}`);
   return outcome;
+}
+
+/** An apply request for a session of the fake host's GPUs `indices` (an index twice: two MIG slices of it). */
+export async function multiRequest(
+  target: string,
+  indices: number[],
+  strategy: Strategy,
+  image: string,
+  host: FakeHost,
+): Promise<ApplyRequest> {
+  const planned = planMultiCosplay(
+    { target: entry(target), host: entry('h100-sxm'), hostGpuCount: 8, strategy },
+    indices.map((index) => ({ index })),
+  );
+  if (!planned.ok) throw new Error(planned.error.message);
+  const single = await applyRequest({ target, gpu: indices[0]!, strategy, image, host });
+  const first = planned.gpus[0]!;
+  return {
+    ...single,
+    plan: first.plan,
+    gpuIndex: first.gpuIndex,
+    gpus: planned.gpus,
+    sessionName: newSessionName(target, indices),
+  };
 }
