@@ -1,6 +1,6 @@
-// A process session inside a running Slurm reservation, through the CLI: its sshd is a step of the job
-// (scontrol listpids), reached through the login node with OpenSSH's own client; scancel ends it, and
-// the session is then an orphan that cleanup clears.
+// Process sessions inside a running Slurm reservation, through the CLI: the sshd is a step of the job
+// (scontrol listpids), reached through the login node with OpenSSH's own client; scancel ends it and the
+// session's keeper step clears its journal record; a session whose keeper is gone is an orphan cleanup clears.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -50,7 +50,7 @@ describe('process sessions inside a Slurm reservation', function () {
 
   const gpudev = (args: readonly string[]) => gpudevCosplay(home, args);
 
-  it('runs its sshd as a step of the job, reached through the login node; scancel ends it; cleanup clears the orphan', async () => {
+  it('runs its sshd as a step of the job, reached through the login node; scancel ends it and its keeper clears it; without a keeper, cleanup does', async () => {
     // The login node as user@host:port: OpenSSH reads ~/.ssh/config from the passwd home, not this test's HOME.
     const loginSpec = `${sshd.user}@127.0.0.1:${sshd.port}`;
     const where = ['--reservation', jobId, '--login', loginSpec];
@@ -81,15 +81,34 @@ describe('process sessions inside a Slurm reservation', function () {
     assert.equal(ssh.status, 0, ssh.stderr);
     assert.match(ssh.stdout, /NVIDIA GeForce RTX 3090/);
 
+    // A second session whose keeper is killed: when the job ends, it is left as an orphan.
+    const second = await gpudev(['up', 'rtx4090', '--strategy', 'memory', ...where]);
+    assert.equal(second.code, 0, second.stderr);
+    const orphaned = second.stdout.trim();
+    const keeper = (
+      await login.run(['pgrep', '-f', `^\\S*sh -c .* gpudev-keeper \\S+ \\S+ ${orphaned} `])
+    ).stdout.trim();
+    assert.match(keeper, /^\d+$/, `one keeper for ${orphaned}`);
+    assert.match((await login.run(['scontrol', 'listpids', jobId])).stdout, new RegExp(`^${keeper}\\s`, 'm'));
+    await login.run(['kill', '-KILL', keeper]);
+
     await login.run(['scancel', jobId]);
     for (let i = 0; i < 40 && (await login.run(['kill', '-0', sshdPid])).exitCode === 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 250));
     assert.notEqual((await login.run(['kill', '-0', sshdPid])).exitCode, 0, 'the sshd ended with the job');
     jobId = '';
+    const names = async () => {
+      const after = JSON.parse((await gpudev(['list', '--json', '--host', loginSpec])).stdout) as typeof listed;
+      return after.sessions.map((s) => s.name);
+    };
+    for (let i = 0; i < 40 && (await names()).includes(name); i++)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(await names(), [orphaned], "the keeper cleared its session's record when the job ended");
+    assert.equal((await login.run(['test', '-e', session.process.folder])).exitCode, 1, 'and its folder');
     const orphans = await gpudev(['orphans', '--host', loginSpec]);
-    assert.match(orphans.stdout, new RegExp(`${name} .*orphan \\(its sshd is gone\\)`));
+    assert.match(orphans.stdout, new RegExp(`${orphaned} .*orphan \\(its sshd is gone\\)`));
     const cleanup = await gpudev(['cleanup', '--yes', '--host', loginSpec]);
     assert.equal(cleanup.code, 0, cleanup.stderr);
-    assert.match(cleanup.stdout, new RegExp(`${name}: restored`));
+    assert.match(cleanup.stdout, new RegExp(`${orphaned}: restored`));
   });
 });

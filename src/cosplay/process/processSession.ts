@@ -11,6 +11,7 @@ import type { GpuJournal } from '../journal';
 import { concreteChange, sessionPlanOf } from '../journalTerms';
 import type { CosplayPlan, HostMutation } from '../planner';
 import { restoreSession, type RestoreOutcome } from '../restore';
+import { keeperArgv } from './jobKeeper';
 import { parseStarted, sessionFolder, sshdArgv, startScript, waitScript, type StartedSshd } from './sessionFiles';
 
 export interface ProcessApplyRequest {
@@ -229,6 +230,7 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
       ...s.slice(0, -1),
       { change: { kind: 'processSession', folder, port: sshd.port, pid: sshd.pid }, state: 'done', at: at() },
     ]);
+    if (request.jobStep) launched(await request.jobStep(keeperArgv(store.dir, uuid, sessionName)));
     return { ok: true, session: { name: sessionName, gpuUuid: uuid, folder, sshd, notApplied } };
   } catch (error) {
     const failure = error instanceof StepFailure ? error.error : { message: (error as Error).message };
