@@ -13,7 +13,7 @@ import { Reservations, type ReservationNode } from './ui/reservations';
 import { registerPanelSerializers } from './ui/panelSerializers';
 import { ReservePanel } from './ui/reservePanel';
 import { runOnReservationCommand } from './ui/runTerminal';
-import { cosplayOnReservation } from './ui/reservationCosplay';
+import { cosplayOnReservation, reservationOfGpu } from './ui/reservationCosplay';
 import { workspaceReservePrefill } from './ui/workspaceDefaults';
 import { attachReservation, cancelReservation, copySshCommand, reserveGpus, showJobScript } from './ui/reserveCommands';
 
@@ -53,6 +53,12 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
   const hostsChanged = new vscode.EventEmitter<void>();
   remote.onDidChange(() => hostsChanged.fire());
   reservationHosts.onDidChange(() => hostsChanged.fire());
+  // A GPU of a reservation's node: the cosplay is a process session inside that job.
+  const inReservation = (node: GpuTreeNode | undefined, otherwise: () => Promise<void>) => {
+    const found = reservationOfGpu(reservationHosts, node);
+    if (!found) return otherwise();
+    return cosplayOnReservation(reservations, found.job, context.extensionUri, context.globalState, log, found.gpuUuid);
+  };
   const hostList: HostList = {
     hosts: () => [{ name: runner.label, monitor }, ...remote.list(), ...reservationHosts.list()],
     notices: () => remote.notices,
@@ -161,14 +167,18 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     vscode.commands.registerCommand('gpuDev.chooseGaugeGpu', () => gauge.choose()),
     vscode.commands.registerCommand('gpuDev.showInStatusBar', (node?: GpuTreeNode) => gauge.choose(node)),
     vscode.commands.registerCommand('gpuDev.cosplayAs', (node?: GpuTreeNode) =>
-      cosplayAs(cosplayContext, undefined, node),
+      inReservation(node, () => cosplayAs(cosplayContext, undefined, node)),
     ),
     vscode.commands.registerCommand('gpuDev.cosplayAsRtx3090', () => cosplayAs(cosplayContext, 'rtx3090')),
     vscode.commands.registerCommand('gpuDev.applyCosplay', (node?: GpuTreeNode) =>
-      cosplayAs(cosplayContext, undefined, node, true),
+      inReservation(node, () => cosplayAs(cosplayContext, undefined, node, true)),
     ),
     vscode.commands.registerCommand('gpuDev.cosplaySeveralAs', (node?: GpuTreeNode) =>
-      cosplayAs(cosplayContext, undefined, node, false, true),
+      reservationOfGpu(reservationHosts, node)
+        ? vscode.window.showInformationMessage(
+            'A session inside a reservation cosplays one GPU: use Cosplay as… on it.',
+          )
+        : cosplayAs(cosplayContext, undefined, node, false, true),
     ),
     vscode.commands.registerCommand('gpuDev.openSessionTerminal', (session?: SessionArgument) =>
       sessionCommands.openTerminal(session),

@@ -14,21 +14,27 @@ import { LocalRunner } from '../hosts/runner';
 import { createSshRunner } from '../hosts/sshHosts';
 import type { SshRunner } from '../hosts/sshRunner';
 import { AllocationRunner } from '../reserve/allocationRunner';
+import { jobGpu } from '../reserve/jobGpu';
 import { defaultSshConfigFile, firstNode, gpudevKnownHosts } from '../reserve/attach';
 import { prepareSessionEntry, sessionKey } from '../remote/sessionHostEntry';
 import { cosplay, pickTarget } from './cosplayCommands';
 import { openSessionWindow } from './processAttach';
+import type { GpuTreeNode } from './gpuTree';
+import type { ReservationHosts } from './reservationHosts';
 import type { ReservationNode, Reservations } from './reservations';
 
 type JobNode = Extract<ReservationNode, { kind: 'reservation' }>;
 
-/** The plan for the job's first GPU on its first node: MPS rather than MIG, which needs root. */
-async function planInJob(allocation: AllocationRunner, target: GpuEntry) {
-  const visible = (await allocation.run(['printenv', 'CUDA_VISIBLE_DEVICES'])).stdout.trim().split(',')[0] ?? '';
+/**
+ * The plan for the job's GPU `gpuUuid` (the GPUs view's choice), else its first, on its first node: MPS
+ * rather than MIG, which needs root.
+ */
+async function planInJob(allocation: AllocationRunner, target: GpuEntry, gpuUuid?: string) {
+  const visible = (await allocation.run(['printenv', 'CUDA_VISIBLE_DEVICES'])).stdout.trim();
   const probe = await probeGpus(allocation);
   if (probe.kind !== 'gpus') return describeError(probe.error);
-  const gpu = probe.gpus.find((g) => String(g.index) === visible) ?? probe.gpus[0];
-  if (!gpu) return `${allocation.label} has no GPU`;
+  const gpu = jobGpu(probe.gpus, visible, allocation.jobId, gpuUuid);
+  if (typeof gpu === 'string') return gpu;
   const catalog = cosplay().builtinCatalog();
   const known = catalog.byNvmlName(gpu.name);
   const model = known ? undefined : await cosplay().probeHostModel(allocation, gpu.index);
@@ -41,12 +47,23 @@ async function planInJob(allocation: AllocationRunner, target: GpuEntry) {
   return { plan: planned.plan, gpuIndex: gpu.index };
 }
 
+/** The reservation whose node holds a GPU of the GPUs view, as the Reservations view's node for that job. */
+export function reservationOfGpu(
+  hosts: ReservationHosts,
+  node: GpuTreeNode | undefined,
+): { readonly job: JobNode; readonly gpuUuid?: string } | undefined {
+  const found = node?.kind === 'gpu' ? hosts.jobOf(node.host) : undefined;
+  if (!found || node?.kind !== 'gpu') return undefined;
+  return { job: { kind: 'reservation', ...found }, ...(node.gpu.uuid && { gpuUuid: node.gpu.uuid }) };
+}
+
 export async function cosplayOnReservation(
   reservations: Reservations,
   node: JobNode | undefined,
   extensionUri: vscode.Uri,
   state: vscode.Memento,
   log: vscode.LogOutputChannel,
+  gpuUuid?: string,
 ): Promise<void> {
   const cluster = node && reservations.get(node.cluster);
   if (!node || !cluster) return;
@@ -56,12 +73,14 @@ export async function cosplayOnReservation(
     return void vscode.window.showInformationMessage(`Job ${jobId} is not running yet: cosplay needs its node.`);
   const target = await pickTarget();
   if (!target) return;
+  log.info(`cosplay ${target.key} in job ${jobId} on ${jobNode}${gpuUuid ? `, ${gpuUuid}` : ''}`);
   // A connection of its own to the login node: the session's lock is a program held open there.
   const login = await createSshRunner({ name: cluster.entry.name, ssh: cluster.entry.login }, new LocalRunner());
   if ('message' in login)
     return void vscode.window.showErrorMessage(`Cannot reach ${cluster.entry.login}: ${describeError(login)}`);
   try {
-    await cosplayInJob(node, { runner: login, spec: cluster.entry.login }, jobNode, target, extensionUri, state, log);
+    const where = { runner: login, spec: cluster.entry.login, node: jobNode, gpuUuid };
+    await cosplayInJob(node, where, target, extensionUri, state, log);
   } finally {
     login.close();
   }
@@ -69,22 +88,24 @@ export async function cosplayOnReservation(
 
 async function cosplayInJob(
   node: JobNode,
-  login: { readonly runner: SshRunner; readonly spec: string },
-  jobNode: string,
+  login: { readonly runner: SshRunner; readonly spec: string; readonly node: string; readonly gpuUuid?: string },
   target: GpuEntry,
   extensionUri: vscode.Uri,
   state: vscode.Memento,
   log: vscode.LogOutputChannel,
 ): Promise<void> {
   const { jobId } = node.job;
+  const jobNode = login.node;
   const allocation = new AllocationRunner(login.runner, jobId, jobNode);
   const loginSpec = login.spec;
   const planned = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Planning ${target.name} inside job ${jobId}` },
-    () => planInJob(allocation, target),
+    () => planInJob(allocation, target, login.gpuUuid),
   );
-  if (typeof planned === 'string')
+  if (typeof planned === 'string') {
+    log.warn(`cosplay in job ${jobId}: ${planned}`);
     return void vscode.window.showErrorMessage(`Cannot cosplay in job ${jobId}: ${planned}`);
+  }
   const { plan, gpuIndex } = planned;
   const rootOnly = plan.mutations
     .filter((m) => m.change.kind !== 'mpsDaemon')

@@ -53,6 +53,12 @@ export class ReservationHosts implements vscode.Disposable {
     return this.hosts.find((h) => h.name === name)?.runner;
   }
 
+  /** The reservation whose node the GPUs view shows as `name`. */
+  jobOf(name: string): { readonly cluster: string; readonly job: Reservation } | undefined {
+    const host = this.hosts.find((h) => h.name === name);
+    return host && { cluster: host.cluster.entry.name, job: host.job };
+  }
+
   /** Follows the watches: a host for each running reservation with a node, gone when the job is. */
   private sync(): void {
     const wanted = this.reservations.names().flatMap((name) => {
