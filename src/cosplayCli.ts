@@ -24,15 +24,17 @@ import { parseHostSpec } from './hosts/sshConfig';
 import { removeSessionEntry, sessionAlias } from './remote/sessionHostEntry';
 import { createSshRunner } from './hosts/sshHosts';
 import { LocalRunner, LOCAL_HOST, type Runner } from './hosts/runner';
+import { readWorkspaceConfig } from './workspace/readConfig';
 
-export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N[,M…]] [--num N] [--strategy mig|mps|memory] [--image I] [--sudo] [--force] [--host H]
+export const COSPLAY_USAGE = `  gpudev cosplay up [<target>] [--gpu N[,M…]] [--num N] [--strategy mig|mps|memory] [--image I] [--sudo] [--force] [--host H]
                             [--no-docker]
                             apply a cosplay: host settings (journalled on the host first), then a container
                             with the shim; --force goes on when other users' processes run on the GPU;
                             --num N: N target GPUs in one container (GPUs --gpu, --gpu+1, …; or list them
                             with --gpu 0,1 — an index twice: two MIG slices of that GPU);
-                            --no-docker: a process session (the user's own MPS daemon and sshd, no root)
-  gpudev cosplay up <target> --reservation <job> --login L
+                            --no-docker: a process session (the user's own MPS daemon and sshd, no root);
+                            without <target>: .gpudev.yaml's gpu.target in the working folder
+  gpudev cosplay up [<target>] --reservation <job> --login L
                             a process session inside a running reservation: its MPS daemon and sshd are
                             steps of the job and end with it (list/down/ssh-config take the same options)
   gpudev cosplay ssh-config <session> [--host H]
@@ -102,13 +104,24 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** `up` without a target: `.gpudev.yaml`'s `gpu.target` in the working folder, said on stderr. */
+function workspaceTarget(io: Io): string[] | string {
+  const config = readWorkspaceConfig(process.cwd());
+  if (typeof config === 'string') return config;
+  const target = config?.gpu?.target;
+  if (target) io.err(`target ${target} (.gpudev.yaml)\n`);
+  return target ? [target] : [];
+}
+
 export async function cosplayCommand(args: readonly string[], io: Io): Promise<number> {
   const fail = (message: string, code = 2) => (io.err(`gpudev cosplay: ${message}\n`), code);
   const [verb, ...rest] = args;
   const parsed = parseArgs(rest, FLAGS, VALUED);
   if (typeof parsed === 'string') return fail(parsed);
-  const { positional, options, flags } = parsed;
+  const { options, flags } = parsed;
   if (!verb || !VERBS.includes(verb)) return fail(`usage:\n${COSPLAY_USAGE}`);
+  const positional = verb === 'up' && !parsed.positional.length ? workspaceTarget(io) : parsed.positional;
+  if (typeof positional === 'string') return fail(positional);
   const named = ['up', 'verify', 'calibrate', 'down', 'ssh-config'].includes(verb);
   if (named !== (positional.length === 1) || positional.length > 1)
     return fail(named ? `${verb} needs one ${verb === 'up' ? 'target' : 'session'}` : `${verb} takes no name`);
