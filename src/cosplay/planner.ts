@@ -320,8 +320,14 @@ export function planCosplay(request: PlanRequest): PlanResult {
       'pick a host with more memory',
     );
   }
-  if (request.strategy === 'mig' && !host.host?.migProfiles.length)
-    return refuse(`MIG requested on host ${host.name}, which has no MIG`, 'use --strategy mps or memory');
+  if (request.strategy === 'mig' && !host.host?.migProfiles.length) {
+    return host.unverified.some((u) => u.startsWith('host.migProfiles'))
+      ? refuse(
+          `MIG requested on host ${host.name}, whose MIG profiles no source lists`,
+          'plan on the host itself, where its GPU reports them (nvidia-smi mig -lgip), or use --strategy mps or memory',
+        )
+      : refuse(`MIG requested on host ${host.name}, which has no MIG`, 'use --strategy mps or memory');
+  }
   if (request.hostMig?.enabled && request.strategy && request.strategy !== 'mig') {
     return refuse(
       `MIG mode is on for this ${host.name}: ${request.strategy} needs a GPU without MIG`,

@@ -93,6 +93,10 @@ describe('MIG profiles of every catalog host', () => {
           key,
         );
         assert.ok(migProfilesIncomplete(host), key);
+        const forced = planCosplay({ target: gpu('t4'), host, strategy: 'mig' });
+        assert.ok(!forced.ok);
+        assert.match(forced.error.message, /whose MIG profiles no source lists$/);
+        assert.match(forced.error.hint!, /where its GPU reports them \(nvidia-smi mig -lgip\)/);
       }
     }
   });
@@ -105,7 +109,7 @@ describe('MIG profiles against verbatim nvidia-smi mig output', () => {
     ['gh200', 'lgip-gh200-96gb', true],
     ['a100-sxm4-40gb', 'lgip-a100-40gb', false],
   ] as const) {
-    it(`${key}: ids, SMs and instance counts${memory ? ' and memory (to 0.01 GiB)' : ''} are what ${name} lists`, () => {
+    it(`${key}: ids, SMs, instance counts${memory ? ' and memory (to 0.01 GiB)' : ''} are what ${name} lists`, () => {
       const reported = parseLgip(fixture(name), 0);
       const profiles = gpu(key).host!.migProfiles;
       assert.deepEqual(
