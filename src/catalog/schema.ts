@@ -4,21 +4,33 @@ import { ARCHS, TENSOR_RATES } from './arch';
 const tflops = z.number().positive().nullable();
 const positive = z.number().positive();
 
+/** The plain profiles and their media/graphics variants (`+me`, `+me.all`, `-me`, `+gfx` on RTX PRO Blackwell). */
+export const MIG_PROFILE_NAME = /^\d+g\.\d+gb(\+me|\+me\.all|-me|\+gfx)?$/;
+
 export const MigProfileSchema = z
   .object({
-    name: z.string().regex(/^\d+g\.\d+gb(\+me)?$/),
+    name: z.string().regex(MIG_PROFILE_NAME),
     id: z.number().int().min(0),
     smCount: z.number().int().positive(),
     memoryMiB: z.number().int().positive(),
-    memorySlices: z.number().int().min(1).max(8),
+    /** Its size in the GPU's memory-slice grid (`-lgipp` `:size`; 8 slices on A100–B200, 12 on RTX PRO 6000). */
+    memorySlices: z.number().int().min(1).max(16),
     computeSlices: z.number().int().min(1).max(7),
     maxInstances: z.number().int().min(1).max(7),
+    /** Where it may start (`-lgipp` `{…}`); absent: the A100–B200 placements of its id (migPlacement.ts). */
+    starts: z.array(z.number().int().min(0)).min(1).optional(),
   })
+  .strict();
+
+/** How a GPU's MIG slices are cut: absent on the A100–B200 layout (8 memory, 7 compute slices). */
+export const MigLayoutSchema = z
+  .object({ memorySlices: z.number().int().min(1).max(16), computeSlices: z.number().int().min(1).max(7) })
   .strict();
 
 export const HostSchema = z
   .object({
     migProfiles: z.array(MigProfileSchema).default([]),
+    migLayout: MigLayoutSchema.optional(),
     /** `nvidia-smi -pl` range; null where no source gives it. */
     powerLimitW: z.object({ min: positive, max: positive }).strict().nullable(),
     /** Graphics clocks `nvidia-smi -lgc` accepts (SUPPORTED_CLOCKS); null where no source gives them. */
@@ -64,4 +76,5 @@ export const GpuEntrySchema = z
 export const CatalogSchema = z.object({ gpus: z.array(GpuEntrySchema).min(1) }).strict();
 
 export type MigProfile = z.infer<typeof MigProfileSchema>;
+export type MigLayout = z.infer<typeof MigLayoutSchema>;
 export type GpuEntry = z.infer<typeof GpuEntrySchema>;

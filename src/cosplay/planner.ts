@@ -4,7 +4,7 @@ import type { GpuDevError } from '../core/errors';
 import type { MigInstance } from '../hosts/nvidiaSmi/migInstances';
 import { fidelityTable, TOLERANCE, type Delivered, type FidelityRow } from './fidelity';
 import { argv } from './changes';
-import { freePlacement } from './migPlacement';
+import { migSliceFor, sliceBandwidthGBs } from './migPlacement';
 import { predictThroughput } from './roofline';
 
 export const STRATEGIES = ['mig', 'mps', 'memory'] as const;
@@ -117,7 +117,7 @@ function option(
   const { target, host } = request;
   const lock = lockClock ? clockForFp32(target, host, smCount) : null;
   const throughput = predictThroughput(host, { smCount, clockMHz: lock ?? undefined });
-  const sliceBandwidth = mig ? (host.bandwidthGBs * mig.profile.memorySlices) / 8 : host.bandwidthGBs;
+  const sliceBandwidth = mig ? sliceBandwidthGBs(host, mig.profile) : host.bandwidthGBs;
   const memoryClockShare = lockClock ? memoryClockShareFor(target, host, sliceBandwidth) : null;
   const bandwidthGBs = memoryClockShare === null ? sliceBandwidth : target.bandwidthGBs;
   const delivered: Delivered = {
@@ -148,26 +148,6 @@ function memoryClockShareFor(target: GpuEntry, host: GpuEntry, bandwidthGBs: num
   return share < 1 - TOLERANCE ? Math.round(share * 100) / 100 : null;
 }
 
-/**
- * Smallest MIG profile with enough memory that still has a free placement, ties broken by
- * closeness of SM count; +me profiles are never needed.
- */
-function migFor(request: PlanRequest): { profile: MigProfile; start: number } | null {
-  const profiles = request.host.host?.migProfiles ?? [];
-  const existing = request.hostMig?.instances ?? [];
-  const target = request.target;
-  return (
-    profiles
-      .filter((p) => !p.name.endsWith('+me') && p.memoryMiB >= target.vramMiB)
-      .sort(
-        (a, b) =>
-          a.memoryMiB - b.memoryMiB || Math.abs(a.smCount - target.smCount) - Math.abs(b.smCount - target.smCount),
-      )
-      .map((profile) => ({ profile, start: freePlacement(profile, existing, profiles) }))
-      .find((found): found is { profile: MigProfile; start: number } => found.start !== null) ?? null
-  );
-}
-
 function powerCap(target: GpuEntry, host: GpuEntry): number | null {
   const range = host.host?.powerLimitW;
   return range ? Math.min(range.max, Math.max(range.min, target.tdpW)) : null;
@@ -176,7 +156,7 @@ function powerCap(target: GpuEntry, host: GpuEntry): number | null {
 function candidates(request: PlanRequest): StrategyOption[] {
   const { target, host } = request;
   const options: StrategyOption[] = [];
-  const mig = migFor(request);
+  const mig = migSliceFor(host, target, request.hostMig?.instances ?? []);
   if (mig) options.push(option(request, 'mig', mig.profile.smCount, mig, null, true));
   // Without a MIG instance no CUDA work runs on a GPU in MIG mode.
   if (request.hostMig?.enabled) return options;
@@ -340,8 +320,14 @@ export function planCosplay(request: PlanRequest): PlanResult {
       'pick a host with more memory',
     );
   }
-  if (request.strategy === 'mig' && !host.host?.migProfiles.length)
-    return refuse(`MIG requested on host ${host.name}, which has no MIG`, 'use --strategy mps or memory');
+  if (request.strategy === 'mig' && !host.host?.migProfiles.length) {
+    return host.unverified.some((u) => u.startsWith('host.migProfiles'))
+      ? refuse(
+          `MIG requested on host ${host.name}, whose MIG profiles no source lists`,
+          'plan on the host itself, where its GPU reports them (nvidia-smi mig -lgip), or use --strategy mps or memory',
+        )
+      : refuse(`MIG requested on host ${host.name}, which has no MIG`, 'use --strategy mps or memory');
+  }
   if (request.hostMig?.enabled && request.strategy && request.strategy !== 'mig') {
     return refuse(
       `MIG mode is on for this ${host.name}: ${request.strategy} needs a GPU without MIG`,

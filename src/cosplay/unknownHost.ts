@@ -254,7 +254,8 @@ export function withReportedMigProfiles(
   };
 }
 
-/** Whether the catalog's MIG profiles of a host may be incomplete: none listed, or no whole-GPU (7g) one. */
+/** Whether the catalog's MIG profiles of a host may be incomplete: none listed, or no whole-GPU (7g, 4g on RTX PRO) one. */
 export function migProfilesIncomplete(entry: GpuEntry): boolean {
-  return !!entry.host && !entry.host.migProfiles.some((p) => p.computeSlices === 7);
+  const whole = entry.host?.migLayout?.computeSlices ?? 7;
+  return !!entry.host && !entry.host.migProfiles.some((p) => p.computeSlices === whole);
 }

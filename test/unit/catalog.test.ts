@@ -64,7 +64,9 @@ describe('GPU catalog', () => {
         assert.ok(profile.smCount <= host.smCount, `${host.key} ${profile.name}`);
         assert.ok(profile.memoryMiB <= host.vramMiB, `${host.key} ${profile.name}`);
         assert.equal(Number(/^(\d+)g/.exec(profile.name)![1]), profile.computeSlices, `${host.key} ${profile.name}`);
-        assert.equal(profile.name.endsWith('+me'), profile.id === 20, `${host.key} ${profile.name}`);
+        // Ids 19–0 name the same slices on every GPU of the standard layout; RTX PRO 6000 numbers its own.
+        if (!host.host!.migLayout)
+          assert.equal(profile.name.endsWith('+me'), profile.id === 20, `${host.key} ${profile.name}`);
       }
     }
   });
