@@ -17,12 +17,38 @@ export function sessionAlias(hostLabel: string, session: string): string {
   return `gpudev-${safe(hostLabel)}-${session.replace(/^gpudev-/, '')}`;
 }
 
+type Options = (readonly [string, string])[];
+
+/**
+ * Connection sharing (OpenSSH's ControlMaster, which Windows' OpenSSH lacks): a session's later
+ * connections ride its first one, and its jump through the host rides one connection to the host, each
+ * kept 10 minutes after its last use. The sockets live beside our config (`cm-%C`: a hash, short enough).
+ */
+export function sharing(configDir: string, platform: NodeJS.Platform = process.platform): Options {
+  if (platform === 'win32') return [];
+  return [
+    ['ControlMaster', 'auto'],
+    ['ControlPath', `${configDir}/cm-%C`],
+    ['ControlPersist', '10m'],
+  ];
+}
+
+/**
+ * Makes the session's shared connections (and its jump's) before the window or terminal opens, so their
+ * first connection rides them; where nothing is shared, or it fails, they connect as they would anyway.
+ */
+export async function warmSessionConnection(alias: string, configFile: string, local: Runner): Promise<void> {
+  if (!sharing(path.dirname(configFile)).length) return;
+  await local.run(['ssh', '-F', configFile, '-o', 'BatchMode=yes', alias, 'true'], { timeoutMs: 20_000 });
+}
+
 /** The entry for the host itself (`<alias>-host`) that the session's entry jumps through; null for this machine. */
 export function hostJumpBlock(
   alias: string,
   host: SshTarget,
   identity: readonly string[],
   knownHosts: readonly string[],
+  shared: Options = [],
 ): string {
   return hostBlock(`${alias}-host`, [
     ['HostName', host.host],
@@ -31,6 +57,7 @@ export function hostJumpBlock(
     ...(identity.length ? [['IdentityFile', identity] as const] : []),
     ...(host.proxyJump ? [['ProxyJump', host.proxyJump] as const] : []),
     ['UserKnownHostsFile', knownHosts],
+    ...shared,
   ]);
 }
 
@@ -45,6 +72,8 @@ export interface SessionEntryRequest {
   readonly jump?: string;
   /** Where the session sshd listens as seen from the jump host: its loopback, or a job's node. */
   readonly hostName?: string;
+  /** Connection sharing options (`sharing`). */
+  readonly shared?: Options;
 }
 
 export function sessionBlock(request: SessionEntryRequest): string {
@@ -57,6 +86,7 @@ export function sessionBlock(request: SessionEntryRequest): string {
     ['HostKeyAlias', request.alias],
     ['UserKnownHostsFile', request.knownHostsFile],
     ['StrictHostKeyChecking', 'yes'],
+    ...(request.shared ?? []),
   ]);
 }
 
@@ -120,8 +150,10 @@ export async function writeSessionEntry(
   // Only the keys that exist: OpenSSH warns about every IdentityFile it cannot find.
   const identity = host ? await existing(host.identityFiles) : [];
   const knownHosts = [path.join(os.homedir(), '.ssh', 'known_hosts'), files.knownHostsFile];
-  const jumpBlock = host ? hostJumpBlock(alias, host, identity, knownHosts) : '';
+  const shared = sharing(path.dirname(files.configFile));
+  const jumpBlock = host ? hostJumpBlock(alias, host, identity, knownHosts, shared) : '';
   const block = sessionBlock({
+    shared,
     alias,
     port: session.port,
     user: host?.user ?? os.userInfo().username,

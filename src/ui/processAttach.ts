@@ -7,7 +7,7 @@ import type { Session } from '../cosplay/session';
 import { LocalRunner, LOCAL_HOST } from '../hosts/runner';
 import { defaultSshConfigFile, gpudevKnownHosts } from '../reserve/attach';
 import { sshRemoteUri } from '../remote/devContainerUri';
-import { prepareSessionEntry } from '../remote/sessionHostEntry';
+import { prepareSessionEntry, warmSessionConnection } from '../remote/sessionHostEntry';
 import type { CosplayHost } from './cosplaySessions';
 import { ensureInclude } from './reservationAttach';
 
@@ -59,6 +59,7 @@ export async function openSessionWindow(request: {
   // Our Include is asked for only where Remote-SSH could use it.
   const remoteSsh = !request.terminal && !!vscode.extensions.getExtension(REMOTE_SSH);
   const included = remoteSsh && (await ensureInclude(request.state, configFile));
+  await warmSessionConnection(alias, configFile, new LocalRunner());
   if (included) {
     await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(sshRemoteUri(alias, request.home)), {
       forceNewWindow: true,

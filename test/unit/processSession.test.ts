@@ -14,7 +14,13 @@ import {
   startScript,
 } from '../../src/cosplay/process/sessionFiles';
 import { attachedContainerUri, sshRemoteUri } from '../../src/remote/devContainerUri';
-import { pinnedSessionKey, sessionAlias, sessionBlock, withoutPinned } from '../../src/remote/sessionHostEntry';
+import {
+  pinnedSessionKey,
+  sessionAlias,
+  sessionBlock,
+  sharing,
+  withoutPinned,
+} from '../../src/remote/sessionHostEntry';
 
 const entry = (key: string) => {
   const found = builtinCatalog().lookup(key);
@@ -119,6 +125,15 @@ describe('process sessions', () => {
     const pinned = pinnedSessionKey(alias, KEY.split(' ').slice(0, 2).join(' '));
     assert.equal(withoutPinned(`other ${KEY}\n${pinned}\n`, alias), `other ${KEY}\n`);
     assert.throws(() => pinnedSessionKey(alias, 'ssh-ed25519 x y'));
+  });
+
+  it('shares connections where OpenSSH can (ControlMaster), never on Windows', () => {
+    const shared = sharing('/home/u/.ssh/gpudev', 'linux');
+    const block = sessionBlock({ alias: 'gpudev-x', port: 1, user: 'u', identity: [], knownHostsFile: '/kh', shared });
+    for (const line of ['ControlMaster auto', 'ControlPath /home/u/.ssh/gpudev/cm-%C', 'ControlPersist 10m'])
+      assert.ok(block.includes(`  ${line}\n`), line);
+    assert.ok(sharing('/my home/.ssh/gpudev', 'darwin').some(([, v]) => v === '/my home/.ssh/gpudev/cm-%C'));
+    assert.deepEqual(sharing('C:/Users/u/.ssh/gpudev', 'win32'), []);
   });
 
   it('builds the Dev Containers URI of a container, nested in Remote-SSH for a remote host', () => {
