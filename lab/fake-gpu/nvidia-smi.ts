@@ -24,6 +24,7 @@ const FULL_QUERY: Record<string, string> = {
   'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a',
   'NVIDIA X999': 'constructed-q-x999',
 };
+const FULL_QUERY_XML: Record<string, string> = { 'NVIDIA H100 80GB HBM3': 'qx-h100-80gb-hbm3-545.23.08-from-q' };
 // A GPU the catalog lacks (constructed fixtures, see the README): the host-model query and `mig -lgip`.
 const HOST_MODEL_QUERY: Record<string, string> = { 'NVIDIA X999': 'constructed-query-x999-host-model' };
 const PROFILES: Record<string, string> = { 'NVIDIA X999': 'constructed-lgip-x999' };
@@ -278,6 +279,7 @@ else if (args[0] === 'mig' && args.includes('-lgip')) {
   const profiles = PROFILES[gpu.name] ?? fail('No MIG-supported devices found.', 6);
   process.stdout.write(read(profiles).replace(/^\| {3}0 /gm, `|   ${gpu.index} `));
 } else if (args[0] === '-q') {
-  const full = FULL_QUERY[table.gpus[0]?.name ?? ''] ?? fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
+  const reports = args.includes('-x') || args.includes('--xml-format') ? FULL_QUERY_XML : FULL_QUERY;
+  const full = reports[table.gpus[0]?.name ?? ''] ?? fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
   process.stdout.write(read(full));
 } else if (!change()) fail(`fake nvidia-smi: arguments not replayed: ${args.join(' ')}`);

@@ -97,15 +97,10 @@ def rewriter_for(args: Sequence[str], target: Target, env: Optional[Mapping[str,
         only = [u for u in (env or process_env()).get("GPUDEV_HOST_GPUS", "").split(",") if u.strip()]
         return lambda lines: rewrite_listing(lines, target, only)
     if "-q" in args or "--query" in args:
-        if "-x" in args or "--xml-format" in args:
-            from .smi_xml import XmlRewriter as Rewriter
-        else:
-            from .smi_full import FullQueryRewriter as Rewriter  # type: ignore[assignment]
-
-        def full(lines: Iterable[str]) -> Iterable[str]:
-            rewriter = Rewriter(target)
-            return (out for out in (rewriter.feed(line) for line in lines) if out is not None)
-        return full
+        from .smi_units import rewrite_reports
+        xml = "-x" in args or "--xml-format" in args
+        slices = visible_slices(process_env() if env is None else env)
+        return lambda lines: rewrite_reports(lines, target, slices, xml)
     return None
 
 
