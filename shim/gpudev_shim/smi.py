@@ -1,7 +1,6 @@
 """The `nvidia-smi` of a cosplay container: runs the real one and rewrites what identifies the GPU."""
 from __future__ import annotations
 
-import io
 import posix
 import sys
 
@@ -11,7 +10,7 @@ from .target import target_from_env
 # `subprocess` would cost more than the whole rewrite (this runs on every nvidia-smi call; S1 in npm run bench).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import BinaryIO, Callable, Iterable, List, Mapping, Optional, Sequence
+    from typing import Callable, Iterable, List, Mapping, Optional, Sequence
 
     from .target import Target
 
@@ -131,9 +130,22 @@ def _frames(target: Target, slices: int) -> Callable[[Iterable[str]], Iterable[s
     return rewrite
 
 
-def _lines(stream: BinaryIO) -> Iterable[str]:
-    for raw in iter(stream.readline, b""):
-        yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+def _lines(fd: int, flush: Callable[[], None]) -> Iterable[str]:
+    """The real output's lines as they come, read in large chunks; what was shown so far is flushed
+    before each read that may wait (one write per chunk rather than per line: fewer wake-ups of the
+    reader, which under load each cost a scheduler slice)."""
+    pending = b""
+    while True:
+        flush()
+        chunk = posix.read(fd, 65536)
+        if not chunk:
+            break
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for raw in lines:
+            yield raw.decode("utf-8", "surrogateescape").rstrip("\r")
+    if pending:
+        yield pending.decode("utf-8", "surrogateescape").rstrip("\r")
 
 
 def main(args: List[str], env: Optional[Mapping[str, str]] = None, own_dir: str = "") -> int:
@@ -155,17 +167,21 @@ def main(args: List[str], env: Optional[Mapping[str, str]] = None, own_dir: str 
     )
     posix.close(write_end)
     out = sys.stdout.buffer
+    reader_gone = False
     try:
-        with io.open(read_end, "rb") as real_out:
-            for line in rewrite(_lines(real_out)):
-                out.write(line.encode("utf-8", "surrogateescape") + b"\n")
-                out.flush()
+        for line in rewrite(_lines(read_end, out.flush)):
+            out.write(line.encode("utf-8", "surrogateescape") + b"\n")
+        out.flush()
     except KeyboardInterrupt:
         posix.kill(pid, 15)
     except BrokenPipeError:
         posix.kill(pid, 15)
         sys.stderr.close()
-    return _exit_code(posix.waitpid(pid, 0)[1])
+        reader_gone = True
+    posix.close(read_end)
+    status = _exit_code(posix.waitpid(pid, 0)[1])
+    # A reader that stopped reading (`nvidia-smi | head`): the status a shell shows for the real one, killed by SIGPIPE.
+    return 128 + 13 if reader_gone else status
 
 
 def _exit_code(status: int) -> int:
