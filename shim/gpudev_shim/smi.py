@@ -1,6 +1,7 @@
 """The `nvidia-smi` of a cosplay container: runs the real one and rewrites what identifies the GPU."""
 from __future__ import annotations
 
+import _signal  # loaded at every interpreter start, unlike `signal` (which imports enum)
 import posix
 import sys
 
@@ -156,15 +157,15 @@ def main(args: List[str], env: Optional[Mapping[str, str]] = None, own_dir: str 
         return 127
     target = target_from_env(env)
     rewrite = rewriter_for(args, target, env) if target else None
+    # Python ignores SIGPIPE and SIGXFSZ, and a program it starts would inherit that (subprocess
+    # restores them too): the real binary dies of SIGPIPE, as without the shim, when its reader goes away.
+    restored = (_signal.SIGPIPE, _signal.SIGXFSZ)
     if rewrite is None:
+        for number in restored:
+            _signal.signal(number, _signal.SIG_DFL)
         posix.execv(real, [real] + list(args))
     read_end, write_end = posix.pipe()
-    pid = posix.posix_spawn(
-        real,
-        [real] + pointed_at_session(args, env),
-        posix.environ,
-        file_actions=[(posix.POSIX_SPAWN_DUP2, write_end, 1), (posix.POSIX_SPAWN_CLOSE, read_end)],
-    )
+    pid = _spawn(real, [real] + pointed_at_session(args, env), read_end, write_end, restored)
     posix.close(write_end)
     out = sys.stdout.buffer
     reader_gone = False
@@ -182,6 +183,24 @@ def main(args: List[str], env: Optional[Mapping[str, str]] = None, own_dir: str 
     status = _exit_code(posix.waitpid(pid, 0)[1])
     # A reader that stopped reading (`nvidia-smi | head`): the status a shell shows for the real one, killed by SIGPIPE.
     return 128 + 13 if reader_gone else status
+
+
+def _spawn(real: str, argv: List[str], read_end: int, write_end: int, restored: tuple) -> int:
+    """The real binary, its stdout into the pipe; posix_spawn (Python 3.8+), else fork and exec."""
+    if hasattr(posix, "posix_spawn"):
+        actions = [(posix.POSIX_SPAWN_DUP2, write_end, 1), (posix.POSIX_SPAWN_CLOSE, read_end)]
+        return posix.posix_spawn(real, argv, posix.environ, file_actions=actions, setsigdef=restored)
+    pid = posix.fork()
+    if pid == 0:
+        try:
+            posix.dup2(write_end, 1)
+            posix.close(read_end)
+            for number in restored:
+                _signal.signal(number, _signal.SIG_DFL)
+            posix.execv(real, argv)
+        finally:
+            posix._exit(127)
+    return pid
 
 
 def _exit_code(status: int) -> int:
