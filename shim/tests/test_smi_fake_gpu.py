@@ -61,6 +61,11 @@ class FakeGpuSessionTest(unittest.TestCase):
         self.assertEqual(listing, ["GPU {}: NVIDIA GeForce RTX 3090 (UUID: {})".format(i, uuids[i]) for i in (2, 5)])
         query = self.shim(scenario, "--query-gpu=uuid,name,memory.total,mig.mode.current", "--format=csv,noheader", **visible)
         self.assertEqual(query.split("\n")[:-1], ["{}, NVIDIA GeForce RTX 3090, 24576 MiB, [N/A]".format(u) for u in (uuids[2], uuids[5])])
+        report = self.shim(scenario, "-q", **visible)
+        self.assertEqual(re.findall(r"GPU UUID\s+: (\S+)", report), [uuids[2], uuids[5]], "whole GPUs keep their own blocks")
+        self.assertEqual(re.findall(r"Minor Number\s+: (\d+)", report), ["2", "5"])
+        self.assertEqual(re.findall(r"Attached GPUs\s+: (\d+)", report), ["2"])
+        self.assertEqual(re.findall(r"<uuid>([^<]+)</uuid>", self.shim(scenario, "-q", "-x", **visible)), [uuids[2], uuids[5]])
 
     def test_two_mig_slices_of_one_h200(self):
         scenario = "mig-h200-570.86.15-container-2dev"
