@@ -171,8 +171,9 @@ def _own_processes(block: List[str], fmt, unit: Unit) -> List[str]:
         at = end
     out.extend(block[at:])
     if fmt is _Text and groups and not any(_text_value(line)[1] == _Text.process for line in out):
-        header = next(i for i, line in enumerate(out) if _text_value(line)[1:] == ("Processes", None))
-        out[header] = out[header].rstrip().ljust(42) + ": None"
+        header = next((i for i, line in enumerate(out) if _text_value(line)[1:] == ("Processes", None)), None)
+        if header is not None:
+            out[header] = out[header].rstrip().ljust(42) + ": None"
     return out
 
 
