@@ -64,7 +64,7 @@ class FullQueryRewriter:
         self.block = label
         if indent <= 4:
             self.section = label
-        if label == "MIG Devices" or label == "MIG Device" and indent <= 4:  # 610+ lists each device on its own
+        if label == "MIG Devices" or label == "MIG Device" and indent <= 4:  # 610.43.03 lists each device on its own
             self.skip_indent = indent
             return None
         if label == "Remapped Rows" and before_row_remapping(self.target):

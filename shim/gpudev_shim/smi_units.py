@@ -2,8 +2,8 @@
 
 Target GPU i is the i-th visible unit, as in the table (smi_table.py): a MIG device where the host GPU
 is partitioned, else the GPU. Inside a container given MIG slices the real report holds their parent
-GPU once with its MIG devices (a "MIG Devices" section holding them; in 610+ one "MIG Device" section
-each; `<mig_devices>` in XML); each slice then gets its own copy of the parent's block, with
+GPU once with its MIG devices (one "MIG Device" section each, or a "MIG Devices" section holding them;
+`<mig_devices>` in XML); each slice then gets its own copy of the parent's block, with
 the slice's UUID (from NVIDIA_VISIBLE_DEVICES, in order, as `--query-gpu` reads them), its index as
 the minor number, its own memory use and its own processes. A report that lists no MIG device while
 the container holds slices (as the fake GPU's) splits each GPU into its share of them, as the table
@@ -81,7 +81,7 @@ class _Text:
 
     @staticmethod
     def memory(label: str) -> bool:
-        return label.endswith("FB Memory Usage")  # "Shared FB Memory Usage" in a MIG device of 610+
+        return label.endswith("FB Memory Usage")  # "Shared FB Memory Usage" in a MIG device of 610.43.03
 
 
 class _Xml:
@@ -139,8 +139,7 @@ def _ids(lines: List[str], fmt) -> Tuple[str, str]:
 
 def _mig_devices(block: List[str], fmt) -> List[Tuple[Tuple[str, str], Optional[int]]]:
     """The MIG devices a GPU block lists, in order: ((GPU instance id, compute instance id), memory
-    used in MiB). Drivers before 610 list them in a "MIG Devices" section, 610+ one "MIG Device"
-    section each."""
+    used in MiB), in one "MIG Device" section each (610.43.03) or all in a "MIG Devices" section."""
     devices = []
     for first, end in _sections(block, fmt, fmt.device):
         lines = block[first:end]

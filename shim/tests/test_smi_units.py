@@ -4,7 +4,8 @@ No verbatim `-q` of a partitioned datacenter GPU is in the fixtures: the MIG-mod
 verbatim H100 `-q` (and the -q -x built from it, see the fixtures' README) with MIG mode enabled, MIG
 devices and processes added in the layouts drivers print them — 610+ one "MIG Device" section each
 with "Shared FB Memory Usage" (a published 610.43.03 `-q` of a MIG instance, search id 71604074629),
-earlier drivers a "MIG Devices" section holding them, and in XML `<mig_devices><mig_device>` (as a
+a "MIG Devices" section holding them (the layout the shim read before; no capture of it was found),
+and in XML `<mig_devices><mig_device>` (as a
 575.57.08 report published in gpustack's nvidia_smi detector and netdata's MIG tests show them).
 """
 import re
