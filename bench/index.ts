@@ -43,6 +43,7 @@ printComparison({
 });
 
 shimBenchmarks();
+if (process.env.GPUDEV_BENCH === 'S1') process.exit(0); // the shim's start-up (S1, S2) alone
 torchImportBenchmark();
 
 // P1 runs a real sshd (lab/infra/sshd.sh); GPUDEV_BENCH_SECONDS shortens it for a quick look.

@@ -2,7 +2,8 @@
 // The scenario is a default-/mig- table fixture's name, from GPUDEV_FAKE_SMI_SCENARIO or else from
 // the file named by GPUDEV_FAKE_SMI_SCENARIO_FILE (so a test can swap GPUs under a running host).
 // --query-gpu answers are the table's own values in nvidia-smi's CSV form; UUIDs come from the
-// matching `-L` fixture where one was captured on the same machine.
+// matching `-L` fixture where one was captured on the same machine. `-q` and `-q -x` repeat a one-GPU
+// report once per GPU asked (fullQuery.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSmiTable, type TableGpu } from '../../src/hosts/nvidiaSmi/table';
@@ -16,6 +17,7 @@ import {
   stateDir,
   type GpuState,
 } from './hostState';
+import { fullQuery } from './fullQuery';
 import { visibleTable } from './visibleTable';
 
 const fixtures = path.resolve(__dirname, '../../test/fixtures/nvidia-smi');
@@ -24,6 +26,7 @@ const FULL_QUERY: Record<string, string> = {
   'NVIDIA H100 80GB HBM3': 'q-h100-80gb-hbm3-545.23.08-a',
   'NVIDIA X999': 'constructed-q-x999',
 };
+const FULL_QUERY_XML: Record<string, string> = { 'NVIDIA H100 80GB HBM3': 'qx-h100-80gb-hbm3-545.23.08-from-q' };
 // A GPU the catalog lacks (constructed fixtures, see the README): the host-model query and `mig -lgip`.
 const HOST_MODEL_QUERY: Record<string, string> = { 'NVIDIA X999': 'constructed-query-x999-host-model' };
 const PROFILES: Record<string, string> = { 'NVIDIA X999': 'constructed-lgip-x999' };
@@ -278,6 +281,9 @@ else if (args[0] === 'mig' && args.includes('-lgip')) {
   const profiles = PROFILES[gpu.name] ?? fail('No MIG-supported devices found.', 6);
   process.stdout.write(read(profiles).replace(/^\| {3}0 /gm, `|   ${gpu.index} `));
 } else if (args[0] === '-q') {
-  const full = FULL_QUERY[table.gpus[0]?.name ?? ''] ?? fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
-  process.stdout.write(read(full));
+  const xml = args.includes('-x') || args.includes('--xml-format');
+  const full =
+    (xml ? FULL_QUERY_XML : FULL_QUERY)[table.gpus[0]?.name ?? ''] ??
+    fail(`fake nvidia-smi: no -q fixture for ${scenario}`);
+  process.stdout.write(fullQuery(read(full), selected(), visible().length, uuids(), xml));
 } else if (!change()) fail(`fake nvidia-smi: arguments not replayed: ${args.join(' ')}`);

@@ -1,7 +1,7 @@
 """The `nvidia-smi` of a cosplay container: runs the real one and rewrites what identifies the GPU."""
 from __future__ import annotations
 
-import io
+import _signal  # loaded at every interpreter start, unlike `signal` (which imports enum)
 import posix
 import sys
 
@@ -11,7 +11,7 @@ from .target import target_from_env
 # `subprocess` would cost more than the whole rewrite (this runs on every nvidia-smi call; S1 in npm run bench).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import BinaryIO, Callable, Iterable, List, Mapping, Optional, Sequence
+    from typing import Callable, Iterable, List, Mapping, Optional, Sequence
 
     from .target import Target
 
@@ -97,15 +97,10 @@ def rewriter_for(args: Sequence[str], target: Target, env: Optional[Mapping[str,
         only = [u for u in (env or process_env()).get("GPUDEV_HOST_GPUS", "").split(",") if u.strip()]
         return lambda lines: rewrite_listing(lines, target, only)
     if "-q" in args or "--query" in args:
-        if "-x" in args or "--xml-format" in args:
-            from .smi_xml import XmlRewriter as Rewriter
-        else:
-            from .smi_full import FullQueryRewriter as Rewriter  # type: ignore[assignment]
-
-        def full(lines: Iterable[str]) -> Iterable[str]:
-            rewriter = Rewriter(target)
-            return (out for out in (rewriter.feed(line) for line in lines) if out is not None)
-        return full
+        from .smi_units import rewrite_reports
+        xml = "-x" in args or "--xml-format" in args
+        slices = visible_slices(process_env() if env is None else env)
+        return lambda lines: rewrite_reports(lines, target, slices, xml)
     return None
 
 
@@ -136,9 +131,22 @@ def _frames(target: Target, slices: int) -> Callable[[Iterable[str]], Iterable[s
     return rewrite
 
 
-def _lines(stream: BinaryIO) -> Iterable[str]:
-    for raw in iter(stream.readline, b""):
-        yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+def _lines(fd: int, flush: Callable[[], None]) -> Iterable[str]:
+    """The real output's lines as they come, read in large chunks; what was shown so far is flushed
+    before each read that may wait (one write per chunk rather than per line: fewer wake-ups of the
+    reader, which under load each cost a scheduler slice)."""
+    pending = b""
+    while True:
+        flush()
+        chunk = posix.read(fd, 65536)
+        if not chunk:
+            break
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for raw in lines:
+            yield raw.decode("utf-8", "surrogateescape").rstrip("\r")
+    if pending:
+        yield pending.decode("utf-8", "surrogateescape").rstrip("\r")
 
 
 def main(args: List[str], env: Optional[Mapping[str, str]] = None, own_dir: str = "") -> int:
@@ -149,28 +157,50 @@ def main(args: List[str], env: Optional[Mapping[str, str]] = None, own_dir: str 
         return 127
     target = target_from_env(env)
     rewrite = rewriter_for(args, target, env) if target else None
+    # Python ignores SIGPIPE and SIGXFSZ, and a program it starts would inherit that (subprocess
+    # restores them too): the real binary dies of SIGPIPE, as without the shim, when its reader goes away.
+    restored = (_signal.SIGPIPE, _signal.SIGXFSZ)
     if rewrite is None:
+        for number in restored:
+            _signal.signal(number, _signal.SIG_DFL)
         posix.execv(real, [real] + list(args))
     read_end, write_end = posix.pipe()
-    pid = posix.posix_spawn(
-        real,
-        [real] + pointed_at_session(args, env),
-        posix.environ,
-        file_actions=[(posix.POSIX_SPAWN_DUP2, write_end, 1), (posix.POSIX_SPAWN_CLOSE, read_end)],
-    )
+    pid = _spawn(real, [real] + pointed_at_session(args, env), read_end, write_end, restored)
     posix.close(write_end)
     out = sys.stdout.buffer
+    reader_gone = False
     try:
-        with io.open(read_end, "rb") as real_out:
-            for line in rewrite(_lines(real_out)):
-                out.write(line.encode("utf-8", "surrogateescape") + b"\n")
-                out.flush()
+        for line in rewrite(_lines(read_end, out.flush)):
+            out.write(line.encode("utf-8", "surrogateescape") + b"\n")
+        out.flush()
     except KeyboardInterrupt:
         posix.kill(pid, 15)
     except BrokenPipeError:
         posix.kill(pid, 15)
         sys.stderr.close()
-    return _exit_code(posix.waitpid(pid, 0)[1])
+        reader_gone = True
+    posix.close(read_end)
+    status = _exit_code(posix.waitpid(pid, 0)[1])
+    # A reader that stopped reading (`nvidia-smi | head`): the status a shell shows for the real one, killed by SIGPIPE.
+    return 128 + 13 if reader_gone else status
+
+
+def _spawn(real: str, argv: List[str], read_end: int, write_end: int, restored: tuple) -> int:
+    """The real binary, its stdout into the pipe; posix_spawn (Python 3.8+), else fork and exec."""
+    if hasattr(posix, "posix_spawn"):
+        actions = [(posix.POSIX_SPAWN_DUP2, write_end, 1), (posix.POSIX_SPAWN_CLOSE, read_end)]
+        return posix.posix_spawn(real, argv, posix.environ, file_actions=actions, setsigdef=restored)
+    pid = posix.fork()
+    if pid == 0:
+        try:
+            posix.dup2(write_end, 1)
+            posix.close(read_end)
+            for number in restored:
+                _signal.signal(number, _signal.SIG_DFL)
+            posix.execv(real, argv)
+        finally:
+            posix._exit(127)
+    return pid
 
 
 def _exit_code(status: int) -> int:

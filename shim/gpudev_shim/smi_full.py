@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # typing costs milliseconds on every nvidia-smi call
 from .smi_other import ARCHITECTURES, before_row_remapping, ecc_mode, mig_mode, product_brand
 from .target import Target
 
+if TYPE_CHECKING:
+    from .smi_units import Unit
+
 HOST_BOARD_LABELS = ("Board Part Number", "GPU Part Number", "FRU Part Number", "Serial Number")
 POWER_LABELS = ("Power Limit", "Current Power Limit", "Requested Power Limit", "Default Power Limit",
                 "Enforced Power Limit", "Min Power Limit", "Max Power Limit")
@@ -34,8 +37,9 @@ def _watts(value: str) -> Optional[float]:
 
 
 class FullQueryRewriter:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, unit: Optional[Unit] = None) -> None:
         self.target = target
+        self.unit = unit  # the session GPU this block stands for (smi_units.py), None: the host's block as it is
         self.section = ""  # the GPU-level block (indent 4) a line is in
         self.block = ""  # the innermost block
         self.used_mib: Optional[int] = None
@@ -60,7 +64,7 @@ class FullQueryRewriter:
         self.block = label
         if indent <= 4:
             self.section = label
-        if label == "MIG Devices":
+        if label == "MIG Devices" or label == "MIG Device" and indent <= 4:  # 610.43.03 lists each device on its own
             self.skip_indent = indent
             return None
         if label == "Remapped Rows" and before_row_remapping(self.target):
@@ -78,9 +82,17 @@ class FullQueryRewriter:
             return key + sep + ARCHITECTURES[target.compute_capability]
         if label in HOST_BOARD_LABELS:
             return key + sep + "N/A"
+        unit = self.unit
+        if unit is not None and label == "GPU UUID" and unit.uuid:
+            return key + sep + unit.uuid
+        if unit is not None and label == "Minor Number" and unit.index is not None:
+            return key + sep + str(unit.index)
         if self.block == "FB Memory Usage":
             if label == "Total":
                 return key + sep + "{} MiB".format(target.vram_mib)
+            if label == "Used" and unit is not None and unit.used_mib is not None:
+                self.used_mib = unit.used_mib
+                return key + sep + "{} MiB".format(unit.used_mib)
             if label == "Used":
                 used = value.strip().split(" ")[0]
                 self.used_mib = int(used) if used.isdigit() else None
@@ -93,6 +105,8 @@ class FullQueryRewriter:
                 return key + sep + ecc_mode(value.strip(), target)
         if label == "ECC Object" and target.has_ecc is False:
             return key + sep + "N/A"
+        if self.section == "Processes" and label in ("GPU instance ID", "Compute instance ID"):
+            return key + sep + "N/A"  # as on a GPU without MIG (the table's GI and CI read N/A too)
         if self.block == "Utilization" and label == "Gpu" and value.strip() == "N/A":
             return key + sep + "0 %"  # none for the whole GPU in MIG mode; see docs/shim.md
         watts = _watts(value) if label in POWER_LABELS and target.tdp_w else None

@@ -13,6 +13,9 @@ if TYPE_CHECKING:  # typing costs milliseconds on every nvidia-smi call
 from .smi_other import ARCHITECTURES, before_row_remapping, ecc_mode, mig_mode, product_brand
 from .target import Target
 
+if TYPE_CHECKING:
+    from .smi_units import Unit
+
 HOST_BOARD = ("serial", "board_part_number", "gpu_part_number", "gpu_fru_part_number")
 POWER_LIMITS = ("power_limit", "current_power_limit", "requested_power_limit", "default_power_limit",
                 "enforced_power_limit", "max_power_limit", "min_power_limit")
@@ -45,8 +48,9 @@ def _open_tag(line: str) -> Optional[str]:
 
 
 class XmlRewriter:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, unit: Optional[Unit] = None) -> None:
         self.target = target
+        self.unit = unit  # the session GPU this block stands for (smi_units.py), None: the host's block as it is
         self.path: List[str] = []
         self.used_mib: Optional[int] = None
         self.skip: Optional[str] = None  # a block whose content is replaced, until its closing tag
@@ -94,6 +98,11 @@ class XmlRewriter:
             return ARCHITECTURES[target.compute_capability]
         if tag in HOST_BOARD:
             return "N/A"
+        unit = self.unit
+        if unit is not None and parent == "gpu" and tag == "uuid" and unit.uuid:
+            return unit.uuid
+        if unit is not None and parent == "gpu" and tag == "minor_number" and unit.index is not None:
+            return str(unit.index)
         if tag == "compute_cap" and target.compute_capability and value[:1].isdigit():
             return "{}.{}".format(*target.compute_capability)
         if parent == "fb_memory_usage":
@@ -119,6 +128,9 @@ class XmlRewriter:
     def _memory(self, tag: str, value: str) -> Optional[str]:
         if tag == "total":
             return "{} MiB".format(self.target.vram_mib)
+        if tag == "used" and self.unit is not None and self.unit.used_mib is not None:
+            self.used_mib = self.unit.used_mib
+            return "{} MiB".format(self.unit.used_mib)
         if tag == "used":
             used = value.split(" ")[0]
             self.used_mib = int(used) if used.isdigit() else None

@@ -188,9 +188,11 @@ def smi_session_checks(report: Report, target: Target, run: Run) -> None:
     _, table = run(["nvidia-smi"])
     _, listing = run(["nvidia-smi", "-L"])
     _, query = run(["nvidia-smi", "--query-gpu=mig.mode.current", "--format=csv,noheader"])
+    _, full = run(["nvidia-smi", "-q"])
     rows = re.findall(r"^\|\s+\d+\s+.+?\s+(?:On|Off|N/A)\s+\|\s+[0-9A-Fa-f]{4,8}:\S+\s+\S+\s+\|\s+(\S+) \|\n.*\n\|.*\|\s+(\S+) \|$", table, re.M)
-    counts = {"table": len(rows), "list": len(re.findall(r"^GPU \d+: ", listing, re.M)), "query": len([l for l in query.splitlines() if l.strip()])}
-    report.add("smi.gpu-count", "nvidia-smi shows the session's GPUs (table, -L, --query-gpu)", target.count, counts,
+    counts = {"table": len(rows), "list": len(re.findall(r"^GPU \d+: ", listing, re.M)), "query": len([l for l in query.splitlines() if l.strip()]),
+              "q": len(re.findall(r"^GPU [0-9A-Fa-f]+:\S+$", full, re.M))}
+    report.add("smi.gpu-count", "nvidia-smi shows the session's GPUs (table, -L, --query-gpu, -q)", target.count, counts,
                all(n == target.count for n in counts.values()))
     if target.has_ecc is None and target.mig_capable is None:
         report.skip("smi.ecc-mig", "ECC and MIG cells per the target", "the plan does not say whether the target has ECC or MIG")

@@ -61,6 +61,11 @@ class FakeGpuSessionTest(unittest.TestCase):
         self.assertEqual(listing, ["GPU {}: NVIDIA GeForce RTX 3090 (UUID: {})".format(i, uuids[i]) for i in (2, 5)])
         query = self.shim(scenario, "--query-gpu=uuid,name,memory.total,mig.mode.current", "--format=csv,noheader", **visible)
         self.assertEqual(query.split("\n")[:-1], ["{}, NVIDIA GeForce RTX 3090, 24576 MiB, [N/A]".format(u) for u in (uuids[2], uuids[5])])
+        report = self.shim(scenario, "-q", **visible)
+        self.assertEqual(re.findall(r"GPU UUID\s+: (\S+)", report), [uuids[2], uuids[5]], "whole GPUs keep their own blocks")
+        self.assertEqual(re.findall(r"Minor Number\s+: (\d+)", report), ["2", "5"])
+        self.assertEqual(re.findall(r"Attached GPUs\s+: (\d+)", report), ["2"])
+        self.assertEqual(re.findall(r"<uuid>([^<]+)</uuid>", self.shim(scenario, "-q", "-x", **visible)), [uuids[2], uuids[5]])
 
     def test_two_mig_slices_of_one_h200(self):
         scenario = "mig-h200-570.86.15-container-2dev"
@@ -95,6 +100,30 @@ class FakeGpuSessionTest(unittest.TestCase):
         self.assertEqual([row[0] for row in gpu_rows(table)], ["0", "1"], "the table lists no MIG device: GPU 3's row stands for both")
         self.assertEqual(len(self.shim(scenario, "-L", **env).split("\n")[:-1]), 2)
         self.assertEqual(len(self.shim(scenario, "--query-gpu=name", "--format=csv,noheader", **env).split("\n")[:-1]), 2)
+
+    def test_full_reports_show_the_same_gpus_as_the_table_listing_and_query(self):
+        scenario = "default-h100-x8-570.133.20"
+        state = {"GPUDEV_FAKE_GPU_STATE": self.state}
+        self.fake(scenario, "-i", "3", "-mig", "1", **state)
+        for start in ("0", "1"):
+            self.fake(scenario, "mig", "-i", "3", "-cgi", "19:" + start, "-C", **state)
+        env = dict(state, NVIDIA_VISIBLE_DEVICES=",".join(re.findall(r"\(UUID: (MIG-[^)]+)\)", self.fake(scenario, "-L", **state))))
+        listed = re.findall(r"\(UUID: ([^)]+)\)", self.shim(scenario, "-L", **env))
+        queried = self.shim(scenario, "--query-gpu=uuid,memory.total", "--format=csv,noheader", **env).split("\n")[:-1]
+        self.assertEqual(len(listed), 2)
+        self.assertEqual(queried, ["{}, 24576 MiB".format(u) for u in listed])
+        self.assertEqual(re.findall(r"MiB /\s+(\d+)MiB", self.shim(scenario, **env)), ["24576", "24576"])
+        for args in (["-q"], ["-q", "-d", "MEMORY"]):
+            report = self.shim(scenario, *args, **env)
+            self.assertEqual(re.findall(r"GPU UUID\s+: (\S+)", report), listed, args)
+            self.assertEqual(re.findall(r"FB Memory Usage\n\s+Total\s+: (\d+) MiB", report), ["24576", "24576"], args)
+            self.assertEqual(re.findall(r"Attached GPUs\s+: (\d+)", report), ["2"])
+            self.assertNotIn("H100", report)
+        report = self.shim(scenario, "-q", "-x", **env)
+        self.assertEqual(re.findall(r"<uuid>([^<]+)</uuid>", report), listed)
+        self.assertEqual(re.findall(r"<minor_number>(\d+)</minor_number>", report), ["0", "1"])
+        self.assertEqual(re.findall(r"<attached_gpus>(\d+)</attached_gpus>", report), ["2"])
+        self.assertNotIn("H100", report)
 
     def test_the_fake_gpu_without_visible_devices_replays_the_fixture(self):
         with open(os.path.join(REPO, "test", "fixtures", "nvidia-smi", "default-h100-x8-570.133.20.txt")) as fixture:

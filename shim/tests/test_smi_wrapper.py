@@ -48,6 +48,32 @@ class WrapperTest(unittest.TestCase):
         self.assertIn("<current_ecc>N/A</current_ecc>", out)
         self.assertNotIn("H100", out)
 
+    def test_a_reader_that_stops_reading_gets_the_status_of_sigpipe_and_no_traceback(self):
+        self.write_real("i=0; while [ $i -lt 300 ]; do cat '{}'; i=$((i+1)); done\n".format(self.fixture))
+        path = os.pathsep.join([SHIM_BIN, self.real_dir, os.environ.get("PATH", "")])
+        shim = subprocess.Popen([sys.executable, os.path.join(SHIM_BIN, "nvidia-smi")], env=dict(os.environ, PATH=path, **TARGET_ENV),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        shim.stdout.readline()
+        shim.stdout.close()  # as `nvidia-smi | head -1` does
+        _, stderr = shim.communicate(timeout=20)
+        self.assertEqual(shim.returncode, 141)
+        self.assertEqual(stderr, b"")
+
+    def test_the_real_binary_dies_of_sigpipe_as_without_the_shim(self):
+        for env in ({}, TARGET_ENV):  # passed through (execv) and rewritten (posix_spawn)
+            with self.subTest(rewritten=bool(env)):
+                self.write_real("awk '/^SigIgn/ {print \"SigIgn\", $2}' /proc/$$/status\n")  # what the real one ignores
+                out = self.run_shim(env=env).stdout
+                ignored = int(out.split("SigIgn ")[1].split()[0], 16)
+                self.assertFalse(ignored & (1 << 12), "SIGPIPE (13) left ignored: " + out)
+
+    def test_the_last_line_gets_its_newline_and_output_is_complete(self):
+        self.write_real("cat '{}'\nprintf 'no newline at the end'\n".format(self.fixture))
+        out = self.run_shim(env=TARGET_ENV).stdout
+        with open(self.fixture) as fixture:
+            self.assertEqual(len(out.split("\n")), len(fixture.read().split("\n")) + 1)
+        self.assertTrue(out.endswith("no newline at the end\n"))
+
     def test_modes_it_does_not_rewrite_pass_through(self):
         self.write_real('echo "dmon $*"\n')
         self.assertEqual(self.run_shim("dmon", "-c", "1", env=TARGET_ENV).stdout, "dmon dmon -c 1\n")

@@ -34,6 +34,7 @@ class VerifyTest(unittest.TestCase):
         self.assertEqual(code, 0)
         self.assertEqual(checks["host.clock"]["status"], "skip")
         self.assertEqual(checks["mps.limits"]["detail"], "not an MPS cosplay")
+        self.assertEqual(checks["smi.gpu-count"]["actual"], {"table": 1, "list": 1, "query": 1, "q": 1}, "one of the fake host's 8 GPUs")
         for check in checks.values():
             self.assertEqual(set(check), {"id", "title", "status", "expected", "actual", "detail"})
 
