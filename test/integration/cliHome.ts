@@ -2,11 +2,11 @@
 // loopback sshd's client key as the user's key, its host key trusted, the test host profile's variables.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../unit/fixtures';
 import { SCENARIO } from './fakeHost';
 import type { Sshd } from './sshd';
+import { tempDir } from '../unit/tempDir';
 
 export interface CliRun {
   readonly code: number | null;
@@ -15,7 +15,7 @@ export interface CliRun {
 }
 
 export function cliHome(sshd: Sshd): string {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-cli-home-'));
+  const home = tempDir('gpudev-cli-home-');
   fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
   fs.copyFileSync(path.join(sshd.dir, 'client_key'), path.join(home, '.ssh/id_ed25519'));
   fs.chmodSync(path.join(home, '.ssh/id_ed25519'), 0o600);

@@ -14,6 +14,7 @@ import { LocalRunner } from '../../src/hosts/runner';
 import { repoRoot } from '../unit/fixtures';
 import { startDockerd, stopDockerd, type Dockerd } from './dockerd';
 import { applied, applyRequest, fakeHost, removeContainers, sessionHost, testProfile, type FakeHost } from './fakeHost';
+import { tempDir } from '../unit/tempDir';
 
 const cli = path.join(repoRoot, 'out/src/cli.js');
 
@@ -256,11 +257,11 @@ describe('cosplay recovery: the host journal after crashes, failures and forgeri
   });
 
   it("a journal folder that is a symlink, someone else's, or writable by others is refused", async () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-home-'));
+    const home = tempDir('gpudev-home-');
     const state = path.join(home, '.local/state');
     fs.mkdirSync(state, { recursive: true });
     const runner = new LocalRunner({ ...process.env, HOME: home });
-    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-elsewhere-'));
+    const elsewhere = tempDir('gpudev-elsewhere-');
     fs.symlinkSync(elsewhere, path.join(state, 'gpudev'));
     assert.match(
       ((await HostJournal.open(runner, false)) as { message: string }).message,

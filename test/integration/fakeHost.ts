@@ -2,7 +2,6 @@
 // PATH, its GPU settings kept in a folder of JSON files, and the test container profile.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { builtinCatalog } from '../../src/catalog/catalog';
 import type { ApplyOutcome, ApplyRequest } from '../../src/cosplay/apply';
@@ -16,6 +15,7 @@ import type { SessionHost } from '../../src/cosplay/sessions';
 import type { DockerEngine } from '../../src/hosts/docker';
 import { LocalRunner, type Runner } from '../../src/hosts/runner';
 import { repoRoot } from '../unit/fixtures';
+import { tempDir } from '../unit/tempDir';
 
 export const SCENARIO = 'default-h100-x8-570.133.20';
 const fakeBin = path.join(repoRoot, 'lab/fake-gpu/bin');
@@ -35,8 +35,8 @@ export interface FakeHost {
 }
 
 export async function fakeHost(id = 0, scenario = SCENARIO): Promise<FakeHost> {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-gpu-'));
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-fake-home-'));
+  const stateDir = tempDir('gpudev-fake-gpu-');
+  const home = tempDir('gpudev-fake-home-');
   const env = {
     ...process.env,
     HOME: home,

@@ -4,7 +4,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { builtinCatalog } from '../../src/catalog/catalog';
 import { newSessionName } from '../../src/cosplay/apply';
@@ -17,6 +16,7 @@ import { repoRoot } from '../unit/fixtures';
 import { cliHome, gpudevCosplay } from './cliHome';
 import { SCENARIO } from './fakeHost';
 import { startSshd, type Sshd } from './sshd';
+import { tempDir } from '../unit/tempDir';
 
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 
@@ -52,7 +52,7 @@ describe('process sessions: a cosplay without Docker or root, reached through it
     }
     user = made;
     sshd = startSshd();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-'));
+    dir = tempDir('gpudev-process-');
     fs.chmodSync(dir, 0o755);
     fs.mkdirSync(path.join(dir, 'gpu'), { mode: 0o777 });
     fs.chmodSync(path.join(dir, 'gpu'), 0o777);

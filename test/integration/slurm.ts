@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { SshRunner } from '../../src/hosts/sshRunner';
 import { repoRoot } from '../unit/fixtures';
 import type { Sshd } from './sshd';
+import { tempDir } from '../unit/tempDir';
 
 /** Starts (or reuses) the one-node Slurm cluster of lab/infra/slurm.sh; the node's name. */
 export function startSlurm(): { node: string } {
@@ -39,7 +39,7 @@ export function loginRunner(sshd: Sshd): SshRunner {
 
 /** What a user of OpenSSH has: an ssh config naming the login node `hpc-login`, and a known_hosts that trusts it. */
 export function openSshUser(sshd: Sshd): { dir: string; userConfig: string; knownHostsFile: string } {
-  const dir = fs.mkdtempSync(`${os.tmpdir()}/gpudev-attach-`);
+  const dir = tempDir('gpudev-attach-');
   const userConfig = `${dir}/user_ssh_config`;
   fs.writeFileSync(
     userConfig,

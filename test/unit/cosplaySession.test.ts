@@ -1,7 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { builtinCatalog } from '../../src/catalog/catalog';
 import { newSessionName } from '../../src/cosplay/apply';
@@ -15,6 +14,7 @@ import { dockerFailure } from '../../src/hosts/docker';
 import { tarArchive, tarFolder } from '../../src/hosts/tar';
 import { gaugeView } from '../../src/monitor/gauge';
 import { smiFixtureDir } from './fixtures';
+import { tempDir } from './tempDir';
 
 const catalog = builtinCatalog();
 const entry = (key: string) => {
@@ -203,7 +203,7 @@ describe('cosplay sessions: labels, host commands, reports', () => {
   });
 
   it('tar archives unpack with GNU tar: folders, modes, long paths', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-tar-'));
+    const dir = tempDir('gpudev-tar-');
     const long = `${'d'.repeat(90)}/${'f'.repeat(60)}.py`;
     fs.writeFileSync(
       path.join(dir, 'archive.tar'),

@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { builtinCatalog } from '../../src/catalog/catalog';
 import { fidelityReport, parseBenchOutput, parseFidelityReport, type BenchOutput } from '../../src/cosplay/benchReport';
@@ -16,6 +15,7 @@ import { sessionPlanOf } from '../../src/cosplay/journalTerms';
 import { planCosplay } from '../../src/cosplay/planner';
 import type { Session } from '../../src/cosplay/session';
 import { repoRoot } from './fixtures';
+import { tempDir } from './tempDir';
 
 const reports = path.join(repoRoot, 'test/fixtures/reports');
 const bench = (name: string): BenchOutput => {
@@ -108,7 +108,7 @@ describe("the host's efficiency", () => {
   });
 
   it('is stored once per key in a file, replaced when measured again', async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-efficiency-')), 'sub', 'efficiency.json');
+    const file = path.join(tempDir('gpudev-efficiency-'), 'sub', 'efficiency.json');
     const store = fileEfficiencyStore(file);
     const record = efficiencyRecord(bench('unthrottled-h100.json'), planOf('memory'), 'x', at) as EfficiencyRecord;
     const versions = { driver: '535.104.12', torch: '0.0-fake' };

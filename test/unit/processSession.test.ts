@@ -1,7 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { builtinCatalog } from '../../src/catalog/catalog';
 import { planCosplay } from '../../src/cosplay/planner';
@@ -21,6 +20,7 @@ import {
   sharing,
   withoutPinned,
 } from '../../src/remote/sessionHostEntry';
+import { tempDir } from './tempDir';
 
 const entry = (key: string) => {
   const found = builtinCatalog().lookup(key);
@@ -45,7 +45,7 @@ describe('process sessions', () => {
   });
 
   it('the env file puts the shim first on PATH once however often it is sourced, after /etc/profile reset PATH too', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-env-'));
+    const dir = tempDir('gpudev-env-');
     fs.writeFileSync(
       path.join(dir, 'env.sh'),
       envFile(dir, { GPUDEV_TARGET_NAME: 'NVIDIA GeForce RTX 3090' }, '/opt/smi'),

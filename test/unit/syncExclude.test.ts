@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { excludeMatcher, syncExcludeOf } from '../../src/workspace/syncExclude';
+import { tempDir } from './tempDir';
 
 describe(".gpudev.yaml's sync.exclude", () => {
   it('matches names at any depth, anchored paths from the root, and everything under a matched folder', () => {
@@ -22,7 +22,7 @@ describe(".gpudev.yaml's sync.exclude", () => {
   });
 
   it('reads the workspace file: none, a pattern list, or a sentence when it cannot be used', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-sync-exclude-'));
+    const dir = tempDir('gpudev-sync-exclude-');
     assert.equal(syncExcludeOf(dir), undefined);
     fs.writeFileSync(path.join(dir, '.gpudev.yaml'), 'sync:\n  exclude: ["*.ckpt"]\n');
     const exclude = syncExcludeOf(dir);
