@@ -2,6 +2,9 @@ import { PassThrough, type Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { GpuDevError } from '../core/errors';
 import { dockerOptions } from './dockerConnection';
+import { DockerFailure, dockerFailure, pullFailure } from './dockerFailures';
+
+export { DockerFailure, dockerFailure } from './dockerFailures';
 
 /** What a cosplay container is made of. `gpu` is the device id for the NVIDIA DeviceRequest; null asks for none. */
 export interface ContainerSpec {
@@ -70,13 +73,6 @@ export interface DockerEngine {
   checkGpuAccess(image: string, gpu: string): Promise<void>;
 }
 
-/** A Docker call that failed, in the user's words. */
-export class DockerFailure extends Error {
-  constructor(readonly failure: GpuDevError) {
-    super(failure.message);
-  }
-}
-
 /** Where the engine is: a unix socket on this machine, or one on an SSH host reached through its connection. */
 export type DockerTarget =
   | { readonly kind: 'local'; readonly label: string; readonly socketPath: string }
@@ -111,66 +107,6 @@ export function sshDockerTarget(
 export function localDockerSocket(env: NodeJS.ProcessEnv = process.env): string {
   const host = env.DOCKER_HOST;
   return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
-}
-
-/** A failed pull in one sentence, with the image's name: offline, unknown image, no login. */
-function pullFailure(error: unknown, image: string, target: Pick<DockerTarget, 'label' | 'socketPath'>): DockerFailure {
-  const failure = dockerFailure(error, target);
-  if (/not running|No permission/.test(failure.failure.message)) return failure;
-  const said = failure.failure.message.replace(/^Docker on [^:]+: /, '');
-  const offline =
-    /dial tcp|lookup .* (no such host|server misbehaving)|i\/o timeout|network is unreachable|TLS handshake|connection refused/i.test(
-      said,
-    );
-  const missing = /not found|manifest unknown|does not exist|pull access denied|repository .* not found/i.test(said);
-  return new DockerFailure({
-    message: `Docker on ${target.label} could not pull ${image}: ${offline ? 'the registry cannot be reached from there' : missing ? 'no such image, or it needs a login' : said.split('\n')[0]}`,
-    hint: offline
-      ? `load the image on ${target.label} (docker load), or set gpuDev.cosplay.image to one it has`
-      : 'check gpuDev.cosplay.image; for a private registry, docker login there first',
-  });
-}
-
-/** Turns what Docker or the socket said into a sentence and a hint. */
-export function dockerFailure(error: unknown, target: Pick<DockerTarget, 'label' | 'socketPath'>): DockerFailure {
-  if (error instanceof DockerFailure) return error;
-  const e = error as {
-    code?: string;
-    statusCode?: number;
-    json?: { message?: string };
-    message?: string;
-    reason?: string;
-  };
-  const said = (e.json?.message ?? e.message ?? String(error)).trim();
-  const where = target.label;
-  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || /ENOENT|ECONNREFUSED|connect failed/.test(said)) {
-    return new DockerFailure({
-      message: `Docker is not running on ${where} (nothing answers at ${target.socketPath})`,
-      hint: 'install Docker Engine there or start it (sudo systemctl start docker)',
-    });
-  }
-  if (e.code === 'EACCES' || /EACCES|permission denied/i.test(said)) {
-    return new DockerFailure({
-      message: `No permission to use Docker on ${where} (${target.socketPath})`,
-      hint: 'add your user to the docker group (sudo usermod -aG docker $USER) and log in again',
-    });
-  }
-  if (
-    /could not select device driver|nvidia-container-cli|unknown or invalid runtime name: nvidia|nvidia-container-runtime/i.test(
-      said,
-    )
-  ) {
-    return new DockerFailure({
-      message: `No NVIDIA container runtime on ${where}: Docker cannot give containers a GPU`,
-      hint: `install NVIDIA Container Toolkit on ${where} and restart Docker`,
-    });
-  }
-  if (e.statusCode === 404 && /image/i.test(said))
-    return new DockerFailure({
-      message: `Docker on ${where}: ${said}`,
-      hint: 'check gpuDev.cosplay.image, or pull the image there',
-    });
-  return new DockerFailure({ message: `Docker on ${where}: ${said.split('\n')[0]}` });
 }
 
 const demuxed = async (
