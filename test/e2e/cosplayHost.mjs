@@ -3,8 +3,10 @@
 // profile (no NVIDIA runtime here: the host's /usr in a local image, the fakes on the container's paths).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
+import { openWorkbench } from './workbench.mjs';
 
 /** Runs a lab/infra script; its KEY=VALUE lines. */
 export const infra = (script, env = {}, args = []) =>
@@ -74,4 +76,27 @@ export function writeHostProfile(file, { image, stateDir, scenario }) {
     }),
   );
   return file;
+}
+
+/**
+ * This machine as a fake GPU host of `scenario` with the test engine, and code-server opened on it:
+ * the GPU's settings folder (made now) and those settings before anything changed, the engine's
+ * DOCKER_HOST environment, and `remove()` for the folder and profile once the workbench is closed.
+ */
+export async function openLocalCosplay(scenario) {
+  const docker = testDocker();
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-gpu-state-'));
+  const original = fakeGpuState(stateDir, scenario);
+  const profile = writeHostProfile(`${stateDir}-profile.json`, { image: docker.image, stateDir, scenario });
+  const bench = await openWorkbench({
+    scenario,
+    settings: { 'gpuDev.monitor.intervalMs': 600000 },
+    env: { DOCKER_HOST: `unix://${docker.socket}`, GPUDEV_TEST_HOST_PROFILE: profile, GPUDEV_FAKE_GPU_STATE: stateDir },
+  });
+  await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
+  const remove = () => {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    fs.rmSync(profile, { force: true });
+  };
+  return { bench, stateDir, original, dockerEnv: docker.env, remove };
 }

@@ -2,15 +2,11 @@
 // two RTX 3090s from GPUs 2 and 3 in one container, shown under both GPUs, stopped from the tree.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { repoRoot } from '../../scripts/codeServer.mjs';
+import { openLocalCosplay, readState } from './cosplayHost.mjs';
 import {
   contextMenu,
   expandTreeRow,
   openGpuContainer,
-  openWorkbench,
   pick,
   reportFailure,
   treeRow,
@@ -19,86 +15,22 @@ import {
 
 const SCENARIO = 'default-h100-x8-570.133.20';
 
-/** The test engine, without sessions left by an earlier run. */
-function startDockerd() {
-  const out = execFileSync('bash', [path.join(repoRoot, 'lab/infra/dockerd.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const docker = Object.fromEntries(
-    out
-      .trim()
-      .split('\n')
-      .map((line) => line.split('=', 2)),
-  );
-  const env = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
-  const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=gpudev.session'], { env, encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean);
-  if (left.length) execFileSync('docker', ['rm', '-f', ...left], { env, stdio: 'ignore' });
-  return docker;
-}
-
-const readState = (dir) =>
-  Object.fromEntries(
-    fs
-      .readdirSync(dir)
-      .sort()
-      .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
-  );
-
 describe('A multi-GPU cosplay session in code-server (real Docker Engine)', function () {
   let bench;
   let stateDir;
   let original;
   let dockerEnv;
+  let remove;
   before(async () => {
-    const docker = startDockerd();
-    dockerEnv = { ...process.env, DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}` };
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-e2e-gpu-state-'));
-    fs.writeFileSync(path.join(stateDir, 'processes.json'), '[]'); // an idle GPU host
-    execFileSync(path.join(repoRoot, 'lab/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
-      env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: stateDir },
-    });
-    original = readState(stateDir);
-    const profile = path.join(stateDir, '..', `${path.basename(stateDir)}-profile.json`);
-    fs.writeFileSync(
-      profile,
-      JSON.stringify({
-        image: docker.DOCKER_IMAGE,
-        gpuRequest: false,
-        binds: [
-          '/usr:/usr:ro',
-          '/lib:/lib:ro',
-          '/lib64:/lib64:ro',
-          '/bin:/bin:ro',
-          `${repoRoot}:${repoRoot}:ro`,
-          `${stateDir}:${stateDir}:ro`,
-        ],
-        env: {
-          PATH: path.join(repoRoot, 'lab/fake-gpu/bin'),
-          PYTHONPATH: path.join(repoRoot, 'shim/tests/fakes'),
-          GPUDEV_FAKE_SMI_SCENARIO: SCENARIO,
-          GPUDEV_FAKE_GPU_STATE: stateDir,
-          FAKE_TORCH_CLOCK_FROM_SMI: '1',
-        },
-      }),
-    );
-    bench = await openWorkbench({
-      scenario: SCENARIO,
-      settings: { 'gpuDev.monitor.intervalMs': 600000 },
-      env: {
-        DOCKER_HOST: `unix://${docker.DOCKER_SOCKET}`,
-        GPUDEV_TEST_HOST_PROFILE: profile,
-        GPUDEV_FAKE_GPU_STATE: stateDir,
-      },
-    });
-    await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
+    ({ bench, stateDir, original, dockerEnv, remove } = await openLocalCosplay(SCENARIO));
   });
   afterEach(function () {
     return reportFailure(this.currentTest, bench, 25);
   });
-  after(async () => bench?.close());
+  after(async () => {
+    await bench?.close();
+    remove?.();
+  });
 
   it("two GPUs from a GPU's context menu: one session, in one container, under GPU 2 and GPU 3", async () => {
     const { page } = bench;
