@@ -5,7 +5,7 @@ import { describeError } from './core/errors';
 import { localOwner } from './cosplay/hostJournal';
 import { shimArchive } from './cosplay/hostProfile';
 import type { CosplayPlan } from './cosplay/planner';
-import { applyProcessSession } from './cosplay/process/processSession';
+import { applyProcessSession, type ProcessApplyRequest } from './cosplay/process/processSession';
 import type { Listing } from './cosplay/sessions';
 import type { CliHost, Io } from './cosplayUp';
 import { connectDocker, sshDockerTarget } from './hosts/docker';
@@ -45,6 +45,7 @@ export async function upProcess(
   shimRoot: string,
   extraEnv: Readonly<Record<string, string>> | undefined,
   io: Io,
+  root?: Pick<ProcessApplyRequest, 'sudo' | 'confirmBusy'>,
 ): Promise<number> {
   const key = await sessionKey(path.dirname(sessionEntryFiles().configFile), new LocalRunner());
   if ('message' in key) return (io.err(`gpudev cosplay: ${describeError(key)}\n`), 1);
@@ -59,6 +60,7 @@ export async function upProcess(
       authorizedKeys: [key.publicKey],
       ...(host.job && { jobStep: (argv, env) => host.job!.startStep(argv, env) }),
       ...(extraEnv && { extraEnv }),
+      ...root,
       onStep: (step) => io.err(`… ${step}\n`),
     },
     host.runner,

@@ -1,17 +1,24 @@
 // A process session: a cosplay that is a set of the user's own processes instead of a container (no
 // Docker, no root needed): an MPS daemon on a private pipe folder when the plan uses MPS, the shim and
 // the disguise in a session folder, and a session sshd serving that disguise. Journalled and locked
-// like a container session; the steps that need root are applied with sudo only, else reported.
+// like a container session; the steps that need root are applied with sudo only (recorded, with the
+// rest of the session, in root's journal), else reported. The user's own processes and folders stay
+// the user's either way: they are started, and undone, without sudo.
 import type { GpuDevError } from '../../core/errors';
 import type { RunResult, Runner } from '../../hosts/runner';
+import { check, StepFailure, type GpuApply } from '../applyGpu';
+import type { BusyProcess } from '../busyGpu';
 import { GPU_UUID, makeCommand, mpsEnv } from '../changes';
 import { runHostCommand } from '../hostCommands';
-import { HostJournal } from '../hostJournal';
-import type { GpuJournal } from '../journal';
-import { concreteChange, sessionPlanOf } from '../journalTerms';
-import type { CosplayPlan, HostMutation } from '../planner';
+import { HostJournal, type JournalKind } from '../hostJournal';
+import { sessionPlanOf } from '../journalTerms';
+import type { CosplayPlan } from '../planner';
 import { restoreSession, type RestoreOutcome } from '../restore';
+import { notAppliedNote, processRefusal, rootOnlyMutations, rootSteps } from './rootSteps';
+import { SessionRecord } from './sessionRecord';
 import { parseStarted, sessionFolder, sshdArgv, startScript, waitScript, type StartedSshd } from './sessionFiles';
+
+export { notAppliedNote, processRefusal } from './rootSteps';
 
 export interface ProcessApplyRequest {
   readonly plan: CosplayPlan;
@@ -30,27 +37,32 @@ export interface ProcessApplyRequest {
   readonly jobStep?: (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<RunResult>;
   /** More variables for the session (the test hosts' fake GPU), after the plan's; never `PATH`, which stays the host's. */
   readonly extraEnv?: Readonly<Record<string, string>>;
+  /**
+   * The root-only steps with `sudo -n` (never a password prompt), the session then recorded in root's
+   * journal as a container session with sudo is; without, each is reported as not applied.
+   */
+  readonly sudo?: boolean;
+  /** Asked (with sudo) when other users' processes run on the GPU before its clocks, power or MIG mode change; no answer refuses. */
+  readonly confirmBusy?: (processes: readonly BusyProcess[]) => Promise<boolean>;
   readonly onStep?: (step: string) => void;
 }
 
 export interface ProcessSession {
   readonly name: string;
   readonly gpuUuid: string;
+  /** What the session's processes see (CUDA_VISIBLE_DEVICES): the GPU, or the MIG device made for it. */
+  readonly device: string;
   readonly folder: string;
   readonly sshd: StartedSshd;
   /** The plan's steps left out without root, each with what it costs the disguise. */
   readonly notApplied: readonly string[];
+  /** Where it is recorded: root's journal when applied with sudo. */
+  readonly journal: JournalKind;
 }
 
 export type ProcessApplyOutcome =
   | { readonly ok: true; readonly session: ProcessSession }
   | { readonly ok: false; readonly error: GpuDevError; readonly failedStep: string; readonly restored: boolean };
-
-class StepFailure extends Error {
-  constructor(readonly error: GpuDevError) {
-    super(error.message);
-  }
-}
 
 function launched(result: RunResult): void {
   if (result.failure) throw new StepFailure(result.failure);
@@ -69,32 +81,9 @@ async function waitFor(runner: Runner, argv: readonly string[], failure: string)
   throw new StepFailure({ message: failure });
 }
 
-/** What leaving a root-only change out costs, in the plan's terms. */
-export function notAppliedNote(mutation: HostMutation, plan: CosplayPlan): string {
-  const change = mutation.change;
-  const boost = plan.host.boostClockMHz;
-  if (change.kind === 'clockLock')
-    return `not applied: needs root — ${mutation.description}; FP32 and tensor throughput run at up to ${boost} MHz, about ${(boost / change.mhz).toFixed(2)}× the planned rate`;
-  if (change.kind === 'powerCap')
-    return `not applied: needs root — ${mutation.description}; the GPU may draw up to its own limit, so sustained clocks stay higher than the target's`;
-  if (change.kind === 'memoryClockLock')
-    return `not applied: needs root — ${mutation.description}; memory bandwidth stays the host's`;
-  return `not applied: needs root — ${mutation.description}`;
-}
-
-/** Plans that a process session cannot make without root: MIG slices are created by root only. */
-export function processRefusal(plan: CosplayPlan): GpuDevError | undefined {
-  if (plan.chosen.strategy === 'mig')
-    return {
-      message: 'a MIG slice can only be made by root, and a session without Docker or sudo has neither',
-      hint: 'plan with --strategy mps (or memory), or turn sudo on for this host',
-    };
-  if (plan.gpuCount !== 1) return { message: 'a process session cosplays one GPU', hint: 'apply a plan for one GPU' };
-  return undefined;
-}
-
 export async function applyProcessSession(request: ProcessApplyRequest, runner: Runner): Promise<ProcessApplyOutcome> {
   const { plan, gpuIndex, sessionName } = request;
+  const sudo = request.sudo === true;
   let step = 'check the plan';
   const begin = (description: string) => {
     step = description;
@@ -105,19 +94,21 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
     if (!done.ok) throw new StepFailure(done.error);
     return done.stdout;
   };
-  let journal: HostJournal | undefined;
-  let current: GpuJournal | undefined;
+  let store: HostJournal | undefined;
+  let gpu: GpuApply | undefined;
+  let record: SessionRecord | undefined;
   let release: (() => void) | undefined;
   try {
-    const refused = processRefusal(plan);
+    const refused = processRefusal(plan, sudo);
     if (refused) throw new StepFailure(refused);
     begin(`read GPU ${gpuIndex}`);
-    // The journal folder is opened (checked, made) while the GPU answers: each is a round trip of its own.
-    const [smi, opened] = await Promise.all([
+    // The journal folders are opened (checked, made) while the GPU answers: each is a round trip of its own.
+    const [smi, own, root] = await Promise.all([
       host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid', '--format=csv,noheader']).catch(
         (error: unknown) => error as Error,
       ),
       HostJournal.open(runner, false),
+      sudo ? HostJournal.open(runner, true) : undefined,
     ]);
     if (smi instanceof Error) throw smi;
     const uuid = smi.trim().split('\n')[0]!.trim();
@@ -125,70 +116,66 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
       throw new StepFailure({ message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'})` });
 
     begin(`wait for GPU ${gpuIndex}'s lock on ${request.hostLabel}`);
-    if ('message' in opened) throw new StepFailure(opened);
-    journal = opened;
-    const store = opened;
-    const lock = await store.lock(uuid, `${request.owner} (apply ${sessionName})`, (heldBy) =>
-      request.onStep?.(`waiting for GPU ${gpuIndex}: locked by ${heldBy}`),
+    // The user's folders hold the session's processes; with sudo the session is recorded in root's
+    // journal, under root's lock of the GPU, as a container session with sudo is.
+    const user = check(own);
+    const journal = root ? check(root) : user;
+    store = journal;
+    const lock = check(
+      await journal.lock(uuid, `${request.owner} (apply ${sessionName})`, (heldBy) =>
+        request.onStep?.(`waiting for GPU ${gpuIndex}: locked by ${heldBy}`),
+      ),
     );
-    if ('message' in lock) throw new StepFailure(lock);
     release = () => lock.release();
-    const read = await store.read(uuid);
-    if ('message' in read) throw new StepFailure(read);
-    current = read;
-    const save = async (next: GpuJournal) => {
-      current = next;
-      const failed = await store.write(next);
-      if (failed) throw new StepFailure(failed);
-    };
-    const steps = (update: (s: GpuJournal['sessions'][number]['steps']) => GpuJournal['sessions'][number]['steps']) =>
-      save({
-        ...current!,
-        sessions: current!.sessions.map((s) => (s.name === sessionName ? { ...s, steps: update(s.steps) } : s)),
-      });
-    const at = () => new Date().toISOString();
-
-    const rootOnly = plan.mutations.filter((m) => m.change.kind !== 'mpsDaemon');
-    const notApplied = rootOnly.map((m) => notAppliedNote(m, plan));
     const mps = plan.mutations.find((m) => m.change.kind === 'mpsDaemon');
-    const mpsChange =
-      mps &&
-      concreteChange(mps, {
-        persistence: false,
-        migMode: false,
-        originalWatts: 0,
-        memoryMHz: null,
-        mpsFolder: `${store.mpsRoot}/${sessionName}`,
+    const mpsChange = mps && ({ kind: 'mpsDaemon', folder: `${user.mpsRoot}/${sessionName}` } as const);
+    let devices = [uuid];
+    if (root) {
+      gpu = rootSteps(
+        { ...request, uuid, begin, ...(request.confirmBusy && { confirmBusy: request.confirmBusy }) },
+        runner,
+        journal,
+      );
+      await gpu.prepare();
+      await gpu.make();
+      devices = gpu.devices;
+      record = new SessionRecord(journal, gpu.current!, sessionName);
+      if (mpsChange) await record.next(mpsChange);
+    } else {
+      const read = check(await journal.read(uuid));
+      record = new SessionRecord(journal, read, sessionName);
+      // Each journal write is a round trip: the session comes in with its first step intended, and a
+      // step done goes in with the next one intended.
+      await record.save({
+        ...read,
+        sessions: [
+          ...read.sessions,
+          {
+            name: sessionName,
+            owner: request.owner,
+            startedAt: new Date().toISOString(),
+            hostLabel: request.hostLabel,
+            gpuIndex,
+            plan: { ...sessionPlanOf(plan, uuid), device: uuid, clockLockMHz: null, powerCapW: null },
+            steps: mpsChange ? [{ change: mpsChange, state: 'intended', at: new Date().toISOString() }] : [],
+          },
+        ],
       });
-    if (mpsChange && mpsChange.kind !== 'mpsDaemon') throw new Error('unreachable');
-    // Each journal write is a round trip: the session comes in with its first step intended, and a step
-    // done goes in with the next one intended.
-    await save({
-      ...current,
-      sessions: [
-        ...current.sessions,
-        {
-          name: sessionName,
-          owner: request.owner,
-          startedAt: at(),
-          hostLabel: request.hostLabel,
-          gpuIndex,
-          plan: { ...sessionPlanOf(plan, uuid), device: uuid, clockLockMHz: null, powerCapW: null },
-          steps: mpsChange ? [{ change: mpsChange, state: 'intended', at: at() }] : [],
-        },
-      ],
-    });
+    }
+    const notApplied = root ? [] : rootOnlyMutations(plan).map((m) => notAppliedNote(m, plan));
 
     const env: Record<string, string> = {
       ...plan.container.env,
       ...Object.fromEntries(Object.entries(request.extraEnv ?? {}).filter(([name]) => name !== 'PATH')),
-      CUDA_VISIBLE_DEVICES: uuid,
+      CUDA_VISIBLE_DEVICES: devices.join(','),
       GPUDEV_HOST_GPUS: uuid,
       GPUDEV_SESSION: sessionName,
     };
-    delete env.GPUDEV_EXPECT_CLOCK_MHZ;
-    delete env.GPUDEV_EXPECT_POWER_W;
-    if (mps && mpsChange?.kind === 'mpsDaemon') {
+    if (!root) {
+      delete env.GPUDEV_EXPECT_CLOCK_MHZ;
+      delete env.GPUDEV_EXPECT_POWER_W;
+    }
+    if (mps && mpsChange) {
       begin(mps.description);
       await host(['mkdir', '-p', '-m', '0700', '--', `${mpsChange.folder}/pipe`, `${mpsChange.folder}/log`]);
       if (request.jobStep) {
@@ -202,11 +189,8 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
     }
 
     begin(`start the session's sshd on ${request.hostLabel}`);
-    const folder = sessionFolder(store.dir, sessionName);
-    await steps((s) => [
-      ...s.map((step) => (step.state === 'intended' ? { ...step, state: 'done' as const, at: at() } : step)),
-      { change: { kind: 'processSession', folder }, state: 'intended', at: at() },
-    ]);
+    const folder = sessionFolder(user.dir, sessionName);
+    await record.next({ kind: 'processSession', folder });
     const inJob = !!request.jobStep;
     const script = startScript({
       folder,
@@ -225,16 +209,25 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
     }
     const sshd = output ? parseStarted(output) : started.stderr.trim() || `exit ${started.exitCode}`;
     if (typeof sshd === 'string') throw new StepFailure({ message: `the session sshd did not start: ${sshd}` });
-    await steps((s) => [
-      ...s.slice(0, -1),
-      { change: { kind: 'processSession', folder, port: sshd.port, pid: sshd.pid }, state: 'done', at: at() },
-    ]);
-    return { ok: true, session: { name: sessionName, gpuUuid: uuid, folder, sshd, notApplied } };
+    await record.next({ kind: 'processSession', folder, port: sshd.port, pid: sshd.pid }, 'done');
+    return {
+      ok: true,
+      session: {
+        name: sessionName,
+        gpuUuid: uuid,
+        device: devices.join(','),
+        folder,
+        sshd,
+        notApplied,
+        journal: journal.kind,
+      },
+    };
   } catch (error) {
     const failure = error instanceof StepFailure ? error.error : { message: (error as Error).message };
     let restored = true;
-    if (journal && current?.sessions.some((s) => s.name === sessionName)) {
-      const { outcome } = await restoreSession(current, sessionName, { runner, journal });
+    const recorded = record?.current ?? (gpu?.ownRecord ? gpu.current : undefined);
+    if (store && recorded?.sessions.some((s) => s.name === sessionName)) {
+      const { outcome } = await restoreSession(recorded, sessionName, { runner, journal: store });
       restored = !outcome.failure;
     }
     return { ok: false, error: failure, failedStep: step, restored };
@@ -245,11 +238,11 @@ export async function applyProcessSession(request: ProcessApplyRequest, runner: 
 
 /** Stops a process session under its GPU's lock: the sshd and its connections, the MPS daemon, the folders, then its journal entry. */
 export async function stopProcessSession(
-  session: { readonly name: string; readonly gpuUuid: string },
+  session: { readonly name: string; readonly gpuUuid: string; readonly journal?: JournalKind },
   runner: Runner,
   owner: string,
 ): Promise<RestoreOutcome> {
-  const journal = await HostJournal.open(runner, false);
+  const journal = await HostJournal.open(runner, session.journal === 'root');
   if ('message' in journal) return { undone: [], kept: [], failure: journal.message };
   const lock = await journal.lock(session.gpuUuid, `${owner} (stop ${session.name})`);
   if ('message' in lock) return { undone: [], kept: [], failure: lock.message };

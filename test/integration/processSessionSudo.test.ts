@@ -1,0 +1,263 @@
+// A process session as a user who is not root but has passwordless sudo: the root-only steps (clock
+// lock, power cap) are made with `sudo -n`, the session recorded in root's journal, and stop, rollback
+// and clean-up put the GPU back exactly; the user's MPS daemon, sshd and folders stay the user's.
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { builtinCatalog } from '../../src/catalog/catalog';
+import { newSessionName } from '../../src/cosplay/apply';
+import { ROOT_JOURNAL_DIR } from '../../src/cosplay/hostJournal';
+import { shimArchive } from '../../src/cosplay/hostProfile';
+import { planCosplay } from '../../src/cosplay/planner';
+import { applyProcessSession, stopProcessSession } from '../../src/cosplay/process/processSession';
+import { SshRunner } from '../../src/hosts/sshRunner';
+import { repoRoot } from '../unit/fixtures';
+import { cliHome, gpudevCosplay } from './cliHome';
+import { SCENARIO } from './fakeHost';
+import { startSshd, stopSshd, type Sshd, type SshdOptions } from './sshd';
+
+const CI = process.env.CI === 'true' || process.env.CI === '1';
+/** The fake host's number: its GPUs' UUIDs, and so the files of root's journal this test may touch. */
+const HOST = '18';
+
+function sudoUser(): { user: string; home: string } | undefined {
+  const made = spawnSync('bash', [path.join(repoRoot, 'test/infra/user.sh')], {
+    encoding: 'utf8',
+    env: { ...process.env, GPUDEV_TEST_USER: 'gpudev-sudoer', GPUDEV_TEST_USER_SUDO: '1' },
+  });
+  if (made.status !== 0) return undefined;
+  const vars = Object.fromEntries(
+    made.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
+  return { user: vars['TEST_USER']!, home: vars['TEST_HOME']! };
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+/** A folder of fake GPU state both the user and root write, with an idle GPU. */
+function gpuState(dir: string): string {
+  const state = path.join(dir, 'gpu');
+  fs.mkdirSync(state, { mode: 0o777 });
+  fs.chmodSync(state, 0o777);
+  fs.writeFileSync(path.join(state, 'processes.json'), '[]');
+  return state;
+}
+
+const readState = (state: string) =>
+  Object.fromEntries(
+    fs
+      .readdirSync(state)
+      .filter((f) => /^gpu\d+\.json$/.test(f))
+      .sort()
+      .map((f) => [f, JSON.parse(fs.readFileSync(path.join(state, f), 'utf8')) as Record<string, unknown>]),
+  );
+
+const rootJournalFiles = (uuidPrefix: string) =>
+  fs.existsSync(ROOT_JOURNAL_DIR)
+    ? fs.readdirSync(ROOT_JOURNAL_DIR).filter((f) => f.startsWith(uuidPrefix) && f.endsWith('.json'))
+    : [];
+
+describe('process sessions with sudo: root-only steps made as root, recorded in root’s journal', function () {
+  this.timeout(120_000);
+  let sshd: Sshd;
+  let user: { user: string; home: string };
+  let runner: SshRunner;
+  let dir: string;
+  let state: string;
+  before(function () {
+    const made = process.getuid?.() === 0 ? sudoUser() : undefined;
+    if (!made) {
+      if (CI) throw new Error('the test user with sudo could not be made (test/infra/user.sh, as root)');
+      this.skip();
+    }
+    user = made;
+    sshd = startSshd();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-sudo-'));
+    fs.chmodSync(dir, 0o755);
+    state = gpuState(dir);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')]);
+    runner = new SshRunner({
+      label: 'lab',
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: user.user,
+      privateKey: sshd.clientKey,
+      knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]),
+      env: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
+    });
+  });
+  // A run that failed half-way leaves its sessions: the user, and this host's GPUs in root's journal, start from nothing.
+  const fresh = async (prefix: string) => {
+    await runner.run([
+      'sh',
+      '-c',
+      'pkill -u "$(id -u)" -f "[s]tate/gpudev/sessions/"; rm -rf "$HOME/.local/state/gpudev"',
+    ]);
+    for (const file of rootJournalFiles(prefix)) fs.rmSync(path.join(ROOT_JOURNAL_DIR, file));
+  };
+  after(() => runner?.close());
+
+  const leftovers = async () =>
+    (
+      await runner.run([
+        'sh',
+        '-c',
+        'find "$HOME/.local/state/gpudev" -path "*/mps/*" -o -path "*/sessions/*" -o -name "*.json"; pgrep -u "$(id -u)" -f "[s]tate/gpudev/(sessions|mps)/" || true',
+      ])
+    ).stdout.trim();
+
+  it('locks the clocks and caps the power with sudo -n, journalled in root’s journal; stop restores them exactly', async () => {
+    await fresh(`GPU-00000000-fa6e-00${HOST}`);
+    await runner.run(['nvidia-smi', '--query-gpu=power.limit', '--format=csv']); // every GPU's initial state
+    const original = readState(state);
+    const found = (key: string) => {
+      const entry = builtinCatalog().lookup(key);
+      if (!entry.ok) throw new Error(entry.error.message);
+      return entry.entry;
+    };
+    const planned = planCosplay({
+      target: found('rtx3090'),
+      host: found('h100-sxm'),
+      hostGpuCount: 8,
+      strategy: 'mps',
+    });
+    assert.ok(planned.ok);
+    const lock = planned.plan.mutations.find((m) => m.change.kind === 'clockLock')?.change;
+    const cap = planned.plan.mutations.find((m) => m.change.kind === 'powerCap')?.change;
+    assert.ok(lock?.kind === 'clockLock' && cap?.kind === 'powerCap', 'the plan locks clocks and caps power');
+    const name = newSessionName('rtx3090', 2);
+    const outcome = await applyProcessSession(
+      {
+        plan: planned.plan,
+        gpuIndex: 2,
+        hostLabel: 'lab',
+        sessionName: name,
+        owner: 'tester@ci',
+        shimTar: await shimArchive(repoRoot, 'shim'),
+        authorizedKeys: [fs.readFileSync(path.join(dir, 'key.pub'), 'utf8')],
+        extraEnv: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
+        sudo: true,
+      },
+      runner,
+    );
+    if (!outcome.ok) assert.fail(`${outcome.failedStep}: ${outcome.error.message}`);
+    const { session } = outcome;
+    assert.deepEqual(session.notApplied, [], 'everything was applied');
+    assert.equal(session.journal, 'root');
+    const gpu = readState(state)['gpu2.json']!;
+    assert.equal(gpu['clocks'], `${lock.mhz},${lock.mhz}`, 'the fake GPU has its clocks locked');
+    assert.equal(gpu['powerLimitW'], cap.watts, 'and its power capped');
+    const file = path.join(ROOT_JOURNAL_DIR, `${session.gpuUuid}.json`);
+    const journal = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      gpuWide: { change: { kind: string }; by: string }[];
+      sessions: { name: string; steps: { change: { kind: string }; state: string }[] }[];
+    };
+    assert.deepEqual(
+      journal.gpuWide.map((s) => [s.change.kind, s.by]),
+      planned.plan.mutations.filter((m) => m.gpuWide).map((m) => [m.change.kind, name]),
+    );
+    assert.deepEqual(
+      journal.sessions.find((s) => s.name === name)?.steps.map((s) => [s.change.kind, s.state]),
+      [
+        ['mpsDaemon', 'done'],
+        ['processSession', 'done'],
+      ],
+    );
+    // The user's processes and folders are the user's, never root's.
+    const owners = await runner.run([
+      'sh',
+      '-c',
+      `stat -c %U "$1" "$1/env.sh" "$HOME/.local/state/gpudev/mps/$2/pipe"; ps -o user= -p "$(cat "$1/sshd.pid")"; . "$1/env.sh"; echo "$CUDA_VISIBLE_DEVICES $GPUDEV_EXPECT_CLOCK_MHZ"`,
+      'owners',
+      session.folder,
+      name,
+    ]);
+    assert.deepEqual(owners.stdout.trim().split('\n'), [
+      user.user,
+      user.user,
+      user.user,
+      user.user,
+      `${session.gpuUuid} ${lock.mhz}`,
+    ]);
+
+    const stopped = await stopProcessSession({ name, gpuUuid: session.gpuUuid, journal: 'root' }, runner, 'tester@ci');
+    assert.equal(stopped.failure, undefined);
+    assert.deepEqual(readState(state), original, 'the GPU is as it was');
+    assert.ok(!fs.existsSync(file), "root's journal no longer records the GPU");
+    assert.equal(await leftovers(), '', 'no MPS daemon or session sshd, no MPS or session folder, no journal file');
+  });
+
+  it('the CLI: up --no-docker --sudo, list --sudo, down; SIGKILL mid-apply then cleanup --sudo restores the GPU', async () => {
+    // The CLI's commands carry no variables of their own: a second sshd gives its sessions the fake GPU's state.
+    const cliState = gpuState(fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-sudo-cli-')));
+    const options: SshdOptions = { dir: `${sshd.dir}-sudo`, port: await freePort() };
+    process.env.GPUDEV_SSHD_GPU_STATE = cliState;
+    let second: Sshd;
+    try {
+      second = startSshd(options);
+    } finally {
+      delete process.env.GPUDEV_SSHD_GPU_STATE;
+    }
+    try {
+      const home = cliHome(second);
+      const spec = `${user.user}@127.0.0.1:${second.port}`;
+      const up = ['up', 'rtx3090', '--gpu', '6', '--strategy', 'mps', '--no-docker', '--sudo', '--host', spec];
+      // A run that failed half-way: its sessions cleaned up first, the GPUs' state read as the fake starts it.
+      await fresh('no-such-gpu');
+      assert.equal((await gpudevCosplay(home, ['cleanup', '--yes', '--sudo', '--host', spec])).code, 0);
+      execFileSync(path.join(repoRoot, 'lab/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
+        env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: cliState },
+      });
+      const original = readState(cliState);
+
+      const applied = await gpudevCosplay(home, up);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.doesNotMatch(applied.stderr, /not applied/);
+      const name = applied.stdout.trim();
+      const sessions = (json: string) =>
+        (JSON.parse(json) as { sessions: { name: string; gpuUuid: string; running: boolean; journal: string }[] })
+          .sessions;
+      const listed = sessions((await gpudevCosplay(home, ['list', '--json', '--sudo', '--host', spec])).stdout);
+      const session = listed.find((s) => s.name === name);
+      assert.equal(session?.journal, 'root');
+      const prefix = session.gpuUuid;
+      assert.match(String(readState(cliState)['gpu6.json']?.['clocks']), /^\d+,\d+$/, 'clocks locked');
+      const list = await gpudevCosplay(home, ['list', '--sudo', '--host', spec]);
+      assert.match(list.stdout, new RegExp(`${name} .*running \\(process session, sshd on port \\d+\\)`));
+      const down = await gpudevCosplay(home, ['down', name, '--sudo', '--host', spec]);
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stdout, /graphics clocks reset/);
+      assert.deepEqual(readState(cliState), original);
+      assert.equal(await leftovers(), '');
+
+      const steps = applied.stderr.split('\n').filter((line) => line.startsWith('… ')).length;
+      for (let k = 1; k <= steps; k++) {
+        await gpudevCosplay(home, up, k);
+        // What the host was still running for the killed CLI finishes first.
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const now = sessions((await gpudevCosplay(home, ['list', '--json', '--sudo', '--host', spec])).stdout);
+        for (const running of now.filter((s) => s.running))
+          assert.equal((await gpudevCosplay(home, ['down', running.name, '--sudo', '--host', spec])).code, 0);
+        const cleanup = await gpudevCosplay(home, ['cleanup', '--yes', '--sudo', '--host', spec]);
+        assert.equal(cleanup.code, 0, `killed at step ${k}: ${cleanup.stderr}`);
+        assert.deepEqual(readState(cliState), original, `killed at step ${k}, then cleanup: the GPU is as it was`);
+        assert.equal(await leftovers(), '', `killed at step ${k}, then cleanup`);
+        assert.deepEqual(rootJournalFiles(prefix), [], `killed at step ${k}: root's journal is clear`);
+      }
+    } finally {
+      stopSshd(options);
+    }
+  });
+});
