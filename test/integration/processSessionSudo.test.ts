@@ -48,6 +48,7 @@ const freePort = () =>
 
 /** A folder of fake GPU state both the user and root write, with an idle GPU. */
 function gpuState(dir: string): string {
+  fs.chmodSync(dir, 0o755);
   const state = path.join(dir, 'gpu');
   fs.mkdirSync(state, { mode: 0o777 });
   fs.chmodSync(state, 0o777);
@@ -85,7 +86,6 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
     user = made;
     sshd = startSshd();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-sudo-'));
-    fs.chmodSync(dir, 0o755);
     state = gpuState(dir);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')]);
     runner = new SshRunner({
