@@ -65,6 +65,12 @@ const readState = (state: string) =>
       .map((f) => [f, JSON.parse(fs.readFileSync(path.join(state, f), 'utf8')) as Record<string, unknown>]),
   );
 
+const found = (key: string) => {
+  const entry = builtinCatalog().lookup(key);
+  if (!entry.ok) throw new Error(entry.error.message);
+  return entry.entry;
+};
+
 const rootJournalFiles = (uuidPrefix: string) =>
   fs.existsSync(ROOT_JOURNAL_DIR)
     ? fs.readdirSync(ROOT_JOURNAL_DIR).filter((f) => f.startsWith(uuidPrefix) && f.endsWith('.json'))
@@ -122,11 +128,6 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
     await fresh(`GPU-00000000-fa6e-00${HOST}`);
     await runner.run(['nvidia-smi', '--query-gpu=power.limit', '--format=csv']); // every GPU's initial state
     const original = readState(state);
-    const found = (key: string) => {
-      const entry = builtinCatalog().lookup(key);
-      if (!entry.ok) throw new Error(entry.error.message);
-      return entry.entry;
-    };
     const planned = planCosplay({
       target: found('rtx3090'),
       host: found('h100-sxm'),
@@ -197,6 +198,63 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
     assert.deepEqual(readState(state), original, 'the GPU is as it was');
     assert.ok(!fs.existsSync(file), "root's journal no longer records the GPU");
     assert.equal(await leftovers(), '', 'no MPS daemon or session sshd, no MPS or session folder, no journal file');
+  });
+
+  it('makes a MIG slice as root: the session’s processes see the MIG device, and stop destroys it and turns MIG mode back off', async () => {
+    await fresh(`GPU-00000000-fa6e-00${HOST}`);
+    await runner.run(['nvidia-smi', '--query-gpu=power.limit', '--format=csv']);
+    const original = readState(state);
+    const planned = planCosplay({
+      target: found('rtx3090'),
+      host: found('h100-sxm'),
+      hostGpuCount: 8,
+      strategy: 'mig',
+    });
+    assert.ok(planned.ok);
+    const name = newSessionName('rtx3090', 3);
+    const outcome = await applyProcessSession(
+      {
+        plan: planned.plan,
+        gpuIndex: 3,
+        hostLabel: 'lab',
+        sessionName: name,
+        owner: 'tester@ci',
+        shimTar: await shimArchive(repoRoot, 'shim'),
+        authorizedKeys: [fs.readFileSync(path.join(dir, 'key.pub'), 'utf8')],
+        extraEnv: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
+        sudo: true,
+      },
+      runner,
+    );
+    if (!outcome.ok) assert.fail(`${outcome.failedStep}: ${outcome.error.message}`);
+    const { session } = outcome;
+    const gpu = readState(state)['gpu3.json'] as { migMode: string; instances: { uuid: string }[] };
+    assert.equal(gpu.migMode, 'Enabled');
+    assert.deepEqual(
+      gpu.instances.map((i) => i.uuid),
+      [session.device],
+      'one slice, the session’s device',
+    );
+    assert.match(session.device, /^MIG-/);
+    const seen = await runner.run(['sh', '-c', '. "$1/env.sh"; echo "$CUDA_VISIBLE_DEVICES"', 'env', session.folder]);
+    assert.equal(seen.stdout.trim(), session.device);
+    const shown = await runner.run([
+      'sh',
+      '-c',
+      '. "$1/env.sh"; nvidia-smi -L; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader',
+      'env',
+      session.folder,
+    ]);
+    assert.match(
+      shown.stdout,
+      new RegExp(
+        `^GPU \\d+: NVIDIA GeForce RTX 3090 \\(UUID: ${session.device}\\)\\nNVIDIA GeForce RTX 3090, 24576 MiB\\n$`,
+      ),
+    );
+    const stopped = await stopProcessSession({ name, gpuUuid: session.gpuUuid, journal: 'root' }, runner, 'tester@ci');
+    assert.equal(stopped.failure, undefined);
+    assert.deepEqual(readState(state), original, 'no slice, MIG mode as it was');
+    assert.equal(await leftovers(), '');
   });
 
   it('the CLI: up --no-docker --sudo, list --sudo, down; SIGKILL mid-apply then cleanup --sudo restores the GPU', async () => {
