@@ -17,7 +17,7 @@ import {
   type SessionHost,
 } from './cosplay/sessions';
 import { parseVerifyReport, shown, verifySummary } from './cosplay/verifyReport';
-import { jobGpu, reservationHost, sessionEntryFiles, sshConfig } from './cosplayProcess';
+import { claimsRootJournal, jobGpu, reservationHost, sessionEntryFiles, sshConfig } from './cosplayProcess';
 import { up, type CliHost, type Io } from './cosplayUp';
 import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget } from './hosts/docker';
 import { parseHostSpec } from './hosts/sshConfig';
@@ -127,14 +127,15 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
     let journals = await openJournals(host.runner, sudo);
     if ('message' in journals) return fail(describeError(journals), 1);
     let listing = await listSessions(host.docker, journals);
-    // A session applied with sudo is handled with sudo: its container says its journal is root's (the
-    // claim only decides where to look; what is undone comes from that root-owned journal).
+    // A session applied with sudo is handled with sudo: its container (or, for a process session, its
+    // folder the user's journal does not know) says its journal is root's (the claim only decides where
+    // to look; what is undone comes from that root-owned journal).
     const name = positional[0];
     if (
       !sudo &&
       name &&
       !listing.sessions.some((s) => s.name === name) &&
-      listing.foreign.some((c) => c.name === name && c.claimsRoot)
+      (listing.foreign.some((c) => c.name === name && c.claimsRoot) || (await claimsRootJournal(journals[0]!, name)))
     ) {
       journals = await openJournals(host.runner, true);
       if ('message' in journals) return fail(describeError(journals), 1);
