@@ -47,7 +47,7 @@ export async function upProcess(
   shimRoot: string,
   extraEnv: Readonly<Record<string, string>> | undefined,
   io: Io,
-  root?: Pick<ProcessApplyRequest, 'sudo' | 'confirmBusy'>,
+  more?: Pick<ProcessApplyRequest, 'sudo' | 'confirmBusy' | 'gpus'>,
 ): Promise<number> {
   const key = await sessionKey(path.dirname(sessionEntryFiles().configFile), new LocalRunner());
   if ('message' in key) return (io.err(`gpudev cosplay: ${describeError(key)}\n`), 1);
@@ -62,7 +62,7 @@ export async function upProcess(
       authorizedKeys: [key.publicKey],
       ...(host.job && { jobStep: (argv, env) => host.job!.startStep(argv, env) }),
       ...(extraEnv && { extraEnv }),
-      ...root,
+      ...more,
       onStep: (step) => io.err(`… ${step}\n`),
     },
     host.runner,

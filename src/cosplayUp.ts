@@ -137,8 +137,6 @@ export async function up(
   );
   if (processSession) {
     if (noDocker) io.err(`Docker is not usable on ${host.label} (${noDocker}): a process session instead\n`);
-    if (planned.gpus.length > 1 || lead.slices > 1)
-      return fail('a process session (no Docker) cosplays one GPU: several GPUs need Docker on the host', 1);
     return upProcess(
       lead.plan,
       lead.gpuIndex,
@@ -147,7 +145,11 @@ export async function up(
       shimRoot(),
       { ...fromWorkspace?.env, ...profile?.env },
       io,
-      { sudo, confirmBusy: async (processes) => flags.has('--force') || askToGoOn(processes, io) },
+      {
+        sudo,
+        confirmBusy: async (processes) => flags.has('--force') || askToGoOn(processes, io),
+        ...((planned.gpus.length > 1 || lead.slices > 1) && { gpus: planned.gpus }),
+      },
     );
   }
   const outcome = await applyCosplay(

@@ -34,12 +34,17 @@ export async function dockerOn(context: ApplyContext, hostName: string): Promise
   return { problem, sudo: host.sudo };
 }
 
-export function kindsOf(plan: CosplayPlan, on: ApplyTarget, docker: DockerOnHost | string): ApplyKinds {
+export function kindsOf(
+  plan: CosplayPlan,
+  on: ApplyTarget,
+  docker: DockerOnHost | string,
+  gpus?: readonly PlannedGpu[],
+): ApplyKinds {
   if (typeof docker === 'string') return { ok: false, error: { message: docker } };
   return applyKinds({
     hostLabel: on.host,
     plan,
-    gpuCount: plan.gpuCount,
+    ...(gpus && { gpus }),
     sudo: docker.sudo,
     dockerProblem: docker.problem,
   });
@@ -62,7 +67,7 @@ export function applyAs(
   on: ApplyTarget,
   gpus?: readonly PlannedGpu[],
 ): Promise<Session | undefined> {
-  return kind === 'process' ? applyProcessPlan(context, plan, on) : applyPlan(context, plan, on, gpus);
+  return kind === 'process' ? applyProcessPlan(context, plan, on, gpus) : applyPlan(context, plan, on, gpus);
 }
 
 /** The plan panel's Apply: Docker asked again (it may have changed), the kind asked when both work. */
@@ -73,7 +78,7 @@ export async function applyChosen(
   gpus?: readonly PlannedGpu[],
 ): Promise<Session | undefined> {
   const docker = await dockerOn(context, on.host);
-  const kinds = kindsOf(plan, on, docker);
+  const kinds = kindsOf(plan, on, docker, gpus);
   if (!kinds.ok) return void vscode.window.showErrorMessage(`Cannot apply the cosplay: ${describeError(kinds.error)}`);
   if (kinds.note) context.log.info(kinds.note);
   let kind: ApplyKind | undefined = kinds.kinds[0];

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { newSessionName } from '../cosplay/apply';
 import { localOwner } from '../cosplay/hostJournal';
 import { shimArchive } from '../cosplay/hostProfile';
+import type { PlannedGpu } from '../cosplay/multiPlan';
 import type { CosplayPlan } from '../cosplay/planner';
 import { applyProcessSession, type ProcessApplyOutcome } from '../cosplay/process/processSession';
 import type { Session } from '../cosplay/session';
@@ -20,6 +21,7 @@ export async function applyProcessPlan(
   context: ApplyContext,
   plan: CosplayPlan,
   on: ApplyTarget,
+  gpus?: readonly PlannedGpu[],
 ): Promise<Session | undefined> {
   const host = await context.sessions.host(on.host);
   if (typeof host === 'string') {
@@ -27,8 +29,10 @@ export async function applyProcessPlan(
     return undefined;
   }
   const fromWorkspace = await workspaceSession();
-  const sessionName = newSessionName(plan.target.key, on.gpu.index);
-  const title = `Cosplay ${plan.target.name} on ${on.host}, GPU ${on.gpu.index}, as processes`;
+  const indices = gpus ? gpus.map((g) => g.gpuIndex) : [on.gpu.index];
+  const sessionName = newSessionName(plan.target.key, gpus && gpus.length > 1 ? indices : on.gpu.index);
+  const where = `GPU ${indices.join(', ')}`;
+  const title = `Cosplay ${plan.target.name}${indices.length > 1 ? ` ×${indices.length}` : ''} on ${on.host}, ${where}, as processes`;
   const outcome = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title },
     async (progress): Promise<ProcessApplyOutcome> => {
@@ -37,8 +41,9 @@ export async function applyProcessPlan(
       if ('message' in key) return { ok: false, error: key, failedStep: 'make the session key', restored: true };
       return applyProcessSession(
         {
-          plan,
+          plan: gpus?.[0]?.plan ?? plan,
           gpuIndex: on.gpu.index,
+          ...(gpus && gpus.length > 1 && { gpus }),
           hostLabel: on.host,
           sessionName,
           owner: localOwner(),
@@ -71,7 +76,7 @@ export async function applyProcessPlan(
   context.log.info(`${sessionName} is running as processes (sshd on port ${outcome.session.sshd.port})`);
   void vscode.window
     .showInformationMessage(
-      `${plan.target.name} session ${sessionName} is running on ${on.host}, GPU ${on.gpu.index}, as processes${notApplied.length ? ` (${notApplied.length} step${notApplied.length > 1 ? 's' : ''} not applied without root: see the log)` : ''}.`,
+      `${plan.target.name} session ${sessionName} is running on ${on.host}, ${where}, as processes${notApplied.length ? ` (${notApplied.length} step${notApplied.length > 1 ? 's' : ''} not applied without root: see the log)` : ''}.`,
       'Attach',
       'Open Terminal',
     )

@@ -319,7 +319,7 @@ export async function cosplayAs(
   };
   const inUse = on && (await inUseNote(runner, on, plan, context.log));
   if (apply && on) {
-    const kinds = kindsOf(plan, on, docker!);
+    const kinds = kindsOf(plan, on, docker!, multi?.gpus);
     if (!kinds.ok)
       return void vscode.window.showErrorMessage(`Cannot apply the cosplay: ${describeError(kinds.error)}`);
     const sudo = typeof docker !== 'string' && !!docker?.sudo;

@@ -11,6 +11,7 @@ import { builtinCatalog } from '../../src/catalog/catalog';
 import { newSessionName } from '../../src/cosplay/apply';
 import { ROOT_JOURNAL_DIR } from '../../src/cosplay/hostJournal';
 import { shimArchive } from '../../src/cosplay/hostProfile';
+import { planMultiCosplay } from '../../src/cosplay/multiPlan';
 import { planCosplay } from '../../src/cosplay/planner';
 import { applyProcessSession, stopProcessSession } from '../../src/cosplay/process/processSession';
 import { SshRunner } from '../../src/hosts/sshRunner';
@@ -257,6 +258,83 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
     assert.equal(await leftovers(), '');
   });
 
+  it('a session of two GPUs: one MPS daemon for both, each GPU locked, journalled and put back, both in CUDA_VISIBLE_DEVICES', async () => {
+    await fresh(`GPU-00000000-fa6e-00${HOST}`);
+    await runner.run(['nvidia-smi', '--query-gpu=power.limit', '--format=csv']);
+    const original = readState(state);
+    const multi = planMultiCosplay(
+      { target: found('rtx3090'), host: found('h100-sxm'), hostGpuCount: 8, strategy: 'mps' },
+      [{ index: 5 }, { index: 4 }],
+    );
+    assert.ok(multi.ok);
+    const name = newSessionName('rtx3090', [5, 4]);
+    const outcome = await applyProcessSession(
+      {
+        plan: multi.gpus[0]!.plan,
+        gpuIndex: 5,
+        gpus: multi.gpus,
+        hostLabel: 'lab',
+        sessionName: name,
+        owner: 'tester@ci',
+        shimTar: await shimArchive(repoRoot, 'shim'),
+        authorizedKeys: [fs.readFileSync(path.join(dir, 'key.pub'), 'utf8')],
+        extraEnv: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
+        sudo: true,
+      },
+      runner,
+    );
+    if (!outcome.ok) assert.fail(`${outcome.failedStep}: ${outcome.error.message}`);
+    const { session } = outcome;
+    const uuids = session.gpus!.map((g) => g.uuid);
+    assert.deepEqual(
+      session.gpus!.map((g) => g.index),
+      [5, 4],
+    );
+    const now = readState(state);
+    for (const gpu of ['gpu4.json', 'gpu5.json'])
+      assert.match(String(now[gpu]!['clocks']), /^\d+,\d+$/, `${gpu} locked`);
+    const records = uuids.map((uuid) =>
+      (
+        JSON.parse(fs.readFileSync(path.join(ROOT_JOURNAL_DIR, `${uuid}.json`), 'utf8')) as {
+          gpuWide: unknown[];
+          sessions: { name: string; plan: { gpus?: string[] }; steps: { change: { kind: string } }[] }[];
+        }
+      ).sessions.find((s) => s.name === name)!,
+    );
+    assert.deepEqual(
+      records.map((r) => [r.plan.gpus, r.steps.map((s) => s.change.kind)]),
+      [
+        [uuids, ['mpsDaemon', 'processSession']],
+        [uuids, []],
+      ],
+      'each GPU records the session; the lead holds the MPS daemon and the sshd',
+    );
+    const seen = await runner.run([
+      'sh',
+      '-c',
+      '. "$1/env.sh"; echo "$CUDA_VISIBLE_DEVICES"; nvidia-smi -L; ls "$HOME/.local/state/gpudev/mps"',
+      'env',
+      session.folder,
+    ]);
+    const [visible, ...rest] = seen.stdout.trim().split('\n');
+    assert.equal(visible, uuids.join(','));
+    assert.equal(rest.filter((l) => /NVIDIA GeForce RTX 3090/.test(l)).length, 2, seen.stdout);
+    assert.deepEqual(
+      rest.filter((l) => l.startsWith('gpudev-')),
+      [name],
+      'one MPS daemon',
+    );
+    const stopped = await stopProcessSession(
+      { name, gpuUuid: session.gpuUuid, gpus: session.gpus!, journal: 'root' },
+      runner,
+      'tester@ci',
+    );
+    assert.equal(stopped.failure, undefined);
+    assert.deepEqual(readState(state), original, 'both GPUs as they were');
+    assert.deepEqual(rootJournalFiles(`GPU-00000000-fa6e-00${HOST}`), []);
+    assert.equal(await leftovers(), '');
+  });
+
   it('the CLI: up --no-docker --sudo, list --sudo, down; SIGKILL mid-apply then cleanup --sudo restores the GPU', async () => {
     // The CLI's commands carry no variables of their own: a second sshd gives its sessions the fake GPU's state.
     const cliState = gpuState(fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-sudo-cli-')));
@@ -299,6 +377,24 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
       assert.equal(down.code, 0, down.stderr);
       assert.match(down.stdout, /graphics clocks reset/);
       assert.deepEqual(readState(cliState), original);
+      assert.equal(await leftovers(), '');
+
+      // Two GPUs without Docker (and here without sudo): one process session, both GPUs in it.
+      const two = await gpudevCosplay(home, ['up', 'rtx3090', '--gpu', '2,3', '--no-docker', '--host', spec]);
+      assert.equal(two.code, 0, two.stderr);
+      const both = sessions((await gpudevCosplay(home, ['list', '--json', '--host', spec])).stdout).find(
+        (s) => s.name === two.stdout.trim(),
+      ) as { running: boolean; gpus?: { index: number }[] } | undefined;
+      assert.deepEqual([both?.running, both?.gpus?.map((g) => g.index)], [true, [2, 3]]);
+      const alias = /ssh -F (\S+) (\S+)/.exec(two.stderr);
+      assert.ok(alias, two.stderr);
+      const shown = spawnSync('ssh', ['-F', alias[1]!, '-o', 'BatchMode=yes', alias[2]!, 'nvidia-smi', '-L'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(shown.status, 0, shown.stderr);
+      assert.match(shown.stdout, /^GPU 2: NVIDIA GeForce RTX 3090 .*\nGPU 3: NVIDIA GeForce RTX 3090 /);
+      assert.equal((await gpudevCosplay(home, ['down', two.stdout.trim(), '--host', spec])).code, 0);
       assert.equal(await leftovers(), '');
 
       const steps = applied.stderr.split('\n').filter((line) => line.startsWith('… ')).length;

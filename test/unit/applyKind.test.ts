@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { builtinCatalog } from '../../src/catalog/catalog';
+import { planMultiCosplay } from '../../src/cosplay/multiPlan';
 import { planCosplay } from '../../src/cosplay/planner';
 import { APPLY_KIND_LABELS, applyKinds, planForProcesses, processDetail } from '../../src/cosplay/process/applyKind';
 import { processRefusal, rootOnlyMutations } from '../../src/cosplay/process/rootSteps';
@@ -14,7 +15,7 @@ const plan = (strategy: 'mig' | 'mps') => {
   if (!planned.ok) throw new Error(planned.error.message);
   return planned.plan;
 };
-const facts = { hostLabel: 'gpu-box', gpuCount: 1, sudo: false, dockerProblem: undefined };
+const facts = { hostLabel: 'gpu-box', sudo: false, dockerProblem: undefined };
 
 describe('applying in a container or as processes', () => {
   it('offers both where Docker answers, the container first', () => {
@@ -57,10 +58,21 @@ describe('applying in a container or as processes', () => {
     });
   });
 
-  it('sessions of several GPUs need Docker', () => {
-    assert.deepEqual(applyKinds({ ...facts, plan: plan('mps'), gpuCount: 2 }), { ok: true, kinds: ['container'] });
-    const refused = applyKinds({ ...facts, plan: plan('mps'), gpuCount: 2, dockerProblem: 'no socket' });
-    assert.ok(!refused.ok && /cosplays one GPU/.test(refused.error.message));
+  it('a session of several GPUs as processes: one slice per GPU, planned for as many GPUs as given', () => {
+    const multi = planMultiCosplay(
+      { target: entry('rtx3090'), host: entry('h100-sxm'), hostGpuCount: 8, strategy: 'mps' },
+      [{ index: 2 }, { index: 5 }],
+    );
+    assert.ok(multi.ok);
+    assert.deepEqual(applyKinds({ ...facts, plan: multi.gpus[0]!.plan, gpus: multi.gpus }), {
+      ok: true,
+      kinds: ['container', 'process'],
+    });
+    assert.match(processRefusal(plan('mps'), false, multi.gpus)!.message, /plan cosplays 1 GPUs; 2 were given/);
+    const slices = multi.gpus.map((g) => ({ ...g, slices: 2 }));
+    assert.match(processRefusal(multi.gpus[0]!.plan, true, slices)!.message, /one MIG slice per GPU/);
+    const refused = applyKinds({ ...facts, plan: multi.gpus[0]!.plan, gpus: slices, dockerProblem: 'no socket' });
+    assert.ok(!refused.ok && /one MIG slice per GPU/.test(refused.error.message));
   });
 
   it('the dialog says what needs root: made with sudo, or each step left out with its cost', () => {

@@ -2,6 +2,7 @@
 // a process session where it does not (as `gpudev cosplay up` chooses), and the user's choice where
 // both work. Pure: the caller asks Docker and shows the choice.
 import type { GpuDevError } from '../../core/errors';
+import type { PlannedGpu } from '../multiPlan';
 import type { CosplayPlan } from '../planner';
 import { notAppliedNote, processRefusal, rootOnlyMutations } from './rootSteps';
 
@@ -16,8 +17,8 @@ export const APPLY_KIND_LABELS: Readonly<Record<ApplyKind, string>> = {
 export interface ApplyKindFacts {
   readonly hostLabel: string;
   readonly plan: CosplayPlan;
-  /** GPUs of the session (a process session has one). */
-  readonly gpuCount: number;
+  /** A session of several GPUs (or MIG slices of one), as planMultiCosplay plans them. */
+  readonly gpus?: readonly PlannedGpu[];
   readonly sudo: boolean;
   /** Why Docker cannot be used on the host (it did not answer, or answered with an error); undefined when it answers. */
   readonly dockerProblem: string | undefined;
@@ -34,10 +35,7 @@ export type ApplyKinds =
   | { readonly ok: false; readonly error: GpuDevError };
 
 export function applyKinds(facts: ApplyKindFacts): ApplyKinds {
-  const refused =
-    facts.gpuCount > 1
-      ? { message: 'a process session cosplays one GPU', hint: 'several GPUs need Docker on the host' }
-      : processRefusal(facts.plan, facts.sudo);
+  const refused = processRefusal(facts.plan, facts.sudo, facts.gpus);
   if (facts.dockerProblem === undefined) return { ok: true, kinds: refused ? ['container'] : ['container', 'process'] };
   const docker = `Docker is not usable on ${facts.hostLabel} (${facts.dockerProblem})`;
   if (refused) return { ok: false, error: { message: `${docker}, and ${refused.message}`, hint: refused.hint } };

@@ -8,6 +8,7 @@ import { GpuApply, StepFailure } from '../applyGpu';
 import type { BusyProcess } from '../busyGpu';
 import { runHostCommand } from '../hostCommands';
 import type { HostJournal } from '../hostJournal';
+import type { PlannedGpu } from '../multiPlan';
 import type { CosplayPlan, HostMutation } from '../planner';
 
 /** What leaving a root-only change out costs, in the plan's terms. */
@@ -23,14 +24,28 @@ export function notAppliedNote(mutation: HostMutation, plan: CosplayPlan): strin
   return `not applied: needs root — ${mutation.description}`;
 }
 
-/** Plans that a process session cannot make: MIG slices without sudo (root makes them), several GPUs. */
-export function processRefusal(plan: CosplayPlan, sudo = false): GpuDevError | undefined {
+/**
+ * Plans that a process session cannot make: MIG slices without sudo (root makes them), two slices of
+ * one GPU (a process sees one MIG device), a plan for another number of GPUs than given (`gpus`: a
+ * session of several, as planMultiCosplay plans them).
+ */
+export function processRefusal(plan: CosplayPlan, sudo = false, gpus?: readonly PlannedGpu[]): GpuDevError | undefined {
   if (plan.chosen.strategy === 'mig' && !sudo)
     return {
       message: 'a MIG slice can only be made by root, and a session without Docker or sudo has neither',
       hint: 'plan with --strategy mps (or memory), or turn sudo on for this host',
     };
-  if (plan.gpuCount !== 1) return { message: 'a process session cosplays one GPU', hint: 'apply a plan for one GPU' };
+  if (gpus?.some((g) => g.slices > 1))
+    return {
+      message: 'a process session takes one MIG slice per GPU (a process sees one MIG device)',
+      hint: 'give each GPU once, or apply in a container',
+    };
+  const count = gpus?.length ?? 1;
+  if (plan.gpuCount !== count)
+    return {
+      message: `the plan cosplays ${plan.gpuCount} GPUs; ${count === 1 ? 'one was' : `${count} were`} given to apply it on`,
+      hint: 'plan the session for its GPUs (gpudev cosplay up --num N)',
+    };
   return undefined;
 }
 
@@ -42,6 +57,8 @@ export interface RootStepsRequest {
   readonly plan: CosplayPlan;
   readonly gpuIndex: number;
   readonly uuid: string;
+  /** Every GPU of a session of several, by UUID, in the session's order (each GPU's record names them). */
+  readonly sessionGpus?: readonly string[];
   readonly sessionName: string;
   readonly owner: string;
   readonly hostLabel: string;
@@ -58,7 +75,7 @@ export interface RootStepsRequest {
  */
 export function rootSteps(request: RootStepsRequest, runner: Runner, store: HostJournal): GpuApply {
   const plan = { ...request.plan, mutations: rootOnlyMutations(request.plan) };
-  return new GpuApply({ gpuIndex: request.gpuIndex, plan, slices: 1 }, request.uuid, [], {
+  return new GpuApply({ gpuIndex: request.gpuIndex, plan, slices: 1 }, request.uuid, request.sessionGpus ?? [], {
     runner,
     request: {
       sessionName: request.sessionName,

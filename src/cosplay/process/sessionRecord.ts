@@ -3,7 +3,7 @@
 import { StepFailure } from '../applyGpu';
 import type { Change } from '../changes';
 import type { HostJournal } from '../hostJournal';
-import type { GpuJournal, Step } from '../journal';
+import type { GpuJournal, JournalSession, Step } from '../journal';
 
 export class SessionRecord {
   constructor(
@@ -11,6 +11,14 @@ export class SessionRecord {
     public current: GpuJournal,
     private readonly name: string,
   ) {}
+
+  /** Records the session in the GPU's journal, with its first steps. */
+  create(record: Omit<JournalSession, 'name' | 'startedAt'>): Promise<void> {
+    return this.save({
+      ...this.current,
+      sessions: [...this.current.sessions, { name: this.name, startedAt: new Date().toISOString(), ...record }],
+    });
+  }
 
   async save(next: GpuJournal): Promise<void> {
     this.current = next;
