@@ -31,7 +31,8 @@ export const COSPLAY_USAGE = `  gpudev cosplay up <target> [--gpu N[,M…]] [--n
                             with the shim; --force goes on when other users' processes run on the GPU;
                             --num N: N target GPUs in one container (GPUs --gpu, --gpu+1, …; or list them
                             with --gpu 0,1 — an index twice: two MIG slices of that GPU);
-                            --no-docker: a process session (the user's own MPS daemon and sshd, no root)
+                            --no-docker: a process session (the user's own MPS daemon and sshd, no root;
+                            with --sudo its clock, power and MIG steps are made as root too)
   gpudev cosplay up <target> --reservation <job> --login L
                             a process session inside a running reservation: its MPS daemon and sshd are
                             steps of the job and end with it (list/down/ssh-config take the same options)
