@@ -1,129 +1,39 @@
 // A process session as a user who is not root but has passwordless sudo: the root-only steps (clock
-// lock, power cap) are made with `sudo -n`, the session recorded in root's journal, and stop, rollback
-// and clean-up put the GPU back exactly; the user's MPS daemon, sshd and folders stay the user's.
+// lock, power cap, MIG slice) are made with `sudo -n`, the session recorded in root's journal, and stop
+// puts the GPU back exactly; the user's MPS daemon, sshd and folders stay the user's. Several GPUs:
+// one MPS daemon, a record and a lock per GPU.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { builtinCatalog } from '../../src/catalog/catalog';
 import { newSessionName } from '../../src/cosplay/apply';
 import { ROOT_JOURNAL_DIR } from '../../src/cosplay/hostJournal';
 import { shimArchive } from '../../src/cosplay/hostProfile';
 import { planMultiCosplay } from '../../src/cosplay/multiPlan';
 import { planCosplay } from '../../src/cosplay/planner';
 import { applyProcessSession, stopProcessSession } from '../../src/cosplay/process/processSession';
-import { SshRunner } from '../../src/hosts/sshRunner';
+import type { SshRunner } from '../../src/hosts/sshRunner';
 import { repoRoot } from '../unit/fixtures';
-import { cliHome, gpudevCosplay } from './cliHome';
 import { SCENARIO } from './fakeHost';
-import { startSshd, stopSshd, type Sshd, type SshdOptions } from './sshd';
-
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-/** The fake host's number: its GPUs' UUIDs, and so the files of root's journal this test may touch. */
-const HOST = '18';
-
-function sudoUser(): { user: string; home: string } | undefined {
-  const made = spawnSync('bash', [path.join(repoRoot, 'test/infra/user.sh')], {
-    encoding: 'utf8',
-    env: { ...process.env, GPUDEV_TEST_USER: 'gpudev-sudoer', GPUDEV_TEST_USER_SUDO: '1' },
-  });
-  if (made.status !== 0) return undefined;
-  const vars = Object.fromEntries(
-    made.stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.split('=', 2) as [string, string]),
-  );
-  return { user: vars['TEST_USER']!, home: vars['TEST_HOME']! };
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-
-/** A folder of fake GPU state both the user and root write, with an idle GPU. */
-function gpuState(dir: string): string {
-  fs.chmodSync(dir, 0o755);
-  const state = path.join(dir, 'gpu');
-  fs.mkdirSync(state, { mode: 0o777 });
-  fs.chmodSync(state, 0o777);
-  fs.writeFileSync(path.join(state, 'processes.json'), '[]');
-  return state;
-}
-
-const readState = (state: string) =>
-  Object.fromEntries(
-    fs
-      .readdirSync(state)
-      .filter((f) => /^gpu\d+\.json$/.test(f))
-      .sort()
-      .map((f) => [f, JSON.parse(fs.readFileSync(path.join(state, f), 'utf8')) as Record<string, unknown>]),
-  );
-
-const found = (key: string) => {
-  const entry = builtinCatalog().lookup(key);
-  if (!entry.ok) throw new Error(entry.error.message);
-  return entry.entry;
-};
-
-const rootJournalFiles = (uuidPrefix: string) =>
-  fs.existsSync(ROOT_JOURNAL_DIR)
-    ? fs.readdirSync(ROOT_JOURNAL_DIR).filter((f) => f.startsWith(uuidPrefix) && f.endsWith('.json'))
-    : [];
+import { CI, found, HOST, readState, rootJournalFiles, sudoHost, type SudoHost } from './sudoHost';
 
 describe('process sessions with sudo: root-only steps made as root, recorded in root’s journal', function () {
   this.timeout(120_000);
-  let sshd: Sshd;
-  let user: { user: string; home: string };
+  let host: SudoHost;
   let runner: SshRunner;
   let dir: string;
   let state: string;
   before(function () {
-    const made = process.getuid?.() === 0 ? sudoUser() : undefined;
+    const made = sudoHost();
     if (!made) {
       if (CI) throw new Error('the test user with sudo could not be made (test/infra/user.sh, as root)');
       this.skip();
     }
-    user = made;
-    sshd = startSshd();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-sudo-'));
-    state = gpuState(dir);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')]);
-    runner = new SshRunner({
-      label: 'lab',
-      host: '127.0.0.1',
-      port: sshd.port,
-      username: user.user,
-      privateKey: sshd.clientKey,
-      knownHosts: () => Promise.resolve([`[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`]),
-      env: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
-    });
+    host = made;
+    ({ runner, dir, state } = made);
   });
-  // A run that failed half-way leaves its sessions: the user, and this host's GPUs in root's journal, start from nothing.
-  const fresh = async (prefix: string) => {
-    await runner.run([
-      'sh',
-      '-c',
-      'pkill -u "$(id -u)" -f "[s]tate/gpudev/sessions/"; rm -rf "$HOME/.local/state/gpudev"',
-    ]);
-    for (const file of rootJournalFiles(prefix)) fs.rmSync(path.join(ROOT_JOURNAL_DIR, file));
-  };
   after(() => runner?.close());
-
-  const leftovers = async () =>
-    (
-      await runner.run([
-        'sh',
-        '-c',
-        'find "$HOME/.local/state/gpudev" -path "*/mps/*" -o -path "*/sessions/*" -o -name "*.json"; pgrep -u "$(id -u)" -f "[s]tate/gpudev/(sessions|mps)/" || true',
-      ])
-    ).stdout.trim();
+  const fresh = (prefix: string) => host.fresh(prefix);
+  const leftovers = () => host.leftovers();
 
   it('locks the clocks and caps the power with sudo -n, journalled in root’s journal; stop restores them exactly', async () => {
     await fresh(`GPU-00000000-fa6e-00${HOST}`);
@@ -187,10 +97,10 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
       name,
     ]);
     assert.deepEqual(owners.stdout.trim().split('\n'), [
-      user.user,
-      user.user,
-      user.user,
-      user.user,
+      host.user.user,
+      host.user.user,
+      host.user.user,
+      host.user.user,
       `${session.gpuUuid} ${lock.mhz}`,
     ]);
 
@@ -333,86 +243,5 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
     assert.deepEqual(readState(state), original, 'both GPUs as they were');
     assert.deepEqual(rootJournalFiles(`GPU-00000000-fa6e-00${HOST}`), []);
     assert.equal(await leftovers(), '');
-  });
-
-  it('the CLI: up --no-docker --sudo, list --sudo, down; SIGKILL mid-apply then cleanup --sudo restores the GPU', async () => {
-    // The CLI's commands carry no variables of their own: a second sshd gives its sessions the fake GPU's state.
-    const cliState = gpuState(fs.mkdtempSync(path.join(os.tmpdir(), 'gpudev-process-sudo-cli-')));
-    const options: SshdOptions = { dir: `${sshd.dir}-sudo`, port: await freePort() };
-    process.env.GPUDEV_SSHD_GPU_STATE = cliState;
-    let second: Sshd;
-    try {
-      second = startSshd(options);
-    } finally {
-      delete process.env.GPUDEV_SSHD_GPU_STATE;
-    }
-    try {
-      const home = cliHome(second);
-      const spec = `${user.user}@127.0.0.1:${second.port}`;
-      const up = ['up', 'rtx3090', '--gpu', '6', '--strategy', 'mps', '--no-docker', '--sudo', '--host', spec];
-      // A run that failed half-way: its sessions cleaned up first, the GPUs' state read as the fake starts it.
-      await fresh('no-such-gpu');
-      assert.equal((await gpudevCosplay(home, ['cleanup', '--yes', '--sudo', '--host', spec])).code, 0);
-      execFileSync(path.join(repoRoot, 'lab/fake-gpu/bin/nvidia-smi'), ['--query-gpu=power.limit', '--format=csv'], {
-        env: { ...process.env, GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: cliState },
-      });
-      const original = readState(cliState);
-
-      const applied = await gpudevCosplay(home, up);
-      assert.equal(applied.code, 0, applied.stderr);
-      assert.doesNotMatch(applied.stderr, /not applied/);
-      const name = applied.stdout.trim();
-      const sessions = (json: string) =>
-        (JSON.parse(json) as { sessions: { name: string; gpuUuid: string; running: boolean; journal: string }[] })
-          .sessions;
-      const listed = sessions((await gpudevCosplay(home, ['list', '--json', '--sudo', '--host', spec])).stdout);
-      const session = listed.find((s) => s.name === name);
-      assert.equal(session?.journal, 'root');
-      const prefix = session.gpuUuid;
-      assert.match(String(readState(cliState)['gpu6.json']?.['clocks']), /^\d+,\d+$/, 'clocks locked');
-      const list = await gpudevCosplay(home, ['list', '--sudo', '--host', spec]);
-      assert.match(list.stdout, new RegExp(`${name} .*running \\(process session, sshd on port \\d+\\)`));
-      // Stopped without --sudo: the session's folder, which the user's journal does not know, says root's has it.
-      const down = await gpudevCosplay(home, ['down', name, '--host', spec]);
-      assert.equal(down.code, 0, down.stderr);
-      assert.match(down.stdout, /graphics clocks reset/);
-      assert.deepEqual(readState(cliState), original);
-      assert.equal(await leftovers(), '');
-
-      // Two GPUs without Docker (and here without sudo): one process session, both GPUs in it.
-      const two = await gpudevCosplay(home, ['up', 'rtx3090', '--gpu', '2,3', '--no-docker', '--host', spec]);
-      assert.equal(two.code, 0, two.stderr);
-      const both = sessions((await gpudevCosplay(home, ['list', '--json', '--host', spec])).stdout).find(
-        (s) => s.name === two.stdout.trim(),
-      ) as { running: boolean; gpus?: { index: number }[] } | undefined;
-      assert.deepEqual([both?.running, both?.gpus?.map((g) => g.index)], [true, [2, 3]]);
-      const alias = /ssh -F (\S+) (\S+)/.exec(two.stderr);
-      assert.ok(alias, two.stderr);
-      const shown = spawnSync('ssh', ['-F', alias[1]!, '-o', 'BatchMode=yes', alias[2]!, 'nvidia-smi', '-L'], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      assert.equal(shown.status, 0, shown.stderr);
-      assert.match(shown.stdout, /^GPU 2: NVIDIA GeForce RTX 3090 .*\nGPU 3: NVIDIA GeForce RTX 3090 /);
-      assert.equal((await gpudevCosplay(home, ['down', two.stdout.trim(), '--host', spec])).code, 0);
-      assert.equal(await leftovers(), '');
-
-      const steps = applied.stderr.split('\n').filter((line) => line.startsWith('… ')).length;
-      for (let k = 1; k <= steps; k++) {
-        await gpudevCosplay(home, up, k);
-        // What the host was still running for the killed CLI finishes first.
-        await new Promise((resolve) => setTimeout(resolve, 3000));
-        const now = sessions((await gpudevCosplay(home, ['list', '--json', '--sudo', '--host', spec])).stdout);
-        for (const running of now.filter((s) => s.running))
-          assert.equal((await gpudevCosplay(home, ['down', running.name, '--sudo', '--host', spec])).code, 0);
-        const cleanup = await gpudevCosplay(home, ['cleanup', '--yes', '--sudo', '--host', spec]);
-        assert.equal(cleanup.code, 0, `killed at step ${k}: ${cleanup.stderr}`);
-        assert.deepEqual(readState(cliState), original, `killed at step ${k}, then cleanup: the GPU is as it was`);
-        assert.equal(await leftovers(), '', `killed at step ${k}, then cleanup`);
-        assert.deepEqual(rootJournalFiles(prefix), [], `killed at step ${k}: root's journal is clear`);
-      }
-    } finally {
-      stopSshd(options);
-    }
   });
 });
