@@ -17,7 +17,7 @@ import {
   type SessionHost,
 } from './cosplay/sessions';
 import { parseVerifyReport, shown, verifySummary } from './cosplay/verifyReport';
-import { jobGpu, reservationHost, sessionEntryFiles, sshConfig } from './cosplayProcess';
+import { claimsRootJournal, jobGpu, reservationHost, sessionEntryFiles, sshConfig } from './cosplayProcess';
 import { up, type CliHost, type Io } from './cosplayUp';
 import { connectDocker, DockerFailure, localDockerSocket, sshDockerTarget } from './hosts/docker';
 import { parseHostSpec } from './hosts/sshConfig';
@@ -32,7 +32,8 @@ export const COSPLAY_USAGE = `  gpudev cosplay up [<target>] [--gpu N[,M…]] [-
                             with the shim; --force goes on when other users' processes run on the GPU;
                             --num N: N target GPUs in one container (GPUs --gpu, --gpu+1, …; or list them
                             with --gpu 0,1 — an index twice: two MIG slices of that GPU);
-                            --no-docker: a process session (the user's own MPS daemon and sshd, no root);
+                            --no-docker: a process session (the user's own MPS daemon and sshd, no root;
+                            with --sudo its clock, power and MIG steps are made as root too);
                             without <target>: .gpudev.yaml's gpu.target in the working folder
   gpudev cosplay up [<target>] --reservation <job> --login L
                             a process session inside a running reservation: its MPS daemon and sshd are
@@ -140,14 +141,15 @@ export async function cosplayCommand(args: readonly string[], io: Io): Promise<n
     let journals = await openJournals(host.runner, sudo);
     if ('message' in journals) return fail(describeError(journals), 1);
     let listing = await listSessions(host.docker, journals);
-    // A session applied with sudo is handled with sudo: its container says its journal is root's (the
-    // claim only decides where to look; what is undone comes from that root-owned journal).
+    // A session applied with sudo is handled with sudo: its container (or, for a process session, its
+    // folder the user's journal does not know) says its journal is root's (the claim only decides where
+    // to look; what is undone comes from that root-owned journal).
     const name = positional[0];
     if (
       !sudo &&
       name &&
       !listing.sessions.some((s) => s.name === name) &&
-      listing.foreign.some((c) => c.name === name && c.claimsRoot)
+      (listing.foreign.some((c) => c.name === name && c.claimsRoot) || (await claimsRootJournal(journals[0]!, name)))
     ) {
       journals = await openJournals(host.runner, true);
       if ('message' in journals) return fail(describeError(journals), 1);

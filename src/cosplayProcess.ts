@@ -2,10 +2,12 @@
 // each reached through its own Host entry (`ssh -F ~/.ssh/gpudev/config <alias>`, or Remote-SSH).
 import * as path from 'node:path';
 import { describeError } from './core/errors';
-import { localOwner } from './cosplay/hostJournal';
+import { localOwner, type HostJournal } from './cosplay/hostJournal';
+import { SESSION_NAME } from './cosplay/changes';
+import { sessionFolder } from './cosplay/process/sessionFiles';
 import { shimArchive } from './cosplay/hostProfile';
 import type { CosplayPlan } from './cosplay/planner';
-import { applyProcessSession } from './cosplay/process/processSession';
+import { applyProcessSession, type ProcessApplyRequest } from './cosplay/process/processSession';
 import type { Listing } from './cosplay/sessions';
 import type { CliHost, Io } from './cosplayUp';
 import { connectDocker, sshDockerTarget } from './hosts/docker';
@@ -45,6 +47,7 @@ export async function upProcess(
   shimRoot: string,
   extraEnv: Readonly<Record<string, string>> | undefined,
   io: Io,
+  more?: Pick<ProcessApplyRequest, 'sudo' | 'confirmBusy' | 'gpus'>,
 ): Promise<number> {
   const key = await sessionKey(path.dirname(sessionEntryFiles().configFile), new LocalRunner());
   if ('message' in key) return (io.err(`gpudev cosplay: ${describeError(key)}\n`), 1);
@@ -59,6 +62,7 @@ export async function upProcess(
       authorizedKeys: [key.publicKey],
       ...(host.job && { jobStep: (argv, env) => host.job!.startStep(argv, env) }),
       ...(extraEnv && { extraEnv }),
+      ...more,
       onStep: (step) => io.err(`… ${step}\n`),
     },
     host.runner,
@@ -129,4 +133,10 @@ export async function reservationHost(jobId: string, login: string, local: Runne
 export async function jobGpu(host: CliHost): Promise<string | undefined> {
   const visible = (await host.runner.run(['printenv', 'CUDA_VISIBLE_DEVICES'])).stdout.trim().split(',')[0] ?? '';
   return /^\d+$/.test(visible) ? visible : undefined;
+}
+
+/** A process session applied with sudo: root's journal records it, the user's folders hold it (a folder of that name there). */
+export async function claimsRootJournal(user: HostJournal, name: string): Promise<boolean> {
+  if (user.sudo || !SESSION_NAME.test(name)) return false;
+  return (await user.runner.run(['test', '-d', sessionFolder(user.dir, name)])).exitCode === 0;
 }

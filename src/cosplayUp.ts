@@ -112,13 +112,14 @@ export async function up(
   const noDocker =
     flags.has('--no-docker') || host.job ? undefined : await host.docker.ping().then(() => undefined, dockerProblem);
   const processSession = flags.has('--no-docker') || !!host.job || !!noDocker;
-  // Without Docker there is no root either, so no MIG slice: MPS unless the user chose.
+  // A process session without sudo has no root, so no MIG slice: MPS unless the user chose.
+  const sudo = flags.has('--sudo') && !host.job;
   const planned = planMultiCosplay(
     {
       target: target.entry,
       host: model,
       hostGpuCount: probe.gpus.length,
-      strategy: strategy ?? (processSession ? 'mps' : undefined),
+      strategy: strategy ?? (processSession && !sudo ? 'mps' : undefined),
     },
     slots.sort((a, b) => order(a) - order(b)),
   );
@@ -136,8 +137,6 @@ export async function up(
   );
   if (processSession) {
     if (noDocker) io.err(`Docker is not usable on ${host.label} (${noDocker}): a process session instead\n`);
-    if (planned.gpus.length > 1 || lead.slices > 1)
-      return fail('a process session (no Docker) cosplays one GPU: several GPUs need Docker on the host', 1);
     return upProcess(
       lead.plan,
       lead.gpuIndex,
@@ -146,6 +145,11 @@ export async function up(
       shimRoot(),
       { ...fromWorkspace?.env, ...profile?.env },
       io,
+      {
+        sudo,
+        confirmBusy: async (processes) => flags.has('--force') || askToGoOn(processes, io),
+        ...((planned.gpus.length > 1 || lead.slices > 1) && { gpus: planned.gpus }),
+      },
     );
   }
   const outcome = await applyCosplay(
@@ -155,7 +159,7 @@ export async function up(
       gpus: planned.gpus,
       hostLabel: host.label,
       sessionName,
-      sudo: flags.has('--sudo'),
+      sudo,
       owner: localOwner(),
       image: profile?.image ?? options.get('--image') ?? fromWorkspace?.image ?? DEFAULT_COSPLAY_IMAGE,
       shimTar: await shimArchive(shimRoot()),

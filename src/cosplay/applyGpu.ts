@@ -27,7 +27,8 @@ export const check = <T extends object>(value: T | GpuDevError): T => {
 
 export interface ApplyStep {
   readonly runner: Runner;
-  readonly request: ApplyRequest;
+  /** What of the apply's request a GPU's steps use (a process session's root-only steps give just these). */
+  readonly request: Pick<ApplyRequest, 'sessionName' | 'owner' | 'hostLabel' | 'sudo' | 'confirmBusy' | 'pauseMonitor'>;
   readonly store: HostJournal;
   /** Starts a step (says it; throws when cancelled). */
   readonly begin: (description: string) => void;

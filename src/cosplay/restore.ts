@@ -6,7 +6,7 @@ import { parseMigInstances } from '../hosts/nvidiaSmi/migInstances';
 import type { Runner } from '../hosts/runner';
 import { argv, describeChange, mpsFolderOk, undoCommands, type Change } from './changes';
 import { runHostCommand } from './hostCommands';
-import type { HostJournal } from './hostJournal';
+import { HostJournal } from './hostJournal';
 import { sessionFolderOk, stopScript } from './process/sessionFiles';
 import type { GpuJournal, Step } from './journal';
 
@@ -90,14 +90,15 @@ async function undo(step: Step, journal: GpuJournal, context: RestoreContext): P
     );
   }
   if (change.kind === 'mpsDaemon') {
-    if (!mpsFolderOk(change.folder, context.journal.mpsRoot))
+    const owner = await folderOwner(context, (j) => mpsFolderOk(change.folder, j.mpsRoot));
+    if (!owner)
       return failed({ message: `the MPS folder ${change.folder} is not under ${context.journal.mpsRoot}: left alone` });
     const [quit, remove] = undoCommands(change, uuid);
-    await runHostCommand(context.runner, quit!, context.journal.sudo); // the daemon may be gone already: only the removal must succeed
-    return runAll(context, [remove!]);
+    await runHostCommand(context.runner, quit!, owner.sudo); // the daemon may be gone already: only the removal must succeed
+    return runAll(context, [remove!], undefined, owner.sudo);
   }
   if (change.kind === 'processSession') {
-    if (!sessionFolderOk(change.folder, context.journal.dir))
+    if (!(await folderOwner(context, (j) => sessionFolderOk(change.folder, j.dir))))
       return failed({
         message: `the session folder ${change.folder} is not under ${context.journal.dir}/sessions: left alone`,
       });
@@ -110,13 +111,29 @@ async function undo(step: Step, journal: GpuJournal, context: RestoreContext): P
   return runAll(context, undoCommands(change, uuid));
 }
 
+/**
+ * The journal whose folders hold a process session's MPS daemon or session folder: the restoring one,
+ * or — for a session applied with sudo, recorded in root's journal — the user's own, whose processes
+ * and folders are undone without sudo. Undefined when neither holds it.
+ */
+async function folderOwner(context: RestoreContext, holds: (journal: HostJournal) => boolean) {
+  if (holds(context.journal)) return context.journal;
+  if (!context.journal.sudo) return undefined;
+  let opened = userJournals.get(context);
+  if (!opened) userJournals.set(context, (opened = HostJournal.open(context.runner, false)));
+  const user = await opened;
+  return 'message' in user || !holds(user) ? undefined : user;
+}
+const userJournals = new WeakMap<RestoreContext, Promise<HostJournal | GpuDevError>>();
+
 async function runAll(
   context: RestoreContext,
   commands: readonly { argv: readonly string[]; stdin?: string; env?: Readonly<Record<string, string>> }[],
   alreadyGone?: RegExp,
+  sudo = context.journal.sudo,
 ): Promise<Undone> {
   for (const command of commands) {
-    const done = await runHostCommand(context.runner, command, context.journal.sudo);
+    const done = await runHostCommand(context.runner, command, sudo);
     if (!done.ok && !(alreadyGone && alreadyGone.test(done.error.message))) return { ok: false, error: done.error };
   }
   return { ok: true };

@@ -26,7 +26,7 @@ export interface ApplyTarget {
 }
 
 /** Other users' processes on the GPU: the user decides, in a modal, whether to change MIG mode, clocks and power under them. */
-async function confirmBusyGpu(on: ApplyTarget, processes: readonly BusyProcess[]): Promise<boolean> {
+export async function confirmBusyGpu(on: ApplyTarget, processes: readonly BusyProcess[]): Promise<boolean> {
   const listed = processes
     .map(
       (p) =>

@@ -7,7 +7,9 @@ import { LOCAL_HOST, type Runner } from '../hosts/runner';
 import { parseHostEntries } from '../hosts/sshHosts';
 import type { GpuMonitor } from '../monitor/gpuMonitor';
 import type { GpuTreeNode } from './gpuTree';
-import { applyPlan, type ApplyContext } from './applyCosplay';
+import type { ApplyContext } from './applyCosplay';
+import { applyAs, applyButtons, applyChosen, dockerOn, kindOf, kindsOf } from './applyChoice';
+import { planForProcesses, processDetail } from '../cosplay/process/applyKind';
 import { planSeveral } from './cosplaySeveral';
 import { PlanPanel } from './planPanel';
 import { liveSessionOf } from '../cosplay/session';
@@ -289,9 +291,20 @@ export async function cosplayAs(
     : undefined;
   const multi = several && on ? await planSeveral(cosplay(), context, target, host.entry, on) : undefined;
   if (several && !multi) return;
+  // Docker decides how the plan is applied; without it and without sudo a process session makes no MIG slice.
+  const docker = on && (await dockerOn(context, on.host));
+  const noDocker = !!docker && typeof docker !== 'string' && docker.problem !== undefined;
+  const forProcesses = noDocker && typeof docker !== 'string' && planForProcesses(docker.problem, docker.sudo);
   const result = multi
     ? { ok: true as const, plan: multi.shown }
-    : cosplay().planCosplay({ target, host: host.entry, hostGpuCount: on?.count, hostMig, liveSessions });
+    : cosplay().planCosplay({
+        target,
+        host: host.entry,
+        hostGpuCount: on?.count,
+        hostMig,
+        liveSessions,
+        ...(forProcesses && { strategy: 'mps' as const }),
+      });
   if (!result.ok) {
     context.log.info(`plan refused: ${describeError(result.error)}`);
     return void vscode.window.showErrorMessage(describeError(result.error));
@@ -306,24 +319,33 @@ export async function cosplayAs(
   };
   const inUse = on && (await inUseNote(runner, on, plan, context.log));
   if (apply && on) {
+    const kinds = kindsOf(plan, on, docker!, multi?.gpus);
+    if (!kinds.ok)
+      return void vscode.window.showErrorMessage(`Cannot apply the cosplay: ${describeError(kinds.error)}`);
+    const sudo = typeof docker !== 'string' && !!docker?.sudo;
     const changes =
       plan.mutations.map((m) => `• ${m.description}${m.gpuWide ? ' (whole GPU)' : ''}`).join('\n') ||
       '• none: a container only';
+    const inContainer = `Host changes, each written to the host's journal first and undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, planArgs).summary})${ipcNote(plan)}.`;
+    const asProcesses = `As processes: ${processDetail(plan, sudo)}`;
     const choice = await vscode.window.showWarningMessage(
       `Cosplay ${target.name}${multi ? ` ×${plan.gpuCount}` : ''} on ${on.host}, GPU ${multi ? multi.indices.join(', ') : on.gpu.index}?`,
       {
         modal: true,
-        detail: `${inUse ? `${inUse}\n\n` : ''}Host changes, each written to the host's journal first and undone if a later step fails and when the session stops:\n${changes}\n\nThen a container with the shim (${cosplay().planView(plan, planArgs).summary})${ipcNote(plan)}.`,
+        detail: `${inUse ? `${inUse}\n\n` : ''}${kinds.kinds[0] === 'process' ? `${kinds.note ?? ''}.\n\n${asProcesses}` : `${inContainer}${kinds.kinds.length > 1 ? `\n\n${asProcesses}` : ''}`}`,
       },
-      'Apply',
+      ...applyButtons(kinds.kinds),
       'Show Plan',
     );
-    if (choice === 'Apply') return void (await applyPlan(context, plan, on, multi?.gpus));
+    const kind = kindOf(kinds.kinds, choice);
+    if (kind) return void (await applyAs(kind, context, plan, on, multi?.gpus));
     if (choice !== 'Show Plan') return;
   }
   const applicable = on && {
     enabled: true,
-    note: `Applies on ${on.host}, GPU ${multi ? multi.indices.join(', ') : on.gpu.index}: the host changes listed below, then a container with the shim${ipcNote(plan)}.`,
+    note: noDocker
+      ? `Applies on ${on.host}, GPU ${on.gpu.index} as processes (Docker is not usable there): an MPS daemon and an sshd of your own${forProcesses ? '; the clock and power changes below need root, which this host has not (its sudo setting is off)' : ', the host changes below with sudo'}.`
+      : `Applies on ${on.host}, GPU ${multi ? multi.indices.join(', ') : on.gpu.index}: the host changes listed below, then a container with the shim${ipcNote(plan)}.`,
   };
   const simulated = on && isSimulatedHost(on.host) ? cosplay().simulatedNote(on.host) : undefined;
   const view = cosplay().planView(plan, planArgs, applicable, { inUse, simulated });
@@ -331,6 +353,6 @@ export async function cosplayAs(
     context.extensionUri,
     view,
     context.log,
-    on ? () => applyPlan(context, plan, on, multi?.gpus) : undefined,
+    on ? () => applyChosen(context, plan, on, multi?.gpus) : undefined,
   );
 }

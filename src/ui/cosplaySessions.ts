@@ -16,6 +16,8 @@ export interface CosplayHost {
   readonly runner: Runner;
   readonly docker: DockerEngine;
   readonly sudo: boolean;
+  /** How ssh reaches it (an alias or user@host[:port]); absent for this machine. */
+  readonly ssh?: string;
   /** The host journals its sessions are recorded in: the user's, and root's where sudo is on. */
   journals(): Promise<readonly HostJournal[] | string>;
   /** Pauses the host's GPU monitoring (while MIG mode changes); returns resume. */
@@ -27,7 +29,7 @@ export interface CosplayHost {
 export interface CosplayHostSource {
   readonly local: Runner;
   remoteRunner(name: string): SshRunner | undefined;
-  remoteEntry(name: string): { sudo?: boolean; dockerSocket?: string } | undefined;
+  remoteEntry(name: string): { ssh?: string; sudo?: boolean; dockerSocket?: string } | undefined;
   hostNames(): string[];
   pauseMonitor(name: string): () => void;
 }
@@ -91,6 +93,7 @@ export class CosplaySessions implements vscode.Disposable {
       runner,
       docker,
       sudo,
+      ...(entry.ssh && { ssh: entry.ssh }),
       journals: () => this.journalsOf(name, runner, sudo),
       pauseMonitor: () => this.source.pauseMonitor(name),
       testProfile,

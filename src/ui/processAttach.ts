@@ -28,7 +28,8 @@ export async function attachProcessSession(
   const files = { configFile: defaultSshConfigFile(), knownHostsFile: gpudevKnownHosts() };
   const entry = await prepareSessionEntry({
     hostLabel: host.name,
-    hostSpec: host.name === LOCAL_HOST ? null : host.name,
+    // The Host entry jumps through the host as ssh reaches it: its gpuDev.hosts "ssh", not its name.
+    hostSpec: host.name === LOCAL_HOST ? null : (host.ssh ?? host.name),
     sessionName: session.name,
     port,
     folder: session.process.folder,

@@ -1,22 +1,35 @@
 // A process session: a cosplay that is a set of the user's own processes instead of a container (no
 // Docker, no root needed): an MPS daemon on a private pipe folder when the plan uses MPS, the shim and
 // the disguise in a session folder, and a session sshd serving that disguise. Journalled and locked
-// like a container session; the steps that need root are applied with sudo only, else reported.
+// like a container session; the steps that need root are applied with sudo only (recorded, with the
+// rest of the session, in root's journal), else reported. The user's own processes and folders stay
+// the user's either way: they are started, and undone, without sudo.
 import type { GpuDevError } from '../../core/errors';
 import type { RunResult, Runner } from '../../hosts/runner';
-import { GPU_UUID, makeCommand, mpsEnv } from '../changes';
+import { check, StepFailure, type GpuApply } from '../applyGpu';
+import type { BusyProcess } from '../busyGpu';
+import { GPU_UUID, inLockOrder } from '../changes';
 import { runHostCommand } from '../hostCommands';
-import { HostJournal } from '../hostJournal';
+import { HostJournal, type GpuLock, type JournalKind } from '../hostJournal';
+import { sessionPlanOf } from '../journalTerms';
+import type { PlannedGpu } from '../multiPlan';
+import type { CosplayPlan } from '../planner';
 import type { GpuJournal } from '../journal';
-import { concreteChange, sessionPlanOf } from '../journalTerms';
-import type { CosplayPlan, HostMutation } from '../planner';
-import { restoreSession, type RestoreOutcome } from '../restore';
+import { restoreAcrossGpus, type RestoreOutcome } from '../restore';
+import { notAppliedNote, processRefusal, rootOnlyMutations, rootSteps } from './rootSteps';
 import { keeperArgv } from './jobKeeper';
-import { parseStarted, sessionFolder, sshdArgv, startScript, waitScript, type StartedSshd } from './sessionFiles';
+import { sessionFolder, type StartedSshd } from './sessionFiles';
+import { startUserSide } from './sessionStart';
+import { SessionRecord } from './sessionRecord';
+
+export { notAppliedNote, processRefusal } from './rootSteps';
 
 export interface ProcessApplyRequest {
+  /** The plan of a one-GPU session (of the first GPU when `gpus` is given: its target and variables). */
   readonly plan: CosplayPlan;
   readonly gpuIndex: number;
+  /** A session of several GPUs: every host GPU with its plan (planMultiCosplay), the first the lead. */
+  readonly gpus?: readonly PlannedGpu[];
   readonly hostLabel: string;
   readonly sessionName: string;
   readonly owner: string;
@@ -31,241 +44,232 @@ export interface ProcessApplyRequest {
   readonly jobStep?: (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<RunResult>;
   /** More variables for the session (the test hosts' fake GPU), after the plan's; never `PATH`, which stays the host's. */
   readonly extraEnv?: Readonly<Record<string, string>>;
+  /**
+   * The root-only steps with `sudo -n` (never a password prompt), the session then recorded in root's
+   * journal as a container session with sudo is; without, each is reported as not applied.
+   */
+  readonly sudo?: boolean;
+  /** Asked (with sudo) when other users' processes run on the GPU before its clocks, power or MIG mode change; no answer refuses. */
+  readonly confirmBusy?: (processes: readonly BusyProcess[]) => Promise<boolean>;
   readonly onStep?: (step: string) => void;
 }
 
 export interface ProcessSession {
   readonly name: string;
+  /** The lead GPU's (the first); a session of several has each in `gpus`, in the session's order. */
   readonly gpuUuid: string;
+  readonly gpus?: readonly { readonly index: number; readonly uuid: string }[];
+  /** What the session's processes see (CUDA_VISIBLE_DEVICES): the GPU, or the MIG device made for it. */
+  readonly device: string;
   readonly folder: string;
   readonly sshd: StartedSshd;
   /** The plan's steps left out without root, each with what it costs the disguise. */
   readonly notApplied: readonly string[];
+  /** Where it is recorded: root's journal when applied with sudo. */
+  readonly journal: JournalKind;
 }
 
 export type ProcessApplyOutcome =
   | { readonly ok: true; readonly session: ProcessSession }
   | { readonly ok: false; readonly error: GpuDevError; readonly failedStep: string; readonly restored: boolean };
 
-class StepFailure extends Error {
-  constructor(readonly error: GpuDevError) {
-    super(error.message);
-  }
-}
-
-function launched(result: RunResult): void {
-  if (result.failure) throw new StepFailure(result.failure);
-  if (result.exitCode !== 0)
-    throw new StepFailure({
-      message: `could not start a job step: ${result.stderr.trim() || `exit ${result.exitCode}`}`,
-    });
-}
-
-/** Asks until `argv` succeeds (about 15 s at most). */
-async function waitFor(runner: Runner, argv: readonly string[], failure: string): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    if ((await runner.run(argv)).exitCode === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new StepFailure({ message: failure });
-}
-
-/** What leaving a root-only change out costs, in the plan's terms. */
-export function notAppliedNote(mutation: HostMutation, plan: CosplayPlan): string {
-  const change = mutation.change;
-  const boost = plan.host.boostClockMHz;
-  if (change.kind === 'clockLock')
-    return `not applied: needs root — ${mutation.description}; FP32 and tensor throughput run at up to ${boost} MHz, about ${(boost / change.mhz).toFixed(2)}× the planned rate`;
-  if (change.kind === 'powerCap')
-    return `not applied: needs root — ${mutation.description}; the GPU may draw up to its own limit, so sustained clocks stay higher than the target's`;
-  if (change.kind === 'memoryClockLock')
-    return `not applied: needs root — ${mutation.description}; memory bandwidth stays the host's`;
-  return `not applied: needs root — ${mutation.description}`;
-}
-
-/** Plans that a process session cannot make without root: MIG slices are created by root only. */
-export function processRefusal(plan: CosplayPlan): GpuDevError | undefined {
-  if (plan.chosen.strategy === 'mig')
-    return {
-      message: 'a MIG slice can only be made by root, and a session without Docker or sudo has neither',
-      hint: 'plan with --strategy mps (or memory), or turn sudo on for this host',
-    };
-  if (plan.gpuCount !== 1) return { message: 'a process session cosplays one GPU', hint: 'apply a plan for one GPU' };
-  return undefined;
-}
-
 export async function applyProcessSession(request: ProcessApplyRequest, runner: Runner): Promise<ProcessApplyOutcome> {
-  const { plan, gpuIndex, sessionName } = request;
+  const { plan, sessionName } = request;
+  const sudo = request.sudo === true;
+  const planned = request.gpus ?? [{ gpuIndex: request.gpuIndex, plan, slices: 1 }];
+  const several = planned.length > 1;
   let step = 'check the plan';
   const begin = (description: string) => {
     step = description;
     request.onStep?.(description);
   };
-  const host = async (args: readonly string[]) => {
-    const done = await runHostCommand(runner, { argv: args }, false);
-    if (!done.ok) throw new StepFailure(done.error);
-    return done.stdout;
-  };
-  let journal: HostJournal | undefined;
-  let current: GpuJournal | undefined;
-  let release: (() => void) | undefined;
+  let store: HostJournal | undefined;
+  const gpus: GpuApply[] = [];
+  /** Each GPU's journal as last written (without sudo): what a rollback restores from. */
+  const written: SessionRecord[] = [];
+  let lead: SessionRecord | undefined;
+  const locks: GpuLock[] = [];
   try {
-    const refused = processRefusal(plan);
+    const refused = processRefusal(plan, sudo, request.gpus);
     if (refused) throw new StepFailure(refused);
-    begin(`read GPU ${gpuIndex}`);
-    // The journal folder is opened (checked, made) while the GPU answers: each is a round trip of its own.
-    const [smi, opened] = await Promise.all([
-      host(['nvidia-smi', '-i', String(gpuIndex), '--query-gpu=uuid', '--format=csv,noheader']).catch(
-        (error: unknown) => error as Error,
-      ),
+    const indices = planned.map((g) => g.gpuIndex);
+    begin(`read GPU${several ? 's' : ''} ${indices.join(', ')}`);
+    // The journal folders are opened (checked, made) while the GPUs answer: each is a round trip of its own.
+    const [uuids, own, root] = await Promise.all([
+      Promise.all(indices.map((index) => gpuUuid(runner, index))),
       HostJournal.open(runner, false),
+      sudo ? HostJournal.open(runner, true) : undefined,
     ]);
-    if (smi instanceof Error) throw smi;
-    const uuid = smi.trim().split('\n')[0]!.trim();
-    if (!GPU_UUID.test(uuid))
-      throw new StepFailure({ message: `GPU ${gpuIndex} reports no UUID (${uuid || 'nothing'})` });
-
-    begin(`wait for GPU ${gpuIndex}'s lock on ${request.hostLabel}`);
-    if ('message' in opened) throw new StepFailure(opened);
-    journal = opened;
-    const store = opened;
-    const lock = await store.lock(uuid, `${request.owner} (apply ${sessionName})`, (heldBy) =>
-      request.onStep?.(`waiting for GPU ${gpuIndex}: locked by ${heldBy}`),
-    );
-    if ('message' in lock) throw new StepFailure(lock);
-    release = () => lock.release();
-    const read = await store.read(uuid);
-    if ('message' in read) throw new StepFailure(read);
-    current = read;
-    const save = async (next: GpuJournal) => {
-      current = next;
-      const failed = await store.write(next);
-      if (failed) throw new StepFailure(failed);
-    };
-    const steps = (update: (s: GpuJournal['sessions'][number]['steps']) => GpuJournal['sessions'][number]['steps']) =>
-      save({
-        ...current!,
-        sessions: current!.sessions.map((s) => (s.name === sessionName ? { ...s, steps: update(s.steps) } : s)),
+    if (new Set(uuids).size !== uuids.length) throw new StepFailure({ message: 'a GPU is given twice' });
+    // The user's folders hold the session's processes; with sudo the session is recorded in root's
+    // journal, under root's locks of the GPUs, as a container session with sudo is.
+    const user = check(own);
+    const journal = root ? check(root) : user;
+    store = journal;
+    for (const uuid of inLockOrder(uuids)) {
+      const index = indices[uuids.indexOf(uuid)]!;
+      begin(`wait for GPU ${index}'s lock on ${request.hostLabel}`);
+      locks.push(
+        check(
+          await journal.lock(uuid, `${request.owner} (apply ${sessionName})`, (heldBy) =>
+            request.onStep?.(`waiting for GPU ${index}: locked by ${heldBy}`),
+          ),
+        ),
+      );
+    }
+    const mutation = plan.mutations.find((m) => m.change.kind === 'mpsDaemon');
+    // One MPS daemon serves every GPU of the session (a client has one pipe folder): the lead GPU's record holds it.
+    const mps = mutation && { mutation, folder: `${user.mpsRoot}/${sessionName}` };
+    const mpsStep = mps && ({ kind: 'mpsDaemon', folder: mps.folder } as const);
+    const sessionGpus = several ? uuids : undefined;
+    let devices: string[] = uuids;
+    if (root) {
+      planned.forEach((g, i) => {
+        const uuid = uuids[i]!;
+        gpus.push(rootSteps({ ...request, ...g, uuid, ...(sessionGpus && { sessionGpus }), begin }, runner, journal));
       });
-    const at = () => new Date().toISOString();
-
-    const rootOnly = plan.mutations.filter((m) => m.change.kind !== 'mpsDaemon');
-    const notApplied = rootOnly.map((m) => notAppliedNote(m, plan));
-    const mps = plan.mutations.find((m) => m.change.kind === 'mpsDaemon');
-    const mpsChange =
-      mps &&
-      concreteChange(mps, {
-        persistence: false,
-        migMode: false,
-        originalWatts: 0,
-        memoryMHz: null,
-        mpsFolder: `${store.mpsRoot}/${sessionName}`,
-      });
-    if (mpsChange && mpsChange.kind !== 'mpsDaemon') throw new Error('unreachable');
-    // Each journal write is a round trip: the session comes in with its first step intended, and a step
-    // done goes in with the next one intended.
-    await save({
-      ...current,
-      sessions: [
-        ...current.sessions,
-        {
-          name: sessionName,
+      // Every GPU is checked before any changes, so a clash on the last leaves the first untouched.
+      for (const gpu of gpus) await gpu.prepare();
+      for (const gpu of gpus) await gpu.make();
+      devices = gpus.flatMap((g) => g.devices);
+      lead = new SessionRecord(journal, gpus[0]!.current!, sessionName);
+      if (mpsStep) await lead.next(mpsStep);
+    } else
+      for (const [i, g] of planned.entries()) {
+        const uuid = uuids[i]!;
+        const record = new SessionRecord(journal, check(await journal.read(uuid)), sessionName);
+        written.push(record);
+        // Each journal write is a round trip: the session comes in with its first step intended, and a
+        // step done goes in with the next one intended.
+        await record.create({
           owner: request.owner,
-          startedAt: at(),
           hostLabel: request.hostLabel,
-          gpuIndex,
-          plan: { ...sessionPlanOf(plan, uuid), device: uuid, clockLockMHz: null, powerCapW: null },
-          steps: mpsChange ? [{ change: mpsChange, state: 'intended', at: at() }] : [],
-        },
-      ],
-    });
-
+          gpuIndex: g.gpuIndex,
+          plan: {
+            ...sessionPlanOf(g.plan, uuid),
+            device: uuid,
+            clockLockMHz: null,
+            powerCapW: null,
+            ...(sessionGpus && { gpus: [...sessionGpus] }),
+          },
+          steps: i === 0 && mpsStep ? [{ change: mpsStep, state: 'intended', at: new Date().toISOString() }] : [],
+        });
+      }
+    lead ??= written[0]!;
+    const notApplied = root ? [] : rootOnlyMutations(plan).map((m) => notAppliedNote(m, plan));
     const env: Record<string, string> = {
       ...plan.container.env,
       ...Object.fromEntries(Object.entries(request.extraEnv ?? {}).filter(([name]) => name !== 'PATH')),
-      CUDA_VISIBLE_DEVICES: uuid,
-      GPUDEV_HOST_GPUS: uuid,
+      CUDA_VISIBLE_DEVICES: devices.join(','),
+      GPUDEV_HOST_GPUS: uuids.join(','),
       GPUDEV_SESSION: sessionName,
     };
-    delete env.GPUDEV_EXPECT_CLOCK_MHZ;
-    delete env.GPUDEV_EXPECT_POWER_W;
-    if (mps && mpsChange?.kind === 'mpsDaemon') {
-      begin(mps.description);
-      await host(['mkdir', '-p', '-m', '0700', '--', `${mpsChange.folder}/pipe`, `${mpsChange.folder}/log`]);
-      if (request.jobStep) {
-        launched(await request.jobStep(['nvidia-cuda-mps-control', '-f'], mpsEnv(mpsChange.folder)));
-        await waitFor(runner, ['test', '-e', `${mpsChange.folder}/pipe/control`], 'the MPS daemon did not start');
-      } else {
-        const started = await runHostCommand(runner, makeCommand(mpsChange, uuid)!, false);
-        if (!started.ok) throw new StepFailure(started.error);
-      }
-      Object.assign(env, mpsEnv(mpsChange.folder));
+    if (!root) {
+      delete env.GPUDEV_EXPECT_CLOCK_MHZ;
+      delete env.GPUDEV_EXPECT_POWER_W;
     }
-
-    begin(`start the session's sshd on ${request.hostLabel}`);
-    const folder = sessionFolder(store.dir, sessionName);
-    await steps((s) => [
-      ...s.map((step) => (step.state === 'intended' ? { ...step, state: 'done' as const, at: at() } : step)),
-      { change: { kind: 'processSession', folder }, state: 'intended', at: at() },
-    ]);
-    const inJob = !!request.jobStep;
-    const script = startScript({
-      folder,
-      env,
-      authorizedKeys: request.authorizedKeys,
-      shimTar: request.shimTar,
-      inJob,
-    });
-    const started = await runner.run(['sh', '-s'], { stdin: script, timeoutMs: 60_000 });
-    if (started.failure) throw new StepFailure(started.failure);
-    let output = started.exitCode === 0 ? started.stdout : '';
-    if (output && request.jobStep) {
-      launched(await request.jobStep(sshdArgv(folder)));
-      const waited = await runner.run(['sh', '-s'], { stdin: waitScript(folder), timeoutMs: 30_000 });
-      output += waited.exitCode === 0 ? waited.stdout : '';
-    }
-    const sshd = output ? parseStarted(output) : started.stderr.trim() || `exit ${started.exitCode}`;
-    if (typeof sshd === 'string') throw new StepFailure({ message: `the session sshd did not start: ${sshd}` });
-    await steps((s) => [
-      ...s.slice(0, -1),
-      { change: { kind: 'processSession', folder, port: sshd.port, pid: sshd.pid }, state: 'done', at: at() },
-    ]);
-    if (request.jobStep) launched(await request.jobStep(keeperArgv(store.dir, uuid, sessionName)));
-    return { ok: true, session: { name: sessionName, gpuUuid: uuid, folder, sshd, notApplied } };
+    const folder = sessionFolder(user.dir, sessionName);
+    const sshd = await startUserSide(
+      {
+        ...(mps && { mps }),
+        folder,
+        env,
+        authorizedKeys: request.authorizedKeys,
+        shimTar: request.shimTar,
+        lockedGpu: uuids[0]!,
+        hostLabel: request.hostLabel,
+        ...(request.jobStep && {
+          jobStep: request.jobStep,
+          keeper: keeperArgv(user.dir, uuids[0]!, sessionName),
+        }),
+        begin,
+      },
+      lead,
+      runner,
+    );
+    return {
+      ok: true,
+      session: {
+        name: sessionName,
+        gpuUuid: uuids[0]!,
+        ...(several && { gpus: planned.map((g, i) => ({ index: g.gpuIndex, uuid: uuids[i]! })) }),
+        device: devices.join(','),
+        folder,
+        sshd,
+        notApplied,
+        journal: journal.kind,
+      },
+    };
   } catch (error) {
     const failure = error instanceof StepFailure ? error.error : { message: (error as Error).message };
     let restored = true;
-    if (journal && current?.sessions.some((s) => s.name === sessionName)) {
-      const { outcome } = await restoreSession(current, sessionName, { runner, journal });
+    // The lead GPU's journal as its record last wrote it; every other GPU's as its steps did.
+    const recorded = [
+      ...(lead ? [lead.current] : []),
+      ...written.filter((r) => r !== lead).map((r) => r.current),
+      ...gpus.filter((g, i) => (i > 0 || !lead) && g.ownRecord).map((g) => g.current!),
+    ].filter((j) => j.sessions.some((s) => s.name === sessionName));
+    if (store && recorded.length) {
+      const { outcome } = await restoreAcrossGpus(recorded, sessionName, { runner, journal: store });
       restored = !outcome.failure;
     }
     return { ok: false, error: failure, failedStep: step, restored };
   } finally {
-    release?.();
+    locks.reverse().forEach((lock) => lock.release());
   }
 }
 
-/** Stops a process session under its GPU's lock: the sshd and its connections, the MPS daemon, the folders, then its journal entry. */
+/** The GPU's UUID, as nvidia-smi reports it for its index. */
+async function gpuUuid(runner: Runner, index: number): Promise<string> {
+  const done = await runHostCommand(
+    runner,
+    { argv: ['nvidia-smi', '-i', String(index), '--query-gpu=uuid', '--format=csv,noheader'] },
+    false,
+  );
+  if (!done.ok) throw new StepFailure(done.error);
+  const uuid = done.stdout.trim().split('\n')[0]!.trim();
+  if (!GPU_UUID.test(uuid)) throw new StepFailure({ message: `GPU ${index} reports no UUID (${uuid || 'nothing'})` });
+  return uuid;
+}
+
+/**
+ * Stops a process session under its GPUs' locks (in UUID order): the sshd and its connections, the MPS
+ * daemon, the folders, the root-only steps, then its journal entries.
+ */
 export async function stopProcessSession(
-  session: { readonly name: string; readonly gpuUuid: string },
+  session: {
+    readonly name: string;
+    readonly gpuUuid: string;
+    readonly gpus?: readonly { readonly uuid: string }[];
+    readonly journal?: JournalKind;
+  },
   runner: Runner,
   owner: string,
 ): Promise<RestoreOutcome> {
-  const journal = await HostJournal.open(runner, false);
+  const journal = await HostJournal.open(runner, session.journal === 'root');
   if ('message' in journal) return { undone: [], kept: [], failure: journal.message };
-  const lock = await journal.lock(session.gpuUuid, `${owner} (stop ${session.name})`);
-  if ('message' in lock) return { undone: [], kept: [], failure: lock.message };
+  const uuids = session.gpus?.map((g) => g.uuid) ?? [session.gpuUuid];
+  const locks: GpuLock[] = [];
   try {
-    const read = await journal.read(session.gpuUuid);
-    if ('message' in read) return { undone: [], kept: [], failure: read.message };
-    if (!read.sessions.some((s) => s.name === session.name))
+    for (const uuid of inLockOrder(uuids)) {
+      const lock = await journal.lock(uuid, `${owner} (stop ${session.name})`);
+      if ('message' in lock) return { undone: [], kept: [], failure: lock.message };
+      locks.push(lock);
+    }
+    const journals: GpuJournal[] = [];
+    for (const uuid of uuids) {
+      const read = await journal.read(uuid);
+      if ('message' in read) return { undone: [], kept: [], failure: read.message };
+      if (read.sessions.some((s) => s.name === session.name)) journals.push(read);
+    }
+    if (!journals.length)
       return {
         undone: [],
         kept: [],
         failure: `the host journal no longer records ${session.name}: nothing to restore`,
       };
-    return (await restoreSession(read, session.name, { runner, journal })).outcome;
+    return (await restoreAcrossGpus(journals, session.name, { runner, journal })).outcome;
   } finally {
-    lock.release();
+    locks.reverse().forEach((lock) => lock.release());
   }
 }
