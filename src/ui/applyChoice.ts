@@ -3,13 +3,7 @@
 import * as vscode from 'vscode';
 import type { PlannedGpu } from '../cosplay/multiPlan';
 import type { CosplayPlan } from '../cosplay/planner';
-import {
-  APPLY_KIND_LABELS,
-  applyKinds,
-  processDetail,
-  type ApplyKind,
-  type ApplyKinds,
-} from '../cosplay/process/applyKind';
+import { APPLY_KIND_LABELS, applyKinds, type ApplyKind, type ApplyKinds } from '../cosplay/process/applyKind';
 import type { Session } from '../cosplay/session';
 import { describeError } from '../core/errors';
 import { DockerFailure } from '../hosts/docker';
@@ -70,7 +64,10 @@ export function applyAs(
   return kind === 'process' ? applyProcessPlan(context, plan, on, gpus) : applyPlan(context, plan, on, gpus);
 }
 
-/** The plan panel's Apply: Docker asked again (it may have changed), the kind asked when both work. */
+/**
+ * The plan panel's Apply: Docker asked again (it may have changed); a container where it answers, as the
+ * panel's note says, else a process session. The choice of both is the Apply Cosplay… dialog's.
+ */
 export async function applyChosen(
   context: ApplyContext,
   plan: CosplayPlan,
@@ -81,14 +78,5 @@ export async function applyChosen(
   const kinds = kindsOf(plan, on, docker, gpus);
   if (!kinds.ok) return void vscode.window.showErrorMessage(`Cannot apply the cosplay: ${describeError(kinds.error)}`);
   if (kinds.note) context.log.info(kinds.note);
-  let kind: ApplyKind | undefined = kinds.kinds[0];
-  if (kinds.kinds.length > 1 && typeof docker !== 'string') {
-    const button = await vscode.window.showInformationMessage(
-      `Apply ${plan.target.name} on ${on.host} in a container or as processes?`,
-      { modal: true, detail: `As processes: ${processDetail(plan, docker.sudo)}` },
-      ...applyButtons(kinds.kinds),
-    );
-    kind = kindOf(kinds.kinds, button);
-  }
-  return kind && applyAs(kind, context, plan, on, gpus);
+  return applyAs(kinds.kinds[0], context, plan, on, gpus);
 }

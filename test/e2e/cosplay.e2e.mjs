@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../scripts/codeServer.mjs';
+import { testDocker } from './cosplayHost.mjs';
 import {
   contextMenu,
   openGpuContainer,
@@ -16,9 +17,12 @@ import {
 describe('Cosplay plan in code-server', function () {
   let bench;
   before(async () => {
+    // Docker answers here, so plans are a container's (without it and without sudo they are a process session's: no MIG).
+    const docker = testDocker();
     bench = await openWorkbench({
       scenario: 'default-h100-x8-570.133.20',
       settings: { 'gpuDev.monitor.intervalMs': 600000 },
+      env: { DOCKER_HOST: `unix://${docker.socket}` },
     });
     await bench.page.locator('.statusbar-item', { hasText: 'GiB' }).waitFor();
   });
