@@ -108,6 +108,7 @@ function openRunTerminal(
           local,
           colour: true,
           ...(firstNode(job.nodes) && { node: firstNode(job.nodes) }),
+          ...(job.nodeCount && { nodeCount: job.nodeCount }),
         },
         {
           onStdout: (text) => write.fire(crlf(text)),
