@@ -118,7 +118,7 @@ function runAndWait(
       },
       (synced) =>
         io.err(
-          `gpudev: synced ${synced.sent.length} of ${synced.files} files (${synced.bytes} bytes${synced.deleted.length ? `, ${synced.deleted.length} removed` : ''}) to ${synced.remoteDir}\n`,
+          `gpudev: synced ${synced.sent.length} of ${synced.files} files (${synced.bytes} bytes${synced.deleted.length ? `, ${synced.deleted.length} removed` : ''}) to ${synced.remoteDir} by ${synced.transport}${synced.fallback ? ` (${synced.fallback})` : ''}\n`,
         ),
     ).then((started) => {
       if ('message' in started) {

@@ -122,7 +122,7 @@ function openRunTerminal(
         },
         (synced) =>
           write.fire(
-            `${CYAN}gpudev: sent ${synced.sent.length} of ${synced.files} files (${synced.bytes} bytes${synced.deleted.length ? `, ${synced.deleted.length} removed` : ''}) to ${synced.remoteDir}; running ${command.join(' ')} in job ${job.jobId}${RESET}\r\n`,
+            `${CYAN}gpudev: sent ${synced.sent.length} of ${synced.files} files (${synced.bytes} bytes${synced.deleted.length ? `, ${synced.deleted.length} removed` : ''}) to ${synced.remoteDir} by ${synced.transport}${synced.fallback ? ` (${synced.fallback})` : ''}; running ${command.join(' ')} in job ${job.jobId}${RESET}\r\n`,
           ),
       ).then((started) => {
         if ('message' in started) finish(`${RED}gpudev: ${describeError(started)}${RESET}`);
