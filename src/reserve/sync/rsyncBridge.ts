@@ -1,12 +1,9 @@
-// rsync over the SSH connection we already hold: the local rsync's --rsh is a tiny Node program (the
-// bridge) that hands rsync's remote argv and byte stream to this process over a private unix socket;
+// rsync over the SSH connection we already hold. The local rsync's remote shell (--rsh) is a line of sh
+// that hands rsync's remote argv and byte stream to this process over a socket rsync inherits as fd 3;
 // this process runs that argv as one exec on the login node's connection and pipes the bytes both ways.
 // No second SSH login (no second password or MFA prompt, the same pinned host key, ProxyJump as set up).
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { GpuDevError } from '../../core/errors';
 
@@ -20,118 +17,121 @@ export interface RawExec {
 
 export type OpenRawExec = (argv: readonly string[]) => Promise<RawExec | GpuDevError>;
 
-/** What rsync execs as its remote shell: `<node> <bridge.js> <socket> <host> <remote argv…>`. */
-export const BRIDGE_SOURCE = `'use strict';
-const net = require('net');
-const [socketPath, , ...argv] = process.argv.slice(2);
-const socket = net.connect({ path: socketPath, allowHalfOpen: true }, () => {
-  socket.write(JSON.stringify(argv) + '\\n');
-  process.stdin.pipe(socket);
-});
-socket.pipe(process.stdout);
-socket.on('error', (error) => { process.stderr.write('gpudev rsync bridge: ' + error.message + '\\n'); process.exit(12); });
-// The remote program ended: rsync waits for this process before it closes our stdin, so exit now.
-socket.on('end', () => process.stdout.end(() => process.exit(0)));
-`;
+/**
+ * rsync's remote shell: its argv (`<host> <remote command…>`) NUL-separated after their count, then
+ * rsync's stdin to fd 3 in the background (through fd 4: sh gives a background command /dev/null as its
+ * stdin) and fd 3 to rsync in the foreground, which ends once the remote program has (rsync waits for
+ * this shell before it closes the shell's stdin).
+ */
+export const RSH = `sh -c 'printf "%s\\0" "$#" "$@" >&3; exec 4<&0; cat <&4 >&3 4<&- & exec cat <&3 4<&-' gpudev-rsh`;
 
-/** A word of rsync's -e option: rsync splits it at spaces, honouring single quotes. */
-const rshWord = (word: string) => (/^[\w./:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, '')}'`);
+/** The count and words `RSH` sends first, once they are all in; the bytes after them. */
+export function parseHeader(buffer: Buffer): { argv: string[]; rest: Buffer } | undefined {
+  const fields: string[] = [];
+  let start = 0;
+  for (let end = buffer.indexOf(0, start); end >= 0; end = buffer.indexOf(0, start)) {
+    fields.push(buffer.subarray(start, end).toString('utf8'));
+    start = end + 1;
+    const count = Number(fields[0]);
+    if (fields.length === count + 1) return { argv: fields.slice(1), rest: buffer.subarray(start) };
+  }
+  return undefined;
+}
 
-export interface Bridge {
-  /** rsync's `--rsh` value. */
-  readonly rsh: string;
-  /** Environment for the rsync process (the bridge runs on VS Code's own Node when it is Electron). */
-  readonly env: NodeJS.ProcessEnv;
-  /** Bytes the remote program was sent (rsync's side of the protocol). */
-  bytesSent(): number;
-  /** The remote program's exit code and stderr, once it ended (undefined when it never started). */
-  ended(): Promise<{ exitCode: number | null; stderr: string } | undefined>;
-  close(): Promise<void>;
+export interface RsyncRun {
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The remote program's exit code and stderr (undefined when it never started). */
+  readonly remote?: { readonly exitCode: number | null; readonly stderr: string };
+  /** Bytes the remote program was sent. */
+  readonly bytesSent: number;
 }
 
 /**
- * Listens for the one connection of one rsync run. `remoteArgv(argv)` turns rsync's remote command into
- * what runs there (or refuses it with undefined); `open` runs it on the connection.
+ * Runs the local `program args…` (which names `RSH` as its --rsh); the remote command it asks for goes
+ * through `remoteArgv` (undefined refuses it) and runs by `open`.
  */
-export async function openBridge(
+export function runRsyncOver(
   open: OpenRawExec,
+  program: string,
+  args: readonly string[],
   remoteArgv: (argv: readonly string[]) => readonly string[] | undefined,
-): Promise<Bridge> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gpudev-rsync-'));
-  await fs.chmod(dir, 0o700);
-  const script = path.join(dir, 'bridge.js');
-  await fs.writeFile(script, BRIDGE_SOURCE, { mode: 0o600 });
-  const socketPath = path.join(dir, 's');
-  let sent = 0;
-  let finished: Promise<{ exitCode: number | null; stderr: string } | undefined> = Promise.resolve(undefined);
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    server.close();
-    finished = serve(socket);
-  });
-  const serve = (socket: net.Socket) =>
-    new Promise<{ exitCode: number | null; stderr: string } | undefined>((resolve) => {
-      let header = Buffer.alloc(0);
-      const onHeader = (chunk: Buffer) => {
-        header = Buffer.concat([header, chunk]);
-        const newline = header.indexOf(10);
-        if (newline < 0) return;
-        socket.off('data', onHeader);
-        socket.pause();
-        const rest = header.subarray(newline + 1);
-        let argv: unknown;
-        try {
-          argv = JSON.parse(header.subarray(0, newline).toString('utf8'));
-        } catch {
-          argv = undefined;
-        }
-        const run =
-          Array.isArray(argv) && argv.every((word) => typeof word === 'string') ? remoteArgv(argv) : undefined;
-        if (!run) {
+  /** rsync's stdin once known (its --files-from=-); undefined stops it. */
+  stdin: Promise<Buffer | undefined>,
+  timeoutMs: number,
+): Promise<RsyncRun> {
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => undefined);
+    void stdin.then((input) => (input ? child.stdin.end(input) : child.kill()));
+    const socket = child.stdio[3] as Socket;
+    let stdout = '';
+    let stderr = '';
+    let sent = 0;
+    let remote: Promise<RsyncRun['remote']> = Promise.resolve(undefined);
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    socket.on('error', () => undefined);
+    let header = Buffer.alloc(0);
+    const onHeader = (chunk: Buffer) => {
+      header = Buffer.concat([header, chunk]);
+      const parsed = parseHeader(header);
+      if (!parsed) return;
+      socket.off('data', onHeader);
+      socket.pause();
+      const run = remoteArgv(parsed.argv.slice(1));
+      if (!run) {
+        socket.destroy();
+        remote = Promise.resolve({ exitCode: null, stderr: `refused the remote command ${parsed.argv.join(' ')}` });
+        return;
+      }
+      remote = open(run).then((exec) => {
+        if ('message' in exec) {
           socket.destroy();
-          return resolve({ exitCode: null, stderr: `refused the remote command ${JSON.stringify(argv)}` });
+          return { exitCode: null, stderr: exec.message };
         }
-        void open(run).then((exec) => {
-          if ('message' in exec) {
-            socket.destroy();
-            return resolve({ exitCode: null, stderr: exec.message });
-          }
-          let stderr = '';
-          exec.stderr.on('data', (data: Buffer) => {
-            if (stderr.length < 16_384) stderr += data.toString('utf8');
-          });
-          exec.stdin.on('error', () => undefined);
-          socket.on('error', () => undefined);
-          const toRemote = (data: Buffer) => {
-            sent += data.length;
-            exec.stdin.write(data);
-          };
-          if (rest.length) toRemote(rest);
-          socket.on('data', toRemote);
-          socket.on('end', () => exec.stdin.end());
-          socket.resume();
-          exec.stdout.pipe(socket);
-          void exec.exit.then((exitCode) => {
-            socket.end();
-            resolve({ exitCode, stderr });
-          });
+        let remoteStderr = '';
+        exec.stderr.on('data', (data: Buffer) => {
+          if (remoteStderr.length < 16_384) remoteStderr += data.toString('utf8');
         });
-      };
-      socket.on('data', onHeader);
+        exec.stdin.on('error', () => undefined);
+        const toRemote = (data: Buffer) => {
+          sent += data.length;
+          if (exec.stdin.write(data)) return;
+          socket.pause();
+          exec.stdin.once('drain', () => socket.resume());
+        };
+        if (parsed.rest.length) toRemote(parsed.rest);
+        socket.on('data', toRemote);
+        // rsync (or its shell) went away: the remote program sees the end of its input.
+        socket.on('close', () => exec.stdin.end());
+        socket.resume();
+        exec.stdout.on('data', (data: Buffer) => socket.write(data));
+        return exec.exit.then((exitCode) => {
+          exec.stdin.end();
+          // The remote program ended: the shell's foreground cat sees the end, rsync finishes.
+          socket.end();
+          return { exitCode, stderr: remoteStderr };
+        });
+      });
+    };
+    socket.on('data', onHeader);
+    const timer = setTimeout(() => child.kill(), timeoutMs);
+    const finish = (exitCode: number | null) => {
+      clearTimeout(timer);
+      // A remote program that outlives rsync by 10 s is reported as not ended.
+      const late = new Promise<undefined>((done) => setTimeout(() => done(undefined), 10_000).unref());
+      void Promise.race([remote, late]).then((ended) =>
+        resolve({ exitCode, stdout, stderr, ...(ended && { remote: ended }), bytesSent: sent }),
+      );
+    };
+    child.on('error', (error) => {
+      stderr += error.message;
+      finish(null);
     });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, resolve);
+    child.on('close', (code) => finish(code));
   });
-  return {
-    rsh: [process.execPath, script, socketPath].map(rshWord).join(' '),
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    bytesSent: () => sent,
-    ended: () => finished,
-    close: async () => {
-      server.close();
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** This machine as the "remote" (a CLI on the login node itself: `--login local`). */

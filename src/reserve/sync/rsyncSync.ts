@@ -1,16 +1,13 @@
 // Workspace sync with rsync, when this machine and the login node both have it: the changed files (by
 // the same record as the tar sync, so the two can take turns) go through rsync's delta transfer, in one
 // exec on the connection already open (see rsyncBridge.ts), into the folder whose token matches.
-import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GpuDevError } from '../../core/errors';
 import { LocalRunner, type Runner } from '../../hosts/runner';
 import { SshRunner } from '../../hosts/sshRunner';
 import { workspaceFiles } from './fileList';
 import { diffManifest, loadRecord, newToken, saveRecord, statFiles, type Manifest } from './manifest';
-import { localRawExec, openBridge, type OpenRawExec } from './rsyncBridge';
+import { localRawExec, RSH, runRsyncOver, type OpenRawExec, type RsyncRun } from './rsyncBridge';
 import type { SyncReport, SyncRequest } from './sync';
 
 /** Which rsync programs to use (here, and on the login node); tests name missing ones. */
@@ -86,69 +83,43 @@ export function parseItemized(stdout: string): { sent: string[]; deleted: string
   return { sent: sent.sort(), deleted: deleted.sort() };
 }
 
-interface Pass {
-  readonly remoteExit: number | null;
-  readonly remoteStderr: string;
-  readonly localExit: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly bytes: number;
-}
-
-/** One rsync run of `files` (relative, those missing here are removed there) through the bridge. */
+/**
+ * One rsync run through the connection. rsync starts (and the login node's side with it) at once; the
+ * list of files it sends (`files`, relative; those missing here are removed there) follows on its stdin
+ * once it is known, so that the exec's round trip overlaps listing the workspace.
+ */
 async function rsyncPass(
   request: SyncRequest,
   open: OpenRawExec,
   programs: Required<RsyncPrograms>,
-  files: readonly string[],
+  files: Promise<readonly string[] | undefined>,
   wrapper: string,
-): Promise<Pass> {
-  const bridge = await openBridge(open, (argv) =>
-    argv[0] === programs.remote && argv[1] === '--server' ? ['sh', '-c', wrapper, 'gpudev-rsync', ...argv] : undefined,
-  );
-  const listFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'gpudev-rsync-list-')), 'files');
-  await fs.writeFile(listFile, files.map((f) => `${f}\0`).join(''), { mode: 0o600 });
+): Promise<RsyncRun> {
   const argv = [
     '--times',
     '--executability',
     '--compress',
     '--from0',
-    `--files-from=${listFile}`,
+    '--files-from=-',
     '--delete-missing-args',
     '--out-format=%i %n',
-    `--rsh=${bridge.rsh}`,
+    `--rsh=${RSH}`,
     `--rsync-path=${programs.remote}`,
     '--',
     `${path.resolve(request.root)}/`,
     'gpudev:.',
   ];
-  try {
-    const local = await new Promise<{ exitCode: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(programs.local, argv, { env: bridge.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-      const timer = setTimeout(() => child.kill(), 120_000);
-      child.on('error', (error) => resolve({ exitCode: null, stdout, stderr: error.message }));
-      child.on('close', (exitCode) => {
-        clearTimeout(timer);
-        resolve({ exitCode, stdout, stderr });
-      });
-    });
-    const remote = await bridge.ended();
-    return {
-      remoteExit: remote?.exitCode ?? null,
-      remoteStderr: remote?.stderr ?? '',
-      localExit: local.exitCode,
-      stdout: local.stdout,
-      stderr: local.stderr,
-      bytes: bridge.bytesSent(),
-    };
-  } finally {
-    await bridge.close();
-    await fs.rm(path.dirname(listFile), { recursive: true, force: true });
-  }
+  return runRsyncOver(
+    open,
+    programs.local,
+    argv,
+    (remote) =>
+      remote[0] === programs.remote && remote[1] === '--server'
+        ? ['sh', '-c', wrapper, 'gpudev-rsync', ...remote]
+        : undefined,
+    files.then((list) => list && Buffer.from(list.map((f) => `${f}\0`).join(''))),
+    120_000,
+  );
 }
 
 /** Sends what changed with rsync; `unavailable` when either side has none (or the connection cannot carry it). */
@@ -163,26 +134,34 @@ export async function rsyncWorkspace(
   if (!(await hasLocalRsync(chosen.local, request.local)))
     return { unavailable: 'this machine has no rsync', where: 'local' };
   const record = await loadRecord(request.recordFile);
-  const list = await workspaceFiles(request.root, request.local, request);
-  if ('message' in list) return list;
-  const manifest = await statFiles(request.root, list.files);
   const token = newToken();
+  const listed = (async () => {
+    const list = await workspaceFiles(request.root, request.local, request);
+    return 'message' in list ? list : { list, manifest: await statFiles(request.root, list.files) };
+  })();
   let execs = 0;
-  const send = async (previous: Manifest | undefined) => {
-    const { changed, deleted } = diffManifest(previous ?? {}, manifest);
+  const send = (previous: Manifest | undefined) => {
     execs++;
     const wrapper = rsyncWrapper(request.remoteDir, chosen.remote, token, previous && record?.token);
-    return { pass: await rsyncPass(request, open, chosen, [...changed, ...(previous ? deleted : [])], wrapper) };
+    const files = listed.then((ready) => {
+      if ('message' in ready) return undefined;
+      const { changed, deleted } = diffManifest(previous ?? {}, ready.manifest);
+      return [...changed, ...(previous ? deleted : [])];
+    });
+    return rsyncPass(request, open, chosen, files, wrapper);
   };
-  let { pass } = await send(record?.files);
-  if (pass.remoteExit === NO_RSYNC)
+  let pass = await send(record?.files);
+  const ready = await listed;
+  if ('message' in ready) return ready;
+  const { list, manifest } = ready;
+  if (pass.remote?.exitCode === NO_RSYNC)
     return { unavailable: `${request.login.label} has no ${chosen.remote}`, where: 'remote' };
-  const full = !record || pass.remoteExit === STALE;
-  if (record && pass.remoteExit === STALE) ({ pass } = await send(undefined));
-  if (pass.remoteExit !== 0 || pass.localExit !== 0) {
-    const why = (pass.remoteStderr || pass.stderr).trim().split('\n').slice(-2).join(' ') || 'no output';
+  const full = !record || pass.remote?.exitCode === STALE;
+  if (record && pass.remote?.exitCode === STALE) pass = await send(undefined);
+  if (pass.remote?.exitCode !== 0 || pass.exitCode !== 0) {
+    const why = (pass.remote?.stderr || pass.stderr).trim().split('\n').slice(-2).join(' ') || 'no output';
     return {
-      message: `sync to ${request.login.label}:${request.remoteDir} with rsync failed (exit ${pass.remoteExit ?? pass.localExit ?? 'killed'}): ${why}`,
+      message: `sync to ${request.login.label}:${request.remoteDir} with rsync failed (exit ${pass.remote?.exitCode ?? pass.exitCode ?? 'killed'}): ${why}`,
       hint: 'is there room in that folder?',
     };
   }
@@ -194,7 +173,7 @@ export async function rsyncWorkspace(
     files: list.files.length,
     sent,
     deleted,
-    bytes: pass.bytes,
+    bytes: pass.bytesSent,
     fileBytes: sent.reduce((sum, f) => sum + (manifest[f]?.size ?? 0), 0),
     full,
     execs,
