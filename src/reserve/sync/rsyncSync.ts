@@ -129,6 +129,8 @@ export async function rsyncWorkspace(
 ): Promise<SyncReport | GpuDevError | RsyncUnavailable> {
   const chosen = { local: programs.local ?? 'rsync', remote: programs.remote ?? 'rsync' };
   if (!PROGRAM.test(chosen.local) || !PROGRAM.test(chosen.remote)) return { message: 'not an rsync program name' };
+  // The remote shell is sh with an inherited socket: not for Windows' rsync ports.
+  if (process.platform === 'win32') return { unavailable: 'rsync is not used on Windows', where: 'local' };
   const open = rawExecOf(request.login);
   if (!open) return { unavailable: `${request.login.label} carries no raw byte stream`, where: 'connection' };
   if (!(await hasLocalRsync(chosen.local, request.local)))
