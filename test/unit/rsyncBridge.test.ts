@@ -51,5 +51,7 @@ describe('rsync over our connection: the pieces', () => {
       /^d="gpudev\/proj"; command -v rsync >\/dev\/null 2>&1 \|\| exit 77; cd "\$d" .*= bbbb \] \|\| exit 75; rm -f \.gpudev-sync; "\$@"; s=\$\?; \[ \$s = 0 \] && echo aaaa > \.gpudev-sync; exit \$s$/,
     );
     assert.doesNotMatch(line, /[!'\n]/, 'one line that tcsh and fish pass through: no history, no quotes');
+    assert.throws(() => rsyncWrapper('x"; touch /tmp/p; "', 'rsync', 'aaaa'));
+    assert.throws(() => rsyncWrapper('d', 'rsync; id', 'aaaa'));
   });
 });

@@ -8,7 +8,7 @@ import { SshRunner } from '../../hosts/sshRunner';
 import { workspaceFiles } from './fileList';
 import { diffManifest, loadRecord, newToken, saveRecord, statFiles, type Manifest } from './manifest';
 import { localRawExec, RSH, runRsyncOver, type OpenRawExec, type RsyncRun } from './rsyncBridge';
-import type { SyncReport, SyncRequest } from './sync';
+import { checkRemoteDir, type SyncReport, type SyncRequest } from './sync';
 
 /** Which rsync programs to use (here, and on the login node); tests name missing ones. */
 export interface RsyncPrograms {
@@ -57,6 +57,12 @@ export function hasLocalRsync(program: string, local: Runner): Promise<boolean> 
  * there, the folder the record describes (its token), then the server; the new token once it succeeded.
  */
 export function rsyncWrapper(remoteDir: string, program: string, token: string, expect?: string): string {
+  if (
+    checkRemoteDir(remoteDir) ||
+    !PROGRAM.test(program) ||
+    ![token, expect ?? token].every((t) => /^[0-9a-f]+$/.test(t))
+  )
+    throw new Error('not a remote folder, rsync program or token');
   const check = expect
     ? `cd "$d" 2>/dev/null && [ "$(cat ${MARK} 2>/dev/null)" = ${expect} ] || exit ${STALE}`
     : 'mkdir -p "$d" && cd "$d" || exit 1';

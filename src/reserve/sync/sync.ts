@@ -182,6 +182,8 @@ const noRemoteRsync = new Map<string, string>();
 
 /** Sends what changed since the last sync to the same folder (everything the first time); what it did. */
 export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | GpuDevError> {
+  const bad = checkRemoteDir(request.remoteDir);
+  if (bad) return bad;
   const transport = request.transport ?? 'auto';
   const key = `${request.login.label}\n${request.rsync?.remote ?? 'rsync'}`;
   let fallback = transport === 'auto' ? noRemoteRsync.get(key) : undefined;
