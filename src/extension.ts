@@ -27,6 +27,7 @@ import { RemoteHosts } from './ui/remoteHosts';
 import { isWorkspaceSettingsFile, noticeWorkspaceMachineSettings, readMonitorSettings } from './ui/settings';
 import { testApi, type GpuDevTestApi } from './ui/testApi';
 import { VramGauge } from './ui/vramGauge';
+import { WindowReservation } from './ui/windowReservation';
 import { AnalyzePanel, exportSkyPilot, type AnalyzeActions } from './ui/analyzePanel';
 import { analyzedWorkspace, registerGpudevYaml } from './ui/gpudevYaml';
 
@@ -81,7 +82,8 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
   const tree = new GpuTreeProvider(hostList, () => settings, sessions);
   const reservationsView = vscode.window.createTreeView('gpuDev.reservations', { treeDataProvider: reservations });
   const gpuView = vscode.window.createTreeView('gpuDev.gpus', { treeDataProvider: tree, showCollapseAll: false });
-  const gauge = new VramGauge(hostList, settings, context.workspaceState, sessions);
+  const windowReservation = new WindowReservation(reservations, context.extension.extensionKind);
+  const gauge = new VramGauge(hostList, settings, context.workspaceState, sessions, windowReservation);
   const history = new SampleHistory();
   const details = new GpuDetailsPanels(context.extensionUri, hostList, history, (name) => runnerOf(name), log);
   const runnerOf = (name: string) =>
@@ -159,6 +161,7 @@ export function activate(context: vscode.ExtensionContext): GpuDevTestApi | unde
     }),
     remote.onDidChange(syncMonitors),
     reservationHosts,
+    windowReservation,
     reservationHosts.onDidChange(syncMonitors),
     reservationHosts.onDidChange(() => history.keepHosts(hostList.hosts().map((h) => h.name))),
     hostsChanged,

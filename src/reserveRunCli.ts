@@ -51,7 +51,10 @@ export async function reserveRunCommand(args: readonly string[], io: Io): Promis
     const job = jobs.find((j) => j.jobId === jobId);
     if (!job || job.state !== 'RUNNING')
       return fail(`job ${jobId} is ${job ? job.state : 'not one of your gpudev jobs'}: run once it runs`, 1);
-    return await runAndWait({ jobId, command, login, local, node: firstNode(job.nodes), options: parsed.options }, io);
+    return await runAndWait(
+      { jobId, command, login, local, node: firstNode(job.nodes), nodeCount: job.nodeCount, options: parsed.options },
+      io,
+    );
   } finally {
     login.close?.();
   }
@@ -64,6 +67,7 @@ function runAndWait(
     login: Runner;
     local: Runner;
     node: string | undefined;
+    nodeCount?: number | undefined;
     options: Map<string, string>;
   },
   io: Io,
@@ -101,6 +105,7 @@ function runAndWait(
         local: what.local,
         ...(what.options.has('--dir') && { remoteDir: what.options.get('--dir')! }),
         ...(what.node && { node: what.node }),
+        ...(what.nodeCount && { nodeCount: what.nodeCount }),
       },
       {
         onStdout: (text) => io.out(text),
@@ -113,7 +118,7 @@ function runAndWait(
       },
       (synced) =>
         io.err(
-          `gpudev: synced ${synced.sent.length} of ${synced.files} files (${synced.bytes} bytes${synced.deleted.length ? `, ${synced.deleted.length} removed` : ''}) to ${synced.remoteDir}\n`,
+          `gpudev: synced ${synced.sent.length} of ${synced.files} files (${synced.bytes} bytes${synced.deleted.length ? `, ${synced.deleted.length} removed` : ''}) to ${synced.remoteDir} by ${synced.transport}${synced.fallback ? ` (${synced.fallback})` : ''}\n`,
         ),
     ).then((started) => {
       if ('message' in started) {

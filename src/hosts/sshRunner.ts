@@ -165,6 +165,11 @@ export class SshRunner implements Runner {
     });
   }
 
+  /** A channel running argv with its bytes as they are (rsync's protocol): the caller writes, reads and ends it. */
+  exec(argv: readonly string[]): Promise<ClientChannel | RunResult> {
+    return this.openChannel(argv);
+  }
+
   /** A TCP stream to host:port opened from this host: the next hop of a ProxyJump chain. */
   forwardTo(host: string, port: number): Promise<Duplex | RunResult> {
     return this.forward(`${host}:${port}`, (client, done) => client.forwardOut('127.0.0.1', 0, host, port, done));

@@ -40,13 +40,16 @@ export interface GaugeTarget {
   readonly pinned: boolean;
 }
 
+/** `followed`: the host of the reservation this Remote-SSH window is on (after a pick and a cosplay session). */
 export function gaugeTarget(
   hosts: ReadonlyArray<{ readonly name: string; readonly snapshot: ProbeResult | undefined }>,
   pin: { host: string; gpu: string } | undefined,
   cosplayed?: { host: string; gpu: string },
+  followed?: string,
 ): GaugeTarget | undefined {
   if (pin && hosts.some((h) => h.name === pin.host)) return { ...pin, pinned: true };
   if (cosplayed && hosts.some((h) => h.name === cosplayed.host)) return { ...cosplayed, pinned: false };
+  if (followed && hosts.some((h) => h.name === followed)) return { host: followed, pinned: false };
   const [local, firstRemote] = hosts;
   if (local && (local.snapshot?.kind !== 'no-driver' || !firstRemote)) return { host: local.name, pinned: false };
   return firstRemote && { host: firstRemote.name, pinned: false };
@@ -64,6 +67,8 @@ export function gaugeView(
   thresholds: GaugeThresholds,
   key?: string,
   budgetOf?: (gpu: GpuSample) => VramBudget | undefined,
+  /** A Markdown line under the tooltip's title (which reservation this window is on). */
+  note?: string,
 ): GaugeView | null {
   if (result?.kind !== 'gpus' || result.gpus.length === 0) return null;
   const picked: GpuSample = result.gpus.find((g) => gpuKey(g) === key) ?? result.gpus[0]!;
@@ -92,6 +97,7 @@ export function gaugeView(
     tooltip: [
       `**${escapeMarkdown(result.host)}**: GPU ${gpu.index} shown`,
       '',
+      ...(note ? [note, ''] : []),
       ...cosplay,
       '| GPU | Name | Memory | Util |',
       '|---|---|---|---|',

@@ -8,6 +8,7 @@ import type { GpuDevError } from '../core/errors';
 import type { Runner } from '../hosts/runner';
 import { quoteArgv } from '../hosts/shellQuote';
 import { launchFiles } from './launchers';
+import { multiNodeLaunch, multiNodeSrun, multiNodeTask } from './multiNode';
 import { isInside } from './sync/fileList';
 import { checkRemoteDir, defaultRemoteDir, recordFileFor, syncWorkspace, type SyncReport } from './sync/sync';
 
@@ -22,6 +23,8 @@ export interface StepRequest {
   readonly runId: string;
   /** A terminal shows the output: programs are told colours are welcome. */
   readonly colour?: boolean;
+  /** The job's nodes: past 1 the command runs once on each (see multiNode.ts), `node` then ignored. */
+  readonly nodeCount?: number;
 }
 
 const JOB_ID = /^\d+(_\d+)?$/;
@@ -40,23 +43,34 @@ export interface RunHandlers {
 export function stepScript(request: StepRequest): string {
   if (!JOB_ID.test(request.jobId)) throw new Error(`not a Slurm job id: ${request.jobId}`);
   if (!RUN_ID.test(request.runId)) throw new Error(`not a run id: ${request.runId}`);
+  const nodes = request.nodeCount ?? 1;
+  if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`not a node count: ${nodes}`);
+  const launch = nodes > 1 ? multiNodeLaunch(request.command, nodes) : undefined;
+  if (launch && 'problem' in launch) throw new Error(launch.problem);
   const srun = [
     'srun',
     `--jobid=${request.jobId}`,
     '--overlap',
-    '--nodes=1',
-    '--ntasks=1',
-    ...(request.node && /^[\w.-]+$/.test(request.node) ? [`--nodelist=${request.node}`] : []),
+    ...(launch
+      ? multiNodeSrun(nodes)
+      : [
+          '--nodes=1',
+          '--ntasks=1',
+          ...(request.node && /^[\w.-]+$/.test(request.node) ? [`--nodelist=${request.node}`] : []),
+        ]),
     `--job-name=${stepName(request.runId)}`,
     '--unbuffered',
   ];
-  const inStep = ['sh', '-c', 'f=$1; shift; [ -r "$f" ] && . "$f"; exec "$@"', 'gpudev-run'];
+  const inStep = launch
+    ? ['sh', '-c', multiNodeTask(launch.words), 'gpudev-run']
+    : ['sh', '-c', 'f=$1; shift; [ -r "$f" ] && . "$f"; exec "$@"', 'gpudev-run'];
+  const taskArgs = launch ? ` "$PWD" ${launch.insertAt}` : '';
   const colours = request.colour ? ' FORCE_COLOR=1 CLICOLOR_FORCE=1 PY_COLORS=1 TERM=xterm-256color' : '';
   return [
     `d="${request.remoteDir}"`,
     `cd "$d" || { echo "gpudev: there is no folder $d on $(hostname)" >&2; exit 1; }`,
     `export PYTHONUNBUFFERED=1${colours}`,
-    `exec ${quoteArgv(srun)} ${quoteArgv(inStep)} "$HOME/.gpudev/jobs/${request.jobId}.env" ${quoteArgv(request.command)} </dev/null`,
+    `exec ${quoteArgv(srun)} ${quoteArgv(inStep)} "$HOME/.gpudev/jobs/${request.jobId}.env"${taskArgs} ${quoteArgv(request.command)} </dev/null`,
     '',
   ].join('\n');
 }
@@ -122,6 +136,8 @@ export interface RunRequest {
   readonly remoteDir?: string;
   readonly scratch?: string;
   readonly node?: string;
+  /** The job's nodes (squeue %D): past 1 the command runs on every node. */
+  readonly nodeCount?: number;
   readonly colour?: boolean;
   /** Where the sync record lives (default under ~/.cache/gpudev/sync). */
   readonly recordFile?: string;
@@ -139,6 +155,8 @@ export async function runOnReservation(
   const remoteDir = request.remoteDir ?? defaultRemoteDir(request.root, request.scratch);
   const bad = checkRemoteDir(remoteDir);
   if (bad) return bad;
+  const launch = (request.nodeCount ?? 1) > 1 ? multiNodeLaunch(request.command, request.nodeCount!) : undefined;
+  if (launch && 'problem' in launch) return { message: launch.problem };
   const isFile = (relative: string) => {
     if (!isInside(relative)) return false;
     try {
@@ -175,6 +193,7 @@ export async function runOnReservation(
       remoteDir,
       runId: randomBytes(6).toString('hex'),
       ...(request.node && { node: request.node }),
+      ...(request.nodeCount && { nodeCount: request.nodeCount }),
       ...(request.colour && { colour: true }),
     },
     handlers,

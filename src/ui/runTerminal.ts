@@ -108,6 +108,7 @@ function openRunTerminal(
           local,
           colour: true,
           ...(firstNode(job.nodes) && { node: firstNode(job.nodes) }),
+          ...(job.nodeCount && { nodeCount: job.nodeCount }),
         },
         {
           onStdout: (text) => write.fire(crlf(text)),
@@ -121,7 +122,7 @@ function openRunTerminal(
         },
         (synced) =>
           write.fire(
-            `${CYAN}gpudev: sent ${synced.sent.length} of ${synced.files} files (${synced.bytes} bytes${synced.deleted.length ? `, ${synced.deleted.length} removed` : ''}) to ${synced.remoteDir}; running ${command.join(' ')} in job ${job.jobId}${RESET}\r\n`,
+            `${CYAN}gpudev: sent ${synced.sent.length} of ${synced.files} files (${synced.bytes} bytes${synced.deleted.length ? `, ${synced.deleted.length} removed` : ''}) to ${synced.remoteDir} by ${synced.transport}${synced.fallback ? ` (${synced.fallback})` : ''}; running ${command.join(' ')} in job ${job.jobId}${RESET}\r\n`,
           ),
       ).then((started) => {
         if ('message' in started) finish(`${RED}gpudev: ${describeError(started)}${RESET}`);

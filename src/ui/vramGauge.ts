@@ -5,6 +5,7 @@ import { hostStatus } from '../monitor/hostStatus';
 import type { GpuTreeNode, SessionSource } from './gpuTree';
 import { onAnySample, type HostList } from './hostList';
 import type { MonitorSettings } from './settings';
+import type { FollowedReservation } from './windowReservation';
 
 const BACKGROUNDS = {
   normal: undefined,
@@ -32,6 +33,11 @@ export class VramGauge implements vscode.Disposable {
     private settings: MonitorSettings,
     private readonly state: vscode.Memento,
     private readonly sessions: SessionSource,
+    /** The reservation this Remote-SSH window is on: its host is followed, its job named in the tooltip. */
+    private readonly window?: {
+      follow(): FollowedReservation | undefined;
+      readonly onDidChange: vscode.Event<void>;
+    },
   ) {
     this.item.name = 'GPU VRAM';
     this.item.command = { command: 'gpuDev.chooseGaugeGpu', title: 'Choose the GPU Shown in the Status Bar' };
@@ -39,6 +45,7 @@ export class VramGauge implements vscode.Disposable {
       onAnySample(hosts, () => this.render()),
       hosts.onDidChange(() => this.render()),
       sessions.onDidChange(() => this.render()),
+      ...(window ? [window.onDidChange(() => this.render())] : []),
     ];
     this.render();
   }
@@ -63,7 +70,7 @@ export class VramGauge implements vscode.Disposable {
 
   private target(): GaugeTarget | undefined {
     const hosts = this.hosts.hosts().map(({ name, monitor }) => ({ name, snapshot: monitor.snapshot }));
-    return gaugeTarget(hosts, this.state.get<Pin>(PIN_KEY), this.cosplayedGpu());
+    return gaugeTarget(hosts, this.state.get<Pin>(PIN_KEY), this.cosplayedGpu(), this.window?.follow()?.host);
   }
 
   /** The GPU of the first running cosplay session, as a gpuKey (its UUID, else its index). */
@@ -87,7 +94,9 @@ export class VramGauge implements vscode.Disposable {
       const session = target && this.sessions.on(target.host, gpu).find((s) => s.running);
       return session && { target: shortGpuName(session.plan.targetName), vramMiB: session.plan.vramMiB };
     };
-    const view = this.settings.statusBarEnabled ? gaugeView(shown, this.settings, target?.gpu, budgetOf) : null;
+    const followed = this.window?.follow();
+    const note = followed && followed.host === target?.host ? followed.note : undefined;
+    const view = this.settings.statusBarEnabled ? gaugeView(shown, this.settings, target?.gpu, budgetOf, note) : null;
     if (!view) {
       this.item.hide();
       return;

@@ -7,7 +7,7 @@ import { LocalRunner } from '../../src/hosts/runner';
 import type { SshRunner } from '../../src/hosts/sshRunner';
 import { runOnReservation, type StartedStep } from '../../src/reserve/runOnReservation';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
-import type { SyncReport } from '../../src/reserve/sync/sync';
+import { syncWorkspace, type SyncReport } from '../../src/reserve/sync/sync';
 import { repoRoot } from '../unit/fixtures';
 import { loginRunner, startSlurm } from './slurm';
 import { startSshd } from './sshd';
@@ -147,7 +147,11 @@ describe('Run on a reservation (real Slurm through a real sshd)', function () {
     const ran = await run(['sh', '-c', 'head -n 1 pkg/mod7.py; exit 0']);
     assert.equal(ran.exitCode, 0);
     assert.equal(ran.stdout.trim(), "value = 'changed'");
-    assert.deepEqual([ran.synced.full, ran.synced.sent, ran.synced.execs], [false, ['pkg/mod7.py'], 1]);
+    assert.deepEqual(
+      [ran.synced.transport, ran.synced.full, ran.synced.sent, ran.synced.execs],
+      ['rsync', false, ['pkg/mod7.py'], 1],
+      'the login node has rsync: it goes through the same SSH connection',
+    );
     assert.equal(ran.synced.fileBytes, changed.length);
     assert.ok(
       ran.synced.bytes <= 2 * changed.length,
@@ -235,5 +239,33 @@ describe('Run on a reservation (real Slurm through a real sshd)', function () {
     assert.match(stderr, /gpudev: synced \d+ of \d+ files \(\d+ bytes\) to /);
     assert.match(stderr, /gpudev: interrupting \(SIGINT; Ctrl-C again kills it\) the step/);
     assert.match(stderr, /gpudev: exit code 130/);
+  });
+
+  it('rsync missing on the login node or here: the tar sync instead, the report says why', async () => {
+    const request = { root, remoteDir: `${remoteDir}-fallback`, login, local, recordFile: `${root}.fallback.json` };
+    try {
+      const noRemote = await syncWorkspace({ ...request, rsync: { remote: 'rsync-not-on-this-login-node' } });
+      assert.ok(!('message' in noRemote), JSON.stringify(noRemote));
+      assert.deepEqual([noRemote.transport, noRemote.full], ['tar', true]);
+      assert.match(noRemote.fallback ?? '', /has no rsync-not-on-this-login-node$/);
+      fs.appendFileSync(path.join(root, 'pkg/mod3.py'), '# fallback\n');
+      const noLocal = await syncWorkspace({ ...request, rsync: { local: 'rsync-not-here' } });
+      assert.ok(!('message' in noLocal), JSON.stringify(noLocal));
+      assert.deepEqual(
+        [noLocal.transport, noLocal.fallback, noLocal.sent],
+        ['tar', 'this machine has no rsync', ['pkg/mod3.py']],
+      );
+      fs.appendFileSync(path.join(root, 'pkg/mod3.py'), '# rsync\n');
+      const both = await syncWorkspace(request);
+      assert.ok(!('message' in both), JSON.stringify(both));
+      assert.deepEqual([both.transport, both.full, both.sent], ['rsync', false, ['pkg/mod3.py']]);
+      assert.equal(
+        fs.readFileSync(path.join(`${remoteDir}-fallback`, 'pkg/mod3.py'), 'utf8'),
+        fs.readFileSync(path.join(root, 'pkg/mod3.py'), 'utf8'),
+      );
+    } finally {
+      fs.rmSync(`${remoteDir}-fallback`, { recursive: true, force: true });
+      fs.rmSync(`${root}.fallback.json`, { force: true });
+    }
   });
 });

@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalRunner } from '../../src/hosts/runner';
+import { repoRoot } from './fixtures';
 import { workspaceFiles } from '../../src/reserve/sync/fileList';
 import { diffManifest } from '../../src/reserve/sync/manifest';
 import { checkRemoteDir, defaultRemoteDir, syncWorkspace, type SyncReport } from '../../src/reserve/sync/sync';
@@ -34,7 +35,12 @@ const ok = (report: SyncReport | { message: string }): SyncReport => {
 
 const made: string[] = [];
 
-describe('workspace sync (real tar and gzip through sh -s on this machine)', () => {
+describe('workspace sync (real tar and gzip through sh -s, real rsync, on this machine)', () => {
+  before(function () {
+    this.timeout(120_000);
+    const installed = spawnSync('bash', [path.join(repoRoot, 'test/infra/rsync.sh')], { stdio: 'inherit' });
+    assert.equal(installed.status, 0, 'rsync could not be installed');
+  });
   after(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
   it('git-aware list: tracked and untracked-not-ignored; outside git a walk that skips caches', async () => {
@@ -50,37 +56,61 @@ describe('workspace sync (real tar and gzip through sh -s on this machine)', () 
     assert.match('message' in tooMany ? tooMany.message : '', /more than 2 files and is not a git repository/);
   });
 
-  it('first sync sends everything; the second only the changed file; deletions follow; a wiped folder gets a full sync', async () => {
+  for (const transport of ['tar', 'rsync'] as const)
+    it(`${transport}: first sync sends everything; the second only the changed file; deletions follow; a wiped folder gets a full sync`, async () => {
+      const { root, write, remote } = workspace(true);
+      const request = { root, remoteDir: remote, login: local, local, recordFile: `${root}-record.json`, transport };
+      const first = ok(await syncWorkspace({ ...request, extra: ['out/big.bin'] }));
+      assert.equal(first.full, true);
+      assert.equal(first.sent.length, 6);
+      assert.equal(fs.readFileSync(path.join(remote, "odd name's $(x).txt"), 'utf8'), 'quoted\n');
+      assert.equal(
+        fs.readFileSync(path.join(remote, 'out/big.bin'), 'utf8'),
+        'ignored\n',
+        'extra files go even if ignored',
+      );
+
+      write('pkg/model.py', 'x = 2 # changed\n');
+      fs.rmSync(path.join(root, 'train.py'));
+      const second = ok(await syncWorkspace({ ...request, extra: ['out/big.bin'] }));
+      assert.deepEqual(
+        [second.full, second.sent, second.deleted, second.execs],
+        [false, ['pkg/model.py'], ['train.py'], 1],
+      );
+      assert.equal(fs.readFileSync(path.join(remote, 'pkg/model.py'), 'utf8'), 'x = 2 # changed\n');
+      assert.ok(!fs.existsSync(path.join(remote, 'train.py')));
+
+      const third = ok(await syncWorkspace({ ...request, extra: ['out/big.bin'] }));
+      assert.deepEqual(third.sent, [], 'nothing changed: nothing sent');
+      assert.ok(third.bytes < 400, `${third.bytes} bytes for nothing`);
+
+      fs.rmSync(remote, { recursive: true });
+      const wiped = ok(await syncWorkspace(request));
+      assert.deepEqual([wiped.full, wiped.execs, wiped.sent.length], [true, 2, 4]);
+      assert.equal(fs.readFileSync(path.join(remote, 'pkg/model.py'), 'utf8'), 'x = 2 # changed\n');
+      assert.equal(wiped.transport, transport);
+    });
+
+  it('rsync missing here or on the login node: the tar sync instead, saying why; the two take turns on one folder', async () => {
     const { root, write, remote } = workspace(true);
     const request = { root, remoteDir: remote, login: local, local, recordFile: `${root}-record.json` };
-    const first = ok(await syncWorkspace({ ...request, extra: ['out/big.bin'] }));
-    assert.equal(first.full, true);
-    assert.equal(first.sent.length, 6);
-    assert.equal(fs.readFileSync(path.join(remote, "odd name's $(x).txt"), 'utf8'), 'quoted\n');
-    assert.equal(
-      fs.readFileSync(path.join(remote, 'out/big.bin'), 'utf8'),
-      'ignored\n',
-      'extra files go even if ignored',
-    );
-
-    write('pkg/model.py', 'x = 2 # changed\n');
-    fs.rmSync(path.join(root, 'train.py'));
-    const second = ok(await syncWorkspace({ ...request, extra: ['out/big.bin'] }));
+    const noRemote = ok(await syncWorkspace({ ...request, rsync: { remote: 'rsync-not-installed' } }));
+    assert.deepEqual([noRemote.transport, noRemote.fallback], ['tar', 'This machine has no rsync-not-installed']);
+    assert.equal(noRemote.sent.length, 5);
+    write('pkg/model.py', 'x = 3\n');
+    const noLocal = ok(await syncWorkspace({ ...request, rsync: { local: 'rsync-not-here' } }));
     assert.deepEqual(
-      [second.full, second.sent, second.deleted, second.execs],
-      [false, ['pkg/model.py'], ['train.py'], 1],
+      [noLocal.transport, noLocal.fallback, noLocal.sent],
+      ['tar', 'this machine has no rsync', ['pkg/model.py']],
     );
-    assert.equal(fs.readFileSync(path.join(remote, 'pkg/model.py'), 'utf8'), 'x = 2 # changed\n');
-    assert.ok(!fs.existsSync(path.join(remote, 'train.py')));
-
-    const third = ok(await syncWorkspace({ ...request, extra: ['out/big.bin'] }));
-    assert.deepEqual(third.sent, [], 'nothing changed: nothing sent');
-    assert.ok(third.bytes < 400, `${third.bytes} bytes for nothing`);
-
-    fs.rmSync(remote, { recursive: true });
-    const wiped = ok(await syncWorkspace(request));
-    assert.deepEqual([wiped.full, wiped.execs, wiped.sent.length], [true, 2, 4]);
-    assert.equal(fs.readFileSync(path.join(remote, 'pkg/model.py'), 'utf8'), 'x = 2 # changed\n');
+    write('train.py', 'print("rsync now")\n');
+    const both = ok(await syncWorkspace(request));
+    assert.deepEqual([both.transport, both.full, both.sent, both.fallback], ['rsync', false, ['train.py'], undefined]);
+    assert.equal(fs.readFileSync(path.join(remote, 'train.py'), 'utf8'), 'print("rsync now")\n');
+    assert.equal(fs.readFileSync(path.join(remote, "odd name's $(x).txt"), 'utf8'), 'quoted\n');
+    write('pkg/model.py', 'x = 4\n');
+    const tarAgain = ok(await syncWorkspace({ ...request, transport: 'tar' }));
+    assert.deepEqual([tarAgain.full, tarAgain.sent], [false, ['pkg/model.py']], "rsync's token is the tar sync's");
   });
 
   it('remote folders: ~/gpudev/<workspace> or under scratch; nothing a shell would run', () => {

@@ -1,6 +1,7 @@
-// Workspace sync to a login node in one SSH exec: the changed files as a gzipped tar stream after a
-// one-line script on the same stdin of `sh -s` (any login shell), which first checks that the remote
-// folder is the one the local record describes (its token), removes what was deleted, then unpacks.
+// Workspace sync to a login node in one SSH exec: with rsync where both sides have it (rsyncSync.ts),
+// else the changed files as a gzipped tar stream after a one-line script on the same stdin of `sh -s`
+// (any login shell), which first checks that the remote folder is the one the local record describes
+// (its token), removes what was deleted, then unpacks.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +14,7 @@ import { quoteArgv } from '../../hosts/shellQuote';
 import { tarArchive } from '../../hosts/tar';
 import { workspaceFiles, type FileListOptions } from './fileList';
 import { diffManifest, loadRecord, newToken, saveRecord, statFiles, type Manifest } from './manifest';
+import { rsyncWorkspace, type RsyncPrograms } from './rsyncSync';
 
 export interface SyncRequest extends FileListOptions {
   /** The workspace folder on this machine. */
@@ -25,6 +27,10 @@ export interface SyncRequest extends FileListOptions {
   readonly local: Runner;
   /** Where this machine keeps what was last sent (see recordFileFor). */
   readonly recordFile: string;
+  /** auto (default): rsync where both sides have it, else tar. */
+  readonly transport?: 'auto' | 'rsync' | 'tar';
+  /** The rsync programs here and there (default `rsync`). */
+  readonly rsync?: RsyncPrograms;
 }
 
 export interface SyncReport {
@@ -43,6 +49,9 @@ export interface SyncReport {
   readonly full: boolean;
   /** SSH execs it took (1 unless a full sync followed a refused incremental one). */
   readonly execs: number;
+  readonly transport: 'rsync' | 'tar';
+  /** Why rsync was not used, when it was wanted. */
+  readonly fallback?: string;
 }
 
 const REMOTE_DIR = /^[\w./$-]+$/;
@@ -168,8 +177,29 @@ async function archive(root: string, files: readonly string[], manifest: Manifes
   return tarArchive(entries);
 }
 
+/** Login nodes (and rsync programs) found without rsync: their syncs go by tar straight away. */
+const noRemoteRsync = new Map<string, string>();
+
 /** Sends what changed since the last sync to the same folder (everything the first time); what it did. */
 export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | GpuDevError> {
+  const bad = checkRemoteDir(request.remoteDir);
+  if (bad) return bad;
+  const transport = request.transport ?? 'auto';
+  const key = `${request.login.label}\n${request.rsync?.remote ?? 'rsync'}`;
+  let fallback = transport === 'auto' ? noRemoteRsync.get(key) : undefined;
+  if (transport !== 'tar' && !fallback) {
+    const synced = await rsyncWorkspace(request, request.rsync);
+    if (!('unavailable' in synced)) return synced;
+    if (transport === 'rsync') return { message: `cannot sync with rsync: ${synced.unavailable}` };
+    fallback = synced.unavailable;
+    if (synced.where === 'remote') noRemoteRsync.set(key, fallback);
+  }
+  const synced = await tarWorkspace(request);
+  return 'message' in synced ? synced : { ...synced, ...(fallback && transport === 'auto' && { fallback }) };
+}
+
+/** The tar sync: one `sh -s` whose stdin carries the script, then the archive. */
+async function tarWorkspace(request: SyncRequest): Promise<SyncReport | GpuDevError> {
   const bad = checkRemoteDir(request.remoteDir);
   if (bad) return bad;
   const record = await loadRecord(request.recordFile);
@@ -226,5 +256,6 @@ export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | 
     fileBytes: attempt.fileBytes,
     full,
     execs,
+    transport: 'tar',
   };
 }
