@@ -7,7 +7,7 @@ import { LocalRunner } from '../../src/hosts/runner';
 import type { SshRunner } from '../../src/hosts/sshRunner';
 import { runOnReservation, type StartedStep } from '../../src/reserve/runOnReservation';
 import { SlurmCluster, type Reservation } from '../../src/reserve/slurm/cluster';
-import { syncWorkspace, type SyncReport } from '../../src/reserve/sync/sync';
+import { RSYNC_DELTA_BYTES, syncWorkspace, type SyncReport } from '../../src/reserve/sync/sync';
 import { repoRoot } from '../unit/fixtures';
 import { loginRunner, startSlurm } from './slurm';
 import { startSshd } from './sshd';
@@ -149,8 +149,8 @@ describe('Run on a reservation (real Slurm through a real sshd)', function () {
     assert.equal(ran.stdout.trim(), "value = 'changed'");
     assert.deepEqual(
       [ran.synced.transport, ran.synced.full, ran.synced.sent, ran.synced.execs],
-      ['rsync', false, ['pkg/mod7.py'], 1],
-      'the login node has rsync: it goes through the same SSH connection',
+      ['tar', false, ['pkg/mod7.py'], 1],
+      'a small change goes by tar in one exec (rsync would add its round trips: P6)',
     );
     assert.equal(ran.synced.fileBytes, changed.length);
     assert.ok(
@@ -244,28 +244,39 @@ describe('Run on a reservation (real Slurm through a real sshd)', function () {
   it('rsync missing on the login node or here: the tar sync instead, the report says why', async () => {
     const request = { root, remoteDir: `${remoteDir}-fallback`, login, local, recordFile: `${root}.fallback.json` };
     try {
+      // A big file, so that changing it later wants rsync's delta transfer.
+      const weights = path.join(root, 'weights.bin');
+      fs.writeFileSync(weights, 'a'.repeat(RSYNC_DELTA_BYTES));
       const noRemote = await syncWorkspace({ ...request, rsync: { remote: 'rsync-not-on-this-login-node' } });
       assert.ok(!('message' in noRemote), JSON.stringify(noRemote));
       assert.deepEqual([noRemote.transport, noRemote.full], ['tar', true]);
       assert.match(noRemote.fallback ?? '', /has no rsync-not-on-this-login-node$/);
       fs.appendFileSync(path.join(root, 'pkg/mod3.py'), '# fallback\n');
+      fs.writeFileSync(weights, `1${'a'.repeat(RSYNC_DELTA_BYTES - 1)}`);
       const noLocal = await syncWorkspace({ ...request, rsync: { local: 'rsync-not-here' } });
       assert.ok(!('message' in noLocal), JSON.stringify(noLocal));
       assert.deepEqual(
         [noLocal.transport, noLocal.fallback, noLocal.sent],
-        ['tar', 'this machine has no rsync', ['pkg/mod3.py']],
+        ['tar', 'this machine has no rsync', ['pkg/mod3.py', 'weights.bin']],
       );
       fs.appendFileSync(path.join(root, 'pkg/mod3.py'), '# rsync\n');
+      fs.writeFileSync(weights, `2${'a'.repeat(RSYNC_DELTA_BYTES - 1)}`);
       const both = await syncWorkspace(request);
       assert.ok(!('message' in both), JSON.stringify(both));
-      assert.deepEqual([both.transport, both.full, both.sent], ['rsync', false, ['pkg/mod3.py']]);
-      assert.equal(
-        fs.readFileSync(path.join(`${remoteDir}-fallback`, 'pkg/mod3.py'), 'utf8'),
-        fs.readFileSync(path.join(root, 'pkg/mod3.py'), 'utf8'),
+      assert.deepEqual([both.transport, both.full, both.sent], ['rsync', false, ['pkg/mod3.py', 'weights.bin']]);
+      assert.ok(
+        both.bytes < RSYNC_DELTA_BYTES / 10,
+        `rsync sent ${both.bytes} bytes: the changed blocks, not the file`,
       );
+      for (const file of ['pkg/mod3.py', 'weights.bin'])
+        assert.equal(
+          fs.readFileSync(path.join(`${remoteDir}-fallback`, file), 'utf8'),
+          fs.readFileSync(path.join(root, file), 'utf8'),
+        );
     } finally {
       fs.rmSync(`${remoteDir}-fallback`, { recursive: true, force: true });
       fs.rmSync(`${root}.fallback.json`, { force: true });
+      fs.rmSync(path.join(root, 'weights.bin'), { force: true });
     }
   });
 });

@@ -6,8 +6,15 @@ import * as path from 'node:path';
 import { LocalRunner } from '../../src/hosts/runner';
 import { repoRoot } from './fixtures';
 import { workspaceFiles } from '../../src/reserve/sync/fileList';
-import { diffManifest } from '../../src/reserve/sync/manifest';
-import { checkRemoteDir, defaultRemoteDir, syncWorkspace, type SyncReport } from '../../src/reserve/sync/sync';
+import { diffManifest, statFiles } from '../../src/reserve/sync/manifest';
+import {
+  checkRemoteDir,
+  defaultRemoteDir,
+  RSYNC_DELTA_BYTES,
+  rsyncPays,
+  syncWorkspace,
+  type SyncReport,
+} from '../../src/reserve/sync/sync';
 
 const local = new LocalRunner();
 
@@ -94,23 +101,53 @@ describe('workspace sync (real tar and gzip through sh -s, real rsync, on this m
   it('rsync missing here or on the login node: the tar sync instead, saying why; the two take turns on one folder', async () => {
     const { root, write, remote } = workspace(true);
     const request = { root, remoteDir: remote, login: local, local, recordFile: `${root}-record.json` };
+    // A big file, so that later syncs that change it want rsync's delta transfer.
+    write('weights.bin', 'a'.repeat(RSYNC_DELTA_BYTES));
     const noRemote = ok(await syncWorkspace({ ...request, rsync: { remote: 'rsync-not-installed' } }));
     assert.deepEqual([noRemote.transport, noRemote.fallback], ['tar', 'This machine has no rsync-not-installed']);
-    assert.equal(noRemote.sent.length, 5);
+    assert.equal(noRemote.sent.length, 6);
     write('pkg/model.py', 'x = 3\n');
+    write('weights.bin', `1${'a'.repeat(RSYNC_DELTA_BYTES - 1)}`);
     const noLocal = ok(await syncWorkspace({ ...request, rsync: { local: 'rsync-not-here' } }));
     assert.deepEqual(
       [noLocal.transport, noLocal.fallback, noLocal.sent],
-      ['tar', 'this machine has no rsync', ['pkg/model.py']],
+      ['tar', 'this machine has no rsync', ['pkg/model.py', 'weights.bin']],
     );
+    write('train.py', 'print("tar now")\n');
+    const small = ok(await syncWorkspace(request));
+    assert.deepEqual(
+      [small.transport, small.sent, small.fallback],
+      ['tar', ['train.py'], undefined],
+      'a small change goes by tar, the faster here, without a word',
+    );
+    write('more.bin', 'm'.repeat(RSYNC_DELTA_BYTES));
+    assert.equal(ok(await syncWorkspace(request)).transport, 'tar', 'a big new file gives rsync nothing to start from');
+    write('weights.bin', `2${'a'.repeat(RSYNC_DELTA_BYTES - 1)}`);
     write('train.py', 'print("rsync now")\n');
     const both = ok(await syncWorkspace(request));
-    assert.deepEqual([both.transport, both.full, both.sent, both.fallback], ['rsync', false, ['train.py'], undefined]);
+    assert.deepEqual(
+      [both.transport, both.full, both.sent, both.fallback],
+      ['rsync', false, ['train.py', 'weights.bin'], undefined],
+      'a big file sent before and changed since: rsync, for its delta transfer',
+    );
     assert.equal(fs.readFileSync(path.join(remote, 'train.py'), 'utf8'), 'print("rsync now")\n');
+    assert.equal(fs.readFileSync(path.join(remote, 'weights.bin'), 'utf8')[0], '2');
     assert.equal(fs.readFileSync(path.join(remote, "odd name's $(x).txt"), 'utf8'), 'quoted\n');
     write('pkg/model.py', 'x = 4\n');
     const tarAgain = ok(await syncWorkspace({ ...request, transport: 'tar' }));
     assert.deepEqual([tarAgain.full, tarAgain.sent], [false, ['pkg/model.py']], "rsync's token is the tar sync's");
+  });
+
+  it('auto takes rsync for a full sync, or when a big file sent before has changed; tar otherwise', async () => {
+    const { root, write } = workspace(false);
+    write('weights.bin', 'a'.repeat(RSYNC_DELTA_BYTES));
+    const sent = await statFiles(root, ['train.py', 'weights.bin']);
+    assert.equal(await rsyncPays(root, undefined), true, 'no record: a full sync');
+    assert.equal(await rsyncPays(root, { 'train.py': sent['train.py']! }), false, 'no big file in the record');
+    assert.equal(await rsyncPays(root, sent), false, 'the big file unchanged');
+    write('weights.bin', `b${'a'.repeat(RSYNC_DELTA_BYTES - 1)}`);
+    fs.utimesSync(path.join(root, 'weights.bin'), new Date(), new Date(Date.now() + 5000));
+    assert.equal(await rsyncPays(root, sent), true, 'the big file changed');
   });
 
   it('remote folders: ~/gpudev/<workspace> or under scratch; nothing a shell would run', () => {

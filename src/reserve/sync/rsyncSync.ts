@@ -103,6 +103,9 @@ async function rsyncPass(
 ): Promise<RsyncRun> {
   const argv = [
     '--times',
+    // The list holds only what the manifest says changed: rsync's own size-and-second check would skip
+    // a file rewritten within the same second at the same size.
+    '--ignore-times',
     '--executability',
     '--compress',
     '--from0',

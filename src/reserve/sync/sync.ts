@@ -27,7 +27,7 @@ export interface SyncRequest extends FileListOptions {
   readonly local: Runner;
   /** Where this machine keeps what was last sent (see recordFileFor). */
   readonly recordFile: string;
-  /** auto (default): rsync where both sides have it, else tar. */
+  /** auto (default): rsync where both sides have it and it pays (rsyncPays), else tar. */
   readonly transport?: 'auto' | 'rsync' | 'tar';
   /** The rsync programs here and there (default `rsync`). */
   readonly rsync?: RsyncPrograms;
@@ -50,7 +50,7 @@ export interface SyncReport {
   /** SSH execs it took (1 unless a full sync followed a refused incremental one). */
   readonly execs: number;
   readonly transport: 'rsync' | 'tar';
-  /** Why rsync was not used, when it was wanted. */
+  /** Why rsync was not used, when it was wanted (not said when tar was simply the faster choice). */
   readonly fallback?: string;
 }
 
@@ -180,6 +180,23 @@ async function archive(root: string, files: readonly string[], manifest: Manifes
 /** Login nodes (and rsync programs) found without rsync: their syncs go by tar straight away. */
 const noRemoteRsync = new Map<string, string>();
 
+/** A file at least this big that was sent before and changed since is worth rsync's delta transfer. */
+export const RSYNC_DELTA_BYTES = 1 << 20;
+
+/**
+ * Whether `auto` takes rsync: for a full sync (no record: it sends a whole tree faster than tar), or when
+ * a big file sent before has changed (rsync sends only its changed blocks). Otherwise tar: one exec, where
+ * rsync's protocol adds round trips and two server processes (P6: 0.19–0.23 s against 0.37–0.39 s for
+ * one small file). Only the record's big files are looked at here.
+ */
+export async function rsyncPays(root: string, previous: Manifest | undefined): Promise<boolean> {
+  if (!previous) return true;
+  const big = Object.keys(previous).filter((f) => previous[f]!.size >= RSYNC_DELTA_BYTES);
+  if (!big.length) return false;
+  const now = await statFiles(root, big);
+  return big.some((f) => now[f] && diffManifest({ [f]: previous[f]! }, { [f]: now[f] }).changed.length > 0);
+}
+
 /** Sends what changed since the last sync to the same folder (everything the first time); what it did. */
 export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | GpuDevError> {
   const bad = checkRemoteDir(request.remoteDir);
@@ -187,7 +204,9 @@ export async function syncWorkspace(request: SyncRequest): Promise<SyncReport | 
   const transport = request.transport ?? 'auto';
   const key = `${request.login.label}\n${request.rsync?.remote ?? 'rsync'}`;
   let fallback = transport === 'auto' ? noRemoteRsync.get(key) : undefined;
-  if (transport !== 'tar' && !fallback) {
+  const worthIt =
+    transport === 'rsync' || (await rsyncPays(request.root, (await loadRecord(request.recordFile))?.files));
+  if (transport !== 'tar' && !fallback && worthIt) {
     const synced = await rsyncWorkspace(request, request.rsync);
     if (!('unavailable' in synced)) return synced;
     if (transport === 'rsync') return { message: `cannot sync with rsync: ${synced.unavailable}` };
