@@ -8,7 +8,8 @@ import { SshRunner } from '../../hosts/sshRunner';
 import { workspaceFiles } from './fileList';
 import { diffManifest, loadRecord, newToken, saveRecord, statFiles, type Manifest } from './manifest';
 import { localRawExec, RSH, runRsyncOver, type OpenRawExec, type RsyncRun } from './rsyncBridge';
-import { checkRemoteDir, type SyncReport, type SyncRequest } from './sync';
+import { checkRemoteDir } from './remoteDir';
+import type { SyncReport, SyncRequest } from './sync';
 
 /** Which rsync programs to use (here, and on the login node); tests name missing ones. */
 export interface RsyncPrograms {

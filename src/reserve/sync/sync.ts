@@ -14,7 +14,10 @@ import { quoteArgv } from '../../hosts/shellQuote';
 import { tarArchive } from '../../hosts/tar';
 import { workspaceFiles, type FileListOptions } from './fileList';
 import { diffManifest, loadRecord, newToken, saveRecord, statFiles, type Manifest } from './manifest';
+import { checkRemoteDir } from './remoteDir';
 import { rsyncWorkspace, type RsyncPrograms } from './rsyncSync';
+
+export { checkRemoteDir } from './remoteDir';
 
 export interface SyncRequest extends FileListOptions {
   /** The workspace folder on this machine. */
@@ -54,20 +57,11 @@ export interface SyncReport {
   readonly fallback?: string;
 }
 
-const REMOTE_DIR = /^[\w./$-]+$/;
 const MARK = '.gpudev-sync';
 /** The remote folder is not the one the record describes. */
 const STALE = 75;
 /** No gzip there: send a plain tar. */
 const NO_GZIP = 76;
-
-export function checkRemoteDir(dir: string): GpuDevError | undefined {
-  if (!REMOTE_DIR.test(dir) || dir.split('/').includes('..'))
-    return {
-      message: `the remote folder "${dir}" may only hold letters, digits, / . _ - and $USER-like variables`,
-    };
-  return undefined;
-}
 
 /** ~/gpudev/<workspace folder's name>, or under the cluster's scratch folder when it has one. */
 export function defaultRemoteDir(root: string, scratch?: string): string {
