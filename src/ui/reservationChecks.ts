@@ -5,7 +5,7 @@ import { describeError } from '../core/errors';
 import { describeMismatch, hardwareMismatch, recordedSummary } from '../reserve/hardwareCheck';
 import type { Reservation, SlurmCluster } from '../reserve/slurm/cluster';
 import { DEFAULT_POLL_SECONDS } from '../reserve/watch';
-import { catalogAliases } from './cosplayCommands';
+import { catalogAliases } from './cosplayModule';
 
 export function pollSeconds(): number {
   return vscode.workspace.getConfiguration('gpuDev').get<number>('reservations.pollSeconds', DEFAULT_POLL_SECONDS);

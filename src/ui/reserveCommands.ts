@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
 import { formatSlurmTime, parseDuration } from '../reserve/duration';
 import type { ProbedStrategy } from '../reserve/slurm/strategies';
-import { catalogAliases } from './cosplayCommands';
+import { catalogAliases } from './cosplayModule';
 import type { ReservationNode, Reservations } from './reservations';
 
 export { attachReservation, copySshCommand } from './reservationAttach';

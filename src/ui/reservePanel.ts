@@ -11,7 +11,7 @@ import {
   type ToReserveWebview,
 } from '../../webviews/protocol';
 import { localTime, zoneName } from '../reserve/slurm/clusterClock';
-import { catalogAliases } from './cosplayCommands';
+import { catalogAliases } from './cosplayModule';
 import type { ClusterState, Reservations } from './reservations';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
