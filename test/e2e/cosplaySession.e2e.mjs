@@ -182,7 +182,7 @@ describe('Cosplay sessions in code-server (real Docker Engine)', function () {
     const dialog = page.locator('.monaco-dialog-box', { hasText: 'Cosplay NVIDIA L4 on This machine, GPU 5?' });
     await dialog.waitFor();
     assert.match(await dialog.innerText(), /turn on persistence mode[\s\S]*cap power at 200 W/);
-    await dialog.locator('.monaco-button', { hasText: 'Apply' }).click();
+    await dialog.locator('.monaco-button', { hasText: /^Apply$/ }).click();
     await treeRow(page, /L4.*cosplay/).waitFor({ timeout: 60_000 });
     assert.notDeepEqual(readState(stateDir), original);
     const name = execFileSync('docker', ['ps', '-q', '--filter', 'label=gpudev.target=l4', '--format', '{{.Names}}'], {

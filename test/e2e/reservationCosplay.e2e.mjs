@@ -86,7 +86,7 @@ describe('Cosplay as… inside a reservation (real Slurm behind a loopback sshd,
     assert.match(detail, /A process session: MPS/);
     assert.match(detail, /not applied: needs root — lock graphics clocks/);
     await bench.screenshot('reservation-cosplay-plan');
-    await dialog.locator('.monaco-button', { hasText: 'Apply' }).click();
+    await dialog.locator('.monaco-button', { hasText: /^Apply$/ }).click();
     await page
       .locator('.notification-toast', {
         hasText: /instead of a VS Code window: the Remote-SSH extension is not installed/,

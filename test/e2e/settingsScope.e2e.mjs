@@ -110,7 +110,7 @@ describe('Settings a cloned repository must not set (a trusted folder with .vsco
     await openGpuContainer(page);
     await contextMenu(page, treeRow(page, 'GPU 2 · '), 'Apply Cosplay…');
     await pick(page, 'RTX 3090');
-    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Apply' }).click();
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Apply$/ }).click();
     const outcome = page.locator('.notifications-toasts', {
       hasText: /session gpudev-rtx3090-gpu2-\w+ is running on This machine|Cosplay failed/,
     });
@@ -159,7 +159,7 @@ describe('Settings a cloned repository must not set (a trusted folder with .vsco
     await openGpuContainer(page);
     await contextMenu(page, treeRow(page, 'GPU 2 · '), 'Apply Cosplay…');
     await pick(page, 'RTX 3090');
-    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Apply' }).click();
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Apply$/ }).click();
     const outcome = page.locator('.notifications-toasts', { hasText: /is running on This machine|Cosplay failed/ });
     await outcome.waitFor({ timeout: 60_000 });
     assert.match(await outcome.innerText(), /Cosplay failed at "[^"]+": .*(sudo|nvidia-smi).*the host is as it was/s);

@@ -22,8 +22,8 @@ describe('applying in a container or as processes', () => {
     const kinds = applyKinds({ ...facts, plan: plan('mps') });
     assert.deepEqual(kinds, { ok: true, kinds: ['container', 'process'] });
     assert.deepEqual(kinds.ok && kinds.kinds.map((k) => APPLY_KIND_LABELS[k]), [
-      'In a Container',
-      'As Processes (no Docker)',
+      'Apply',
+      'Apply as Processes (no Docker)',
     ]);
   });
 

@@ -8,10 +8,10 @@ import { notAppliedNote, processRefusal, rootOnlyMutations } from './rootSteps';
 
 export type ApplyKind = 'container' | 'process';
 
-/** The Apply dialog's buttons for each kind. */
+/** The Apply dialog's buttons for each kind where both work: Apply stays the container's, as it always was. */
 export const APPLY_KIND_LABELS: Readonly<Record<ApplyKind, string>> = {
-  container: 'In a Container',
-  process: 'As Processes (no Docker)',
+  container: 'Apply',
+  process: 'Apply as Processes (no Docker)',
 };
 
 export interface ApplyKindFacts {
