@@ -17,20 +17,9 @@ import { cliHome, gpudevCosplay } from './cliHome';
 import { SCENARIO } from './fakeHost';
 import { startSshd, type Sshd } from './sshd';
 import { tempDir } from '../unit/tempDir';
+import { testUser } from './sudoHost';
 
 const CI = process.env.CI === 'true' || process.env.CI === '1';
-
-function testUser(): { user: string; home: string } | undefined {
-  const made = spawnSync('bash', [path.join(repoRoot, 'test/infra/user.sh')], { encoding: 'utf8' });
-  if (made.status !== 0) return undefined;
-  const vars = Object.fromEntries(
-    made.stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.split('=', 2) as [string, string]),
-  );
-  return { user: vars['TEST_USER']!, home: vars['TEST_HOME']! };
-}
 
 const entry = (key: string) => {
   const found = builtinCatalog().lookup(key);

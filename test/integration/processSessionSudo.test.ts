@@ -10,7 +10,12 @@ import { ROOT_JOURNAL_DIR } from '../../src/cosplay/hostJournal';
 import { shimArchive } from '../../src/cosplay/hostProfile';
 import { planMultiCosplay } from '../../src/cosplay/multiPlan';
 import { planCosplay } from '../../src/cosplay/planner';
-import { applyProcessSession, stopProcessSession } from '../../src/cosplay/process/processSession';
+import {
+  applyProcessSession,
+  stopProcessSession,
+  type ProcessApplyRequest,
+  type ProcessSession,
+} from '../../src/cosplay/process/processSession';
 import type { SshRunner } from '../../src/hosts/sshRunner';
 import { repoRoot } from '../unit/fixtures';
 import { SCENARIO } from './fakeHost';
@@ -33,6 +38,25 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
   });
   after(() => runner?.close());
   const fresh = (prefix: string) => host.fresh(prefix);
+  /** Applies as the sudoer on the fake host's GPUs, with sudo; the session, or the test fails. */
+  const applyAsSudoer = async (
+    request: Pick<ProcessApplyRequest, 'plan' | 'gpuIndex' | 'gpus' | 'sessionName'>,
+  ): Promise<ProcessSession> => {
+    const outcome = await applyProcessSession(
+      {
+        ...request,
+        hostLabel: 'lab',
+        owner: 'tester@ci',
+        shimTar: await shimArchive(repoRoot, 'shim'),
+        authorizedKeys: [fs.readFileSync(path.join(dir, 'key.pub'), 'utf8')],
+        extraEnv: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
+        sudo: true,
+      },
+      runner,
+    );
+    if (!outcome.ok) assert.fail(`${outcome.failedStep}: ${outcome.error.message}`);
+    return outcome.session;
+  };
   const leftovers = () => host.leftovers();
 
   it('locks the clocks and caps the power with sudo -n, journalled in root’s journal; stop restores them exactly', async () => {
@@ -50,22 +74,7 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
     const cap = planned.plan.mutations.find((m) => m.change.kind === 'powerCap')?.change;
     assert.ok(lock?.kind === 'clockLock' && cap?.kind === 'powerCap', 'the plan locks clocks and caps power');
     const name = newSessionName('rtx3090', 2);
-    const outcome = await applyProcessSession(
-      {
-        plan: planned.plan,
-        gpuIndex: 2,
-        hostLabel: 'lab',
-        sessionName: name,
-        owner: 'tester@ci',
-        shimTar: await shimArchive(repoRoot, 'shim'),
-        authorizedKeys: [fs.readFileSync(path.join(dir, 'key.pub'), 'utf8')],
-        extraEnv: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
-        sudo: true,
-      },
-      runner,
-    );
-    if (!outcome.ok) assert.fail(`${outcome.failedStep}: ${outcome.error.message}`);
-    const { session } = outcome;
+    const session = await applyAsSudoer({ plan: planned.plan, gpuIndex: 2, sessionName: name });
     assert.deepEqual(session.notApplied, [], 'everything was applied');
     assert.equal(session.journal, 'root');
     const gpu = readState(state)['gpu2.json']!;
@@ -123,22 +132,7 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
     });
     assert.ok(planned.ok);
     const name = newSessionName('rtx3090', 3);
-    const outcome = await applyProcessSession(
-      {
-        plan: planned.plan,
-        gpuIndex: 3,
-        hostLabel: 'lab',
-        sessionName: name,
-        owner: 'tester@ci',
-        shimTar: await shimArchive(repoRoot, 'shim'),
-        authorizedKeys: [fs.readFileSync(path.join(dir, 'key.pub'), 'utf8')],
-        extraEnv: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
-        sudo: true,
-      },
-      runner,
-    );
-    if (!outcome.ok) assert.fail(`${outcome.failedStep}: ${outcome.error.message}`);
-    const { session } = outcome;
+    const session = await applyAsSudoer({ plan: planned.plan, gpuIndex: 3, sessionName: name });
     const gpu = readState(state)['gpu3.json'] as { migMode: string; instances: { uuid: string }[] };
     assert.equal(gpu.migMode, 'Enabled');
     assert.deepEqual(
@@ -178,23 +172,12 @@ describe('process sessions with sudo: root-only steps made as root, recorded in 
     );
     assert.ok(multi.ok);
     const name = newSessionName('rtx3090', [5, 4]);
-    const outcome = await applyProcessSession(
-      {
-        plan: multi.gpus[0]!.plan,
-        gpuIndex: 5,
-        gpus: multi.gpus,
-        hostLabel: 'lab',
-        sessionName: name,
-        owner: 'tester@ci',
-        shimTar: await shimArchive(repoRoot, 'shim'),
-        authorizedKeys: [fs.readFileSync(path.join(dir, 'key.pub'), 'utf8')],
-        extraEnv: { GPUDEV_FAKE_SMI_SCENARIO: SCENARIO, GPUDEV_FAKE_GPU_STATE: state, GPUDEV_FAKE_GPU_HOST: HOST },
-        sudo: true,
-      },
-      runner,
-    );
-    if (!outcome.ok) assert.fail(`${outcome.failedStep}: ${outcome.error.message}`);
-    const { session } = outcome;
+    const session = await applyAsSudoer({
+      plan: multi.gpus[0]!.plan,
+      gpuIndex: 5,
+      gpus: multi.gpus,
+      sessionName: name,
+    });
     const uuids = session.gpus!.map((g) => g.uuid);
     assert.deepEqual(
       session.gpus!.map((g) => g.index),

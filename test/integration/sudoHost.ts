@@ -16,10 +16,11 @@ export const CI = process.env.CI === 'true' || process.env.CI === '1';
 /** The fake host's number: its GPUs' UUIDs, and so the files of root's journal this test may touch. */
 export const HOST = '18';
 
-export function sudoUser(): { user: string; home: string } | undefined {
+/** The test user `test/infra/user.sh` makes (as root), with `env` for which user and whether it has sudo. */
+export function testUser(env: Readonly<Record<string, string>> = {}): { user: string; home: string } | undefined {
   const made = spawnSync('bash', [path.join(repoRoot, 'test/infra/user.sh')], {
     encoding: 'utf8',
-    env: { ...process.env, GPUDEV_TEST_USER: 'gpudev-sudoer', GPUDEV_TEST_USER_SUDO: '1' },
+    env: { ...process.env, ...env },
   });
   if (made.status !== 0) return undefined;
   const vars = Object.fromEntries(
@@ -30,6 +31,8 @@ export function sudoUser(): { user: string; home: string } | undefined {
   );
   return { user: vars['TEST_USER']!, home: vars['TEST_HOME']! };
 }
+
+export const sudoUser = () => testUser({ GPUDEV_TEST_USER: 'gpudev-sudoer', GPUDEV_TEST_USER_SUDO: '1' });
 
 export const freePort = () =>
   new Promise<number>((resolve) => {
